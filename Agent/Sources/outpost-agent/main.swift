@@ -1,0 +1,3 @@
+import OutpostAgent
+
+await AgentCommand.main()

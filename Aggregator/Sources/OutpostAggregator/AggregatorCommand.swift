@@ -1,0 +1,35 @@
+import ArgumentParser
+import OutpostCommon
+
+/// `outpost-aggregator`: the centre. Subcommands are added by the modules that own them.
+public struct AggregatorCommand: AsyncParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "outpost-aggregator",
+        abstract: "Ingests readings into PostgreSQL exactly once, tracks devices, and runs the fleet's CA.",
+        version: OutpostVersion.current,
+        subcommands: [RenderACL.self]
+    )
+
+    public init() {}
+}
+
+extension AggregatorCommand {
+    /// `outpost-aggregator acl`: prints the broker ACL for the given service identities.
+    struct RenderACL: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "acl", abstract: "Print mosquitto's acl_file for the fleet's topic policy.")
+
+        @Option(name: .customLong("service"), help: "A service (aggregator) certificate CN, e.g. svc.aggregator.a1. Repeatable.")
+        var services: [String] = []
+
+        func validate() throws {
+            for service in services where !BrokerACL.isServiceIdentity(service) {
+                throw ValidationError("\(service) is not a service identity (svc.<name>)")
+            }
+        }
+
+        func run() throws {
+            print(BrokerACL(serviceIdentities: services).renderMosquitto(), terminator: "")
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import OutpostAggregator
+
+await AggregatorCommand.main()

@@ -1,0 +1,110 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Encodes and strictly decodes every ``WireMessage``.
+///
+/// Decoding checks, in order: payload size, JSON shape and types, schema version,
+/// the device named in the topic, then each message's own semantic rules. Every
+/// refusal is a ``WireError`` with a stable code.
+public struct WireCodec: Sendable {
+    public var limits: WireLimits
+
+    public init(limits: WireLimits = .standard) {
+        self.limits = limits
+    }
+
+    public func encode<M: WireMessage>(_ message: M) throws -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.withoutEscapingSlashes]
+        return Array(try encoder.encode(message))
+    }
+
+    /// Decodes and validates a payload.
+    ///
+    /// - Parameters:
+    ///   - payload: the raw MQTT payload.
+    ///   - topicDevice: the device named by the topic the payload arrived on; the payload must name the same one.
+    ///   - nowMs: the current time, for timestamp sanity checks. Defaults to the system clock.
+    public func decode<M: WireMessage>(
+        _ type: M.Type, from payload: some Collection<UInt8>, topicDevice: DeviceID? = nil, nowMs: Int64 = WireClock.nowMs()
+    ) throws(WireError) -> M {
+        guard payload.count <= limits.maxPayloadBytes else {
+            throw WireError(.payloadTooLarge, "\(payload.count) bytes exceed the cap of \(limits.maxPayloadBytes)")
+        }
+        let data = Data(payload)
+        let message: M
+        do {
+            message = try JSONDecoder().decode(M.self, from: data)
+        } catch let error as WireError {
+            try rejectUnsupportedVersion(M.self, data)
+            throw error
+        } catch let error as DecodingError {
+            try rejectUnsupportedVersion(M.self, data)
+            let mapped = WireCodec.map(error)
+            // Syntactically valid JSON whose value does not fit the field (1.5 for a seq, 1e999 for a double) is a type error.
+            if mapped.code == .malformedJSON, (try? JSONDecoder().decode(JSONValue.self, from: data)) != nil {
+                throw WireError(.wrongType, mapped.context)
+            }
+            throw mapped
+        } catch {
+            throw WireError(.malformedJSON, "\(error)")
+        }
+        guard message.v == M.schemaVersion else {
+            throw WireError(.unsupportedVersion, "version \(message.v) is not \(M.schemaVersion)")
+        }
+        if let topicDevice, let named = message.deviceField, named != topicDevice {
+            throw WireError(.deviceMismatch, "payload names \(named) but the topic names \(topicDevice)")
+        }
+        try message.validate(limits: limits, nowMs: nowMs)
+        return message
+    }
+
+    /// When the shape is wrong, a different version explains why better than the shape error does.
+    private func rejectUnsupportedVersion<M: WireMessage>(_ type: M.Type, _ data: Data) throws(WireError) {
+        guard let probe = try? JSONDecoder().decode(VersionProbe.self, from: data), probe.v != M.schemaVersion else { return }
+        throw WireError(.unsupportedVersion, "version \(probe.v) is not \(M.schemaVersion)")
+    }
+
+    static func map(_ error: DecodingError) -> WireError {
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return WireError(.missingField, "missing \(path(context.codingPath + [key]))")
+        case .typeMismatch(let type, let context):
+            return WireError(.wrongType, "\(path(context.codingPath)) is not a \(type)")
+        case .valueNotFound(let type, let context):
+            return WireError(.wrongType, "\(path(context.codingPath)) is null, expected \(type)")
+        case .dataCorrupted(let context):
+            if let wire = context.underlyingError as? WireError { return wire }
+            if context.codingPath.isEmpty {
+                return WireError(.malformedJSON, context.debugDescription)
+            }
+            return WireError(.wrongType, "\(path(context.codingPath)): \(context.debugDescription)")
+        @unknown default:
+            return WireError(.malformedJSON, "\(error)")
+        }
+    }
+}
+
+private struct VersionProbe: Decodable {
+    var v: Int
+}
+
+extension WireError {
+    /// Wraps this error so a `Decoder` reports it with its coding path; ``WireCodec`` unwraps it again.
+    func decoding(at decoder: any Decoder) -> DecodingError {
+        .dataCorrupted(DecodingError.Context(codingPath: decoder.codingPath, debugDescription: context, underlyingError: self))
+    }
+}
+
+/// Wall-clock time in UTC milliseconds, the unit of every timestamp on the wire.
+public enum WireClock {
+    public static func nowMs() -> Int64 {
+        Int64((Date().timeIntervalSince1970 * 1000).rounded())
+    }
+}

@@ -1,0 +1,106 @@
+// swift-tools-version: 6.2
+import PackageDescription
+
+/// Outpost: a device agent, a central aggregator, and the shared wire contract between them.
+///
+/// Layout (see README.md):
+/// - `Common/`     — `OutpostCommon` (wire codec, topics, ACL, config, logging, MQTT client) and the C modules.
+/// - `Agent/`      — `OutpostAgent` library + `outpost-agent` executable. Links no aggregator dependency.
+/// - `Aggregator/` — `OutpostAggregator` library + `outpost-aggregator` executable.
+/// - `Tests/`      — one target per library, plus `TestHarness` for real-server tests.
+let package = Package(
+    name: "outpost",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "outpost-agent", targets: ["outpost-agent"]),
+        .executable(name: "outpost-aggregator", targets: ["outpost-aggregator"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+    ],
+    targets: [
+        // MARK: C modules (system libraries, with shims where C is not callable from Swift)
+        .systemLibrary(name: "CMosquitto", path: "Common/CMosquitto", pkgConfig: "libmosquitto",
+                       providers: [.apt(["libmosquitto-dev"])]),
+        .systemLibrary(name: "CSQLite", path: "Common/CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CCurl", path: "Common/CCurl", pkgConfig: "libcurl",
+                       providers: [.apt(["libcurl4-openssl-dev"])]),
+
+        // MARK: Shared
+        .target(
+            name: "OutpostCommon",
+            dependencies: [
+                "CMosquitto",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Common/Sources"
+        ),
+
+        // MARK: Agent (device side): never depends on an aggregator dependency.
+        .target(
+            name: "OutpostAgent",
+            dependencies: [
+                "OutpostCommon", "CSQLite", "CCurl",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Agent/Sources/OutpostAgent"
+        ),
+        .executableTarget(
+            name: "outpost-agent",
+            dependencies: ["OutpostAgent"],
+            path: "Agent/Sources/outpost-agent"
+        ),
+
+        // MARK: Aggregator (centre side)
+        .target(
+            name: "OutpostAggregator",
+            dependencies: [
+                "OutpostCommon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Aggregator/Sources/OutpostAggregator"
+        ),
+        .executableTarget(
+            name: "outpost-aggregator",
+            dependencies: ["OutpostAggregator"],
+            path: "Aggregator/Sources/outpost-aggregator"
+        ),
+
+        // MARK: Tests
+        .target(
+            name: "TestHarness",
+            dependencies: ["OutpostCommon", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/TestHarness"
+        ),
+        .testTarget(
+            name: "CommonTests",
+            dependencies: ["OutpostCommon", "TestHarness"],
+            path: "Tests/CommonTests",
+            resources: [.copy("Vectors")]
+        ),
+        .testTarget(
+            name: "AgentTests",
+            dependencies: ["OutpostAgent", "TestHarness"],
+            path: "Tests/AgentTests"
+        ),
+        .testTarget(
+            name: "AggregatorTests",
+            dependencies: [
+                "OutpostAggregator", "TestHarness",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            path: "Tests/AggregatorTests"
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)

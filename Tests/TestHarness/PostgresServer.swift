@@ -1,0 +1,97 @@
+import Foundation
+
+/// A throwaway PostgreSQL cluster: initdb'd in a temp dir, listening on 127.0.0.1 on a
+/// free port, with a database `outpost` owned by the superuser `outpost` (trust auth
+/// on loopback only).
+///
+/// PostgreSQL refuses to run as root, and CI runs as root: then the cluster belongs
+/// to the `postgres` system user and the server is exec'd through `setpriv`, so the
+/// PID the harness holds is the postmaster's own and `kill -9` reaches it.
+public final class PostgresServer: @unchecked Sendable {
+    public let port: Int
+    public let dataDirectory: String
+    public let database = "outpost"
+    public let user = "outpost"
+    private let binDirectory: String
+    private let runAs: (uid: uid_t, gid: gid_t)?
+    private let durable: Bool
+    private var process: ServerProcess?
+
+    /// - Parameter durable: keep `fsync` on. Tests that only kill processes (not the
+    ///   machine) stay correct without it, so it defaults to off for speed.
+    public init(directory: String, durable: Bool = false) async throws {
+        binDirectory = try Self.findBinDirectory()
+        port = try FreePort.next()
+        self.durable = durable
+        dataDirectory = (directory as NSString).appendingPathComponent("pgdata")
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        chmod(dataDirectory, 0o700)
+        if geteuid() == 0 {
+            guard let account = getpwnam("postgres") else {
+                throw HarnessError("running as root needs the `postgres` system user (apt-get install postgresql)")
+            }
+            runAs = (account.pointee.pw_uid, account.pointee.pw_gid)
+            chmod(directory, 0o755)
+            chown(dataDirectory, account.pointee.pw_uid, account.pointee.pw_gid)
+        } else {
+            runAs = nil
+        }
+        let initdb = try unprivileged(command("initdb"), ["-D", dataDirectory, "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"])
+        try runTool(initdb.executable, initdb.arguments)
+        try await start()
+        try runTool(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+                                        "-c", "CREATE DATABASE \(database)"])
+    }
+
+    /// Starts (or restarts) the server and waits until it accepts queries.
+    public func start() async throws {
+        let options = [
+            "-D", dataDirectory, "-p", "\(port)", "-k", dataDirectory, "-c", "listen_addresses=127.0.0.1",
+            "-c", "fsync=\(durable ? "on" : "off")", "-c", "max_connections=200", "-c", "shared_buffers=128MB",
+        ]
+        let server = try unprivileged(command("postgres"), options)
+        process = try ServerProcess(
+            name: "postgres", executable: server.executable, arguments: server.arguments,
+            logPath: (dataDirectory as NSString).deletingLastPathComponent + "/postgres.log")
+        let isReady = try locateTool("pg_isready")
+        try await waitUntil(timeout: .seconds(60), "postgres on port \(port)") { [process, port] in
+            guard let process, process.isRunning else { throw HarnessError("postgres exited: \(process?.log ?? "")") }
+            return (try? runTool(isReady, ["-h", "127.0.0.1", "-p", "\(port)", "-U", "outpost", "-d", "postgres"])) != nil
+        }
+    }
+
+    /// Fast shutdown (SIGINT), waiting for the exit.
+    public func stop() async { await process?.stop(signal: SIGINT, timeout: .seconds(30)) }
+
+    /// `kill -9` the postmaster, as a crash would.
+    public func crash() async { await process?.crash() }
+
+    public var log: String { process?.log ?? "" }
+
+    /// A libpq-style URL for this cluster's database.
+    public var url: String { "postgres://\(user)@127.0.0.1:\(port)/\(database)?sslmode=disable" }
+
+    /// Runs SQL through `psql` and returns the unaligned, tuples-only output.
+    @discardableResult
+    public func psql(_ sql: String) throws -> String {
+        try runTool(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1",
+                                        "-At", "-c", sql]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private func command(_ name: String) -> String { (binDirectory as NSString).appendingPathComponent(name) }
+
+    /// The command line that runs `executable` as the cluster's owner. `setpriv` execs in
+    /// place, so the PID of the started process is the PID of `executable` itself.
+    private func unprivileged(_ executable: String, _ arguments: [String]) throws -> (executable: String, arguments: [String]) {
+        guard let runAs else { return (executable, arguments) }
+        return (try locateTool("setpriv"),
+                ["--reuid=\(runAs.uid)", "--regid=\(runAs.gid)", "--clear-groups", "--", executable] + arguments)
+    }
+
+    private static func findBinDirectory() throws -> String {
+        let root = "/usr/lib/postgresql"
+        let versions = ((try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []).compactMap(Int.init).sorted()
+        guard let newest = versions.last else { throw HarnessError("no PostgreSQL server under \(root); apt-get install postgresql") }
+        return "\(root)/\(newest)/bin"
+    }
+}
