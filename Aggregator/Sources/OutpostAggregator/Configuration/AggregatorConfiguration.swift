@@ -1,0 +1,53 @@
+import OutpostCommon
+
+/// The aggregator's configuration file (`/etc/outpost/aggregator.json`), documented in
+/// `packaging/aggregator.sample.json`.
+public struct AggregatorConfiguration: Codable, Sendable, Equatable {
+    public static let defaultPath = "/etc/outpost/aggregator.json"
+
+    /// This process's name among the fleet's aggregators: part of its certificate CN
+    /// (`svc.aggregator.{instance_id}`) and MQTT client id. Required; unique per process.
+    public var instanceID: String
+    /// Where the CA, CRL and generated broker files live. Defaults to `/var/lib/outpost-aggregator`.
+    public var stateDir: String
+    /// Directory of versioned `NNNN_name.sql` migrations. Defaults to `/usr/share/outpost-aggregator/migrations`.
+    public var migrationsDir: String
+    public var mqtt: BrokerSettings
+    public var postgres: PostgresSettings
+    public var http: HTTPSettings
+    public var logging: LoggingConfiguration
+
+    public init(
+        instanceID: String, stateDir: String = "/var/lib/outpost-aggregator",
+        migrationsDir: String = "/usr/share/outpost-aggregator/migrations", mqtt: BrokerSettings, postgres: PostgresSettings,
+        http: HTTPSettings, logging: LoggingConfiguration = .init()
+    ) {
+        self.instanceID = instanceID
+        self.stateDir = stateDir
+        self.migrationsDir = migrationsDir
+        self.mqtt = mqtt
+        self.postgres = postgres
+        self.http = http
+        self.logging = logging
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case instanceID = "instanceId"
+        case stateDir, migrationsDir, mqtt, postgres, http, logging
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        instanceID = try container.value(.instanceID, default: "", where: { DeviceID($0) != nil },
+                                         "must match [a-z0-9][a-z0-9-]{0,62}")
+        stateDir = try container.value(.stateDir, default: "/var/lib/outpost-aggregator")
+        migrationsDir = try container.value(.migrationsDir, default: "/usr/share/outpost-aggregator/migrations")
+        mqtt = try container.decode(BrokerSettings.self, forKey: .mqtt)
+        postgres = try container.value(.postgres, default: PostgresSettings())
+        http = try container.decode(HTTPSettings.self, forKey: .http)
+        logging = try container.value(.logging, default: LoggingConfiguration())
+    }
+
+    /// The service identity this process uses on the broker: `svc.aggregator.{instance_id}`.
+    public var serviceIdentity: String { "svc.aggregator.\(instanceID)" }
+}

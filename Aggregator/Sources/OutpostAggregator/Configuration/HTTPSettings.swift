@@ -1,0 +1,33 @@
+import OutpostCommon
+
+/// The `http` section: the HTTPS server for the config endpoint, the admin API, `/health` and `/metrics`.
+public struct HTTPSettings: Codable, Sendable, Equatable {
+    /// Address to bind. Defaults to `127.0.0.1`; set `0.0.0.0` or a LAN address on purpose to serve devices.
+    public var host: String
+    /// Defaults to 8443.
+    public var port: Int
+    /// PEM server certificate (issued by the fleet CA). Required.
+    public var certFile: String
+    /// PEM key of that certificate. Required.
+    public var keyFile: String
+    /// PEM CA whose client certificates the server accepts (optional mutual TLS, for `/api/v1/renew`).
+    /// Defaults to none: no client certificates are requested.
+    public var clientCaFile: String?
+
+    public init(host: String = "127.0.0.1", port: Int = 8443, certFile: String, keyFile: String, clientCaFile: String? = nil) {
+        self.host = host
+        self.port = port
+        self.certFile = certFile
+        self.keyFile = keyFile
+        self.clientCaFile = clientCaFile
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        host = try container.value(.host, default: "127.0.0.1", where: { !$0.isEmpty }, "must not be empty")
+        port = try container.value(.port, default: 8443, where: { (0...65535).contains($0) }, "must be a port number (0-65535)")
+        certFile = try container.decode(String.self, forKey: .certFile)
+        keyFile = try container.decode(String.self, forKey: .keyFile)
+        clientCaFile = try container.decodeIfPresent(String.self, forKey: .clientCaFile)
+    }
+}

@@ -1,0 +1,35 @@
+import Hummingbird
+import HummingbirdTLS
+import Logging
+import NIOSSL
+
+/// Builds the aggregator's HTTPS server: TLS always, bound to the configured address
+/// (loopback by default), with the routes of every ``RouteProvider``.
+public enum HTTPServer {
+    /// The TLS settings: the server certificate, and optionally client certificates from
+    /// `clientCaFile` (requested but not required, so enrollment works without one and
+    /// renewal can insist on one).
+    public static func tlsConfiguration(_ settings: HTTPSettings) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMFile(settings.certFile).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: settings.keyFile, format: .pem)
+        var tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        tls.minimumTLSVersion = .tlsv12
+        if let clientCA = settings.clientCaFile {
+            tls.trustRoots = .file(clientCA)
+            tls.certificateVerification = .optionalVerification
+        }
+        return tls
+    }
+
+    public static func build(
+        settings: HTTPSettings, providers: [any RouteProvider], logger: Logger
+    ) throws -> some ApplicationProtocol {
+        let router = Router(context: AppRequestContext.self)
+        for provider in providers { provider.addRoutes(to: router) }
+        return Application(
+            router: router,
+            server: try .tls(.http1(), tlsConfiguration: tlsConfiguration(settings)),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "outpost-aggregator"),
+            logger: logger)
+    }
+}
