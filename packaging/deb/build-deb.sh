@@ -1,0 +1,155 @@
+#!/usr/bin/env bash
+# Builds outpost-agent_VERSION_ARCH.deb and outpost-aggregator_VERSION_ARCH.deb into dist/.
+#
+# Release builds, Swift standard library linked statically, stripped. Depends: is read off
+# the binaries' NEEDED entries (objdump), resolved to the Debian packages that ship them.
+#
+# Usage: build-deb.sh [--revision N]   (N > 1 packages the same build as VERSION-N, for upgrade tests)
+set -euo pipefail
+root="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$root"
+revision=1
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --revision) revision="$2"; shift 2 ;;
+        *) echo "unknown option $1" >&2; exit 2 ;;
+    esac
+done
+
+version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Common/Sources/OutpostVersion.swift)"
+[ -n "$version" ] || { echo "cannot read the version from Common/Sources/OutpostVersion.swift" >&2; exit 1; }
+debversion="$version-$revision"
+arch="$(dpkg --print-architecture)"
+scratch="$root/.build-release"
+dist="$root/dist"
+mkdir -p "$dist"
+
+swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product outpost-agent
+swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product outpost-aggregator
+bindir="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
+
+# The Debian packages that ship the shared libraries a binary links, with >= their installed version.
+depends_of() {
+    local binary="$1" lib path pkg ver deps=()
+    for lib in $(objdump -p "$binary" | awk '/NEEDED/ {print $2}'); do
+        path="$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|aarch64|64bit/ {print $NF; exit}')"
+        [ -n "$path" ] || path="$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')"
+        [ -n "$path" ] || { echo "cannot resolve $lib for $binary" >&2; exit 1; }
+        pkg="$(dpkg -S "$(readlink -f "$path")" 2>/dev/null | head -1 | cut -d: -f1)"
+        [ -n "$pkg" ] || pkg="$(dpkg -S "$path" | head -1 | cut -d: -f1)"
+        ver="$(dpkg-query -W -f='${Version}' "$pkg" | sed 's/-[^-]*$//')"
+        deps+=("$pkg (>= $ver)")
+    done
+    printf '%s\n' "${deps[@]}" | sort -u | paste -sd, | sed 's/,/, /g'
+}
+
+# A man page from the program's own --help, so it never drifts from the binary.
+man_page() {
+    local name="$1" binary="$2" out="$3"
+    {
+        echo ".TH $(echo "$name" | tr a-z A-Z) 1 \"$(date -u +%Y-%m-%d)\" \"Outpost $version\" \"Outpost\""
+        echo ".SH NAME"
+        echo "$name"
+        echo ".SH DESCRIPTION"
+        echo ".nf"
+        "$binary" --help | sed 's/\\/\\\\/g; s/^\./\\\&./'
+        echo ".fi"
+        echo ".SH SEE ALSO"
+        echo "/usr/share/doc/$name/README.md"
+    } | gzip -9n > "$out"
+}
+
+debian_changelog() {
+    local name="$1"
+    {
+        echo "$name ($debversion) stable; urgency=medium"
+        echo
+        awk -v v="$version" '$0 ~ "^## \\[" v "\\]" {on=1; next} on && /^## / {exit} on && NF {print}' CHANGELOG.md \
+            | sed 's/^### \(.*\)/  [ \1 ]/; s/^- /  * /; s/^  \([a-z]\)/    \1/'
+        echo
+        echo " -- Outpost maintainers <maintainers@outpost.invalid>  $(date -u -R)"
+    } | gzip -9n > "$2"
+}
+
+copyright() {
+    cat <<COPY
+Format: https://www.debian.org/doc/packaging-manuals/copyright-format/1.0/
+Upstream-Name: outpost
+Source: https://github.com/outpost/outpost
+
+Files: *
+Copyright: 2026 The Outpost authors
+License: Apache-2.0
+
+License: Apache-2.0
+ On Debian systems, the full text of the Apache License 2.0 is in
+ /usr/share/common-licenses/Apache-2.0, and in the LICENSE file of the source.
+COPY
+}
+
+package() {
+    local name="$1" binary="$2" description="$3" recommends="$4"
+    local stage; stage="$(mktemp -d)"
+    install -D -m 0755 "$binary" "$stage/usr/bin/$name"
+    strip --strip-unneeded "$stage/usr/bin/$name"
+    install -D -m 0644 "packaging/systemd/$name.service" "$stage/lib/systemd/system/$name.service"
+    install -D -m 0644 "packaging/deb/${name#outpost-}/default" "$stage/etc/default/$name"
+    install -d -m 0755 "$stage/usr/share/doc/$name" "$stage/usr/share/man/man1" "$stage/usr/share/lintian/overrides"
+    copyright > "$stage/usr/share/doc/$name/copyright"
+    debian_changelog "$name" "$stage/usr/share/doc/$name/changelog.Debian.gz"
+    install -m 0644 README.md "$stage/usr/share/doc/$name/README.md"
+    man_page "$name" "$stage/usr/bin/$name" "$stage/usr/share/man/man1/$name.1.gz"
+    install -m 0644 "packaging/deb/lintian-overrides" "$stage/usr/share/lintian/overrides/$name"
+    sed -i "s/^PACKAGE/$name/" "$stage/usr/share/lintian/overrides/$name"
+    if [ "$name" = outpost-agent ]; then
+        install -m 0644 packaging/agent.sample.json "$stage/usr/share/doc/$name/agent.sample.json"
+    else
+        install -d -m 0755 "$stage/usr/share/$name/migrations"
+        install -m 0644 Aggregator/Migrations/*.sql "$stage/usr/share/$name/migrations/"
+        [ -f packaging/aggregator.sample.json ] && install -m 0644 packaging/aggregator.sample.json "$stage/usr/share/doc/$name/"
+        if [ -d packaging/broker ]; then
+            install -d -m 0755 "$stage/usr/share/$name/broker"
+            cp -r packaging/broker/. "$stage/usr/share/$name/broker/"
+            find "$stage/usr/share/$name/broker" -type f -exec chmod 0644 {} +
+        fi
+    fi
+    install -d -m 0755 "$stage/DEBIAN"
+    local common; common="$(cat packaging/deb/common-postinst.sh)"
+    for script in postinst prerm postrm; do
+        awk -v common="$common" '$0 == "#COMMON#" {print common; next} {print}' \
+            "packaging/deb/${name#outpost-}/$script" > "$stage/DEBIAN/$script"
+        chmod 0755 "$stage/DEBIAN/$script"
+    done
+    echo "/etc/default/$name" > "$stage/DEBIAN/conffiles"
+    local size; size="$(du -sk --exclude=DEBIAN "$stage" | cut -f1)"
+    cat > "$stage/DEBIAN/control" <<CONTROL
+Package: $name
+Version: $debversion
+Architecture: $arch
+Maintainer: Outpost maintainers <maintainers@outpost.invalid>
+Installed-Size: $size
+Depends: adduser, $(depends_of "$stage/usr/bin/$name")
+Recommends: $recommends
+Section: net
+Priority: optional
+Homepage: https://github.com/outpost/outpost
+Description: $description
+CONTROL
+    (cd "$stage" && find . -type f ! -path './DEBIAN/*' -printf '%P\0' | sort -z | xargs -0 md5sum > DEBIAN/md5sums)
+    chmod 0644 "$stage/DEBIAN/md5sums" "$stage/DEBIAN/control" "$stage/DEBIAN/conffiles"
+    [ -n "$recommends" ] || sed -i '/^Recommends: $/d' "$stage/DEBIAN/control"
+    local deb="$dist/${name}_${debversion}_${arch}.deb"
+    local binary_size; binary_size="$(stat -c %s "$stage/usr/bin/$name")"
+    dpkg-deb --root-owner-group -Zxz --build "$stage" "$deb" >/dev/null
+    rm -rf "$stage"
+    printf '%-20s %-10s .deb %6d KiB   installed binary %6d KiB\n' "$name" "$debversion" \
+        "$(( $(stat -c %s "$deb") / 1024 ))" "$(( binary_size / 1024 ))"
+}
+
+package outpost-agent "$bindir/outpost-agent" "Outpost device agent
+ Collects meter readings into a SQLite buffer, publishes them over MQTT v5 with TLS
+ and the device's own certificate, deletes them only once the centre has stored them,
+ streams the camera's H.264 over RTP and obeys commands." ""
+package outpost-aggregator "$bindir/outpost-aggregator" "Outpost aggregator
+ Ingests device readings into PostgreSQL exactly once, tracks device state, serves the
+ admin API and acts as the fleet's certificate authority." "postgresql (>= 15), mosquitto (>= 2.0)"
