@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-unit clean
+.PHONY: all deps build test test-swift test-deb deb clean
 
 all: build
 
@@ -14,11 +14,24 @@ deps:
 build: deps
 	$(SWIFT) build
 
-## test: every test, against real mosquitto, PostgreSQL and SQLite.
-test: deps
+## test: every test: the Swift suites against real mosquitto, PostgreSQL, SQLite, ffmpeg and
+## GStreamer, then (as root, on a disposable host such as CI) the Debian package test.
+test: test-swift
+	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb; \
+	else echo "test-deb skipped: it installs packages and needs root (run it in CI or a VM)"; fi
+
+test-swift: deps
 	@mkdir -p $(PIDS_DIR)
 	@status=0; OUTPOST_TEST_PIDS=$(PIDS_DIR) $(SWIFT) test || status=$$?; \
 		packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
+
+## deb: release builds, static Swift stdlib, stripped; packages into dist/ with their sizes.
+deb: deps
+	@packaging/deb/build-deb.sh
+
+## test-deb: install, check, upgrade and purge both packages on this (disposable) machine.
+test-deb: deps
+	@packaging/tests/test-deb.sh
 
 clean:
 	$(SWIFT) package clean
