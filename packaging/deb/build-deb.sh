@@ -49,7 +49,7 @@ man_page() {
     {
         echo ".TH $(echo "$name" | tr a-z A-Z) 1 \"$(date -u +%Y-%m-%d)\" \"Outpost $version\" \"Outpost\""
         echo ".SH NAME"
-        echo "$name"
+        echo "$name \\- $(echo "$4" | head -1)"
         echo ".SH DESCRIPTION"
         echo ".nf"
         "$binary" --help | sed 's/\\/\\\\/g; s/^\./\\\&./'
@@ -64,8 +64,10 @@ debian_changelog() {
     {
         echo "$name ($debversion) stable; urgency=medium"
         echo
-        awk -v v="$version" '$0 ~ "^## \\[" v "\\]" {on=1; next} on && /^## / {exit} on && NF {print}' CHANGELOG.md \
-            | sed 's/^### \(.*\)/  [ \1 ]/; s/^- /  * /; s/^  \([a-z]\)/    \1/'
+        # Each "- " bullet of this version's section, joined and re-wrapped to Debian's 80 columns.
+        awk -v v="$version" '$0 ~ "^## \\[" v "\\]" {on=1; next} on && /^## / {exit} on' CHANGELOG.md \
+            | awk '/^- / {if (b) print b; b=substr($0, 3); next} /^  / && b {sub(/^ +/, ""); b=b " " $0; next} {if (b) print b; b=""} END {if (b) print b}' \
+            | while IFS= read -r bullet; do echo "$bullet" | fold -s -w 72 | sed '1s/^/  * /; 2,$s/^/    /; s/ *$//'; done
         echo
         echo " -- Outpost maintainers <maintainers@outpost.invalid>  $(date -u -R)"
     } | gzip -9n > "$2"
@@ -98,7 +100,7 @@ package() {
     copyright > "$stage/usr/share/doc/$name/copyright"
     debian_changelog "$name" "$stage/usr/share/doc/$name/changelog.Debian.gz"
     install -m 0644 README.md "$stage/usr/share/doc/$name/README.md"
-    man_page "$name" "$stage/usr/bin/$name" "$stage/usr/share/man/man1/$name.1.gz"
+    man_page "$name" "$stage/usr/bin/$name" "$stage/usr/share/man/man1/$name.1.gz" "$description"
     install -m 0644 "packaging/deb/lintian-overrides" "$stage/usr/share/lintian/overrides/$name"
     sed -i "s/^PACKAGE/$name/" "$stage/usr/share/lintian/overrides/$name"
     if [ "$name" = outpost-agent ]; then
@@ -146,10 +148,10 @@ CONTROL
         "$(( $(stat -c %s "$deb") / 1024 ))" "$(( binary_size / 1024 ))"
 }
 
-package outpost-agent "$bindir/outpost-agent" "Outpost device agent
- Collects meter readings into a SQLite buffer, publishes them over MQTT v5 with TLS
- and the device's own certificate, deletes them only once the centre has stored them,
- streams the camera's H.264 over RTP and obeys commands." ""
-package outpost-aggregator "$bindir/outpost-aggregator" "Outpost aggregator
- Ingests device readings into PostgreSQL exactly once, tracks device state, serves the
- admin API and acts as the fleet's certificate authority." "postgresql (>= 15), mosquitto (>= 2.0)"
+package outpost-agent "$bindir/outpost-agent" "device agent for Outpost camera and meter fleets
+ Collects meter readings into a SQLite buffer and publishes them over MQTT v5
+ with TLS and the device's own certificate. Readings are deleted only once the
+ centre has stored them. Streams the camera's H.264 over RTP, obeys commands." ""
+package outpost-aggregator "$bindir/outpost-aggregator" "central ingest, API and CA for Outpost fleets
+ Ingests device readings into PostgreSQL exactly once, tracks device state,
+ serves the admin API and acts as the fleet's certificate authority." "postgresql (>= 15), mosquitto (>= 2.0)"
