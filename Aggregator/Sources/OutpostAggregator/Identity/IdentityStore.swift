@@ -32,7 +32,7 @@ public struct IdentityStore: Sendable {
 
     /// Creates the device row if new (kind updated if given again) and stores the token's hash.
     public func createToken(hash: String, device: String, kind: String, expiresAt: Date) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await transaction { connection in
             try await connection.query(
                 """
                 INSERT INTO devices (id, kind) VALUES (\(device), \(kind))
@@ -60,7 +60,7 @@ public struct IdentityStore: Sendable {
     /// two racing enrollments exactly one gets the row), records the certificate, and clears
     /// the device's revocation. Throws `token_used`/`token_expired` when the token was taken.
     public func consumeToken(hash: String, certificate: CertificateRecord, notBefore: Date) async throws {
-        try await client.withTransaction(logger: logger) { connection in
+        try await transaction { connection in
             let rows = try await connection.query(
                 """
                 UPDATE enrollment_tokens SET used_at = now(), used_serial = \(certificate.serial)
@@ -114,7 +114,7 @@ public struct IdentityStore: Sendable {
     /// Marks the device revoked and revokes its unexpired certificates. Returns the serials
     /// revoked now; throws `unknown_device` for an unknown id.
     public func revokeDevice(_ device: String) async throws -> [String] {
-        try await client.withTransaction(logger: logger) { connection in
+        try await transaction { connection in
             var known = false
             for try await _ in try await connection.query(
                 "UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = \(device) RETURNING id", logger: logger)
@@ -153,6 +153,17 @@ public struct IdentityStore: Sendable {
             entries.append((serial, revokedAt))
         }
         return entries
+    }
+
+    /// `withTransaction`, with an ``IdentityError`` thrown inside surfacing as itself
+    /// (postgres-nio wraps closure errors in `PostgresTransactionError`).
+    private func transaction<T: Sendable>(_ body: nonisolated(nonsending) (PostgresConnection) async throws -> sending T) async throws -> T {
+        do {
+            return try await client.withTransaction(logger: logger, body)
+        } catch let error as PostgresTransactionError {
+            if let refusal = error.closureError as? IdentityError { throw refusal }
+            throw error
+        }
     }
 
     public func nextCRLNumber() async throws -> Int64 {
