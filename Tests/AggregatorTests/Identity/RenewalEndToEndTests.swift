@@ -25,7 +25,14 @@ struct RenewalEndToEndTests {
             let renewerTask = Task { try await renewer.run() }
             defer { renewerTask.cancel() }
             let installed = Mutex<[CertificateRenewer.Installed]>([])
-            let watcher = Task { for await item in renewer.installed { installed.withLock { $0.append(item) } } }
+            let installedAt = Mutex<[Duration]>([])
+            let enrolledAt = ContinuousClock.now
+            let watcher = Task {
+                for await item in renewer.installed {
+                    installed.withLock { $0.append(item) }
+                    installedAt.withLock { $0.append(ContinuousClock.now - enrolledAt) }
+                }
+            }
             defer { watcher.cancel() }
 
             var device = try WatchedClient(configuration.mqtt, clientID: "meter-r", logger: logs.logger("agent.publisher"))
@@ -62,6 +69,13 @@ struct RenewalEndToEndTests {
             }
             let certificates = installed.withLock { $0 }
             #expect(certificates.count >= 2)
+            // Two thirds of 36 s, ±5% of the lifetime (plus the time the renewal itself takes).
+            let times = installedAt.withLock { $0 }
+            #expect(times.count >= 2)
+            if times.count >= 2 {
+                #expect(times[0] > .seconds(21) && times[0] < .seconds(29))
+                #expect(times[1] - times[0] > .seconds(20) && times[1] - times[0] < .seconds(29))
+            }
             #expect(Set(certificates.map(\.serial)).count == certificates.count)
             #expect(reconnects >= 2)
             #expect(Set(service.payloads.compactMap(Int.init)) == Set(1...seq))

@@ -101,8 +101,9 @@ public struct CertificateAuthority: Sendable {
         return CertificateFingerprint(bytes: Array(SHA256.hash(data: serializer.serializedBytes)))!
     }
 
-    /// Issues a certificate for `publicKey` with CN `commonName`, valid from a minute ago
-    /// (clock skew) for `lifetime`.
+    /// Issues a certificate for `publicKey` with CN `commonName`, valid for `lifetime` from
+    /// slightly in the past (a minute, or a twentieth of a short lifetime) to absorb clock skew
+    /// without moving the renewal point of short-lived certificates.
     public func issue(commonName: String, publicKey: Certificate.PublicKey, usage: Usage, lifetime: Duration,
                       now: Date = Date()) throws(IdentityError) -> Certificate {
         do {
@@ -127,7 +128,7 @@ public struct CertificateAuthority: Sendable {
             }
             return try Certificate(
                 version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: publicKey,
-                notValidBefore: now.addingTimeInterval(-60), notValidAfter: notAfter, issuer: certificate.subject, subject: subject,
+                notValidBefore: now.addingTimeInterval(-min(60, lifetime.seconds / 20)), notValidAfter: notAfter, issuer: certificate.subject, subject: subject,
                 signatureAlgorithm: .ecdsaWithSHA256, extensions: extensions, issuerPrivateKey: Certificate.PrivateKey(privateKey))
         } catch {
             throw IdentityError(.issuanceFailed, "cannot issue a certificate for \(commonName): \(error)")
