@@ -46,9 +46,11 @@ struct BrokerIdentityTests {
             #expect(!deviceA.received("cmd-for-b"))
 
             // Revoke A: its live session ends, reconnecting fails, B is untouched.
-            let outcome = try await fixture.revocation.revoke(device: DeviceID("meter-a")!)
-            #expect(outcome.revokedSerials.count == 1)
-            #expect(outcome.sessionEnded)
+            let revoke = try CommandRun.run(try CommandRun.executable("outpost-aggregator"),
+                                            ["cert", "revoke", "--config", try fixture.identity.writeConfigurationFile(), "--device", "meter-a"])
+            #expect(revoke.status == 0, "\(revoke.stderr)")
+            #expect(revoke.stdout.hasPrefix("revoked meter-a: 1 certificate(s); CRL has 3 entries; live session ended"))
+            #expect(!revoke.stderr.contains("PRIVATE KEY") && !revoke.stderr.contains("-----BEGIN"))
             try await waitUntil(timeout: .seconds(20), "A disconnected") {
                 deviceA.recorded.contains { if case .disconnected = $0 { true } else { false } }
             }

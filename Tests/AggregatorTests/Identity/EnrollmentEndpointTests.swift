@@ -82,6 +82,42 @@ struct EnrollmentEndpointTests {
         await fixture.stop()
     }
 
+    @Test("the token is consumed by one UPDATE: of two enrollments racing past every check, exactly one commits")
+    func consumptionRace() async throws {
+        let fixture = try await IdentityFixture()
+        do {
+            for round in 0..<5 {
+                let device = "consume-\(round)"
+                let token = try await fixture.makeToken(device: device)
+                let hash = EnrollmentService.tokenHash(token)
+                let outcomes = await withTaskGroup(of: String.self) { group in
+                    for attempt in 0..<2 {
+                        group.addTask {
+                            let record = IdentityStore.CertificateRecord(
+                                serial: String(format: "%02x%02x", round, attempt) + "ab", subject: device, deviceID: device, purpose: "device",
+                                notAfter: Date().addingTimeInterval(3600))
+                            do {
+                                try await fixture.store.consumeToken(hash: hash, certificate: record, notBefore: Date())
+                                return "ok"
+                            } catch let error as IdentityError {
+                                return error.code.rawValue
+                            } catch {
+                                return "\(error)"
+                            }
+                        }
+                    }
+                    return await group.reduce(into: []) { $0.append($1) }.sorted()
+                }
+                #expect(outcomes == ["ok", "token_used"])
+                #expect(try fixture.certificateCount(device: device) == 1)
+            }
+        } catch {
+            await fixture.stop()
+            throw error
+        }
+        await fixture.stop()
+    }
+
     @Test("expired token, used token, another device's CSR and a broken CSR signature are refused and nothing is issued")
     func refusals() async throws {
         let fixture = try await IdentityFixture()

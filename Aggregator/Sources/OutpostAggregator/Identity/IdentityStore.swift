@@ -20,6 +20,17 @@ public struct IdentityStore: Sendable {
         public var notAfter: Date
         public var revokedAt: Date?
         public var deviceRevokedAt: Date?
+
+        public init(serial: String, subject: String, deviceID: String?, purpose: String, notAfter: Date, revokedAt: Date? = nil,
+                    deviceRevokedAt: Date? = nil) {
+            self.serial = serial
+            self.subject = subject
+            self.deviceID = deviceID
+            self.purpose = purpose
+            self.notAfter = notAfter
+            self.revokedAt = revokedAt
+            self.deviceRevokedAt = deviceRevokedAt
+        }
     }
 
     public let client: PostgresClient
