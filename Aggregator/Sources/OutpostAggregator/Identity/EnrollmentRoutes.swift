@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 import NIOCore
 import OutpostCommon
 import X509
@@ -9,7 +10,8 @@ import X509
 ///
 /// Every refusal is a 4xx with `{"error": {"code", "message"}}` and a stable code
 /// (``IdentityError/Code``); anything unexpected is a 500 with code `internal_error` and
-/// is logged, never echoed.
+/// is logged, never echoed. Counters: `outpost_identity_requests_total{operation, outcome}`,
+/// where outcome is `issued`, a refusal code, or `internal_error`.
 public struct EnrollmentRoutes: RouteProvider {
     /// Largest accepted request body; a CSR is well under 2 KiB.
     public static let maxBodyBytes = 64 * 1024
@@ -59,12 +61,19 @@ public struct EnrollmentRoutes: RouteProvider {
     }
 
     private func respond(_ operation: String, _ body: () async throws -> CertificateResponse) async -> Response {
+        func count(_ outcome: String) {
+            Counter(label: "outpost_identity_requests_total", dimensions: [("operation", operation), ("outcome", outcome)]).increment()
+        }
         do {
-            return Self.json(.ok, try await body())
+            let response = try await body()
+            count("issued")
+            return Self.json(.ok, response)
         } catch let error as IdentityError {
+            count(error.code.rawValue)
             logger.notice("\(operation) refused", metadata: ["code": "\(error.code)", "reason": "\(error.context)"])
             return Self.json(.init(code: error.code.httpStatus), ErrorResponse(code: error.code.rawValue, message: error.context))
         } catch {
+            count("internal_error")
             logger.error("\(operation) failed", metadata: ["error": "\(String(reflecting: error))"])
             return Self.json(.internalServerError, ErrorResponse(code: "internal_error", message: "the server could not complete the request"))
         }
