@@ -181,14 +181,19 @@ struct EnrollmentEndpointTests {
             try await fixture.startHTTP()
             let token = try await fixture.makeToken(device: "meter-renew")
             let configDirectory = fixture.directory.file("device")
-            let enrolled = try await Enrollment(server: fixture.serverURL, token: token.printed, configDirectory: configDirectory).run()
-            let credentials = Enrollment(server: fixture.serverURL, token: "", configDirectory: configDirectory).credentials
-            let renewer = CertificateRenewer(device: DeviceID("meter-renew")!, serverURL: fixture.serverURL, credentials: credentials,
-                                             logger: fixture.logs.logger("agent.renewer"))
+            // Enrolled with a key readable by a group (0640); renewal keeps mode and group.
+            let group = getgrnam("nogroup")?.pointee.gr_gid ?? getgid()
+            let enrolled = try await Enrollment(server: fixture.serverURL, token: token.printed, configDirectory: configDirectory,
+                                                keyGroup: group).run()
+            let configuration = try ConfigLoader(environment: [:]).load(AgentConfiguration.self, path: configDirectory + "/agent.json")
+            let renewer = try #require(CertificateRenewer(configuration: configuration, logger: fixture.logs.logger("agent.renewer")))
+            let credentials = renewer.credentials
+            #expect(try fileMode(credentials.keyFile) == 0o640)
             let renewed = try await renewer.renewOnce()
             #expect(renewed.serial != enrolled.serial)
             #expect(try credentials.currentCertificate().serialNumber.hex == renewed.serial)
-            #expect(try fileMode(credentials.keyFile) == 0o600)
+            #expect(try fileMode(credentials.keyFile) == 0o640)
+            #expect(DeviceCredentials.readingGroup(of: credentials.keyFile) == group)
             #expect(try fixture.certificateCount(device: "meter-renew") == 2)
 
             let client = ConfigEndpointClient(server: fixture.serverURL)

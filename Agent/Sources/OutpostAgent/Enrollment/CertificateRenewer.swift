@@ -44,7 +44,8 @@ public struct CertificateRenewer: Service {
         guard let enrollment = configuration.enrollment else { return nil }
         self.init(device: configuration.deviceID, serverURL: enrollment.serverUrl,
                   credentials: DeviceCredentials(keyFile: configuration.mqtt.keyFile, certificateFile: configuration.mqtt.certFile,
-                                                 caFile: configuration.mqtt.caFile),
+                                                 caFile: configuration.mqtt.caFile,
+                                                 keyGroup: DeviceCredentials.readingGroup(of: configuration.mqtt.keyFile)),
                   policy: policy, logger: logger)
     }
 

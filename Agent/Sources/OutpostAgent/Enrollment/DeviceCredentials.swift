@@ -19,6 +19,13 @@ public struct DeviceCredentials: Sendable {
         self.keyGroup = keyGroup
     }
 
+    /// The group that may read an existing key file (mode 0640), so renewal keeps what enrollment chose.
+    public static func readingGroup(of keyFile: String) -> gid_t? {
+        var info = stat()
+        guard stat(keyFile, &info) == 0, info.st_mode & 0o040 != 0 else { return nil }
+        return info.st_gid
+    }
+
     /// A fresh P-256 key, made on this device; it never leaves it.
     public static func makeKey() -> P256.Signing.PrivateKey { P256.Signing.PrivateKey() }
 

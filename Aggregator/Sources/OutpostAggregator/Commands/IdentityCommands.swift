@@ -52,7 +52,7 @@ extension AggregatorCommand {
     /// `outpost-aggregator ca …`.
     struct CA: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "ca", abstract: "The fleet's certificate authority.", subcommands: [Initialize.self, ServerCertificate.self])
+            commandName: "ca", abstract: "The fleet's certificate authority.", subcommands: [Initialize.self, ServerCertificate.self, ServiceCertificate.self])
 
         /// `ca init`: a P-256 CA in `{state_dir}/ca`.
         struct Initialize: AsyncParsableCommand {
@@ -99,6 +99,39 @@ extension AggregatorCommand {
                         try IdentityFiles.write(try CertificateAuthority.pem(certificate), to: certOut, mode: 0o644)
                         print("issued \(certificate.serialNumber.hex) to \(certOut)")
                     }
+                }
+            }
+        }
+    }
+
+    /// `ca service-cert`: a client certificate for another service process, e.g. a second aggregator.
+    struct ServiceCertificate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "service-cert",
+            abstract: "Issue a service client certificate (CN svc.…), e.g. for another aggregator's mqtt.cert_file.")
+
+        @Option(help: "Configuration file.") var config: String = AggregatorConfiguration.defaultPath
+        @Option(help: "The identity, e.g. svc.aggregator.b. Add it to the broker ACL with broker-config --service.") var name: String
+        @Option(help: "Certificate output (PEM).") var certOut: String
+        @Option(help: "Key output (PEM, mode 0600).") var keyOut: String
+        @Option(help: "Lifetime, e.g. 365d.") var lifetime: String = "365d"
+
+        func validate() throws {
+            guard BrokerACL.isServiceIdentity(name) else { throw ValidationError("--name must be a service identity (svc.<name>)") }
+            guard DurationText.parse(lifetime) != nil else { throw ValidationError("--lifetime: use e.g. 90s, 15m, 24h, 365d") }
+        }
+
+        func run() async throws {
+            try await failing {
+                try await IdentityContext.with(config: config, label: "aggregator.ca") { context in
+                    let key = P256.Signing.PrivateKey()
+                    let certificate = try context.authority.issue(commonName: name, publicKey: .init(key.publicKey), usage: .client,
+                                                                  lifetime: DurationText.parse(lifetime)!)
+                    try await context.store.recordCertificate(
+                        EnrollmentService.record(certificate, device: nil, purpose: "service"), notBefore: certificate.notValidBefore)
+                    try IdentityFiles.write(key.pemRepresentation, to: keyOut, mode: 0o600)
+                    try IdentityFiles.write(try CertificateAuthority.pem(certificate), to: certOut, mode: 0o644)
+                    print("issued \(certificate.serialNumber.hex) (\(name)) to \(certOut)")
                 }
             }
         }

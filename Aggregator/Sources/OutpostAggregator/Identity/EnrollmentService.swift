@@ -92,8 +92,9 @@ public struct EnrollmentService: Sendable {
     }
 
     static func record(_ certificate: Certificate, device: String?, purpose: String = "device") -> IdentityStore.CertificateRecord {
-        .init(serial: certificate.serialNumber.hex, subject: device ?? "", deviceID: device, purpose: purpose,
-              notAfter: certificate.notValidAfter, revokedAt: nil, deviceRevokedAt: nil)
+        let commonName = certificate.subject.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }.flatMap { String($0.value) }
+        return .init(serial: certificate.serialNumber.hex, subject: commonName ?? device ?? "", deviceID: device, purpose: purpose,
+                     notAfter: certificate.notValidAfter)
     }
 
     private func response(_ certificate: Certificate, device: String) throws -> CertificateResponse {

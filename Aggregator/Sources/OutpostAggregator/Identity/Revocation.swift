@@ -130,10 +130,22 @@ public struct Revocation: Sendable {
         configuration.backoff = ReconnectBackoff(initial: 30, maximum: 30)
         let client = try MQTTClient(configuration: configuration, logger: logger)
         client.start()
-        var accepted = false
-        for await event in client.events {
-            if case .connected = event { accepted = true; break }
-            if case .connectionFailed = event { break }
+        // The first verdict, or none within 10 s (a broker that accepts TCP but never answers).
+        let accepted = await withTaskGroup(of: Bool?.self) { group in
+            group.addTask {
+                for await event in client.events {
+                    if case .connected = event { return true }
+                    if case .connectionFailed = event { return false }
+                }
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? false
         }
         await client.shutdown()
         return accepted
