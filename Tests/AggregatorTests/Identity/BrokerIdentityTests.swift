@@ -49,7 +49,7 @@ struct BrokerIdentityTests {
             let revoke = try CommandRun.run(try CommandRun.executable("outpost-aggregator"),
                                             ["cert", "revoke", "--config", try fixture.identity.writeConfigurationFile(), "--device", "meter-a"])
             #expect(revoke.status == 0, "\(revoke.stderr)")
-            #expect(revoke.stdout.hasPrefix("revoked meter-a: 1 certificate(s); CRL has 3 entries; live session ended"))
+            #expect(revoke.stdout.hasPrefix("revoked meter-a: 1 certificate(s); CRL has 3 entries; any live session closed"))
             #expect(!revoke.stderr.contains("PRIVATE KEY") && !revoke.stderr.contains("-----BEGIN"))
             try await waitUntil(timeout: .seconds(20), "A disconnected") {
                 deviceA.recorded.contains { if case .disconnected = $0 { true } else { false } }

@@ -2,6 +2,7 @@ import Crypto
 import Foundation
 import Hummingbird
 import Logging
+import OutpostAgent
 import OutpostAggregator
 import OutpostCommon
 import PostgresNIO
@@ -81,6 +82,8 @@ final class IdentityFixture: @unchecked Sendable {
                                        logger: logs.logger("aggregator.http"))
         tasks.append(Task { try? await app.runService(gracefulShutdownSignals: []) })
         try await waitUntil(timeout: .seconds(30), "the config endpoint on \(httpPort)") { [httpPort] in FreePort.isAccepting(httpPort) }
+        // Something accepts on the port; make sure it is this endpoint, serving this CA.
+        _ = try await ConfigEndpointClient(server: serverURL).fetchCertificateAuthority(expecting: authority.fingerprint)
     }
 
     /// A stored token for `device`, valid for `ttl` (negative: already expired).

@@ -197,7 +197,7 @@ extension AggregatorCommand {
                     try await IdentityContext.with(config: config, label: "aggregator.revoke") { context in
                         let outcome = try await context.revocation.revoke(device: id)
                         print("revoked \(id): \(outcome.revokedSerials.count) certificate(s); CRL has \(outcome.crlEntries) entries; "
-                              + (outcome.sessionEnded ? "live session ended" : "no live session ended"))
+                              + (outcome.sessionEnded ? "any live session closed" : "live session NOT closed (no broker configured)"))
                     }
                 }
             }

@@ -166,6 +166,26 @@ public struct IdentityStore: Sendable {
         return entries
     }
 
+    /// Lock key for CRL publication ("outpost-crl"), distinct from the migration lock.
+    static let crlLockKey: Int64 = 0x6f75_7470_6f73_7402
+
+    /// Runs `body` while holding a PostgreSQL advisory lock, so CRL publications from several
+    /// aggregators happen one after another: each reads every revocation committed before it
+    /// and writes after the previous one, so the file on disk is never older than the database.
+    public func withCRLPublicationLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        try await client.withConnection { connection in
+            try await connection.query("SELECT pg_advisory_lock(\(Self.crlLockKey))", logger: logger)
+            do {
+                let result = try await body()
+                try await connection.query("SELECT pg_advisory_unlock(\(Self.crlLockKey))", logger: logger)
+                return result
+            } catch {
+                _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.crlLockKey))", logger: logger)
+                throw error
+            }
+        }
+    }
+
     /// `withTransaction`, with an ``IdentityError`` thrown inside surfacing as itself
     /// (postgres-nio wraps closure errors in `PostgresTransactionError`).
     private func transaction<T: Sendable>(_ body: nonisolated(nonsending) (PostgresConnection) async throws -> sending T) async throws -> T {

@@ -43,18 +43,21 @@ public struct Revocation: Sendable {
     public struct Outcome: Sendable {
         public var revokedSerials: [String]
         public var crlEntries: Int
+        /// The broker took the session over: whatever connection the device had is closed.
         public var sessionEnded: Bool
     }
 
     /// Writes the CRL of every revoked, unexpired certificate (mode 0644: it is public).
     @discardableResult
     public func publishCRL() async throws -> Int {
-        let entries = try await store.revokedCertificates().compactMap { entry in
-            Certificate.SerialNumber(hex: entry.serial).map { (serial: $0, revokedAt: entry.revokedAt) }
+        try await store.withCRLPublicationLock {
+            let entries = try await store.revokedCertificates().compactMap { entry in
+                Certificate.SerialNumber(hex: entry.serial).map { (serial: $0, revokedAt: entry.revokedAt) }
+            }
+            let crl = try authority.revocationList(revoked: entries, number: try await store.nextCRLNumber(), nextUpdate: crlValidity)
+            try IdentityFiles.write(crl.pemString, to: crlFile, mode: 0o644)
+            return entries.count
         }
-        let crl = try authority.revocationList(revoked: entries, number: try await store.nextCRLNumber(), nextUpdate: crlValidity)
-        try IdentityFiles.write(crl.pemString, to: crlFile, mode: 0o644)
-        return entries.count
     }
 
     public func revoke(device: DeviceID) async throws -> Outcome {
