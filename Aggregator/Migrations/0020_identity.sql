@@ -18,7 +18,8 @@ CREATE TABLE certificates (
     serial      text PRIMARY KEY CHECK (serial ~ '^[0-9a-f]+$'),
     -- The certificate's CN: a device id, or a service identity (svc.…) for broker and aggregator certificates.
     subject     text NOT NULL,
-    device_id   text REFERENCES devices (id) ON DELETE CASCADE,
+    -- SET NULL, not CASCADE: a deleted device's certificates must stay listed (and, below, revoked).
+    device_id   text REFERENCES devices (id) ON DELETE SET NULL,
     purpose     text NOT NULL CHECK (purpose IN ('device', 'server', 'service', 'session_terminator')),
     not_before  timestamptz NOT NULL,
     not_after   timestamptz NOT NULL,
@@ -28,6 +29,18 @@ CREATE TABLE certificates (
 
 CREATE INDEX certificates_device ON certificates (device_id);
 CREATE INDEX certificates_revoked ON certificates (not_after) WHERE revoked_at IS NOT NULL;
+
+-- Deleting a device revokes its certificates, so they stay on the CRL until they expire
+-- (run `outpost-aggregator cert crl` or revoke before deleting, to publish it at once).
+CREATE FUNCTION revoke_certificates_of_deleted_device() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    UPDATE certificates SET revoked_at = coalesce(revoked_at, now()) WHERE device_id = OLD.id;
+    RETURN OLD;
+END;
+$$;
+
+CREATE TRIGGER devices_revoke_certificates_on_delete BEFORE DELETE ON devices
+    FOR EACH ROW EXECUTE FUNCTION revoke_certificates_of_deleted_device();
 
 -- Monotonic CRL numbers (RFC 5280 §5.2.3), shared by every aggregator.
 CREATE SEQUENCE crl_number;

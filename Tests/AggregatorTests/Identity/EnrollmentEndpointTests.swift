@@ -228,3 +228,27 @@ extension ConfigEndpointClient {
         try await renew(request, trusting: caPEM, certificateFile: "", keyFile: "")
     }
 }
+
+@Suite("Identity schema", .serialized, .timeLimit(.minutes(2)))
+struct IdentitySchemaTests {
+    @Test("deleting a device revokes its certificates instead of dropping them from the CRL")
+    func deletingADeviceRevokes() async throws {
+        let fixture = try await IdentityFixture()
+        do {
+            let token = try await fixture.makeToken(device: "meter-gone")
+            try await fixture.store.consumeToken(
+                hash: EnrollmentService.tokenHash(token),
+                certificate: .init(serial: "0a0b0c", subject: "meter-gone", deviceID: "meter-gone", purpose: "device",
+                                   notAfter: Date().addingTimeInterval(3600)),
+                notBefore: Date())
+            #expect(try await fixture.store.revokedCertificates().isEmpty)
+            try fixture.postgres.psql("DELETE FROM devices WHERE id = 'meter-gone'")
+            #expect(try await fixture.store.revokedCertificates().map(\.serial) == ["0a0b0c"])
+            #expect(try fixture.postgres.psql("SELECT count(*) FROM enrollment_tokens") == "0")
+        } catch {
+            await fixture.stop()
+            throw error
+        }
+        await fixture.stop()
+    }
+}
