@@ -29,6 +29,7 @@ final class BrokerFixture: @unchecked Sendable {
         options.port = brokerPort
         options.logDest = "stderr"
         options.persistenceDir = brokerDirectory + "/"
+        options.serverKeyGroup = getgrnam("nogroup")?.pointee.gr_gid ?? getgid()
         options.runAsUser = geteuid() == 0 ? "root" : (ProcessInfo.processInfo.environment["USER"] ?? "nobody")
         let output = try await BrokerConfigGenerator(authority: identity.authority, store: identity.store,
                                                      revocation: Self.revocation(identity),

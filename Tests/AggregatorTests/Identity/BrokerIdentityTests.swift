@@ -21,6 +21,7 @@ struct BrokerIdentityTests {
             #expect(config.contains("crlfile ") && config.contains("max_queued_messages 200000"))
             #expect(try fileMode(fixture.brokerDirectory + "/aggregator.key") == 0o600)
             #expect(try fileMode(fixture.brokerDirectory + "/server.key") == 0o640)
+            #expect(DeviceCredentials.readingGroup(of: fixture.brokerDirectory + "/server.key") == (getgrnam("nogroup")?.pointee.gr_gid ?? getgid()))
 
             let service = try WatchedClient(fixture.identity.configuration.mqtt, clientID: "svc.aggregator.a1", logger: logs.logger("svc"))
             let deviceA = try WatchedClient(configurationA.mqtt, clientID: "meter-a", logger: logs.logger("agent.a"))

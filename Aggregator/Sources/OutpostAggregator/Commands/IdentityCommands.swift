@@ -239,6 +239,7 @@ extension AggregatorCommand {
         @Option(help: "mosquitto's persistence directory.") var persistenceDir: String = "/var/lib/mosquitto/"
         @Option(help: "mosquitto log_dest.") var logDest: String = "syslog"
         @Option(help: "The user mosquitto drops privileges to.") var user: String = "mosquitto"
+        @Option(help: "Group that owns server.key (0640), e.g. mosquitto.") var keyGroup: String?
 
         func run() async throws {
             try await failing {
@@ -252,6 +253,10 @@ extension AggregatorCommand {
                     options.persistenceDir = persistenceDir
                     options.logDest = logDest
                     options.runAsUser = user
+                    if let keyGroup {
+                        guard let entry = getgrnam(keyGroup) else { throw IdentityError(.fileWriteFailed, "no group \(keyGroup)") }
+                        options.serverKeyGroup = entry.pointee.gr_gid
+                    }
                     let revocation = context.revocation
                     let generator = BrokerConfigGenerator(authority: context.authority, store: context.store, revocation: Revocation(
                         authority: revocation.authority, store: revocation.store,

@@ -31,6 +31,9 @@ public struct BrokerConfigGenerator: Sendable {
         public var logDest: String = "syslog"
         /// `user` line: the account mosquitto drops to. Defaults to `mosquitto`.
         public var runAsUser: String = "mosquitto"
+        /// Group owning `server.key` (mode 0640), so mosquitto can re-read it after dropping
+        /// privileges. Defaults to none (the writer's group).
+        public var serverKeyGroup: gid_t?
         /// Lifetime of the server and aggregator certificates. Defaults to 365 days; regenerate before.
         public var lifetime: Duration = .seconds(365 * 86_400)
         public init() {}
@@ -60,7 +63,8 @@ public struct BrokerConfigGenerator: Sendable {
         try IdentityFiles.write(authority.certificatePEM, to: path("ca.pem"), mode: 0o644)
         let server = try await issue(commonName: "outpost-broker", purpose: "server",
                                      usage: .server(ipAddresses: options.ipAddresses, dnsNames: options.dnsNames),
-                                     lifetime: options.lifetime, certificate: path("server.pem"), key: path("server.key"), keyMode: 0o640)
+                                     lifetime: options.lifetime, certificate: path("server.pem"), key: path("server.key"), keyMode: 0o640,
+                                     keyGroup: options.serverKeyGroup)
         let aggregator = try await issue(commonName: serviceIdentity, purpose: "service", usage: .client, lifetime: options.lifetime,
                                          certificate: path("aggregator.pem"), key: path("aggregator.key"), keyMode: 0o600)
         let acl = BrokerACL(serviceIdentities: [serviceIdentity] + options.extraServices)
@@ -75,13 +79,13 @@ public struct BrokerConfigGenerator: Sendable {
     }
 
     private func issue(commonName: String, purpose: String, usage: CertificateAuthority.Usage, lifetime: Duration, certificate: String,
-                       key: String, keyMode: mode_t) async throws -> String {
+                       key: String, keyMode: mode_t, keyGroup: gid_t? = nil) async throws -> String {
         let privateKey = P256.Signing.PrivateKey()
         let issued = try authority.issue(commonName: commonName, publicKey: .init(privateKey.publicKey), usage: usage, lifetime: lifetime)
         try await store.recordCertificate(
             .init(serial: issued.serialNumber.hex, subject: commonName, deviceID: nil, purpose: purpose, notAfter: issued.notValidAfter),
             notBefore: issued.notValidBefore)
-        try IdentityFiles.write(privateKey.pemRepresentation, to: key, mode: keyMode)
+        try IdentityFiles.write(privateKey.pemRepresentation, to: key, mode: keyMode, group: keyGroup)
         try IdentityFiles.write(try CertificateAuthority.pem(issued), to: certificate, mode: 0o644)
         return issued.serialNumber.hex
     }

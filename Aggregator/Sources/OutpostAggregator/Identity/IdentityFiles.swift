@@ -3,9 +3,9 @@ import OutpostCommon
 
 /// ``OutpostCommon/SecureFile`` with failures as ``IdentityError``.
 enum IdentityFiles {
-    static func write(_ text: String, to path: String, mode: mode_t) throws(IdentityError) {
+    static func write(_ text: String, to path: String, mode: mode_t, group: gid_t? = nil) throws(IdentityError) {
         do {
-            try SecureFile.write(text, to: path, mode: mode)
+            try SecureFile.write(text, to: path, mode: mode, group: group)
         } catch {
             throw IdentityError(.fileWriteFailed, error.description)
         }
