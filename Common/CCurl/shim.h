@@ -40,4 +40,12 @@ static inline CURLcode outpost_curl_getinfo_long(CURL *handle, CURLINFO info, lo
 static inline CURLcode outpost_curl_getinfo_pointer(CURL *handle, CURLINFO info, void **value) {
     return curl_easy_getinfo(handle, info, value);
 }
+/* CURLOPT_*_BLOB options take a struct curl_blob; curl copies the bytes. */
+static inline CURLcode outpost_curl_setopt_blob(CURL *handle, CURLoption option, const void *data, size_t length) {
+    struct curl_blob blob;
+    blob.data = (void *)data;
+    blob.len = length;
+    blob.flags = CURL_BLOB_COPY;
+    return curl_easy_setopt(handle, option, &blob);
+}
 #endif

@@ -1,3 +1,7 @@
 import OutpostAgent
 
-await AgentCommand.main()
+/// Inside an `async` function the call resolves to `AsyncParsableCommand.main()`; at top
+/// level it resolved to the synchronous `ParsableCommand.main()`, which cannot run async subcommands.
+func runAgent() async { await AgentCommand.main() }
+
+await runAgent()

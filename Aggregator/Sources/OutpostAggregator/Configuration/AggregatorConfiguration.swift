@@ -16,11 +16,13 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
     public var postgres: PostgresSettings
     public var http: HTTPSettings
     public var logging: LoggingConfiguration
+    /// The CA, enrollment and revocation. Defaults to ``IdentitySettings/init()``.
+    public var identity: IdentitySettings
 
     public init(
         instanceID: String, stateDir: String = "/var/lib/outpost-aggregator",
         migrationsDir: String = "/usr/share/outpost-aggregator/migrations", mqtt: BrokerSettings, postgres: PostgresSettings,
-        http: HTTPSettings, logging: LoggingConfiguration = .init()
+        http: HTTPSettings, logging: LoggingConfiguration = .init(), identity: IdentitySettings = .init()
     ) {
         self.instanceID = instanceID
         self.stateDir = stateDir
@@ -29,11 +31,13 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         self.postgres = postgres
         self.http = http
         self.logging = logging
+        self.identity = identity
     }
 
     enum CodingKeys: String, CodingKey {
         case instanceID = "instanceId"
         case stateDir, migrationsDir, mqtt, postgres, http, logging
+        case identity
     }
 
     public init(from decoder: any Decoder) throws {
@@ -46,6 +50,7 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         postgres = try container.value(.postgres, default: PostgresSettings())
         http = try container.decode(HTTPSettings.self, forKey: .http)
         logging = try container.value(.logging, default: LoggingConfiguration())
+        identity = try container.value(.identity, default: IdentitySettings())
     }
 
     /// The service identity this process uses on the broker: `svc.aggregator.{instance_id}`.

@@ -1,11 +1,22 @@
 import Hummingbird
+import NIOCore
+import NIOSSL
 
 /// The request context of every route on the aggregator's HTTPS server.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
+    /// The connection the request came on; for the TLS peer's certificate.
+    public let channel: any Channel
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
+        channel = source.channel
+    }
+
+    /// The client certificate the TLS handshake verified against `http.client_ca_file`, or nil
+    /// when the client sent none (verification is optional so that enrollment works without one).
+    public func peerCertificate() async throws -> NIOSSLCertificate? {
+        try await channel.nioSSL_peerCertificate().get()
     }
 }
 

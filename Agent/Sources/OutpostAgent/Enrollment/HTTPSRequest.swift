@@ -1,0 +1,119 @@
+import CCurl
+import Foundation
+
+/// One HTTPS request with libcurl, for the config endpoint. Blocking; callers run it off
+/// the cooperative pool (``perform()``).
+struct HTTPSRequest: Sendable {
+    enum Trust: Sendable {
+        /// Trust only this CA (PEM bytes, passed in memory).
+        case certificateAuthority([UInt8])
+        /// No verification: only for fetching the CA certificate, whose fingerprint is checked afterwards.
+        case fingerprintCheckedLater
+    }
+
+    struct Response: Sendable {
+        var status: Int
+        var body: [UInt8]
+    }
+
+    /// Largest accepted response: certificates and errors are a few KiB.
+    static let maxResponseBytes = 256 * 1024
+
+    var method: String
+    var url: String
+    var body: [UInt8]?
+    var trust: Trust
+    /// PEM client certificate and key files (mutual TLS), for renewal.
+    var clientCertificate: (certificate: String, key: String)?
+    var timeoutSeconds: Int = 30
+
+    func perform() async throws(EnrollmentError) -> Response {
+        let result: Result<Response, EnrollmentError> = await withCheckedContinuation { continuation in
+            Thread.detachNewThread {
+                do throws(EnrollmentError) {
+                    continuation.resume(returning: .success(try performBlocking()))
+                } catch {
+                    continuation.resume(returning: .failure(error))
+                }
+            }
+        }
+        return try result.get()
+    }
+
+    private final class Sink {
+        var bytes: [UInt8] = []
+        var overflow = false
+    }
+
+    func performBlocking() throws(EnrollmentError) -> Response {
+        guard let handle = curl_easy_init() else { throw EnrollmentError(.unreachable, "libcurl could not start") }
+        defer { curl_easy_cleanup(handle) }
+        let sink = Sink()
+        let unmanaged = Unmanaged.passRetained(sink)
+        defer { unmanaged.release() }
+        var headers: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Content-Type: application/json")
+        headers = curl_slist_append(headers, "Accept: application/json")
+        defer { curl_slist_free_all(headers) }
+
+        var codes: [CURLcode] = []
+        codes.append(outpost_curl_setopt_string(handle, CURLOPT_URL, url))
+        codes.append(outpost_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
+        codes.append(outpost_curl_setopt_long(handle, CURLOPT_TIMEOUT, timeoutSeconds))
+        codes.append(outpost_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 10))
+        codes.append(outpost_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
+        codes.append(outpost_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "https"))
+        codes.append(outpost_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers))
+        codes.append(outpost_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method))
+        codes.append(outpost_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque()))
+        codes.append(outpost_curl_setopt_write_function(handle) { data, size, count, userdata in
+            let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
+            let length = size * count
+            guard sink.bytes.count + length <= HTTPSRequest.maxResponseBytes else {
+                sink.overflow = true
+                return 0
+            }
+            if let data { sink.bytes.append(contentsOf: UnsafeRawBufferPointer(start: data, count: length)) }
+            return length
+        })
+        switch trust {
+        case .certificateAuthority(let pem):
+            codes.append(pem.withUnsafeBytes { outpost_curl_setopt_blob(handle, CURLOPT_CAINFO_BLOB, $0.baseAddress, $0.count) })
+            codes.append(outpost_curl_setopt_string(handle, CURLOPT_CAPATH, nil))
+            codes.append(outpost_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
+            codes.append(outpost_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
+        case .fingerprintCheckedLater:
+            codes.append(outpost_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0))
+            codes.append(outpost_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0))
+        }
+        if let clientCertificate, !clientCertificate.certificate.isEmpty {
+            codes.append(outpost_curl_setopt_string(handle, CURLOPT_SSLCERT, clientCertificate.certificate))
+            codes.append(outpost_curl_setopt_string(handle, CURLOPT_SSLKEY, clientCertificate.key))
+        }
+        var payload = body ?? []
+        let rc: CURLcode = payload.withUnsafeMutableBytes { buffer in
+            if body != nil {
+                _ = outpost_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, buffer.count)
+                _ = outpost_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, buffer.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1))
+            }
+            if let failed = codes.first(where: { $0 != CURLE_OK }) { return failed }
+            return curl_easy_perform(handle)
+        }
+        guard rc == CURLE_OK else {
+            let reason = String(cString: curl_easy_strerror(rc))
+            switch rc {
+            case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
+                 CURLE_GOT_NOTHING:
+                throw EnrollmentError(.unreachable, "\(url): \(reason)")
+            case CURLE_WRITE_ERROR where sink.overflow:
+                throw EnrollmentError(.badResponse, "\(url): the answer is larger than \(Self.maxResponseBytes) bytes")
+            case CURLE_UNSUPPORTED_PROTOCOL, CURLE_URL_MALFORMAT:
+                throw EnrollmentError(.invalidArgument, "\(url) is not an https URL")
+            default:
+                throw EnrollmentError(.tls, "\(url): \(reason)")
+            }
+        }
+        var status = 0
+        _ = outpost_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        return Response(status: status, body: sink.bytes)
+    }
+}

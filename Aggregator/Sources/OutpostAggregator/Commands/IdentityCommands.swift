@@ -1,0 +1,273 @@
+import ArgumentParser
+import Crypto
+import Foundation
+import Logging
+import OutpostCommon
+
+/// Runs `body` with the configuration, a running PostgreSQL pool and the CA loaded.
+struct IdentityContext {
+    let configuration: AggregatorConfiguration
+    let database: Database
+    let authority: CertificateAuthority
+    let store: IdentityStore
+    let logger: Logger
+
+    static func with<T: Sendable>(config path: String, label: String,
+                                  _ body: @Sendable (IdentityContext) async throws -> T) async throws -> T {
+        let configuration = try ConfigLoader().load(AggregatorConfiguration.self, path: path)
+        configuration.logging.bootstrap()
+        let logger = Logger(label: label)
+        let authority = try CertificateAuthority.load(directory: configuration.caDirectory)
+        let database = Database(settings: configuration.postgres, logger: logger)
+        return try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await database.client.run() }
+            defer { group.cancelAll() }
+            let context = IdentityContext(configuration: configuration, database: database, authority: authority,
+                                          store: IdentityStore(client: database.client, logger: logger), logger: logger)
+            return try await body(context)
+        }
+    }
+
+    var revocation: Revocation {
+        Revocation(authority: authority, store: store, crlFile: configuration.crlFile,
+                   crlValidity: .seconds(configuration.identity.crlValiditySeconds),
+                   reloader: BrokerReloader(pidFile: configuration.identity.brokerPidFile), broker: configuration.mqtt, logger: logger)
+    }
+}
+
+/// Prints `error: {code}: {message}` on one line and exits non-zero.
+func failing<T>(_ body: () async throws -> T) async throws -> T {
+    do {
+        return try await body()
+    } catch let error as IdentityError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(error.code.httpStatus >= 500 ? 3 : 2)
+    } catch let error as ConfigError {
+        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        throw ExitCode(2)
+    }
+}
+
+extension AggregatorCommand {
+    /// `outpost-aggregator ca …`.
+    struct CA: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ca", abstract: "The fleet's certificate authority.", subcommands: [Initialize.self, ServerCertificate.self, ServiceCertificate.self])
+
+        /// `ca init`: a P-256 CA in `{state_dir}/ca`.
+        struct Initialize: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(commandName: "init", abstract: "Create the CA (P-256) in the state directory.")
+
+            @Option(help: "Configuration file.") var config: String = AggregatorConfiguration.defaultPath
+            @Option(help: "The CA certificate's CN.") var name: String = "Outpost Fleet CA"
+            @Flag(help: "Replace an existing CA. Every issued certificate stops working.") var overwrite = false
+
+            func run() async throws {
+                try await failing {
+                    let configuration = try ConfigLoader().load(AggregatorConfiguration.self, path: config)
+                    let authority = try CertificateAuthority.initialize(directory: configuration.caDirectory, name: name, overwrite: overwrite)
+                    print("CA created in \(configuration.caDirectory)")
+                    print("fingerprint (SHA-256): \(authority.fingerprint.hex)")
+                }
+            }
+        }
+
+        /// `ca server-cert`: a certificate for the aggregator's own HTTPS endpoint (or any server).
+        struct ServerCertificate: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "server-cert", abstract: "Issue a TLS server certificate (e.g. for http.cert_file).")
+
+            @Option(help: "Configuration file.") var config: String = AggregatorConfiguration.defaultPath
+            @Option(name: .customLong("ip"), help: "IP address the certificate is valid for. Repeatable.") var ipAddresses: [String] = []
+            @Option(name: .customLong("dns"), help: "DNS name the certificate is valid for. Repeatable.") var dnsNames: [String] = []
+            @Option(help: "Certificate output (PEM).") var certOut: String
+            @Option(help: "Key output (PEM, mode 0600).") var keyOut: String
+            @Option(help: "Lifetime, e.g. 365d.") var lifetime: String = "365d"
+
+            func run() async throws {
+                try await failing {
+                    guard let duration = DurationText.parse(lifetime) else { throw ValidationError("--lifetime: use e.g. 90s, 15m, 24h, 365d") }
+                    try await IdentityContext.with(config: config, label: "aggregator.ca") { context in
+                        let key = P256.Signing.PrivateKey()
+                        let names = dnsNames.isEmpty && ipAddresses.isEmpty ? ["localhost"] : dnsNames
+                        let certificate = try context.authority.issue(
+                            commonName: names.first ?? ipAddresses[0], publicKey: .init(key.publicKey),
+                            usage: .server(ipAddresses: ipAddresses, dnsNames: names), lifetime: duration)
+                        try await context.store.recordCertificate(
+                            EnrollmentService.record(certificate, device: nil, purpose: "server"), notBefore: certificate.notValidBefore)
+                        try IdentityFiles.write(key.pemRepresentation, to: keyOut, mode: 0o600)
+                        try IdentityFiles.write(try CertificateAuthority.pem(certificate), to: certOut, mode: 0o644)
+                        print("issued \(certificate.serialNumber.hex) to \(certOut)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// `ca service-cert`: a client certificate for another service process, e.g. a second aggregator.
+    struct ServiceCertificate: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "service-cert",
+            abstract: "Issue a service client certificate (CN svc.…), e.g. for another aggregator's mqtt.cert_file.")
+
+        @Option(help: "Configuration file.") var config: String = AggregatorConfiguration.defaultPath
+        @Option(help: "The identity, e.g. svc.aggregator.b. Add it to the broker ACL with broker-config --service.") var name: String
+        @Option(help: "Certificate output (PEM).") var certOut: String
+        @Option(help: "Key output (PEM, mode 0600).") var keyOut: String
+        @Option(help: "Lifetime, e.g. 365d.") var lifetime: String = "365d"
+
+        func validate() throws {
+            guard BrokerACL.isServiceIdentity(name) else { throw ValidationError("--name must be a service identity (svc.<name>)") }
+            guard DurationText.parse(lifetime) != nil else { throw ValidationError("--lifetime: use e.g. 90s, 15m, 24h, 365d") }
+        }
+
+        func run() async throws {
+            try await failing {
+                try await IdentityContext.with(config: config, label: "aggregator.ca") { context in
+                    let key = P256.Signing.PrivateKey()
+                    let certificate = try context.authority.issue(commonName: name, publicKey: .init(key.publicKey), usage: .client,
+                                                                  lifetime: DurationText.parse(lifetime)!)
+                    try await context.store.recordCertificate(
+                        EnrollmentService.record(certificate, device: nil, purpose: "service"), notBefore: certificate.notValidBefore)
+                    try IdentityFiles.write(key.pemRepresentation, to: keyOut, mode: 0o600)
+                    try IdentityFiles.write(try CertificateAuthority.pem(certificate), to: certOut, mode: 0o644)
+                    print("issued \(certificate.serialNumber.hex) (\(name)) to \(certOut)")
+                }
+            }
+        }
+    }
+
+    /// `outpost-aggregator token create`.
+    struct Token: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "token", abstract: "One-time enrollment tokens.", subcommands: [Create.self])
+
+        struct Create: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "create", abstract: "Create a one-time enrollment token for a device and print the enroll command.")
+
+            @Option(help: "Configuration file.") var config: String = AggregatorConfiguration.defaultPath
+            @Option(help: "Device id ([a-z0-9][a-z0-9-]{0,62}).") var device: String
+            @Option(help: "meter or camera.") var kind: String = "meter"
+            @Option(help: "How long the token is valid, e.g. 30m, 24h, 7d. Defaults to identity.token_ttl_seconds.") var ttl: String?
+
+            func validate() throws {
+                guard DeviceID(device) != nil else { throw ValidationError("--device must match [a-z0-9][a-z0-9-]{0,62}") }
+                guard ["meter", "camera"].contains(kind) else { throw ValidationError("--kind must be meter or camera") }
+                if let ttl, DurationText.parse(ttl) == nil { throw ValidationError("--ttl: use e.g. 90s, 15m, 24h, 7d") }
+            }
+
+            func run() async throws {
+                try await failing {
+                    try await IdentityContext.with(config: config, label: "aggregator.token") { context in
+                        var secret = [UInt8](repeating: 0, count: EnrollmentToken.secretLength)
+                        var generator = SystemRandomNumberGenerator()
+                        for index in secret.indices { secret[index] = generator.next() }
+                        let token = EnrollmentToken(device: DeviceID(device)!, secret: secret, caFingerprint: context.authority.fingerprint)
+                        let lifetime = ttl.flatMap(DurationText.parse) ?? .seconds(context.configuration.identity.tokenTtlSeconds)
+                        let expiresAt = Date().addingTimeInterval(lifetime.seconds)
+                        try await context.store.createToken(hash: EnrollmentService.tokenHash(token), device: device, kind: kind,
+                                                            expiresAt: expiresAt)
+                        context.logger.info("enrollment token created", metadata: ["device": "\(device)", "expires_at": "\(expiresAt)"])
+                        print("token: \(token.printed)")
+                        print("expires: \(ISO8601DateFormatter().string(from: expiresAt))")
+                        print("on the device, run:")
+                        print("  outpost-agent enroll --server \(context.configuration.enrollURL) --token \(token.printed)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// `outpost-aggregator cert …`.
+    struct Cert: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "cert", abstract: "Revocation and the CRL.", subcommands: [Revoke.self, PublishCRL.self])
+
+        struct Revoke: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "revoke", abstract: "Revoke every certificate of a device, reload the broker's CRL, end its session.")
+
+            @Option(help: "Configuration file.") var config: String = AggregatorConfiguration.defaultPath
+            @Option(help: "Device id.") var device: String
+
+            func run() async throws {
+                try await failing {
+                    guard let id = DeviceID(device) else { throw IdentityError(.unknownDevice, "\(device.prefix(64)) is not a device id") }
+                    try await IdentityContext.with(config: config, label: "aggregator.revoke") { context in
+                        let outcome = try await context.revocation.revoke(device: id)
+                        print("revoked \(id): \(outcome.revokedSerials.count) certificate(s); CRL has \(outcome.crlEntries) entries; "
+                              + (outcome.sessionEnded ? "any live session closed" : "live session NOT closed (no broker configured)"))
+                    }
+                }
+            }
+        }
+
+        struct PublishCRL: AsyncParsableCommand {
+            static let configuration = CommandConfiguration(
+                commandName: "crl", abstract: "Re-sign and publish the CRL (before identity.crl_validity_seconds runs out), then reload the broker.")
+
+            @Option(help: "Configuration file.") var config: String = AggregatorConfiguration.defaultPath
+
+            func run() async throws {
+                try await failing {
+                    try await IdentityContext.with(config: config, label: "aggregator.crl") { context in
+                        let entries = try await context.revocation.publishCRL()
+                        try context.revocation.reloader.reload()
+                        print("CRL with \(entries) entries written to \(context.configuration.crlFile)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// `outpost-aggregator broker-config --out DIR`.
+    struct BrokerConfig: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "broker-config", abstract: "Write mosquitto.conf, certificates, CRL and ACL for the fleet's broker.")
+
+        @Option(help: "Configuration file.") var config: String = AggregatorConfiguration.defaultPath
+        @Option(help: "Output directory.") var out: String
+        @Option(help: "Address the broker listens on.") var listen: String = "127.0.0.1"
+        @Option(help: "Port; defaults to mqtt.port.") var port: Int?
+        @Option(name: .customLong("ip"), help: "IP address for the broker certificate. Repeatable; defaults to 127.0.0.1 and ::1.")
+        var ipAddresses: [String] = []
+        @Option(name: .customLong("dns"), help: "DNS name for the broker certificate. Repeatable; defaults to localhost.")
+        var dnsNames: [String] = []
+        @Option(name: .customLong("service"), help: "Another service identity (svc.…) allowed the service ACL. Repeatable.")
+        var services: [String] = []
+        @Option(help: "mosquitto's persistence directory.") var persistenceDir: String = "/var/lib/mosquitto/"
+        @Option(help: "mosquitto log_dest.") var logDest: String = "syslog"
+        @Option(help: "The user mosquitto drops privileges to.") var user: String = "mosquitto"
+        @Option(help: "Group that owns server.key (0640), e.g. mosquitto.") var keyGroup: String?
+
+        func run() async throws {
+            try await failing {
+                try await IdentityContext.with(config: config, label: "aggregator.broker-config") { context in
+                    var options = BrokerConfigGenerator.Options()
+                    options.listenHost = listen
+                    options.port = port ?? context.configuration.mqtt.port
+                    if !ipAddresses.isEmpty { options.ipAddresses = ipAddresses }
+                    if !dnsNames.isEmpty { options.dnsNames = dnsNames }
+                    options.extraServices = services
+                    options.persistenceDir = persistenceDir
+                    options.logDest = logDest
+                    options.runAsUser = user
+                    if let keyGroup {
+                        guard let entry = getgrnam(keyGroup) else { throw IdentityError(.fileWriteFailed, "no group \(keyGroup)") }
+                        options.serverKeyGroup = entry.pointee.gr_gid
+                    }
+                    let revocation = context.revocation
+                    let generator = BrokerConfigGenerator(authority: context.authority, store: context.store, revocation: Revocation(
+                        authority: revocation.authority, store: revocation.store,
+                        crlFile: (out as NSString).appendingPathComponent("crl.pem"), crlValidity: revocation.crlValidity,
+                        reloader: revocation.reloader, broker: revocation.broker, logger: revocation.logger),
+                        serviceIdentity: context.configuration.serviceIdentity)
+                    let output = try await generator.write(to: out, options: options)
+                    print("wrote \(output.configFile)")
+                    print("set identity.broker_dir to \(out) so that `cert revoke` updates this CRL")
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Crypto
+import Foundation
+import SwiftASN1
+import X509
+
+/// An X.509 v2 CRL (RFC 5280 §5), signed ECDSA-with-SHA256 by the fleet CA.
+///
+/// swift-certificates has no CRL type, so this encodes `CertificateList` with SwiftASN1:
+/// version v2, issuer, thisUpdate, nextUpdate, the revoked serials with their dates, and
+/// the authorityKeyIdentifier and cRLNumber extensions OpenSSL expects.
+public struct CertificateRevocationList: Sendable, Equatable {
+    public let derBytes: [UInt8]
+
+    public var pemString: String { PEMDocument(type: "X509 CRL", derBytes: derBytes).pemString + "\n" }
+
+    static let ecdsaWithSHA256: ASN1ObjectIdentifier = [1, 2, 840, 10045, 4, 3, 2]
+    static let cRLNumber: ASN1ObjectIdentifier = [2, 5, 29, 20]
+
+    static func sign(issuer: Certificate, key: P256.Signing.PrivateKey, revoked: [(serial: Certificate.SerialNumber, revokedAt: Date)],
+                     number: Int64, thisUpdate: Date, nextUpdate: Date) throws -> CertificateRevocationList {
+        var tbs = DER.Serializer()
+        try tbs.appendConstructedNode(identifier: .sequence) { coder in
+            try coder.serialize(1)  // v2
+            try coder.appendConstructedNode(identifier: .sequence) { try $0.serialize(ecdsaWithSHA256) }
+            try coder.serialize(issuer.subject)
+            try coder.serialize(try utcTime(thisUpdate))
+            try coder.serialize(try utcTime(nextUpdate))
+            if !revoked.isEmpty {
+                try coder.appendConstructedNode(identifier: .sequence) { list in
+                    for entry in revoked.sorted(by: { $0.serial.bytes.lexicographicallyPrecedes($1.serial.bytes) }) {
+                        try list.appendConstructedNode(identifier: .sequence) { item in
+                            try item.serialize(entry.serial.bytes)
+                            try item.serialize(try utcTime(entry.revokedAt))
+                        }
+                    }
+                }
+            }
+            try coder.appendConstructedNode(identifier: ASN1Identifier(tagWithNumber: 0, tagClass: .contextSpecific)) { explicit in
+                try explicit.appendConstructedNode(identifier: .sequence) { extensions in
+                    if let identifier = try issuer.extensions.subjectKeyIdentifier?.keyIdentifier {
+                        try extensions.serialize(try Certificate.Extension(AuthorityKeyIdentifier(keyIdentifier: identifier), critical: false))
+                    }
+                    try extensions.appendConstructedNode(identifier: .sequence) { ext in
+                        try ext.serialize(cRLNumber)
+                        var value = DER.Serializer()
+                        try value.serialize(number)
+                        try ext.serialize(ASN1OctetString(contentBytes: value.serializedBytes[...]))
+                    }
+                }
+            }
+        }
+        let tbsBytes = tbs.serializedBytes
+        let signature = try key.signature(for: tbsBytes).derRepresentation
+        var list = DER.Serializer()
+        try list.appendConstructedNode(identifier: .sequence) { coder in
+            coder.serializeRawBytes(tbsBytes)
+            try coder.appendConstructedNode(identifier: .sequence) { try $0.serialize(ecdsaWithSHA256) }
+            try coder.serialize(ASN1BitString(bytes: ArraySlice(signature)))
+        }
+        return CertificateRevocationList(derBytes: list.serializedBytes)
+    }
+
+    /// UTCTime for dates before 2050 (RFC 5280 §5.1.2.4), which is all this CA issues.
+    static func utcTime(_ date: Date) throws -> UTCTime {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let parts = calendar.dateComponents([.year, .month, .day, .hour, .minute, .second], from: date)
+        return try UTCTime(year: parts.year!, month: parts.month!, day: parts.day!, hours: parts.hour!, minutes: parts.minute!,
+                           seconds: parts.second!)
+    }
+}

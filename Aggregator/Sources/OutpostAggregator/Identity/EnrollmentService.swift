@@ -1,0 +1,106 @@
+import Crypto
+import Foundation
+import Logging
+import OutpostCommon
+import X509
+
+/// Enrollment and renewal, independent of HTTP: the routes decode and encode, this decides.
+///
+/// Nothing is issued unless every check passed and the bookkeeping committed: a refused or
+/// failed request leaves no certificate behind, and a consumed token names the serial it bought.
+public struct EnrollmentService: Sendable {
+    public let authority: CertificateAuthority
+    public let store: IdentityStore
+    public let certificateLifetime: Duration
+    public let broker: CertificateResponse.Broker
+    public let initialConfig: CertificateResponse.InitialConfig
+    public let logger: Logger
+
+    public init(authority: CertificateAuthority, store: IdentityStore, certificateLifetime: Duration, broker: CertificateResponse.Broker,
+                initialConfig: CertificateResponse.InitialConfig, logger: Logger) {
+        self.authority = authority
+        self.store = store
+        self.certificateLifetime = certificateLifetime
+        self.broker = broker
+        self.initialConfig = initialConfig
+        self.logger = logger
+    }
+
+    public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: IdentityStore, logger: Logger) {
+        self.init(authority: authority, store: store, certificateLifetime: .seconds(configuration.identity.certificateLifetimeSeconds),
+                  broker: configuration.deviceBroker,
+                  initialConfig: .init(keepalive: configuration.identity.deviceKeepalive, verifyHostname: true), logger: logger)
+    }
+
+    /// The hex SHA-256 under which a token's secret is stored.
+    public static func tokenHash(_ token: EnrollmentToken) -> String {
+        SHA256.hash(data: token.secret.value).map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// `POST /api/v1/enroll`.
+    public func enroll(_ request: EnrollRequest, now: Date = Date()) async throws -> CertificateResponse {
+        guard let token = EnrollmentToken(request.token) else { throw IdentityError(.invalidToken, "not an Outpost enrollment token") }
+        guard token.caFingerprint == authority.fingerprint else {
+            throw IdentityError(.invalidToken, "the token was made for another CA")
+        }
+        let hash = Self.tokenHash(token)
+        guard let record = try await store.token(hash: hash), record.deviceID == token.device.rawValue else {
+            throw IdentityError(.invalidToken, "no such token")
+        }
+        if record.usedAt != nil { throw IdentityError(.tokenUsed, "the token was used already") }
+        if record.expiresAt <= now { throw IdentityError(.tokenExpired, "the token expired") }
+        let csr = try CSRValidator.validate(pem: request.csr)
+        guard csr.commonName == record.deviceID else {
+            throw IdentityError(.subjectMismatch, "the CSR names \(csr.commonName.prefix(64)), the token \(record.deviceID)")
+        }
+        let certificate = try authority.issue(commonName: record.deviceID, publicKey: csr.publicKey, usage: .client,
+                                              lifetime: certificateLifetime, now: now)
+        try await store.consumeToken(hash: hash, certificate: Self.record(certificate, device: record.deviceID), notBefore: certificate.notValidBefore)
+        logger.info("device enrolled", metadata: [
+            "device": "\(record.deviceID)", "serial": "\(certificate.serialNumber.hex)", "not_after": "\(certificate.notValidAfter)",
+        ])
+        return try response(certificate, device: record.deviceID)
+    }
+
+    /// `POST /api/v1/renew`, for the client certificate the TLS layer verified.
+    public func renew(_ request: RenewRequest, clientCertificate: Certificate?, now: Date = Date()) async throws -> CertificateResponse {
+        guard let clientCertificate else {
+            throw IdentityError(.certificateRequired, "renewal needs the device's current certificate (mutual TLS)")
+        }
+        guard clientCertificate.issuer == authority.certificate.subject,
+              let record = try await store.certificate(serial: clientCertificate.serialNumber.hex),
+              record.purpose == "device", let device = record.deviceID
+        else {
+            throw IdentityError(.unknownCertificate, "the client certificate is not a device certificate of this CA")
+        }
+        guard clientCertificate.notValidAfter > now else { throw IdentityError(.unknownCertificate, "the client certificate expired") }
+        guard record.revokedAt == nil, record.deviceRevokedAt == nil else {
+            throw IdentityError(.revoked, "device \(device) is revoked")
+        }
+        let csr = try CSRValidator.validate(pem: request.csr)
+        guard csr.commonName == device else {
+            throw IdentityError(.subjectMismatch, "the CSR names \(csr.commonName.prefix(64)), the certificate \(device)")
+        }
+        let certificate = try authority.issue(commonName: device, publicKey: csr.publicKey, usage: .client,
+                                              lifetime: certificateLifetime, now: now)
+        try await store.recordCertificate(Self.record(certificate, device: device), notBefore: certificate.notValidBefore)
+        logger.info("device certificate renewed", metadata: [
+            "device": "\(device)", "serial": "\(certificate.serialNumber.hex)", "previous_serial": "\(record.serial)",
+            "not_after": "\(certificate.notValidAfter)",
+        ])
+        return try response(certificate, device: device)
+    }
+
+    static func record(_ certificate: Certificate, device: String?, purpose: String = "device") -> IdentityStore.CertificateRecord {
+        let commonName = certificate.subject.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }.flatMap { String($0.value) }
+        return .init(serial: certificate.serialNumber.hex, subject: commonName ?? device ?? "", deviceID: device, purpose: purpose,
+                     notAfter: certificate.notValidAfter)
+    }
+
+    private func response(_ certificate: Certificate, device: String) throws -> CertificateResponse {
+        CertificateResponse(
+            deviceId: device, certificate: try CertificateAuthority.pem(certificate), caCertificate: authority.certificatePEM,
+            serial: certificate.serialNumber.hex, notAfter: Int64(certificate.notValidAfter.timeIntervalSince1970), broker: broker,
+            config: initialConfig)
+    }
+}

@@ -1,0 +1,192 @@
+import Crypto
+import Foundation
+import Logging
+import OutpostCommon
+import X509
+
+/// `cert revoke`: revokes a device in PostgreSQL, publishes the new CRL where the broker
+/// reads it, makes the broker reload it, and ends the device's live MQTT session.
+///
+/// Ending the session: mosquitto 2.0 checks the CRL only at the TLS handshake, so a
+/// revoked device that is already connected would stay connected. The broker config sets
+/// `use_username_as_clientid`, so a device's client id is always its CN. The CA therefore
+/// mints a one-off *session terminator* certificate with the device's CN, connects with it
+/// (clean start), and the broker closes the device's connection as MQTT requires for a
+/// second client with the same id ("session taken over", reason 0x8E); the terminator then
+/// disconnects, which discards the session. Its certificate lives five minutes, its key
+/// only in a private temporary directory, and it is revoked right after use.
+///
+/// Order matters: the terminator connects only after the broker provably enforces the
+/// new CRL (a revoked *probe* certificate is refused), so the device cannot slip back in.
+public struct Revocation: Sendable {
+    public let authority: CertificateAuthority
+    public let store: IdentityStore
+    public let crlFile: String
+    public let crlValidity: Duration
+    public let reloader: BrokerReloader
+    /// Where the broker listens, with `ca_file` the fleet CA; nil skips ending live sessions.
+    public let broker: BrokerSettings?
+    public let logger: Logger
+
+    public init(authority: CertificateAuthority, store: IdentityStore, crlFile: String, crlValidity: Duration, reloader: BrokerReloader,
+                broker: BrokerSettings?, logger: Logger) {
+        self.authority = authority
+        self.store = store
+        self.crlFile = crlFile
+        self.crlValidity = crlValidity
+        self.reloader = reloader
+        self.broker = broker
+        self.logger = logger
+    }
+
+    /// What a revocation did.
+    public struct Outcome: Sendable {
+        public var revokedSerials: [String]
+        public var crlEntries: Int
+        /// The broker took the session over: whatever connection the device had is closed.
+        public var sessionEnded: Bool
+    }
+
+    /// Writes the CRL of every revoked, unexpired certificate (mode 0644: it is public).
+    @discardableResult
+    public func publishCRL() async throws -> Int {
+        try await store.withCRLPublicationLock {
+            let entries = try await store.revokedCertificates().compactMap { entry in
+                Certificate.SerialNumber(hex: entry.serial).map { (serial: $0, revokedAt: entry.revokedAt) }
+            }
+            let crl = try authority.revocationList(revoked: entries, number: try await store.nextCRLNumber(), nextUpdate: crlValidity)
+            try IdentityFiles.write(crl.pemString, to: crlFile, mode: 0o644)
+            return entries.count
+        }
+    }
+
+    public func revoke(device: DeviceID) async throws -> Outcome {
+        let serials = try await store.revokeDevice(device.rawValue)
+        logger.notice("device revoked", metadata: ["device": "\(device)", "serials": "\(serials.joined(separator: ","))"])
+        guard let broker else {
+            let count = try await publishCRL()
+            try reloader.reload()
+            return Outcome(revokedSerials: serials, crlEntries: count, sessionEnded: false)
+        }
+        let scratch = try ScratchDirectory()
+        defer { scratch.remove() }
+        let probe = try await mint(commonName: "svc.crl-probe", in: scratch)
+        try await store.revokeCertificate(serial: probe.serial)
+        _ = try await publishCRL()
+        try reloader.reload()
+        try await waitUntilRefused(probe, broker: broker)
+        let terminator = try await mint(commonName: device.rawValue, in: scratch)
+        let ended = try await takeOver(device: device, with: terminator, broker: broker)
+        try await store.revokeCertificate(serial: terminator.serial)
+        let count = try await publishCRL()
+        try reloader.reload()
+        logger.notice("revoked device's session ended", metadata: ["device": "\(device)", "taken_over": "\(ended)"])
+        return Outcome(revokedSerials: serials, crlEntries: count, sessionEnded: ended)
+    }
+
+    struct Minted {
+        let serial: String
+        let settings: (BrokerSettings) -> BrokerSettings
+    }
+
+    private func mint(commonName: String, in scratch: ScratchDirectory) async throws -> Minted {
+        let key = P256.Signing.PrivateKey()
+        let certificate = try authority.issue(commonName: commonName, publicKey: .init(key.publicKey), usage: .client, lifetime: .seconds(300))
+        let keyFile = scratch.file("\(certificate.serialNumber.hex).key"), certificateFile = scratch.file("\(certificate.serialNumber.hex).pem")
+        try IdentityFiles.write(key.pemRepresentation, to: keyFile, mode: 0o600)
+        try IdentityFiles.write(try CertificateAuthority.pem(certificate), to: certificateFile, mode: 0o600)
+        try await store.recordCertificate(
+            .init(serial: certificate.serialNumber.hex, subject: commonName, deviceID: nil, purpose: "session_terminator",
+                  notAfter: certificate.notValidAfter), notBefore: certificate.notValidBefore)
+        return Minted(serial: certificate.serialNumber.hex) { base in
+            var settings = base
+            settings.certFile = certificateFile
+            settings.keyFile = keyFile
+            return settings
+        }
+    }
+
+    /// Polls with the revoked probe until the broker refuses it (bounded: 15 s).
+    private func waitUntilRefused(_ probe: Minted, broker: BrokerSettings) async throws {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            let accepted = try await connectOnce(settings: probe.settings(broker), clientID: "svc.crl-probe")
+            // Refused while the port accepts TCP: the handshake failed, so the CRL is in force.
+            if !accepted && Self.acceptsTCP(host: broker.host, port: broker.port) { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        throw IdentityError(.brokerUnreachable, "the broker still accepts a revoked certificate 15 s after the reload")
+    }
+
+    private func takeOver(device: DeviceID, with terminator: Minted, broker: BrokerSettings) async throws -> Bool {
+        let deadline = ContinuousClock.now + .seconds(15)
+        while ContinuousClock.now < deadline {
+            if try await connectOnce(settings: terminator.settings(broker), clientID: device.rawValue) { return true }
+            try await Task.sleep(for: .milliseconds(200))
+        }
+        throw IdentityError(.brokerUnreachable, "could not connect to the broker to end \(device)'s session")
+    }
+
+    /// Connects once (clean start, no session kept), disconnects, and says whether the broker accepted.
+    private func connectOnce(settings: BrokerSettings, clientID: String) async throws -> Bool {
+        var configuration = settings.clientConfiguration(clientID: clientID, sessionExpiry: 0)
+        configuration.backoff = ReconnectBackoff(initial: 30, maximum: 30)
+        let client = try MQTTClient(configuration: configuration, logger: logger)
+        client.start()
+        // The first verdict, or none within 10 s (a broker that accepts TCP but never answers).
+        let accepted = await withTaskGroup(of: Bool?.self) { group in
+            group.addTask {
+                for await event in client.events {
+                    if case .connected = event { return true }
+                    if case .connectionFailed = event { return false }
+                }
+                return false
+            }
+            group.addTask {
+                try? await Task.sleep(for: .seconds(10))
+                return nil
+            }
+            let first = await group.next() ?? nil
+            group.cancelAll()
+            return first ?? false
+        }
+        await client.shutdown()
+        return accepted
+    }
+}
+
+extension Revocation {
+    /// True when a TCP connection to host:port opens.
+    static func acceptsTCP(host: String, port: Int) -> Bool {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        var result: UnsafeMutablePointer<addrinfo>?
+        guard getaddrinfo(host, String(port), &hints, &result) == 0, let first = result else { return false }
+        defer { freeaddrinfo(result) }
+        var entry: UnsafeMutablePointer<addrinfo>? = first
+        while let current = entry {
+            let fd = socket(current.pointee.ai_family, current.pointee.ai_socktype, current.pointee.ai_protocol)
+            if fd >= 0 {
+                defer { close(fd) }
+                if connect(fd, current.pointee.ai_addr, current.pointee.ai_addrlen) == 0 { return true }
+            }
+            entry = current.pointee.ai_next
+        }
+        return false
+    }
+}
+
+/// A private (0700) temporary directory for short-lived key files.
+struct ScratchDirectory {
+    let path: String
+
+    init() throws(IdentityError) {
+        var template = Array((NSTemporaryDirectory() as NSString).appendingPathComponent("outpost-ca-XXXXXX").utf8CString)
+        guard let made = mkdtemp(&template) else { throw IdentityError(.fileWriteFailed, "mkdtemp failed") }
+        path = String(cString: made)
+        chmod(path, 0o700)
+    }
+
+    func file(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+    func remove() { try? FileManager.default.removeItem(atPath: path) }
+}
