@@ -95,7 +95,10 @@ extension AgentCommand {
                     fflush(nil)
                 }
             }
-            let group = ServiceGroup(configuration: .init(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+            // The stream ending by itself (a file that ran out) ends the program normally.
+            let group = ServiceGroup(configuration: .init(
+                services: [.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup)],
+                gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
             do {
                 try await group.run()
             } catch let error as StreamError {

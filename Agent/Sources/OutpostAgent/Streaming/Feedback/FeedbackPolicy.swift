@@ -19,6 +19,13 @@ public struct FeedbackPolicy: Sendable {
         public var nackedPackets = 0
         public var remb = 0
         public var receiverReports = 0
+        /// Report blocks about our SSRC; those whose LSR named an SR we sent; those that
+        /// reported loss (fraction lost above 0, or cumulative loss above 0).
+        public var reportBlocks = 0
+        public var matchedLastSenderReports = 0
+        public var lossReports = 0
+        /// The largest fraction lost any report gave, in 1/256.
+        public var peakFractionLost: UInt8 = 0
         public var senderReports = 0
         public var goodbyes = 0
         public var resendsRateLimited = 0
@@ -118,6 +125,11 @@ public struct FeedbackPolicy: Sendable {
 
     private mutating func absorb(reporter: UInt32, blocks: [ReportBlock], arrival: NTPTimestamp, history: SenderReportHistory) {
         guard let block = blocks.first(where: { $0.ssrc == ssrc }) else { return }
-        lastReport = ReceptionReport(reporterSSRC: reporter, block: block, arrival: arrival, history: history)
+        let report = ReceptionReport(reporterSSRC: reporter, block: block, arrival: arrival, history: history)
+        counters.reportBlocks += 1
+        if report.lastSenderReportMatched { counters.matchedLastSenderReports += 1 }
+        if block.fractionLost > 0 || block.cumulativeLost > 0 { counters.lossReports += 1 }
+        counters.peakFractionLost = max(counters.peakFractionLost, block.fractionLost)
+        lastReport = report
     }
 }

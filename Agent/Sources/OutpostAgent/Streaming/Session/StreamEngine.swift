@@ -64,6 +64,7 @@ final class StreamEngine: @unchecked Sendable {
     private var pacerHead = 0
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var sourceEnded = false
+    private var endDue: UInt64?
     private var playing = false
     private var origin: UInt64 = 0
     private var nextFrameDue: UInt64 = 0
@@ -168,7 +169,13 @@ final class StreamEngine: @unchecked Sendable {
                 if playing {
                     sendDueFrames(now: now)
                     sendDuePackets(now: now)
-                    if sourceEnded, queue.isEmpty, pacerHead == pacer.count { return finish(reason: "source_ended") }
+                    // The last picture lasts one frame interval; the BYE follows it, so a receiver
+                    // that ends at the BYE (ffmpeg) has read the picture first.
+                    if sourceEnded, queue.isEmpty, pacerHead == pacer.count {
+                        let end = endDue ?? now + frameInterval
+                        endDue = end
+                        if now >= end { return finish(reason: "source_ended") }
+                    }
                     if now >= nextReportDue { sendReport(now: now, goodbye: nil) }
                     if now >= nextStatsDue { emitStatistics(now: now) }
                     if let reason = checkWatchdog(now: now) { return finish(reason: reason) }
@@ -232,7 +239,7 @@ final class StreamEngine: @unchecked Sendable {
             if pacerHead < pacer.count { deadlines.append(pacer[pacerHead].due) }
             if let due = watchdog?.deadline { deadlines.append(due) }
             if let adaptation, adaptation.target != adaptation.current { deadlines.append(now + 1_000_000_000) }
-            if sourceEnded, queue.isEmpty { deadlines.append(now) }
+            if let endDue { deadlines.append(endDue) }
         }
         let next = deadlines.min() ?? now + 1_000_000_000
         return next > now ? next - now : 0
@@ -271,7 +278,7 @@ final class StreamEngine: @unchecked Sendable {
         if let last = parser.finish() { absorb([last]) }
         if let unit = assembler.finish() { enqueue(unit) }
         if try source.restartAfterEnd() {
-            statistics.sourceRestarts += 1
+            if source.isPaced { statistics.loops += 1 } else { statistics.sourceRestarts += 1 }
         } else {
             sourceEnded = true
         }
@@ -500,7 +507,7 @@ final class StreamEngine: @unchecked Sendable {
         source.close()
         publishSnapshot(now: now)
         if playing {
-            emit(.statistics(statistics))
+            emitStatistics(now: now)
             emit(.state(.stopped, ["reason": .string(reason)]))
             logger.info("stream stopped", metadata: ["reason": "\(reason)", "packets": "\(statistics.packetsSent)"])
         }

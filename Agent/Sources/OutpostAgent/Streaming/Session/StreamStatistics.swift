@@ -27,7 +27,10 @@ public struct StreamStatistics: Sendable, Hashable {
     public var rembBitrate: UInt64?
     /// The bitrate the source runs at, when it can adapt.
     public var sourceBitrate: UInt64?
+    /// Command restarts (for a new bitrate) and FIFO re-opens.
     public var sourceRestarts = 0
+    /// Times a looped file started over.
+    public var loops = 0
     public var oversizedNALUnits = 0
     public var feedbackSilent = false
 
@@ -52,6 +55,8 @@ public struct StreamStatistics: Sendable, Hashable {
             "nackedPackets": .number(Double(feedback.nackedPackets)),
             "remb": .number(Double(feedback.remb)),
             "receiverReports": .number(Double(feedback.receiverReports)),
+            "lossReports": .number(Double(feedback.lossReports)),
+            "peakLossFraction": .number(Double(feedback.peakFractionLost) / 256),
             "parameterSetResends": .number(Double(parameterSetResends)),
             "retransmitted": .number(Double(retransmittedPackets)),
             "retransmissionMisses": .number(Double(retransmissionMisses)),
@@ -59,6 +64,7 @@ public struct StreamStatistics: Sendable, Hashable {
             "rtcpReceived": .number(Double(rtcpReceived)),
             "rtcpErrors": .number(Double(rtcpErrors.values.reduce(0, +))),
             "sourceRestarts": .number(Double(sourceRestarts)),
+            "loops": .number(Double(loops)),
             "oversizedNalUnits": .number(Double(oversizedNALUnits)),
             "feedbackSilent": .bool(feedbackSilent),
         ]
