@@ -103,10 +103,10 @@ extension AgentCommand {
                 try await group.run()
             } catch let error as StreamError {
                 print("error: \(error)")
-                printer.cancel()
                 throw ExitCode(1)
             }
-            printer.cancel()
+            controller.finishEvents()
+            await printer.value
         }
 
         func makeRequest() throws(StreamError) -> StreamRequest {

@@ -29,6 +29,10 @@ public actor StreamController {
         (events, continuation) = AsyncStream.makeStream(of: StreamEvent.self, bufferingPolicy: .bufferingNewest(256))
     }
 
+    /// Ends ``events`` once the events already buffered are read. For a process that is
+    /// about to exit; the controller streams no more after this.
+    public nonisolated func finishEvents() { continuation.finish() }
+
     /// The running or prepared stream, if any.
     public var currentSession: StreamSession? {
         guard let engine, engine.finished.value == nil else { return nil }
