@@ -70,7 +70,8 @@ public struct SDPOffer: Sendable, Hashable {
 
     /// SDP text fields may not hold CR or LF.
     private static func sanitized(_ text: String) -> String {
-        let cleaned = text.filter { $0 != "\r" && $0 != "\n" }
-        return cleaned.isEmpty ? "-" : cleaned
+        var scalars = String.UnicodeScalarView()
+        scalars.append(contentsOf: text.unicodeScalars.filter { $0 != "\r" && $0 != "\n" })
+        return scalars.isEmpty ? "-" : String(scalars)
     }
 }
