@@ -4,7 +4,7 @@ import Glibc
 
 /// A non-blocking UDP socket bound to one local address. Owned by one thread at a time.
 final class UDPSocket {
-    let fd: Int32
+    private(set) var fd: Int32
     let localAddress: SocketAddress
 
     /// Binds to `address` (port 0 for an ephemeral port).
@@ -16,7 +16,7 @@ final class UDPSocket {
         let bound = address.withSockaddr { bind(fd, $0, $1) }
         guard bound == 0 else {
             let reason = String(cString: strerror(errno))
-            close(fd)
+            Glibc.close(fd)
             throw StreamError(.bindFailed, "bind \(address): \(reason)")
         }
         var storage = sockaddr_storage()
@@ -28,7 +28,14 @@ final class UDPSocket {
         localAddress = SocketAddress(storage) ?? address
     }
 
-    deinit { close(fd) }
+    deinit { close() }
+
+    /// Releases the port now rather than when the last reference goes.
+    func close() {
+        guard fd >= 0 else { return }
+        Glibc.close(fd)
+        fd = -1
+    }
 
     /// Sends one datagram; returns false when the kernel refused it (buffer full, no route,
     /// ICMP port unreachable reported from an earlier send).

@@ -505,6 +505,8 @@ final class StreamEngine: @unchecked Sendable {
             sendReport(now: now, goodbye: reason)
         }
         source.close()
+        rtpSocket.close()
+        rtcpSocket?.close()
         publishSnapshot(now: now)
         if playing {
             emitStatistics(now: now)
