@@ -94,6 +94,16 @@ struct H264PacketizationTests {
         #expect(packets.map(hex) == expected.map(hex))
     }
 
+    @Test("an IDR access unit with two PPS keeps both in its STAP-A")
+    func twoPPS() {
+        var packetizer = H264Packetizer(ssrc: 1, firstSequenceNumber: 0)
+        let secondPPS = H264NALUnit([0x68, 0x53, 0x3C, 0x80])!
+        let accessUnit = [sps, pps, secondPPS, H264NALUnit([0x65, 0x88, 0x84])!]
+        let packets = packetizer.packetize(accessUnit: accessUnit, timestamp: 0, parameterSets: parameterSets)
+        #expect(packets.count == 2)
+        #expect(Depacketizer.units(packets) == accessUnit.map(\.bytes))
+    }
+
     @Test("depacketizing what the packetizer made gives back the units, for every payload size")
     func roundTrip() {
         let big = H264NALUnit([0x65] + (0..<5000).map { UInt8(truncatingIfNeeded: $0 &* 7) })!

@@ -36,28 +36,25 @@ public struct H264Packetizer: Sendable {
     {
         var payloads: [[UInt8]] = []
         let aggregate = parameterSets != nil && (forceParameterSets || accessUnit.contains(where: \.isIDR))
+        // The access unit's own SPS/PPS units (all of them: an encoder may use several PPS)
+        // take precedence over the tracked pair.
+        let inBand = accessUnit.filter(\.isParameterSet)
+        let aggregatedUnits = inBand.isEmpty ? parameterSets.map { [$0.sps, $0.pps] } ?? [] : inBand
         var aggregated = false
         for unit in accessUnit {
-            if aggregate, let parameterSets, !aggregated, unit.isParameterSet || unit.isVCL {
-                payloads.append(contentsOf: parameterSetPayloads(parameterSets))
+            if aggregate, !aggregated, unit.isParameterSet || unit.isVCL {
+                payloads.append(contentsOf: parameterSetPayloads(aggregatedUnits))
                 aggregated = true
             }
             if aggregate, unit.isParameterSet { continue }
             payloads.append(contentsOf: fragment(unit))
         }
-        if aggregate, let parameterSets, !aggregated { payloads.append(contentsOf: parameterSetPayloads(parameterSets)) }
+        if aggregate, !aggregated { payloads.append(contentsOf: parameterSetPayloads(aggregatedUnits)) }
         return packets(payloads, timestamp: timestamp, markLast: true)
     }
 
-    /// SPS and PPS as a packet of their own, for a keyframe request between IDR pictures.
-    /// The marker stays clear: the packet ends no picture.
-    public mutating func parameterSetPackets(_ parameterSets: ParameterSets, timestamp: UInt32) -> [[UInt8]] {
-        packets(parameterSetPayloads(parameterSets), timestamp: timestamp, markLast: false)
-    }
-
-    /// One STAP-A with SPS and PPS, or (if they do not fit together) each on its own.
-    func parameterSetPayloads(_ parameterSets: ParameterSets) -> [[UInt8]] {
-        let units = [parameterSets.sps, parameterSets.pps]
+    /// One STAP-A with the parameter sets, or (if they do not fit together) each on its own.
+    func parameterSetPayloads(_ units: [H264NALUnit]) -> [[UInt8]] {
         let size = 1 + units.reduce(0) { $0 + 2 + $1.bytes.count }
         guard size <= maximumPayloadSize, units.allSatisfy({ $0.bytes.count <= 0xFFFF }) else {
             return units.flatMap(fragment)

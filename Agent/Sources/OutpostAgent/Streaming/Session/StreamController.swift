@@ -57,6 +57,7 @@ public actor StreamController {
         try request.validate()
         let options = request.options
         let destinationRTP = try SocketAddress.resolve(host: request.destinationHost, port: request.rtpPort)
+        guard !destinationRTP.isUnspecified else { throw StreamError(.invalidRequest, "host may not be \(destinationRTP.host)") }
         let destinationRTCP = destinationRTP.withPort(request.effectiveRTCPPort)
         let local: SocketAddress
         if let configured = options.localAddress {
