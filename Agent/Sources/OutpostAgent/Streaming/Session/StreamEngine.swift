@@ -65,6 +65,8 @@ final class StreamEngine: @unchecked Sendable {
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var sourceEnded = false
     private var endDue: UInt64?
+    /// Bytes read since the source (re)started.
+    private var bytesSinceStart = 0
     private var playing = false
     private var origin: UInt64 = 0
     private var nextFrameDue: UInt64 = 0
@@ -256,6 +258,7 @@ final class StreamEngine: @unchecked Sendable {
             if count == 0 {
                 try endOfSource()
             } else {
+                bytesSinceStart += count
                 absorb(parser.feed(readBuffer[0..<count]))
             }
             if !playing, prepared.value == nil, parsedParameterSets.current != nil { return }
@@ -269,6 +272,7 @@ final class StreamEngine: @unchecked Sendable {
                 try endOfSource()
                 return
             }
+            bytesSinceStart += count
             absorb(parser.feed(readBuffer[0..<count]))
             if playing { sendDueFrames(now: now) }
         }
@@ -277,7 +281,10 @@ final class StreamEngine: @unchecked Sendable {
     private func endOfSource() throws(StreamError) {
         if let last = parser.finish() { absorb([last]) }
         if let unit = assembler.finish() { enqueue(unit) }
-        if try source.restartAfterEnd() {
+        // An empty pass over a looped file would loop forever without sending anything.
+        let empty = source.isPaced && bytesSinceStart == 0
+        bytesSinceStart = 0
+        if !empty, try source.restartAfterEnd() {
             if source.isPaced { statistics.loops += 1 } else { statistics.sourceRestarts += 1 }
         } else {
             sourceEnded = true
