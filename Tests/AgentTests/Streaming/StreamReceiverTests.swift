@@ -206,6 +206,30 @@ struct StreamReceiverTests {
         #expect(statistics.packetsSent > 0)
     }
 
+    @Test("IPv6: the SDP says IN IP6 with the routed address and RTP arrives")
+    func ipv6Loopback() async throws {
+        let directory = try TemporaryDirectory(prefix: "outpost-rtp")
+        defer { directory.remove() }
+        let file = try StreamFixtures.smallStream(in: directory)
+        guard let receiver = try? UDPSocket(binding: SocketAddress(host: "::1", port: 0, family: .ipv6)) else {
+            Issue.record("no IPv6 loopback on this host")
+            return
+        }
+        let request = StreamRequest(source: .file(path: file, framesPerSecond: 30, loop: true), destinationHost: "::1",
+                                    rtpPort: receiver.localAddress.port)
+        let controller = StreamController(logger: StreamFixtures.logger)
+        let session = try await controller.start(request)
+        #expect(session.sdp.contains("c=IN IP6 ::1\r\n"))
+        #expect(session.localRTP.family == .ipv6)
+        var received = 0
+        try await waitUntil(timeout: .seconds(20), "RTP over IPv6") {
+            while receiver.receive() != nil { received += 1 }
+            return received >= 10
+        }
+        let statistics = try #require(await controller.stop())
+        #expect(statistics.sendErrors == 0)
+    }
+
     @Test("a source without SPS/PPS fails preparation with no_parameter_sets; a second stream is refused while one runs")
     func failures() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-rtp")

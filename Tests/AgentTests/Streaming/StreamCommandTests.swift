@@ -3,48 +3,9 @@ import Testing
 import TestHarness
 @testable import OutpostAgent
 
-/// Two network namespaces joined by a veth pair, made by the test and removed after it.
-struct NamespacePair {
-    let sender: String
-    let receiver: String
-    static let senderAddress = "10.213.7.1"
-    static let receiverAddress = "10.213.7.2"
-
-    /// Creating namespaces needs root (CAP_SYS_ADMIN) and iproute2.
-    static var available: Bool {
-        guard geteuid() == 0, let ip = try? locateTool("ip") else { return false }
-        let probe = "outpost-probe-\(getpid())"
-        guard (try? runTool(ip, ["netns", "add", probe])) != nil else { return false }
-        _ = try? runTool(ip, ["netns", "del", probe])
-        return true
-    }
-
-    init() throws {
-        let ip = try locateTool("ip")
-        let tag = "\(getpid())-\(UInt16.random(in: 0...UInt16.max))"
-        sender = "outpost-a-\(tag)"
-        receiver = "outpost-b-\(tag)"
-        let vethA = "opa\(UInt16.random(in: 0...UInt16.max))"
-        let vethB = "opb\(UInt16.random(in: 0...UInt16.max))"
-        try runTool(ip, ["netns", "add", sender])
-        try runTool(ip, ["netns", "add", receiver])
-        try runTool(ip, ["link", "add", vethA, "netns", sender, "type", "veth", "peer", "name", vethB, "netns", receiver])
-        for (namespace, device, address) in [(sender, vethA, Self.senderAddress), (receiver, vethB, Self.receiverAddress)] {
-            try runTool(ip, ["-n", namespace, "addr", "add", "\(address)/24", "dev", device])
-            try runTool(ip, ["-n", namespace, "link", "set", device, "up"])
-            try runTool(ip, ["-n", namespace, "link", "set", "lo", "up"])
-        }
-    }
-
-    func remove() {
-        guard let ip = try? locateTool("ip") else { return }
-        _ = try? runTool(ip, ["netns", "del", sender])
-        _ = try? runTool(ip, ["netns", "del", receiver])
-    }
-}
-
-@Suite("SDP address across a real network", .serialized, .timeLimit(.minutes(2)))
-struct NetworkNamespaceTests {
+/// The `outpost-agent stream` executable: across a real network, and on bad input.
+@Suite("outpost-agent stream", .serialized, .timeLimit(.minutes(2)))
+struct StreamCommandTests {
     /// The built `outpost-agent` beside the test bundle.
     static var agentExecutable: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../.build/debug/outpost-agent")
@@ -94,5 +55,18 @@ struct NetworkNamespaceTests {
         let status = await agent.stop(signal: SIGTERM)
         #expect(status == 0, "agent exit status \(status): \(agent.log)")
         #expect(agent.log.contains("\"state\":\"stopped\""))
+    }
+
+    @Test("the stream subcommand refuses bad arguments with a clear error and exit status 2")
+    func badArguments() async throws {
+        #expect(FileManager.default.isExecutableFile(atPath: Self.agentExecutable), "build first: swift build --build-tests")
+        let directory = try TemporaryDirectory(prefix: "outpost-cli")
+        defer { directory.remove() }
+        let agent = try ServerProcess(name: "outpost-agent", executable: Self.agentExecutable,
+                                      arguments: ["stream", "--source", "x.h264", "--to", "no-port-here"], logPath: directory.file("agent.log"))
+        try await waitUntil(timeout: .seconds(30), "the agent to exit") { !agent.isRunning }
+        let status = await agent.stop()
+        #expect((status >> 8) & 0xFF == 2)
+        #expect(agent.log.contains("error: invalid_request: --to must be HOST:PORT"))
     }
 }
