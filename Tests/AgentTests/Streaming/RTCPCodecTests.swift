@@ -147,6 +147,16 @@ struct RTCPCodecTests {
         #expect(bytes.packet(4) != nil && bytes.packet(2) == nil)
     }
 
+    @Test("the retransmission budget allows a burst, then the rate")
+    func budget() {
+        var budget = RetransmissionBudget(rate: 10, burst: 3)
+        #expect((0..<5).map { _ in budget.take(now: 1_000_000_000) } == [true, true, true, false, false])
+        #expect(budget.take(now: 1_050_000_000) == false)
+        #expect(budget.take(now: 1_100_000_000) == true)
+        #expect(budget.take(now: 1_100_000_000) == false)
+        #expect((0..<5).map { _ in budget.take(now: 9_000_000_000) } == [true, true, true, false, false])
+    }
+
     @Test("the RTCP interval follows RFC 3550 A.7")
     func interval() {
         let standard = RTCPInterval()

@@ -52,6 +52,7 @@ final class StreamEngine: @unchecked Sendable {
     private var sentParameterSets = ParameterSetTracker()
     private var packetizer: H264Packetizer
     private var history: RetransmissionHistory
+    private var retransmissionBudget = RetransmissionBudget()
     private var policy: FeedbackPolicy
     private var reportsSent = SenderReportHistory()
     private var watchdog: FeedbackWatchdog?
@@ -451,6 +452,10 @@ final class StreamEngine: @unchecked Sendable {
             resendPending = true
         case .retransmit(let sequenceNumbers):
             for sequenceNumber in sequenceNumbers {
+                guard retransmissionBudget.take(now: now) else {
+                    statistics.retransmissionsLimited += 1
+                    continue
+                }
                 if let packet = history.packet(sequenceNumber) {
                     sendRTP(packet)
                     statistics.retransmittedPackets += 1

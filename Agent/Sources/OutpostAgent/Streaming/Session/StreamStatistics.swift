@@ -16,6 +16,8 @@ public struct StreamStatistics: Sendable, Hashable {
     public var retransmittedPackets = 0
     /// NACKed packets no longer in the history.
     public var retransmissionMisses = 0
+    /// NACKed packets not re-sent because the retransmission budget was spent.
+    public var retransmissionsLimited = 0
     public var rtcpSent = 0
     public var rtcpReceived = 0
     /// RTCP packets refused by the decoder, by error code.
@@ -60,6 +62,7 @@ public struct StreamStatistics: Sendable, Hashable {
             "parameterSetResends": .number(Double(parameterSetResends)),
             "retransmitted": .number(Double(retransmittedPackets)),
             "retransmissionMisses": .number(Double(retransmissionMisses)),
+            "retransmissionsLimited": .number(Double(retransmissionsLimited)),
             "rtcpSent": .number(Double(rtcpSent)),
             "rtcpReceived": .number(Double(rtcpReceived)),
             "rtcpErrors": .number(Double(rtcpErrors.values.reduce(0, +))),
