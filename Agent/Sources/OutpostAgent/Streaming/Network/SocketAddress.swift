@@ -61,17 +61,22 @@ public struct SocketAddress: Sendable, Hashable, CustomStringConvertible {
             }
             var raw = address
             inet_ntop(AF_INET, &raw, &text, socklen_t(text.count))
-            self.init(host: String(cString: text), port: Int(UInt16(bigEndian: port)), family: .ipv4)
+            self.init(host: Self.text(text), port: Int(UInt16(bigEndian: port)), family: .ipv4)
         case AF_INET6:
             let (address, port) = withUnsafePointer(to: &storage) {
                 $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { ($0.pointee.sin6_addr, $0.pointee.sin6_port) }
             }
             var raw = address
             inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count))
-            self.init(host: String(cString: text), port: Int(UInt16(bigEndian: port)), family: .ipv6)
+            self.init(host: Self.text(text), port: Int(UInt16(bigEndian: port)), family: .ipv6)
         default:
             return nil
         }
+    }
+
+    /// A NUL-terminated C string from `inet_ntop`.
+    private static func text(_ characters: [CChar]) -> String {
+        String(decoding: characters.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     /// Calls `body` with this address as a kernel `sockaddr`.
