@@ -51,6 +51,7 @@ struct StreamCommandTests {
         defer { Task { await ffmpeg.stop() } }
         try await waitUntil(timeout: .seconds(60), "ffmpeg in the receiver namespace to decode 30 pictures") { !ffmpeg.isRunning }
         #expect(try StreamFixtures.frameHashes(ofFramemd5: output).count == 30)
+        await ffmpeg.stop()
 
         let status = await agent.stop(signal: SIGTERM)
         #expect(status == 0, "agent exit status \(status): \(agent.log)")

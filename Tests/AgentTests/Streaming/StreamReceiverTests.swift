@@ -49,6 +49,7 @@ struct StreamReceiverTests {
         #expect(statistics.packetsSent == counts.packets)
         #expect(statistics.sendErrors == 0)
         #expect(statistics.rtcpSent >= 1)
+        await ffmpeg.stop()
     }
 
     @Test("a GStreamer rtpbin (AVPF) behind a lossy relay: RR about our SSRC, LSR matched, loss reported, keyframe request answered")
@@ -110,6 +111,7 @@ struct StreamReceiverTests {
         #expect(rtt >= 0 && rtt < 1000)
         #expect(statistics.rtcpErrors.isEmpty)
         #expect(!statistics.feedbackSilent)
+        await gstreamer.stop()
     }
 
     @Test("injected PLI, FIR, REMB and NACK are parsed, counted and answered; SR, SDES and BYE reach the receiver")
