@@ -117,4 +117,21 @@ struct StreamConfigurationTests {
         try DeviceEvent(device: device, ts: 1_763_800_000_000, kind: event.kind, data: event.data)
             .validate(limits: WireLimits(), nowMs: 1_763_800_000_000)
     }
+
+    @Test("--sdp-out writes a regular file atomically with mode 0644, and writes into a FIFO without replacing it")
+    func writeOffer() async throws {
+        let directory = try TemporaryDirectory(prefix: "outpost-sdp")
+        defer { directory.remove() }
+        let file = directory.file("offer.sdp")
+        try AgentCommand.Stream.writeOffer("v=0\r\n", to: file)
+        #expect(try String(contentsOfFile: file, encoding: .utf8) == "v=0\r\n")
+        var info = stat()
+        #expect(stat(file, &info) == 0 && info.st_mode & 0o777 == 0o644)
+        let fifo = directory.file("offer.fifo")
+        #expect(mkfifo(fifo, 0o600) == 0)
+        let reader = Task.detached { try String(contentsOfFile: fifo, encoding: .utf8) }
+        try AgentCommand.Stream.writeOffer("v=0\r\n", to: fifo)
+        #expect(try await reader.value == "v=0\r\n")
+        #expect(stat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
+    }
 }

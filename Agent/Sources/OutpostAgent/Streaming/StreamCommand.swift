@@ -88,8 +88,7 @@ extension AgentCommand {
             let sdpOut = sdpOut
             let service = StreamService(controller: controller, request: request) { session in
                 if let sdpOut {
-                    try Data(session.sdp.utf8).write(to: URL(fileURLWithPath: sdpOut), options: .atomic)
-                    chmod(sdpOut, 0o644)
+                    try Self.writeOffer(session.sdp, to: sdpOut)
                 } else {
                     print(session.sdp, terminator: "")
                     fflush(nil)
@@ -130,6 +129,20 @@ extension AgentCommand {
                                         rtpPort: port, rtcpPort: rtcpPort, options: options)
             try request.validate()
             return request
+        }
+
+        /// Writes the offer atomically (temp file + rename, mode 0644) to a regular file, and
+        /// plainly to anything else that exists (a FIFO, /dev/stdout), which a rename would replace.
+        static func writeOffer(_ sdp: String, to path: String) throws {
+            var info = stat()
+            if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
+                guard let handle = FileHandle(forWritingAtPath: path) else { throw StreamError(.invalidRequest, "cannot write \(path)") }
+                try handle.write(contentsOf: Data(sdp.utf8))
+                try handle.close()
+                return
+            }
+            try Data(sdp.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            chmod(path, 0o644)
         }
 
         /// `HOST:PORT` or `[IPv6]:PORT`.

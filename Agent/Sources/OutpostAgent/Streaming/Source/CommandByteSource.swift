@@ -80,24 +80,29 @@ final class CommandByteSource: ByteSource {
 
     func close() { terminate() }
 
-    /// SIGTERM to the command's process group, SIGKILL after 2 s, and reap.
+    /// SIGTERM to the command's process group, SIGKILL after 2 s, reap, then close the pipe
+    /// (closing first would greet the encoder with EPIPE instead of a clean stop).
     private func terminate() {
+        if pid > 0 {
+            kill(-pid, SIGTERM)
+            var status: Int32 = 0
+            var reaped = false
+            for _ in 0..<200 where !reaped {
+                if waitpid(pid, &status, WNOHANG) != 0 {
+                    reaped = true
+                } else {
+                    usleep(10_000)
+                }
+            }
+            if !reaped {
+                kill(-pid, SIGKILL)
+                waitpid(pid, &status, 0)
+            }
+            pid = 0
+        }
         if fd >= 0 {
             Glibc.close(fd)
             fd = -1
         }
-        guard pid > 0 else { return }
-        kill(-pid, SIGTERM)
-        var status: Int32 = 0
-        for _ in 0..<200 {
-            if waitpid(pid, &status, WNOHANG) != 0 {
-                pid = 0
-                return
-            }
-            usleep(10_000)
-        }
-        kill(-pid, SIGKILL)
-        waitpid(pid, &status, 0)
-        pid = 0
     }
 }
