@@ -51,16 +51,12 @@ struct LiveSourceTests {
         let receiver = try UDPSocket(binding: SocketAddress(host: "127.0.0.1", port: 0, family: .ipv4))
         let controller = StreamController(logger: StreamFixtures.logger)
         let bytes = try Data(contentsOf: URL(fileURLWithPath: file))
-        let write = { @Sendable in
-            Task.detached {
-                let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: fifo))
-                try handle.write(contentsOf: bytes)
-                try handle.close()
-            }
-        }
+        // Writers run on threads of their own: opening a FIFO blocks until the reader is there,
+        // and must not hold a Swift concurrency thread meanwhile.
+        let write = { @Sendable () -> FIFOWriter in FIFOWriter(path: fifo, bytes: bytes) }
         let firstWriter = write()
         _ = try await controller.start(StreamRequest(source: .fifo(path: fifo), destinationHost: "127.0.0.1", rtpPort: receiver.localAddress.port))
-        try await firstWriter.value
+        try await waitUntil(timeout: .seconds(30), "the first writer") { firstWriter.isDone }
         try await waitUntil(timeout: .seconds(30), "the first writer's pictures and its end") {
             guard let statistics = await controller.statistics else { return false }
             return statistics.sourceRestarts >= 1 && statistics.accessUnits >= 30
@@ -68,7 +64,8 @@ struct LiveSourceTests {
         let first = try #require(await controller.statistics)
         // Before play, a live source keeps only what follows its latest IDR: the second second at least.
         #expect(first.accessUnits >= 30 && first.accessUnits <= 60)
-        try await write().value
+        let secondWriter = write()
+        try await waitUntil(timeout: .seconds(30), "the second writer") { secondWriter.isDone }
         try await waitUntil(timeout: .seconds(30), "the end of the second writer") {
             guard let statistics = await controller.statistics else { return false }
             return statistics.sourceRestarts >= 2 && statistics.accessUnits >= first.accessUnits + 60
@@ -101,4 +98,22 @@ struct LiveSourceTests {
         #expect(states.last?["state"] == "stopped")
         #expect(states.last?["reason"] == "feedback_lost")
     }
+}
+
+/// Writes bytes into a FIFO from a thread of its own, then closes it.
+final class FIFOWriter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var done = false
+
+    init(path: String, bytes: Data) {
+        Thread { [self] in
+            if let handle = FileHandle(forWritingAtPath: path) {
+                try? handle.write(contentsOf: bytes)
+                try? handle.close()
+            }
+            lock.withLock { done = true }
+        }.start()
+    }
+
+    var isDone: Bool { lock.withLock { done } }
 }

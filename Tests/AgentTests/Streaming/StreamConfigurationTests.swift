@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import TestHarness
 @testable import OutpostAgent
 @testable import OutpostCommon
 
@@ -119,7 +120,7 @@ struct StreamConfigurationTests {
     }
 
     @Test("--sdp-out writes a regular file atomically with mode 0644, and writes into a FIFO without replacing it")
-    func writeOffer() async throws {
+    func writeOffer() throws {
         let directory = try TemporaryDirectory(prefix: "outpost-sdp")
         defer { directory.remove() }
         let file = directory.file("offer.sdp")
@@ -129,9 +130,14 @@ struct StreamConfigurationTests {
         #expect(stat(file, &info) == 0 && info.st_mode & 0o777 == 0o644)
         let fifo = directory.file("offer.fifo")
         #expect(mkfifo(fifo, 0o600) == 0)
-        let reader = Task.detached { try String(contentsOfFile: fifo, encoding: .utf8) }
+        // A reader opened first (non-blocking) lets the writer's open return at once.
+        let reader = open(fifo, O_RDONLY | O_NONBLOCK)
+        #expect(reader >= 0)
+        defer { close(reader) }
         try AgentCommand.Stream.writeOffer("v=0\r\n", to: fifo)
-        #expect(try await reader.value == "v=0\r\n")
+        var buffer = [UInt8](repeating: 0, count: 64)
+        let count = read(reader, &buffer, buffer.count)
+        #expect(count == 5 && Array(buffer[0..<5]) == Array("v=0\r\n".utf8))
         #expect(stat(fifo, &info) == 0 && info.st_mode & S_IFMT == S_IFIFO)
     }
 }
