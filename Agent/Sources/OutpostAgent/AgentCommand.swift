@@ -7,7 +7,7 @@ public struct AgentCommand: AsyncParsableCommand {
         commandName: "outpost-agent",
         abstract: "Collects readings, keeps them safe on disk, and publishes them to the Outpost centre.",
         version: OutpostVersion.current,
-        subcommands: [CheckConfig.self, Enroll.self]
+        subcommands: [CheckConfig.self, Enroll.self, Stream.self]
     )
 
     public init() {}
