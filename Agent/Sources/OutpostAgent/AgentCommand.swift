@@ -1,5 +1,12 @@
 import ArgumentParser
+import Logging
 import OutpostCommon
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `outpost-agent`: the device-side process. Subcommands are added by the modules that own them.
 public struct AgentCommand: AsyncParsableCommand {
@@ -7,7 +14,7 @@ public struct AgentCommand: AsyncParsableCommand {
         commandName: "outpost-agent",
         abstract: "Collects readings, keeps them safe on disk, and publishes them to the Outpost centre.",
         version: OutpostVersion.current,
-        subcommands: [CheckConfig.self]
+        subcommands: [Run.self, Status.self, CheckConfig.self]
     )
 
     public init() {}
@@ -30,6 +37,63 @@ extension AgentCommand {
                 print("error: \(error)")
                 throw ExitCode(2)
             }
+        }
+    }
+
+    /// `outpost-agent run`: collects, buffers and publishes until SIGTERM (exit 0).
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run", abstract: "Run the agent until SIGTERM or SIGINT.")
+
+        @Option(help: "Configuration file.")
+        var config: String = AgentConfiguration.defaultPath
+
+        func run() async throws {
+            let loaded: AgentConfiguration
+            do {
+                loaded = try ConfigLoader().load(AgentConfiguration.self, path: config)
+            } catch {
+                print("error: \(error)")
+                throw ExitCode(2)
+            }
+            loaded.logging.bootstrap()
+            let logger = Logger(label: "agent")
+            do {
+                let agent = try Agent(configuration: loaded, logger: logger)
+                logger.info("agent starting", metadata: [
+                    "version": "\(OutpostVersion.current)", "sources": "\(loaded.sources.count)", "buffer": "\(agent.buffer.bufferID)",
+                ])
+                try await agent.run()
+                logger.info("agent stopped")
+            } catch {
+                logger.critical("agent failed", metadata: ["error": "\(error)"])
+                throw ExitCode(1)
+            }
+        }
+    }
+
+    /// `outpost-agent status`: what the running agent last reported, or the buffer file itself.
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "status", abstract: "Show connection, buffer depth, last ack, drops and certificate expiry.")
+
+        @Option(help: "Configuration file.")
+        var config: String = AgentConfiguration.defaultPath
+
+        @Flag(help: "Print JSON instead of text.")
+        var json = false
+
+        func run() async throws {
+            let loaded: AgentConfiguration
+            do {
+                loaded = try ConfigLoader().load(AgentConfiguration.self, path: config)
+            } catch {
+                print("error: \(error)")
+                throw ExitCode(2)
+            }
+            let report = await StatusReport.gather(configuration: loaded)
+            print(json ? report.json : report.text)
+            if !report.running { throw ExitCode(3) }
         }
     }
 }

@@ -1,6 +1,7 @@
 import OutpostCommon
 
-/// The agent's configuration file (`/etc/outpost/agent.json`), documented in `packaging/agent.sample.json`.
+/// The agent's configuration file (`/etc/outpost/agent.json`), documented in `packaging/agent.sample.json`
+/// and `docs/agent.md`.
 public struct AgentConfiguration: Codable, Sendable, Equatable {
     public static let defaultPath = "/etc/outpost/agent.json"
 
@@ -10,17 +11,25 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
     public var stateDir: String
     public var mqtt: BrokerSettings
     public var logging: LoggingConfiguration
+    /// What to measure. Defaults to none.
+    public var sources: [SourceConfiguration]
+    public var buffer: BufferSettings
+    public var publisher: PublisherSettings
 
-    public init(deviceID: DeviceID, stateDir: String = "/var/lib/outpost", mqtt: BrokerSettings, logging: LoggingConfiguration = .init()) {
+    public init(deviceID: DeviceID, stateDir: String = "/var/lib/outpost", mqtt: BrokerSettings, logging: LoggingConfiguration = .init(),
+                sources: [SourceConfiguration] = [], buffer: BufferSettings = .init(), publisher: PublisherSettings = .init()) {
         self.deviceID = deviceID
         self.stateDir = stateDir
         self.mqtt = mqtt
         self.logging = logging
+        self.sources = sources
+        self.buffer = buffer
+        self.publisher = publisher
     }
 
     enum CodingKeys: String, CodingKey {
         case deviceID = "deviceId"
-        case stateDir, mqtt, logging
+        case stateDir, mqtt, logging, sources, buffer, publisher
     }
 
     public init(from decoder: any Decoder) throws {
@@ -29,5 +38,15 @@ public struct AgentConfiguration: Codable, Sendable, Equatable {
         stateDir = try container.value(.stateDir, default: "/var/lib/outpost")
         mqtt = try container.decode(BrokerSettings.self, forKey: .mqtt)
         logging = try container.value(.logging, default: LoggingConfiguration())
+        sources = try container.value(.sources, default: [])
+        var seen: Set<String> = []
+        for (index, source) in sources.enumerated() where !seen.insert(source.name).inserted {
+            throw ConfigError(.invalidValue, key: "sources[\(index)].name", "\(source.name) is used by another source")
+        }
+        buffer = try container.value(.buffer, default: BufferSettings())
+        publisher = try container.value(.publisher, default: PublisherSettings())
     }
+
+    /// The buffer file inside the state directory.
+    public var bufferPath: String { stateDir + "/buffer.db" }
 }

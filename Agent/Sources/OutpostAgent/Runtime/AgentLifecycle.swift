@@ -1,0 +1,27 @@
+import ServiceLifecycle
+import Synchronization
+
+/// Lets a command end the process the graceful way: ``requestRestart()`` marks it, and
+/// once the command's result is published the publisher calls ``performPendingRestart()``,
+/// which triggers the service group's graceful shutdown (exit 0).
+public final class AgentLifecycle: Sendable {
+    private let restartRequested = Atomic<Bool>(false)
+    private let group = Mutex<ServiceGroup?>(nil)
+
+    public init() {}
+
+    func attach(_ serviceGroup: ServiceGroup) {
+        group.withLock { $0 = serviceGroup }
+    }
+
+    public func requestRestart() {
+        restartRequested.store(true, ordering: .sequentiallyConsistent)
+    }
+
+    public var isRestartRequested: Bool { restartRequested.load(ordering: .sequentiallyConsistent) }
+
+    func performPendingRestart() async {
+        guard isRestartRequested, let serviceGroup = group.withLock({ $0 }) else { return }
+        await serviceGroup.triggerGracefulShutdown()
+    }
+}
