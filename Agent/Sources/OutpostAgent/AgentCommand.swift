@@ -18,6 +18,23 @@ public struct AgentCommand: AsyncParsableCommand {
     )
 
     public init() {}
+
+    /// Parses the command line and runs the chosen subcommand asynchronously.
+    ///
+    /// `main.swift` calls this rather than `main()`: from top-level code the compiler picks
+    /// ParsableCommand's synchronous `main()`, which refuses async subcommands.
+    public static func launch() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 extension AgentCommand {

@@ -1,3 +1,3 @@
 import OutpostAgent
 
-await AgentCommand.main()
+await AgentCommand.launch()
