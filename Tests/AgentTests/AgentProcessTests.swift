@@ -52,4 +52,139 @@ struct AgentProcessTests {
             try await waitUntil(timeout: .seconds(10), "offline state") { aggregator.snapshot.states.last?.status == .offline }
         }
     }
+
+    @Test("kill -9 at random points during a burst, three times, then restart: every captured reading is stored, none lost")
+    func crashDuringBurst() async throws {
+        try await AgentFixture.with(device: "meter-crash") { fixture in
+            // 0.02 s × 40 AC samples × 5 metrics: up to 10,000 readings per second.
+            let burst = fixture.configuration(sources: [.meter(intervalS: 0.02, samplesPerCollect: 40)])
+            let agent = try fixture.agent(burst)
+            let aggregator = fixture.aggregator
+            var random = SplitMix64(seed: UInt64(Date().timeIntervalSince1970))
+            var kills: [Int] = []
+            for round in 1...3 {
+                try agent.start()
+                let threshold = round * 4_000 + Int(random.next() % 2_000)
+                try await waitUntil(timeout: .seconds(60), "round \(round): \(threshold) readings stored") { aggregator.storedCount >= threshold }
+                // A random extra moment, so the kill lands anywhere in capture, commit, publish or ack handling.
+                try await Task.sleep(for: .milliseconds(Int(random.next() % 300)))
+                await agent.crash()
+                kills.append(aggregator.storedCount)
+            }
+            // Restart with no sources: the backlog drains and nothing new is captured.
+            try agent.write(fixture.configuration(sources: []))
+            try agent.start()
+            try await waitUntil(timeout: .seconds(60), "buffer drained") {
+                guard let status = agent.status(), status.connection == "connected" else { return false }
+                return status.bufferDepth == 0 && aggregator.storedCount == Int(status.lastSeq)
+            }
+            let stopped = await agent.stop()
+            #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
+            let (stats, left) = try agent.bufferContents()
+            let record = aggregator.snapshot
+            #expect(record.stored.count == 1, "one buffer across every restart")
+            let stored = record.stored[stats.buffer] ?? []
+            #expect(left.isEmpty && stats.depth == 0, "everything captured was acked and deleted")
+            #expect(stats.lastSeq >= 10_000, "the burst captured at least 10,000 readings")
+            #expect(stats.dropped == 0)
+            #expect(stored.count == Int(stats.lastSeq), "every seq from 1 to the last captured arrived")
+            #expect(stored.min() == 1 && stored.max() == stats.lastSeq)
+            print("crash test: kills after \(kills) stored readings; \(stats.lastSeq) captured, \(stored.count) stored, \(record.duplicates) re-deliveries de-duplicated")
+        }
+    }
+
+    @Test("a broker outage: readings buffer on disk, then drain oldest first once it is back, none lost")
+    func brokerOutage() async throws {
+        try await AgentFixture.with(device: "meter-outage", persistence: true) { fixture in
+            let agent = try fixture.agent(fixture.configuration(sources: [.meter(intervalS: 0.05, samplesPerCollect: 4)]))
+            let aggregator = fixture.aggregator
+            try agent.start()
+            try await waitUntil(timeout: .seconds(30), "readings flowing") { aggregator.storedCount >= 500 }
+            await fixture.broker.stop()
+            var depthDuringOutage = 0
+            var lastSeqDuringOutage: Int64 = 0
+            try await waitUntil(timeout: .seconds(30), "a backlog on disk") {
+                guard let status = agent.status(), status.connection == "disconnected", status.bufferDepth >= 1_000 else { return false }
+                depthDuringOutage = status.bufferDepth
+                lastSeqDuringOutage = status.lastSeq
+                return true
+            }
+            let storedBefore = aggregator.storedCount
+            try await fixture.broker.start()
+            try await waitUntil(timeout: .seconds(60), "the backlog drained") {
+                let stored = aggregator.snapshot.stored.values.first ?? []
+                return (1...lastSeqDuringOutage).allSatisfy { stored.contains($0) }
+            }
+            let stopped = await agent.stop()
+            #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
+            #expect(stopped.elapsed < .seconds(10))
+            let (stats, left) = try agent.bufferContents()
+            let stored = aggregator.snapshot.stored[stats.buffer] ?? []
+            let union = stored.union(left)
+            #expect(union.count == Int(stats.lastSeq) && union.min() == 1 && union.max() == stats.lastSeq,
+                    "every captured reading is either stored or still on disk")
+            #expect(stats.dropped == 0)
+            #expect(depthDuringOutage >= 1_000)
+            print("outage test: \(storedBefore) stored before, \(depthDuringOutage) buffered during the outage, \(stats.lastSeq) captured, \(left.count) still on disk at stop")
+        }
+    }
+
+    @Test("with a small cap and no acks the oldest readings are dropped, and the drop count is exact")
+    func smallCapDropsOldest() async throws {
+        try await AgentFixture.with(device: "meter-cap") { fixture in
+            fixture.aggregator.setAcking(false)
+            var buffer = BufferSettings(commitIntervalMs: 100)
+            buffer.maxRows = 500
+            let agent = try fixture.agent(fixture.configuration(sources: [.meter(intervalS: 0.02, samplesPerCollect: 4)], buffer: buffer))
+            try agent.start()
+            try await waitUntil(timeout: .seconds(30), "drops reported in the device state") {
+                fixture.aggregator.snapshot.states.contains { ($0.dropped ?? 0) > 1_000 }
+            }
+            let stopped = await agent.stop()
+            #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
+            let (stats, left) = try agent.bufferContents()
+            #expect(stats.depth == 500)
+            #expect(stats.dropped == stats.lastSeq - 500)
+            #expect(left == Array((stats.lastSeq - 499)...stats.lastSeq), "the newest 500 remain")
+            let reported = fixture.aggregator.snapshot.states.compactMap(\.dropped).max() ?? 0
+            #expect(reported > 1_000 && reported <= stats.dropped)
+            let events = fixture.aggregator.snapshot.events.filter { $0.kind == DeviceEvent.Kind.bufferDropped }
+            #expect(!events.isEmpty)
+        }
+    }
+
+    @Test("exec sources that print garbage, hang, or print megabytes do not stop the agent or the other sources")
+    func misbehavingExecSources() async throws {
+        try await AgentFixture.with(device: "meter-exec") { fixture in
+            let sources: [SourceConfiguration] = [
+                .meter(intervalS: 0.1),
+                .exec(name: "garbage", intervalS: 0.2, command: ["/bin/sh", "-c", "head -c 4000 /dev/urandom; echo; echo 'not a reading'"]),
+                .exec(name: "hangs", intervalS: 0.2, command: ["/bin/sh", "-c", "sleep 30"], timeoutS: 0.5),
+                .exec(name: "floods", intervalS: 0.2, command: ["/usr/bin/yes", "flood_metric 1"], maxOutputBytes: 65_536),
+                .exec(name: "good", intervalS: 0.2, command: ["/bin/sh", "-c", "echo good_metric 42; echo '{bad'"]),
+            ]
+            let agent = try fixture.agent(fixture.configuration(sources: sources))
+            try agent.start()
+            try await waitUntil(timeout: .seconds(40), "several failures of each bad source while the others flow") {
+                guard let counters = agent.status()?.sources else { return false }
+                return (counters["garbage"]?.failures ?? 0) >= 3 && (counters["hangs"]?.failures ?? 0) >= 3
+                    && (counters["floods"]?.failures ?? 0) >= 3 && (counters["good"]?.samples ?? 0) >= 5
+                    && (fixture.aggregator.snapshot.byMetric["power_w"] ?? 0) >= 20
+            }
+            #expect(agent.isRunning)
+            let counters = try #require(agent.status()?.sources)
+            #expect(counters["garbage"]?.lastError?.hasPrefix("bad_output") == true)
+            #expect(counters["hangs"]?.lastError?.hasPrefix("timeout") == true)
+            #expect(counters["floods"]?.lastError?.hasPrefix("output_too_large") == true)
+            #expect((counters["good"]?.rejected ?? 0) >= 5, "the bad line of the good source is counted")
+            let record = fixture.aggregator.snapshot
+            #expect((record.byMetric["good_metric"] ?? 0) >= 5)
+            #expect(record.byMetric["flood_metric"] == nil)
+            let failing = Set(record.events.filter { $0.kind == DeviceEvent.Kind.sourceError }.compactMap { $0.data["source"]?.stringValue })
+            #expect(failing == ["garbage", "hangs", "floods"])
+            let stopped = await agent.stop()
+            #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
+            #expect(stopped.elapsed < .seconds(10), "SIGTERM exits within 10 s even with a command hanging")
+        }
+    }
 }

@@ -45,7 +45,8 @@ final class AckingAggregator: Sendable {
 
     func shutdown() async {
         await client.shutdown()
-        consumer.withLock { $0 }?.cancel()
+        // The stream ends after shutdown; draining it returns every credit the client took.
+        await consumer.withLock { $0 }?.value
     }
 
     var snapshot: Record { record.withLock { $0 } }

@@ -112,6 +112,9 @@ final class AgentFixture: @unchecked Sendable {
 
     func tearDown() async {
         for agent in agents { await agent.crash() }
+        if let keep = ProcessInfo.processInfo.environment["AGENT_TEST_KEEP_LOGS"] {
+            for agent in agents { try? agent.log.write(toFile: "\(keep)/\(device).log", atomically: true, encoding: .utf8) }
+        }
         await aggregator.shutdown()
         await broker.stop()
         directory.remove()

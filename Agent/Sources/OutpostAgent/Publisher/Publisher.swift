@@ -108,14 +108,15 @@ public final class Publisher: Service, Sendable {
 
     public func run() async throws {
         await buffer.onCommit(pumpWakeup)
-        var client: MQTTClient? = nil
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+        while true {
             renewRequested.store(false, ordering: .sequentiallyConsistent)
             let session = try makeClient()
-            client = session
+            // Not a child of the session's task group: it must not stop at cancellation, but
+            // drain the event stream until the client finishes it, so every message the
+            // client handed over is taken (the client counts them) before it is released.
+            let consumer = Task { await self.consumeEvents(session) }
             await cancelWhenGracefulShutdown { [self] in
                 await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await self.consumeEvents(session) }
                     group.addTask { await self.pump(session) }
                     group.addTask { await self.report(session) }
                     group.addTask { await self.sendEvents(session) }
@@ -136,14 +137,15 @@ public final class Publisher: Service, Sendable {
                     group.cancelAll()
                 }
             }
-            if !Task.isShuttingDownGracefully && !Task.isCancelled {
-                logger.info("renewing the mqtt connection with fresh settings")
-                await session.shutdown()
-                state.withLock { $0.window.markAllForResend() }
+            if Task.isShuttingDownGracefully || Task.isCancelled || !renewRequested.load(ordering: .sequentiallyConsistent) {
+                await goOffline(session)
+                await consumer.value
+                break
             }
-        }
-        if let client {
-            await goOffline(client)
+            logger.info("renewing the mqtt connection with fresh settings")
+            await session.shutdown()
+            await consumer.value
+            state.withLock { $0.window.markAllForResend() }
         }
         await writeStatus(connection: "stopped")
     }
@@ -194,7 +196,6 @@ public final class Publisher: Service, Sendable {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await self.runCommands(commandStream, client) }
             for await event in client.events {
-                if Task.isCancelled { break }
                 switch event {
                 case .connected(let sessionPresent):
                     let now = WireClock.nowMs()

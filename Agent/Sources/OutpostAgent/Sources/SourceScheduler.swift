@@ -75,6 +75,11 @@ public final class SourceScheduler: Service, Sendable {
     }
 
     public func run() async throws {
+        guard !order.isEmpty else {
+            // Nothing to collect; a service must still run until shutdown.
+            try? await gracefulShutdown()
+            return
+        }
         await cancelWhenGracefulShutdown {
             await withTaskGroup(of: Void.self) { group in
                 for name in self.order {
