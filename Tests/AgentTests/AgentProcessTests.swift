@@ -187,4 +187,60 @@ struct AgentProcessTests {
             #expect(stopped.elapsed < .seconds(10), "SIGTERM exits within 10 s even with a command hanging")
         }
     }
+
+    @Test("a large backlog: memory stays flat, status reports it, and it drains oldest first at the configured rate")
+    func largeBacklog() async throws {
+        try await AgentFixture.with(device: "meter-backlog") { fixture in
+            let aggregator = fixture.aggregator
+            aggregator.setAcking(false)
+            let publisher = PublisherSettings(batchSize: 1_000, window: 8, ackTimeoutS: 2, drainRate: 5_000, stateIntervalS: 5)
+            let agent = try fixture.agent(fixture.configuration(sources: [.meter(intervalS: 0.02, samplesPerCollect: 40)], publisher: publisher))
+            try agent.start()
+            try await waitUntil(timeout: .seconds(60), "10,000 readings captured") { (agent.status()?.lastSeq ?? 0) >= 10_000 }
+            let early = try #require(agent.residentBytes())
+            try await waitUntil(timeout: .seconds(90), "40,000 readings captured") { (agent.status()?.lastSeq ?? 0) >= 40_000 }
+            let late = try #require(agent.residentBytes())
+            #expect(late - early < 16 << 20, "RSS grew \(late - early) bytes while the backlog grew by 30,000 readings")
+
+            let status = try agent.runStatus()
+            #expect(status.code == 0, "\(status.output)")
+            #expect(status.output.contains("agent:        running"))
+            #expect(status.output.contains("connection:   connected"))
+            #expect(status.output.contains("certificate:  expires"))
+            #expect(status.output.contains("last ack:     never"))
+
+            // Stop capturing, then let the centre ack: the backlog drains, oldest first, at ≤ 5,000/s.
+            let stop = try await aggregator.run(
+                Command(id: "slow", name: "set_interval", args: ["source": "meter", "interval_s": 3_600], expiresAt: WireClock.nowMs() + 60_000),
+                on: fixture.device)
+            #expect(stop.ok)
+            try await waitUntil(timeout: .seconds(10), "capture stopped") {
+                guard let first = agent.status() else { return false }
+                try await Task.sleep(for: .milliseconds(2_100))
+                return agent.status()?.lastSeq == first.lastSeq
+            }
+            let backlog = try #require(agent.status()).lastSeq
+            let alreadyStored = aggregator.storedCount
+            let order = aggregator.snapshot.firstNewSeqs.count
+            let started = ContinuousClock.now
+            aggregator.setAcking(true)
+            try await waitUntil(timeout: .seconds(90), "backlog of \(backlog) drained") {
+                aggregator.storedCount == Int(backlog) && agent.status()?.bufferDepth == 0
+            }
+            let elapsed = started.duration(to: .now)
+            let drained = Int(backlog) - alreadyStored
+            // The bucket starts full (1 s of rate), so at most 5,000 + 5,000/s × t can go.
+            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+            #expect(Double(drained) <= 5_000 + 5_000 * seconds + 1_000)
+            let arrivals = Array(aggregator.snapshot.firstNewSeqs.dropFirst(order))
+            #expect(zip(arrivals, arrivals.dropFirst()).allSatisfy { $0 < $1 }, "new readings arrive oldest first")
+            print("backlog test: RSS \(early >> 20) MiB at 10k readings, \(late >> 20) MiB at 40k; drained \(drained) in \(elapsed) (limit 5,000/s)")
+            let stopped = await agent.stop()
+            #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
+            let after = try agent.runStatus()
+            #expect(after.code == 3)
+            #expect(after.output.contains("agent:        not running"))
+            #expect(after.output.contains("buffer:       ") && after.output.contains(", 0 readings"))
+        }
+    }
 }

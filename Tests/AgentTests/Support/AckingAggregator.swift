@@ -16,6 +16,8 @@ final class AckingAggregator: Sendable {
         var states: [DeviceState] = []
         var results: [String: CommandResult] = [:]
         var events: [DeviceEvent] = []
+        /// The lowest new seq of each batch that carried anything new, in arrival order.
+        var firstNewSeqs: [Int64] = []
     }
 
     static let identity = "svc.aggregator.test"
@@ -73,13 +75,16 @@ final class AckingAggregator: Sendable {
                 guard let batch = try? codec.decode(TelemetryBatch.self, from: message.payload, topicDevice: topic.device) else { continue }
                 record.withLock { record in
                     record.batches += 1
+                    var firstNew: Int64?
                     for reading in batch.readings {
                         if record.stored[batch.buffer, default: []].insert(reading.seq).inserted {
                             record.byMetric[reading.metric, default: 0] += 1
+                            firstNew = min(firstNew ?? reading.seq, reading.seq)
                         } else {
                             record.duplicates += 1
                         }
                     }
+                    if let firstNew { record.firstNewSeqs.append(firstNew) }
                 }
                 if acking.load(ordering: .sequentiallyConsistent) {
                     let ack = Ack(device: topic.device, buffer: batch.buffer, ranges: SeqRange.ranges(covering: batch.readings.map(\.seq)))

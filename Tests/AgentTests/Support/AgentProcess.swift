@@ -63,6 +63,29 @@ final class AgentProcess: @unchecked Sendable {
 
     func crash() async { await process?.crash() }
 
+    /// Resident memory of the running agent, from /proc.
+    func residentBytes() -> Int? {
+        guard let pid = process?.pid, let text = try? String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8),
+              let line = text.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+              let kilobytes = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { return nil }
+        return kilobytes * 1024
+    }
+
+    /// Runs `outpost-agent status` with this configuration; returns its exit code and output.
+    func runStatus(json: Bool = false) throws -> (code: Int32, output: String) {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try Self.binary())
+        process.arguments = ["status", "--config", configFile] + (json ? ["--json"] : [])
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        return (process.terminationStatus, output)
+    }
+
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
 
     func status() -> AgentStatus? { try? AgentStatus.read(stateDir: configuration.stateDir) }

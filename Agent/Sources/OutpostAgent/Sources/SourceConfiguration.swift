@@ -50,9 +50,19 @@ public struct SourceConfiguration: Codable, Sendable, Equatable {
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        // The loader's unknown-key check does not look inside arrays, so a source checks its own keys.
+        for key in try decoder.container(keyedBy: AnyKey.self).allKeys where CodingKeys(stringValue: key.stringValue) == nil {
+            throw ConfigError(.unknownKey, key: Self.key(container, Self.snakeCase(key.stringValue)), "is not a known setting")
+        }
         type = try container.decode(Kind.self, forKey: .type)
-        name = try container.value(.name, default: type.rawValue, where: { Command.isValidName($0) }, "must match [a-z][a-z0-9_]{0,63}")
-        intervalS = try container.value(.intervalS, default: 10, where: { $0 >= 0.01 && $0 <= 86_400 }, "must be 0.01-86400 s")
+        name = try container.decodeIfPresent(String.self, forKey: .name) ?? type.rawValue
+        guard Command.isValidName(name) else {
+            throw ConfigError(.invalidValue, key: Self.key(container, "name"), "must match [a-z][a-z0-9_]{0,63}")
+        }
+        intervalS = try container.decodeIfPresent(Double.self, forKey: .intervalS) ?? 10
+        guard intervalS >= 0.01 && intervalS <= 86_400 else {
+            throw ConfigError(.invalidValue, key: Self.key(container, "interval_s"), "must be 0.01-86400 s")
+        }
         prefix = try container.decodeIfPresent(String.self, forKey: .prefix)
         if let prefix, !Reading.isValidMetric(prefix) {
             throw ConfigError(.invalidValue, key: Self.key(container, "prefix"), "must be a valid metric name")
@@ -103,6 +113,13 @@ public struct SourceConfiguration: Codable, Sendable, Equatable {
         case .meter, .system:
             break
         }
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 
     private static func snakeCase(_ name: String) -> String {
