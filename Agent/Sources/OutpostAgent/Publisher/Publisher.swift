@@ -108,9 +108,21 @@ public final class Publisher: Service, Sendable {
 
     public func run() async throws {
         await buffer.onCommit(pumpWakeup)
+        var isFirstSession = true
         while true {
             renewRequested.store(false, ordering: .sequentiallyConsistent)
-            let session = try makeClient()
+            let session: MQTTClient
+            do {
+                session = try makeClient()
+            } catch where !isFirstSession {
+                // A renewal whose files do not load: keep trying, the readings stay on disk.
+                logger.error("mqtt client could not be rebuilt; retrying in 5 s", metadata: ["error": "\(error)"])
+                try? await Task.sleep(for: .seconds(5))
+                if Task.isShuttingDownGracefully || Task.isCancelled { break }
+                renewRequested.store(true, ordering: .sequentiallyConsistent)
+                continue
+            }
+            isFirstSession = false
             // Not a child of the session's task group: it must not stop at cancellation, but
             // drain the event stream until the client finishes it, so every message the
             // client handed over is taken (the client counts them) before it is released.

@@ -25,8 +25,13 @@ public final class Agent: Sendable {
     public let events: EventQueue
     private let group: ServiceGroup
 
-    /// - Parameter extraHandlers: command handlers besides the built-ins (for example `start_stream`).
-    public init(configuration: AgentConfiguration, extraHandlers: [any CommandHandler] = [], logger: Logger) throws {
+    /// - Parameters:
+    ///   - extraHandlers: command handlers besides the built-ins (for example `start_stream`).
+    ///   - brokerSettings: read at every (re)build of the MQTT client; defaults to the
+    ///     configuration's `mqtt` section. Certificate renewal passes the renewed files here
+    ///     and then calls `publisher.renewConnection()`.
+    public init(configuration: AgentConfiguration, extraHandlers: [any CommandHandler] = [],
+                brokerSettings: (@Sendable () -> BrokerSettings)? = nil, logger: Logger) throws {
         self.configuration = configuration
         if mkdir(configuration.stateDir, 0o700) != 0 && errno != EEXIST {
             throw BufferError(.openFailed, "cannot create state directory \(configuration.stateDir): \(String(cString: strerror(errno)))")
@@ -59,7 +64,7 @@ public final class Agent: Sendable {
         let mqtt = configuration.mqtt
         let scheduler = self.scheduler
         publisher = Publisher(
-            device: configuration.deviceID, settings: configuration.publisher, brokerSettings: { mqtt }, buffer: buffer,
+            device: configuration.deviceID, settings: configuration.publisher, brokerSettings: brokerSettings ?? { mqtt }, buffer: buffer,
             commands: commands, events: events, lifecycle: lifecycle, stateDir: configuration.stateDir,
             sourceCounters: { scheduler.counters() }, logger: Logger.child(logger, "agent.publisher"))
         var groupConfiguration = ServiceGroupConfiguration(
