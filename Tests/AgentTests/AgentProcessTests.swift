@@ -118,6 +118,7 @@ struct AgentProcessTests {
             let stopped = await agent.stop()
             #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
             #expect(stopped.elapsed < .seconds(10))
+            print("outage test: SIGTERM to exit took \(stopped.elapsed)")
             let (stats, left) = try agent.bufferContents()
             let stored = aggregator.snapshot.stored[stats.buffer] ?? []
             let union = stored.union(left)
@@ -185,6 +186,7 @@ struct AgentProcessTests {
             let stopped = await agent.stop()
             #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
             #expect(stopped.elapsed < .seconds(10), "SIGTERM exits within 10 s even with a command hanging")
+            print("exec test: SIGTERM to exit with a command hanging took \(stopped.elapsed)")
         }
     }
 

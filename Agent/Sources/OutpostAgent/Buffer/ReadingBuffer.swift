@@ -35,6 +35,8 @@ public actor ReadingBuffer {
     private let logger: Logger
     private var pending: [Sample] = []
     private var failedCommits = 0
+    /// Samples given up while commits kept failing (disk full, I/O errors); reported with the drops.
+    private var lostUnsaved: Int64 = 0
     private var committedListeners: [Wakeup] = []
 
     /// Opens the file (checking its integrity, moving a damaged one aside).
@@ -86,6 +88,7 @@ public actor ReadingBuffer {
             if pending.count > limit {
                 let excess = pending.count - limit
                 pending.removeFirst(excess)
+                lostUnsaved += Int64(excess)
                 logger.error("buffer commits failing; dropping unsaved samples", metadata: ["lost": "\(excess)"])
             }
             if failedCommits == 1 || failedCommits % 50 == 0 {
@@ -110,9 +113,12 @@ public actor ReadingBuffer {
         try store.readings(in: range, limit: limit)
     }
 
+    /// The store's figures; `dropped` also counts samples lost because commits kept failing.
     public func stats() -> BufferStats {
-        (try? store.stats())
+        var stats = (try? store.stats())
             ?? BufferStats(buffer: store.bufferID, depth: store.rows, bytes: store.bytes, oldestTs: nil, dropped: store.dropped, lastSeq: store.lastSeq)
+        stats.dropped += lostUnsaved
+        return stats
     }
 
     public var pendingCount: Int { pending.count }
