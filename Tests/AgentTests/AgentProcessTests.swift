@@ -66,9 +66,13 @@ struct AgentProcessTests {
                 try agent.start()
                 let threshold = round * 4_000 + Int(random.next() % 2_000)
                 try await waitUntil(timeout: .seconds(60), "round \(round): \(threshold) readings stored") { aggregator.storedCount >= threshold }
+                // In round 2 the centre stores but stops acking first, as if it died after its
+                // commit: the agent must re-send those batches after its own restart.
+                if round == 2 { aggregator.setAcking(false) }
                 // A random extra moment, so the kill lands anywhere in capture, commit, publish or ack handling.
                 try await Task.sleep(for: .milliseconds(Int(random.next() % 300)))
                 await agent.crash()
+                aggregator.setAcking(true)
                 kills.append(aggregator.storedCount)
             }
             // Restart with no sources: the backlog drains and nothing new is captured.

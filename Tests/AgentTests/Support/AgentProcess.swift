@@ -12,8 +12,10 @@ final class AgentProcess: @unchecked Sendable {
     private(set) var process: ServerProcess?
     let logPath: String
 
-    /// The binary beside the test bundle (`swift build --build-tests` builds every product).
+    /// The binary beside the test bundle (`swift build --build-tests` builds every product),
+    /// or `$AGENT_TEST_BINARY` (for example a release build, to measure it).
     static func binary() throws -> String {
+        if let chosen = ProcessInfo.processInfo.environment["AGENT_TEST_BINARY"] { return chosen }
         let candidates = [
             URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("outpost-agent").path,
             URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("../../../.build/debug/outpost-agent")
