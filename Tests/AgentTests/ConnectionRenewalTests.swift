@@ -45,7 +45,7 @@ struct ConnectionRenewalTests {
             let stored = aggregator.snapshot.stored[stats.buffer] ?? []
             let left = try await agent.buffer.readings(after: 0, limit: 100_000).map(\.seq)
             #expect(stored.union(left).count == Int(stats.lastSeq), "nothing lost across the renewal")
-            #expect(aggregator.snapshot.states.last?.status == .offline)
+            try await waitUntil(timeout: .seconds(10), "offline state after shutdown") { aggregator.snapshot.states.last?.status == .offline }
         }
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Logging
 import OutpostCommon
 
@@ -8,7 +9,13 @@ import OutpostCommon
 /// first. So a reading is durable at most `commitInterval` (plus one commit's duration)
 /// after capture. While `maxPending` samples wait, ``add(_:)`` commits inline, so a slow
 /// disk slows the sources instead of growing memory.
+///
+/// SQLite calls block (a FULL commit waits for fsync), so the actor runs on its own serial
+/// queue rather than on the few threads of the async pool.
 public actor ReadingBuffer {
+    private nonisolated let executor = QueueExecutor(label: "outpost.buffer")
+    public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
+
     public struct Configuration: Sendable, Equatable {
         public var path: String
         public var capacity: BufferCapacity
