@@ -36,6 +36,10 @@ struct AgentProcessTests {
                 Command(id: "c-bad", name: "set_interval", args: ["source": "nope", "interval_s": 1], expiresAt: later), on: device)
             #expect(!badArgs.ok && badArgs.error?.code == "invalid_args")
 
+            try aggregator.sendRaw(#"{"v":1,"id":"c-malformed","name":"ping","args":[]}"#, to: device)
+            try await waitUntil(timeout: .seconds(20), "result of a malformed command") { aggregator.snapshot.results["c-malformed"] != nil }
+            #expect(aggregator.snapshot.results["c-malformed"]?.error?.code == "invalid_args")
+
             let interval = try await aggregator.run(
                 Command(id: "c-interval", name: "set_interval", args: ["source": "meter", "interval_s": 0.05], expiresAt: later), on: device)
             #expect(interval.ok)
@@ -247,6 +251,28 @@ struct AgentProcessTests {
             #expect(after.code == 3)
             #expect(after.output.contains("agent:        not running"))
             #expect(after.output.contains("buffer:       ") && after.output.contains(", 0 readings"))
+        }
+    }
+
+    @Test("a damaged buffer file is moved aside at start-up, reported, and a fresh buffer carries on")
+    func damagedBufferAtStartUp() async throws {
+        try await AgentFixture.with(device: "meter-damaged") { fixture in
+            let configuration = fixture.configuration(sources: [.meter(intervalS: 0.05)])
+            try FileManager.default.createDirectory(atPath: configuration.stateDir, withIntermediateDirectories: true)
+            try Data(repeating: 0x5A, count: 64 * 1024).write(to: URL(fileURLWithPath: configuration.bufferPath))
+            let agent = try fixture.agent(configuration)
+            try agent.start()
+            let aggregator = fixture.aggregator
+            try await waitUntil(timeout: .seconds(20), "a buffer_recovered event and fresh readings") {
+                aggregator.snapshot.events.contains { $0.kind == DeviceEvent.Kind.bufferRecovered } && aggregator.storedCount >= 20
+            }
+            let event = try #require(aggregator.snapshot.events.first { $0.kind == DeviceEvent.Kind.bufferRecovered })
+            let movedTo = try #require(event.data["moved_to"]?.stringValue)
+            #expect(movedTo.hasPrefix(configuration.bufferPath + ".corrupt-"))
+            #expect(FileManager.default.fileExists(atPath: movedTo))
+            let stopped = await agent.stop()
+            #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
+            #expect(agent.log.contains("buffer file was damaged"))
         }
     }
 }

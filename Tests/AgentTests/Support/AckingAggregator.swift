@@ -60,6 +60,10 @@ final class AckingAggregator: Sendable {
         try client.publishDetached(Topic(device, .cmd).name, payload: try codec.encode(command))
     }
 
+    func sendRaw(_ payload: String, to device: DeviceID) throws {
+        try client.publishDetached(Topic(device, .cmd).name, payload: Array(payload.utf8))
+    }
+
     /// Sends a command and waits for its result.
     func run(_ command: Command, on device: DeviceID, timeout: Duration = .seconds(20)) async throws -> CommandResult {
         try send(command, to: device)
