@@ -275,4 +275,38 @@ struct AgentProcessTests {
             #expect(agent.log.contains("buffer file was damaged"))
         }
     }
+
+    @Test("SIGTERM exits 0 within 10 s even when the broker is a black hole that never answers TLS")
+    func sigtermWithSilentBroker() async throws {
+        try await AgentFixture.with(device: "meter-silent") { fixture in
+            // A listener that never accepts: TCP connects (the backlog), TLS never starts.
+            let listener = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            #expect(listener >= 0)
+            defer { close(listener) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            let bound = withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(listener, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            #expect(bound == 0 && listen(listener, 16) == 0)
+            var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+            _ = withUnsafeMutablePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(listener, $0, &length) }
+            }
+            var configuration = fixture.configuration(sources: [.meter(intervalS: 0.05)])
+            configuration.mqtt.port = Int(UInt16(bigEndian: address.sin_port))
+            let agent = try fixture.agent(configuration)
+            try agent.start()
+            try await waitUntil(timeout: .seconds(30), "readings buffering while the broker is silent") {
+                (agent.status()?.bufferDepth ?? 0) >= 20
+            }
+            let stopped = await agent.stop()
+            #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
+            #expect(stopped.elapsed < .seconds(10))
+            print("silent broker test: SIGTERM to exit took \(stopped.elapsed)")
+            let (stats, _) = try agent.bufferContents()
+            #expect(stats.depth >= 20, "what was captured is still on disk")
+        }
+    }
 }

@@ -150,8 +150,7 @@ public final class Publisher: Service, Sendable {
                 }
             }
             if Task.isShuttingDownGracefully || Task.isCancelled || !renewRequested.load(ordering: .sequentiallyConsistent) {
-                await goOffline(session)
-                await consumer.value
+                if await goOffline(session) { await consumer.value }
                 break
             }
             logger.info("renewing the mqtt connection with fresh settings")
@@ -173,7 +172,8 @@ public final class Publisher: Service, Sendable {
     }
 
     /// Graceful end: commit what sources left, say offline, disconnect (no will).
-    func goOffline(_ client: MQTTClient) async {
+    /// - Returns: whether the client finished shutting down (so its event stream has ended).
+    func goOffline(_ client: MQTTClient) async -> Bool {
         await buffer.close()
         if client.isConnected {
             let stats = await buffer.stats()
@@ -182,9 +182,20 @@ public final class Publisher: Service, Sendable {
                 _ = await publishConfirmed(client, topic(.state), payload, retain: true, timeout: .seconds(2))
             }
         }
-        await client.shutdown()
+        // The network thread may sit in a blocking connect to an unreachable broker; do not
+        // let that hold the exit past the 10 s promise. The process ends right after.
+        let finished = Wakeup()
+        let stopped = Atomic<Bool>(false)
+        Task {
+            await client.shutdown()
+            stopped.store(true, ordering: .sequentiallyConsistent)
+            finished.signal()
+        }
+        await finished.wait(timeout: .seconds(3))
         state.withLock { $0.figures.connected = false }
-        logger.info("publisher stopped")
+        let clean = stopped.load(ordering: .sequentiallyConsistent)
+        logger.info("publisher stopped", metadata: ["clean_disconnect": "\(clean)"])
+        return clean
     }
 
     /// Publishes QoS 1 and waits for the PUBACK, at most `timeout`. Returns whether it came.
