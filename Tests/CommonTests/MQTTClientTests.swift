@@ -138,7 +138,10 @@ struct MQTTClientTests {
             let state = try WireCodec().decode(DeviceState.self, from: message.payload, topicDevice: device)
             #expect(state.status == .offline)
             // The client notices, and reconnects by itself.
-            #expect(await agentEvents.next() == .disconnected(reasonCode: 7))
+            // libmosquitto reports the aborted socket as connection lost (7) or, depending on
+            // which call notices it first, as a system error (14).
+            let noticed = await agentEvents.next()
+            #expect(noticed == .disconnected(reasonCode: 7) || noticed == .disconnected(reasonCode: 14), "\(String(describing: noticed))")
             #expect(await agentEvents.next() == .connected(sessionPresent: false))
         }
     }
