@@ -135,3 +135,23 @@ struct ReadingBufferTests {
         #expect(await buffer.pendingCount == 0)
     }
 }
+
+extension ReadingBufferTests {
+    @Test("samples the wire would refuse are counted and kept out of the buffer")
+    func refusesUnsendableSamples() async throws {
+        let directory = try TemporaryDirectory(prefix: "outpost-buffer")
+        defer { directory.remove() }
+        let buffer = try ReadingBuffer(
+            configuration: .init(path: directory.file("r.db"), capacity: BufferCapacity(maxRows: 100, maxBytes: 1 << 30)),
+            logger: Logger(label: "test.buffer"))
+        await buffer.add([
+            Sample(ts: 1_700_000_000_000, metric: "power_w", value: 1),
+            Sample(ts: 1_700_000_000_000, metric: "power_w", value: .nan),
+            Sample(ts: 86_400_000, metric: "power_w", value: 2),
+            Sample(ts: 1_700_000_000_000, metric: "Bad Name", value: 3),
+        ])
+        await buffer.close()
+        #expect(await buffer.refused == 3)
+        #expect(try await buffer.readings(after: 0, limit: 10).map(\.value) == [1])
+    }
+}

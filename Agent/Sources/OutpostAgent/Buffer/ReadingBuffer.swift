@@ -44,6 +44,8 @@ public actor ReadingBuffer {
     private var failedCommits = 0
     /// Samples given up while commits kept failing (disk full, I/O errors); reported with the drops.
     private var lostUnsaved: Int64 = 0
+    /// Samples left out at capture because the wire would refuse them.
+    public private(set) var refused: Int64 = 0
     private var committedListeners: [Wakeup] = []
 
     /// Opens the file (checking its integrity, moving a damaged one aside).
@@ -69,9 +71,21 @@ public actor ReadingBuffer {
         committedListeners.append(wakeup)
     }
 
-    /// Queues samples for the next group commit.
+    /// Queues samples for the next group commit. Samples the centre would refuse (a metric
+    /// name outside the pattern, a non-finite value, a clock before 2020) are counted and
+    /// left out, so they cannot block the window as a batch that is never acknowledged.
     public func add(_ samples: [Sample]) {
-        pending.append(contentsOf: samples)
+        let limits = WireLimits.standard
+        let valid = samples.filter { sample in
+            sample.value.isFinite && sample.ts >= limits.minTimestampMs && Reading.isValidMetric(sample.metric, limits: limits)
+        }
+        if valid.count < samples.count {
+            refused += Int64(samples.count - valid.count)
+            if refused == Int64(samples.count - valid.count) || refused % 1_000 == 0 {
+                logger.warning("samples refused at capture", metadata: ["refused_total": "\(refused)"])
+            }
+        }
+        pending.append(contentsOf: valid)
         if pending.count >= configuration.commitRows {
             commit()
         }

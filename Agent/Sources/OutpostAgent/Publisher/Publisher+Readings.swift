@@ -60,22 +60,29 @@ extension Publisher {
             try? await Task.sleep(for: .milliseconds(max(1, delay)))
             return !Task.isCancelled
         }
-        let batch = TelemetryBatch(device: device, buffer: buffer.bufferID, readings: readings)
-        try client.publishDetached(topic(.telemetry), payload: try codec.encode(batch))
+        // Long metric names can push a full batch past the wire's size cap: send a prefix.
+        var batch = TelemetryBatch(device: device, buffer: buffer.bufferID, readings: readings)
+        var payload = try codec.encode(batch)
+        while payload.count > codec.limits.maxPayloadBytes && batch.readings.count > 1 {
+            batch.readings = Array(batch.readings.prefix(batch.readings.count / 2))
+            payload = try codec.encode(batch)
+        }
+        let sent = batch.readings
+        try client.publishDetached(topic(.telemetry), payload: payload)
         let sentAt = monotonicMs
         state.withLock { state in
-            state.rate.spend(readings.count, nowMs: sentAt)
+            state.rate.spend(sent.count, nowMs: sentAt)
             if isResend, let resend {
                 state.window.recordResent(resend.span, nowMs: sentAt)
                 state.figures.batchesResent += 1
             } else {
-                state.window.recordSent(SeqRange(readings[0].seq, readings[readings.count - 1].seq), nowMs: sentAt)
+                state.window.recordSent(SeqRange(sent[0].seq, sent[sent.count - 1].seq), nowMs: sentAt)
                 state.figures.batchesSent += 1
             }
             state.figures.inflightBatches = state.window.entries.count
         }
         if isResend {
-            logger.debug("batch re-sent", metadata: ["first": "\(readings[0].seq)", "count": "\(readings.count)"])
+            logger.debug("batch re-sent", metadata: ["first": "\(sent[0].seq)", "count": "\(sent.count)"])
         }
         return true
     }
