@@ -85,6 +85,7 @@ extension Publisher {
             pid: getpid(), device: device.rawValue, version: OutpostVersion.current, updatedAt: now, connection: connection,
             connectedSince: figures.connected ? figures.connectedSince : nil, buffer: stats.buffer.hex, bufferDepth: stats.depth,
             bufferBytes: stats.bytes, oldestUnackedAgeMs: stats.oldestTs.map { max(0, now - $0) }, dropped: stats.dropped,
+            refusedSamples: await buffer.refused,
             lastSeq: stats.lastSeq, lastAckAt: figures.lastAckAt, ackedReadings: figures.ackedReadings,
             batchesSent: figures.batchesSent, batchesResent: figures.batchesResent, inflightBatches: figures.inflightBatches,
             certificateNotAfter: CertificateExpiry.notAfterMs(pemFile: brokerSettings().certFile), sources: sourceCounters())

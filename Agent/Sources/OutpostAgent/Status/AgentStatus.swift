@@ -27,6 +27,8 @@ public struct AgentStatus: Codable, Sendable, Equatable {
     public var bufferBytes: Int
     public var oldestUnackedAgeMs: Int64?
     public var dropped: Int64
+    /// Samples left out at capture because the wire would refuse them.
+    public var refusedSamples: Int64
     public var lastSeq: Int64
     public var lastAckAt: Int64?
     public var ackedReadings: Int64

@@ -44,7 +44,7 @@ struct StatusReport {
             lines.append("buffer:       \(status.buffer), \(status.bufferDepth) readings, ~\(status.bufferBytes) bytes")
             lines.append("oldest unack: \(status.oldestUnackedAgeMs.map { Self.duration($0) } ?? "none")")
             lines.append("last ack:     \(age(status.lastAckAt)), \(status.ackedReadings) readings acked since start")
-            lines.append("dropped:      \(status.dropped)")
+            lines.append("dropped:      \(status.dropped)" + (status.refusedSamples > 0 ? ", \(status.refusedSamples) samples refused at capture" : ""))
             lines.append("in flight:    \(status.inflightBatches) batches (\(status.batchesSent) sent, \(status.batchesResent) re-sent)")
             for (name, counters) in status.sources.sorted(by: { $0.key < $1.key }) {
                 lines.append("source \(name): \(counters.samples) readings, \(counters.failures) failures, \(counters.rejected) rejected"
