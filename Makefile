@@ -22,7 +22,7 @@ test: test-swift
 
 test-swift: deps
 	@mkdir -p $(PIDS_DIR)
-	@status=0; OUTPOST_TEST_PIDS=$(PIDS_DIR) $(SWIFT) test || status=$$?; \
+	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) $(SWIFT) test || status=$$?; \
 		packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
 
 ## deb: release builds, static Swift stdlib, stripped; packages into dist/ with their sizes.

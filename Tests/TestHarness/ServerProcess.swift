@@ -3,7 +3,7 @@ import Foundation
 /// A child process the harness started. It is only ever signalled by its own PID.
 ///
 /// Spawned with `posix_spawn` and reaped with `waitpid`, so exit detection does not
-/// depend on a run loop. Every PID is also written to `$OUTPOST_TEST_PIDS` (a
+/// depend on a run loop. Every PID is also written to `$TEST_HARNESS_PIDS_DIR` (a
 /// directory, when set), so `make test` can end what a crashed test run left behind.
 public final class ServerProcess: @unchecked Sendable {
     public let name: String
@@ -45,7 +45,7 @@ public final class ServerProcess: @unchecked Sendable {
         let rc = posix_spawn(&child, executable, &actions, &attributes, argv, env)
         guard rc == 0 else { throw HarnessError("posix_spawn \(executable) failed: \(String(cString: strerror(rc)))") }
         pid = child
-        if let directory = ProcessInfo.processInfo.environment["OUTPOST_TEST_PIDS"] {
+        if let directory = ProcessInfo.processInfo.environment["TEST_HARNESS_PIDS_DIR"] {
             let file = (directory as NSString).appendingPathComponent("\(child)")
             FileManager.default.createFile(atPath: file, contents: Data(name.utf8))
             pidFile = file

@@ -1,5 +1,12 @@
 import ArgumentParser
+import Logging
 import OutpostCommon
+
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
 
 /// `outpost-agent`: the device-side process. Subcommands are added by the modules that own them.
 public struct AgentCommand: AsyncParsableCommand {
@@ -7,10 +14,27 @@ public struct AgentCommand: AsyncParsableCommand {
         commandName: "outpost-agent",
         abstract: "Collects readings, keeps them safe on disk, and publishes them to the Outpost centre.",
         version: OutpostVersion.current,
-        subcommands: [CheckConfig.self, Enroll.self, Stream.self]
+        subcommands: [Run.self, Status.self, CheckConfig.self, Enroll.self, Stream.self]
     )
 
     public init() {}
+
+    /// Parses the command line and runs the chosen subcommand asynchronously.
+    ///
+    /// `main.swift` calls this rather than `main()`: from top-level code the compiler picks
+    /// ParsableCommand's synchronous `main()`, which refuses async subcommands.
+    public static func launch() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch {
+            exit(withError: error)
+        }
+    }
 }
 
 extension AgentCommand {
@@ -30,6 +54,77 @@ extension AgentCommand {
                 print("error: \(error)")
                 throw ExitCode(2)
             }
+        }
+    }
+
+    /// `outpost-agent run`: collects, buffers and publishes until SIGTERM (exit 0).
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "run", abstract: "Run the agent until SIGTERM or SIGINT.")
+
+        @Option(help: "Configuration file.")
+        var config: String = AgentConfiguration.defaultPath
+
+        func run() async throws {
+            let loaded: AgentConfiguration
+            do {
+                loaded = try ConfigLoader().load(AgentConfiguration.self, path: config)
+            } catch {
+                print("error: \(error)")
+                throw ExitCode(2)
+            }
+            loaded.logging.bootstrap()
+            let logger = Logger(label: "agent")
+            let restartRequested: Bool
+            do {
+                let streams = StreamController(logger: Logger.child(logger, "agent.stream"))
+                let renewer = CertificateRenewer(configuration: loaded, logger: Logger.child(logger, "agent.renewal"))
+                let connection = RenewedConnection()
+                let events = EventQueue(device: loaded.deviceID)
+                let agent = try Agent(
+                    configuration: loaded,
+                    extraHandlers: [StartStreamCommand(controller: streams, sources: loaded.streams), StopStreamCommand(controller: streams)],
+                    extraServices: [StreamEventForwarder(controller: streams, events: events)]
+                        + (renewer.map { [$0, connection.hook(renewer: $0)] } ?? []),
+                    events: events, logger: logger)
+                connection.attach(agent.publisher)
+                logger.info("agent starting", metadata: [
+                    "version": "\(OutpostVersion.current)", "sources": "\(loaded.sources.count)", "buffer": "\(agent.buffer.bufferID)",
+                ])
+                try await agent.run()
+                restartRequested = agent.lifecycle.isRestartRequested
+                logger.info("agent stopped", metadata: ["restart": "\(restartRequested)"])
+            } catch {
+                logger.critical("agent failed", metadata: ["error": "\(error)"])
+                throw ExitCode(1)
+            }
+            // restart_agent: a clean stop with EX_TEMPFAIL, which the unit's RestartForceExitStatus restarts.
+            if restartRequested { throw ExitCode(AgentLifecycle.restartExitCode) }
+        }
+    }
+
+    /// `outpost-agent status`: what the running agent last reported, or the buffer file itself.
+    struct Status: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "status", abstract: "Show connection, buffer depth, last ack, drops and certificate expiry.")
+
+        @Option(help: "Configuration file.")
+        var config: String = AgentConfiguration.defaultPath
+
+        @Flag(help: "Print JSON instead of text.")
+        var json = false
+
+        func run() async throws {
+            let loaded: AgentConfiguration
+            do {
+                loaded = try ConfigLoader().load(AgentConfiguration.self, path: config)
+            } catch {
+                print("error: \(error)")
+                throw ExitCode(2)
+            }
+            let report = await StatusReport.gather(configuration: loaded)
+            print(json ? report.json : report.text)
+            if !report.running { throw ExitCode(3) }
         }
     }
 }

@@ -1,7 +1,3 @@
 import OutpostAgent
 
-/// Inside an `async` function the call resolves to `AsyncParsableCommand.main()`; at top
-/// level it resolved to the synchronous `ParsableCommand.main()`, which cannot run async subcommands.
-func runAgent() async { await AgentCommand.main() }
-
-await runAgent()
+await AgentCommand.launch()

@@ -70,6 +70,9 @@ public final class MQTTClient: Sendable {
     }
 
     deinit {
+        // libdispatch traps when a semaphore is released below its initial value, which is
+        // the case when messages were handed to the stream but never taken. Give them back.
+        for _ in 0..<configuration.incomingBufferLimit { events.credits.signal() }
         mosquitto_destroy(handle.pointer)
     }
 

@@ -1,0 +1,22 @@
+import ServiceLifecycle
+
+/// The group-commit clock: commits the buffer's pending samples every `commitInterval`,
+/// and once more at graceful shutdown after the sources have stopped.
+struct BufferCommitter: Service {
+    let buffer: ReadingBuffer
+
+    func run() async throws {
+        let interval = buffer.configuration.commitInterval
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await Task.sleep(for: interval)
+                } catch {
+                    break
+                }
+                await buffer.commit()
+            }
+        }
+        await buffer.commit()
+    }
+}

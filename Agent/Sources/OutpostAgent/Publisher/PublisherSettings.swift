@@ -1,0 +1,37 @@
+import OutpostCommon
+
+/// The `publisher` section of the agent configuration.
+public struct PublisherSettings: Codable, Sendable, Equatable {
+    /// Most readings in one telemetry message. Defaults to 500 (about 30 KB of JSON).
+    public var batchSize: Int
+    /// Most batches sent and not yet acknowledged. Defaults to 8.
+    public var window: Int
+    /// A batch not acknowledged after this long is sent again. Defaults to 30 s.
+    public var ackTimeoutS: Double
+    /// Readings per second the backlog drains at, at most. Defaults to 5,000.
+    public var drainRate: Double
+    /// Seconds between state messages (besides birth and shutdown). Defaults to 60.
+    public var stateIntervalS: Double
+    /// MQTT session expiry, so acks and commands sent while offline still arrive. Defaults to 3,600 s.
+    public var sessionExpiryS: Int
+
+    public init(batchSize: Int = 500, window: Int = 8, ackTimeoutS: Double = 30, drainRate: Double = 5_000,
+                stateIntervalS: Double = 60, sessionExpiryS: Int = 3_600) {
+        self.batchSize = batchSize
+        self.window = window
+        self.ackTimeoutS = ackTimeoutS
+        self.drainRate = drainRate
+        self.stateIntervalS = stateIntervalS
+        self.sessionExpiryS = sessionExpiryS
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        batchSize = try container.value(.batchSize, default: 500, where: { (1...2_000).contains($0) }, "must be 1-2000 (the wire cap)")
+        window = try container.value(.window, default: 8, where: { (1...256).contains($0) }, "must be 1-256")
+        ackTimeoutS = try container.value(.ackTimeoutS, default: 30, where: { $0 >= 0.1 && $0 <= 3_600 }, "must be 0.1-3600 s")
+        drainRate = try container.value(.drainRate, default: 5_000, where: { $0 >= 1 && $0 <= 1_000_000 }, "must be 1-1000000 readings/s")
+        stateIntervalS = try container.value(.stateIntervalS, default: 60, where: { $0 >= 1 && $0 <= 86_400 }, "must be 1-86400 s")
+        sessionExpiryS = try container.value(.sessionExpiryS, default: 3_600, where: { (0...604_800).contains($0) }, "must be 0-604800 s")
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+import Synchronization
+import Testing
+import TestHarness
+@testable import OutpostAgent
+@testable import OutpostCommon
+
+/// The agent in-process: the MQTT connection is rebuilt from fresh settings (a renewed
+/// certificate) without losing or duplicating the window.
+@Suite("Agent connection renewal", .serialized, .timeLimit(.minutes(2)))
+struct ConnectionRenewalTests {
+    @Test("renewConnection() reconnects with the new certificate files and readings keep flowing")
+    func renewal() async throws {
+        try await AgentFixture.with(device: "meter-renew") { fixture in
+            let useRenewed = Atomic<Bool>(false)
+            let original = fixture.broker.settings(for: fixture.identity)
+            let fresh = BrokerSettings(
+                host: original.host, port: original.port, caFile: original.caFile,
+                certFile: fixture.directory.file("renewed.pem"), keyFile: fixture.directory.file("renewed.key"))
+            let agent = try Agent(
+                configuration: fixture.configuration(sources: [.meter(intervalS: 0.05)]),
+                brokerSettings: { useRenewed.load(ordering: .sequentiallyConsistent) ? fresh : original },
+                logger: Logger(label: "test.agent"))
+            let running = Task { try await agent.run() }
+            let aggregator = fixture.aggregator
+            try await waitUntil(timeout: .seconds(20), "readings with the first certificate") { aggregator.storedCount >= 50 }
+            let onlineBefore = aggregator.snapshot.states.filter { $0.status == .online }.count
+
+            // A new key and certificate (same CN) at new paths; the old files disappear.
+            let renewed = try fixture.ca.issueClient("meter-renew")
+            try FileManager.default.moveItem(atPath: renewed.certificateFile, toPath: fresh.certFile)
+            try FileManager.default.moveItem(atPath: renewed.keyFile, toPath: fresh.keyFile)
+            useRenewed.store(true, ordering: .sequentiallyConsistent)
+            agent.publisher.renewConnection()
+            try await waitUntil(timeout: .seconds(20), "a second birth after renewal") {
+                aggregator.snapshot.states.filter { $0.status == .online }.count > onlineBefore
+            }
+            let afterRenewal = aggregator.storedCount
+            try await waitUntil(timeout: .seconds(20), "readings with the renewed certificate") { aggregator.storedCount >= afterRenewal + 50 }
+
+            await agent.shutdown()
+            try await running.value
+            let stats = await agent.buffer.stats()
+            let stored = aggregator.snapshot.stored[stats.buffer] ?? []
+            let left = try await agent.buffer.readings(after: 0, limit: 100_000).map(\.seq)
+            #expect(stored.union(left).count == Int(stats.lastSeq), "nothing lost across the renewal")
+            try await waitUntil(timeout: .seconds(10), "offline state after shutdown") { aggregator.snapshot.states.last?.status == .offline }
+        }
+    }
+}
