@@ -16,11 +16,13 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
     public var postgres: PostgresSettings
     public var http: HTTPSettings
     public var logging: LoggingConfiguration
+    /// The admin API's limits and lifetimes. Every field has a default.
+    public var api: APISettings
 
     public init(
         instanceID: String, stateDir: String = "/var/lib/outpost-aggregator",
         migrationsDir: String = "/usr/share/outpost-aggregator/migrations", mqtt: BrokerSettings, postgres: PostgresSettings,
-        http: HTTPSettings, logging: LoggingConfiguration = .init()
+        http: HTTPSettings, logging: LoggingConfiguration = .init(), api: APISettings = .init()
     ) {
         self.instanceID = instanceID
         self.stateDir = stateDir
@@ -29,11 +31,12 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         self.postgres = postgres
         self.http = http
         self.logging = logging
+        self.api = api
     }
 
     enum CodingKeys: String, CodingKey {
         case instanceID = "instanceId"
-        case stateDir, migrationsDir, mqtt, postgres, http, logging
+        case stateDir, migrationsDir, mqtt, postgres, http, logging, api
     }
 
     public init(from decoder: any Decoder) throws {
@@ -46,6 +49,7 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         postgres = try container.value(.postgres, default: PostgresSettings())
         http = try container.decode(HTTPSettings.self, forKey: .http)
         logging = try container.value(.logging, default: LoggingConfiguration())
+        api = try container.value(.api, default: APISettings())
     }
 
     /// The service identity this process uses on the broker: `svc.aggregator.{instance_id}`.

@@ -1,0 +1,106 @@
+import Foundation
+import HummingbirdBcrypt
+import Logging
+import NIOPosix
+import PostgresNIO
+
+/// Admin API users: bcrypt password hashes and a role. No user exists until an operator
+/// creates one (`outpost-aggregator user create`); there are no default credentials.
+public struct UserStore: Sendable {
+    public struct User: Codable, Sendable, Equatable {
+        public let id: String
+        public let username: String
+        public let role: Role
+        public let createdAt: Date
+        public let disabled: Bool
+    }
+
+    let client: PostgresClient
+    let logger: Logger
+    /// bcrypt cost; 12 in production (about a quarter second per check on one core).
+    let bcryptCost: UInt8
+
+    public init(client: PostgresClient, logger: Logger, bcryptCost: UInt8 = 12) {
+        self.client = client
+        self.logger = logger
+        self.bcryptCost = bcryptCost
+    }
+
+    public static func isValidUsername(_ name: String) -> Bool {
+        name.range(of: "^[a-z0-9][a-z0-9._-]{0,62}$", options: .regularExpression) != nil
+    }
+
+    /// Passwords of 12 to 72 bytes (bcrypt reads no further than 72).
+    public static func passwordProblem(_ password: String) -> String? {
+        let length = password.utf8.count
+        if length < 12 { return "password must be at least 12 characters" }
+        if length > 72 { return "password must be at most 72 bytes" }
+        return nil
+    }
+
+    /// Creates a user and writes the audit entry; `conflict` when the name is taken.
+    public func create(username: String, password: String, role: Role, origin: AuditLog.Origin, audit: AuditLog) async throws -> User {
+        guard Self.isValidUsername(username) else {
+            throw APIError.validation("username must match [a-z0-9][a-z0-9._-]{0,62}")
+        }
+        if let problem = Self.passwordProblem(password) { throw APIError.validation(problem) }
+        let cost = bcryptCost
+        let hash = try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: cost) }
+        let rows = try await client.query(
+            """
+            INSERT INTO api_users (username, password_hash, role) VALUES (\(username), \(hash), \(role.rawValue))
+            ON CONFLICT (username) DO NOTHING RETURNING id::text, created_at
+            """, logger: logger)
+        var created: User?
+        for try await (id, createdAt) in rows.decode((String, Date).self) {
+            created = User(id: id, username: username, role: role, createdAt: createdAt, disabled: false)
+        }
+        guard let created else { throw APIError(.conflict, .conflict, "user '\(username)' already exists") }
+        try await audit.record("user.create", target: "user:\(username)", detail: ["role": role.rawValue], origin: origin)
+        return created
+    }
+
+    public func list() async throws -> [User] {
+        var users: [User] = []
+        let rows = try await client.query(
+            "SELECT id::text, username, role, created_at, disabled_at IS NOT NULL FROM api_users ORDER BY username", logger: logger)
+        for try await (id, username, role, createdAt, disabled) in rows.decode((String, String, String, Date, Bool).self) {
+            users.append(User(id: id, username: username, role: Role(rawValue: role) ?? .viewer, createdAt: createdAt, disabled: disabled))
+        }
+        return users
+    }
+
+    /// The user if the password matches and the account is enabled. Unknown names cost a
+    /// bcrypt check too, so timing does not tell which usernames exist.
+    func authenticate(username: String, password: String) async throws -> User? {
+        var found: (user: User, hash: String)?
+        if Self.isValidUsername(username) {
+            let rows = try await client.query(
+                """
+                SELECT id::text, role, created_at, password_hash FROM api_users
+                WHERE username = \(username) AND disabled_at IS NULL
+                """, logger: logger)
+            for try await (id, role, createdAt, hash) in rows.decode((String, String, Date, String).self) {
+                found = (User(id: id, username: username, role: Role(rawValue: role) ?? .viewer, createdAt: createdAt, disabled: false), hash)
+            }
+        }
+        let hash = found?.hash ?? Self.decoyHash
+        let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
+        guard matches, let found else { return nil }
+        return found.user
+    }
+
+    /// The current role of an enabled user, or nil; refresh re-reads it, so a demotion
+    /// or a disabled account takes effect at the next refresh.
+    func activeUser(id: String) async throws -> User? {
+        let rows = try await client.query(
+            "SELECT username, role, created_at FROM api_users WHERE id = \(id)::uuid AND disabled_at IS NULL", logger: logger)
+        for try await (username, role, createdAt) in rows.decode((String, String, Date).self) {
+            return User(id: id, username: username, role: Role(rawValue: role) ?? .viewer, createdAt: createdAt, disabled: false)
+        }
+        return nil
+    }
+
+    /// A bcrypt hash of a random string, checked against when the username is unknown.
+    private static let decoyHash = Bcrypt.hash(SecretToken.generate(), cost: 12)
+}
