@@ -69,7 +69,7 @@ struct SessionTests {
             #expect(echoed.headers.first(name: "X-Request-Id") == "abc-123.x")
             #expect(echoed.errorCode == "unauthenticated")
             #expect(echoed.json["error"]?["requestId"] == "abc-123.x")
-            let replaced = try await env.send(.GET, "/api/v1/me", headers: [("X-Request-Id", "bad id\u{7f}<script>")])
+            let replaced = try await env.send(.GET, "/api/v1/me", headers: [("X-Request-Id", "bad id <script>")])
             #expect(replaced.headers.first(name: "X-Request-Id")?.count == 32)
             #expect(replaced.headers.first(name: "Strict-Transport-Security") == "max-age=31536000")
             #expect(replaced.headers.first(name: "Cache-Control") == "no-store")

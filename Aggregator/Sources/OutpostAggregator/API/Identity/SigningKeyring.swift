@@ -30,7 +30,7 @@ public actor SigningKeyring {
         let key = P256.Signing.PrivateKey()
         let kid = SecretToken.generate(bytes: 9)
         try await client.query(
-            "INSERT INTO api_signing_keys (kid, private_key) VALUES (\(kid), \(Array(key.rawRepresentation)))", logger: logger)
+            "INSERT INTO api_signing_keys (kid, private_key) VALUES (\(kid), \(key.rawRepresentation))", logger: logger)
         logger.notice("created access-token signing key", metadata: ["kid": "\(kid)"])
         try await reload()
         guard let current else { throw StoreError(.notFound, "no signing key after creating one") }
@@ -53,7 +53,7 @@ public actor SigningKeyring {
         var newest: (kid: String, key: P256.Signing.PrivateKey)?
         let rows = try await client.query(
             "SELECT kid, private_key FROM api_signing_keys WHERE retired_at IS NULL ORDER BY created_at, kid", logger: logger)
-        for try await (kid, raw) in rows.decode((String, [UInt8]).self) {
+        for try await (kid, raw) in rows.decode((String, Data).self) {
             guard let key = try? P256.Signing.PrivateKey(rawRepresentation: raw) else {
                 logger.error("unreadable signing key skipped", metadata: ["kid": "\(kid)"])
                 continue
