@@ -17,6 +17,17 @@ public struct AuditLog: Sendable {
         public let action: String
         public let target: String?
         public let details: JSONValue
+
+        /// Absent values are written as `null`, so every documented field is always present.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: AnyKey.self)
+            try container.encode(id, forKey: AnyKey(stringValue: "id"))
+            try container.encode(at, forKey: AnyKey(stringValue: "at"))
+            try container.encode(actor, forKey: AnyKey(stringValue: "actor"))
+            try container.encode(action, forKey: AnyKey(stringValue: "action"))
+            try container.encode(target, forKey: AnyKey(stringValue: "target"))
+            try container.encode(details, forKey: AnyKey(stringValue: "details"))
+        }
     }
 
     /// The circumstances of a change: the caller and where the call came from.

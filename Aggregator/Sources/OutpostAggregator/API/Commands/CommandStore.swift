@@ -21,6 +21,24 @@ struct CommandStore: Sendable {
         let output: JSONValue?
         let errorCode: String?
         let errorMessage: String?
+
+        /// Absent values are written as `null`, so every documented field is always present.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: AnyKey.self)
+            try container.encode(id, forKey: AnyKey(stringValue: "id"))
+            try container.encode(device, forKey: AnyKey(stringValue: "device"))
+            try container.encode(name, forKey: AnyKey(stringValue: "name"))
+            try container.encode(args, forKey: AnyKey(stringValue: "args"))
+            try container.encode(status, forKey: AnyKey(stringValue: "status"))
+            try container.encode(createdAt, forKey: AnyKey(stringValue: "createdAt"))
+            try container.encode(createdBy, forKey: AnyKey(stringValue: "createdBy"))
+            try container.encode(expiresAt, forKey: AnyKey(stringValue: "expiresAt"))
+            try container.encode(sentAt, forKey: AnyKey(stringValue: "sentAt"))
+            try container.encode(finishedAt, forKey: AnyKey(stringValue: "finishedAt"))
+            try container.encode(output, forKey: AnyKey(stringValue: "output"))
+            try container.encode(errorCode, forKey: AnyKey(stringValue: "errorCode"))
+            try container.encode(errorMessage, forKey: AnyKey(stringValue: "errorMessage"))
+        }
     }
 
     /// The agent's built-in commands (see DESIGN.md, Commands).

@@ -20,6 +20,25 @@ public struct DeviceStore: Sendable {
         public let createdAt: Date
         public let revokedAt: Date?
         public let decommissionedAt: Date?
+
+        /// Absent values are written as `null`, so every documented field is always present.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: AnyKey.self)
+            try container.encode(id, forKey: AnyKey(stringValue: "id"))
+            try container.encode(kind, forKey: AnyKey(stringValue: "kind"))
+            try container.encode(name, forKey: AnyKey(stringValue: "name"))
+            try container.encode(tags, forKey: AnyKey(stringValue: "tags"))
+            try container.encode(metadata, forKey: AnyKey(stringValue: "metadata"))
+            try container.encode(status, forKey: AnyKey(stringValue: "status"))
+            try container.encode(statusChangedAt, forKey: AnyKey(stringValue: "statusChangedAt"))
+            try container.encode(lastSeen, forKey: AnyKey(stringValue: "lastSeen"))
+            try container.encode(version, forKey: AnyKey(stringValue: "version"))
+            try container.encode(bufferDepth, forKey: AnyKey(stringValue: "bufferDepth"))
+            try container.encode(dropped, forKey: AnyKey(stringValue: "dropped"))
+            try container.encode(createdAt, forKey: AnyKey(stringValue: "createdAt"))
+            try container.encode(revokedAt, forKey: AnyKey(stringValue: "revokedAt"))
+            try container.encode(decommissionedAt, forKey: AnyKey(stringValue: "decommissionedAt"))
+        }
     }
 
     public struct Filter: Sendable, Equatable {

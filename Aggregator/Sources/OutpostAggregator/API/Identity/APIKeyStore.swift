@@ -14,6 +14,19 @@ public struct APIKeyStore: Sendable {
         public let expiresAt: Date
         public let revoked: Bool
         public let lastUsedAt: Date?
+
+        /// Absent values are written as `null`, so every documented field is always present.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: AnyKey.self)
+            try container.encode(id, forKey: AnyKey(stringValue: "id"))
+            try container.encode(name, forKey: AnyKey(stringValue: "name"))
+            try container.encode(role, forKey: AnyKey(stringValue: "role"))
+            try container.encode(createdBy, forKey: AnyKey(stringValue: "createdBy"))
+            try container.encode(createdAt, forKey: AnyKey(stringValue: "createdAt"))
+            try container.encode(expiresAt, forKey: AnyKey(stringValue: "expiresAt"))
+            try container.encode(revoked, forKey: AnyKey(stringValue: "revoked"))
+            try container.encode(lastUsedAt, forKey: AnyKey(stringValue: "lastUsedAt"))
+        }
     }
 
     /// A new key with its secret, the only time the secret is visible.

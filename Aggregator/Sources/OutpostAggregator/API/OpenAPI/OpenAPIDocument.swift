@@ -1943,7 +1943,8 @@ enum OpenAPIDocument {
           }
         },
         "required": [
-          "items"
+          "items",
+          "nextCursor"
         ],
         "additionalProperties": false
       },
@@ -2199,7 +2200,8 @@ enum OpenAPIDocument {
           }
         },
         "required": [
-          "items"
+          "items",
+          "nextCursor"
         ],
         "additionalProperties": false
       },
@@ -2285,7 +2287,8 @@ enum OpenAPIDocument {
           }
         },
         "required": [
-          "items"
+          "items",
+          "nextCursor"
         ],
         "additionalProperties": false
       }

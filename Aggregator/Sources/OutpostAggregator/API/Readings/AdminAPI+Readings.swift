@@ -9,6 +9,15 @@ struct ReadingsPage<Item: Encodable & Sendable>: Encodable, Sendable {
     let bucket: String
     let items: [Item]
     let nextCursor: String?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyKey.self)
+        try container.encode(device, forKey: AnyKey(stringValue: "device"))
+        try container.encode(metric, forKey: AnyKey(stringValue: "metric"))
+        try container.encode(bucket, forKey: AnyKey(stringValue: "bucket"))
+        try container.encode(items, forKey: AnyKey(stringValue: "items"))
+        try container.encode(nextCursor, forKey: AnyKey(stringValue: "nextCursor"))
+    }
 }
 
 extension AdminAPI {

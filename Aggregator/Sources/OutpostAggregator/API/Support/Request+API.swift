@@ -108,6 +108,12 @@ enum APIJSON {
 struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
     let items: [Item]
     let nextCursor: String?
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyKey.self)
+        try container.encode(items, forKey: AnyKey(stringValue: "items"))
+        try container.encode(nextCursor, forKey: AnyKey(stringValue: "nextCursor"))
+    }
 }
 
 /// Decoding that refuses fields a type does not know: mass assignment cannot slip a
