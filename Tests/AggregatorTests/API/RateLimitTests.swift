@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import OutpostAggregator
 
@@ -41,4 +42,20 @@ struct RateLimitTests {
 
 final class ManualClock: @unchecked Sendable {
     var now: Double = 0
+}
+
+@Suite("API timestamps (pure)")
+struct APITimestampTests {
+    @Test("RFC 3339 with milliseconds in UTC, also before 1970 and at day edges")
+    func formatting() {
+        #expect(APIJSON.timestamp(Date(timeIntervalSince1970: 0)) == "1970-01-01T00:00:00.000Z")
+        #expect(APIJSON.timestamp(Date(timeIntervalSince1970: 1_767_225_600)) == "2026-01-01T00:00:00.000Z")
+        #expect(APIJSON.timestamp(Date(timeIntervalSince1970: 1_767_225_599.9996)) == "2025-12-31T23:59:59.999Z")
+        #expect(APIJSON.timestamp(Date(timeIntervalSince1970: -0.5)) == "1969-12-31T23:59:59.500Z")
+        #expect(APIJSON.timestamp(Date(timeIntervalSince1970: 951_782_400.123)) == "2000-02-29T00:00:00.123Z")
+        for seconds in stride(from: -1e9, through: 4e9, by: 7_777_777.321) {
+            let date = Date(timeIntervalSince1970: seconds)
+            #expect(ISO8601.parse(APIJSON.timestamp(date)).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
+        }
+    }
 }

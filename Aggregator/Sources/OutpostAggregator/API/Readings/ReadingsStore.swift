@@ -126,10 +126,8 @@ struct ReadingsStore: Sendable {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(80 * 1024)
         if format == .csv { buffer.writeString("ts,device,metric,value,buffer,seq\n") }
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
         for try await (ts, rowMetric, value, bufferID, seq) in rows.decode((Date, String, Double, Int64, Int64).self) {
-            let time = formatter.string(from: ts)
+            let time = APIJSON.timestamp(ts)
             switch format {
             case .csv:
                 buffer.writeString("\(time),\(device),\(rowMetric),\(value),\(bufferID),\(seq)\n")
