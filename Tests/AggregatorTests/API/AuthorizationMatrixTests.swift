@@ -131,6 +131,9 @@ struct AuthorizationMatrixTests {
             case "/devices/{id}/commands" where rule.method == .post: return (path, ["name": "ping"])
             default: return (path, rule.method == .patch ? ["name": .string("Meter \(fixture)")] : nil)
             }
+        case (.post, "/devices/{id}/streams/start"), (.post, "/devices/{id}/streams/stop"):
+            try env.psql("INSERT INTO devices (id, kind) VALUES ('\(device)', 'camera')")
+            return ("/api/v1" + rule.path.replacingOccurrences(of: "{id}", with: device) + "?wait=1", .object([:]))
         case (.get, "/commands/{id}"):
             try env.psql("""
                 INSERT INTO devices (id) VALUES ('\(device)');

@@ -40,6 +40,46 @@ struct LiveEventsTests {
         }
     }
 
+    @Test("stream start waits for the agent's SDP offer; failures are 502, silence is 202 with the command's Location")
+    func streams() async throws {
+        try await APITestEnvironment.with { env in
+            try env.psql("INSERT INTO devices (id, kind) VALUES ('cam-1', 'camera'), ('meter-1', 'meter')")
+            let operatorKey = try await env.createAPIKey(role: .operator)
+            let offer = "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=cam-1\r\nc=IN IP4 192.0.2.10\r\nm=video 5004 RTP/AVP 96\r\n"
+
+            async let started = env.send(.POST, "/api/v1/devices/cam-1/streams/start?wait=20", token: operatorKey,
+                                         json: ["args": ["host": "192.0.2.99", "port": 5004]])
+            try await waitUntil(timeout: .seconds(20), "start_stream queued") {
+                try env.psql("SELECT count(*) FROM commands WHERE name = 'start_stream'") == "1"
+            }
+            try env.psql("""
+                UPDATE commands SET status = 'succeeded', finished_at = now(), output = jsonb_build_object('sdp', '\(offer)')
+                WHERE name = 'start_stream'
+                """)
+            let reply = try await started
+            #expect(reply.status == 200)
+            #expect(reply.json["offer"]?.stringValue == offer)
+            #expect(reply.json["command"]?["args"]?["port"] == 5004)
+
+            async let stopped = env.send(.POST, "/api/v1/devices/cam-1/streams/stop", token: operatorKey, json: [:])
+            try await waitUntil(timeout: .seconds(20), "stop_stream queued") {
+                try env.psql("SELECT count(*) FROM commands WHERE name = 'stop_stream'") == "1"
+            }
+            try env.psql("UPDATE commands SET status = 'failed', error_code = 'no_stream', error_message = 'nothing streaming' WHERE name = 'stop_stream'")
+            let failed = try await stopped
+            #expect(failed.status == 502)
+            #expect(failed.errorCode == "command_failed")
+            #expect(failed.json["error"]?["message"]?.stringValue?.contains("nothing streaming") == true)
+
+            let silent = try await env.send(.POST, "/api/v1/devices/cam-1/streams/start?wait=1", token: operatorKey, json: [:])
+            #expect(silent.status == 202)
+            #expect(silent.headers.first(name: "Location")?.hasPrefix("/api/v1/commands/cmd-") == true)
+            #expect(try await env.send(.POST, "/api/v1/devices/meter-1/streams/start", token: operatorKey, json: [:]).status == 409)
+            #expect(try await env.send(.POST, "/api/v1/devices/cam-1/streams/start?wait=99", token: operatorKey, json: [:]).errorCode
+                    == "invalid_parameter")
+        }
+    }
+
     struct Event {
         let type: String
         let data: JSONValue

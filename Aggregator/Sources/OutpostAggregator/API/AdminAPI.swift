@@ -75,6 +75,7 @@ public struct AdminAPI: RouteProvider {
         addReadingsRoutes(on)
         addCommandRoutes(on)
         addEventRoutes(on)
+        addStreamRoutes(on)
         on(.get, "/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))

@@ -31,6 +31,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let methodNotAllowed = Code("method_not_allowed")
         public static let conflict = Code("conflict")
         public static let rateLimited = Code("rate_limited")
+        public static let commandFailed = Code("command_failed")
         public static let unavailable = Code("service_unavailable")
         public static let internalError = Code("internal_error")
     }

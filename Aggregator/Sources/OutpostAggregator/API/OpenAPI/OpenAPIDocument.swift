@@ -1386,6 +1386,202 @@ enum OpenAPIDocument {
         ]
       }
     },
+    "/devices/{id}/streams/start": {
+      "post": {
+        "summary": "Start a camera's RTP stream (start_stream) and wait for the agent's SDP offer.",
+        "responses": {
+          "200": {
+            "description": "Started; offer holds the SDP.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/StreamResult"
+                }
+              }
+            }
+          },
+          "202": {
+            "description": "Not answered within wait; poll /commands/{id} (Location).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/StreamResult"
+                }
+              }
+            }
+          },
+          "502": {
+            "$ref": "#/components/responses/BadGateway"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          }
+        },
+        "x-minimum-role": "operator",
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "wait",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 30
+            },
+            "description": "Seconds to wait for the agent, default 20."
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/StreamRequest"
+              }
+            }
+          }
+        }
+      }
+    },
+    "/devices/{id}/streams/stop": {
+      "post": {
+        "summary": "Stop a camera's stream (stop_stream) and wait for the agent.",
+        "responses": {
+          "200": {
+            "description": "Stopped.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/StreamResult"
+                }
+              }
+            }
+          },
+          "202": {
+            "description": "Not answered within wait; poll /commands/{id} (Location).",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/StreamResult"
+                }
+              }
+            }
+          },
+          "502": {
+            "$ref": "#/components/responses/BadGateway"
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          }
+        },
+        "x-minimum-role": "operator",
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          },
+          {
+            "name": "wait",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 30
+            },
+            "description": "Seconds to wait for the agent, default 20."
+          }
+        ],
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/StreamRequest"
+              }
+            }
+          }
+        }
+      }
+    },
     "/events": {
       "get": {
         "summary": "Live events (Server-Sent Events): device.status and command.status, as JSON in each data line.",
@@ -2233,6 +2429,35 @@ enum OpenAPIDocument {
         ],
         "additionalProperties": false
       },
+      "StreamRequest": {
+        "type": "object",
+        "properties": {
+          "args": {
+            "type": "object"
+          }
+        },
+        "additionalProperties": false
+      },
+      "StreamResult": {
+        "type": "object",
+        "properties": {
+          "command": {
+            "$ref": "#/components/schemas/Command"
+          },
+          "offer": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The agent's SDP offer (start only)."
+          }
+        },
+        "required": [
+          "command",
+          "offer"
+        ],
+        "additionalProperties": false
+      },
       "AuditEntry": {
         "type": "object",
         "properties": {
@@ -2404,6 +2629,16 @@ enum OpenAPIDocument {
       },
       "ServerError": {
         "description": "internal_error.",
+        "content": {
+          "application/json": {
+            "schema": {
+              "$ref": "#/components/schemas/Error"
+            }
+          }
+        }
+      },
+      "BadGateway": {
+        "description": "command_failed: the agent failed the command, or it expired.",
         "content": {
           "application/json": {
             "schema": {
