@@ -209,5 +209,6 @@ final class APITestEnvironment: Sendable {
                     audit: AuditLog(client: client, logger: logger)).secret
     }
 
+    @discardableResult
     func psql(_ sql: String) throws -> String { try postgres.psql(sql) }
 }

@@ -19,11 +19,14 @@ public struct UserStore: Sendable {
     let logger: Logger
     /// bcrypt cost; 12 in production (about a quarter second per check on one core).
     let bcryptCost: UInt8
+    /// A hash of a random string at the same cost, checked when the username is unknown.
+    private let decoyHash: String
 
     public init(client: PostgresClient, logger: Logger, bcryptCost: UInt8 = 12) {
         self.client = client
         self.logger = logger
         self.bcryptCost = bcryptCost
+        decoyHash = Bcrypt.hash(SecretToken.generate(), cost: bcryptCost)
     }
 
     public static func isValidUsername(_ name: String) -> Bool {
@@ -84,7 +87,7 @@ public struct UserStore: Sendable {
                 found = (User(id: id, username: username, role: Role(rawValue: role) ?? .viewer, createdAt: createdAt, disabled: false), hash)
             }
         }
-        let hash = found?.hash ?? Self.decoyHash
+        let hash = found?.hash ?? decoyHash
         let matches = try await NIOThreadPool.singleton.runIfActive { Bcrypt.verify(password, hash: hash) }
         guard matches, let found else { return nil }
         return found.user
@@ -100,7 +103,4 @@ public struct UserStore: Sendable {
         }
         return nil
     }
-
-    /// A bcrypt hash of a random string, checked against when the username is unknown.
-    private static let decoyHash = Bcrypt.hash(SecretToken.generate(), cost: 12)
 }

@@ -1,6 +1,7 @@
 import Foundation
 import Hummingbird
 import Logging
+import Metrics
 
 /// Turns every error thrown below it into the one error shape,
 /// `{"error": {"code", "message", "requestId"}}`, and logs it with the request id.
@@ -9,6 +10,7 @@ import Logging
 /// route, a body over the decoder's limit) are mapped onto stable codes. Anything else is
 /// a bug or an outage: the caller sees `internal_error` (or `service_unavailable` when
 /// PostgreSQL cannot be reached), never the underlying text; the log has the detail.
+/// Each refusal counts in `outpost_api_errors_total{code}`.
 struct ErrorResponseMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -17,6 +19,7 @@ struct ErrorResponseMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch {
             let apiError = Self.apiError(for: error)
+            Counter(label: "outpost_api_errors_total", dimensions: [("code", apiError.code.rawValue)]).increment()
             if apiError.status.code >= 500 {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             } else {

@@ -5,7 +5,8 @@ import Logging
 /// Gives every request an id: the caller's `X-Request-Id` when it is a sane token
 /// (1–64 of `[A-Za-z0-9._-]`), otherwise a new random one. The id goes into the context,
 /// the logger's metadata (`request_id`) and the `X-Request-Id` response header, and
-/// error bodies carry it, so an operator can find a failed call in the logs.
+/// error bodies carry it, so an operator can find a failed call in the logs. One access-log
+/// line per request (method, path without query, status, time to the response head).
 struct RequestIDMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
@@ -14,8 +15,14 @@ struct RequestIDMiddleware: RouterMiddleware {
         let id = request.headers[.requestID].flatMap(Self.acceptable) ?? Self.generate()
         context.requestID = id
         context.logger[metadataKey: "request_id"] = .string(id)
+        let started = ContinuousClock.now
         var response = try await next(request, context)
         response.headers[.requestID] = id
+        let elapsed = ContinuousClock.now - started
+        context.logger.info("request", metadata: [
+            "method": "\(request.method)", "path": "\(request.uri.path)", "status": "\(response.status.code)",
+            "ms": "\(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000)",
+        ])
         return response
     }
 
