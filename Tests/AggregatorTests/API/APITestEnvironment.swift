@@ -36,7 +36,8 @@ final class APITestEnvironment: Sendable {
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Aggregator/Migrations").path
 
-    /// The tables other parts of the aggregator own (ingest's readings and commands), as
+    /// The tables other parts of the aggregator own (ingest's readings and commands, identity's
+    /// enrollment tokens and certificates), as
     /// DESIGN.md and their migrations define them, created only when the migrations here
     /// did not already.
     static let contractTables = [
@@ -59,6 +60,21 @@ final class APITestEnvironment: Sendable {
             sent_at timestamptz, finished_at timestamptz, output jsonb, error_code text, error_message text)
         """,
         "CREATE INDEX IF NOT EXISTS commands_device_created ON commands (device, created_at DESC)",
+        """
+        CREATE TABLE IF NOT EXISTS enrollment_tokens (
+            token_hash text PRIMARY KEY CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+            device_id text NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+            created_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL,
+            used_at timestamptz, used_serial text)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS certificates (
+            serial text PRIMARY KEY CHECK (serial ~ '^[0-9a-f]+$'), subject text NOT NULL,
+            device_id text REFERENCES devices (id) ON DELETE SET NULL,
+            purpose text NOT NULL CHECK (purpose IN ('device', 'server', 'service', 'session_terminator')),
+            not_before timestamptz NOT NULL, not_after timestamptz NOT NULL,
+            issued_at timestamptz NOT NULL DEFAULT now(), revoked_at timestamptz)
+        """,
         // Migration 0032 adds this trigger only when `commands` exists when it runs, as it does after ingest's 0012.
         "DROP TRIGGER IF EXISTS commands_notify_status ON commands",
         """

@@ -103,7 +103,7 @@ struct AuthorizationMatrixTests {
         let device = "matrix-device-\(fixture)"
         switch (rule.method, rule.path) {
         case (.get, "/openapi.json"), (.get, "/me"), (.get, "/users"), (.get, "/api-keys"), (.get, "/devices"), (.get, "/audit"),
-             (.get, "/events"):
+             (.get, "/events"), (.get, "/enrollment-tokens"):
             return ("/api/v1\(rule.path)", nil)
         case (.post, "/auth/login"):
             return ("/api/v1/auth/login", ["username": "matrix-viewer", "password": "correct horse battery"])
@@ -119,7 +119,7 @@ struct AuthorizationMatrixTests {
             return ("/api/v1/api-keys/\(secret.split(separator: "_")[1])", nil)
         case (.get, "/devices/{id}"), (.patch, "/devices/{id}"), (.post, "/devices/{id}/decommission"), (.get, "/devices/{id}/readings"),
              (.get, "/devices/{id}/readings/latest"), (.get, "/devices/{id}/readings/export"), (.get, "/devices/{id}/commands"),
-             (.post, "/devices/{id}/commands"):
+             (.post, "/devices/{id}/commands"), (.get, "/devices/{id}/certificates"):
             try env.psql("""
                 INSERT INTO devices (id) VALUES ('\(device)');
                 INSERT INTO readings (device, buffer, seq, ts, metric, value) VALUES ('\(device)', 1, 1, now() - interval '1 minute', 'power_w', 5)

@@ -73,6 +73,29 @@ struct DevicesAPITests {
             #expect(cleared.json["name"] == .null)
             #expect(cleared.json["tags"] == ["gate", "site:north"], "fields not sent stay as they were")
 
+            try env.psql("""
+                INSERT INTO certificates (serial, subject, device_id, purpose, not_before, not_after, issued_at, revoked_at) VALUES
+                  ('0a', 'cam-2', 'cam-2', 'device', '2026-01-01Z', '2026-02-01Z', '2026-01-01Z', NULL),
+                  ('0b', 'cam-2', 'cam-2', 'device', '2026-01-20Z', '2026-03-01Z', '2026-01-20Z', '2026-01-25Z'),
+                  ('0c', 'cam-2', 'cam-2', 'device', '2026-01-25Z', '2026-02-25Z', '2026-01-25Z', NULL);
+                INSERT INTO enrollment_tokens (token_hash, device_id, expires_at, used_at, used_serial) VALUES
+                  (repeat('a', 64), 'cam-2', now() + interval '1 hour', NULL, NULL),
+                  (repeat('b', 64), 'cam-2', now() - interval '1 hour', NULL, NULL),
+                  (repeat('c', 64), 'meter-1', now() + interval '1 hour', now(), '0a')
+                """)
+            #expect(try await env.send(.GET, "/api/v1/devices/cam-2", token: admin).json["certificateExpiresAt"] == "2026-02-25T00:00:00.000Z",
+                    "the newest unrevoked certificate, not the revoked one")
+            #expect(try await env.send(.GET, "/api/v1/devices/cam-1", token: admin).json["certificateExpiresAt"] == .null)
+            let certificates = try await env.send(.GET, "/api/v1/devices/cam-2/certificates", token: admin)
+            #expect(certificates.json["items"].map { if case .array(let a) = $0 { a.compactMap { $0["serial"]?.stringValue } } else { [] } }
+                    == ["0c", "0b", "0a"])
+            #expect(try await env.send(.GET, "/api/v1/devices/cam-2/certificates", token: operatorKey).status == 403)
+            let pending = try await env.send(.GET, "/api/v1/enrollment-tokens?state=pending", token: admin)
+            #expect(pending.json["items"].map { if case .array(let a) = $0 { a.count } else { -1 } } == 1)
+            #expect(pending.json["items"]?[0]?["device"] == "cam-2")
+            #expect(!pending.text.contains("aaaa"), "token hashes are not shown")
+            #expect(try await env.send(.GET, "/api/v1/enrollment-tokens?device=meter-1", token: admin).json["items"]?[0]?["usedSerial"] == "0a")
+
             let gone = try await env.send(.POST, "/api/v1/devices/meter-3/decommission", token: admin)
             #expect(gone.status == 200)
             #expect(gone.json["status"] == "decommissioned")

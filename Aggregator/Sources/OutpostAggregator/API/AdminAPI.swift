@@ -23,6 +23,7 @@ public struct AdminAPI: RouteProvider {
     let devices: DeviceStore
     let readings: ReadingsStore
     let commands: CommandStore
+    let identityRecords: IdentityRecords
     /// The live-event relay behind `GET /events`; run it in the service group (see ``services``).
     public let events: EventFeed
     let generalLimiter: RateLimiter
@@ -44,6 +45,7 @@ public struct AdminAPI: RouteProvider {
         devices = DeviceStore(client: client, logger: logger)
         readings = ReadingsStore(client: client, logger: logger)
         commands = CommandStore(client: client, logger: logger)
+        identityRecords = IdentityRecords(client: client, logger: logger)
         events = EventFeed(client: client, logger: logger)
         generalLimiter = RateLimiter(policy: .perWindow(settings.requestsPerMinute, seconds: 60))
         loginIPLimiter = RateLimiter(policy: .perWindow(settings.loginPerIpPerMinute, seconds: 60))
@@ -76,6 +78,7 @@ public struct AdminAPI: RouteProvider {
         addCommandRoutes(on)
         addEventRoutes(on)
         addStreamRoutes(on)
+        addIdentityRecordRoutes(on)
         on(.get, "/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))

@@ -20,6 +20,8 @@ public struct DeviceStore: Sendable {
         public let createdAt: Date
         public let revokedAt: Date?
         public let decommissionedAt: Date?
+        /// When the newest unrevoked certificate expires; nil when the device has none.
+        public let certificateExpiresAt: Date?
 
         /// Absent values are written as `null`, so every documented field is always present.
         public func encode(to encoder: any Encoder) throws {
@@ -38,6 +40,7 @@ public struct DeviceStore: Sendable {
             try container.encode(createdAt, forKey: AnyKey(stringValue: "createdAt"))
             try container.encode(revokedAt, forKey: AnyKey(stringValue: "revokedAt"))
             try container.encode(decommissionedAt, forKey: AnyKey(stringValue: "decommissionedAt"))
+            try container.encode(certificateExpiresAt, forKey: AnyKey(stringValue: "certificateExpiresAt"))
         }
     }
 
@@ -65,7 +68,8 @@ public struct DeviceStore: Sendable {
     static let statuses: Set<String> = ["unknown", "online", "offline", "decommissioned"]
     static let columns = """
         id, kind, name, tags, metadata::text, status, status_changed_at, last_seen, version, buffer_depth, dropped,
-        created_at, revoked_at, decommissioned_at
+        created_at, revoked_at, decommissioned_at,
+        (SELECT max(not_after) FROM certificates c WHERE c.device_id = devices.id AND c.revoked_at IS NULL)
         """
 
     let client: PostgresClient
@@ -142,14 +146,15 @@ public struct DeviceStore: Sendable {
     private static func devices(_ rows: PostgresRowSequence) async throws -> [Device] {
         var devices: [Device] = []
         for try await row in rows {
-            let (id, kind, name, tags, metadata, status, changed, lastSeen, version, depth, dropped, created, revoked, decommissioned) =
-                try row.decode((String, String, String?, [String], String, String, Date?, Date?, String?, Int64?, Int64?, Date, Date?, Date?).self)
+            let (id, kind, name, tags, metadata, status, changed, lastSeen, version, depth, dropped, created, revoked, decommissioned,
+                 certificateExpiry) = try row.decode(
+                    (String, String, String?, [String], String, String, Date?, Date?, String?, Int64?, Int64?, Date, Date?, Date?, Date?).self)
             let metadataValue = (try? JSONDecoder().decode(JSONValue.self, from: Data(metadata.utf8))) ?? .object([:])
             devices.append(Device(
                 id: id, kind: kind, name: name, tags: tags, metadata: metadataValue,
                 status: decommissioned != nil ? "decommissioned" : status, statusChangedAt: changed, lastSeen: lastSeen,
                 version: version, bufferDepth: depth, dropped: dropped, createdAt: created, revokedAt: revoked,
-                decommissionedAt: decommissioned))
+                decommissionedAt: decommissioned, certificateExpiresAt: certificateExpiry))
         }
         return devices
     }

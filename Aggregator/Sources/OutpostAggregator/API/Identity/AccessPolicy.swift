@@ -43,6 +43,8 @@ public enum AccessPolicy {
         Rule(method: .get, path: "/commands/{id}", minimumRole: .viewer),
         Rule(method: .post, path: "/devices/{id}/streams/start", minimumRole: .operator),
         Rule(method: .post, path: "/devices/{id}/streams/stop", minimumRole: .operator),
+        Rule(method: .get, path: "/devices/{id}/certificates", minimumRole: .admin),
+        Rule(method: .get, path: "/enrollment-tokens", minimumRole: .admin),
         Rule(method: .get, path: "/events", minimumRole: .viewer),
 
         Rule(method: .get, path: "/audit", minimumRole: .admin),
