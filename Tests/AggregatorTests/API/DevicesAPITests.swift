@@ -96,12 +96,17 @@ struct DevicesAPITests {
             #expect(!pending.text.contains("aaaa"), "token hashes are not shown")
             #expect(try await env.send(.GET, "/api/v1/enrollment-tokens?device=meter-1", token: admin).json["items"]?[0]?["usedSerial"] == "0a")
 
+            let cameraGone = try await env.send(.POST, "/api/v1/devices/cam-2/decommission", token: admin)
+            #expect(cameraGone.json["certificateExpiresAt"] == .null)
+            #expect(try env.psql("SELECT string_agg(serial, ',' ORDER BY serial) FROM certificates WHERE revoked_at IS NOT NULL") == "0a,0b,0c")
+            #expect(try env.psql("SELECT revoked_at FROM certificates WHERE serial = '0b'").hasPrefix("2026-01-25"), "an earlier revocation keeps its time")
+
             let gone = try await env.send(.POST, "/api/v1/devices/meter-3/decommission", token: admin)
             #expect(gone.status == 200)
             #expect(gone.json["status"] == "decommissioned")
             #expect(try env.psql("SELECT revoked_at IS NOT NULL AND decommissioned_at IS NOT NULL FROM devices WHERE id = 'meter-3'") == "t")
-            #expect(try await ids("?status=decommissioned") == ["meter-3"])
-            #expect(try await ids("?status=offline") == ["cam-2"])
+            #expect(try await ids("?status=decommissioned") == ["cam-2", "meter-3"])
+            #expect(try await ids("?status=offline") == [])
 
             let audit = try await env.send(.GET, "/api/v1/audit?action=device.patch", token: admin)
             guard case .array(let entries)? = audit.json["items"] else { Issue.record("no audit items"); return }
