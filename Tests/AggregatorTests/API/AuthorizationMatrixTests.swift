@@ -111,6 +111,9 @@ struct AuthorizationMatrixTests {
             return ("/api/v1\(rule.path)", ["refreshToken": .string(try await env.login("matrix-viewer").refresh)])
         case (.post, "/users"):
             return ("/api/v1/users", ["username": .string("made-\(fixture)"), "password": "another long password", "role": "viewer"])
+        case (.patch, "/users/{username}"):
+            try await env.createUser("victim-\(fixture)", role: .viewer)
+            return ("/api/v1/users/victim-\(fixture)", ["role": "operator"])
         case (.post, "/api-keys"):
             return ("/api/v1/api-keys", ["name": "automation", "role": "viewer",
                                          "expiresAt": .string(APIJSON.timestamp(Date().addingTimeInterval(3600)))])

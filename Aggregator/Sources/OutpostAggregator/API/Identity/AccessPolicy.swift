@@ -26,6 +26,7 @@ public enum AccessPolicy {
 
         Rule(method: .get, path: "/users", minimumRole: .admin),
         Rule(method: .post, path: "/users", minimumRole: .admin),
+        Rule(method: .patch, path: "/users/{username}", minimumRole: .admin),
         Rule(method: .get, path: "/api-keys", minimumRole: .admin),
         Rule(method: .post, path: "/api-keys", minimumRole: .admin),
         Rule(method: .delete, path: "/api-keys/{id}", minimumRole: .admin),

@@ -57,6 +57,20 @@ struct CreateAPIKeyRequest: Decodable, StrictKeys {
     }
 }
 
+struct UpdateUserRequest: Decodable, StrictKeys {
+    static let allowedKeys: Set<String> = ["role", "disabled"]
+    let role: Role?
+    let disabled: Bool?
+
+    init(from decoder: any Decoder) throws {
+        try Self.refuseUnknownKeys(decoder)
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        role = try container.decodeIfPresent(Role.self, forKey: AnyKey(stringValue: "role"))
+        disabled = try container.decodeIfPresent(Bool.self, forKey: AnyKey(stringValue: "disabled"))
+        guard role != nil || disabled != nil else { throw APIError.validation("nothing to change: send role or disabled") }
+    }
+}
+
 struct MeResponse: Encodable, Sendable {
     let kind: String
     let id: String
@@ -110,6 +124,17 @@ extension AdminAPI {
             let user = try await users.create(username: body.username, password: body.password, role: body.role,
                                               origin: origin(context), audit: audit)
             return try .json(user, status: .created)
+        }
+        on(.patch, "/users/{username}") { request, context in
+            let body = try await request.decodeJSON(UpdateUserRequest.self, limit: settings.maxBodyBytes)
+            let username = context.parameters.get("username") ?? ""
+            if let principal = context.principal, principal.kind == .user, principal.name == username {
+                throw APIError(.conflict, .conflict, "change your own account through another admin")
+            }
+            guard let user = try await users.update(username: username, role: body.role, disabled: body.disabled,
+                                                    origin: origin(context), audit: audit)
+            else { throw APIError.notFound("user") }
+            return try .json(user)
         }
         on(.get, "/api-keys") { request, _ in
             _ = try request.queryParameters(allowing: [])

@@ -6,7 +6,7 @@ import PostgresNIO
 /// Login, refresh and logout: short-lived ES256 access tokens plus rotating refresh tokens.
 ///
 /// A refresh token is used once: refreshing marks it used and issues the next one in the
-/// same family. Presenting a used or revoked token again means a copy is in someone
+/// same family. Presenting a used token again means a copy is in someone
 /// else's hands, so the whole family is revoked and both parties must log in again.
 public struct SessionService: Sendable {
     /// What login and refresh return.
@@ -63,19 +63,19 @@ public struct SessionService: Sendable {
         let outcome: RefreshOutcome = try await client.withTransaction(logger: logger) { connection in
             let rows = try await connection.query(
                 """
-                SELECT id::text, family_id::text, user_id::text, used_at IS NOT NULL OR revoked_at IS NOT NULL, expires_at < now()
+                SELECT id::text, family_id::text, user_id::text, used_at IS NOT NULL, revoked_at IS NOT NULL, expires_at < now()
                 FROM api_refresh_tokens WHERE token_hash = \(hash) FOR UPDATE
                 """, logger: logger)
-            var row: (String, String, String, Bool, Bool)?
-            for try await found in rows.decode((String, String, String, Bool, Bool).self) { row = found }
-            guard let (id, family, userID, spent, expired) = row else { return .invalid }
-            if spent {
+            var row: (String, String, String, Bool, Bool, Bool)?
+            for try await found in rows.decode((String, String, String, Bool, Bool, Bool).self) { row = found }
+            guard let (id, family, userID, used, revoked, expired) = row else { return .invalid }
+            if used {
                 try await connection.query(
                     "UPDATE api_refresh_tokens SET revoked_at = now() WHERE family_id = \(family)::uuid AND revoked_at IS NULL",
                     logger: logger)
                 return .reused(userID: userID, family: family)
             }
-            if expired { return .invalid }
+            if revoked || expired { return .invalid }
             try await connection.query("UPDATE api_refresh_tokens SET used_at = now() WHERE id = \(id)::uuid", logger: logger)
             var user: UserStore.User?
             let userRows = try await connection.query(

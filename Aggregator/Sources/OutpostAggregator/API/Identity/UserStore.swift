@@ -73,6 +73,37 @@ public struct UserStore: Sendable {
         return users
     }
 
+    /// Changes a user's role or disables/enables the account. Either change revokes every
+    /// refresh token of the user, so the next refresh cannot carry the old role; access
+    /// tokens already issued run out within their lifetime. Nil when no such user.
+    public func update(username: String, role: Role?, disabled: Bool?, origin: AuditLog.Origin, audit: AuditLog) async throws -> User? {
+        guard Self.isValidUsername(username) else { return nil }
+        let updated: User? = try await client.withTransaction(logger: logger) { connection in
+            let rows = try await connection.query(
+                """
+                UPDATE api_users SET role = coalesce(\(role?.rawValue)::text, role),
+                  disabled_at = CASE WHEN \(disabled)::boolean IS NULL THEN disabled_at
+                                     WHEN \(disabled)::boolean THEN coalesce(disabled_at, now()) ELSE NULL END
+                WHERE username = \(username)
+                RETURNING id::text, role, created_at, disabled_at IS NOT NULL
+                """, logger: logger)
+            var user: User?
+            for try await (id, role, createdAt, isDisabled) in rows.decode((String, String, Date, Bool).self) {
+                user = User(id: id, username: username, role: Role(rawValue: role) ?? .viewer, createdAt: createdAt, disabled: isDisabled)
+            }
+            guard let user else { return nil }
+            try await connection.query(
+                "UPDATE api_refresh_tokens SET revoked_at = now() WHERE user_id = \(user.id)::uuid AND revoked_at IS NULL", logger: logger)
+            return user
+        }
+        guard let updated else { return nil }
+        var detail: [String: String] = [:]
+        if let role { detail["role"] = role.rawValue }
+        if let disabled { detail["disabled"] = "\(disabled)" }
+        try await audit.record("user.update", target: "user:\(username)", detail: detail, origin: origin)
+        return updated
+    }
+
     /// The user if the password matches and the account is enabled. Unknown names cost a
     /// bcrypt check too, so timing does not tell which usernames exist.
     func authenticate(username: String, password: String) async throws -> User? {
