@@ -7,7 +7,7 @@ public struct AggregatorCommand: AsyncParsableCommand {
         commandName: "outpost-aggregator",
         abstract: "Ingests readings into PostgreSQL exactly once, tracks devices, and runs the fleet's CA.",
         version: OutpostVersion.current,
-        subcommands: [Migrate.self, RenderACL.self, CA.self, Token.self, Cert.self, BrokerConfig.self]
+        subcommands: [Migrate.self, RenderACL.self, CA.self, Token.self, Cert.self, BrokerConfig.self, User.self]
     )
 
     public init() {}

@@ -18,11 +18,13 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
     public var logging: LoggingConfiguration
     /// The CA, enrollment and revocation. Defaults to ``IdentitySettings/init()``.
     public var identity: IdentitySettings
+    /// The admin API's limits and lifetimes. Every field has a default.
+    public var api: APISettings
 
     public init(
         instanceID: String, stateDir: String = "/var/lib/outpost-aggregator",
         migrationsDir: String = "/usr/share/outpost-aggregator/migrations", mqtt: BrokerSettings, postgres: PostgresSettings,
-        http: HTTPSettings, logging: LoggingConfiguration = .init(), identity: IdentitySettings = .init()
+        http: HTTPSettings, logging: LoggingConfiguration = .init(), identity: IdentitySettings = .init(), api: APISettings = .init()
     ) {
         self.instanceID = instanceID
         self.stateDir = stateDir
@@ -32,12 +34,12 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         self.http = http
         self.logging = logging
         self.identity = identity
+        self.api = api
     }
 
     enum CodingKeys: String, CodingKey {
         case instanceID = "instanceId"
-        case stateDir, migrationsDir, mqtt, postgres, http, logging
-        case identity
+        case stateDir, migrationsDir, mqtt, postgres, http, logging, identity, api
     }
 
     public init(from decoder: any Decoder) throws {
@@ -51,6 +53,7 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         http = try container.decode(HTTPSettings.self, forKey: .http)
         logging = try container.value(.logging, default: LoggingConfiguration())
         identity = try container.value(.identity, default: IdentitySettings())
+        api = try container.value(.api, default: APISettings())
     }
 
     /// The service identity this process uses on the broker: `svc.aggregator.{instance_id}`.

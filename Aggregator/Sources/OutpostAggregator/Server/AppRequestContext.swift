@@ -7,10 +7,17 @@ public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The connection the request came on; for the TLS peer's certificate.
     public let channel: any Channel
+    /// The peer's IP address, for rate limits and the audit log.
+    public let remoteAddress: String?
+    /// The request id (`X-Request-Id`), set by ``RequestIDMiddleware``; empty outside the admin API.
+    public var requestID: String = ""
+    /// Who is calling, set by ``AuthenticationMiddleware``; nil when anonymous.
+    public var principal: Principal?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         channel = source.channel
+        remoteAddress = source.channel.remoteAddress?.ipAddress
     }
 
     /// The client certificate the TLS handshake verified against `http.client_ca_file`, or nil

@@ -1,0 +1,114 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import PostgresNIO
+
+/// The admin API under `/api/v1`: identity, devices, audit, described by the OpenAPI
+/// document it serves at `/api/v1/openapi.json`.
+///
+/// Every route comes from ``AccessPolicy/rules`` and runs behind the same middleware:
+/// request id → security headers → one error shape → CORS (only when configured) →
+/// body limit → authentication → per-principal rate limit → the route's role check.
+public struct AdminAPI: RouteProvider {
+    public static let prefix = "/api/v1"
+
+    let settings: APISettings
+    let logger: Logger
+    let audit: AuditLog
+    let users: UserStore
+    let apiKeys: APIKeyStore
+    let keyring: SigningKeyring
+    let sessions: SessionService
+    let devices: DeviceStore
+    let readings: ReadingsStore
+    let commands: CommandStore
+    let identityRecords: IdentityRecords
+    /// The live-event relay behind `GET /events`; run it in the service group (see ``services``).
+    public let events: EventFeed
+    let generalLimiter: RateLimiter
+    let loginIPLimiter: RateLimiter
+    let loginUserLimiter: RateLimiter
+
+    public init(client: PostgresClient, settings: APISettings, logger: Logger) {
+        var logger = logger
+        logger[metadataKey: "component"] = "admin-api"
+        self.settings = settings
+        self.logger = logger
+        audit = AuditLog(client: client, logger: logger)
+        users = UserStore(client: client, logger: logger, bcryptCost: UInt8(settings.bcryptCost))
+        apiKeys = APIKeyStore(client: client, logger: logger)
+        keyring = SigningKeyring(client: client, logger: logger)
+        sessions = SessionService(
+            client: client, keyring: keyring, users: users, logger: logger,
+            accessTokenLifetime: .seconds(settings.accessTokenSeconds), refreshTokenLifetime: .seconds(settings.refreshTokenSeconds))
+        devices = DeviceStore(client: client, logger: logger)
+        readings = ReadingsStore(client: client, logger: logger)
+        commands = CommandStore(client: client, logger: logger)
+        identityRecords = IdentityRecords(client: client, logger: logger)
+        events = EventFeed(client: client, logger: logger)
+        generalLimiter = RateLimiter(policy: .perWindow(settings.requestsPerMinute, seconds: 60))
+        loginIPLimiter = RateLimiter(policy: .perWindow(settings.loginPerIpPerMinute, seconds: 60))
+        loginUserLimiter = RateLimiter(policy: .perWindow(settings.loginPerUserPerMinute, seconds: 60))
+    }
+
+    /// A handler of one route; the role check has already passed.
+    typealias Handler = @Sendable (inout Request, AppRequestContext) async throws -> Response
+
+    public func addRoutes(to router: Router<AppRequestContext>) {
+        let group = router.group(RouterPath(Self.prefix))
+            .add(middleware: RequestIDMiddleware())
+            .add(middleware: SecurityHeadersMiddleware())
+            .add(middleware: ErrorResponseMiddleware())
+        if !settings.corsAllowedOrigins.isEmpty {
+            group.add(middleware: APICORSMiddleware(allowedOrigins: Set(settings.corsAllowedOrigins)))
+        }
+        group.add(middleware: BodyLimitMiddleware(limit: settings.maxBodyBytes))
+            .add(middleware: AuthenticationMiddleware(keyring: keyring, apiKeys: apiKeys))
+            .add(middleware: RateLimitMiddleware(limiter: generalLimiter))
+
+        var handlers: [AccessPolicy.Rule: Handler] = [:]
+        func on(_ method: HTTPRequest.Method, _ path: String, _ handler: @escaping Handler) {
+            guard let rule = AccessPolicy.rule(method, path) else { preconditionFailure("\(method) \(path) is not in AccessPolicy.rules") }
+            handlers[rule] = handler
+        }
+        addIdentityRoutes(on)
+        addDeviceRoutes(on)
+        addReadingsRoutes(on)
+        addCommandRoutes(on)
+        addEventRoutes(on)
+        addStreamRoutes(on)
+        addIdentityRecordRoutes(on)
+        on(.get, "/openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"],
+                     body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))
+        }
+
+        for rule in AccessPolicy.rules {
+            guard let handler = handlers[rule] else { preconditionFailure("no handler for \(rule)") }
+            group.on(RouterPath(rule.routerPath), method: rule.method) { request, context in
+                guard AccessPolicy.allows(context.principal, minimum: rule.minimumRole) else {
+                    throw context.principal == nil ? APIError.unauthenticated : APIError.forbidden
+                }
+                var request = request
+                return try await handler(&request, context)
+            }
+        }
+        let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .options]
+        for path in Set(AccessPolicy.rules.map(\.routerPath)) {
+            let served = Set(AccessPolicy.rules.filter { $0.routerPath == path }.map(\.method))
+            for method in methods where !served.contains(method) {
+                group.on(RouterPath(path), method: method) { _, _ -> Response in
+                    throw APIError(.methodNotAllowed, .methodNotAllowed, "\(method) is not allowed here")
+                }
+            }
+        }
+        for method in methods {
+            group.on("**", method: method) { _, _ -> Response in throw APIError(.notFound, .notFound, "no such resource") }
+        }
+    }
+
+    func origin(_ context: AppRequestContext) -> AuditLog.Origin {
+        AuditLog.Origin(principal: context.principal, sourceIP: context.remoteAddress, requestID: context.requestID)
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+import Logging
+import OutpostCommon
+import PostgresNIO
+
+/// Device commands in the `commands` table (queued → sent → succeeded | failed | expired).
+/// Inserting a row is all "send" does: the table's trigger wakes the aggregators'
+/// dispatchers, which publish it and track its state.
+struct CommandStore: Sendable {
+    struct Command: Codable, Sendable, Equatable {
+        let id: String
+        let device: String
+        let name: String
+        let args: JSONValue
+        let status: String
+        let createdAt: Date
+        let createdBy: String
+        let expiresAt: Date
+        let sentAt: Date?
+        let finishedAt: Date?
+        let output: JSONValue?
+        let errorCode: String?
+        let errorMessage: String?
+
+        /// Absent values are written as `null`, so every documented field is always present.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: AnyKey.self)
+            try container.encode(id, forKey: AnyKey(stringValue: "id"))
+            try container.encode(device, forKey: AnyKey(stringValue: "device"))
+            try container.encode(name, forKey: AnyKey(stringValue: "name"))
+            try container.encode(args, forKey: AnyKey(stringValue: "args"))
+            try container.encode(status, forKey: AnyKey(stringValue: "status"))
+            try container.encode(createdAt, forKey: AnyKey(stringValue: "createdAt"))
+            try container.encode(createdBy, forKey: AnyKey(stringValue: "createdBy"))
+            try container.encode(expiresAt, forKey: AnyKey(stringValue: "expiresAt"))
+            try container.encode(sentAt, forKey: AnyKey(stringValue: "sentAt"))
+            try container.encode(finishedAt, forKey: AnyKey(stringValue: "finishedAt"))
+            try container.encode(output, forKey: AnyKey(stringValue: "output"))
+            try container.encode(errorCode, forKey: AnyKey(stringValue: "errorCode"))
+            try container.encode(errorMessage, forKey: AnyKey(stringValue: "errorMessage"))
+        }
+    }
+
+    /// The agent's built-in commands (see DESIGN.md, Commands).
+    static let names: Set<String> = ["ping", "set_interval", "collect_now", "start_stream", "stop_stream", "restart_agent"]
+    static let statuses: Set<String> = ["queued", "sent", "succeeded", "failed", "expired"]
+    static let columns = """
+        id, device, name, args::text, status, created_at, created_by, expires_at, sent_at, finished_at, output::text, error_code, error_message
+        """
+
+    let client: PostgresClient
+    let logger: Logger
+
+    func send(device: String, name: String, args: JSONValue, ttl: Int, origin: AuditLog.Origin, audit: AuditLog) async throws -> Command {
+        let id = "cmd-" + SecretToken.generate(bytes: 12)
+        let argsJSON = String(decoding: try JSONEncoder().encode(args), as: UTF8.self)
+        let rows = try await client.query(
+            """
+            INSERT INTO commands (id, device, name, args, created_by, expires_at)
+            SELECT \(id), id, \(name), \(argsJSON)::jsonb, \(origin.actor), now() + make_interval(secs => \(ttl))
+            FROM devices WHERE id = \(device) AND decommissioned_at IS NULL
+            RETURNING \(unescaped: Self.columns)
+            """, logger: logger)
+        guard let command = try await Self.commands(rows).first else {
+            throw APIError(.conflict, .conflict, "device \(device) is decommissioned")
+        }
+        try await audit.record("command.send", target: "device:\(device)", detail: ["command": id, "name": name], origin: origin)
+        return command
+    }
+
+    func get(_ id: String) async throws -> Command? {
+        guard id.range(of: "^[A-Za-z0-9_-]{1,64}$", options: .regularExpression) != nil else { return nil }
+        return try await Self.commands(try await client.query("SELECT \(unescaped: Self.columns) FROM commands WHERE id = \(id)", logger: logger)).first
+    }
+
+    /// Newest first; the position of each command is the cursor to continue after it.
+    func list(device: String, status: String?, after: Position?, limit: Int) async throws -> [(Command, Position)] {
+        let rows = try await client.query(
+            """
+            SELECT \(unescaped: Self.columns), (extract(epoch FROM created_at) * 1000000)::bigint FROM commands
+            WHERE device = \(device) AND (\(status)::text IS NULL OR status = \(status)::text)
+              AND (\(after?.t)::bigint IS NULL
+                   OR (created_at, id) < ('epoch'::timestamptz + \(after?.t)::bigint * interval '1 microsecond', \(after?.i)::text))
+            ORDER BY created_at DESC, id DESC LIMIT \(limit)
+            """, logger: logger)
+        var result: [(Command, Position)] = []
+        for try await row in rows.decode(
+            (String, String, String, String, String, Date, String, Date, Date?, Date?, String?, String?, String?, Int64).self)
+        {
+            let command = Self.command((row.0, row.1, row.2, row.3, row.4, row.5, row.6, row.7, row.8, row.9, row.10, row.11, row.12))
+            result.append((command, Position(t: row.13, i: command.id)))
+        }
+        return result
+    }
+
+    struct Position: Codable, Sendable, Equatable {
+        let t: Int64
+        let i: String
+    }
+
+    typealias Row = (String, String, String, String, String, Date, String, Date, Date?, Date?, String?, String?, String?)
+
+    private static func commands(_ rows: PostgresRowSequence) async throws -> [Command] {
+        var commands: [Command] = []
+        for try await row in rows.decode(Row.self) { commands.append(command(row)) }
+        return commands
+    }
+
+    private static func command(_ row: Row) -> Command {
+        func json(_ text: String?) -> JSONValue? {
+            text.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
+        }
+        return Command(id: row.0, device: row.1, name: row.2, args: json(row.3) ?? .object([:]), status: row.4, createdAt: row.5,
+                       createdBy: row.6, expiresAt: row.7, sentAt: row.8, finishedAt: row.9, output: json(row.10),
+                       errorCode: row.11, errorMessage: row.12)
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import OutpostCommon
+
+/// `PATCH /devices/{id}`: only `name`, `tags` and `metadata`. Any other field (status,
+/// revokedAt, id, …) is refused with 422 `read_only_field`, never applied.
+struct DevicePatchRequest: Decodable, StrictKeys {
+    static let allowedKeys: Set<String> = ["name", "tags", "metadata"]
+    static let tagPattern = "^[a-z0-9][a-z0-9:._-]{0,62}$"
+    let patch: DeviceStore.Patch
+
+    init(from decoder: any Decoder) throws {
+        try Self.refuseUnknownKeys(decoder)
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        var patch = DeviceStore.Patch()
+        let nameKey = AnyKey(stringValue: "name")
+        if container.contains(nameKey) {
+            let name = try container.decodeIfPresent(String.self, forKey: nameKey)
+            if let name, !(1...100).contains(name.count) || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                throw APIError.validation("name must be 1-100 characters without control characters, or null")
+            }
+            patch.name = .some(name)
+        }
+        if let tags = try container.decodeIfPresent([String].self, forKey: AnyKey(stringValue: "tags")) {
+            guard tags.count <= 32, tags.allSatisfy({ $0.range(of: Self.tagPattern, options: .regularExpression) != nil }) else {
+                throw APIError.validation("tags: at most 32, each matching \(Self.tagPattern)")
+            }
+            patch.tags = Array(Set(tags)).sorted()
+        }
+        if let metadata = try container.decodeIfPresent(JSONValue.self, forKey: AnyKey(stringValue: "metadata")) {
+            guard case .object = metadata else { throw APIError.validation("metadata must be a JSON object") }
+            guard (try JSONEncoder().encode(metadata)).count <= 8192 else { throw APIError.validation("metadata must be at most 8 KiB") }
+            patch.metadata = metadata
+        }
+        guard !patch.changedFields.isEmpty else { throw APIError.validation("nothing to change: send name, tags or metadata") }
+        self.patch = patch
+    }
+}
+
+extension AdminAPI {
+    static let maximumPageSize = 500
+
+    func addDeviceRoutes(_ on: (HTTPRequest.Method, String, @escaping Handler) -> Void) {
+        on(.get, "/devices") { request, _ in
+            let query = try request.queryParameters(allowing: ["kind", "status", "tag", "q", "cursor", "limit"])
+            let filter = try Self.deviceFilter(query)
+            let devices = try await devices.list(filter)
+            let page = Array(devices.prefix(filter.limit - 1))
+            let next = devices.count == filter.limit ? page.last.map { Cursor.encode($0.id) } : nil
+            return try .json(Page(items: page, nextCursor: next))
+        }
+        on(.get, "/devices/{id}") { request, context in
+            _ = try request.queryParameters(allowing: [])
+            guard let device = try await devices.get(context.parameters.get("id") ?? "") else { throw APIError.notFound("device") }
+            return try .json(device)
+        }
+        on(.patch, "/devices/{id}") { request, context in
+            let body = try await request.decodeJSON(DevicePatchRequest.self, limit: settings.maxBodyBytes)
+            guard let device = try await devices.apply(body.patch, to: context.parameters.get("id") ?? "", origin: origin(context), audit: audit)
+            else { throw APIError.notFound("device") }
+            return try .json(device)
+        }
+        on(.post, "/devices/{id}/decommission") { _, context in
+            guard let device = try await devices.decommission(context.parameters.get("id") ?? "", origin: origin(context), audit: audit)
+            else { throw APIError.notFound("device") }
+            return try .json(device)
+        }
+    }
+
+    /// Parses the list filters; the returned `limit` is one more than the page size, to see whether more follow.
+    static func deviceFilter(_ query: [String: String]) throws(APIError) -> DeviceStore.Filter {
+        let limit = try QueryValue.limit(query, maximum: maximumPageSize)
+        if let kind = query["kind"], !DeviceStore.kinds.contains(kind) {
+            throw APIError.invalidParameter("kind", "must be one of \(DeviceStore.kinds.sorted().joined(separator: ", "))")
+        }
+        if let status = query["status"], !DeviceStore.statuses.contains(status) {
+            throw APIError.invalidParameter("status", "must be one of \(DeviceStore.statuses.sorted().joined(separator: ", "))")
+        }
+        if let tag = query["tag"], tag.range(of: DevicePatchRequest.tagPattern, options: .regularExpression) == nil {
+            throw APIError.invalidParameter("tag", "must match \(DevicePatchRequest.tagPattern)")
+        }
+        if let search = query["q"], !(1...100).contains(search.count) || search.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            throw APIError.invalidParameter("q", "must be 1-100 characters without control characters")
+        }
+        let after = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: String.self) }
+        if let after, !DeviceID.isValid(after) { throw APIError(.badRequest, .invalidCursor, "the cursor is malformed") }
+        return DeviceStore.Filter(kind: query["kind"], status: query["status"], tag: query["tag"], search: query["q"], after: after,
+                                  limit: limit + 1)
+    }
+}

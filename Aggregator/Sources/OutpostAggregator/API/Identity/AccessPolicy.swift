@@ -1,0 +1,64 @@
+import HTTPTypes
+import Hummingbird
+
+/// The authorization table: every admin API route and the least role that may call it
+/// (`nil` means public). Routes are registered through ``AdminAPI`` from this table only,
+/// so the table and the router cannot drift apart, and the authorization matrix test
+/// iterates it.
+public enum AccessPolicy {
+    public struct Rule: Sendable, Hashable, CustomStringConvertible {
+        public let method: HTTPRequest.Method
+        /// Path below `/api/v1`, with `{name}` parameters.
+        public let path: String
+        public let minimumRole: Role?
+
+        public var description: String { "\(method) /api/v1\(path)" }
+        /// The same path in hummingbird's router syntax (`:name`).
+        var routerPath: String { path.replacingOccurrences(of: "{", with: ":").replacingOccurrences(of: "}", with: "") }
+    }
+
+    public static let rules: [Rule] = [
+        Rule(method: .get, path: "/openapi.json", minimumRole: nil),
+        Rule(method: .post, path: "/auth/login", minimumRole: nil),
+        Rule(method: .post, path: "/auth/refresh", minimumRole: nil),
+        Rule(method: .post, path: "/auth/logout", minimumRole: nil),
+        Rule(method: .get, path: "/me", minimumRole: .viewer),
+
+        Rule(method: .get, path: "/users", minimumRole: .admin),
+        Rule(method: .post, path: "/users", minimumRole: .admin),
+        Rule(method: .patch, path: "/users/{username}", minimumRole: .admin),
+        Rule(method: .get, path: "/api-keys", minimumRole: .admin),
+        Rule(method: .post, path: "/api-keys", minimumRole: .admin),
+        Rule(method: .delete, path: "/api-keys/{id}", minimumRole: .admin),
+
+        Rule(method: .get, path: "/devices", minimumRole: .viewer),
+        Rule(method: .get, path: "/devices/{id}", minimumRole: .viewer),
+        Rule(method: .patch, path: "/devices/{id}", minimumRole: .operator),
+        Rule(method: .post, path: "/devices/{id}/decommission", minimumRole: .admin),
+
+        Rule(method: .get, path: "/devices/{id}/readings", minimumRole: .viewer),
+        Rule(method: .get, path: "/devices/{id}/readings/latest", minimumRole: .viewer),
+        Rule(method: .get, path: "/devices/{id}/readings/export", minimumRole: .viewer),
+        Rule(method: .get, path: "/devices/{id}/commands", minimumRole: .viewer),
+        Rule(method: .post, path: "/devices/{id}/commands", minimumRole: .operator),
+        Rule(method: .get, path: "/commands/{id}", minimumRole: .viewer),
+        Rule(method: .post, path: "/devices/{id}/streams/start", minimumRole: .operator),
+        Rule(method: .post, path: "/devices/{id}/streams/stop", minimumRole: .operator),
+        Rule(method: .get, path: "/devices/{id}/certificates", minimumRole: .admin),
+        Rule(method: .get, path: "/enrollment-tokens", minimumRole: .admin),
+        Rule(method: .get, path: "/events", minimumRole: .viewer),
+
+        Rule(method: .get, path: "/audit", minimumRole: .admin),
+    ]
+
+    public static func rule(_ method: HTTPRequest.Method, _ path: String) -> Rule? {
+        rules.first { $0.method == method && $0.path == path }
+    }
+
+    /// Whether `principal` may call a route that needs `minimum`.
+    public static func allows(_ principal: Principal?, minimum: Role?) -> Bool {
+        guard let minimum else { return true }
+        guard let principal else { return false }
+        return principal.role >= minimum
+    }
+}

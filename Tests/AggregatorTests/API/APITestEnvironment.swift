@@ -1,0 +1,230 @@
+import AsyncHTTPClient
+import Foundation
+import OutpostCommon
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOSSL
+import OutpostAggregator
+import PostgresNIO
+import Testing
+import TestHarness
+
+/// A real PostgreSQL with the real migrations, the real HTTPS server with the admin API,
+/// and an HTTPS client whose every response is checked against the served OpenAPI document.
+final class APITestEnvironment: Sendable {
+    struct Reply: Sendable {
+        let status: Int
+        let headers: HTTPHeaders
+        let body: Data
+
+        var json: JSONValue { (try? JSONDecoder().decode(JSONValue.self, from: body)) ?? .null }
+        var errorCode: String? { json["error"]?["code"]?.stringValue }
+        var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    let postgres: PostgresServer
+    let client: PostgresClient
+    let http: HTTPClient
+    let baseURL: String
+    let validator: OpenAPIValidator
+    let settings: APISettings
+    let logger: Logger
+    let api: AdminAPI
+
+    static let migrationsDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Aggregator/Migrations").path
+
+    /// The tables other parts of the aggregator own (ingest's readings and commands, identity's
+    /// enrollment tokens and certificates), as
+    /// DESIGN.md and their migrations define them, created only when the migrations here
+    /// did not already.
+    static let contractTables = [
+        """
+        CREATE TABLE IF NOT EXISTS readings (
+            device text NOT NULL, buffer bigint NOT NULL, seq bigint NOT NULL, ts timestamptz NOT NULL,
+            metric text NOT NULL, value double precision NOT NULL, received_at timestamptz NOT NULL DEFAULT now(),
+            PRIMARY KEY (device, buffer, seq, ts))
+        """,
+        "CREATE INDEX IF NOT EXISTS readings_device_metric_ts ON readings (device, metric, ts)",
+        "CREATE INDEX IF NOT EXISTS readings_device_ts ON readings (device, ts DESC)",
+        """
+        CREATE TABLE IF NOT EXISTS commands (
+            id text PRIMARY KEY CHECK (id ~ '^[A-Za-z0-9_-]{1,64}$'),
+            device text NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+            name text NOT NULL CHECK (name ~ '^[a-z][a-z0-9_]{0,63}$'),
+            args jsonb NOT NULL DEFAULT '{}'::jsonb,
+            status text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'succeeded', 'failed', 'expired')),
+            created_at timestamptz NOT NULL DEFAULT now(), created_by text NOT NULL, expires_at timestamptz NOT NULL,
+            sent_at timestamptz, finished_at timestamptz, output jsonb, error_code text, error_message text)
+        """,
+        "CREATE INDEX IF NOT EXISTS commands_device_created ON commands (device, created_at DESC)",
+        """
+        CREATE TABLE IF NOT EXISTS enrollment_tokens (
+            token_hash text PRIMARY KEY CHECK (token_hash ~ '^[0-9a-f]{64}$'),
+            device_id text NOT NULL REFERENCES devices (id) ON DELETE CASCADE,
+            created_at timestamptz NOT NULL DEFAULT now(), expires_at timestamptz NOT NULL,
+            used_at timestamptz, used_serial text)
+        """,
+        """
+        CREATE TABLE IF NOT EXISTS certificates (
+            serial text PRIMARY KEY CHECK (serial ~ '^[0-9a-f]+$'), subject text NOT NULL,
+            device_id text REFERENCES devices (id) ON DELETE SET NULL,
+            purpose text NOT NULL CHECK (purpose IN ('device', 'server', 'service', 'session_terminator')),
+            not_before timestamptz NOT NULL, not_after timestamptz NOT NULL,
+            issued_at timestamptz NOT NULL DEFAULT now(), revoked_at timestamptz)
+        """,
+        // Migration 0032 adds this trigger only when `commands` exists when it runs, as it does after ingest's 0012.
+        "DROP TRIGGER IF EXISTS commands_notify_status ON commands",
+        """
+        CREATE TRIGGER commands_notify_status AFTER UPDATE OF status ON commands
+            FOR EACH ROW EXECUTE FUNCTION outpost_notify_command_status()
+        """,
+    ]
+
+    /// Test settings: bcrypt cost 4 (the minimum) so logins are fast; generous general budget.
+    static let defaultSettings = APISettings(bcryptCost: 4, maxBodyBytes: 16_384, loginPerIpPerMinute: 1000,
+                                             loginPerUserPerMinute: 1000, requestsPerMinute: 100_000)
+
+    private init(postgres: PostgresServer, client: PostgresClient, http: HTTPClient, baseURL: String, validator: OpenAPIValidator,
+                 settings: APISettings, logger: Logger, api: AdminAPI) {
+        self.postgres = postgres
+        self.client = client
+        self.http = http
+        self.baseURL = baseURL
+        self.validator = validator
+        self.settings = settings
+        self.logger = logger
+        self.api = api
+    }
+
+    /// Runs `body` against a fresh database and server; tears everything down afterwards.
+    static func with(settings: APISettings = defaultSettings, _ body: (APITestEnvironment) async throws -> Void) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let postgres = try await PostgresServer(directory: directory.path)
+        var logger = Logger(label: "test.api")
+        logger.logLevel = .warning
+        let client = PostgresClient(
+            configuration: .init(host: "127.0.0.1", port: postgres.port, username: postgres.user, password: nil,
+                                 database: postgres.database, tls: .disable),
+            backgroundLogger: logger)
+        let authority = try TestCertificateAuthority(directory: directory.path)
+        let identity = try authority.issueServer()
+        let port = try FreePort.next()
+        let httpSettings = HTTPSettings(host: "127.0.0.1", port: port, certFile: identity.certificateFile, keyFile: identity.keyFile)
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(authority.certificateFile)
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                try await MigrationRunner(client: client, directory: migrationsDirectory, logger: logger).migrate()
+                for statement in contractTables { try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
+                let api = AdminAPI(client: client, settings: settings, logger: logger)
+                let app = try HTTPServer.build(settings: httpSettings, providers: [api], logger: logger)
+                group.addTask { try await api.events.run() }
+                group.addTask { try await app.runService() }
+                let baseURL = "https://127.0.0.1:\(port)"
+                var document: Data?
+                try await waitUntil(timeout: .seconds(60), "the admin API to answer") {
+                    var request = HTTPClientRequest(url: baseURL + "/api/v1/openapi.json")
+                    request.method = .GET
+                    guard let response = try? await http.execute(request, timeout: .seconds(10)), response.status == .ok else { return false }
+                    document = Data(buffer: try await response.body.collect(upTo: 1 << 20))
+                    return true
+                }
+                let environment = APITestEnvironment(
+                    postgres: postgres, client: client, http: http, baseURL: baseURL,
+                    validator: try OpenAPIValidator(data: document!), settings: settings, logger: logger, api: api)
+                defer { group.cancelAll() }
+                try await body(environment)
+            }
+        } catch {
+            try? await http.shutdown()
+            await postgres.stop()
+            throw error
+        }
+        try await http.shutdown()
+        await postgres.stop()
+    }
+
+    /// Sends a request; checks the response against the OpenAPI document and the
+    /// cross-cutting guarantees (request id, security headers, the one error shape).
+    @discardableResult
+    func send(_ method: HTTPMethod, _ path: String, token: String? = nil, json: JSONValue? = nil, rawBody: Data? = nil,
+              contentType: String? = nil, headers extra: [(String, String)] = [], sourceLocation: SourceLocation = #_sourceLocation)
+        async throws -> Reply
+    {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let json {
+            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(json)))
+            request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
+        } else if let rawBody {
+            request.body = .bytes(ByteBuffer(bytes: rawBody))
+            if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
+        }
+        for (name, value) in extra { request.headers.add(name: name, value: value) }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let body = Data(buffer: try await response.body.collect(upTo: 64 << 20))
+        let reply = Reply(status: Int(response.status.code), headers: response.headers, body: body)
+        #expect(response.headers.first(name: "X-Request-Id")?.isEmpty == false, "no request id on \(method) \(path)", sourceLocation: sourceLocation)
+        #expect(response.headers.first(name: "X-Content-Type-Options") == "nosniff", "no security headers on \(method) \(path)",
+                sourceLocation: sourceLocation)
+        // 502 command_failed relays a device's own failure; every other 5xx is a server fault.
+        #expect(reply.status < 500 || reply.errorCode == "command_failed", "\(method) \(path) answered \(reply.status): \(reply.text)", sourceLocation: sourceLocation)
+        if reply.status >= 400 {
+            #expect(reply.json["error"]?["requestId"]?.stringValue == response.headers.first(name: "X-Request-Id"),
+                    "error body of \(method) \(path) lacks the request id", sourceLocation: sourceLocation)
+        }
+        do {
+            try validator.validate(method: method.rawValue, path: path, status: reply.status,
+                                   contentType: response.headers.first(name: "Content-Type"), body: body)
+        } catch {
+            Issue.record("OpenAPI: \(error)", sourceLocation: sourceLocation)
+        }
+        return reply
+    }
+
+    /// Opens `GET path` and returns the status and headers without waiting for the body
+    /// to end (for the live-event stream); JSON error bodies are checked as usual.
+    func open(_ path: String, token: String?, sourceLocation: SourceLocation = #_sourceLocation) async throws
+        -> (reply: Reply, stream: HTTPClientResponse.Body)
+    {
+        var request = HTTPClientRequest(url: baseURL + path)
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        #expect(response.headers.first(name: "X-Request-Id")?.isEmpty == false, sourceLocation: sourceLocation)
+        let errorBody = response.status.code >= 400 ? Data(buffer: try await response.body.collect(upTo: 1 << 20)) : Data()
+        try validator.validate(method: "GET", path: path, status: Int(response.status.code),
+                               contentType: response.headers.first(name: "Content-Type"), body: errorBody)
+        return (Reply(status: Int(response.status.code), headers: response.headers, body: errorBody), response.body)
+    }
+
+    // MARK: Seeding through the same code paths as the API and CLI
+
+    func createUser(_ username: String, role: Role, password: String = "correct horse battery") async throws {
+        _ = try await UserStore(client: client, logger: logger, bcryptCost: 4)
+            .create(username: username, password: password, role: role, origin: .cli(account: "test"),
+                    audit: AuditLog(client: client, logger: logger))
+    }
+
+    func login(_ username: String, password: String = "correct horse battery") async throws -> (access: String, refresh: String) {
+        let reply = try await send(.POST, "/api/v1/auth/login", json: ["username": .string(username), "password": .string(password)])
+        guard reply.status == 200, let access = reply.json["accessToken"]?.stringValue, let refresh = reply.json["refreshToken"]?.stringValue
+        else { throw HarnessError("login \(username) failed: \(reply.status) \(reply.text)") }
+        return (access, refresh)
+    }
+
+    func createAPIKey(role: Role, expiresAt: Date = Date().addingTimeInterval(86_400)) async throws -> String {
+        try await APIKeyStore(client: client, logger: logger)
+            .create(name: "test \(role)", role: role, expiresAt: expiresAt, origin: .cli(account: "test"),
+                    audit: AuditLog(client: client, logger: logger)).secret
+    }
+
+    @discardableResult
+    func psql(_ sql: String) throws -> String { try postgres.psql(sql) }
+}

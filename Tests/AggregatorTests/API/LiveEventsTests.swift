@@ -1,0 +1,120 @@
+import AsyncHTTPClient
+import Foundation
+import OutpostCommon
+import Testing
+import TestHarness
+@testable import OutpostAggregator
+
+@Suite("Admin API live events", .serialized, .timeLimit(.minutes(3)))
+struct LiveEventsTests {
+    @Test("device status and command state changes arrive as server-sent events within seconds; the device filter holds")
+    func statusEvents() async throws {
+        try await APITestEnvironment.with { env in
+            try env.psql("""
+                INSERT INTO devices (id, status) VALUES ('cam-7', 'online'), ('cam-8', 'online');
+                INSERT INTO commands (id, device, name, created_by, expires_at) VALUES ('c1', 'cam-7', 'ping', 'test', now() + interval '1 hour')
+                """)
+            let viewer = try await env.createAPIKey(role: .viewer)
+            let all = try await env.open("/api/v1/events", token: viewer)
+            let filtered = try await env.open("/api/v1/events?device=cam-8", token: viewer)
+            #expect(all.reply.status == 200)
+            #expect(all.reply.headers.first(name: "Content-Type") == "text/event-stream")
+            try await waitUntil(timeout: .seconds(30), "both subscriptions registered") { await env.api.events.subscriberCount >= 2 }
+
+            let changed = ContinuousClock.now
+            try env.psql("UPDATE devices SET status = 'offline', status_changed_at = now() WHERE id = 'cam-7'")
+            try env.psql("UPDATE commands SET status = 'succeeded', finished_at = now() WHERE id = 'c1'")
+            try env.psql("UPDATE devices SET status = 'offline', status_changed_at = now() WHERE id = 'cam-8'")
+
+            let events = try await Self.read(all.stream, until: 3, timeout: .seconds(20))
+            let latency = ContinuousClock.now - changed
+            #expect(events.map(\.type) == ["device.status", "command.status", "device.status"])
+            #expect(events[0].data["device"] == "cam-7")
+            #expect(events[0].data["status"] == "offline")
+            #expect(events[1].data["command"] == "c1")
+            #expect(events[1].data["status"] == "succeeded")
+            #expect(latency < .seconds(10))
+            let only = try await Self.read(filtered.stream, until: 1, timeout: .seconds(20))
+            #expect(only.map { $0.data["device"] } == ["cam-8"])
+            print("live events: 3 events received \(latency) after the first change")
+        }
+    }
+
+    @Test("stream start waits for the agent's SDP offer; failures are 502, silence is 202 with the command's Location")
+    func streams() async throws {
+        try await APITestEnvironment.with { env in
+            try env.psql("INSERT INTO devices (id, kind) VALUES ('cam-1', 'camera'), ('meter-1', 'meter')")
+            let operatorKey = try await env.createAPIKey(role: .operator)
+            let offer = "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=cam-1\r\nc=IN IP4 192.0.2.10\r\nm=video 5004 RTP/AVP 96\r\n"
+
+            async let started = env.send(.POST, "/api/v1/devices/cam-1/streams/start?wait=20", token: operatorKey,
+                                         json: ["args": ["host": "192.0.2.99", "port": 5004]])
+            try await waitUntil(timeout: .seconds(20), "start_stream queued") {
+                try env.psql("SELECT count(*) FROM commands WHERE name = 'start_stream'") == "1"
+            }
+            try env.psql("""
+                UPDATE commands SET status = 'succeeded', finished_at = now(), output = jsonb_build_object('sdp', '\(offer)')
+                WHERE name = 'start_stream'
+                """)
+            let reply = try await started
+            #expect(reply.status == 200)
+            #expect(reply.json["offer"]?.stringValue == offer)
+            #expect(reply.json["command"]?["args"]?["port"] == 5004)
+
+            async let stopped = env.send(.POST, "/api/v1/devices/cam-1/streams/stop", token: operatorKey, json: [:])
+            try await waitUntil(timeout: .seconds(20), "stop_stream queued") {
+                try env.psql("SELECT count(*) FROM commands WHERE name = 'stop_stream'") == "1"
+            }
+            try env.psql("UPDATE commands SET status = 'failed', error_code = 'no_stream', error_message = 'nothing streaming' WHERE name = 'stop_stream'")
+            let failed = try await stopped
+            #expect(failed.status == 502)
+            #expect(failed.errorCode == "command_failed")
+            #expect(failed.json["error"]?["message"]?.stringValue?.contains("nothing streaming") == true)
+
+            let silent = try await env.send(.POST, "/api/v1/devices/cam-1/streams/start?wait=1", token: operatorKey, json: [:])
+            #expect(silent.status == 202)
+            #expect(silent.headers.first(name: "Location")?.hasPrefix("/api/v1/commands/cmd-") == true)
+            #expect(try await env.send(.POST, "/api/v1/devices/meter-1/streams/start", token: operatorKey, json: [:]).status == 409)
+            #expect(try await env.send(.POST, "/api/v1/devices/cam-1/streams/start?wait=99", token: operatorKey, json: [:]).errorCode
+                    == "invalid_parameter")
+        }
+    }
+
+    struct Event {
+        let type: String
+        let data: JSONValue
+    }
+
+    /// Reads server-sent events until `count` have arrived or `timeout` passes.
+    static func read(_ body: HTTPClientResponse.Body, until count: Int, timeout: Duration) async throws -> [Event] {
+        try await withThrowingTaskGroup(of: [Event].self) { group in
+            group.addTask {
+                var text = ""
+                var events: [Event] = []
+                for try await chunk in body {
+                    text += String(buffer: chunk)
+                    while let end = text.range(of: "\n\n") {
+                        let block = text[..<end.lowerBound]
+                        text.removeSubrange(..<end.upperBound)
+                        var type: String?
+                        var data: JSONValue?
+                        for line in block.split(separator: "\n") {
+                            if line.hasPrefix("event: ") { type = String(line.dropFirst(7)) }
+                            if line.hasPrefix("data: ") { data = try? JSONDecoder().decode(JSONValue.self, from: Data(line.dropFirst(6).utf8)) }
+                        }
+                        if let type, let data { events.append(Event(type: type, data: data)) }
+                        if events.count >= count { return events }
+                    }
+                }
+                return events
+            }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                throw HarnessError("no \(count) live events within \(timeout)")
+            }
+            let events = try await group.next()!
+            group.cancelAll()
+            return events
+        }
+    }
+}
