@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-deb deb clean
+.PHONY: all deps build test test-swift test-deb deb demo demo-stop clean
 
 all: build
 
@@ -22,8 +22,16 @@ test: test-swift
 
 test-swift: deps
 	@mkdir -p $(PIDS_DIR)
-	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) $(SWIFT) test || status=$$?; \
+	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) $(SWIFT) test --no-parallel || status=$$?; \
 		packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
+
+## demo: PostgreSQL, mosquitto (TLS), an aggregator and three enrolled agents, under .state/demo.
+demo: deps
+	@packaging/dev/demo.sh start
+
+## demo-stop: end every process the demo started, by PID.
+demo-stop:
+	@packaging/dev/demo.sh stop
 
 ## deb: release builds, static Swift stdlib, stripped; packages into dist/ with their sizes.
 deb: deps
