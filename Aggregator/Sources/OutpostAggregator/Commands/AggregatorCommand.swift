@@ -7,7 +7,7 @@ public struct AggregatorCommand: AsyncParsableCommand {
         commandName: "outpost-aggregator",
         abstract: "Ingests readings into PostgreSQL exactly once, tracks devices, and runs the fleet's CA.",
         version: OutpostVersion.current,
-        subcommands: [Migrate.self, RenderACL.self]
+        subcommands: [Serve.self, Migrate.self, RenderACL.self, Cmd.self]
     )
 
     public init() {}

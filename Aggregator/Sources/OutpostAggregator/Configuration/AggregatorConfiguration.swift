@@ -16,11 +16,16 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
     public var postgres: PostgresSettings
     public var http: HTTPSettings
     public var logging: LoggingConfiguration
+    public var ingest: IngestSettings
+    public var devices: DeviceSettings
+    public var readings: ReadingsSettings
+    public var commands: CommandSettings
 
     public init(
         instanceID: String, stateDir: String = "/var/lib/outpost-aggregator",
         migrationsDir: String = "/usr/share/outpost-aggregator/migrations", mqtt: BrokerSettings, postgres: PostgresSettings,
-        http: HTTPSettings, logging: LoggingConfiguration = .init()
+        http: HTTPSettings, logging: LoggingConfiguration = .init(), ingest: IngestSettings = .init(),
+        devices: DeviceSettings = .init(), readings: ReadingsSettings = .init(), commands: CommandSettings = .init()
     ) {
         self.instanceID = instanceID
         self.stateDir = stateDir
@@ -29,11 +34,16 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         self.postgres = postgres
         self.http = http
         self.logging = logging
+        self.ingest = ingest
+        self.devices = devices
+        self.readings = readings
+        self.commands = commands
     }
 
     enum CodingKeys: String, CodingKey {
         case instanceID = "instanceId"
         case stateDir, migrationsDir, mqtt, postgres, http, logging
+        case ingest, devices, readings, commands
     }
 
     public init(from decoder: any Decoder) throws {
@@ -46,8 +56,18 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         postgres = try container.value(.postgres, default: PostgresSettings())
         http = try container.decode(HTTPSettings.self, forKey: .http)
         logging = try container.value(.logging, default: LoggingConfiguration())
+        ingest = try container.value(.ingest, default: IngestSettings())
+        devices = try container.value(.devices, default: DeviceSettings())
+        readings = try container.value(.readings, default: ReadingsSettings())
+        commands = try container.value(.commands, default: CommandSettings())
     }
 
     /// The service identity this process uses on the broker: `svc.aggregator.{instance_id}`.
     public var serviceIdentity: String { "svc.aggregator.\(instanceID)" }
+
+    /// The MQTT client id: the service identity, stable across restarts of this instance
+    /// so that a restarted process resumes its persistent session (and the QoS 1
+    /// messages the broker queued for it) instead of stranding them. Unique per process
+    /// because `instance_id` is.
+    public var mqttClientID: String { serviceIdentity }
 }

@@ -1,0 +1,99 @@
+import Foundation
+import OutpostCommon
+import Testing
+import TestHarness
+@testable import OutpostAggregator
+
+/// The real `outpost-aggregator serve` binary, killed with SIGKILL mid-stream.
+@Suite("Aggregator crashes", .serialized, .timeLimit(.minutes(5)))
+struct CrashTests {
+    /// Streams `batches` batches from each device, a little at a time, while `chaos` runs.
+    static func stream(_ devices: [TestDevice], batches: Int, chaos: () async throws -> Void) async throws {
+        let sender = Task {
+            for round in 0..<batches {
+                for device in devices { try await device.send(batches: 1, readings: 100) }
+                if round % 5 == 4 { try await Task.sleep(for: .milliseconds(50)) }
+            }
+        }
+        do {
+            try await chaos()
+        } catch {
+            sender.cancel()
+            throw error
+        }
+        try await sender.value
+        for device in devices { try await device.waitAllAcked(timeout: .seconds(120)) }
+    }
+
+    static func expectExactlyOnce(_ devices: [TestDevice], _ fixture: AggregatorFixture) throws {
+        for device in devices {
+            let counts = try fixture.readingCounts(device.id.rawValue)
+            #expect(device.captured > 0)
+            #expect(counts.rows == device.captured, "\(device.id): stored \(counts.rows) of \(device.captured)")
+            #expect(counts.distinct == counts.rows, "\(device.id) has duplicates")
+        }
+    }
+
+    @Test("kill -9 the aggregator three times mid-stream and restart it: nothing is lost or duplicated")
+    func killAndRestart() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let configuration = try fixture.configuration()
+            let path = try fixture.writeConfiguration(configuration)
+            #expect(try fixture.runBinary(["migrate", "--config", path]).contains("applied"))
+            #expect(try fixture.runBinary(["migrate", "--config", path]).contains("up to date"))
+            try fixture.addDevices(["meter-k1", "meter-k2"])
+            var process = try await fixture.startBinary(configPath: path, configuration: configuration)
+            let devices = [try await fixture.device("meter-k1", resendAfter: .seconds(2)),
+                           try await fixture.device("meter-k2", resendAfter: .seconds(2))]
+            var kills = 0
+            try await Self.stream(devices, batches: 150) {
+                for _ in 0..<3 {
+                    let before = try fixture.count("SELECT count(*) FROM readings")
+                    try await waitUntil(timeout: .seconds(60), "new readings stored") {
+                        try fixture.count("SELECT count(*) FROM readings") > before
+                    }
+                    await process.crash()
+                    kills += 1
+                    process = try await fixture.startBinary(configPath: path, configuration: configuration)
+                }
+            }
+            #expect(kills == 3)
+            try Self.expectExactlyOnce(devices, fixture)
+            #expect(try fixture.count("SELECT count(*) FROM readings") == 2 * 150 * 100)
+            // SIGTERM drains and exits cleanly.
+            let status = await process.stop(signal: SIGTERM, timeout: .seconds(30))
+            #expect(status == 0, "exit status \(status): \(process.log.suffix(2_000))")
+        }
+    }
+
+    @Test("two aggregators split the load; kill -9 one mid-stream: nothing is lost or duplicated")
+    func twoAggregatorsOneKilled() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let first = try fixture.configuration("a1") { $0.ingest.sessionExpirySeconds = 5 }
+            let second = try fixture.configuration("a2") { $0.ingest.sessionExpirySeconds = 5 }
+            let firstPath = try fixture.writeConfiguration(first), secondPath = try fixture.writeConfiguration(second)
+            // Both start at once on an empty database: the migration lock lets one apply each migration.
+            async let startFirst = fixture.startBinary(configPath: firstPath, configuration: first)
+            async let startSecond = fixture.startBinary(configPath: secondPath, configuration: second)
+            _ = try await startFirst
+            let victim = try await startSecond
+            try fixture.addDevices(["meter-t1", "meter-t2", "meter-t3"])
+            let devices = [try await fixture.device("meter-t1", resendAfter: .seconds(2)),
+                           try await fixture.device("meter-t2", resendAfter: .seconds(2)),
+                           try await fixture.device("meter-t3", resendAfter: .seconds(2))]
+            try await Self.stream(devices, batches: 80) {
+                try await waitUntil(timeout: .seconds(60), "both aggregators storing") {
+                    let stored = [first, second].map {
+                        (try? fixture.https($0, "/metrics")).flatMap { metricValue($0, "outpost_ingest_readings_stored_total") } ?? 0
+                    }
+                    return stored.allSatisfy { $0 > 0 }
+                }
+                await victim.crash()
+            }
+            try Self.expectExactlyOnce(devices, fixture)
+            #expect(try fixture.count("SELECT count(*) FROM readings") == 3 * 80 * 100)
+            #expect(try fixture.count("SELECT count(*) FROM schema_migrations") == (try MigrationRunner.load(
+                directory: first.migrationsDir).count))
+        }
+    }
+}
