@@ -89,7 +89,7 @@ public struct CommandService: Service {
                     metrics.command(status.rawValue)
                     logger.info("command finished", metadata: ["device": "\(device)", "command": "\(result.id)", "status": "\(status)"])
                 } else {
-                    metrics.rejected(kind: Topic.Kind.cmdResult.rawValue, reason: RejectionReason.unknownCommand)
+                    metrics.rejected(kind: RejectionReason.kind(.cmdResult), reason: RejectionReason.unknownCommand)
                     logger.warning("result for no open command", metadata: ["device": "\(device)", "command": "\(result.id)"])
                 }
                 return

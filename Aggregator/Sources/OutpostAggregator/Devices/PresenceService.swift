@@ -27,8 +27,8 @@ public struct PresenceService: Service {
         self.logger = logger
     }
 
-    /// How often the silence sweep runs: a tenth of the silence, between 1 s and 30 s.
-    var sweepInterval: Duration { .seconds(min(30, max(1, settings.offlineAfterSeconds / 10))) }
+    /// How often the silence sweep runs: a tenth of the silence, between 1 s and 10 s.
+    var sweepInterval: Duration { .seconds(min(10, max(1, settings.offlineAfterSeconds / 10))) }
 
     public func run() async throws {
         do { try await readiness.wait() } catch { return }
@@ -100,7 +100,7 @@ public struct PresenceService: Service {
         do {
             while let observation = pending.states.first {
                 if try await !store.apply(observation) {
-                    metrics.rejected(kind: Topic.Kind.state.rawValue, reason: RejectionReason.unknownDevice)
+                    metrics.rejected(kind: RejectionReason.kind(.state), reason: RejectionReason.unknownDevice)
                     logger.warning("state of an unknown or revoked device", metadata: ["device": "\(observation.state.device)"])
                 }
                 pending.states.removeFirst()
@@ -110,10 +110,11 @@ public struct PresenceService: Service {
             if !pending.events.isEmpty {
                 let accepted = try await store.insert(pending.events)
                 for event in pending.events where !accepted.contains(event.device) {
-                    metrics.rejected(kind: Topic.Kind.events.rawValue, reason: RejectionReason.unknownDevice)
+                    metrics.rejected(kind: RejectionReason.kind(.events), reason: RejectionReason.unknownDevice)
                 }
                 pending.events = []
             }
+            metrics.devicesOnline.set(Double(try await store.countOnline()))
             return true
         } catch {
             metrics.stateFlushFailures.increment()

@@ -128,7 +128,7 @@ public final class IngestPipeline: Sendable {
                 acceptedRows += message.rows
             } else {
                 let reason = outcome.revoked.contains(device) ? RejectionReason.revokedDevice : RejectionReason.unknownDevice
-                metrics.rejected(kind: Topic.Kind.telemetry.rawValue, reason: reason, readings: message.rows)
+                metrics.rejected(kind: RejectionReason.kind(.telemetry), reason: reason, readings: message.rows)
                 logger.warning("telemetry refused", metadata: ["device": "\(device)", "reason": "\(reason)", "readings": "\(message.rows)"])
             }
         }

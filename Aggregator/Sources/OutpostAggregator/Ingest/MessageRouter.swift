@@ -66,7 +66,7 @@ public struct MessageRouter: Sendable {
                 throw WireError(.invalidTopic, "the centre does not consume \(topic.kind.rawValue)")
             }
         } catch {
-            refuse(kind: topic.kind.rawValue, error, topic: message.topic)
+            refuse(kind: RejectionReason.kind(topic.kind), error, topic: message.topic)
         }
     }
 

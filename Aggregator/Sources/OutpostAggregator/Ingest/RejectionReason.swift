@@ -12,6 +12,9 @@ public enum RejectionReason {
     /// A command result for a command that is unknown, belongs to another device, or is already finished.
     public static let unknownCommand = "unknown_command"
 
+    /// The `kind` label of a topic kind: its name with `/` as `_` (`cmd_result`).
+    public static func kind(_ kind: Topic.Kind) -> String { kind.rawValue.replacing("/", with: "_") }
+
     /// The label for a codec refusal: its stable code.
     public static func wire(_ error: WireError) -> String { error.code.rawValue }
 }
