@@ -128,15 +128,19 @@ struct IngestEndToEndTests {
             let devices = [try await fixture.device("meter-r1", resendAfter: .seconds(2)),
                            try await fixture.device("meter-r2", resendAfter: .seconds(2))]
             let sender = Task {
-                for round in 0..<60 {
+                for _ in 0..<60 {
                     for device in devices { try await device.send(batches: 1, readings: 100) }
-                    if round % 10 == 9 { try await Task.sleep(for: .milliseconds(100)) }
+                    try await Task.sleep(for: .milliseconds(50))
                 }
             }
             try await waitUntil(timeout: .seconds(30), "some readings stored") {
                 (metricValue(aggregator.metrics.render(), "outpost_ingest_readings_stored_total") ?? 0) > 0
             }
             await fixture.postgres.stop()
+            // Readings keep arriving while the database is down: writes fail and are retried.
+            try await waitUntil(timeout: .seconds(30), "a write failed against the stopped database") {
+                (metricValue(aggregator.metrics.render(), "outpost_ingest_write_failures_total") ?? 0) >= 1
+            }
             try await fixture.postgres.start()
             try await sender.value
             for device in devices { try await device.waitAllAcked(timeout: .seconds(120)) }

@@ -1,3 +1,3 @@
 import OutpostAggregator
 
-await AggregatorCommand.main()
+await AggregatorCommand.start()

@@ -11,6 +11,17 @@ public struct AggregatorCommand: AsyncParsableCommand {
     )
 
     public init() {}
+
+    /// The process entry point. A plain `AggregatorCommand.main()` in top-level code
+    /// resolves to `ParsableCommand`'s synchronous `main()`, which refuses the async
+    /// subcommands; calling it through the `AsyncParsableCommand` constraint runs the async one.
+    public static func start() async {
+        await runAsync(Self.self)
+    }
+
+    private static func runAsync<Command: AsyncParsableCommand>(_ command: Command.Type) async {
+        await command.main()
+    }
 }
 
 extension AggregatorCommand {

@@ -46,7 +46,18 @@ public struct CommandStore: Sendable {
         let argsText = JSONText.encode(args)
         let auditDetails = JSONText.encode(["name": .string(name), "args": args, "ttl_seconds": .number(Double(ttlSeconds))])
         let logger = logger
-        return try await client.withTransaction(logger: logger) { connection in
+        do {
+            return try await insert(id: id, device: device, name: name, argsText: argsText, ttlSeconds: ttlSeconds, actor: actor,
+                                    auditDetails: auditDetails, logger: logger)
+        } catch let error as PostgresTransactionError {
+            if let refusal = error.closureError as? CommandError { throw refusal }
+            throw error
+        }
+    }
+
+    private func insert(id: String, device: DeviceID, name: String, argsText: String, ttlSeconds: Int, actor: String,
+                        auditDetails: String, logger: Logger) async throws -> CommandRecord {
+        try await client.withTransaction(logger: logger) { connection in
             var revoked: Bool? = nil
             for try await isRevoked in try await connection.query(
                 "SELECT revoked_at IS NOT NULL FROM devices WHERE id = \(device.rawValue) FOR SHARE", logger: logger).decode(Bool.self)
