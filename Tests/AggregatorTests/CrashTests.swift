@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import OutpostCommon
 import Testing
 import TestHarness
@@ -7,12 +8,16 @@ import TestHarness
 /// The real `outpost-aggregator serve` binary, killed with SIGKILL mid-stream.
 @Suite("Aggregator crashes", .serialized, .timeLimit(.minutes(5)))
 struct CrashTests {
-    /// Streams `batches` batches from each device, a little at a time, while `chaos` runs.
-    static func stream(_ devices: [TestDevice], batches: Int, chaos: () async throws -> Void) async throws {
+    /// Streams from every device at a steady pace for as long as `chaos` runs (and at
+    /// least `minimumRounds` rounds, at most 2,000), then waits until every reading is acked.
+    static func stream(_ devices: [TestDevice], minimumRounds: Int = 40, chaos: () async throws -> Void) async throws {
+        let chaosDone = Atomic<Bool>(false)
         let sender = Task {
-            for round in 0..<batches {
+            var round = 0
+            while round < 2_000 && (round < minimumRounds || !chaosDone.load(ordering: .relaxed)) {
                 for device in devices { try await device.send(batches: 1, readings: 100) }
-                if round % 5 == 4 { try await Task.sleep(for: .milliseconds(50)) }
+                try await Task.sleep(for: .milliseconds(20))
+                round += 1
             }
         }
         do {
@@ -21,6 +26,7 @@ struct CrashTests {
             sender.cancel()
             throw error
         }
+        chaosDone.store(true, ordering: .relaxed)
         try await sender.value
         for device in devices { try await device.waitAllAcked(timeout: .seconds(120)) }
     }
@@ -46,7 +52,7 @@ struct CrashTests {
             let devices = [try await fixture.device("meter-k1", resendAfter: .seconds(2)),
                            try await fixture.device("meter-k2", resendAfter: .seconds(2))]
             var kills = 0
-            try await Self.stream(devices, batches: 150) {
+            try await Self.stream(devices) {
                 for _ in 0..<3 {
                     let before = try fixture.count("SELECT count(*) FROM readings")
                     try await waitUntil(timeout: .seconds(60), "new readings stored") {
@@ -59,7 +65,7 @@ struct CrashTests {
             }
             #expect(kills == 3)
             try Self.expectExactlyOnce(devices, fixture)
-            #expect(try fixture.count("SELECT count(*) FROM readings") == 2 * 150 * 100)
+            #expect(try fixture.count("SELECT count(*) FROM readings") == devices.reduce(0) { $0 + $1.captured })
             // SIGTERM drains and exits cleanly.
             let status = await process.stop(signal: SIGTERM, timeout: .seconds(30))
             #expect(status == 0, "exit status \(status): \(process.log.suffix(2_000))")
@@ -81,7 +87,7 @@ struct CrashTests {
             let devices = [try await fixture.device("meter-t1", resendAfter: .seconds(2)),
                            try await fixture.device("meter-t2", resendAfter: .seconds(2)),
                            try await fixture.device("meter-t3", resendAfter: .seconds(2))]
-            try await Self.stream(devices, batches: 80) {
+            try await Self.stream(devices) {
                 try await waitUntil(timeout: .seconds(60), "both aggregators storing") {
                     let stored = [first, second].map {
                         (try? fixture.https($0, "/metrics")).flatMap { metricValue($0, "outpost_ingest_readings_stored_total") } ?? 0
@@ -89,9 +95,14 @@ struct CrashTests {
                     return stored.allSatisfy { $0 > 0 }
                 }
                 await victim.crash()
+                // Keep streaming with one aggregator left (and the dead one's session still holding its share).
+                let after = try fixture.count("SELECT count(*) FROM readings")
+                try await waitUntil(timeout: .seconds(60), "readings stored after the kill") {
+                    try fixture.count("SELECT count(*) FROM readings") >= after + 3_000
+                }
             }
             try Self.expectExactlyOnce(devices, fixture)
-            #expect(try fixture.count("SELECT count(*) FROM readings") == 3 * 80 * 100)
+            #expect(try fixture.count("SELECT count(*) FROM readings") == devices.reduce(0) { $0 + $1.captured })
             #expect(try fixture.count("SELECT count(*) FROM schema_migrations") == (try MigrationRunner.load(
                 directory: first.migrationsDir).count))
         }

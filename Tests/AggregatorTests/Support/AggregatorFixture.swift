@@ -137,16 +137,26 @@ final class AggregatorFixture: @unchecked Sendable {
         ])
     }
 
+    /// GET over HTTPS with curl whatever the status; returns the status code and the body.
+    func httpsStatus(_ configuration: AggregatorConfiguration, _ path: String) throws -> (status: Int, body: String) {
+        let output = try runTool(try locateTool("curl"), [
+            "-sS", "--max-time", "10", "--cacert", ca.certificateFile, "-w", "\n%{http_code}",
+            "https://127.0.0.1:\(configuration.http.port)\(path)",
+        ])
+        let lines = output.split(separator: "\n", omittingEmptySubsequences: false)
+        return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
+    }
+
     /// Enrolls devices the way identity does: a `devices` row each.
     func addDevices(_ ids: [String]) throws {
         try postgres.psql("INSERT INTO devices (id) VALUES \(ids.map { "('\($0)')" }.joined(separator: ", ")) ON CONFLICT DO NOTHING")
     }
 
     /// Starts a test device (its certificate issued here).
-    func device(_ id: String, resendAfter: Duration = .seconds(3), onCommand: (@Sendable (Command) -> CommandResult?)? = nil)
-        async throws -> TestDevice
+    func device(_ id: String, resendAfter: Duration = .seconds(3), onCommand: (@Sendable (Command) -> CommandResult?)? = nil,
+                will: MQTTConfiguration.Will? = nil) async throws -> TestDevice
     {
-        let device = try TestDevice(id, fixture: self, resendAfter: resendAfter, onCommand: onCommand)
+        let device = try TestDevice(id, fixture: self, resendAfter: resendAfter, onCommand: onCommand, will: will)
         devices.append(device)
         try await device.start()
         return device
