@@ -68,10 +68,11 @@ struct CommandTests {
         }
     }
 
-    @Test("outpost-aggregator cmd send --wait queues, waits and prints the finished command")
+    @Test("outpost-aggregator cmd send --wait queues, waits and prints the finished command; NOTIFY dispatches it without polling")
     func commandLine() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let configuration = try fixture.configuration()
+            // Polling once a minute: only the insert trigger's notification can send the command within its 30 s TTL.
+            let configuration = try fixture.configuration { $0.commands.pollIntervalMs = 60_000 }
             try await fixture.startInProcess(configuration)
             try fixture.addDevices(["meter-c1"])
             _ = try await fixture.device("meter-c1") { .success(id: $0.id, output: ["seconds": $0.args["seconds"] ?? .null]) }

@@ -62,10 +62,10 @@ public func buildAggregator(
         settings: configuration.ingest, store: ReadingStore(client: database.client, logger: component("ingest")),
         acks: MQTTAckPublisher(client: broker, codec: codec), metrics: metrics, logger: component("ingest"))
     let presence = PresenceRecorder(maxPendingDevices: configuration.devices.maxPendingDevices)
-    let commandResults = BoundedQueue<(DeviceID, CommandResult)>(limit: 1_000)
+    let commandInbox = BoundedQueue<CommandInbox>(limit: 1_000)
     let commands = CommandStore(client: database.client, logger: component("commands"))
     let router = MessageRouter(
-        codec: codec, pipeline: pipeline, presence: presence, commandResults: commandResults, metrics: metrics,
+        codec: codec, pipeline: pipeline, presence: presence, commands: commandInbox, metrics: metrics,
         logger: component("ingest"))
 
     let routes: [any RouteProvider] = [HealthRoutes(database: database, broker: broker, metrics: metrics)] + routeProviders
@@ -78,7 +78,7 @@ public func buildAggregator(
         BrokerConnection(client: broker, readiness: readiness, logger: component("mqtt")),
         PresenceService(recorder: presence, store: DeviceStore(client: database.client, logger: component("presence")),
                         settings: configuration.devices, readiness: readiness, metrics: metrics, logger: component("presence")),
-        CommandService(store: commands, client: broker, results: commandResults, settings: configuration.commands,
+        CommandService(store: commands, client: broker, inbox: commandInbox, settings: configuration.commands,
                        readiness: readiness, metrics: metrics, logger: component("commands")),
         IngestService(client: broker, router: router, pipeline: pipeline, readiness: readiness, logger: component("ingest")),
         http,

@@ -2,10 +2,17 @@ import Logging
 import OutpostCommon
 import ServiceLifecycle
 
+/// What reaches the command service: a result from a device, or a wake-up because a
+/// command was queued (PostgreSQL `NOTIFY outpost_commands`).
+public enum CommandInbox: Sendable {
+    case result(DeviceID, CommandResult)
+    case queued
+}
+
 /// Moves commands through their states.
 ///
-/// - Dispatch: every `poll_interval_ms` (and at once when a result frees the way),
-///   queued commands are claimed with `FOR UPDATE SKIP LOCKED`, published on
+/// - Dispatch: at once when PostgreSQL notifies `outpost_commands` (a trigger on insert),
+///   and every `poll_interval_ms` in any case, queued commands are claimed with `FOR UPDATE SKIP LOCKED`, published on
 ///   `outpost/v1/{device}/cmd` (QoS 1), and marked
 ///   `sent` in the same transaction. Several aggregators never send one command twice
 ///   in the normal course; a crash between publish and commit re-sends it, and the
@@ -16,18 +23,18 @@ import ServiceLifecycle
 public struct CommandService: Service {
     let store: CommandStore
     let client: MQTTClient
-    let results: BoundedQueue<(DeviceID, CommandResult)>
+    let inbox: BoundedQueue<CommandInbox>
     let settings: CommandSettings
     let readiness: SchemaReadiness
     let metrics: AggregatorMetrics
     let logger: Logger
     let codec = WireCodec()
 
-    public init(store: CommandStore, client: MQTTClient, results: BoundedQueue<(DeviceID, CommandResult)>, settings: CommandSettings,
+    public init(store: CommandStore, client: MQTTClient, inbox: BoundedQueue<CommandInbox>, settings: CommandSettings,
                 readiness: SchemaReadiness, metrics: AggregatorMetrics, logger: Logger) {
         self.store = store
         self.client = client
-        self.results = results
+        self.inbox = inbox
         self.settings = settings
         self.readiness = readiness
         self.metrics = metrics
@@ -39,18 +46,49 @@ public struct CommandService: Service {
         let interval = Duration.milliseconds(settings.pollIntervalMs)
         var nextTick = ContinuousClock.now
         await withGracefulShutdownHandler {
-            while !results.isFinished && !Task.isCancelled {
-                if let (device, result) = await results.pop(until: nextTick) {
-                    await apply(result, from: device)
-                    continue
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await listenForQueued() }
+                while !inbox.isFinished && !Task.isCancelled {
+                    switch await inbox.pop(until: nextTick) {
+                    case .result(let device, let result):
+                        await apply(result, from: device)
+                        continue
+                    case .queued:
+                        nextTick = .now
+                    case nil:
+                        break
+                    }
+                    guard ContinuousClock.now >= nextTick else { continue }
+                    await tick()
+                    nextTick = ContinuousClock.now + interval
                 }
-                guard ContinuousClock.now >= nextTick else { continue }
-                await tick()
-                nextTick = ContinuousClock.now + interval
+                group.cancelAll()
             }
-            while let (device, result) = results.tryPop() { await apply(result, from: device) }
+            while let item = inbox.tryPop() {
+                if case .result(let device, let result) = item { await apply(result, from: device) }
+            }
         } onGracefulShutdown: {
-            results.finish()
+            inbox.finish()
+        }
+    }
+
+    /// Holds one pooled connection in `LISTEN outpost_commands`, re-listening after a
+    /// lost connection; each notification wakes the dispatcher.
+    private func listenForQueued() async {
+        while !Task.isCancelled {
+            do {
+                try await store.client.withConnection { connection in
+                    try await connection.listen(on: "outpost_commands") { notifications in
+                        for try await _ in notifications {
+                            await inbox.push(.queued, weight: 1)
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("command notifications interrupted", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
         }
     }
 

@@ -12,16 +12,16 @@ public struct MessageRouter: Sendable {
     let codec: WireCodec
     let pipeline: IngestPipeline
     let presence: PresenceRecorder
-    let commandResults: BoundedQueue<(DeviceID, CommandResult)>
+    let commands: BoundedQueue<CommandInbox>
     let metrics: AggregatorMetrics
     let logger: Logger
 
     public init(codec: WireCodec, pipeline: IngestPipeline, presence: PresenceRecorder,
-                commandResults: BoundedQueue<(DeviceID, CommandResult)>, metrics: AggregatorMetrics, logger: Logger) {
+                commands: BoundedQueue<CommandInbox>, metrics: AggregatorMetrics, logger: Logger) {
         self.codec = codec
         self.pipeline = pipeline
         self.presence = presence
-        self.commandResults = commandResults
+        self.commands = commands
         self.metrics = metrics
         self.logger = logger
     }
@@ -61,7 +61,7 @@ public struct MessageRouter: Sendable {
             case .cmdResult:
                 let result = try codec.decode(CommandResult.self, from: message.payload, topicDevice: topic.device, nowMs: receivedAtMs)
                 presence.saw(topic.device, atMs: receivedAtMs)
-                await commandResults.push((topic.device, result), weight: 1)
+                await commands.push(.result(topic.device, result), weight: 1)
             case .ack, .cmd:
                 throw WireError(.invalidTopic, "the centre does not consume \(topic.kind.rawValue)")
             }
