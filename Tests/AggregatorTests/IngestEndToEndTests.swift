@@ -33,6 +33,15 @@ struct IngestEndToEndTests {
             #expect(try fixture.count("SELECT count(*) FROM ONLY readings_default") == 0)
             #expect(metricValue(aggregator.metrics.render(), "outpost_ingest_readings_stored_total") == 12_000)
 
+            // A re-delivery (an ack the agent never got) inserts nothing and is acked again.
+            let acksBefore = devices[0].acksReceivedCount
+            let replayed = try await devices[0].replayFirstBatch()
+            try await waitUntil(timeout: .seconds(20), "the replay acked") { devices[0].acksReceivedCount > acksBefore }
+            let afterReplay = aggregator.metrics.render()
+            #expect(metricValue(afterReplay, "outpost_ingest_readings_duplicate_total") == Double(replayed))
+            #expect(metricValue(afterReplay, "outpost_ingest_conflict_retries_total") == 1)
+            #expect(try fixture.count("SELECT count(*) FROM readings") == 12_000)
+
             // Activity marked every device online, with a last-seen time, flushed in batches.
             try await waitUntil(timeout: .seconds(20), "devices online") {
                 try fixture.count("SELECT count(*) FROM devices WHERE status = 'online' AND last_seen IS NOT NULL") == 3

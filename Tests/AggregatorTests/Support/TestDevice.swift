@@ -26,6 +26,7 @@ final class TestDevice: Sendable {
         var acked = Set<Int64>()
         var acksReceived = 0
         var resends = 0
+        var firstBatch: TelemetryBatch?
     }
 
     private let state = Mutex(State())
@@ -101,11 +102,21 @@ final class TestDevice: Sendable {
                 state.nextSeq += Int64(readings.count)
                 let batch = TelemetryBatch(device: id, buffer: buffer, readings: readings)
                 state.outstanding[readings[0].seq] = Outstanding(batch: batch, sentAt: .now)
+                if state.firstBatch == nil { state.firstBatch = batch }
                 return batch
             }
             try? await client.publish(Topic(id, .telemetry).name, payload: try codec.encode(batch))
         }
     }
+
+    /// Publishes the first batch again, as an agent does when an ack was lost; returns its size.
+    func replayFirstBatch() async throws -> Int {
+        guard let batch = state.withLock({ $0.firstBatch }) else { return 0 }
+        try await client.publish(Topic(id, .telemetry).name, payload: try codec.encode(batch))
+        return batch.readings.count
+    }
+
+    var acksReceivedCount: Int { state.withLock { $0.acksReceived } }
 
     /// Re-sends every batch unacked for longer than `resendAfter`.
     func resendOverdue() async {

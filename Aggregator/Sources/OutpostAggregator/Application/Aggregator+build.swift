@@ -59,7 +59,7 @@ public func buildAggregator(
 
     let codec = WireCodec()
     let pipeline = IngestPipeline(
-        settings: configuration.ingest, store: ReadingStore(client: database.client, logger: component("ingest")),
+        settings: configuration.ingest, store: ReadingStore(client: database.client, logger: component("ingest"), metrics: metrics),
         acks: MQTTAckPublisher(client: broker, codec: codec), metrics: metrics, logger: component("ingest"))
     let presence = PresenceRecorder(maxPendingDevices: configuration.devices.maxPendingDevices)
     let commandInbox = BoundedQueue<CommandInbox>(limit: 1_000)

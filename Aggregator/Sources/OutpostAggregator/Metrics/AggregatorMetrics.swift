@@ -18,6 +18,7 @@ public final class AggregatorMetrics: Sendable {
     let ackLagSeconds: DurationHistogram
     let acksPublished: Counter
     let writeFailures: Counter
+    let conflictFallbacks: Counter
     let queueRows: Gauge
     let devicesOnline: Gauge
     let devicesWentOffline: Counter
@@ -48,6 +49,9 @@ public final class AggregatorMetrics: Sendable {
         acksPublished = registry.makeCounter(name: "outpost_ingest_acks_published_total", help: "Ack messages published.")
         writeFailures = registry.makeCounter(
             name: "outpost_ingest_write_failures_total", help: "Batch writes that failed and were retried.")
+        conflictFallbacks = registry.makeCounter(
+            name: "outpost_ingest_conflict_retries_total",
+            help: "Batches that held an already stored reading and were written again with ON CONFLICT DO NOTHING.")
         queueRows = registry.makeGauge(name: "outpost_ingest_queue_rows", help: "Decoded readings waiting for a batch.")
         devicesOnline = registry.makeGauge(name: "outpost_devices_online", help: "Devices whose status is online.")
         devicesWentOffline = registry.makeCounter(
