@@ -12,7 +12,7 @@ struct CommandTests {
         try await AggregatorFixture.withFixture { fixture in
             let configuration = try fixture.configuration { $0.commands.resultGraceSeconds = 0 }
             let aggregator = try await fixture.startInProcess(configuration)
-            try fixture.addDevices(["cam-1"])
+            try await fixture.addDevices(["cam-1"])
             let device = try await fixture.device("cam-1") { command in
                 switch command.name {
                 case "ping": .success(id: command.id, output: ["pong": true])
@@ -57,7 +57,7 @@ struct CommandTests {
                 metricValue(aggregator.metrics.render(), "outpost_ingest_rejected_total", ["kind": "cmd_result", "reason": "unknown_command"]) == 1
             }
             #expect(try await store.find(id: silent.id)?.status == .expired)
-            #expect(try fixture.count("SELECT count(*) FROM audit_log WHERE action = 'command.send'") == 4)
+            #expect(try await fixture.count("SELECT count(*) FROM audit_log WHERE action = 'command.send'") == 4)
 
             await #expect(throws: CommandError(.unknownDevice, "")) {
                 try await store.enqueue(device: DeviceID("nobody")!, name: "ping", ttlSeconds: 10, actor: "test")
@@ -74,10 +74,10 @@ struct CommandTests {
             // Polling once a minute: only the insert trigger's notification can send the command within its 30 s TTL.
             let configuration = try fixture.configuration { $0.commands.pollIntervalMs = 60_000 }
             try await fixture.startInProcess(configuration)
-            try fixture.addDevices(["meter-c1"])
+            try await fixture.addDevices(["meter-c1"])
             _ = try await fixture.device("meter-c1") { .success(id: $0.id, output: ["seconds": $0.args["seconds"] ?? .null]) }
             let path = try fixture.writeConfiguration(configuration)
-            let output = try fixture.runBinary([
+            let output = try await fixture.runBinary([
                 "cmd", "send", "--config", path, "--device", "meter-c1", "--name", "set_interval", "--args", #"{"seconds":5}"#,
                 "--ttl", "30", "--wait",
             ])
@@ -86,10 +86,10 @@ struct CommandTests {
             #expect(record.status == .succeeded)
             #expect(record.output == ["seconds": 5])
             #expect(record.createdBy.hasPrefix("cli:"))
-            let shown = try fixture.runBinary(["cmd", "show", "--config", path, record.id])
+            let shown = try await fixture.runBinary(["cmd", "show", "--config", path, record.id])
             #expect(shown.contains(#""status":"succeeded""#))
-            #expect(throws: (any Error).self) {
-                try fixture.runBinary(["cmd", "send", "--config", path, "--device", "nobody", "--name", "ping"])
+            await #expect(throws: (any Error).self) {
+                try await fixture.runBinary(["cmd", "send", "--config", path, "--device", "nobody", "--name", "ping"])
             }
         }
     }

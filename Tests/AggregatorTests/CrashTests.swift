@@ -31,9 +31,9 @@ struct CrashTests {
         for device in devices { try await device.waitAllAcked(timeout: .seconds(120)) }
     }
 
-    static func expectExactlyOnce(_ devices: [TestDevice], _ fixture: AggregatorFixture) throws {
+    static func expectExactlyOnce(_ devices: [TestDevice], _ fixture: AggregatorFixture) async throws {
         for device in devices {
-            let counts = try fixture.readingCounts(device.id.rawValue)
+            let counts = try await fixture.readingCounts(device.id.rawValue)
             #expect(device.captured > 0)
             #expect(counts.rows == device.captured, "\(device.id): stored \(counts.rows) of \(device.captured)")
             #expect(counts.distinct == counts.rows, "\(device.id) has duplicates")
@@ -45,18 +45,18 @@ struct CrashTests {
         try await AggregatorFixture.withFixture { fixture in
             let configuration = try fixture.configuration()
             let path = try fixture.writeConfiguration(configuration)
-            #expect(try fixture.runBinary(["migrate", "--config", path]).contains("applied"))
-            #expect(try fixture.runBinary(["migrate", "--config", path]).contains("up to date"))
-            try fixture.addDevices(["meter-k1", "meter-k2"])
+            #expect(try await fixture.runBinary(["migrate", "--config", path]).contains("applied"))
+            #expect(try await fixture.runBinary(["migrate", "--config", path]).contains("up to date"))
+            try await fixture.addDevices(["meter-k1", "meter-k2"])
             var process = try await fixture.startBinary(configPath: path, configuration: configuration)
             let devices = [try await fixture.device("meter-k1", resendAfter: .seconds(2)),
                            try await fixture.device("meter-k2", resendAfter: .seconds(2))]
             var kills = 0
             try await Self.stream(devices) {
                 for _ in 0..<3 {
-                    let before = try fixture.count("SELECT count(*) FROM readings")
+                    let before = try await fixture.count("SELECT count(*) FROM readings")
                     try await waitUntil(timeout: .seconds(60), "new readings stored") {
-                        try fixture.count("SELECT count(*) FROM readings") > before
+                        try await fixture.count("SELECT count(*) FROM readings") > before
                     }
                     await process.crash()
                     kills += 1
@@ -64,8 +64,8 @@ struct CrashTests {
                 }
             }
             #expect(kills == 3)
-            try Self.expectExactlyOnce(devices, fixture)
-            #expect(try fixture.count("SELECT count(*) FROM readings") == devices.reduce(0) { $0 + $1.captured })
+            try await Self.expectExactlyOnce(devices, fixture)
+            #expect(try await fixture.count("SELECT count(*) FROM readings") == devices.reduce(0) { $0 + $1.captured })
             // SIGTERM drains and exits cleanly.
             let status = await process.stop(signal: SIGTERM, timeout: .seconds(30))
             #expect(status == 0, "exit status \(status): \(process.log.suffix(2_000))")
@@ -83,27 +83,28 @@ struct CrashTests {
             async let startSecond = fixture.startBinary(configPath: secondPath, configuration: second)
             _ = try await startFirst
             let victim = try await startSecond
-            try fixture.addDevices(["meter-t1", "meter-t2", "meter-t3"])
+            try await fixture.addDevices(["meter-t1", "meter-t2", "meter-t3"])
             let devices = [try await fixture.device("meter-t1", resendAfter: .seconds(2)),
                            try await fixture.device("meter-t2", resendAfter: .seconds(2)),
                            try await fixture.device("meter-t3", resendAfter: .seconds(2))]
             try await Self.stream(devices) {
                 try await waitUntil(timeout: .seconds(60), "both aggregators storing") {
-                    let stored = [first, second].map {
-                        (try? fixture.https($0, "/metrics")).flatMap { metricValue($0, "outpost_ingest_readings_stored_total") } ?? 0
+                    for configuration in [first, second] {
+                        let text = try? await fixture.https(configuration, "/metrics")
+                        guard (text.flatMap { metricValue($0, "outpost_ingest_readings_stored_total") } ?? 0) > 0 else { return false }
                     }
-                    return stored.allSatisfy { $0 > 0 }
+                    return true
                 }
                 await victim.crash()
                 // Keep streaming with one aggregator left (and the dead one's session still holding its share).
-                let after = try fixture.count("SELECT count(*) FROM readings")
+                let after = try await fixture.count("SELECT count(*) FROM readings")
                 try await waitUntil(timeout: .seconds(60), "readings stored after the kill") {
-                    try fixture.count("SELECT count(*) FROM readings") >= after + 3_000
+                    try await fixture.count("SELECT count(*) FROM readings") >= after + 3_000
                 }
             }
-            try Self.expectExactlyOnce(devices, fixture)
-            #expect(try fixture.count("SELECT count(*) FROM readings") == devices.reduce(0) { $0 + $1.captured })
-            #expect(try fixture.count("SELECT count(*) FROM schema_migrations") == (try MigrationRunner.load(
+            try await Self.expectExactlyOnce(devices, fixture)
+            #expect(try await fixture.count("SELECT count(*) FROM readings") == devices.reduce(0) { $0 + $1.captured })
+            #expect(try await fixture.count("SELECT count(*) FROM schema_migrations") == (try MigrationRunner.load(
                 directory: first.migrationsDir).count))
         }
     }

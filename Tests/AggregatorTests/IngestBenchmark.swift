@@ -17,7 +17,7 @@ struct IngestBenchmark {
             let configuration = try fixture.configuration { $0.ingest.batchMaxDelayMs = 50 }
             let aggregator = try await fixture.startInProcess(configuration)
             let ids = (1...4).map { "bench-\($0)" }
-            try fixture.addDevices(ids)
+            try await fixture.addDevices(ids)
             var devices: [TestDevice] = []
             for id in ids { devices.append(try await fixture.device(id, resendAfter: .seconds(60))) }
             let batches = 100, readings = 1_000
@@ -29,7 +29,7 @@ struct IngestBenchmark {
             for device in devices { try await device.waitAllAcked(timeout: .seconds(300)) }
             let elapsed = ContinuousClock.now - started
             let rows = devices.count * batches * readings
-            #expect(try fixture.count("SELECT count(*) FROM readings") == rows)
+            #expect(try await fixture.count("SELECT count(*) FROM readings") == rows)
             let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
             print("BENCH end-to-end: \(rows) rows in \(String(format: "%.2f", seconds)) s = \(Int(Double(rows) / seconds)) rows/s")
             let text = aggregator.metrics.render()

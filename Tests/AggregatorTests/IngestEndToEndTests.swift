@@ -15,7 +15,7 @@ struct IngestEndToEndTests {
             let configuration = try fixture.configuration()
             let aggregator = try await fixture.startInProcess(configuration)
             let ids = ["meter-1", "meter-2", "meter-3"]
-            try fixture.addDevices(ids)
+            try await fixture.addDevices(ids)
             var devices: [TestDevice] = []
             for id in ids { devices.append(try await fixture.device(id)) }
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -24,13 +24,13 @@ struct IngestEndToEndTests {
             }
             for device in devices { try await device.waitAllAcked() }
             for device in devices {
-                let counts = try fixture.readingCounts(device.id.rawValue)
+                let counts = try await fixture.readingCounts(device.id.rawValue)
                 #expect(counts.rows == device.captured, "\(device.id)")
                 #expect(counts.distinct == counts.rows, "\(device.id) has duplicates")
             }
-            #expect(try fixture.count("SELECT count(*) FROM readings") == 12_000)
+            #expect(try await fixture.count("SELECT count(*) FROM readings") == 12_000)
             // The rows sit in today's partition, not the default one.
-            #expect(try fixture.count("SELECT count(*) FROM ONLY readings_default") == 0)
+            #expect(try await fixture.count("SELECT count(*) FROM ONLY readings_default") == 0)
             #expect(metricValue(aggregator.metrics.render(), "outpost_ingest_readings_stored_total") == 12_000)
 
             // A re-delivery (an ack the agent never got) inserts nothing and is acked again.
@@ -40,17 +40,17 @@ struct IngestEndToEndTests {
             let afterReplay = aggregator.metrics.render()
             #expect(metricValue(afterReplay, "outpost_ingest_readings_duplicate_total") == Double(replayed))
             #expect(metricValue(afterReplay, "outpost_ingest_conflict_retries_total") == 1)
-            #expect(try fixture.count("SELECT count(*) FROM readings") == 12_000)
+            #expect(try await fixture.count("SELECT count(*) FROM readings") == 12_000)
 
             // Activity marked every device online, with a last-seen time, flushed in batches.
             try await waitUntil(timeout: .seconds(20), "devices online") {
-                try fixture.count("SELECT count(*) FROM devices WHERE status = 'online' AND last_seen IS NOT NULL") == 3
+                try await fixture.count("SELECT count(*) FROM devices WHERE status = 'online' AND last_seen IS NOT NULL") == 3
             }
-            #expect(try fixture.count("SELECT count(*) FROM device_status_changes WHERE cause = 'activity' AND status = 'online'") == 3)
+            #expect(try await fixture.count("SELECT count(*) FROM device_status_changes WHERE cause = 'activity' AND status = 'online'") == 3)
 
-            let health = try fixture.https(configuration, "/health")
+            let health = try await fixture.https(configuration, "/health")
             #expect(health == #"{"status":"ok","database":"ok","broker":"ok"}"#)
-            let metrics = try fixture.https(configuration, "/metrics")
+            let metrics = try await fixture.https(configuration, "/metrics")
             #expect(metricValue(metrics, "outpost_ingest_readings_stored_total") == 12_000)
             #expect(metricValue(metrics, "outpost_ingest_batch_rows_count").map { $0 >= 1 } == true)
             #expect(metricValue(metrics, "outpost_ingest_commit_seconds_count").map { $0 >= 1 } == true)
@@ -65,8 +65,8 @@ struct IngestEndToEndTests {
     func badMessages() async throws {
         try await AggregatorFixture.withFixture { fixture in
             let aggregator = try await fixture.startInProcess(try fixture.configuration())
-            try fixture.addDevices(["good-1", "revoked-1"])
-            try fixture.postgres.psql("UPDATE devices SET revoked_at = now() WHERE id = 'revoked-1'")
+            try await fixture.addDevices(["good-1", "revoked-1"])
+            try await fixture.psql("UPDATE devices SET revoked_at = now() WHERE id = 'revoked-1'")
             let good = try await fixture.device("good-1")
             let stranger = try await fixture.device("stranger-1")
             let revoked = try await fixture.device("revoked-1")
@@ -120,10 +120,10 @@ struct IngestEndToEndTests {
             }
             #expect(metricValue(text, "outpost_ingest_rejected_readings_total", ["reason": "unknown_device"]) == 1)
             #expect(metricValue(text, "outpost_ingest_rejected_readings_total", ["reason": "revoked_device"]) == 1)
-            let counts = try fixture.readingCounts("good-1")
+            let counts = try await fixture.readingCounts("good-1")
             #expect(counts.rows == good.captured && counts.rows == 20 * 50 + cases.count * 2 * 50)
             #expect(counts.distinct == counts.rows)
-            #expect(try fixture.count("SELECT count(*) FROM readings WHERE device <> 'good-1'") == 0)
+            #expect(try await fixture.count("SELECT count(*) FROM readings WHERE device <> 'good-1'") == 0)
             // Refused readings are never acked: their devices keep them.
             #expect(stranger.ackedCount == 0 && revoked.ackedCount == 0)
         }
@@ -133,7 +133,7 @@ struct IngestEndToEndTests {
     func postgresRestart() async throws {
         try await AggregatorFixture.withFixture { fixture in
             let aggregator = try await fixture.startInProcess(try fixture.configuration())
-            try fixture.addDevices(["meter-r1", "meter-r2"])
+            try await fixture.addDevices(["meter-r1", "meter-r2"])
             let devices = [try await fixture.device("meter-r1", resendAfter: .seconds(2)),
                            try await fixture.device("meter-r2", resendAfter: .seconds(2))]
             let sender = Task {
@@ -147,7 +147,7 @@ struct IngestEndToEndTests {
             }
             await fixture.postgres.stop()
             // Readings keep arriving while the database is down; writes wait for the pool or fail and retry.
-            let health = try fixture.httpsStatus(aggregator.configuration, "/health")
+            let health = try await fixture.httpsStatus(aggregator.configuration, "/health")
             #expect(health.status == 503)
             #expect(health.body == #"{"status":"degraded","database":"unreachable","broker":"ok"}"#)
             let ackedDuringOutage = devices.map(\.ackedCount)
@@ -157,11 +157,11 @@ struct IngestEndToEndTests {
             try await sender.value
             for device in devices { try await device.waitAllAcked(timeout: .seconds(120)) }
             for device in devices {
-                let counts = try fixture.readingCounts(device.id.rawValue)
+                let counts = try await fixture.readingCounts(device.id.rawValue)
                 #expect(counts.rows == device.captured, "\(device.id)")
                 #expect(counts.distinct == counts.rows)
             }
-            #expect(try fixture.count("SELECT count(*) FROM readings") == 12_000)
+            #expect(try await fixture.count("SELECT count(*) FROM readings") == 12_000)
         }
     }
 }

@@ -111,9 +111,25 @@ final class AggregatorFixture: @unchecked Sendable {
         }
     }
 
+    /// Runs blocking work (a tool run to completion) on a dispatch thread, so the few
+    /// threads of Swift's cooperative pool stay free for the servers under test.
+    func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
     /// Runs `outpost-aggregator` with `arguments` to completion.
-    func runBinary(_ arguments: [String]) throws -> String {
-        try runTool(try Self.binary, arguments)
+    func runBinary(_ arguments: [String]) async throws -> String {
+        let binary = try Self.binary
+        return try await blocking { try runTool(binary, arguments) }
+    }
+
+    /// Runs SQL through psql.
+    @discardableResult
+    func psql(_ sql: String) async throws -> String {
+        let postgres = postgres
+        return try await blocking { try postgres.psql(sql) }
     }
 
     /// Starts `outpost-aggregator serve --config PATH`, waiting until it answers `/health`.
@@ -124,17 +140,18 @@ final class AggregatorFixture: @unchecked Sendable {
         processes.append(process)
         try await waitUntil(timeout: .seconds(60), "aggregator \(configuration.instanceID) healthy") {
             guard process.isRunning else { throw HarnessError("aggregator exited: \(process.log.suffix(3_000))") }
-            return (try? self.https(configuration, "/health")).map { $0.contains(#""status":"ok""#) } ?? false
+            return (try? await self.https(configuration, "/health")).map { $0.contains(#""status":"ok""#) } ?? false
         }
         return process
     }
 
     /// GET over HTTPS with curl, trusting the fixture's CA. Returns the body; throws on a non-2xx status.
-    func https(_ configuration: AggregatorConfiguration, _ path: String) throws -> String {
-        try runTool(try locateTool("curl"), [
-            "-sS", "--fail-with-body", "--max-time", "10", "--cacert", ca.certificateFile,
+    func https(_ configuration: AggregatorConfiguration, _ path: String) async throws -> String {
+        let curl = try locateTool("curl"), caFile = ca.certificateFile
+        return try await blocking { try runTool(curl, [
+            "-sS", "--fail-with-body", "--max-time", "10", "--cacert", caFile,
             "https://127.0.0.1:\(configuration.http.port)\(path)",
-        ])
+        ]) }
     }
 
     /// GET over HTTPS with curl whatever the status; returns the status code and the body.
@@ -148,25 +165,25 @@ final class AggregatorFixture: @unchecked Sendable {
     }
 
     /// Enrolls devices the way identity does: a `devices` row each.
-    func addDevices(_ ids: [String]) throws {
-        try postgres.psql("INSERT INTO devices (id) VALUES \(ids.map { "('\($0)')" }.joined(separator: ", ")) ON CONFLICT DO NOTHING")
+    func addDevices(_ ids: [String]) async throws {
+        try await psql("INSERT INTO devices (id) VALUES \(ids.map { "('\($0)')" }.joined(separator: ", ")) ON CONFLICT DO NOTHING")
     }
 
     /// Starts a test device (its certificate issued here).
     func device(_ id: String, resendAfter: Duration = .seconds(3), onCommand: (@Sendable (Command) -> CommandResult?)? = nil,
                 will: MQTTConfiguration.Will? = nil) async throws -> TestDevice
     {
-        let device = try TestDevice(id, fixture: self, resendAfter: resendAfter, onCommand: onCommand, will: will)
+        let device = try await blocking { try TestDevice(id, fixture: self, resendAfter: resendAfter, onCommand: onCommand, will: will) }
         devices.append(device)
         try await device.start()
         return device
     }
 
-    func count(_ sql: String) throws -> Int { Int(try postgres.psql(sql)) ?? -1 }
+    func count(_ sql: String) async throws -> Int { Int(try await psql(sql)) ?? -1 }
 
     /// Total and distinct-key counts of `readings` for `device`.
-    func readingCounts(_ device: String) throws -> (rows: Int, distinct: Int) {
-        let line = try postgres.psql(
+    func readingCounts(_ device: String) async throws -> (rows: Int, distinct: Int) {
+        let line = try await psql(
             "SELECT count(*), count(DISTINCT (buffer, seq)) FROM readings WHERE device = '\(device)'")
         let parts = line.split(separator: "|").compactMap { Int($0) }
         return (parts.first ?? -1, parts.last ?? -1)
