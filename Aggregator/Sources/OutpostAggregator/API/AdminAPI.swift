@@ -20,9 +20,9 @@ public struct AdminAPI: RouteProvider {
     let apiKeys: APIKeyStore
     let keyring: SigningKeyring
     let sessions: SessionService
-    let devices: DeviceStore
+    let devices: DeviceCatalog
     let readings: ReadingsStore
-    let commands: CommandStore
+    let commands: CommandRecords
     let identityRecords: IdentityRecords
     /// The live-event relay behind `GET /events`; run it in the service group (see ``services``).
     public let events: EventFeed
@@ -42,9 +42,9 @@ public struct AdminAPI: RouteProvider {
         sessions = SessionService(
             client: client, keyring: keyring, users: users, logger: logger,
             accessTokenLifetime: .seconds(settings.accessTokenSeconds), refreshTokenLifetime: .seconds(settings.refreshTokenSeconds))
-        devices = DeviceStore(client: client, logger: logger)
+        devices = DeviceCatalog(client: client, logger: logger)
         readings = ReadingsStore(client: client, logger: logger)
-        commands = CommandStore(client: client, logger: logger)
+        commands = CommandRecords(client: client, logger: logger)
         identityRecords = IdentityRecords(client: client, logger: logger)
         events = EventFeed(client: client, logger: logger)
         generalLimiter = RateLimiter(policy: .perWindow(settings.requestsPerMinute, seconds: 60))

@@ -7,10 +7,21 @@ public struct AggregatorCommand: AsyncParsableCommand {
         commandName: "outpost-aggregator",
         abstract: "Ingests readings into PostgreSQL exactly once, tracks devices, and runs the fleet's CA.",
         version: OutpostVersion.current,
-        subcommands: [Migrate.self, RenderACL.self, CA.self, Token.self, Cert.self, BrokerConfig.self, User.self]
+        subcommands: [Serve.self, Migrate.self, CA.self, Token.self, Cert.self, BrokerConfig.self, User.self, Cmd.self, RenderACL.self]
     )
 
     public init() {}
+
+    /// The process entry point. A plain `AggregatorCommand.main()` in top-level code
+    /// resolves to `ParsableCommand`'s synchronous `main()`, which refuses the async
+    /// subcommands; calling it through the `AsyncParsableCommand` constraint runs the async one.
+    public static func start() async {
+        await runAsync(Self.self)
+    }
+
+    private static func runAsync<Command: AsyncParsableCommand>(_ command: Command.Type) async {
+        await command.main()
+    }
 }
 
 extension AggregatorCommand {

@@ -20,11 +20,17 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
     public var identity: IdentitySettings
     /// The admin API's limits and lifetimes. Every field has a default.
     public var api: APISettings
+    public var ingest: IngestSettings
+    public var devices: DeviceSettings
+    public var readings: ReadingsSettings
+    public var commands: CommandSettings
 
     public init(
         instanceID: String, stateDir: String = "/var/lib/outpost-aggregator",
         migrationsDir: String = "/usr/share/outpost-aggregator/migrations", mqtt: BrokerSettings, postgres: PostgresSettings,
-        http: HTTPSettings, logging: LoggingConfiguration = .init(), identity: IdentitySettings = .init(), api: APISettings = .init()
+        http: HTTPSettings, logging: LoggingConfiguration = .init(), identity: IdentitySettings = .init(), api: APISettings = .init(),
+        ingest: IngestSettings = .init(), devices: DeviceSettings = .init(), readings: ReadingsSettings = .init(),
+        commands: CommandSettings = .init()
     ) {
         self.instanceID = instanceID
         self.stateDir = stateDir
@@ -35,11 +41,16 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         self.logging = logging
         self.identity = identity
         self.api = api
+        self.ingest = ingest
+        self.devices = devices
+        self.readings = readings
+        self.commands = commands
     }
 
     enum CodingKeys: String, CodingKey {
         case instanceID = "instanceId"
         case stateDir, migrationsDir, mqtt, postgres, http, logging, identity, api
+        case ingest, devices, readings, commands
     }
 
     public init(from decoder: any Decoder) throws {
@@ -54,8 +65,18 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         logging = try container.value(.logging, default: LoggingConfiguration())
         identity = try container.value(.identity, default: IdentitySettings())
         api = try container.value(.api, default: APISettings())
+        ingest = try container.value(.ingest, default: IngestSettings())
+        devices = try container.value(.devices, default: DeviceSettings())
+        readings = try container.value(.readings, default: ReadingsSettings())
+        commands = try container.value(.commands, default: CommandSettings())
     }
 
     /// The service identity this process uses on the broker: `svc.aggregator.{instance_id}`.
     public var serviceIdentity: String { "svc.aggregator.\(instanceID)" }
+
+    /// The MQTT client id: the service identity, stable across restarts of this instance
+    /// so that a restarted process resumes its persistent session (and the QoS 1
+    /// messages the broker queued for it) instead of stranding them. Unique per process
+    /// because `instance_id` is.
+    public var mqttClientID: String { serviceIdentity }
 }

@@ -8,12 +8,12 @@ import OutpostCommon
 struct DevicePatchRequest: Decodable, StrictKeys {
     static let allowedKeys: Set<String> = ["name", "tags", "metadata"]
     static let tagPattern = "^[a-z0-9][a-z0-9:._-]{0,62}$"
-    let patch: DeviceStore.Patch
+    let patch: DeviceCatalog.Patch
 
     init(from decoder: any Decoder) throws {
         try Self.refuseUnknownKeys(decoder)
         let container = try decoder.container(keyedBy: AnyKey.self)
-        var patch = DeviceStore.Patch()
+        var patch = DeviceCatalog.Patch()
         let nameKey = AnyKey(stringValue: "name")
         if container.contains(nameKey) {
             let name = try container.decodeIfPresent(String.self, forKey: nameKey)
@@ -69,13 +69,13 @@ extension AdminAPI {
     }
 
     /// Parses the list filters; the returned `limit` is one more than the page size, to see whether more follow.
-    static func deviceFilter(_ query: [String: String]) throws(APIError) -> DeviceStore.Filter {
+    static func deviceFilter(_ query: [String: String]) throws(APIError) -> DeviceCatalog.Filter {
         let limit = try QueryValue.limit(query, maximum: maximumPageSize)
-        if let kind = query["kind"], !DeviceStore.kinds.contains(kind) {
-            throw APIError.invalidParameter("kind", "must be one of \(DeviceStore.kinds.sorted().joined(separator: ", "))")
+        if let kind = query["kind"], !DeviceCatalog.kinds.contains(kind) {
+            throw APIError.invalidParameter("kind", "must be one of \(DeviceCatalog.kinds.sorted().joined(separator: ", "))")
         }
-        if let status = query["status"], !DeviceStore.statuses.contains(status) {
-            throw APIError.invalidParameter("status", "must be one of \(DeviceStore.statuses.sorted().joined(separator: ", "))")
+        if let status = query["status"], !DeviceCatalog.statuses.contains(status) {
+            throw APIError.invalidParameter("status", "must be one of \(DeviceCatalog.statuses.sorted().joined(separator: ", "))")
         }
         if let tag = query["tag"], tag.range(of: DevicePatchRequest.tagPattern, options: .regularExpression) == nil {
             throw APIError.invalidParameter("tag", "must match \(DevicePatchRequest.tagPattern)")
@@ -85,7 +85,7 @@ extension AdminAPI {
         }
         let after = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: String.self) }
         if let after, !DeviceID.isValid(after) { throw APIError(.badRequest, .invalidCursor, "the cursor is malformed") }
-        return DeviceStore.Filter(kind: query["kind"], status: query["status"], tag: query["tag"], search: query["q"], after: after,
+        return DeviceCatalog.Filter(kind: query["kind"], status: query["status"], tag: query["tag"], search: query["q"], after: after,
                                   limit: limit + 1)
     }
 }

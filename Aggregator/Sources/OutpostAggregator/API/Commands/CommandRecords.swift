@@ -6,7 +6,7 @@ import PostgresNIO
 /// Device commands in the `commands` table (queued → sent → succeeded | failed | expired).
 /// Inserting a row is all "send" does: the table's trigger wakes the aggregators'
 /// dispatchers, which publish it and track its state.
-struct CommandStore: Sendable {
+struct CommandRecords: Sendable {
     struct Command: Codable, Sendable, Equatable {
         let id: String
         let device: String

@@ -4,7 +4,7 @@ import OutpostCommon
 import PostgresNIO
 
 /// Devices as the admin API sees them: the shared `devices` table.
-public struct DeviceStore: Sendable {
+public struct DeviceCatalog: Sendable {
     public struct Device: Codable, Sendable, Equatable {
         public let id: String
         public let kind: String

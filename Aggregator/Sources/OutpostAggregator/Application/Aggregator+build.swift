@@ -1,0 +1,106 @@
+import Foundation
+import Logging
+import OutpostCommon
+import ServiceLifecycle
+
+/// Everything `outpost-aggregator serve` runs, wired from one configuration.
+///
+/// `main` and the tests both call ``buildAggregator(configuration:logger:routeProviders:metrics:)``,
+/// so the tests run the real wiring.
+public struct Aggregator: Sendable {
+    public let configuration: AggregatorConfiguration
+    public let database: Database
+    public let broker: MQTTClient
+    public let metrics: AggregatorMetrics
+    public let commands: CommandStore
+    public let readiness: SchemaReadiness
+    /// In start order; the service group shuts them down in reverse, so the HTTPS server
+    /// stops first, ingest drains while the broker and database are still up, and the
+    /// database pool goes last.
+    public let services: [any Service]
+    let logger: Logger
+
+    /// The service group, with SIGTERM and SIGINT as graceful shutdown signals when `signals` is set.
+    public func serviceGroup(signals: Bool = true, gracefulShutdownTimeout: Duration = .seconds(30)) -> ServiceGroup {
+        var configuration = ServiceGroupConfiguration(
+            services: services.map {
+                .init(service: $0, successTerminationBehavior: .gracefullyShutdownGroup,
+                      failureTerminationBehavior: .gracefullyShutdownGroup)
+            },
+            gracefulShutdownSignals: signals ? [.sigterm, .sigint] : [],
+            logger: logger)
+        configuration.maximumGracefulShutdownDuration = gracefulShutdownTimeout
+        return ServiceGroup(configuration: configuration)
+    }
+}
+
+/// Builds the aggregator: PostgreSQL pool, schema and partition maintenance, the broker
+/// connection, ingest, presence, command dispatch, and the HTTPS server with
+/// `/health`, `/metrics` and the routes of every provider.
+///
+/// - Parameters:
+///   - routeProviders: routes beyond health and metrics (enrollment, the admin API).
+///   - metrics: the registry to export; a fresh one by default.
+public func buildAggregator(
+    configuration: AggregatorConfiguration, logger: Logger, routeProviders: [any RouteProvider] = [],
+    metrics: AggregatorMetrics = AggregatorMetrics()
+) throws -> Aggregator {
+    func component(_ name: String) -> Logger {
+        var component = Logger(label: "\(logger.label).\(name)")
+        component[metadataKey: "instance"] = "\(configuration.instanceID)"
+        return component
+    }
+    let readiness = SchemaReadiness()
+    let database = Database(settings: configuration.postgres, logger: component("postgres"))
+
+    var mqtt = configuration.mqtt.clientConfiguration(clientID: configuration.mqttClientID, sessionExpiry: UInt32(configuration.ingest.sessionExpirySeconds))
+    mqtt.receiveMaximum = 1_000
+    mqtt.incomingBufferLimit = 256
+    let broker = try MQTTClient(configuration: mqtt, logger: component("mqtt"))
+
+    let codec = WireCodec()
+    let pipeline = IngestPipeline(
+        settings: configuration.ingest, store: ReadingStore(client: database.client, logger: component("ingest"), metrics: metrics),
+        acks: MQTTAckPublisher(client: broker, codec: codec), metrics: metrics, logger: component("ingest"))
+    let presence = PresenceRecorder(maxPendingDevices: configuration.devices.maxPendingDevices)
+    let commandInbox = BoundedQueue<CommandInbox>(limit: 1_000)
+    let commands = CommandStore(client: database.client, logger: component("commands"))
+    let router = MessageRouter(
+        codec: codec, pipeline: pipeline, presence: presence, commands: commandInbox, metrics: metrics,
+        logger: component("ingest"))
+
+    // The config endpoint needs the fleet CA; an aggregator whose state directory has none
+    // (`ca init` not run there) serves ingest and the API only, and says so.
+    var enrollment: [any RouteProvider] = []
+    if FileManager.default.fileExists(atPath: (configuration.caDirectory as NSString).appendingPathComponent("ca.pem")) {
+        let authority = try CertificateAuthority.load(directory: configuration.caDirectory)
+        let service = EnrollmentService(
+            configuration: configuration, authority: authority,
+            store: IdentityStore(client: database.client, logger: component("identity")), logger: component("identity"))
+        enrollment = [EnrollmentRoutes(service: service, logger: component("identity"))]
+    } else {
+        logger.warning("no CA in the state directory: the config endpoint (enroll, renew) is off",
+                       metadata: ["ca_directory": "\(configuration.caDirectory)"])
+    }
+    let adminAPI = AdminAPI(client: database.client, settings: configuration.api, logger: component("api"))
+    let routes: [any RouteProvider] =
+        [HealthRoutes(database: database, broker: broker, metrics: metrics)] + enrollment + [adminAPI] + routeProviders
+    let http = try HTTPServer.build(settings: configuration.http, providers: routes, logger: component("http"))
+
+    let services: [any Service] = [
+        database,
+        SchemaService(database: database, migrationsDirectory: configuration.migrationsDir, settings: configuration.readings,
+                      readiness: readiness, logger: component("schema")),
+        BrokerConnection(client: broker, readiness: readiness, logger: component("mqtt")),
+        PresenceService(recorder: presence, store: DeviceStore(client: database.client, logger: component("presence")),
+                        settings: configuration.devices, readiness: readiness, metrics: metrics, logger: component("presence")),
+        CommandService(store: commands, client: broker, inbox: commandInbox, settings: configuration.commands,
+                       readiness: readiness, metrics: metrics, logger: component("commands")),
+        IngestService(client: broker, router: router, pipeline: pipeline, readiness: readiness, logger: component("ingest")),
+        adminAPI.events,
+        http,
+        SystemdWatchdogService(isHealthy: { await database.isReachable() }),
+    ]
+    return Aggregator(configuration: configuration, database: database, broker: broker, metrics: metrics, commands: commands,
+                      readiness: readiness, services: services, logger: logger)
+}

@@ -1,0 +1,44 @@
+import OutpostCommon
+
+/// The `ingest` section: how readings are batched into PostgreSQL.
+///
+/// A batch closes when it holds `batch_max_rows` readings or when `batch_max_delay_ms`
+/// have passed since its first message, whichever comes first. Memory is bounded by
+/// `queue_max_rows` waiting readings plus one batch per writer.
+public struct IngestSettings: Codable, Sendable, Equatable {
+    /// Most readings in one database round trip. Defaults to 5,000.
+    public var batchMaxRows: Int
+    /// Longest a reading waits for its batch to fill, in ms. Defaults to 50.
+    public var batchMaxDelayMs: Int
+    /// Readings decoded and waiting for a batch before the MQTT consumer stops taking
+    /// messages (back-pressure to the broker). Defaults to 20,000.
+    public var queueMaxRows: Int
+    /// Batches written concurrently, each on its own pooled connection. Defaults to 2.
+    public var writers: Int
+    /// MQTT v5 session expiry of this aggregator's broker session, in seconds. A restart
+    /// within it resumes the session and receives what the broker queued meanwhile.
+    /// mosquitto keeps handing a disconnected session its share of the shared
+    /// subscription, so an instance that is gone for good holds that share (which
+    /// devices then re-send) until its session expires: keep it short. Defaults to 300.
+    public var sessionExpirySeconds: Int
+
+    public init(batchMaxRows: Int = 5_000, batchMaxDelayMs: Int = 50, queueMaxRows: Int = 20_000, writers: Int = 2,
+                sessionExpirySeconds: Int = 300) {
+        self.batchMaxRows = batchMaxRows
+        self.batchMaxDelayMs = batchMaxDelayMs
+        self.queueMaxRows = queueMaxRows
+        self.writers = writers
+        self.sessionExpirySeconds = sessionExpirySeconds
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        batchMaxRows = try container.value(.batchMaxRows, default: 5_000, where: { (1...100_000).contains($0) }, "must be 1-100000")
+        batchMaxDelayMs = try container.value(.batchMaxDelayMs, default: 50, where: { (1...60_000).contains($0) }, "must be 1-60000 ms")
+        queueMaxRows = try container.value(.queueMaxRows, default: 20_000, where: { (1...10_000_000).contains($0) },
+                                           "must be 1-10000000")
+        writers = try container.value(.writers, default: 2, where: { (1...64).contains($0) }, "must be 1-64")
+        sessionExpirySeconds = try container.value(.sessionExpirySeconds, default: 300, where: { (1...604_800).contains($0) },
+                                                   "must be 1-604800 seconds")
+    }
+}

@@ -1,0 +1,141 @@
+import Logging
+import OutpostCommon
+import ServiceLifecycle
+
+/// What reaches the command service: a result from a device, or a wake-up because a
+/// command was queued (PostgreSQL `NOTIFY outpost_commands`).
+public enum CommandInbox: Sendable {
+    case result(DeviceID, CommandResult)
+    case queued
+}
+
+/// Moves commands through their states.
+///
+/// - Dispatch: at once when PostgreSQL notifies `outpost_commands` (a trigger on insert),
+///   and every `poll_interval_ms` in any case, queued commands are claimed with `FOR UPDATE SKIP LOCKED`, published on
+///   `outpost/v1/{device}/cmd` (QoS 1), and marked
+///   `sent` in the same transaction. Several aggregators never send one command twice
+///   in the normal course; a crash between publish and commit re-sends it, and the
+///   agent answers by id.
+/// - Results from `cmd/result` (queued by the broker consumer) set `succeeded`,
+///   `failed` or `expired`.
+/// - Expiry: queued commands past `expiresAt`, sent ones past it plus the grace.
+public struct CommandService: Service {
+    let store: CommandStore
+    let client: MQTTClient
+    let inbox: BoundedQueue<CommandInbox>
+    let settings: CommandSettings
+    let readiness: SchemaReadiness
+    let metrics: AggregatorMetrics
+    let logger: Logger
+    let codec = WireCodec()
+
+    public init(store: CommandStore, client: MQTTClient, inbox: BoundedQueue<CommandInbox>, settings: CommandSettings,
+                readiness: SchemaReadiness, metrics: AggregatorMetrics, logger: Logger) {
+        self.store = store
+        self.client = client
+        self.inbox = inbox
+        self.settings = settings
+        self.readiness = readiness
+        self.metrics = metrics
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        do { try await readiness.wait() } catch { return }
+        let interval = Duration.milliseconds(settings.pollIntervalMs)
+        var nextTick = ContinuousClock.now
+        await withGracefulShutdownHandler {
+            await withTaskGroup(of: Void.self) { group in
+                group.addTask { await listenForQueued() }
+                while !inbox.isFinished && !Task.isCancelled {
+                    switch await inbox.pop(until: nextTick) {
+                    case .result(let device, let result):
+                        await apply(result, from: device)
+                        continue
+                    case .queued:
+                        nextTick = .now
+                    case nil:
+                        break
+                    }
+                    guard ContinuousClock.now >= nextTick else { continue }
+                    await tick()
+                    nextTick = ContinuousClock.now + interval
+                }
+                group.cancelAll()
+            }
+            while let item = inbox.tryPop() {
+                if case .result(let device, let result) = item { await apply(result, from: device) }
+            }
+        } onGracefulShutdown: {
+            inbox.finish()
+        }
+    }
+
+    /// Holds one pooled connection in `LISTEN outpost_commands`, re-listening after a
+    /// lost connection; each notification wakes the dispatcher.
+    private func listenForQueued() async {
+        while !Task.isCancelled {
+            do {
+                try await store.client.withConnection { connection in
+                    try await connection.listen(on: "outpost_commands") { notifications in
+                        for try await _ in notifications {
+                            await inbox.push(.queued, weight: 1)
+                        }
+                    }
+                }
+            } catch {
+                if Task.isCancelled { return }
+                logger.debug("command notifications interrupted", metadata: ["error": "\(error)"])
+            }
+            try? await Task.sleep(for: .seconds(1))
+        }
+    }
+
+    private func tick() async {
+        do {
+            let expired = try await store.expireOverdue(graceSeconds: settings.resultGraceSeconds)
+            metrics.command(CommandRecord.Status.expired.rawValue, by: expired)
+            if client.isConnected {
+                let sent = try await store.dispatchQueued { command in await publish(command) }
+                metrics.command(CommandRecord.Status.sent.rawValue, by: sent)
+            }
+        } catch {
+            logger.warning("command dispatch failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+        }
+    }
+
+    private func publish(_ command: CommandRecord) async -> Bool {
+        do {
+            let payload = try codec.encode(command.wireCommand)
+            // Detached: libmosquitto holds the QoS 1 message (also across a reconnect), so a
+            // slow broker never holds the claiming transaction open.
+            try client.publishDetached(Topic(command.device, .cmd).name, payload: payload, qos: .atLeastOnce)
+            logger.info("command sent", metadata: ["device": "\(command.device)", "command": "\(command.id)", "name": "\(command.name)"])
+            return true
+        } catch {
+            logger.warning("command not published", metadata: ["command": "\(command.id)", "error": "\(error)"])
+            return false
+        }
+    }
+
+    private func apply(_ result: CommandResult, from device: DeviceID) async {
+        var delay = Duration.milliseconds(100)
+        while !Task.isCancelled {
+            do {
+                if let status = try await store.complete(result, from: device) {
+                    metrics.command(status.rawValue)
+                    logger.info("command finished", metadata: ["device": "\(device)", "command": "\(result.id)", "status": "\(status)"])
+                } else {
+                    metrics.rejected(kind: RejectionReason.kind(.cmdResult), reason: RejectionReason.unknownCommand)
+                    logger.warning("result for no open command", metadata: ["device": "\(device)", "command": "\(result.id)"])
+                }
+                return
+            } catch {
+                logger.warning("storing a command result failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+}

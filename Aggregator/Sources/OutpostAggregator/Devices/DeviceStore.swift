@@ -1,0 +1,137 @@
+import Logging
+import OutpostCommon
+import PostgresNIO
+
+/// The presence columns of `devices`, `device_status_changes` and `device_events`.
+///
+/// Every write touches only devices that exist and are not revoked; what it reports
+/// back tells the caller which messages to count as refused.
+public struct DeviceStore: Sendable {
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    /// Applies one state message in order; returns false when the device is unknown or revoked.
+    public func apply(_ observation: StateObservation) async throws -> Bool {
+        let state = observation.state
+        let device = state.device.rawValue
+        let status = state.status.rawValue
+        let live = !observation.retained
+        let query: PostgresQuery = """
+            WITH prev AS (
+                SELECT id, status, last_seen FROM devices WHERE id = \(device) AND revoked_at IS NULL FOR UPDATE
+            ), changed AS (
+                UPDATE devices d SET
+                    status = \(status),
+                    status_changed_at = CASE WHEN prev.status = \(status) THEN d.status_changed_at
+                        ELSE coalesce(timestamptz 'epoch' + \(observation.transitionTimeMs)::int8 * interval '1 millisecond',
+                                      prev.last_seen,
+                                      timestamptz 'epoch' + \(observation.receivedAtMs)::int8 * interval '1 millisecond') END,
+                    status_cause = CASE WHEN prev.status = \(status) THEN d.status_cause ELSE 'state' END,
+                    version = coalesce(\(state.version)::text, d.version),
+                    buffer_depth = coalesce(\(state.bufferDepth)::int8, d.buffer_depth),
+                    dropped = coalesce(\(state.dropped)::int8, d.dropped),
+                    last_seen = CASE WHEN \(live)::bool
+                        THEN greatest(d.last_seen, timestamptz 'epoch' + \(observation.receivedAtMs)::int8 * interval '1 millisecond')
+                        ELSE d.last_seen END
+                FROM prev WHERE d.id = prev.id
+                RETURNING d.id, d.status_changed_at, prev.status IS DISTINCT FROM \(status) AS transitioned
+            ), history AS (
+                INSERT INTO device_status_changes (device, status, changed_at, cause)
+                SELECT id, \(status), status_changed_at, 'state' FROM changed WHERE transitioned
+            )
+            SELECT count(*) FROM prev
+            """
+        var known = false
+        for try await count in try await client.query(query, logger: logger).decode(Int64.self) { known = count > 0 }
+        return known
+    }
+
+    /// Writes last-seen times in one statement. A device marked offline by silence, or
+    /// never seen before, comes back online (cause `activity`) at the first time it was heard.
+    public func recordSeen(_ seen: [DeviceID: SeenWindow]) async throws {
+        guard !seen.isEmpty else { return }
+        let sorted = seen.sorted { $0.key < $1.key }
+        let ids = sorted.map(\.key.rawValue), first = sorted.map(\.value.firstMs), last = sorted.map(\.value.lastMs)
+        let query: PostgresQuery = """
+            WITH v AS (
+                SELECT * FROM unnest(\(ids)::text[], \(first)::int8[], \(last)::int8[]) AS v(id, first_ms, last_ms)
+            ), locked AS (
+                SELECT d.id, d.status, d.status_cause FROM devices d JOIN v ON v.id = d.id
+                WHERE d.revoked_at IS NULL ORDER BY d.id FOR UPDATE OF d
+            ), changed AS (
+                UPDATE devices d SET
+                    last_seen = greatest(d.last_seen, timestamptz 'epoch' + v.last_ms * interval '1 millisecond'),
+                    status = CASE WHEN l.status = 'unknown' OR (l.status = 'offline' AND l.status_cause = 'silence')
+                        THEN 'online' ELSE d.status END,
+                    status_changed_at = CASE WHEN l.status = 'unknown' OR (l.status = 'offline' AND l.status_cause = 'silence')
+                        THEN timestamptz 'epoch' + v.first_ms * interval '1 millisecond' ELSE d.status_changed_at END,
+                    status_cause = CASE WHEN l.status = 'unknown' OR (l.status = 'offline' AND l.status_cause = 'silence')
+                        THEN 'activity' ELSE d.status_cause END
+                FROM v, locked l WHERE d.id = v.id AND l.id = d.id
+                RETURNING d.id, d.status_changed_at, l.status IS DISTINCT FROM d.status AS transitioned
+            )
+            INSERT INTO device_status_changes (device, status, changed_at, cause)
+            SELECT id, 'online', status_changed_at, 'activity' FROM changed WHERE transitioned
+            """
+        try await client.query(query, logger: logger)
+    }
+
+    /// Stores events in one statement; returns the devices whose events were accepted.
+    public func insert(_ events: [DeviceEvent]) async throws -> Set<DeviceID> {
+        guard !events.isEmpty else { return [] }
+        let data = events.map { JSONText.encode($0.data) }
+        let devices = events.map(\.device.rawValue), ts = events.map(\.ts), kinds = events.map(\.kind)
+        let query: PostgresQuery = """
+            WITH ins AS (
+                INSERT INTO device_events (device, ts, kind, data)
+                SELECT e.device, timestamptz 'epoch' + e.ts_ms * interval '1 millisecond', e.kind, e.data::jsonb
+                FROM unnest(\(devices)::text[], \(ts)::int8[], \(kinds)::text[], \(data)::text[]) AS e(device, ts_ms, kind, data)
+                JOIN devices d ON d.id = e.device AND d.revoked_at IS NULL
+                RETURNING device
+            )
+            SELECT coalesce(array_agg(DISTINCT device), '{}'::text[]) FROM ins
+            """
+        var accepted: Set<DeviceID> = []
+        for try await ids in try await client.query(query, logger: logger).decode([String].self) {
+            accepted = Set(ids.compactMap(DeviceID.init))
+        }
+        return accepted
+    }
+
+    /// Marks online devices silent for longer than `seconds` offline, dated at their
+    /// last contact; returns how many.
+    public func markSilent(olderThanSeconds seconds: Int) async throws -> Int {
+        let query: PostgresQuery = """
+            WITH gone AS (
+                UPDATE devices SET status = 'offline', status_cause = 'silence',
+                    status_changed_at = coalesce(last_seen, status_changed_at, now())
+                WHERE status = 'online' AND revoked_at IS NULL
+                  AND coalesce(last_seen, status_changed_at, created_at) < now() - \(seconds)::int8 * interval '1 second'
+                RETURNING id, status_changed_at
+            ), history AS (
+                INSERT INTO device_status_changes (device, status, changed_at, cause)
+                SELECT id, 'offline', status_changed_at, 'silence' FROM gone
+            )
+            SELECT count(*) FROM gone
+            """
+        var count = 0
+        for try await gone in try await client.query(query, logger: logger).decode(Int64.self) { count = Int(gone) }
+        return count
+    }
+
+    /// Devices whose status is online.
+    public func countOnline() async throws -> Int {
+        var count = 0
+        for try await online in try await client.query(
+            "SELECT count(*) FROM devices WHERE status = 'online' AND revoked_at IS NULL", logger: logger).decode(Int64.self)
+        {
+            count = Int(online)
+        }
+        return count
+    }
+}

@@ -1,0 +1,169 @@
+import Logging
+import OutpostCommon
+
+/// Decoded telemetry → batches → PostgreSQL → acks.
+///
+/// ```
+/// submit() ─▶ queue (≤ queue_max_rows readings) ─▶ assembler (rows / time) ─▶ batches (≤ writers)
+///                                                                               │
+///                 acks published after the commit ◀── writer × N ◀──────────────┘
+/// ```
+///
+/// `submit` waits while the queue is full; the caller is the broker consumer, so a flood
+/// stops it taking messages and the backlog stays with the broker. A failed write is
+/// retried (PostgreSQL restarting) with backoff, holding its batch; no ack goes out for
+/// it until it commits. Stopping: ``finish()``, then ``run()`` drains what was submitted.
+public final class IngestPipeline: Sendable {
+    let settings: IngestSettings
+    let store: ReadingStore
+    let acks: any AckPublisher
+    let metrics: AggregatorMetrics
+    let logger: Logger
+    private let queue: BoundedQueue<ReceivedBatch>
+    private let batches: BoundedQueue<IngestBatch>
+
+    public init(settings: IngestSettings, store: ReadingStore, acks: any AckPublisher, metrics: AggregatorMetrics, logger: Logger) {
+        self.settings = settings
+        self.store = store
+        self.acks = acks
+        self.metrics = metrics
+        self.logger = logger
+        queue = BoundedQueue(limit: settings.queueMaxRows)
+        batches = BoundedQueue(limit: settings.writers)
+    }
+
+    /// Queues a decoded message, waiting while the queue is full. False once finished.
+    @discardableResult
+    public func submit(_ message: ReceivedBatch) async -> Bool {
+        let added = await queue.push(message, weight: message.rows)
+        metrics.queueRows.set(Double(queue.weight))
+        return added
+    }
+
+    /// Stops taking messages; ``run()`` returns once the queued ones are written.
+    public func finish() { queue.finish() }
+
+    /// Runs the assembler and the writers until ``finish()`` and the drain, or cancellation.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.assemble() }
+            for writer in 0..<settings.writers {
+                group.addTask { await self.write(writer: writer) }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: .seconds(1))
+                    self.metrics.updateRate(now: .now)
+                }
+            }
+            // The rate ticker runs until the others are done.
+            await group.next()
+            for _ in 0..<settings.writers { await group.next() }
+            group.cancelAll()
+        }
+    }
+
+    private func assemble() async {
+        var assembler = BatchAssembler(maxRows: settings.batchMaxRows, maxDelay: .milliseconds(settings.batchMaxDelayMs))
+        while !Task.isCancelled {
+            let message = await queue.pop(until: assembler.closeDeadline)
+            metrics.queueRows.set(Double(queue.weight))
+            if let message {
+                for batch in assembler.add(message, now: .now) {
+                    await batches.push(batch, weight: 1)
+                }
+            } else if let batch = assembler.close(now: .now) {
+                await batches.push(batch, weight: 1)
+            } else if assembler.closeDeadline == nil {
+                // Nothing open and nothing came: finished (or cancelled).
+                break
+            }
+        }
+        if let batch = assembler.close(now: .now, force: true) { await batches.push(batch, weight: 1) }
+        batches.finish()
+    }
+
+    private func write(writer: Int) async {
+        while let batch = await batches.pop() {
+            await commit(batch, writer: writer)
+        }
+    }
+
+    /// Writes one batch until it commits (or the task is cancelled), then publishes its acks.
+    private func commit(_ batch: IngestBatch, writer: Int) async {
+        var delay = Duration.milliseconds(100)
+        while true {
+            let started = ContinuousClock.now
+            do {
+                let outcome = try await store.write(batch)
+                let finished = ContinuousClock.now
+                metrics.commitSeconds.record(finished - started)
+                metrics.batchRows.record(Double(batch.rows))
+                settle(batch, outcome, now: finished)
+                return
+            } catch {
+                metrics.writeFailures.increment()
+                logger.warning("batch write failed; retrying", metadata: [
+                    "writer": "\(writer)", "rows": "\(batch.rows)", "retry_in": "\(delay)", "error": "\(String(reflecting: error))",
+                ])
+                guard !Task.isCancelled else { return }
+                try? await Task.sleep(for: delay)
+                guard !Task.isCancelled else {
+                    logger.warning("batch abandoned at shutdown; devices re-send it", metadata: ["rows": "\(batch.rows)"])
+                    return
+                }
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+    }
+
+    /// Counts what the commit did and acknowledges the accepted messages.
+    private func settle(_ batch: IngestBatch, _ outcome: ReadingStore.Outcome, now: ContinuousClock.Instant) {
+        var accepted: [ReceivedBatch] = []
+        var acceptedRows = 0
+        for message in batch.messages {
+            let device = message.batch.device
+            if outcome.accepted.contains(device) {
+                accepted.append(message)
+                acceptedRows += message.rows
+            } else {
+                let reason = outcome.revoked.contains(device) ? RejectionReason.revokedDevice : RejectionReason.unknownDevice
+                metrics.rejected(kind: RejectionReason.kind(.telemetry), reason: reason, readings: message.rows)
+                logger.warning("telemetry refused", metadata: ["device": "\(device)", "reason": "\(reason)", "readings": "\(message.rows)"])
+            }
+        }
+        metrics.stored(outcome.inserted, duplicates: acceptedRows - outcome.inserted, now: now)
+        for ack in AckPlanner.acks(for: accepted) {
+            do {
+                try acks.publish(ack)
+                metrics.acksPublished.increment()
+            } catch {
+                // Not acked means re-sent by the device, and re-delivery inserts nothing.
+                logger.warning("ack not published", metadata: ["device": "\(ack.device)", "error": "\(error)"])
+            }
+        }
+        let published = ContinuousClock.now
+        for message in accepted { metrics.ackLagSeconds.record(published - message.receivedAt) }
+    }
+}
+
+/// Sends acks to devices. The aggregator's is its MQTT client.
+public protocol AckPublisher: Sendable {
+    func publish(_ ack: Ack) throws
+}
+
+/// Publishes acks on `outpost/v1/{device}/ack` with QoS 1, without waiting for the
+/// broker's PUBACK (libmosquitto queues them, also across a reconnect).
+public struct MQTTAckPublisher: AckPublisher {
+    let client: MQTTClient
+    let codec: WireCodec
+
+    public init(client: MQTTClient, codec: WireCodec = WireCodec()) {
+        self.client = client
+        self.codec = codec
+    }
+
+    public func publish(_ ack: Ack) throws {
+        try client.publishDetached(Topic(ack.device, .ack).name, payload: try codec.encode(ack), qos: .atLeastOnce)
+    }
+}

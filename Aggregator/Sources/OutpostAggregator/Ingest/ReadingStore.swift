@@ -1,0 +1,80 @@
+import Logging
+import OutpostCommon
+import PostgresNIO
+import Prometheus
+
+/// Writes a batch of readings in one round trip: one statement, committed on its own.
+///
+/// The statement unnests column arrays (no per-row statements), keeps only readings of
+/// devices that exist and are not revoked, inserts them, and reports how many rows were
+/// new and which devices were refused, so their messages can be counted and left unacked.
+/// The readings key makes a re-delivery insert nothing (see ``write(_:)``).
+public struct ReadingStore: Sendable {
+    /// What one write did.
+    public struct Outcome: Sendable, Equatable {
+        /// Readings inserted; the rest of the accepted ones were already stored.
+        public var inserted: Int
+        /// Devices whose readings were accepted.
+        public var accepted: Set<DeviceID>
+        /// Devices with a row but `revoked_at` set.
+        public var revoked: Set<DeviceID>
+    }
+
+    let client: PostgresClient
+    let logger: Logger
+    let conflictFallbacks: Counter?
+
+    public init(client: PostgresClient, logger: Logger, metrics: AggregatorMetrics? = nil) {
+        self.client = client
+        self.logger = logger
+        self.conflictFallbacks = metrics?.conflictFallbacks
+    }
+
+    /// Writes `batch`. The plain insert runs first: re-deliveries are rare (they follow
+    /// crashes and lost acks), and skipping the conflict check makes the common case about
+    /// a third cheaper for the server. When the batch holds a reading already stored, the
+    /// statement fails whole with a unique violation and nothing of it stays; it is then
+    /// written again with `ON CONFLICT DO NOTHING`.
+    public func write(_ batch: IngestBatch) async throws -> Outcome {
+        do {
+            return try await write(batch, onConflictDoNothing: false)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.uniqueViolation {
+            conflictFallbacks?.increment()
+            return try await write(batch, onConflictDoNothing: true)
+        }
+    }
+
+    static let uniqueViolation = "23505"
+
+    func write(_ batch: IngestBatch, onConflictDoNothing: Bool) async throws -> Outcome {
+        let columns = batch.columns
+        let devices = batch.devices.map(\.rawValue)
+        let conflictClause = onConflictDoNothing ? "ON CONFLICT DO NOTHING" : ""
+        let query: PostgresQuery = """
+            WITH known AS (
+                SELECT id, revoked_at IS NULL AS active FROM devices WHERE id = ANY(\(devices)::text[])
+            ), inserted AS (
+                INSERT INTO readings (device, buffer, seq, ts, metric, value)
+                SELECT b.device, b.buffer, b.seq, timestamptz 'epoch' + b.ts_ms * interval '1 millisecond', b.metric, b.value
+                FROM unnest(\(columns.devices)::text[], \(columns.buffers)::int8[], \(columns.seqs)::int8[],
+                            \(columns.timestamps)::int8[], \(columns.metrics)::text[], \(columns.values)::float8[])
+                     AS b(device, buffer, seq, ts_ms, metric, value)
+                JOIN known k ON k.id = b.device AND k.active
+                \(unescaped: conflictClause)
+                RETURNING 1
+            )
+            SELECT (SELECT count(*) FROM inserted),
+                   coalesce((SELECT array_agg(id) FROM known WHERE active), '{}'::text[]),
+                   coalesce((SELECT array_agg(id) FROM known WHERE NOT active), '{}'::text[])
+            """
+        var outcome = Outcome(inserted: 0, accepted: [], revoked: [])
+        for try await (inserted, accepted, revoked) in try await client.query(query, logger: logger)
+            .decode((Int64, [String], [String]).self)
+        {
+            outcome.inserted = Int(inserted)
+            outcome.accepted = Set(accepted.compactMap(DeviceID.init))
+            outcome.revoked = Set(revoked.compactMap(DeviceID.init))
+        }
+        return outcome
+    }
+}

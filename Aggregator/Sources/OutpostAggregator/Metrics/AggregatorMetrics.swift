@@ -1,0 +1,120 @@
+import Prometheus
+import Synchronization
+
+/// Every metric the aggregator exports on `/metrics`, in one Prometheus registry per
+/// process (tests build several aggregators in one process, each with its own).
+/// Names are documented in `docs/aggregator.md`.
+public final class AggregatorMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+
+    /// Readings inserted (excluding re-deliveries). `rate()` of it is readings stored per second.
+    let readingsStored: Counter
+    /// Readings re-delivered and already stored: acked again, inserted nothing.
+    let readingsDuplicate: Counter
+    /// The stored rate over the last ``RateWindow/span``, for a quick look without PromQL.
+    let readingsStoredPerSecond: Gauge
+    let batchRows: ValueHistogram
+    let commitSeconds: DurationHistogram
+    let ackLagSeconds: DurationHistogram
+    let acksPublished: Counter
+    let writeFailures: Counter
+    let conflictFallbacks: Counter
+    let queueRows: Gauge
+    let devicesOnline: Gauge
+    let devicesWentOffline: Counter
+    let stateFlushFailures: Counter
+    private let rateWindow = Mutex(RateWindow())
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        readingsStored = registry.makeCounter(
+            name: "outpost_ingest_readings_stored_total", help: "Readings inserted into PostgreSQL (re-deliveries excluded).")
+        readingsDuplicate = registry.makeCounter(
+            name: "outpost_ingest_readings_duplicate_total", help: "Re-delivered readings that were already stored.")
+        readingsStoredPerSecond = registry.makeGauge(
+            name: "outpost_ingest_readings_stored_per_second", help: "Readings stored per second over the last 10 seconds.")
+        batchRows = registry.makeValueHistogram(
+            name: "outpost_ingest_batch_rows", buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_000, 5_000, 10_000, 20_000],
+            help: "Readings per database round trip.")
+        commitSeconds = registry.makeDurationHistogram(
+            name: "outpost_ingest_commit_seconds",
+            buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
+                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
+            help: "Time of one batch's insert-and-commit round trip.")
+        ackLagSeconds = registry.makeDurationHistogram(
+            name: "outpost_ingest_ack_lag_seconds",
+            buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+                      .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5), .seconds(30), .seconds(120)],
+            help: "From taking a telemetry message off the broker to publishing its ack.")
+        acksPublished = registry.makeCounter(name: "outpost_ingest_acks_published_total", help: "Ack messages published.")
+        writeFailures = registry.makeCounter(
+            name: "outpost_ingest_write_failures_total", help: "Batch writes that failed and were retried.")
+        conflictFallbacks = registry.makeCounter(
+            name: "outpost_ingest_conflict_retries_total",
+            help: "Batches that held an already stored reading and were written again with ON CONFLICT DO NOTHING.")
+        queueRows = registry.makeGauge(name: "outpost_ingest_queue_rows", help: "Decoded readings waiting for a batch.")
+        devicesOnline = registry.makeGauge(name: "outpost_devices_online", help: "Devices whose status is online.")
+        devicesWentOffline = registry.makeCounter(
+            name: "outpost_devices_silence_offline_total", help: "Devices marked offline because they fell silent.")
+        stateFlushFailures = registry.makeCounter(
+            name: "outpost_devices_flush_failures_total", help: "Presence and event flushes that failed and were retried.")
+    }
+
+    /// Counts a refused message (and its readings, for telemetry) under its reason.
+    func rejected(kind: String, reason: String, readings: Int = 0) {
+        registry.makeCounter(name: "outpost_ingest_rejected_total", labels: [("kind", kind), ("reason", reason)]).increment()
+        if readings > 0 {
+            registry.makeCounter(name: "outpost_ingest_rejected_readings_total", labels: [("reason", reason)])
+                .increment(by: Int64(readings))
+        }
+    }
+
+    /// Counts a command's move into `status`.
+    func command(_ status: String, by count: Int = 1) {
+        guard count > 0 else { return }
+        registry.makeCounter(name: "outpost_commands_total", labels: [("status", status)]).increment(by: Int64(count))
+    }
+
+    func stored(_ inserted: Int, duplicates: Int, now: ContinuousClock.Instant) {
+        readingsStored.increment(by: Int64(inserted))
+        readingsDuplicate.increment(by: Int64(duplicates))
+        rateWindow.withLock { $0.add(inserted, at: now) }
+    }
+
+    /// Refreshes the per-second gauge; called once a second.
+    func updateRate(now: ContinuousClock.Instant) {
+        readingsStoredPerSecond.set(rateWindow.withLock { $0.perSecond(at: now) })
+    }
+
+    /// The Prometheus text exposition.
+    public func render() -> String { registry.emitToString() }
+}
+
+/// Stored counts per second over a sliding window, in one-second buckets.
+struct RateWindow: Sendable {
+    static let span = 10
+    private var buckets: [(second: Int64, count: Int)] = []
+
+    /// A fixed origin so instants map to whole seconds.
+    private static let origin = ContinuousClock.now
+
+    private static func second(_ instant: ContinuousClock.Instant) -> Int64 {
+        (instant - origin).components.seconds
+    }
+
+    mutating func add(_ count: Int, at now: ContinuousClock.Instant) {
+        let second = Self.second(now)
+        if let last = buckets.last, last.second == second {
+            buckets[buckets.count - 1].count += count
+        } else {
+            buckets.append((second, count))
+        }
+        buckets.removeAll { $0.second <= second - Int64(Self.span) }
+    }
+
+    func perSecond(at now: ContinuousClock.Instant) -> Double {
+        let second = Self.second(now)
+        let total = buckets.filter { $0.second > second - Int64(Self.span) }.reduce(0) { $0 + $1.count }
+        return Double(total) / Double(Self.span)
+    }
+}

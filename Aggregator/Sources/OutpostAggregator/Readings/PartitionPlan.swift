@@ -1,0 +1,44 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+
+/// Which daily partitions of `readings` should exist on a given day, and which are past retention.
+public struct PartitionPlan: Sendable, Equatable {
+    /// UTC days, as `YYYY-MM-DD`, that must have a partition.
+    public var days: [String]
+    /// Partitions of days before this one (`YYYY-MM-DD`) are dropped; nil keeps everything.
+    public var retentionHorizon: String?
+
+    public init(today: Date, settings: ReadingsSettings) {
+        let todayIndex = Self.dayIndex(today)
+        days = ((todayIndex - settings.partitionsBehindDays)...(todayIndex + settings.partitionsAheadDays)).map(Self.format)
+        retentionHorizon = settings.retentionDays > 0 ? Self.format(todayIndex - settings.retentionDays) : nil
+        // Never create a partition that retention would drop at once.
+        if let horizon = retentionHorizon { days.removeAll { $0 < horizon } }
+    }
+
+    /// Days since 1970-01-01 (UTC).
+    static func dayIndex(_ date: Date) -> Int {
+        Int((date.timeIntervalSince1970 / 86_400).rounded(.down))
+    }
+
+    /// `YYYY-MM-DD` of a day index, by the civil-from-days algorithm (no calendar or locale involved).
+    static func format(_ dayIndex: Int) -> String {
+        let z = dayIndex + 719_468
+        let era = (z >= 0 ? z : z - 146_096) / 146_097
+        let doe = z - era * 146_097
+        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
+        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
+        let mp = (5 * doy + 2) / 153
+        let day = doy - (153 * mp + 2) / 5 + 1
+        let month = mp < 10 ? mp + 3 : mp - 9
+        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
+        func pad(_ value: Int, _ width: Int) -> String {
+            let digits = String(value)
+            return String(repeating: "0", count: max(0, width - digits.count)) + digits
+        }
+        return "\(pad(year, 4))-\(pad(month, 2))-\(pad(day, 2))"
+    }
+}

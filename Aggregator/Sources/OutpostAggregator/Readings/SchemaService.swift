@@ -1,0 +1,88 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
+import Foundation
+#endif
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Prepares the database and keeps the readings table's partitions in shape.
+///
+/// At start: applies pending migrations (under the runner's advisory lock, so several
+/// aggregators may start at once), creates the partitions of ``PartitionPlan``, then
+/// opens ``SchemaReadiness``. Every `maintenance_interval_seconds` after that: creates
+/// the partitions ahead and drops those past retention. PostgreSQL being down at start
+/// is waited out with backoff; a migration that fails is fatal.
+public struct SchemaService: Service {
+    let database: Database
+    let migrationsDirectory: String
+    let settings: ReadingsSettings
+    let readiness: SchemaReadiness
+    let logger: Logger
+
+    public init(database: Database, migrationsDirectory: String, settings: ReadingsSettings, readiness: SchemaReadiness,
+                logger: Logger) {
+        self.database = database
+        self.migrationsDirectory = migrationsDirectory
+        self.settings = settings
+        self.readiness = readiness
+        self.logger = logger
+    }
+
+    public func run() async throws {
+        defer { readiness.fail() }
+        let runner = MigrationRunner(client: database.client, directory: migrationsDirectory, logger: logger)
+        var delay = Duration.milliseconds(200)
+        while true {
+            do {
+                try await runner.migrate()
+                try await maintain()
+                break
+            } catch let error as StoreError {
+                logger.critical("cannot prepare the schema", metadata: ["error": "\(error)"])
+                throw error
+            } catch {
+                if Task.isCancelled || Task.isShuttingDownGracefully { return }
+                logger.warning("database not ready; retrying", metadata: ["error": "\(String(reflecting: error))"])
+                try? await Task.sleep(for: delay)
+                delay = min(delay * 2, .seconds(5))
+            }
+        }
+        readiness.open()
+        logger.info("schema ready")
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(settings.maintenanceIntervalSeconds))
+                if Task.isCancelled { return }
+                do {
+                    try await maintain()
+                } catch {
+                    logger.error("partition maintenance failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+            }
+        }
+    }
+
+    /// Creates missing partitions and applies retention, once.
+    public func maintain(today: Date = Date()) async throws {
+        let plan = PartitionPlan(today: today, settings: settings)
+        var created: [String] = []
+        for day in plan.days {
+            let rows = try await database.client.query(
+                "SELECT outpost_ensure_readings_partition(\(day)::date)", logger: logger).decode(Bool.self)
+            for try await made in rows where made { created.append(day) }
+        }
+        if !created.isEmpty { logger.info("created readings partitions", metadata: ["days": "\(created)"]) }
+        guard let horizon = plan.retentionHorizon else { return }
+        var dropped: [String] = []
+        for try await name in try await database.client.query(
+            "SELECT outpost_drop_readings_before(\(horizon)::date)", logger: logger).decode(String.self)
+        {
+            dropped.append(name)
+        }
+        try await database.client.query(
+            "DELETE FROM device_events WHERE ts < \(horizon)::date::timestamp AT TIME ZONE 'UTC'", logger: logger)
+        if !dropped.isEmpty { logger.info("dropped readings partitions past retention", metadata: ["partitions": "\(dropped)"]) }
+    }
+}

@@ -1,0 +1,96 @@
+import Foundation
+import OutpostCommon
+import Testing
+import TestHarness
+@testable import OutpostAggregator
+
+/// Commands through the real broker: queued → sent → succeeded | failed | expired.
+@Suite("Device commands", .serialized, .timeLimit(.minutes(3)))
+struct CommandTests {
+    @Test("a command reaches each end state: succeeded, failed, expired without an answer, expired by the agent")
+    func endStates() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let configuration = try fixture.configuration { $0.commands.resultGraceSeconds = 0 }
+            let aggregator = try await fixture.startInProcess(configuration)
+            try await fixture.addDevices(["cam-1"])
+            let device = try await fixture.device("cam-1") { command in
+                switch command.name {
+                case "ping": .success(id: command.id, output: ["pong": true])
+                case "restart_agent": .failure(id: command.id, code: "failed", message: "not allowed here")
+                case "start_stream": .failure(id: command.id, code: CommandResult.Failure.expired, message: "arrived late")
+                default: nil
+                }
+            }
+            let store = aggregator.commands
+            func finish(_ name: String, ttl: Int = 60, args: JSONValue = [:]) async throws -> CommandRecord {
+                let queued = try await store.enqueue(device: device.id, name: name, args: args, ttlSeconds: ttl, actor: "test")
+                #expect(queued.status == .queued)
+                var record = queued
+                try await waitUntil(timeout: .seconds(30), "\(name) finished") {
+                    record = try await store.find(id: queued.id) ?? record
+                    return record.status.isFinal
+                }
+                return record
+            }
+            let ping = try await finish("ping", args: ["n": 1])
+            #expect(ping.status == .succeeded)
+            #expect(ping.output == ["pong": true])
+            #expect(ping.sentAt != nil && ping.finishedAt != nil)
+            #expect(device.commands.first { $0.id == ping.id }?.args == ["n": 1])
+
+            let restart = try await finish("restart_agent")
+            #expect(restart.status == .failed)
+            #expect(restart.errorCode == "failed" && restart.errorMessage == "not allowed here")
+
+            let silent = try await finish("collect_now", ttl: 1)
+            #expect(silent.status == .expired)
+            #expect(silent.sentAt != nil)
+            #expect(device.commands.contains { $0.id == silent.id })
+
+            let late = try await finish("start_stream")
+            #expect(late.status == .expired)
+
+            // A late result for a finished command changes nothing and is counted.
+            try await device.client.publish(
+                Topic(device.id, .cmdResult).name, payload: try WireCodec().encode(CommandResult.success(id: silent.id)))
+            try await waitUntil(timeout: .seconds(20), "late result counted") {
+                metricValue(aggregator.metrics.render(), "outpost_ingest_rejected_total", ["kind": "cmd_result", "reason": "unknown_command"]) == 1
+            }
+            #expect(try await store.find(id: silent.id)?.status == .expired)
+            #expect(try await fixture.count("SELECT count(*) FROM audit_log WHERE action = 'command.send'") == 4)
+
+            await #expect(throws: CommandError(.unknownDevice, "")) {
+                try await store.enqueue(device: DeviceID("nobody")!, name: "ping", ttlSeconds: 10, actor: "test")
+            }
+            await #expect(throws: CommandError(.invalidName, "")) {
+                try await store.enqueue(device: device.id, name: "Reboot!", ttlSeconds: 10, actor: "test")
+            }
+        }
+    }
+
+    @Test("outpost-aggregator cmd send --wait queues, waits and prints the finished command; NOTIFY dispatches it without polling")
+    func commandLine() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            // Polling once a minute: only the insert trigger's notification can send the command within its 30 s TTL.
+            let configuration = try fixture.configuration { $0.commands.pollIntervalMs = 60_000 }
+            try await fixture.startInProcess(configuration)
+            try await fixture.addDevices(["meter-c1"])
+            _ = try await fixture.device("meter-c1") { .success(id: $0.id, output: ["seconds": $0.args["seconds"] ?? .null]) }
+            let path = try fixture.writeConfiguration(configuration)
+            let output = try await fixture.runBinary([
+                "cmd", "send", "--config", path, "--device", "meter-c1", "--name", "set_interval", "--args", #"{"seconds":5}"#,
+                "--ttl", "30", "--wait",
+            ])
+            let line = try #require(output.split(separator: "\n").last)
+            let record = try JSONDecoder().decode(CommandRecord.self, from: Data(line.utf8))
+            #expect(record.status == .succeeded)
+            #expect(record.output == ["seconds": 5])
+            #expect(record.createdBy.hasPrefix("cli:"))
+            let shown = try await fixture.runBinary(["cmd", "show", "--config", path, record.id])
+            #expect(shown.contains(#""status":"succeeded""#))
+            await #expect(throws: (any Error).self) {
+                try await fixture.runBinary(["cmd", "send", "--config", path, "--device", "nobody", "--name", "ping"])
+            }
+        }
+    }
+}

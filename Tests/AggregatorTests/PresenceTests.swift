@@ -1,0 +1,68 @@
+import Foundation
+import OutpostCommon
+import Testing
+import TestHarness
+@testable import OutpostAggregator
+@testable import OutpostCommon
+
+/// Device presence from the state topic, the last will, activity and silence.
+@Suite("Device presence", .serialized, .timeLimit(.minutes(3)))
+struct PresenceTests {
+    static func status(_ fixture: AggregatorFixture, _ device: String) async throws -> String {
+        try await fixture.psql("SELECT status || '/' || coalesce(status_cause, '') FROM devices WHERE id = '\(device)'")
+    }
+
+    /// Milliseconds since the epoch of `status_changed_at`.
+    static func changedAtMs(_ fixture: AggregatorFixture, _ device: String) async throws -> Int64 {
+        Int64(try await fixture.psql(
+            "SELECT (extract(epoch FROM status_changed_at) * 1000)::int8 FROM devices WHERE id = '\(device)'")) ?? -1
+    }
+
+    @Test("online from the state topic, offline from the last will at the moment it arrived, history kept")
+    func stateAndWill() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            try await fixture.startInProcess(try fixture.configuration())
+            try await fixture.addDevices(["cam-w"])
+            let id = DeviceID("cam-w")!
+            let will = MQTTConfiguration.Will(
+                topic: Topic(id, .state).name, payload: try WireCodec().encode(DeviceState(device: id, status: .offline, ts: WireClock.nowMs())))
+            let device = try await fixture.device("cam-w", will: will)
+            let online = DeviceState(device: id, status: .online, ts: WireClock.nowMs(), version: "1.2.3", bufferDepth: 7, dropped: 0)
+            try await device.client.publish(Topic(id, .state).name, payload: try WireCodec().encode(online), retain: true)
+            try await waitUntil(timeout: .seconds(20), "online from state") { try await Self.status(fixture, "cam-w") == "online/state" }
+            #expect(try await fixture.psql("SELECT version || ',' || buffer_depth FROM devices WHERE id = 'cam-w'") == "1.2.3,7")
+
+            let cut = WireClock.nowMs()
+            device.client.abortConnectionForTesting()
+            try await waitUntil(timeout: .seconds(20), "offline from the will") { try await Self.status(fixture, "cam-w") == "offline/state" }
+            let changedAt = try await Self.changedAtMs(fixture, "cam-w")
+            #expect(changedAt >= cut && changedAt <= WireClock.nowMs(), "dated \(changedAt - cut) ms after the cut")
+            #expect(try await fixture.psql(
+                "SELECT string_agg(status, ',' ORDER BY changed_at) FROM device_status_changes WHERE device = 'cam-w'") == "online,offline")
+        }
+    }
+
+    @Test("activity brings a device online; silence past the limit takes it offline, dated at its last contact; activity again brings it back")
+    func activityAndSilence() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let aggregator = try await fixture.startInProcess(try fixture.configuration { $0.devices.offlineAfterSeconds = 2 })
+            try await fixture.addDevices(["meter-s"])
+            let device = try await fixture.device("meter-s")
+            try await device.send(batches: 1, readings: 10)
+            try await device.waitAllAcked()
+            try await waitUntil(timeout: .seconds(20), "online by activity") { try await Self.status(fixture, "meter-s") == "online/activity" }
+            try await waitUntil(timeout: .seconds(30), "offline by silence") { try await Self.status(fixture, "meter-s") == "offline/silence" }
+            #expect(try await fixture.psql("SELECT status_changed_at = last_seen FROM devices WHERE id = 'meter-s'") == "t")
+            // The counter follows the sweep's commit, so it may trail the row by a moment.
+            try await waitUntil(timeout: .seconds(20), "silence counted") {
+                metricValue(aggregator.metrics.render(), "outpost_devices_silence_offline_total") == 1
+            }
+            try await device.send(batches: 1, readings: 10)
+            try await device.waitAllAcked()
+            try await waitUntil(timeout: .seconds(20), "online again") { try await Self.status(fixture, "meter-s") == "online/activity" }
+            #expect(try await fixture.psql(
+                "SELECT string_agg(status || ':' || cause, ',' ORDER BY changed_at) FROM device_status_changes WHERE device = 'meter-s'")
+                == "online:activity,offline:silence,online:activity")
+        }
+    }
+}
