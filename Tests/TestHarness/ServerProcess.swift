@@ -25,6 +25,9 @@ public final class ServerProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Close every other inherited descriptor: a server that kept the write end of
+        // another test's `runTool` pipe would hold that reader until the server exits.
+        closeInheritedDescriptors(&actions)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
@@ -85,6 +88,15 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// `kill -9`, as a crash would.
     public func crash() async { await stop(signal: SIGKILL) }
+}
+
+/// Adds "close every descriptor from 3 up" to `actions` (glibc 2.34+'s
+/// `posix_spawn_file_actions_addclosefrom_np`, which the Swift Glibc module does not
+/// export, so it is looked up at run time; without it the child inherits them as before).
+private func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return }
+    _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(&actions, 3)
 }
 
 /// Runs a tool to completion and returns its output; throws on a non-zero exit.
