@@ -81,6 +81,7 @@ cat > "$state/aggregator.json" <<JSON
 }
 JSON
 config=(--config "$state/aggregator.json")
+"$agg" migrate "${config[@]}" >/dev/null
 "$agg" ca init "${config[@]}" >/dev/null
 "$agg" ca server-cert "${config[@]}" --ip 127.0.0.1 --dns localhost \
     --cert-out "$state/aggregator/https.pem" --key-out "$state/aggregator/https.key" >/dev/null
@@ -91,7 +92,6 @@ user_flag=()
 mosquitto -c "$state/aggregator/broker/mosquitto.conf" >"$state/logs/mosquitto.log" 2>&1 &
 echo $! > "$state/pids/mosquitto"
 
-"$agg" migrate "${config[@]}" >/dev/null
 "$agg" serve "${config[@]}" >"$state/logs/aggregator.log" 2>&1 &
 echo $! > "$state/pids/aggregator"
 ca="$state/aggregator/ca/ca.pem"
@@ -104,10 +104,16 @@ index=0
 for device in "${devices[@]}"; do
     index=$((index + 1))
     token="$("$agg" token create "${config[@]}" --device "$device" --ttl 1h | awk '/^token:/ {print $2}')"
+    # enroll keeps the keys already in agent.json and adds the device id, broker and certificate files.
+    mkdir -p "$state/agent-$index"
+    cat > "$state/agent-$index/agent.json" <<JSON
+{"state_dir": "$state/agent-$index/state",
+ "sources": [{"type": "meter", "name": "meter", "interval_s": 1, "kind": "ac", "seed": $index},
+             {"type": "system", "name": "system", "interval_s": 10, "prefix": "host"}],
+ "logging": {"format": "json", "level": "info"}}
+JSON
     "$agent" enroll --server "https://127.0.0.1:$https_port" --token "$token" --config-dir "$state/agent-$index"
-    OUTPOST_STATE_DIR="$state/agent-$index/state" \
-    OUTPOST_SOURCES="[{\"type\":\"meter\",\"name\":\"meter\",\"interval_s\":1,\"kind\":\"ac\",\"seed\":$index},{\"type\":\"system\",\"name\":\"system\",\"interval_s\":10,\"prefix\":\"host\"}]" \
-        "$agent" run --config "$state/agent-$index/agent.json" >"$state/logs/agent-$index.log" 2>&1 &
+    "$agent" run --config "$state/agent-$index/agent.json" >"$state/logs/agent-$index.log" 2>&1 &
     echo $! > "$state/pids/agent-$index"
 done
 
