@@ -29,8 +29,6 @@ struct IdentityRecords: Sendable {
 
     /// An enrollment token's record; the secret itself is never stored, so never shown.
     struct EnrollmentToken: Codable, Sendable, Equatable {
-        /// The token's hash: what `DELETE /enrollment-tokens/{id}` takes.
-        let id: String
         let device: String
         let createdAt: Date
         let expiresAt: Date
@@ -39,7 +37,6 @@ struct IdentityRecords: Sendable {
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: AnyKey.self)
-            try container.encode(id, forKey: AnyKey(stringValue: "id"))
             try container.encode(device, forKey: AnyKey(stringValue: "device"))
             try container.encode(createdAt, forKey: AnyKey(stringValue: "createdAt"))
             try container.encode(expiresAt, forKey: AnyKey(stringValue: "expiresAt"))
@@ -72,14 +69,14 @@ struct IdentityRecords: Sendable {
     func enrollmentTokens(pending: Bool, device: String?, limit: Int) async throws -> [EnrollmentToken] {
         let rows = try await client.query(
             """
-            SELECT token_hash, device_id, created_at, expires_at, used_at, used_serial FROM enrollment_tokens
+            SELECT device_id, created_at, expires_at, used_at, used_serial FROM enrollment_tokens
             WHERE (NOT \(pending) OR (used_at IS NULL AND expires_at > now()))
               AND (\(device)::text IS NULL OR device_id = \(device)::text)
             ORDER BY created_at DESC LIMIT \(limit)
             """, logger: logger)
         var tokens: [EnrollmentToken] = []
-        for try await (id, device, createdAt, expiresAt, usedAt, usedSerial) in rows.decode((String, String, Date, Date, Date?, String?).self) {
-            tokens.append(EnrollmentToken(id: id, device: device, createdAt: createdAt, expiresAt: expiresAt, usedAt: usedAt, usedSerial: usedSerial))
+        for try await (device, createdAt, expiresAt, usedAt, usedSerial) in rows.decode((String, Date, Date, Date?, String?).self) {
+            tokens.append(EnrollmentToken(device: device, createdAt: createdAt, expiresAt: expiresAt, usedAt: usedAt, usedSerial: usedSerial))
         }
         return tokens
     }

@@ -2936,10 +2936,6 @@ enum OpenAPIDocument {
       "EnrollmentToken": {
         "type": "object",
         "properties": {
-          "id": {
-            "type": "string",
-            "pattern": "^[0-9a-f]{64}$"
-          },
           "device": {
             "type": "string"
           },
@@ -2966,7 +2962,6 @@ enum OpenAPIDocument {
           }
         },
         "required": [
-          "id",
           "device",
           "createdAt",
           "expiresAt",
