@@ -31,6 +31,9 @@ final class APITestEnvironment: Sendable {
     let settings: APISettings
     let logger: Logger
     let api: AdminAPI
+    /// The fleet CA's records and the CRL the admin API's revocations publish.
+    let identityStore: IdentityStore
+    let crlFile: String
 
     static let migrationsDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -88,7 +91,7 @@ final class APITestEnvironment: Sendable {
                                              loginPerUserPerMinute: 1000, requestsPerMinute: 100_000)
 
     private init(postgres: PostgresServer, client: PostgresClient, http: HTTPClient, baseURL: String, validator: OpenAPIValidator,
-                 settings: APISettings, logger: Logger, api: AdminAPI) {
+                 settings: APISettings, logger: Logger, api: AdminAPI, identityStore: IdentityStore, crlFile: String) {
         self.postgres = postgres
         self.client = client
         self.http = http
@@ -97,6 +100,8 @@ final class APITestEnvironment: Sendable {
         self.settings = settings
         self.logger = logger
         self.api = api
+        self.identityStore = identityStore
+        self.crlFile = crlFile
     }
 
     /// Runs `body` against a fresh database and server; tears everything down afterwards.
@@ -117,12 +122,21 @@ final class APITestEnvironment: Sendable {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(authority.certificateFile)
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(tlsConfiguration: tls))
+        let fleetCA = try CertificateAuthority.initialize(directory: directory.path + "/fleet-ca")
+        let crlFile = directory.path + "/crl.pem"
+        let broker = try HangupIgnoringProcess(directory: directory.path)
+        let identityStore = IdentityStore(client: client, logger: logger)
+        let identityOperations = IdentityOperations(
+            tokens: EnrollmentTokenIssuer(store: identityStore, caFingerprint: fleetCA.fingerprint, enrollURL: "https://127.0.0.1:8443",
+                                          defaultLifetime: .seconds(3600), logger: logger),
+            revocation: Revocation(authority: fleetCA, store: identityStore, crlFile: crlFile, crlValidity: .seconds(86_400),
+                                   reloader: BrokerReloader(pidFile: broker.pidFile), broker: nil, logger: logger))
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await client.run() }
                 try await MigrationRunner(client: client, directory: migrationsDirectory, logger: logger).migrate()
                 for statement in contractTables { try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
-                let api = AdminAPI(client: client, settings: settings, logger: logger)
+                let api = AdminAPI(client: client, settings: settings, identity: identityOperations, logger: logger)
                 let app = try HTTPServer.build(settings: httpSettings, providers: [api], logger: logger)
                 group.addTask { try await api.events.run() }
                 group.addTask { try await app.runService() }
@@ -137,16 +151,19 @@ final class APITestEnvironment: Sendable {
                 }
                 let environment = APITestEnvironment(
                     postgres: postgres, client: client, http: http, baseURL: baseURL,
-                    validator: try OpenAPIValidator(data: document!), settings: settings, logger: logger, api: api)
+                    validator: try OpenAPIValidator(data: document!), settings: settings, logger: logger, api: api,
+                    identityStore: identityStore, crlFile: crlFile)
                 defer { group.cancelAll() }
                 try await body(environment)
             }
         } catch {
             try? await http.shutdown()
+            await broker.stop()
             await postgres.stop()
             throw error
         }
         try await http.shutdown()
+        await broker.stop()
         await postgres.stop()
     }
 

@@ -137,6 +137,15 @@ struct AuthorizationMatrixTests {
         case (.post, "/devices/{id}/streams/start"), (.post, "/devices/{id}/streams/stop"):
             try env.psql("INSERT INTO devices (id, kind) VALUES ('\(device)', 'camera')")
             return ("/api/v1" + rule.path.replacingOccurrences(of: "{id}", with: device) + "?wait=1", .object([:]))
+        case (.post, "/enrollment-tokens"):
+            return ("/api/v1/enrollment-tokens", ["device": .string(device), "kind": "meter", "ttlSeconds": 600])
+        case (.delete, "/enrollment-tokens/{id}"):
+            let hash = String(format: "%064x", fixture)
+            try await env.identityStore.createToken(hash: hash, device: device, kind: "meter", expiresAt: Date().addingTimeInterval(600))
+            return ("/api/v1/enrollment-tokens/\(hash)", nil)
+        case (.post, "/devices/{id}/certificates/revoke"):
+            try env.psql("INSERT INTO devices (id) VALUES ('\(device)')")
+            return ("/api/v1/devices/\(device)/certificates/revoke", nil)
         case (.get, "/commands/{id}"):
             try env.psql("""
                 INSERT INTO devices (id) VALUES ('\(device)');

@@ -24,13 +24,15 @@ public struct AdminAPI: RouteProvider {
     let readings: ReadingsStore
     let commands: CommandRecords
     let identityRecords: IdentityRecords
+    /// Token creation and certificate revocation; nil when the aggregator has no CA.
+    let identity: IdentityOperations?
     /// The live-event relay behind `GET /events`; run it in the service group (see ``services``).
     public let events: EventFeed
     let generalLimiter: RateLimiter
     let loginIPLimiter: RateLimiter
     let loginUserLimiter: RateLimiter
 
-    public init(client: PostgresClient, settings: APISettings, logger: Logger) {
+    public init(client: PostgresClient, settings: APISettings, identity: IdentityOperations? = nil, logger: Logger) {
         var logger = logger
         logger[metadataKey: "component"] = "admin-api"
         self.settings = settings
@@ -46,6 +48,7 @@ public struct AdminAPI: RouteProvider {
         readings = ReadingsStore(client: client, logger: logger)
         commands = CommandRecords(client: client, logger: logger)
         identityRecords = IdentityRecords(client: client, logger: logger)
+        self.identity = identity
         events = EventFeed(client: client, logger: logger)
         generalLimiter = RateLimiter(policy: .perWindow(settings.requestsPerMinute, seconds: 60))
         loginIPLimiter = RateLimiter(policy: .perWindow(settings.loginPerIpPerMinute, seconds: 60))
@@ -79,6 +82,7 @@ public struct AdminAPI: RouteProvider {
         addEventRoutes(on)
         addStreamRoutes(on)
         addIdentityRecordRoutes(on)
+        addEnrollmentTokenRoutes(on)
         on(.get, "/openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"],
                      body: .init(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))

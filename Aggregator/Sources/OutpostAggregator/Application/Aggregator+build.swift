@@ -72,17 +72,20 @@ public func buildAggregator(
     // The config endpoint needs the fleet CA; an aggregator whose state directory has none
     // (`ca init` not run there) serves ingest and the API only, and says so.
     var enrollment: [any RouteProvider] = []
+    var identityOperations: IdentityOperations?
     if FileManager.default.fileExists(atPath: (configuration.caDirectory as NSString).appendingPathComponent("ca.pem")) {
         let authority = try CertificateAuthority.load(directory: configuration.caDirectory)
         let service = EnrollmentService(
             configuration: configuration, authority: authority,
             store: IdentityStore(client: database.client, logger: component("identity")), logger: component("identity"))
         enrollment = [EnrollmentRoutes(service: service, logger: component("identity"))]
+        identityOperations = IdentityOperations(configuration: configuration, authority: authority,
+                                                store: IdentityStore(client: database.client, logger: component("identity")))
     } else {
         logger.warning("no CA in the state directory: the config endpoint (enroll, renew) is off",
                        metadata: ["ca_directory": "\(configuration.caDirectory)"])
     }
-    let adminAPI = AdminAPI(client: database.client, settings: configuration.api, logger: component("api"))
+    let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, logger: component("api"))
     let routes: [any RouteProvider] =
         [HealthRoutes(database: database, broker: broker, metrics: metrics)] + enrollment + [adminAPI] + routeProviders
     let http = try HTTPServer.build(settings: configuration.http, providers: routes, logger: component("http"))

@@ -29,9 +29,7 @@ struct IdentityContext {
     }
 
     var revocation: Revocation {
-        Revocation(authority: authority, store: store, crlFile: configuration.crlFile,
-                   crlValidity: .seconds(configuration.identity.crlValiditySeconds),
-                   reloader: BrokerReloader(pidFile: configuration.identity.brokerPidFile), broker: configuration.mqtt, logger: logger)
+        Revocation(configuration: configuration, authority: authority, store: store, logger: logger)
     }
 }
 
@@ -153,26 +151,21 @@ extension AggregatorCommand {
 
             func validate() throws {
                 guard DeviceID(device) != nil else { throw ValidationError("--device must match [a-z0-9][a-z0-9-]{0,62}") }
-                guard ["meter", "camera"].contains(kind) else { throw ValidationError("--kind must be meter or camera") }
+                guard EnrollmentTokenIssuer.kinds.contains(kind) else { throw ValidationError("--kind must be meter or camera") }
                 if let ttl, DurationText.parse(ttl) == nil { throw ValidationError("--ttl: use e.g. 90s, 15m, 24h, 7d") }
             }
 
             func run() async throws {
                 try await failing {
                     try await IdentityContext.with(config: config, label: "aggregator.token") { context in
-                        var secret = [UInt8](repeating: 0, count: EnrollmentToken.secretLength)
-                        var generator = SystemRandomNumberGenerator()
-                        for index in secret.indices { secret[index] = generator.next() }
-                        let token = EnrollmentToken(device: DeviceID(device)!, secret: secret, caFingerprint: context.authority.fingerprint)
-                        let lifetime = ttl.flatMap(DurationText.parse) ?? .seconds(context.configuration.identity.tokenTtlSeconds)
-                        let expiresAt = Date().addingTimeInterval(lifetime.seconds)
-                        try await context.store.createToken(hash: EnrollmentService.tokenHash(token), device: device, kind: kind,
-                                                            expiresAt: expiresAt)
-                        context.logger.info("enrollment token created", metadata: ["device": "\(device)", "expires_at": "\(expiresAt)"])
+                        let issuer = EnrollmentTokenIssuer(configuration: context.configuration, authority: context.authority,
+                                                           store: context.store, logger: context.logger)
+                        let issued = try await issuer.create(device: DeviceID(device)!, kind: kind, lifetime: ttl.flatMap(DurationText.parse))
+                        let token = issued.token, expiresAt = issued.expiresAt
                         print("token: \(token.printed)")
                         print("expires: \(ISO8601DateFormatter().string(from: expiresAt))")
                         print("on the device, run:")
-                        print("  outpost-agent enroll --server \(context.configuration.enrollURL) --token \(token.printed)")
+                        print("  \(issued.enrollCommand)")
                     }
                 }
             }

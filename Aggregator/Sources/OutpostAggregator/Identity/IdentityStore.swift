@@ -55,6 +55,21 @@ public struct IdentityStore: Sendable {
         }
     }
 
+    /// What ``expireToken(hash:)`` found.
+    public enum TokenExpiry: Sendable, Equatable { case expired(device: String), unknown, used }
+
+    /// Revokes an unused token by expiring it now; a used token stays as it is (its
+    /// certificate is revoked through ``revokeDevice(_:)`` instead).
+    public func expireToken(hash: String) async throws -> TokenExpiry {
+        let rows = try await client.query(
+            """
+            UPDATE enrollment_tokens SET expires_at = least(expires_at, now())
+            WHERE token_hash = \(hash) AND used_at IS NULL RETURNING device_id
+            """, logger: logger)
+        for try await device in rows.decode(String.self) { return .expired(device: device) }
+        return try await token(hash: hash) == nil ? .unknown : .used
+    }
+
     public func token(hash: String) async throws -> TokenRecord? {
         let rows = try await client.query(
             """

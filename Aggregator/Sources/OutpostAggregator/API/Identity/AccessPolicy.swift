@@ -45,7 +45,10 @@ public enum AccessPolicy {
         Rule(method: .post, path: "/devices/{id}/streams/start", minimumRole: .operator),
         Rule(method: .post, path: "/devices/{id}/streams/stop", minimumRole: .operator),
         Rule(method: .get, path: "/devices/{id}/certificates", minimumRole: .admin),
+        Rule(method: .post, path: "/devices/{id}/certificates/revoke", minimumRole: .admin),
         Rule(method: .get, path: "/enrollment-tokens", minimumRole: .admin),
+        Rule(method: .post, path: "/enrollment-tokens", minimumRole: .operator),
+        Rule(method: .delete, path: "/enrollment-tokens/{id}", minimumRole: .operator),
         Rule(method: .get, path: "/events", minimumRole: .viewer),
 
         Rule(method: .get, path: "/audit", minimumRole: .admin),

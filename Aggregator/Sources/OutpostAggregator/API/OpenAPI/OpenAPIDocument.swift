@@ -1798,6 +1798,62 @@ enum OpenAPIDocument {
             "description": "Page size, 1-500 (default 100)."
           }
         ]
+      },
+      "post": {
+        "summary": "Create a one-time enrollment token for a device (the device row is created if new); the token is shown once. 503 ca_unavailable without a CA.",
+        "responses": {
+          "201": {
+            "description": "Created.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CreatedEnrollmentToken"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          }
+        },
+        "x-minimum-role": "operator",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/CreateEnrollmentToken"
+              }
+            }
+          }
+        }
       }
     },
     "/events": {
@@ -1943,6 +1999,129 @@ enum OpenAPIDocument {
               "maximum": 500
             },
             "description": "Page size, 1-500 (default 100)."
+          }
+        ]
+      }
+    },
+    "/enrollment-tokens/{id}": {
+      "delete": {
+        "summary": "Revoke an unused enrollment token by expiring it now. 409 when it was used already.",
+        "responses": {
+          "204": {
+            "description": "Revoked."
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          }
+        },
+        "x-minimum-role": "operator",
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "The token id (the hash the POST answered)."
+          }
+        ]
+      }
+    },
+    "/devices/{id}/certificates/revoke": {
+      "post": {
+        "summary": "Revoke every certificate of the device, publish the CRL, reload the broker and end its live session (as `cert revoke`). 502 broker_unreachable when the broker could not be reloaded (the revocation is recorded and the CRL written).",
+        "responses": {
+          "200": {
+            "description": "What was revoked.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/CertificateRevocation"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "502": {
+            "$ref": "#/components/responses/BadGateway"
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          }
+        },
+        "x-minimum-role": "admin",
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Device id."
           }
         ]
       }
@@ -2862,6 +3041,99 @@ enum OpenAPIDocument {
         "required": [
           "items",
           "nextCursor"
+        ],
+        "additionalProperties": false
+      },
+      "CreateEnrollmentToken": {
+        "type": "object",
+        "properties": {
+          "device": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"
+          },
+          "kind": {
+            "type": "string",
+            "enum": [
+              "meter",
+              "camera"
+            ],
+            "description": "Defaults to meter."
+          },
+          "ttlSeconds": {
+            "type": "integer",
+            "minimum": 60,
+            "maximum": 2592000,
+            "description": "Defaults to identity.token_ttl_seconds."
+          }
+        },
+        "required": [
+          "device"
+        ],
+        "additionalProperties": false
+      },
+      "CreatedEnrollmentToken": {
+        "type": "object",
+        "properties": {
+          "id": {
+            "type": "string",
+            "pattern": "^[0-9a-f]{64}$"
+          },
+          "device": {
+            "type": "string"
+          },
+          "kind": {
+            "type": "string",
+            "enum": [
+              "meter",
+              "camera"
+            ]
+          },
+          "token": {
+            "type": "string",
+            "description": "opt1.{device}.{secret}.{ca-fingerprint}; shown only here."
+          },
+          "expiresAt": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "enrollCommand": {
+            "type": "string"
+          }
+        },
+        "required": [
+          "id",
+          "device",
+          "kind",
+          "token",
+          "expiresAt",
+          "enrollCommand"
+        ],
+        "additionalProperties": false
+      },
+      "CertificateRevocation": {
+        "type": "object",
+        "properties": {
+          "device": {
+            "type": "string"
+          },
+          "revokedSerials": {
+            "type": "array",
+            "items": {
+              "type": "string"
+            }
+          },
+          "crlEntries": {
+            "type": "integer"
+          },
+          "sessionEnded": {
+            "type": "boolean"
+          }
+        },
+        "required": [
+          "device",
+          "revokedSerials",
+          "crlEntries",
+          "sessionEnded"
         ],
         "additionalProperties": false
       }

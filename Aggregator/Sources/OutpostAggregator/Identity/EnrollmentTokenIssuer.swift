@@ -1,0 +1,66 @@
+import Foundation
+import Logging
+import OutpostCommon
+
+/// Creates one-time enrollment tokens: the one code path behind `token create` and
+/// `POST /api/v1/enrollment-tokens`. Only the token's hash is stored; the printed token
+/// exists once, in the returned value, and is never logged.
+public struct EnrollmentTokenIssuer: Sendable {
+    /// Device kinds a token may enroll.
+    public static let kinds: Set<String> = ["meter", "camera"]
+
+    /// A created token and the command that enrolls with it.
+    public struct Issued: Sendable {
+        public let token: EnrollmentToken
+        /// The stored hash: the token's id in the admin API.
+        public let hash: String
+        public let kind: String
+        public let expiresAt: Date
+        public let enrollCommand: String
+    }
+
+    let store: IdentityStore
+    let caFingerprint: CertificateFingerprint
+    let enrollURL: String
+    let defaultLifetime: Duration
+    let logger: Logger
+
+    public init(store: IdentityStore, caFingerprint: CertificateFingerprint, enrollURL: String, defaultLifetime: Duration, logger: Logger) {
+        self.store = store
+        self.caFingerprint = caFingerprint
+        self.enrollURL = enrollURL
+        self.defaultLifetime = defaultLifetime
+        self.logger = logger
+    }
+
+    /// The CA's fingerprint, `identity.enroll_url` and `identity.token_ttl_seconds`, as `token create` uses them.
+    public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: IdentityStore, logger: Logger) {
+        self.init(store: store, caFingerprint: authority.fingerprint, enrollURL: configuration.enrollURL,
+                  defaultLifetime: .seconds(configuration.identity.tokenTtlSeconds), logger: logger)
+    }
+
+    /// Stores a new token for `device` (creating the device row if new); `lifetime` defaults to
+    /// `identity.token_ttl_seconds`.
+    public func create(device: DeviceID, kind: String, lifetime: Duration?) async throws -> Issued {
+        var secret = [UInt8](repeating: 0, count: EnrollmentToken.secretLength)
+        var generator = SystemRandomNumberGenerator()
+        for index in secret.indices { secret[index] = generator.next() }
+        let token = EnrollmentToken(device: device, secret: secret, caFingerprint: caFingerprint)
+        let expiresAt = Date().addingTimeInterval((lifetime ?? defaultLifetime).seconds)
+        let hash = EnrollmentService.tokenHash(token)
+        try await store.createToken(hash: hash, device: device.rawValue, kind: kind, expiresAt: expiresAt)
+        logger.info("enrollment token created", metadata: ["device": "\(device)", "expires_at": "\(expiresAt)"])
+        return Issued(token: token, hash: hash, kind: kind, expiresAt: expiresAt,
+                      enrollCommand: "outpost-agent enroll --server \(enrollURL) --token \(token.printed)")
+    }
+}
+
+extension Revocation {
+    /// The revocation the configuration describes: CRL in `identity.broker_dir`, broker reloaded
+    /// through its pid file, live sessions ended through `mqtt`. Shared by `cert revoke` and the admin API.
+    public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: IdentityStore, logger: Logger) {
+        self.init(authority: authority, store: store, crlFile: configuration.crlFile,
+                  crlValidity: .seconds(configuration.identity.crlValiditySeconds),
+                  reloader: BrokerReloader(pidFile: configuration.identity.brokerPidFile), broker: configuration.mqtt, logger: logger)
+    }
+}

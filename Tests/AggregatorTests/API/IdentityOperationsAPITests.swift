@@ -1,0 +1,54 @@
+import Foundation
+import OutpostAggregator
+import OutpostCommon
+import Testing
+import TestHarness
+
+@Suite("Admin API: enrollment tokens and certificate revocation", .serialized, .timeLimit(.minutes(5)))
+struct IdentityOperationsAPITests {
+    @Test("a created token is stored hashed and consumable; DELETE expires it; revoke sets revoked_at and lists the serial in the CRL")
+    func tokensAndRevocation() async throws {
+        try await APITestEnvironment.with { env in
+            try await env.createUser("ops", role: .operator)
+            try await env.createUser("boss", role: .admin)
+            let operatorToken = try await env.login("ops").access
+            let admin = try await env.login("boss").access
+
+            let created = try await env.send(.POST, "/api/v1/enrollment-tokens", token: operatorToken,
+                                             json: ["device": "meter-7", "kind": "camera", "ttlSeconds": 600])
+            #expect(created.status == 201)
+            let printed = try #require(created.json["token"]?.stringValue)
+            let token = try #require(EnrollmentToken(printed))
+            let id = try #require(created.json["id"]?.stringValue)
+            #expect(EnrollmentService.tokenHash(token) == id)
+            #expect(token.device.rawValue == "meter-7")
+            #expect(created.json["enrollCommand"]?.stringValue?.hasSuffix("--token \(printed)") == true)
+            let record = try #require(try await env.identityStore.token(hash: id))
+            #expect(record.deviceID == "meter-7" && record.kind == "camera" && record.usedAt == nil)
+            #expect(try env.psql("SELECT count(*) FROM enrollment_tokens WHERE token_hash = '\(printed)'").contains("0"))
+
+            let bad = try await env.send(.POST, "/api/v1/enrollment-tokens", token: operatorToken, json: ["device": "Bad_ID", "ttlSeconds": 5])
+            #expect(bad.status == 422 && bad.errorCode == "validation_failed")
+
+            #expect(try await env.send(.DELETE, "/api/v1/enrollment-tokens/\(id)", token: operatorToken).status == 204)
+            let expired = try #require(try await env.identityStore.token(hash: id))
+            #expect(expired.expiresAt <= Date())
+            let unknown = try await env.send(.DELETE, "/api/v1/enrollment-tokens/\(String(repeating: "ab", count: 32))", token: operatorToken)
+            #expect(unknown.status == 404)
+
+            let serial = "1a2b3c4d5e6f"
+            _ = try env.psql("""
+                INSERT INTO certificates (serial, subject, device_id, purpose, not_before, not_after)
+                VALUES ('\(serial)', 'meter-7', 'meter-7', 'device', now() - interval '1 hour', now() + interval '30 days')
+                """)
+            let revoked = try await env.send(.POST, "/api/v1/devices/meter-7/certificates/revoke", token: admin)
+            #expect(revoked.status == 200, "\(revoked.text)")
+            #expect(revoked.json["revokedSerials"] == .array([.string(serial)]))
+            #expect(try env.psql("SELECT count(*) FROM certificates WHERE serial = '\(serial)' AND revoked_at IS NOT NULL").contains("1"))
+            let crl = try runTool("/usr/bin/openssl", ["crl", "-in", env.crlFile, "-noout", "-text"])
+            #expect(crl.uppercased().contains(serial.uppercased()))
+            #expect(try await env.send(.POST, "/api/v1/devices/nobody/certificates/revoke", token: admin).status == 404)
+            #expect(try await env.send(.POST, "/api/v1/devices/meter-7/certificates/revoke", token: operatorToken).status == 403)
+        }
+    }
+}
