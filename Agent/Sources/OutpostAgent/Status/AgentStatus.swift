@@ -40,17 +40,16 @@ public struct AgentStatus: Codable, Sendable, Equatable {
 
     public static func path(stateDir: String) -> String { stateDir + "/agent-status.json" }
 
-    /// Writes atomically (temporary file, then rename).
+    /// Writes atomically, with the project's one atomic writer (``SecureFile``).
     public func write(stateDir: String) throws {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         encoder.keyEncodingStrategy = .convertToSnakeCase
-        let data = try encoder.encode(self)
         let target = Self.path(stateDir: stateDir)
-        let temporary = target + ".tmp"
-        try data.write(to: URL(fileURLWithPath: temporary))
-        guard rename(temporary, target) == 0 else {
-            throw BufferError(.io, "rename \(temporary): \(String(cString: strerror(errno)))")
+        do {
+            try SecureFile.write(Array(try encoder.encode(self)), to: target, mode: 0o640)
+        } catch let error as SecureFile.WriteError {
+            throw BufferError(.io, error.description)
         }
     }
 
