@@ -13,21 +13,14 @@ import TestHarness
 /// A real PostgreSQL with the real migrations, the real HTTPS server with the admin API,
 /// and an HTTPS client whose every response is checked against the served OpenAPI document.
 final class APITestEnvironment: Sendable {
-    struct Reply: Sendable {
-        let status: Int
-        let headers: HTTPHeaders
-        let body: Data
-
-        var json: JSONValue { (try? JSONDecoder().decode(JSONValue.self, from: body)) ?? .null }
-        var errorCode: String? { json["error"]?["code"]?.stringValue }
-        var text: String { String(decoding: body, as: UTF8.self) }
-    }
+    typealias Reply = AdminAPIClient.Reply
 
     let postgres: PostgresServer
     let client: PostgresClient
     let http: HTTPClient
-    let baseURL: String
-    let validator: OpenAPIValidator
+    /// The HTTPS client that checks every response against the served OpenAPI document.
+    let apiClient: AdminAPIClient
+    var validator: OpenAPIValidator { apiClient.validator }
     let settings: APISettings
     let logger: Logger
     let api: AdminAPI
@@ -90,13 +83,12 @@ final class APITestEnvironment: Sendable {
     static let defaultSettings = APISettings(bcryptCost: 4, maxBodyBytes: 16_384, loginPerIpPerMinute: 1000,
                                              loginPerUserPerMinute: 1000, requestsPerMinute: 100_000)
 
-    private init(postgres: PostgresServer, client: PostgresClient, http: HTTPClient, baseURL: String, validator: OpenAPIValidator,
+    private init(postgres: PostgresServer, client: PostgresClient, http: HTTPClient, apiClient: AdminAPIClient,
                  settings: APISettings, logger: Logger, api: AdminAPI, identityStore: IdentityStore, crlFile: String) {
         self.postgres = postgres
         self.client = client
         self.http = http
-        self.baseURL = baseURL
-        self.validator = validator
+        self.apiClient = apiClient
         self.settings = settings
         self.logger = logger
         self.api = api
@@ -140,18 +132,9 @@ final class APITestEnvironment: Sendable {
                 let app = try HTTPServer.build(settings: httpSettings, providers: [api], logger: logger)
                 group.addTask { try await api.events.run() }
                 group.addTask { try await app.runService() }
-                let baseURL = "https://127.0.0.1:\(port)"
-                var document: Data?
-                try await waitUntil(timeout: .seconds(60), "the admin API to answer") {
-                    var request = HTTPClientRequest(url: baseURL + "/api/v1/openapi.json")
-                    request.method = .GET
-                    guard let response = try? await http.execute(request, timeout: .seconds(10)), response.status == .ok else { return false }
-                    document = Data(buffer: try await response.body.collect(upTo: 1 << 20))
-                    return true
-                }
+                let apiClient = try await AdminAPIClient.connect(http: http, baseURL: "https://127.0.0.1:\(port)")
                 let environment = APITestEnvironment(
-                    postgres: postgres, client: client, http: http, baseURL: baseURL,
-                    validator: try OpenAPIValidator(data: document!), settings: settings, logger: logger, api: api,
+                    postgres: postgres, client: client, http: http, apiClient: apiClient, settings: settings, logger: logger, api: api,
                     identityStore: identityStore, crlFile: crlFile)
                 defer { group.cancelAll() }
                 try await body(environment)
@@ -167,58 +150,21 @@ final class APITestEnvironment: Sendable {
         await postgres.stop()
     }
 
-    /// Sends a request; checks the response against the OpenAPI document and the
-    /// cross-cutting guarantees (request id, security headers, the one error shape).
+    /// Sends a request through ``AdminAPIClient/send(_:_:token:json:rawBody:contentType:headers:sourceLocation:)``.
     @discardableResult
     func send(_ method: HTTPMethod, _ path: String, token: String? = nil, json: JSONValue? = nil, rawBody: Data? = nil,
               contentType: String? = nil, headers extra: [(String, String)] = [], sourceLocation: SourceLocation = #_sourceLocation)
         async throws -> Reply
     {
-        var request = HTTPClientRequest(url: baseURL + path)
-        request.method = method
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        if let json {
-            request.body = .bytes(ByteBuffer(bytes: try JSONEncoder().encode(json)))
-            request.headers.add(name: "Content-Type", value: contentType ?? "application/json")
-        } else if let rawBody {
-            request.body = .bytes(ByteBuffer(bytes: rawBody))
-            if let contentType { request.headers.add(name: "Content-Type", value: contentType) }
-        }
-        for (name, value) in extra { request.headers.add(name: name, value: value) }
-        let response = try await http.execute(request, timeout: .seconds(30))
-        let body = Data(buffer: try await response.body.collect(upTo: 64 << 20))
-        let reply = Reply(status: Int(response.status.code), headers: response.headers, body: body)
-        #expect(response.headers.first(name: "X-Request-Id")?.isEmpty == false, "no request id on \(method) \(path)", sourceLocation: sourceLocation)
-        #expect(response.headers.first(name: "X-Content-Type-Options") == "nosniff", "no security headers on \(method) \(path)",
-                sourceLocation: sourceLocation)
-        // 502 command_failed relays a device's own failure; every other 5xx is a server fault.
-        #expect(reply.status < 500 || reply.errorCode == "command_failed", "\(method) \(path) answered \(reply.status): \(reply.text)", sourceLocation: sourceLocation)
-        if reply.status >= 400 {
-            #expect(reply.json["error"]?["requestId"]?.stringValue == response.headers.first(name: "X-Request-Id"),
-                    "error body of \(method) \(path) lacks the request id", sourceLocation: sourceLocation)
-        }
-        do {
-            try validator.validate(method: method.rawValue, path: path, status: reply.status,
-                                   contentType: response.headers.first(name: "Content-Type"), body: body)
-        } catch {
-            Issue.record("OpenAPI: \(error)", sourceLocation: sourceLocation)
-        }
-        return reply
+        try await apiClient.send(method, path, token: token, json: json, rawBody: rawBody, contentType: contentType, headers: extra,
+                                 sourceLocation: sourceLocation)
     }
 
-    /// Opens `GET path` and returns the status and headers without waiting for the body
-    /// to end (for the live-event stream); JSON error bodies are checked as usual.
+    /// Opens a stream through ``AdminAPIClient/open(_:token:sourceLocation:)``.
     func open(_ path: String, token: String?, sourceLocation: SourceLocation = #_sourceLocation) async throws
         -> (reply: Reply, stream: HTTPClientResponse.Body)
     {
-        var request = HTTPClientRequest(url: baseURL + path)
-        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
-        let response = try await http.execute(request, timeout: .seconds(30))
-        #expect(response.headers.first(name: "X-Request-Id")?.isEmpty == false, sourceLocation: sourceLocation)
-        let errorBody = response.status.code >= 400 ? Data(buffer: try await response.body.collect(upTo: 1 << 20)) : Data()
-        try validator.validate(method: "GET", path: path, status: Int(response.status.code),
-                               contentType: response.headers.first(name: "Content-Type"), body: errorBody)
-        return (Reply(status: Int(response.status.code), headers: response.headers, body: errorBody), response.body)
+        try await apiClient.open(path, token: token, sourceLocation: sourceLocation)
     }
 
     // MARK: Seeding through the same code paths as the API and CLI

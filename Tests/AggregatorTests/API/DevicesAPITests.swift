@@ -2,6 +2,7 @@ import Foundation
 import NIOHTTP1
 import OutpostCommon
 import Testing
+import TestHarness
 @testable import OutpostAggregator
 
 @Suite("Admin API devices and bad input", .serialized, .timeLimit(.minutes(5)))
@@ -75,15 +76,15 @@ struct DevicesAPITests {
 
             try env.psql("""
                 INSERT INTO certificates (serial, subject, device_id, purpose, not_before, not_after, issued_at, revoked_at) VALUES
-                  ('0a', 'cam-2', 'cam-2', 'device', '2026-01-01Z', '2026-02-01Z', '2026-01-01Z', NULL),
-                  ('0b', 'cam-2', 'cam-2', 'device', '2026-01-20Z', '2026-03-01Z', '2026-01-20Z', '2026-01-25Z'),
-                  ('0c', 'cam-2', 'cam-2', 'device', '2026-01-25Z', '2026-02-25Z', '2026-01-25Z', NULL);
+                  ('0a', 'cam-2', 'cam-2', 'device', '2026-01-01Z', '2036-02-01Z', '2026-01-01Z', NULL),
+                  ('0b', 'cam-2', 'cam-2', 'device', '2026-01-20Z', '2036-03-01Z', '2026-01-20Z', '2026-01-25Z'),
+                  ('0c', 'cam-2', 'cam-2', 'device', '2026-01-25Z', '2036-02-25Z', '2026-01-25Z', NULL);
                 INSERT INTO enrollment_tokens (token_hash, device_id, expires_at, used_at, used_serial) VALUES
                   (repeat('a', 64), 'cam-2', now() + interval '1 hour', NULL, NULL),
                   (repeat('b', 64), 'cam-2', now() - interval '1 hour', NULL, NULL),
                   (repeat('c', 64), 'meter-1', now() + interval '1 hour', now(), '0a')
                 """)
-            #expect(try await env.send(.GET, "/api/v1/devices/cam-2", token: admin).json["certificateExpiresAt"] == "2026-02-25T00:00:00.000Z",
+            #expect(try await env.send(.GET, "/api/v1/devices/cam-2", token: admin).json["certificateExpiresAt"] == "2036-02-25T00:00:00.000Z",
                     "the newest unrevoked certificate, not the revoked one")
             #expect(try await env.send(.GET, "/api/v1/devices/cam-1", token: admin).json["certificateExpiresAt"] == .null)
             let certificates = try await env.send(.GET, "/api/v1/devices/cam-2/certificates", token: admin)
@@ -100,6 +101,8 @@ struct DevicesAPITests {
             #expect(cameraGone.json["certificateExpiresAt"] == .null)
             #expect(try env.psql("SELECT string_agg(serial, ',' ORDER BY serial) FROM certificates WHERE revoked_at IS NOT NULL") == "0a,0b,0c")
             #expect(try env.psql("SELECT revoked_at FROM certificates WHERE serial = '0b'").hasPrefix("2026-01-25"), "an earlier revocation keeps its time")
+            let crl = try runTool("/usr/bin/openssl", ["crl", "-in", env.crlFile, "-noout", "-text"])
+            #expect(["0A", "0B", "0C"].allSatisfy { crl.contains("Serial Number: \($0)") }, "decommission publishes the CRL: \(crl)")
 
             let gone = try await env.send(.POST, "/api/v1/devices/meter-3/decommission", token: admin)
             #expect(gone.status == 200)
@@ -117,8 +120,11 @@ struct DevicesAPITests {
             #expect(entries.first?["details"]?["fields"] == "name")
             #expect(entries.first?["details"]?["sourceIp"] == "127.0.0.1")
             #expect(entries.first?["details"]?["requestId"]?.stringValue?.isEmpty == false)
-            #expect(try await env.send(.GET, "/api/v1/audit?action=device.decommission", token: admin).json["items"]?[0]?["target"]
-                    == "device:meter-3")
+            let decommissions = try await env.send(.GET, "/api/v1/audit?action=device.decommission", token: admin)
+            #expect(decommissions.json["items"]?[0]?["target"] == "device:meter-3")
+            #expect(decommissions.json["items"]?[1]?["target"] == "device:cam-2")
+            #expect(decommissions.json["items"]?[1]?["details"]?["serials"]?.stringValue?.split(separator: ",").sorted() == ["0a", "0c"],
+                    "only the certificates not revoked before")
         }
     }
 

@@ -19,6 +19,12 @@ struct LiveEventsTests {
             let filtered = try await env.open("/api/v1/events?device=cam-8", token: viewer)
             #expect(all.reply.status == 200)
             #expect(all.reply.headers.first(name: "Content-Type") == "text/event-stream")
+            let allEvents = EventStreamReader(all.stream, path: "/api/v1/events", validator: env.validator)
+            let filteredEvents = EventStreamReader(filtered.stream, path: "/api/v1/events?device=cam-8", validator: env.validator)
+            defer {
+                allEvents.cancel()
+                filteredEvents.cancel()
+            }
             try await waitUntil(timeout: .seconds(30), "both subscriptions registered") { await env.api.events.subscriberCount >= 2 }
 
             let changed = ContinuousClock.now
@@ -26,16 +32,18 @@ struct LiveEventsTests {
             try env.psql("UPDATE commands SET status = 'succeeded', finished_at = now() WHERE id = 'c1'")
             try env.psql("UPDATE devices SET status = 'offline', status_changed_at = now() WHERE id = 'cam-8'")
 
-            let events = try await Self.read(all.stream, until: 3, timeout: .seconds(20))
-            let latency = ContinuousClock.now - changed
+            let events = try await allEvents.wait(for: 3, timeout: .seconds(20))
+            let latency = events[2].receivedAt - changed
             #expect(events.map(\.type) == ["device.status", "command.status", "device.status"])
             #expect(events[0].data["device"] == "cam-7")
             #expect(events[0].data["status"] == "offline")
             #expect(events[1].data["command"] == "c1")
             #expect(events[1].data["status"] == "succeeded")
             #expect(latency < .seconds(10))
-            let only = try await Self.read(filtered.stream, until: 1, timeout: .seconds(20))
+            let only = try await filteredEvents.wait(for: 1, timeout: .seconds(20))
             #expect(only.map { $0.data["device"] } == ["cam-8"])
+            #expect(allEvents.nonconforming.isEmpty && filteredEvents.nonconforming.isEmpty,
+                    "events off the OpenAPI document: \(allEvents.nonconforming + filteredEvents.nonconforming)")
             print("live events: 3 events received \(latency) after the first change")
         }
     }
@@ -77,44 +85,6 @@ struct LiveEventsTests {
             #expect(try await env.send(.POST, "/api/v1/devices/meter-1/streams/start", token: operatorKey, json: [:]).status == 409)
             #expect(try await env.send(.POST, "/api/v1/devices/cam-1/streams/start?wait=99", token: operatorKey, json: [:]).errorCode
                     == "invalid_parameter")
-        }
-    }
-
-    struct Event {
-        let type: String
-        let data: JSONValue
-    }
-
-    /// Reads server-sent events until `count` have arrived or `timeout` passes.
-    static func read(_ body: HTTPClientResponse.Body, until count: Int, timeout: Duration) async throws -> [Event] {
-        try await withThrowingTaskGroup(of: [Event].self) { group in
-            group.addTask {
-                var text = ""
-                var events: [Event] = []
-                for try await chunk in body {
-                    text += String(buffer: chunk)
-                    while let end = text.range(of: "\n\n") {
-                        let block = text[..<end.lowerBound]
-                        text.removeSubrange(..<end.upperBound)
-                        var type: String?
-                        var data: JSONValue?
-                        for line in block.split(separator: "\n") {
-                            if line.hasPrefix("event: ") { type = String(line.dropFirst(7)) }
-                            if line.hasPrefix("data: ") { data = try? JSONDecoder().decode(JSONValue.self, from: Data(line.dropFirst(6).utf8)) }
-                        }
-                        if let type, let data { events.append(Event(type: type, data: data)) }
-                        if events.count >= count { return events }
-                    }
-                }
-                return events
-            }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                throw HarnessError("no \(count) live events within \(timeout)")
-            }
-            let events = try await group.next()!
-            group.cancelAll()
-            return events
         }
     }
 }

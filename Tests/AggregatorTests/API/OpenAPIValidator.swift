@@ -65,6 +65,17 @@ struct OpenAPIValidator {
         try validate(value, against: schema, at: "\(method) \(template) \(status) $")
     }
 
+    /// Validates one server-sent event of `GET path` against the schema the document's
+    /// `x-events` map gives its type; an undocumented type fails.
+    func validateEvent(path: String, type: String, data: JSONValue) throws {
+        let pathOnly = String(path.split(separator: "?", maxSplits: 1).first ?? "")
+        guard let template = template(for: pathOnly),
+              let media = paths[template]?["get"]?["responses"]?["200"]?["content"]?["text/event-stream"]
+        else { throw Failure(description: "GET \(path): no documented event stream") }
+        guard let schema = media["x-events"]?[type] else { throw Failure(description: "GET \(template): event type \(type) not documented") }
+        try validate(data, against: schema, at: "GET \(template) event \(type) $")
+    }
+
     private func validateError(status: Int, contentType: String?, body: Data, where path: String) throws {
         guard contentType?.hasPrefix("application/json") == true else { throw Failure(description: "\(path) \(status): error without JSON") }
         let value = try JSONDecoder().decode(JSONValue.self, from: body)

@@ -62,9 +62,30 @@ extension AdminAPI {
             return try .json(device)
         }
         on(.post, "/devices/{id}/decommission") { _, context in
-            guard let device = try await devices.decommission(context.parameters.get("id") ?? "", origin: origin(context), audit: audit)
-            else { throw APIError.notFound("device") }
-            return try .json(device)
+            guard let device = DeviceID(context.parameters.get("id") ?? ""), try await devices.get(device.rawValue) != nil else {
+                throw APIError.notFound("device")
+            }
+            guard let identity else { throw APIError.caUnavailable }
+            guard try await devices.markDecommissioned(device) else { throw APIError.notFound("device") }
+            let outcome: Revocation.Outcome
+            do {
+                outcome = try await identity.revocation.revoke(device: device)
+            } catch {
+                // Decommissioned but not fully revoked (the CRL may be written, the broker not
+                // reloaded): recorded as such; repeating the call finishes the revocation.
+                let code = (error as? IdentityError)?.code.rawValue ?? "internal_error"
+                try await audit.record("device.decommission", target: "device:\(device)", detail: ["revocation": "failed: \(code)"],
+                                       origin: origin(context))
+                if let error = error as? IdentityError { throw APIError(error) }
+                throw error
+            }
+            try await audit.record("device.decommission", target: "device:\(device)",
+                                   detail: ["certificatesRevoked": "\(outcome.revokedSerials.count)",
+                                            "serials": outcome.revokedSerials.joined(separator: ","),
+                                            "session_ended": "\(outcome.sessionEnded)"],
+                                   origin: origin(context))
+            guard let decommissioned = try await devices.get(device.rawValue) else { throw APIError.notFound("device") }
+            return try .json(decommissioned)
         }
     }
 

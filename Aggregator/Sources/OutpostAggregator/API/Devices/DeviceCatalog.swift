@@ -125,32 +125,19 @@ public struct DeviceCatalog: Sendable {
         return device
     }
 
-    /// Marks the device decommissioned and revoked (ingest refuses its readings from then
-    /// on) and revokes its certificates in the CA's table, in one transaction. The broker
-    /// refuses them once the identity module publishes the CRL built from that table.
-    public func decommission(_ id: String, origin: AuditLog.Origin, audit: AuditLog) async throws -> Device? {
-        guard DeviceID.isValid(id) else { return nil }
-        let result: (Device, Int)? = try await client.withTransaction(logger: logger) { connection in
-            let rows = try await connection.query(
-                """
-                UPDATE devices SET decommissioned_at = coalesce(decommissioned_at, now()), revoked_at = coalesce(revoked_at, now())
-                WHERE id = \(id) RETURNING id
-                """, logger: logger)
-            var found = false
-            for try await _ in rows.decode(String.self) { found = true }
-            guard found else { return nil }
-            let revoked = try await connection.query(
-                "UPDATE certificates SET revoked_at = now() WHERE device_id = \(id) AND revoked_at IS NULL RETURNING serial", logger: logger)
-            var count = 0
-            for try await _ in revoked.decode(String.self) { count += 1 }
-            let device = try await Self.devices(
-                try await connection.query("SELECT \(unescaped: Self.columns) FROM devices WHERE id = \(id)", logger: logger)).first
-            return device.map { ($0, count) }
-        }
-        guard let (device, revokedCertificates) = result else { return nil }
-        try await audit.record("device.decommission", target: "device:\(id)", detail: ["certificatesRevoked": "\(revokedCertificates)"],
-                               origin: origin)
-        return device
+    /// Marks the device decommissioned and revoked, so ingest refuses its readings from
+    /// then on; an earlier decommission keeps its time. False when the device does not exist.
+    ///
+    /// Its certificates are not touched here: the decommission route hands the device to
+    /// ``Revocation`` next, the one code path that revokes (as `cert revoke` does).
+    public func markDecommissioned(_ id: DeviceID) async throws -> Bool {
+        let rows = try await client.query(
+            """
+            UPDATE devices SET decommissioned_at = coalesce(decommissioned_at, now()), revoked_at = coalesce(revoked_at, now())
+            WHERE id = \(id.rawValue) RETURNING id
+            """, logger: logger)
+        for try await _ in rows.decode(String.self) { return true }
+        return false
     }
 
     static func escapeLike(_ text: String) -> String {

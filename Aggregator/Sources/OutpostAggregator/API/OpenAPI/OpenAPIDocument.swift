@@ -876,7 +876,7 @@ enum OpenAPIDocument {
     },
     "/devices/{id}/decommission": {
       "post": {
-        "summary": "Decommission: the device is revoked and its readings refused.",
+        "summary": "Decommission: the device is marked decommissioned (its readings refused), then revoked exactly as by POST /devices/{id}/certificates/revoke and `cert revoke`: certificates revoked, CRL published, broker reloaded, live session ended. 503 ca_unavailable without a CA (nothing changes); 502 broker_unreachable when the broker could not be reloaded (the decommission and revocation are recorded and the CRL written; repeat to finish).",
         "responses": {
           "200": {
             "description": "The device.",
@@ -920,6 +920,9 @@ enum OpenAPIDocument {
           },
           "405": {
             "$ref": "#/components/responses/MethodNotAllowed"
+          },
+          "502": {
+            "$ref": "#/components/responses/BadGateway"
           }
         },
         "x-minimum-role": "admin",
@@ -1861,11 +1864,19 @@ enum OpenAPIDocument {
         "summary": "Live events (Server-Sent Events): device.status and command.status, as JSON in each data line.",
         "responses": {
           "200": {
-            "description": "text/event-stream; `event: {type}` then `data: {json}`; a comment line every 15 s.",
+            "description": "text/event-stream; `event: {type}` then `data: {json}`, where x-events gives the schema of each type's data; a comment line every 15 s.",
             "content": {
               "text/event-stream": {
                 "schema": {
                   "type": "string"
+                },
+                "x-events": {
+                  "device.status": {
+                    "$ref": "#/components/schemas/DeviceStatusEvent"
+                  },
+                  "command.status": {
+                    "$ref": "#/components/schemas/CommandStatusEvent"
+                  }
                 }
               }
             }
@@ -3136,6 +3147,95 @@ enum OpenAPIDocument {
           "sessionEnded"
         ],
         "additionalProperties": false
+      },
+      "DeviceStatusEvent": {
+        "type": "object",
+        "description": "`event: device.status`: a device went online or offline, or was decommissioned.",
+        "required": [
+          "type",
+          "device",
+          "status",
+          "at"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "type": {
+            "type": "string",
+            "enum": [
+              "device.status"
+            ]
+          },
+          "device": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"
+          },
+          "status": {
+            "type": "string",
+            "enum": [
+              "unknown",
+              "online",
+              "offline",
+              "decommissioned"
+            ]
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the status changed."
+          }
+        }
+      },
+      "CommandStatusEvent": {
+        "type": "object",
+        "description": "`event: command.status`: a command changed state (stream start/stop are the start_stream and stop_stream commands).",
+        "required": [
+          "type",
+          "device",
+          "command",
+          "name",
+          "status",
+          "errorCode",
+          "at"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "type": {
+            "type": "string",
+            "enum": [
+              "command.status"
+            ]
+          },
+          "device": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"
+          },
+          "command": {
+            "type": "string"
+          },
+          "name": {
+            "type": "string"
+          },
+          "status": {
+            "type": "string",
+            "enum": [
+              "queued",
+              "sent",
+              "succeeded",
+              "failed",
+              "expired"
+            ]
+          },
+          "errorCode": {
+            "type": [
+              "string",
+              "null"
+            ]
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          }
+        }
       }
     },
     "responses": {
