@@ -52,6 +52,9 @@ struct BrokerIdentityTests {
             #expect(revoke.status == 0, "\(revoke.stderr)")
             #expect(revoke.stdout.hasPrefix("revoked meter-a: 1 certificate(s); CRL has 3 entries; any live session closed"))
             #expect(!revoke.stderr.contains("PRIVATE KEY") && !revoke.stderr.contains("-----BEGIN"))
+            #expect(try fixture.identity.postgres.psql(
+                "SELECT actor || ' ' || target || ' ' || (details->>'session_ended') FROM audit_log WHERE action = 'device.certificates_revoke'")
+                == "cli:root device:meter-a true")
             try await waitUntil(timeout: .seconds(20), "A disconnected") {
                 deviceA.recorded.contains { if case .disconnected = $0 { true } else { false } }
             }

@@ -72,6 +72,8 @@ struct CommandLineTests {
             #expect(created.stdout.contains(enrollLine))
             #expect(!created.stderr.contains(token))
             #expect(try fixture.postgres.psql("SELECT kind FROM devices WHERE id = 'meter-cli'") == "meter")
+            #expect(try fixture.postgres.psql("SELECT actor || ' ' || target FROM audit_log WHERE action = 'enrollment_token.create'")
+                    == "cli:root device:meter-cli", "the CLI audits as the API does (run without USER here)")
             #expect(try fixture.postgres.psql("SELECT count(*) FROM enrollment_tokens WHERE token_hash = '\(EnrollmentService.tokenHash(EnrollmentToken(token)!))'") == "1")
             #expect(try fixture.postgres.psql("SELECT count(*) FROM enrollment_tokens WHERE token_hash LIKE '%\(token.split(separator: ".")[2])%'") == "0")
 

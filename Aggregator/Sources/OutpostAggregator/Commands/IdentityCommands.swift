@@ -31,6 +31,19 @@ struct IdentityContext {
     var revocation: Revocation {
         Revocation(configuration: configuration, authority: authority, store: store, logger: logger)
     }
+
+    /// The operations the admin API runs too, so both sides issue, revoke and audit alike.
+    var operations: IdentityOperations {
+        IdentityOperations(tokens: EnrollmentTokenIssuer(configuration: configuration, authority: authority, store: store, logger: logger),
+                           revocation: revocation)
+    }
+
+    var audit: AuditLog { AuditLog(client: database.client, logger: logger) }
+
+    /// The operator at the terminal, for the audit log (`cli:{unix user}`).
+    static var origin: AuditLog.Origin {
+        .cli(account: ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "root")
+    }
 }
 
 /// Prints `error: {code}: {message}` on one line and exits non-zero.
@@ -158,9 +171,9 @@ extension AggregatorCommand {
             func run() async throws {
                 try await failing {
                     try await IdentityContext.with(config: config, label: "aggregator.token") { context in
-                        let issuer = EnrollmentTokenIssuer(configuration: context.configuration, authority: context.authority,
-                                                           store: context.store, logger: context.logger)
-                        let issued = try await issuer.create(device: DeviceID(device)!, kind: kind, lifetime: ttl.flatMap(DurationText.parse))
+                        let issued = try await context.operations.createToken(
+                            device: DeviceID(device)!, kind: kind, lifetime: ttl.flatMap(DurationText.parse),
+                            origin: IdentityContext.origin, audit: context.audit)
                         let token = issued.token, expiresAt = issued.expiresAt
                         print("token: \(token.printed)")
                         print("expires: \(ISO8601DateFormatter().string(from: expiresAt))")
@@ -188,7 +201,8 @@ extension AggregatorCommand {
                 try await failing {
                     guard let id = DeviceID(device) else { throw IdentityError(.unknownDevice, "\(device.prefix(64)) is not a device id") }
                     try await IdentityContext.with(config: config, label: "aggregator.revoke") { context in
-                        let outcome = try await context.revocation.revoke(device: id)
+                        let outcome = try await context.operations.revokeCertificates(device: id, origin: IdentityContext.origin,
+                                                                                      audit: context.audit)
                         print("revoked \(id): \(outcome.revokedSerials.count) certificate(s); CRL has \(outcome.crlEntries) entries; "
                               + (outcome.sessionEnded ? "any live session closed" : "live session NOT closed (no broker configured)"))
                     }

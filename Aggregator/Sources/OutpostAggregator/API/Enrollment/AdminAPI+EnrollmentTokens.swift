@@ -54,12 +54,9 @@ extension AdminAPI {
             guard let identity else { throw APIError.caUnavailable }
             let issued: EnrollmentTokenIssuer.Issued
             do {
-                issued = try await identity.tokens.create(device: body.device, kind: body.kind, lifetime: body.ttlSeconds.map { .seconds($0) })
+                issued = try await identity.createToken(device: body.device, kind: body.kind, lifetime: body.ttlSeconds.map { .seconds($0) },
+                                                        origin: origin(context), audit: audit)
             } catch let error as IdentityError { throw APIError(error) }
-            try await audit.record("enrollment_token.create", target: "device:\(body.device)",
-                                   detail: ["token_id": issued.hash, "kind": issued.kind,
-                                            "expires_at": ISO8601DateFormatter().string(from: issued.expiresAt)],
-                                   origin: origin(context))
             return try .json(CreatedEnrollmentToken(id: issued.hash, device: body.device.rawValue, kind: issued.kind,
                                                     token: issued.token.printed, expiresAt: issued.expiresAt,
                                                     enrollCommand: issued.enrollCommand), status: .created)
@@ -82,12 +79,8 @@ extension AdminAPI {
             guard let identity else { throw APIError.caUnavailable }
             let outcome: Revocation.Outcome
             do {
-                outcome = try await identity.revocation.revoke(device: device)
+                outcome = try await identity.revokeCertificates(device: device, origin: origin(context), audit: audit)
             } catch let error as IdentityError { throw APIError(error) }
-            try await audit.record("device.certificates_revoke", target: "device:\(device)",
-                                   detail: ["serials": outcome.revokedSerials.joined(separator: ","),
-                                            "session_ended": "\(outcome.sessionEnded)"],
-                                   origin: origin(context))
             return try .json(CertificateRevocationResult(device: device.rawValue, revokedSerials: outcome.revokedSerials,
                                                          crlEntries: outcome.crlEntries, sessionEnded: outcome.sessionEnded))
         }

@@ -1,6 +1,10 @@
-/// What the admin API needs to change identities: the same token issuer as `token create`
-/// and the same revocation as `cert revoke`. Absent when the aggregator has no CA; the
-/// routes that need it then answer 503 `ca_unavailable`.
+import Foundation
+import OutpostCommon
+
+/// What the admin API and the CLI need to change identities: the same token issuer as
+/// `token create` and the same revocation as `cert revoke`, each audited in one place
+/// whichever side calls it. Absent from the API when the aggregator has no CA; the routes
+/// that need it then answer 503 `ca_unavailable`.
 public struct IdentityOperations: Sendable {
     let tokens: EnrollmentTokenIssuer
     let revocation: Revocation
@@ -13,5 +17,26 @@ public struct IdentityOperations: Sendable {
     public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: IdentityStore) {
         self.init(tokens: EnrollmentTokenIssuer(configuration: configuration, authority: authority, store: store, logger: store.logger),
                   revocation: Revocation(configuration: configuration, authority: authority, store: store, logger: store.logger))
+    }
+
+    /// Creates a one-time enrollment token; audited as `enrollment_token.create`.
+    public func createToken(device: DeviceID, kind: String, lifetime: Duration?, origin: AuditLog.Origin, audit: AuditLog) async throws
+        -> EnrollmentTokenIssuer.Issued
+    {
+        let issued = try await tokens.create(device: device, kind: kind, lifetime: lifetime)
+        try await audit.record("enrollment_token.create", target: "device:\(device)",
+                               detail: ["token_id": issued.hash, "kind": issued.kind,
+                                        "expires_at": ISO8601DateFormatter().string(from: issued.expiresAt)],
+                               origin: origin)
+        return issued
+    }
+
+    /// Revokes every certificate of `device` (see ``Revocation``); audited as `device.certificates_revoke`.
+    public func revokeCertificates(device: DeviceID, origin: AuditLog.Origin, audit: AuditLog) async throws -> Revocation.Outcome {
+        let outcome = try await revocation.revoke(device: device)
+        try await audit.record("device.certificates_revoke", target: "device:\(device)",
+                               detail: ["serials": outcome.revokedSerials.joined(separator: ","), "session_ended": "\(outcome.sessionEnded)"],
+                               origin: origin)
+        return outcome
     }
 }
