@@ -73,6 +73,7 @@ public func buildAggregator(
     // (`ca init` not run there) serves ingest and the API only, and says so.
     var enrollment: [any RouteProvider] = []
     var identityOperations: IdentityOperations?
+    var crlRefresh: [any Service] = []
     if FileManager.default.fileExists(atPath: (configuration.caDirectory as NSString).appendingPathComponent("ca.pem")) {
         let authority = try CertificateAuthority.load(directory: configuration.caDirectory)
         let service = EnrollmentService(
@@ -81,6 +82,10 @@ public func buildAggregator(
         enrollment = [EnrollmentRoutes(service: service, logger: component("identity"))]
         identityOperations = IdentityOperations(configuration: configuration, authority: authority,
                                                 store: IdentityStore(client: database.client, logger: component("identity")))
+        crlRefresh = [CRLRefreshService(
+            revocation: Revocation(configuration: configuration, authority: authority,
+                                   store: IdentityStore(client: database.client, logger: component("identity")), logger: component("identity")),
+            interval: .seconds(configuration.identity.crlCheckIntervalSeconds), readiness: readiness, logger: component("identity"))]
     } else {
         logger.warning("no CA in the state directory: the config endpoint (enroll, renew) is off",
                        metadata: ["ca_directory": "\(configuration.caDirectory)"])
@@ -101,6 +106,7 @@ public func buildAggregator(
                        readiness: readiness, metrics: metrics, logger: component("commands")),
         IngestService(client: broker, router: router, pipeline: pipeline, readiness: readiness, logger: component("ingest")),
         adminAPI.events,
+    ] + crlRefresh + [
         http,
         SystemdWatchdogService(isHealthy: { await database.isReachable() }),
     ]

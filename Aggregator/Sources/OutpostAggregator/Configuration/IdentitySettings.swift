@@ -7,9 +7,12 @@ public struct IdentitySettings: Codable, Sendable, Equatable {
     public var certificateLifetimeSeconds: Int
     /// Lifetime of an enrollment token in seconds, when `token create` names none. Defaults to 24 hours.
     public var tokenTtlSeconds: Int
-    /// How long a CRL is valid (its nextUpdate). Regenerated on every revocation and by
-    /// `cert crl`; the broker refuses everyone once it lapses. Defaults to 365 days.
+    /// How long a CRL is valid (its nextUpdate). Regenerated on every revocation, by
+    /// `cert crl`, and by `serve` once less than half of it is left; the broker refuses
+    /// everyone once it lapses. Defaults to 365 days.
     public var crlValiditySeconds: Int
+    /// How often `serve` checks whether the CRL is due for re-issue. Defaults to 3,600 s.
+    public var crlCheckIntervalSeconds: Int
     /// Broker address given to enrolling devices. Defaults to `mqtt.host` / `mqtt.port`.
     public var deviceBrokerHost: String?
     public var deviceBrokerPort: Int?
@@ -25,10 +28,11 @@ public struct IdentitySettings: Codable, Sendable, Equatable {
 
     public init(certificateLifetimeSeconds: Int = 30 * 86_400, tokenTtlSeconds: Int = 86_400, crlValiditySeconds: Int = 365 * 86_400,
                 deviceBrokerHost: String? = nil, deviceBrokerPort: Int? = nil, deviceKeepalive: Int = 30, enrollUrl: String? = nil,
-                brokerDir: String? = nil, brokerPidFile: String = "/run/mosquitto/mosquitto.pid") {
+                brokerDir: String? = nil, brokerPidFile: String = "/run/mosquitto/mosquitto.pid", crlCheckIntervalSeconds: Int = 3_600) {
         self.certificateLifetimeSeconds = certificateLifetimeSeconds
         self.tokenTtlSeconds = tokenTtlSeconds
         self.crlValiditySeconds = crlValiditySeconds
+        self.crlCheckIntervalSeconds = crlCheckIntervalSeconds
         self.deviceBrokerHost = deviceBrokerHost
         self.deviceBrokerPort = deviceBrokerPort
         self.deviceKeepalive = deviceKeepalive
@@ -45,6 +49,8 @@ public struct IdentitySettings: Codable, Sendable, Equatable {
                                               "must be 1 s to 30 days")
         crlValiditySeconds = try container.value(.crlValiditySeconds, default: 365 * 86_400,
                                                  where: { (3600...(3650 * 86_400)).contains($0) }, "must be 1 hour to 10 years")
+        crlCheckIntervalSeconds = try container.value(.crlCheckIntervalSeconds, default: 3_600, where: { (10...86_400).contains($0) },
+                                                      "must be 10 s to 1 day")
         deviceBrokerHost = try container.decodeIfPresent(String.self, forKey: .deviceBrokerHost)
         deviceBrokerPort = try container.decodeIfPresent(Int.self, forKey: .deviceBrokerPort)
         deviceKeepalive = try container.value(.deviceKeepalive, default: 30, where: { (5...3600).contains($0) }, "must be 5-3600 seconds")

@@ -60,6 +60,34 @@ public struct CertificateRevocationList: Sendable, Equatable {
         return CertificateRevocationList(derBytes: list.serializedBytes)
     }
 
+    /// The `thisUpdate` and `nextUpdate` of a PEM CRL as ``sign(issuer:key:revoked:number:thisUpdate:nextUpdate:)``
+    /// writes it (both UTCTime); nil when the text is not such a CRL.
+    public static func validity(pem: String) -> (thisUpdate: Date, nextUpdate: Date)? {
+        guard let document = try? PEMDocument(pemString: pem), document.discriminator == "X509 CRL",
+              let root = try? DER.parse(document.derBytes)
+        else { return nil }
+        return try? DER.sequence(root, identifier: .sequence) { list in
+            guard let tbsNode = list.next() else { throw ASN1Error.invalidASN1Object(reason: "no tbsCertList") }
+            while list.next() != nil {}
+            return try DER.sequence(tbsNode, identifier: .sequence) { tbs in
+                // version, signature algorithm, issuer
+                for _ in 0..<3 { guard tbs.next() != nil else { throw ASN1Error.invalidASN1Object(reason: "short tbsCertList") } }
+                guard let thisNode = tbs.next(), let nextNode = tbs.next() else { throw ASN1Error.invalidASN1Object(reason: "no update times") }
+                let this = try UTCTime(derEncoded: thisNode), next = try UTCTime(derEncoded: nextNode)
+                while tbs.next() != nil {}
+                guard let thisUpdate = date(this), let nextUpdate = date(next) else { throw ASN1Error.invalidASN1Object(reason: "bad time") }
+                return (thisUpdate, nextUpdate)
+            }
+        }
+    }
+
+    static func date(_ time: UTCTime) -> Date? {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        return calendar.date(from: DateComponents(year: time.year, month: time.month, day: time.day, hour: time.hours, minute: time.minutes,
+                                                  second: time.seconds))
+    }
+
     /// UTCTime for dates before 2050 (RFC 5280 §5.1.2.4), which is all this CA issues.
     static func utcTime(_ date: Date) throws -> UTCTime {
         var calendar = Calendar(identifier: .gregorian)

@@ -50,14 +50,43 @@ public struct Revocation: Sendable {
     /// Writes the CRL of every revoked, unexpired certificate (mode 0644: it is public).
     @discardableResult
     public func publishCRL() async throws -> Int {
-        try await store.withCRLPublicationLock {
-            let entries = try await store.revokedCertificates().compactMap { entry in
-                Certificate.SerialNumber(hex: entry.serial).map { (serial: $0, revokedAt: entry.revokedAt) }
-            }
-            let crl = try authority.revocationList(revoked: entries, number: try await store.nextCRLNumber(), nextUpdate: crlValidity)
-            try IdentityFiles.write(crl.pemString, to: crlFile, mode: 0o644)
-            return entries.count
+        try await store.withCRLPublicationLock { try await signAndWriteCRL() }
+    }
+
+    /// Re-signs and publishes the CRL when the one at ``crlFile`` has less than half of
+    /// ``crlValidity`` left (or cannot be read), then reloads the broker. Returns whether it did.
+    ///
+    /// The check runs again under the publication lock (a PostgreSQL advisory lock), so when
+    /// several aggregators share the file, one re-issues and the others find it fresh.
+    public func refreshCRLIfDue(now: @Sendable () -> Date = { Date() }) async throws -> Bool {
+        guard isCRLDue(at: now()) else { return false }
+        let published = try await store.withCRLPublicationLock { () async throws -> Bool in
+            guard isCRLDue(at: now()) else { return false }
+            _ = try await signAndWriteCRL()
+            return true
         }
+        guard published else { return false }
+        logger.notice("CRL re-issued before it lapses", metadata: ["crl_file": "\(crlFile)", "validity": "\(crlValidity)"])
+        try reloader.reload()
+        return true
+    }
+
+    /// Less than half of ``crlValidity`` left on the published CRL, or none readable.
+    func isCRLDue(at now: Date) -> Bool {
+        guard let text = try? String(contentsOfFile: crlFile, encoding: .utf8),
+              let validity = CertificateRevocationList.validity(pem: text)
+        else { return true }
+        return validity.nextUpdate.timeIntervalSince(now) < crlValidity.seconds / 2
+    }
+
+    /// Signs the CRL of every revoked, unexpired certificate and writes it; call under the publication lock.
+    private func signAndWriteCRL() async throws -> Int {
+        let entries = try await store.revokedCertificates().compactMap { entry in
+            Certificate.SerialNumber(hex: entry.serial).map { (serial: $0, revokedAt: entry.revokedAt) }
+        }
+        let crl = try authority.revocationList(revoked: entries, number: try await store.nextCRLNumber(), nextUpdate: crlValidity)
+        try IdentityFiles.write(crl.pemString, to: crlFile, mode: 0o644)
+        return entries.count
     }
 
     public func revoke(device: DeviceID) async throws -> Outcome {
