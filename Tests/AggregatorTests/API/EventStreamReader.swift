@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOCore
 import OutpostCommon
 import Synchronization
 import Testing
@@ -16,13 +17,20 @@ final class EventStreamReader: Sendable {
         let receivedAt: ContinuousClock.Instant
     }
 
-    private let received = Mutex<[Event]>([])
-    private let schemaFailures = Mutex<[String]>([])
-    private let reader = Mutex<Task<Void, Never>?>(nil)
+    /// What the background reader writes and the test reads.
+    private final class Storage: Sendable {
+        let events = Mutex<[Event]>([])
+        let schemaFailures = Mutex<[String]>([])
+    }
+
+    private let storage: Storage
+    private let reader: Task<Void, Never>
 
     /// Starts reading `body`, the stream of `GET path`.
     init(_ body: HTTPClientResponse.Body, path: String, validator: OpenAPIValidator) {
-        let task = Task { [received, schemaFailures] in
+        let storage = Storage()
+        self.storage = storage
+        reader = Task {
             var text = ""
             do {
                 for try await chunk in body {
@@ -34,16 +42,15 @@ final class EventStreamReader: Sendable {
                         do {
                             try validator.validateEvent(path: path, type: event.type, data: event.data)
                         } catch {
-                            schemaFailures.withLock { $0.append("\(error)") }
+                            storage.schemaFailures.withLock { $0.append("\(error)") }
                         }
-                        received.withLock { $0.append(event) }
+                        storage.events.withLock { $0.append(event) }
                     }
                 }
             } catch {
                 // The stream ends with the test (cancelled, or the client shut down).
             }
         }
-        reader.withLock { $0 = task }
     }
 
     /// One `event:` + `data:` block; nil for comments (keep-alives) and blocks without both.
@@ -59,10 +66,10 @@ final class EventStreamReader: Sendable {
     }
 
     /// Every event so far, in arrival order.
-    var events: [Event] { received.withLock { $0 } }
+    var events: [Event] { storage.events.withLock { $0 } }
 
     /// Events whose data did not conform to the document, as readable failures.
-    var nonconforming: [String] { schemaFailures.withLock { $0 } }
+    var nonconforming: [String] { storage.schemaFailures.withLock { $0 } }
 
     /// Waits (bounded) until `count` events have arrived; returns the first `count`.
     func wait(for count: Int, timeout: Duration) async throws -> [Event] {
@@ -78,5 +85,5 @@ final class EventStreamReader: Sendable {
         return events.dropFirst(after).first(where: matches)!
     }
 
-    func cancel() { reader.withLock { $0 }?.cancel() }
+    func cancel() { reader.cancel() }
 }

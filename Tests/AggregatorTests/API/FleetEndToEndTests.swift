@@ -1,4 +1,5 @@
 import Foundation
+import OutpostAgent
 import OutpostAggregator
 import OutpostCommon
 import Testing
