@@ -76,7 +76,7 @@ public struct CertificateRevocationList: Sendable, Equatable {
                 let this = try UTCTime(derEncoded: thisNode), next = try UTCTime(derEncoded: nextNode)
                 while tbs.next() != nil {}
                 guard let thisUpdate = date(this), let nextUpdate = date(next) else { throw ASN1Error.invalidASN1Object(reason: "bad time") }
-                return (thisUpdate, nextUpdate)
+                return (thisUpdate: thisUpdate, nextUpdate: nextUpdate)
             }
         }
     }
