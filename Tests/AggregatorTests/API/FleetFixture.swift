@@ -74,9 +74,11 @@ final class FleetFixture: @unchecked Sendable {
     private static func tearDown(_ agents: [ServerProcess], group: ServiceGroup, running: Task<Void, any Error>, http: HTTPClient,
                                  broker: BrokerFixture) async {
         for agent in agents { await agent.crash() }
+        // Close the client first: an open live-event stream holds the HTTP server's graceful
+        // shutdown until the 30 s limit (the stream does not end on shutdown).
+        try? await http.shutdown()
         await group.triggerGracefulShutdown()
         _ = await running.result
-        try? await http.shutdown()
         await broker.stop()
     }
 
