@@ -7,6 +7,7 @@ import OutpostAggregator
 import OutpostCommon
 import ServiceLifecycle
 import TestHarness
+import Testing
 
 /// The whole system, for admin-API end-to-end tests: mosquitto started from the
 /// configuration `broker-config` generates (TLS, client certificates, the ACL, the CRL),
@@ -74,11 +75,14 @@ final class FleetFixture: @unchecked Sendable {
     private static func tearDown(_ agents: [ServerProcess], group: ServiceGroup, running: Task<Void, any Error>, http: HTTPClient,
                                  broker: BrokerFixture) async {
         for agent in agents { await agent.crash() }
-        // Close the client first: an open live-event stream holds the HTTP server's graceful
-        // shutdown until the 30 s limit (the stream does not end on shutdown).
-        try? await http.shutdown()
+        // With the client's live-event streams still open: each must end at graceful shutdown
+        // rather than hold the HTTP server until its 30 s limit.
+        let stopping = ContinuousClock.now
         await group.triggerGracefulShutdown()
         _ = await running.result
+        let stopped = ContinuousClock.now - stopping
+        #expect(stopped < .seconds(20), "graceful shutdown took \(stopped) with live-event streams open")
+        try? await http.shutdown()
         await broker.stop()
     }
 

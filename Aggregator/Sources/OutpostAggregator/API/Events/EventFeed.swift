@@ -74,10 +74,21 @@ public final class EventFeed: Service, Sendable {
 
     /// A stream of event payloads (JSON text) from now on, until the consumer stops.
     func subscribe() async -> AsyncStream<String> {
+        await subscription().events
+    }
+
+    /// A subscriber's stream, with a way to end it from outside: a live-event response ends it at
+    /// graceful shutdown, since otherwise an open dashboard holds the HTTP server until its timeout.
+    struct Subscription: Sendable {
+        let events: AsyncStream<String>
+        let end: @Sendable () -> Void
+    }
+
+    func subscription() async -> Subscription {
         let (stream, continuation) = AsyncStream.makeStream(of: String.self, bufferingPolicy: .bufferingNewest(Self.subscriberBuffer))
         let id = await hub.add(continuation)
         continuation.onTermination = { [hub] _ in Task { await hub.remove(id) } }
-        return stream
+        return Subscription(events: stream, end: { continuation.finish() })
     }
 
     var subscriberCount: Int { get async { await hub.count } }
