@@ -53,8 +53,7 @@ extension AgentCommand {
             LoggingConfiguration(format: .json, level: level).bootstrap()
             do {
                 let (summary, status) = try await FleetSimulator(options: options, logger: Logger(label: "agent.simulate")).run()
-                print(summary.json)
-                fflush(stdout)
+                FileHandle.standardOutput.write(Data((summary.json + "\n").utf8))
                 if status != 0 { throw ExitCode(status) }
             } catch let error as SimulationError {
                 fail(error)

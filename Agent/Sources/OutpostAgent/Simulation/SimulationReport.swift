@@ -64,9 +64,11 @@ public struct SimulationReport: Codable, Sendable, Equatable {
 
     private static func rounded(_ value: Double) -> Double { (value * 1_000).rounded() / 1_000 }
 
-    /// One line of JSON.
+    /// One line of JSON, keys sorted so that every rendering of one report is the same text.
     public var json: String {
-        let data = (try? JSONEncoder().encode(self)) ?? Data("{}".utf8)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let data = (try? encoder.encode(self)) ?? Data("{}".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 }
