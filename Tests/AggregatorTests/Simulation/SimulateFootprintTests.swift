@@ -51,6 +51,8 @@ struct SimulateFootprintTests {
                 .dropFirst().first.flatMap { Int($0) }
         }
         guard let rss = value("VmRSS:"), let threads = value("Threads:") else { return nil }
+        let descriptors = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(pid)/fd").count) ?? 0
+        print("simulate footprint sample: pid \(pid): \(descriptors) open descriptors")
         return (rss, threads)
     }
 }

@@ -20,6 +20,25 @@ public struct FleetSimulator: Sendable {
         self.logger = logger
     }
 
+    /// libmosquitto's `mosquitto_loop` waits with `select()`, which refuses a socket numbered
+    /// `FD_SETSIZE` (1024) or above. A device holds 6 descriptors: its buffer's database, WAL
+    /// and shared memory (open before its connection starts), then its socket and
+    /// libmosquitto's wake-up socket pair. Refuse a fleet whose sockets could not all fit,
+    /// instead of letting the last devices retry forever (measured: 150 devices, 909 descriptors).
+    static func checkDescriptorRoom(devices: Int) throws(SimulationError) {
+        let probe = open("/dev/null", O_RDONLY | O_CLOEXEC)
+        guard probe >= 0 else { return }
+        close(probe)
+        let margin = 16
+        let needed = Int(probe) + devices * 3 + margin
+        guard needed < Int(FD_SETSIZE) else {
+            let base = max(0, Int(probe) - devices * 3)
+            throw SimulationError(.invalidArgument, "\(devices) devices need descriptors up to \(needed), but libmosquitto's select() loop "
+                + "refuses sockets at \(FD_SETSIZE) or above; run at most \(max(0, (Int(FD_SETSIZE) - base - margin) / 6)) devices per process "
+                + "(several processes with their own token files and state directories for more)")
+        }
+    }
+
     /// Enrolls what is not enrolled, runs the fleet, and returns the report (also written to `--report`).
     /// - Returns: the report and the exit status: 0 drained or interrupted, 3 drain timeout.
     public func run() async throws(SimulationError) -> (report: SimulationReport, exitStatus: Int32) {
@@ -40,6 +59,7 @@ public struct FleetSimulator: Sendable {
             devices.append(try SimulatedDevice(directory: enrollment.directory(of: entry.device), rate: options.rate,
                                                seed: UInt64(index + 1), logger: logger))
         }
+        try Self.checkDescriptorRoom(devices: devices.count)
         let capture = FleetCapture(schedulers: devices.map(\.scheduler))
         let supervisor = SimulationSupervisor(devices: devices, capture: capture, duration: options.duration,
                                               drainTimeout: options.drainTimeout, logger: Logger.child(logger, "agent.simulate"))
