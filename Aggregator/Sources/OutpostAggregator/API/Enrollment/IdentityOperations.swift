@@ -31,6 +31,20 @@ public struct IdentityOperations: Sendable {
         return issued
     }
 
+    /// Creates one-time tokens for many devices in one transaction (bulk provisioning, the
+    /// simulator); audited once as `enrollment_token.create_batch` with the count and the range.
+    public func createTokens(devices: [DeviceID], kind: String, lifetime: Duration?, origin: AuditLog.Origin, audit: AuditLog) async throws
+        -> [EnrollmentTokenIssuer.Issued]
+    {
+        let issued = try await tokens.createBatch(devices: devices, kind: kind, lifetime: lifetime)
+        try await audit.record("enrollment_token.create_batch", target: "device:\(devices.first.map(\.rawValue) ?? "")",
+                               detail: ["count": "\(issued.count)", "first": devices.first.map(\.rawValue) ?? "",
+                                        "last": devices.last.map(\.rawValue) ?? "", "kind": kind,
+                                        "expires_at": issued.first.map { ISO8601DateFormatter().string(from: $0.expiresAt) } ?? ""],
+                               origin: origin)
+        return issued
+    }
+
     /// Revokes every certificate of `device` (see ``Revocation``); audited as `device.certificates_revoke`.
     public func revokeCertificates(device: DeviceID, origin: AuditLog.Origin, audit: AuditLog) async throws -> Revocation.Outcome {
         let outcome = try await revocation.revoke(device: device)
