@@ -186,7 +186,7 @@ public final class MQTTClient: Sendable {
                     continue
                 }
             }
-            let rc = mosquitto_loop(mosq, 200, 1)
+            let rc = Self.step(mosq, timeoutMs: 200)
             if rc != MOSQ_ERR_SUCCESS.rawValue {
                 socketOpen = false
                 if stopRequested.load(ordering: .relaxed) { break }
@@ -198,6 +198,31 @@ public final class MQTTClient: Sendable {
                 }
             }
         }
+    }
+
+    /// One turn of the network loop: what `mosquitto_loop` does, but waiting with poll(2).
+    /// `mosquitto_loop` waits with select(2), which fails for a socket numbered 1024 or more,
+    /// so a process holding many descriptors (a simulator with hundreds of devices, an
+    /// aggregator with many HTTP clients) could never reconnect once its new socket got a
+    /// high number.
+    static func step(_ mosq: OpaquePointer, timeoutMs: Int32) -> Int32 {
+        let socket = mosquitto_socket(mosq)
+        guard socket >= 0 else { return Int32(MOSQ_ERR_NO_CONN.rawValue) }
+        var events = Int16(POLLIN)
+        if mosquitto_want_write(mosq) { events |= Int16(POLLOUT) }
+        var descriptor = pollfd(fd: socket, events: events, revents: 0)
+        let ready = poll(&descriptor, 1, timeoutMs)
+        if ready < 0 { return errno == EINTR ? Int32(MOSQ_ERR_SUCCESS.rawValue) : Int32(MOSQ_ERR_ERRNO.rawValue) }
+        if descriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
+            let rc = mosquitto_loop_read(mosq, 1)
+            if rc != MOSQ_ERR_SUCCESS.rawValue || mosquitto_socket(mosq) < 0 { return rc }
+        }
+        // Packets queued by callbacks during the read go out now rather than after the next wait.
+        if mosquitto_want_write(mosq) {
+            let rc = mosquitto_loop_write(mosq, 1)
+            if rc != MOSQ_ERR_SUCCESS.rawValue || mosquitto_socket(mosq) < 0 { return rc }
+        }
+        return mosquitto_loop_misc(mosq)
     }
 
     private func connectionAttemptFailed(_ rc: Int32) {

@@ -20,23 +20,24 @@ public struct FleetSimulator: Sendable {
         self.logger = logger
     }
 
-    /// libmosquitto's `mosquitto_loop` waits with `select()`, which refuses a socket numbered
-    /// `FD_SETSIZE` (1024) or above. A device holds 6 descriptors: its buffer's database, WAL
-    /// and shared memory (open before its connection starts), then its socket and
-    /// libmosquitto's wake-up socket pair. Refuse a fleet whose sockets could not all fit,
-    /// instead of letting the last devices retry forever (measured: 150 devices, 909 descriptors).
-    static func checkDescriptorRoom(devices: Int) throws(SimulationError) {
+    /// A device holds 6 descriptors: its buffer's database, WAL and shared memory, its socket
+    /// and libmosquitto's wake-up socket pair (measured: 150 devices, 909 descriptors). Raise
+    /// the soft `RLIMIT_NOFILE` towards the hard one when the fleet needs it, and refuse a fleet
+    /// that cannot fit even then, instead of letting the last devices fail to open.
+    static func ensureDescriptorRoom(devices: Int) throws(SimulationError) {
         let probe = open("/dev/null", O_RDONLY | O_CLOEXEC)
         guard probe >= 0 else { return }
         close(probe)
-        let margin = 16
-        let needed = Int(probe) + devices * 3 + margin
-        guard needed < Int(FD_SETSIZE) else {
-            let base = max(0, Int(probe) - devices * 3)
-            throw SimulationError(.invalidArgument, "\(devices) devices need descriptors up to \(needed), but libmosquitto's select() loop "
-                + "refuses sockets at \(FD_SETSIZE) or above; run at most \(max(0, (Int(FD_SETSIZE) - base - margin) / 6)) devices per process "
-                + "(several processes with their own token files and state directories for more)")
+        let needed = rlim_t(Int(probe) + devices * 6 + 64)
+        var limit = rlimit()
+        guard getrlimit(descriptorLimit, &limit) == 0, limit.rlim_cur < needed else { return }
+        if needed <= limit.rlim_max {
+            limit.rlim_cur = limit.rlim_max
+            if setrlimit(descriptorLimit, &limit) == 0 { return }
         }
+        let fits = max(0, (Int(min(limit.rlim_max, rlim_t(Int.max))) - Int(probe) - 64) / 6)
+        throw SimulationError(.invalidArgument, "\(devices) devices need about \(needed) descriptors, but the limit is \(limit.rlim_max); "
+            + "run at most \(fits) devices per process (`ulimit -n` raises it), or several simulators with their own token files and state directories")
     }
 
     /// Enrolls what is not enrolled, runs the fleet, and returns the report (also written to `--report`).
@@ -59,7 +60,7 @@ public struct FleetSimulator: Sendable {
             devices.append(try SimulatedDevice(directory: enrollment.directory(of: entry.device), rate: options.rate,
                                                seed: UInt64(index + 1), logger: logger))
         }
-        try Self.checkDescriptorRoom(devices: devices.count)
+        try Self.ensureDescriptorRoom(devices: devices.count)
         let capture = FleetCapture(schedulers: devices.map(\.scheduler))
         let supervisor = SimulationSupervisor(devices: devices, capture: capture, duration: options.duration,
                                               drainTimeout: options.drainTimeout, logger: Logger.child(logger, "agent.simulate"))
@@ -93,3 +94,9 @@ public struct FleetSimulator: Sendable {
         return (report, timing.outcome == .drainTimeout ? 3 : 0)
     }
 }
+
+#if canImport(Glibc)
+private let descriptorLimit = __rlimit_resource_t(RLIMIT_NOFILE.rawValue)
+#else
+private let descriptorLimit = RLIMIT_NOFILE
+#endif
