@@ -24,6 +24,7 @@ test-swift: deps
 	@mkdir -p $(PIDS_DIR)
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) $(SWIFT) test --no-parallel || status=$$?; \
 		packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
+	@packaging/dev/check-agent-footprint.sh
 
 ## demo: PostgreSQL, mosquitto (TLS), an aggregator and three enrolled agents, under .state/demo.
 demo: deps

@@ -1,7 +1,8 @@
 #if canImport(Glibc)
 import Glibc
+#elseif canImport(Musl)
+import Musl
 #endif
-import Foundation
 
 /// Writes files the way key material must be written: a temporary file beside the target,
 /// created with its final mode (never wider, not even for a moment), fsync'd, then renamed
@@ -16,16 +17,17 @@ public enum SecureFile {
 
     /// Atomically replaces `path` with `contents`, created with `mode`; optionally group-owned by `group`.
     public static func write(_ contents: [UInt8], to path: String, mode: mode_t, group: gid_t? = nil) throws(WriteError) {
-        let directory = (path as NSString).deletingLastPathComponent
-        let name = (path as NSString).lastPathComponent
-        let temporary = (directory.isEmpty ? "." : directory) + "/.\(name).\(UInt32.random(in: 0...UInt32.max)).tmp"
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) } ?? "."
+        let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
+        let temporary = directory + "/.\(name).\(UInt32.random(in: 0...UInt32.max)).tmp"
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
         var ok = fchmod(fd, mode) == 0
         if ok, let group { ok = fchown(fd, uid_t.max, group) == 0 }
         var offset = 0
         while ok && offset < contents.count {
-            let written = contents[offset...].withUnsafeBytes { Foundation.write(fd, $0.baseAddress, $0.count) }
+            let written = contents[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
             if written <= 0 { ok = false } else { offset += written }
         }
         ok = ok && fsync(fd) == 0

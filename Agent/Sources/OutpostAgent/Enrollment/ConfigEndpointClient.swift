@@ -1,5 +1,9 @@
 import Crypto
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import OutpostCommon
 
 /// Talks to the aggregator's config endpoint: fetches its CA (checked by fingerprint),
@@ -66,8 +70,8 @@ public struct ConfigEndpointClient: Sendable {
 /// PEM ↔ DER for single certificates, without an ASN.1 library.
 enum PEMCertificate {
     static func der(fromPEM pem: String) -> [UInt8]? {
-        guard let begin = pem.range(of: "-----BEGIN CERTIFICATE-----"),
-              let end = pem.range(of: "-----END CERTIFICATE-----", range: begin.upperBound..<pem.endIndex)
+        guard let begin = pem.firstRange(of: "-----BEGIN CERTIFICATE-----"),
+              let end = pem[begin.upperBound...].firstRange(of: "-----END CERTIFICATE-----")
         else { return nil }
         let base64 = pem[begin.upperBound..<end.lowerBound].filter { !$0.isWhitespace }
         return Data(base64Encoded: String(base64)).map(Array.init)

@@ -1,5 +1,14 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import OutpostCommon
 
 extension AgentCommand {
@@ -24,7 +33,7 @@ extension AgentCommand {
                                         keyGroup: group)
             do {
                 let response = try await enrollment.run()
-                let expiry = ISO8601DateFormatter().string(from: Date(timeIntervalSince1970: TimeInterval(response.notAfter)))
+                let expiry = Date.ISO8601FormatStyle().format(Date(timeIntervalSince1970: TimeInterval(response.notAfter)))
                 print("enrolled \(response.deviceId): certificate \(response.serial) valid until \(expiry); "
                       + "broker \(response.broker.host):\(response.broker.port); config \(enrollment.configFile)")
             } catch {
@@ -33,8 +42,9 @@ extension AgentCommand {
         }
 
         private func fail(_ error: EnrollmentError) -> Never {
-            FileHandle.standardError.write(Data("enroll failed: \(error)\n".utf8))
-            Foundation.exit(error.code.exitStatus)
+            var line = "enroll failed: \(error)\n"
+            line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+            Glibc.exit(error.code.exitStatus)
         }
     }
 }

@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import OutpostCommon
 
 /// `outpost-agent enroll`, as a function the command and the tests share.
@@ -64,27 +73,30 @@ public struct Enrollment: Sendable {
     /// Updates `agent.json`: identity, broker and enrollment keys are set; every other key
     /// already in the file is kept as it is.
     func writeConfiguration(_ response: CertificateResponse) throws(EnrollmentError) {
-        var root: [String: Any] = [:]
+        var root: [String: JSONValue] = [:]
         if let data = FileManager.default.contents(atPath: configFile),
-           let existing = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+           case .object(let existing)? = try? JSONDecoder().decode(JSONValue.self, from: data)
         {
             root = existing
         }
-        var mqtt = root["mqtt"] as? [String: Any] ?? [:]
-        mqtt["host"] = response.broker.host
-        mqtt["port"] = response.broker.port
-        mqtt["ca_file"] = credentials.caFile
-        mqtt["cert_file"] = credentials.certificateFile
-        mqtt["key_file"] = credentials.keyFile
-        mqtt["keepalive"] = response.config.keepalive
-        mqtt["verify_hostname"] = response.config.verifyHostname
-        root["mqtt"] = mqtt
-        root["device_id"] = response.deviceId
-        var enrollment = root["enrollment"] as? [String: Any] ?? [:]
-        enrollment["server_url"] = ConfigEndpointClient(server: server).server
-        root["enrollment"] = enrollment
+        var mqtt = Self.members(of: root["mqtt"])
+        mqtt["host"] = .string(response.broker.host)
+        mqtt["port"] = .number(Double(response.broker.port))
+        mqtt["ca_file"] = .string(credentials.caFile)
+        mqtt["cert_file"] = .string(credentials.certificateFile)
+        mqtt["key_file"] = .string(credentials.keyFile)
+        mqtt["keepalive"] = .number(Double(response.config.keepalive))
+        mqtt["verify_hostname"] = .bool(response.config.verifyHostname)
+        root["mqtt"] = .object(mqtt)
+        root["device_id"] = .string(response.deviceId)
+        var enrollment = Self.members(of: root["enrollment"])
+        enrollment["server_url"] = .string(ConfigEndpointClient(server: server).server)
+        root["enrollment"] = .object(enrollment)
         do {
-            let data = try JSONSerialization.data(withJSONObject: root, options: [.prettyPrinted, .sortedKeys])
+            // Sorted, pretty-printed, slashes escaped: byte for byte what JSONSerialization wrote before.
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            let data = try encoder.encode(JSONValue.object(root))
             try SecureFile.write(Array(data) + [UInt8(ascii: "\n")], to: configFile, mode: 0o644)
         } catch let error as SecureFile.WriteError {
             throw EnrollmentError(.fileWriteFailed, error.description)
@@ -93,5 +105,14 @@ public struct Enrollment: Sendable {
         }
     }
 
-    private func path(_ name: String) -> String { (configDirectory as NSString).appendingPathComponent(name) }
+    private static func members(of section: JSONValue?) -> [String: JSONValue] {
+        if case .object(let members)? = section { return members }
+        return [:]
+    }
+
+    /// `configDirectory/name`, as `NSString.appendingPathComponent` joined it.
+    private func path(_ name: String) -> String {
+        if configDirectory.isEmpty { return name }
+        return configDirectory.hasSuffix("/") ? configDirectory + name : configDirectory + "/" + name
+    }
 }

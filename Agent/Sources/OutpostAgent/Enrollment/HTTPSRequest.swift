@@ -1,5 +1,5 @@
 import CCurl
-import Foundation
+import OutpostCommon
 
 /// One HTTPS request with libcurl, for the config endpoint. Blocking; callers run it off
 /// the cooperative pool (``perform()``).
@@ -29,7 +29,7 @@ struct HTTPSRequest: Sendable {
 
     func perform() async throws(EnrollmentError) -> Response {
         let result: Result<Response, EnrollmentError> = await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
+            NetworkThread.spawn(name: "outpost-https") {
                 do throws(EnrollmentError) {
                     continuation.resume(returning: .success(try performBlocking()))
                 } catch {

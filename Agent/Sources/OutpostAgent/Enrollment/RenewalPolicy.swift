@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// When to renew a certificate, as a value: at `fraction` of its lifetime (two thirds by
 /// default), moved by up to ±`jitter` of the lifetime so a fleet enrolled together does not

@@ -1,5 +1,14 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 import OutpostCommon
 import ServiceLifecycle
@@ -136,13 +145,20 @@ extension AgentCommand {
         static func writeOffer(_ sdp: String, to path: String) throws {
             var info = stat()
             if stat(path, &info) == 0, info.st_mode & S_IFMT != S_IFREG {
-                guard let handle = FileHandle(forWritingAtPath: path) else { throw StreamError(.invalidRequest, "cannot write \(path)") }
-                try handle.write(contentsOf: Data(sdp.utf8))
-                try handle.close()
+                let fd = open(path, O_WRONLY | O_CLOEXEC)
+                guard fd >= 0 else { throw StreamError(.invalidRequest, "cannot write \(path)") }
+                defer { close(fd) }
+                let bytes = Array(sdp.utf8)
+                var offset = 0
+                while offset < bytes.count {
+                    let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+                    if written < 0, errno == EINTR { continue }
+                    guard written > 0 else { throw StreamError(.invalidRequest, "cannot write \(path)") }
+                    offset += written
+                }
                 return
             }
-            try Data(sdp.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
-            chmod(path, 0o644)
+            try SecureFile.write(sdp, to: path, mode: 0o644)
         }
 
         /// `HOST:PORT` or `[IPv6]:PORT`.

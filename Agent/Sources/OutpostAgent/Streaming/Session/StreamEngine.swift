@@ -1,4 +1,13 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 import OutpostCommon
 import Synchronization
@@ -125,10 +134,7 @@ final class StreamEngine: @unchecked Sendable {
 
     /// Starts the thread, which reads the source until it has SPS and PPS.
     func launch() {
-        let thread = Thread { [self] in run() }
-        thread.name = "outpost-stream"
-        thread.stackSize = 1 << 20
-        thread.start()
+        NetworkThread.spawn(name: "outpost-stream", stackSize: 1 << 20) { [self] in run() }
     }
 
     func play() {
