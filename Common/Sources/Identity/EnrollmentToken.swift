@@ -130,7 +130,8 @@ public enum Base64URL {
 }
 
 extension String {
-    var trimmingWhitespaceAndNewlines: String {
+    /// The string without leading and trailing white space (Unicode), without Foundation.
+    public var trimmingWhitespaceAndNewlines: String {
         let scalars = unicodeScalars
         guard let first = scalars.firstIndex(where: { !$0.properties.isWhitespace }),
               let last = scalars.lastIndex(where: { !$0.properties.isWhitespace })

@@ -42,8 +42,7 @@ extension AgentCommand {
         }
 
         private func fail(_ error: EnrollmentError) -> Never {
-            var line = "enroll failed: \(error)\n"
-            line.withUTF8 { bytes in _ = write(2, bytes.baseAddress, bytes.count) }
+            StandardStream.error.write("enroll failed: \(error)\n")
             Glibc.exit(error.code.exitStatus)
         }
     }

@@ -1,6 +1,15 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import OutpostCommon
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// Enrolls the simulated devices through the real config endpoint (``Enrollment``), a few
 /// at a time. A device whose directory already holds `agent.json` and `device.pem` is

@@ -1,7 +1,16 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import OutpostCommon
 import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// `outpost-agent simulate`: many simulated meters in one process, each on the real path
 /// (its own enrollment, certificate, MQTT connection over TLS, SQLite buffer, and the

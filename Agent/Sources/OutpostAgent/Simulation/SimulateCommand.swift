@@ -1,7 +1,16 @@
 import ArgumentParser
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import OutpostCommon
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 extension AgentCommand {
     /// `outpost-agent simulate`: a fleet of simulated meters on the real path, for load and fault tests.
@@ -53,7 +62,7 @@ extension AgentCommand {
             LoggingConfiguration(format: .json, level: level).bootstrap()
             do {
                 let (summary, status) = try await FleetSimulator(options: options, logger: Logger(label: "agent.simulate")).run()
-                FileHandle.standardOutput.write(Data((summary.json + "\n").utf8))
+                StandardStream.output.write(summary.json + "\n")
                 if status != 0 { throw ExitCode(status) }
             } catch let error as SimulationError {
                 fail(error)
@@ -61,8 +70,8 @@ extension AgentCommand {
         }
 
         private func fail(_ error: SimulationError) -> Never {
-            FileHandle.standardError.write(Data("simulate failed: \(error)\n".utf8))
-            Foundation.exit(error.code.exitStatus)
+            StandardStream.error.write("simulate failed: \(error)\n")
+            Glibc.exit(error.code.exitStatus)
         }
     }
 }

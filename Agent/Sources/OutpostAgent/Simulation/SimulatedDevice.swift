@@ -1,7 +1,16 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import Logging
 import OutpostCommon
 import ServiceLifecycle
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// One simulated meter, built from the real agent's parts: its configuration loaded from its
 /// own `agent.json` (state directory forced to the device's directory), its own

@@ -1,5 +1,14 @@
+#if canImport(FoundationEssentials)
+import FoundationEssentials
+#else
 import Foundation
+#endif
 import OutpostCommon
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 
 /// The token file `token create --device-prefix … --out FILE` writes: one printed token a
 /// line. Blank lines and `#` comments are skipped; anything else must be a token, and each
@@ -18,7 +27,7 @@ public struct TokenFile: Sendable, Equatable {
         var entries: [Entry] = []
         var seen: Set<DeviceID> = []
         for (index, raw) in text.split(separator: "\n", omittingEmptySubsequences: false).enumerated() {
-            let line = raw.trimmingCharacters(in: .whitespaces)
+            let line = String(raw).trimmingWhitespaceAndNewlines
             if line.isEmpty || line.hasPrefix("#") { continue }
             guard let token = EnrollmentToken(line) else {
                 throw SimulationError(.invalidTokenFile, "\(path) line \(index + 1) is not an enrollment token (opt1.…)")
