@@ -67,7 +67,7 @@ struct ChaosCommand: AsyncParsableCommand {
             source.setEventHandler {
                 let ended = ProcessRegistry.shared.killAll()
                 FileHandle.standardError.write(Data("outpost-chaos: interrupted; killed \(ended.joined(separator: ", "))\n".utf8))
-                exit(130)
+                Foundation.exit(130)
             }
             source.resume()
             return source
@@ -84,7 +84,7 @@ struct ChaosCommand: AsyncParsableCommand {
                 0 passed, 1 failed
 
                 """.utf8))
-            exit(2)
+            Foundation.exit(2)
         }
     }
 }
