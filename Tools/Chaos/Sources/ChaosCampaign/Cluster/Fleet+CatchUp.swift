@@ -32,23 +32,25 @@ extension Fleet {
             }
             try await Task.sleep(for: .milliseconds(250))
         }
+        let reader = BufferFileReader()
         for device in devices where !device.isSimulator {
-            if let process = device.process { await process.stop() }
-            try startDevice(device, drain: true)
-            reporter.line("\(device.name) restarted without sources (pid \(device.process!.pid)) to drain its buffer")
-            let reader = BufferFileReader()
-            let drained: Bool
-            do {
-                try await waitUntil(timeout: deadline - ContinuousClock.now, every: .milliseconds(250), "\(device.name) drained") {
-                    device.devices.allSatisfy { (try? reader.facts(device: $0.id, path: $0.bufferPath).pending) == 0 }
-                }
-                drained = true
-            } catch {
-                drained = false
+            let isEmpty = {
+                device.devices.allSatisfy { (try? reader.facts(device: $0.id, path: $0.bufferPath).pending) == 0 }
             }
-            let status = await device.process!.stop()
+            let status = await device.process?.stop() ?? 0
             ProcessRegistry.shared.forget(device.name)
-            reporter.line("\(device.name) \(drained ? "drained" : "did NOT drain in time"); stopped (\(Self.describe(status)))")
+            guard !isEmpty() else {
+                reporter.line("\(device.name) stopped (\(Self.describe(status))); its buffer is empty")
+                continue
+            }
+            try startDevice(device, drain: true)
+            reporter.line("\(device.name) stopped (\(Self.describe(status))) with readings pending; "
+                          + "started without sources (pid \(device.process!.pid)) to drain them")
+            let drained = (try? await waitUntil(timeout: deadline - ContinuousClock.now, every: .milliseconds(250),
+                                                "\(device.name) drained", isEmpty)) != nil
+            let drainStatus = await device.process!.stop()
+            ProcessRegistry.shared.forget(device.name)
+            reporter.line("\(device.name) \(drained ? "drained" : "did NOT drain in time"); stopped (\(Self.describe(drainStatus)))")
             guard drained else { return false }
         }
         return true
