@@ -37,18 +37,25 @@ public final class Campaign {
 
         let fleet: Fleet
         do {
-            fleet = try await Fleet.start(
+            fleet = try await Fleet.create(
                 work: work, binaries: .init(agent: "\(settings.binDirectory)/outpost-agent",
                                             aggregator: "\(settings.binDirectory)/outpost-aggregator"),
-                sourceRoot: settings.sourceRoot, shape: shape, captureSeconds: settings.captureSeconds,
-                drainTimeoutSeconds: settings.drainTimeoutSeconds, reporter: reporter)
+                shape: shape, drainTimeoutSeconds: settings.drainTimeoutSeconds, reporter: reporter)
+        } catch {
+            reporter.line("set-up failed: PostgreSQL: \(error)")
+            reporter.plain("0 passed, 1 failed")
+            return 1
+        }
+        do {
+            try await fleet.bringUp(sourceRoot: settings.sourceRoot, captureSeconds: settings.captureSeconds)
             reporter.line("fleet up: \(fleet.aggregators.map(\.name).joined(separator: ", ")), mosquitto on 127.0.0.1:\(fleet.brokerPort), "
                           + "\(fleet.allDevices.count) devices in \(fleet.devices.count) device processes")
             try await fleet.waitUntilStreaming(timeout: .seconds(settings.streamingSeconds))
             reporter.line("every device has readings stored; faults begin")
         } catch {
             reporter.line("set-up failed: \(error)")
-            ProcessRegistry.shared.killAll()
+            await fleet.stopAll()
+            reporter.line("kept \(work) for inspection")
             reporter.plain("0 passed, 1 failed")
             return 1
         }

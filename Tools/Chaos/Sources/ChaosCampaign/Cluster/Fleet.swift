@@ -26,9 +26,8 @@ final class Fleet {
     /// Seconds a simulator waits for its buffers to drain after capture before giving up (exit 3).
     let drainTimeoutSeconds: Int
 
-    /// Builds and starts everything; devices start capturing for `captureSeconds`.
-    static func start(work: String, binaries: Binaries, sourceRoot: String, shape: FleetShape, captureSeconds: Int,
-                      drainTimeoutSeconds: Int, reporter: Reporter) async throws -> Fleet {
+    /// Starts PostgreSQL; ``bringUp(sourceRoot:captureSeconds:)`` builds and starts the rest.
+    static func create(work: String, binaries: Binaries, shape: FleetShape, drainTimeoutSeconds: Int, reporter: Reporter) async throws -> Fleet {
         for directory in ["logs", "postgres", "aggregator", "mosquitto"] {
             try FileManager.default.createDirectory(atPath: "\(work)/\(directory)", withIntermediateDirectories: true)
         }
@@ -37,13 +36,17 @@ final class Fleet {
         let postgres = try await PostgresServer(directory: "\(work)/postgres")
         if let pid = postgres.pid { ProcessRegistry.shared.record("postgres", pid) }
         reporter.line("postgres up on 127.0.0.1:\(postgres.port) (pid \(postgres.pid.map(String.init) ?? "?"))")
-        let fleet = Fleet(work: work, binaries: binaries, shape: shape, reporter: reporter, postgres: postgres,
-                          brokerPort: try FreePort.next(), drainTimeoutSeconds: drainTimeoutSeconds)
-        try await fleet.setUpAggregators(sourceRoot: sourceRoot)
-        try await fleet.startBroker()
-        for node in fleet.aggregators { try await fleet.startAggregator(node) }
-        try await fleet.enrollAndStartDevices(captureSeconds: captureSeconds)
-        return fleet
+        return Fleet(work: work, binaries: binaries, shape: shape, reporter: reporter, postgres: postgres,
+                     brokerPort: try FreePort.next(), drainTimeoutSeconds: drainTimeoutSeconds)
+    }
+
+    /// The aggregators' configuration and identity files, mosquitto, both aggregators, and
+    /// every device, enrolled and capturing for `captureSeconds`.
+    func bringUp(sourceRoot: String, captureSeconds: Int) async throws {
+        try await setUpAggregators(sourceRoot: sourceRoot)
+        try await startBroker()
+        for node in aggregators { try await startAggregator(node) }
+        try await enrollAndStartDevices(captureSeconds: captureSeconds)
     }
 
     private init(work: String, binaries: Binaries, shape: FleetShape, reporter: Reporter, postgres: PostgresServer, brokerPort: Int,
