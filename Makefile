@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-deb deb demo demo-stop clean
+.PHONY: all deps build test test-swift test-chaos test-deb deb demo demo-stop chaos clean
 
 all: build
 
@@ -15,8 +15,9 @@ build: deps
 	$(SWIFT) build
 
 ## test: every test: the Swift suites against real mosquitto, PostgreSQL, SQLite, ffmpeg and
-## GStreamer, then (as root, on a disposable host such as CI) the Debian package test.
-test: test-swift
+## GStreamer, the quick fault campaign, then (as root, on a disposable host such as CI) the
+## Debian package test.
+test: test-swift test-chaos
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb; \
 	else echo "test-deb skipped: it installs packages and needs root (run it in CI or a VM)"; fi
 
@@ -25,6 +26,21 @@ test-swift: deps
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) $(SWIFT) test --no-parallel || status=$$?; \
 		packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
 	@packaging/dev/check-agent-footprint.sh
+
+## chaos: the fault campaign (docs/chaos.md): 10 minutes of kill -9 of agents, simulators,
+## aggregators, mosquitto and PostgreSQL while devices stream, then the exactly-once check.
+## QUICK=1: about 2 minutes. SEED=n replays the faults of an earlier run.
+CHAOS_FLAGS = $(if $(filter-out 0 no false,$(QUICK)),--quick) $(if $(SEED),--seed $(SEED))
+chaos: deps
+	@$(SWIFT) build -q --product outpost-agent && $(SWIFT) build -q --product outpost-aggregator \
+		&& $(SWIFT) build -q --product outpost-chaos
+	@mkdir -p $(PIDS_DIR)
+	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) "$$($(SWIFT) build --show-bin-path)/outpost-chaos" --source-root $(CURDIR) \
+		$(CHAOS_FLAGS) || status=$$?; packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
+
+## test-chaos: the quick campaign, as a test (part of `make test`).
+test-chaos:
+	@$(MAKE) --no-print-directory chaos QUICK=1
 
 ## demo: PostgreSQL, mosquitto (TLS), an aggregator and three enrolled agents, under .state/demo.
 demo: deps

@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "outpost-agent", targets: ["outpost-agent"]),
         .executable(name: "outpost-aggregator", targets: ["outpost-aggregator"]),
+        .executable(name: "outpost-chaos", targets: ["outpost-chaos"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -98,6 +99,18 @@ let package = Package(
             path: "Aggregator/Sources/outpost-aggregator"
         ),
 
+        // MARK: Tools: the fault campaign (`make chaos`), driving the real binaries as processes.
+        .target(
+            name: "ChaosCampaign",
+            dependencies: ["OutpostCommon", "TestHarness", "CSQLite"],
+            path: "Tools/Chaos/Sources/ChaosCampaign"
+        ),
+        .executableTarget(
+            name: "outpost-chaos",
+            dependencies: ["ChaosCampaign", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/Chaos/Sources/outpost-chaos"
+        ),
+
         // MARK: Tests
         .target(
             name: "TestHarness",
@@ -132,6 +145,11 @@ let package = Package(
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
             path: "Tests/AggregatorTests"
+        ),
+        .testTarget(
+            name: "ChaosTests",
+            dependencies: ["ChaosCampaign", "OutpostAgent", "OutpostCommon", "TestHarness"],
+            path: "Tests/ChaosTests"
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -68,6 +68,12 @@ public final class PostgresServer: @unchecked Sendable {
 
     public var log: String { process?.log ?? "" }
 
+    /// The postmaster's PID, once started.
+    public var pid: Int32? { process?.pid }
+
+    /// True while the postmaster the harness started last runs.
+    public var isRunning: Bool { process?.isRunning ?? false }
+
     /// A libpq-style URL for this cluster's database.
     public var url: String { "postgres://\(user)@127.0.0.1:\(port)/\(database)?sslmode=disable" }
 
