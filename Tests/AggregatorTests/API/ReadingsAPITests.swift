@@ -89,6 +89,48 @@ struct ReadingsAPITests {
         }
     }
 
+    @Test("a year of one device's per-minute data (two metrics, 1,051,200 rows) exports as a stream: memory stays flat")
+    func exportOfAYearStreams() async throws {
+        try await APITestEnvironment.with { env in
+            try env.psql("""
+                INSERT INTO devices (id) VALUES ('meter-year');
+                INSERT INTO readings (device, buffer, seq, ts, metric, value)
+                SELECT 'meter-year', 11, m * 2 + k + 1, '2025-01-01T00:00:00Z'::timestamptz + m * interval '1 minute',
+                       (ARRAY['power_w', 'voltage_v'])[k + 1], round((sin(m / 97.0) * 1000)::numeric, 3)::float8
+                FROM generate_series(0, 525599) m, generate_series(0, 1) k;
+                ANALYZE readings
+                """)
+            let viewer = try await env.createAPIKey(role: .viewer)
+            let before = Self.residentBytes()
+            let (reply, body) = try await env.open(
+                "/api/v1/devices/meter-year/readings/export?from=2025-01-01T00:00:00Z&to=2026-01-01T00:00:00Z&format=csv", token: viewer)
+            #expect(reply.status == 200)
+            var bytes = 0, lines = 0, peak = before, nextSample = 0
+            for try await chunk in body {
+                bytes += chunk.readableBytes
+                lines += chunk.readableBytesView.reduce(0) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+                if bytes >= nextSample {
+                    peak = max(peak, Self.residentBytes())
+                    nextSample = bytes + (1 << 20)
+                }
+            }
+            peak = max(peak, Self.residentBytes())
+            #expect(lines == 1 + 2 * 525_600)
+            #expect(bytes > 48 << 20, "only \(bytes) bytes exported")
+            // Server and client share this process: buffering the export anywhere would grow it
+            // by at least the body's size (about 60 MiB of text, more as rows).
+            #expect(peak - before < 32 << 20, "resident memory grew by \((peak - before) >> 20) MiB while exporting \(bytes >> 20) MiB")
+            print("export: \(lines - 1) rows, \(bytes >> 20) MiB streamed; resident memory \(before >> 20) → peak \(peak >> 20) MiB")
+        }
+    }
+
+    /// This process's resident set, from /proc/self/statm.
+    static func residentBytes() -> Int {
+        guard let statm = try? String(contentsOfFile: "/proc/self/statm", encoding: .utf8) else { return 0 }
+        let fields = statm.split(separator: " ")
+        return fields.count > 1 ? (Int(fields[1]) ?? 0) * Int(sysconf(Int32(_SC_PAGESIZE))) : 0
+    }
+
     @Test("raw pages, 1m and 1d buckets, latest, refusals; commands send, list and get")
     func rawLatestAndCommands() async throws {
         try await APITestEnvironment.with { env in
