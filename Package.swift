@@ -98,6 +98,13 @@ let package = Package(
             path: "Aggregator/Sources/outpost-aggregator"
         ),
 
+        // MARK: Tools (built by `make bench`; not part of any shipped product)
+        .executableTarget(
+            name: "outpost-bench",
+            dependencies: ["OutpostAgent", "OutpostCommon", .product(name: "Logging", package: "swift-log")],
+            path: "Tools/Bench"
+        ),
+
         // MARK: Tests
         .target(
             name: "TestHarness",
