@@ -105,7 +105,8 @@ for path in glob.glob(simdir + "/*/buffer.db"):
     dropped += row[0] if row else 0
     db.close()
 json.dump({"stored": stored, "seconds": seconds, "rows_per_second": stored / seconds if seconds else 0,
-           "offered_rows_per_second": report.get("readings_per_second"), "captured": report.get("captured"),
+           "offered_rows_per_second": report["captured"] / report["capture_seconds"] if report.get("capture_seconds") else None,
+           "captured": report.get("captured"), "capture_seconds": report.get("capture_seconds"),
            "acked": report.get("acked"), "pending_at_stop": report.get("pending"), "dropped": dropped}, open(out, "w"))
 PYEND
 }
@@ -381,6 +382,31 @@ PYEND
 }
 
 # ---------------------------------------------------------------------------------------------
+# `bench/run.sh --profile`: the aggregator under callgrind while simulated devices stream
+# (valgrind because this machine has no hardware counters for perf). Slow: a light load.
+
+phase_profile() {
+    enroll_simulator
+    stack_stop_one aggregator >/dev/null
+    local out="$BENCH_WORK/callgrind.out" seconds="${BENCH_PROFILE_DURATION:-90}"
+    STACK_AGG_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$out" STACK_HEALTH_TRIES=1500 stack_start_aggregator
+    sql "TRUNCATE readings" >/dev/null
+    rm -f "$BENCH_WORK"/sim/*/buffer.db*
+    log "profile: ${BENCH_PROFILE_DEVICES:-20} devices × ${BENCH_PROFILE_RATE:-50}/s for ${seconds}s into the aggregator under callgrind"
+    "$BENCH_AGENT" simulate --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$BENCH_WORK/sim" \
+        --devices "${BENCH_PROFILE_DEVICES:-20}" --rate "${BENCH_PROFILE_RATE:-50}" --duration "${seconds}s" --drain-timeout 60s \
+        --report "$BENCH_WORK/profile.sim.json" >"$BENCH_WORK/logs/sim-profile.out" 2>"$BENCH_WORK/logs/sim-profile.log" &
+    stack_record simulator $!
+    wait "$(stack_pid simulator)" || true
+    stack_stop_one simulator >/dev/null
+    log "profile: stored $(sql "SELECT count(*) FROM readings"); stopping the aggregator (callgrind writes its output)"
+    STACK_STOP_TRIES=1200 stack_stop_one aggregator
+    callgrind_annotate --inclusive=yes --threshold=99 "$out" | swift demangle --simplified > "$BENCH_WORK/profile-inclusive.txt"
+    callgrind_annotate --threshold=99 "$out" | swift demangle --simplified > "$BENCH_WORK/profile-self.txt"
+    log "profile: $BENCH_WORK/profile-inclusive.txt and profile-self.txt"
+}
+
+# ---------------------------------------------------------------------------------------------
 
 if [ "${1:-}" = phase ]; then
     # A phase in its own process, under `timeout` from the main run; its own processes are ended
@@ -431,6 +457,11 @@ run_phase() {  # run_phase NAME LIMIT_SECONDS
     fi
     kill -0 "$(stack_pid aggregator)" 2>/dev/null || stack_start_aggregator
 }
+if [ "${1:-}" = --profile ]; then
+    run_phase profile 1800
+    stack_stop "$BENCH_WORK" >/dev/null
+    exit 0
+fi
 if "$BENCH_AGENT" simulate --help >/dev/null 2>&1; then
     run_phase ingest $((BENCH_WARMUP + BENCH_DURATION + 420))
     run_phase baseline $((BENCH_WARMUP + BENCH_DURATION + 120))

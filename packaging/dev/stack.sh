@@ -33,14 +33,14 @@ stack_record() {
 # stack_pid NAME: the recorded PID (empty if none).
 stack_pid() { cat "$STACK_STATE/pids/$1" 2>/dev/null || true; }
 
-# stack_stop_one NAME: SIGTERM (SIGINT for PostgreSQL: fast shutdown), up to 15 s, then SIGKILL.
+# stack_stop_one NAME: SIGTERM (SIGINT for PostgreSQL: fast shutdown), up to 15 s (STACK_STOP_TRIES × 0.1 s), then SIGKILL.
 stack_stop_one() {
     local name="$1" file="$STACK_STATE/pids/$1" pid
     [ -f "$file" ] || return 0
     pid="$(cat "$file")"
     if kill -0 "$pid" 2>/dev/null; then
         if [ "$name" = postgres ]; then kill -INT "$pid"; else kill -TERM "$pid"; fi
-        for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        for _ in $(seq 1 "${STACK_STOP_TRIES:-150}"); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
         echo "stopped $name (pid $pid)"
     fi
@@ -122,12 +122,14 @@ stack_start_mosquitto() {
     return 1
 }
 
-# stack_start_aggregator [NAME]: `outpost-aggregator serve`, waiting for /health.
+# stack_start_aggregator [NAME]: `outpost-aggregator serve`, waiting for /health. STACK_AGG_WRAPPER
+# (word-split, e.g. "valgrind --tool=callgrind") runs it under a tool; the tool's PID is recorded.
 stack_start_aggregator() {
     local name="${1:-aggregator}"
-    "$STACK_AGG" serve --config "$STACK_CONFIG" >>"$STACK_STATE/logs/$name.log" 2>&1 &
+    # shellcheck disable=SC2086
+    ${STACK_AGG_WRAPPER:-} "$STACK_AGG" serve --config "$STACK_CONFIG" >>"$STACK_STATE/logs/$name.log" 2>&1 &
     stack_record "$name" $!
-    for _ in $(seq 1 300); do
+    for _ in $(seq 1 "${STACK_HEALTH_TRIES:-300}"); do
         curl -sf --cacert "$STACK_CA" "$STACK_URL/health" >/dev/null && return 0
         kill -0 "$(stack_pid "$name")" 2>/dev/null || break
         sleep 0.2
