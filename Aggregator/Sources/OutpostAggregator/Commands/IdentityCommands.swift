@@ -140,19 +140,60 @@ extension AggregatorCommand {
         static let configuration = CommandConfiguration(
             commandName: "token", abstract: "One-time enrollment tokens.", subcommands: [Create.self])
 
+        /// `token create --device ID`, or `--device-prefix P --count N --out FILE` for many devices at once.
         struct Create: AsyncParsableCommand {
             static let configuration = CommandConfiguration(
-                commandName: "create", abstract: "Create a one-time enrollment token for a device and print the enroll command.")
+                commandName: "create",
+                abstract: "Create a one-time enrollment token for a device and print the enroll command.",
+                discussion: """
+                    With --device-prefix and --count it creates one token per device PREFIX00001, PREFIX00002, … \
+                    (the index zero-padded to 5 digits, from --start) in one transaction, writes them one per line \
+                    to --out (mode 0600) and prints only a summary, never a token.
+                    """)
+
+            /// Most tokens one bulk call creates.
+            static let maximumCount = 100_000
 
             @Option(help: "Configuration file.") var config: String = AggregatorConfiguration.defaultPath
-            @Option(help: "Device id ([a-z0-9][a-z0-9-]{0,62}).") var device: String
+            @Option(help: "Device id ([a-z0-9][a-z0-9-]{0,62}).") var device: String?
+            @Option(help: "Bulk: device ids are this prefix plus a zero-padded index, e.g. sim- → sim-00001.") var devicePrefix: String?
+            @Option(help: "Bulk: how many tokens (1-\(maximumCount)).") var count: Int?
+            @Option(help: "Bulk: the first index.") var start: Int = 1
+            @Option(help: "Bulk: the file the tokens are written to, one per line (mode 0600).") var out: String?
             @Option(help: "meter or camera.") var kind: String = "meter"
             @Option(help: "How long the token is valid, e.g. 30m, 24h, 7d. Defaults to identity.token_ttl_seconds.") var ttl: String?
 
+            /// The devices of a bulk call, in index order.
+            static func bulkDevices(prefix: String, count: Int, start: Int) -> [DeviceID]? {
+                var devices: [DeviceID] = []
+                devices.reserveCapacity(count)
+                for index in start..<(start + count) {
+                    let digits = String(index)
+                    guard let id = DeviceID(prefix + String(repeating: "0", count: max(0, 5 - digits.count)) + digits) else { return nil }
+                    devices.append(id)
+                }
+                return devices
+            }
+
             func validate() throws {
-                guard DeviceID(device) != nil else { throw ValidationError("--device must match [a-z0-9][a-z0-9-]{0,62}") }
                 guard EnrollmentTokenIssuer.kinds.contains(kind) else { throw ValidationError("--kind must be meter or camera") }
                 if let ttl, DurationText.parse(ttl) == nil { throw ValidationError("--ttl: use e.g. 90s, 15m, 24h, 7d") }
+                switch (device, devicePrefix) {
+                case (.some(let device), nil):
+                    guard DeviceID(device) != nil else { throw ValidationError("--device must match [a-z0-9][a-z0-9-]{0,62}") }
+                    guard count == nil, out == nil else { throw ValidationError("--count and --out go with --device-prefix, not --device") }
+                case (nil, .some(let prefix)):
+                    guard let count, (1...Self.maximumCount).contains(count) else {
+                        throw ValidationError("--count must be 1-\(Self.maximumCount) with --device-prefix")
+                    }
+                    guard start >= 0 else { throw ValidationError("--start must be 0 or more") }
+                    guard let out, !out.isEmpty else { throw ValidationError("--out FILE is required with --device-prefix") }
+                    guard Self.bulkDevices(prefix: prefix, count: count, start: start) != nil else {
+                        throw ValidationError("--device-prefix: \(prefix)<index> must be a device id ([a-z0-9][a-z0-9-]{0,62})")
+                    }
+                default:
+                    throw ValidationError("give either --device ID or --device-prefix PREFIX --count N --out FILE")
+                }
             }
 
             func run() async throws {
@@ -160,7 +201,11 @@ extension AggregatorCommand {
                     try await IdentityContext.with(config: config, label: "aggregator.token") { context in
                         let issuer = EnrollmentTokenIssuer(configuration: context.configuration, authority: context.authority,
                                                            store: context.store, logger: context.logger)
-                        let issued = try await issuer.create(device: DeviceID(device)!, kind: kind, lifetime: ttl.flatMap(DurationText.parse))
+                        if let devicePrefix, let count, let out {
+                            try await createBulk(issuer, devices: Self.bulkDevices(prefix: devicePrefix, count: count, start: start)!, out: out)
+                            return
+                        }
+                        let issued = try await issuer.create(device: DeviceID(device!)!, kind: kind, lifetime: ttl.flatMap(DurationText.parse))
                         let token = issued.token, expiresAt = issued.expiresAt
                         print("token: \(token.printed)")
                         print("expires: \(ISO8601DateFormatter().string(from: expiresAt))")
@@ -168,6 +213,17 @@ extension AggregatorCommand {
                         print("  \(issued.enrollCommand)")
                     }
                 }
+            }
+
+            /// Stores the tokens, then writes the file. Should the write fail, the stored tokens
+            /// are useless without their secrets and simply expire.
+            private func createBulk(_ issuer: EnrollmentTokenIssuer, devices: [DeviceID], out: String) async throws {
+                let issued = try await issuer.createBatch(devices: devices, kind: kind, lifetime: ttl.flatMap(DurationText.parse))
+                let text = issued.map { $0.token.printed + "\n" }.joined()
+                try IdentityFiles.write(text, to: out, mode: 0o600)
+                let expiry = issued.first.map { ISO8601DateFormatter().string(from: $0.expiresAt) } ?? ""
+                print("created \(issued.count) tokens (\(kind)) for \(devices[0]) … \(devices[devices.count - 1]); "
+                      + "expires \(expiry); written to \(out) (mode 0600)")
             }
         }
     }

@@ -42,16 +42,40 @@ public struct EnrollmentTokenIssuer: Sendable {
     /// Stores a new token for `device` (creating the device row if new); `lifetime` defaults to
     /// `identity.token_ttl_seconds`.
     public func create(device: DeviceID, kind: String, lifetime: Duration?) async throws -> Issued {
-        var secret = [UInt8](repeating: 0, count: EnrollmentToken.secretLength)
-        var generator = SystemRandomNumberGenerator()
-        for index in secret.indices { secret[index] = generator.next() }
-        let token = EnrollmentToken(device: device, secret: secret, caFingerprint: caFingerprint)
+        let token = makeToken(device)
         let expiresAt = Date().addingTimeInterval((lifetime ?? defaultLifetime).seconds)
         let hash = EnrollmentService.tokenHash(token)
         try await store.createToken(hash: hash, device: device.rawValue, kind: kind, expiresAt: expiresAt)
         logger.info("enrollment token created", metadata: ["device": "\(device)", "expires_at": "\(expiresAt)"])
-        return Issued(token: token, hash: hash, kind: kind, expiresAt: expiresAt,
-                      enrollCommand: "outpost-agent enroll --server \(enrollURL) --token \(token.printed)")
+        return issued(token, hash: hash, kind: kind, expiresAt: expiresAt)
+    }
+
+    /// Stores one token per device in a single transaction (all or none), for fleets and
+    /// load tests: `token create --device-prefix … --count …`. Every token expires together.
+    /// - Throws: ``IdentityError`` `.invalidRequest` when a device appears twice.
+    public func createBatch(devices: [DeviceID], kind: String, lifetime: Duration?) async throws -> [Issued] {
+        guard Set(devices).count == devices.count else { throw IdentityError(.malformedRequest, "a device id appears twice in the batch") }
+        let expiresAt = Date().addingTimeInterval((lifetime ?? defaultLifetime).seconds)
+        let tokens = devices.map { makeToken($0) }
+        let hashes = tokens.map { EnrollmentService.tokenHash($0) }
+        try await store.createTokens(zip(hashes, devices).map { (hash: $0, device: $1.rawValue) }, kind: kind, expiresAt: expiresAt)
+        logger.info("enrollment tokens created", metadata: [
+            "count": "\(devices.count)", "first": "\(devices.first.map(\.rawValue) ?? "")", "last": "\(devices.last.map(\.rawValue) ?? "")",
+            "expires_at": "\(expiresAt)",
+        ])
+        return zip(tokens, hashes).map { issued($0, hash: $1, kind: kind, expiresAt: expiresAt) }
+    }
+
+    private func makeToken(_ device: DeviceID) -> EnrollmentToken {
+        var secret = [UInt8](repeating: 0, count: EnrollmentToken.secretLength)
+        var generator = SystemRandomNumberGenerator()
+        for index in secret.indices { secret[index] = generator.next() }
+        return EnrollmentToken(device: device, secret: secret, caFingerprint: caFingerprint)
+    }
+
+    private func issued(_ token: EnrollmentToken, hash: String, kind: String, expiresAt: Date) -> Issued {
+        Issued(token: token, hash: hash, kind: kind, expiresAt: expiresAt,
+               enrollCommand: "outpost-agent enroll --server \(enrollURL) --token \(token.printed)")
     }
 }
 

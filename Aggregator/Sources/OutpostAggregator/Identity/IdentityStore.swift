@@ -55,6 +55,26 @@ public struct IdentityStore: Sendable {
         }
     }
 
+    /// Stores many tokens in one transaction, all or none: the device rows (created if new,
+    /// kind updated otherwise) and each token's hash, every one expiring at `expiresAt`.
+    /// - Parameter tokens: `(hash, device)` pairs; devices must be distinct.
+    public func createTokens(_ tokens: [(hash: String, device: String)], kind: String, expiresAt: Date) async throws {
+        guard !tokens.isEmpty else { return }
+        let hashes = tokens.map(\.hash), devices = tokens.map(\.device)
+        try await transaction { connection in
+            try await connection.query(
+                """
+                INSERT INTO devices (id, kind) SELECT unnest(\(devices)::text[]), \(kind)
+                ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind
+                """, logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO enrollment_tokens (token_hash, device_id, expires_at)
+                SELECT token.hash, token.device, \(expiresAt) FROM unnest(\(hashes)::text[], \(devices)::text[]) AS token (hash, device)
+                """, logger: logger)
+        }
+    }
+
     /// What ``expireToken(hash:)`` found.
     public enum TokenExpiry: Sendable, Equatable { case expired(device: String), unknown, used }
 
