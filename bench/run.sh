@@ -9,7 +9,7 @@
 # BENCH_FOOTPRINT_DURATION (60), BENCH_BACKLOG (100000), BENCH_API_DEVICES (10000),
 # BENCH_API_READINGS (per device, 1000), BENCH_API_DURATION (20), BENCH_API_CONNECTIONS (16),
 # BENCH_RTP_DURATION (30), BENCH_SKIP (comma-separated phases: ingest,baseline,footprint,buffer,api,rtp),
-# BENCH_PG_PORT / BENCH_MQTT_PORT / BENCH_HTTPS_PORT.
+# BENCH_PG_PORT / BENCH_MQTT_PORT / BENCH_HTTPS_PORT, BENCH_NO_BUILD=1 (use the release binaries as built).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -359,9 +359,11 @@ phase_rtp() {
         --stats-interval 5 >"$BENCH_WORK/rtp-events.jsonl" 2>"$BENCH_WORK/logs/stream.log" &
     local agent=$!
     stack_record stream "$agent"
-    "$PY" "$sample" --out "$BENCH_WORK/rtp.cpu.json" --interval 0.5 --duration $((seconds + 20)) agent="$agent" receiver="$receiver"
+    sampler_start "$BENCH_WORK/rtp.cpu.json" agent="$agent" receiver="$receiver"
+    local deadline=$((SECONDS + seconds + 20))
+    while kill -0 "$agent" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
     end="$(date +%s.%N)"
-    wait "$agent" 2>/dev/null || true
+    sampler_stop
     stack_stop_one stream >/dev/null
     stack_stop_one receiver >/dev/null
     part rtp "$("$PY" - "$BENCH_WORK" "$video" "$start" "$end" "$seconds" <<'PYEND'
@@ -424,10 +426,11 @@ log "building release binaries (.build-release, static Swift stdlib)"
 scratch="$root/.build-release"
 build_started="$(date +%s)"
 for product in outpost-aggregator outpost-agent outpost-bench; do
+    [ -n "${BENCH_NO_BUILD:-}" ] && break  # iterate on the scripts with the binaries already built
     timeout 3600 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" 2>&1 \
         | grep -E "error|warning: unre|Compiling|Build complete" | tail -3 >&2
 done
-bin="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
+bin="${BENCH_BIN:-$(swift build -c release --scratch-path "$scratch" --show-bin-path)}"
 build_seconds=$(( $(date +%s) - build_started ))
 export STACK_AGG="$bin/outpost-aggregator" BENCH_AGENT="$bin/outpost-agent" BENCH_TOOL="$bin/outpost-bench"
 for binary in "$STACK_AGG" "$BENCH_AGENT" "$BENCH_TOOL"; do [ -x "$binary" ] || { log "missing $binary"; exit 1; }; done
@@ -442,7 +445,7 @@ trap 'stack_stop "$BENCH_WORK" >/dev/null 2>&1 || true' EXIT
 log "starting PostgreSQL, mosquitto (TLS) and the aggregator under $BENCH_WORK"
 # max_wal_size: the stock 1 GB checkpoints every few seconds under a 10-million-row load.
 stack_start_postgres -c max_wal_size=4GB
-stack_configure bench
+stack_configure bench 2>>"$BENCH_WORK/logs/setup.log"
 stack_start_mosquitto
 stack_start_aggregator
 
