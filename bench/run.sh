@@ -5,7 +5,7 @@
 # docs/performance.md for what each figure means and what bounds it.
 #
 # Knobs (environment): BENCH_DURATION (s, steady-state window of the ingest and baseline phases,
-# default 30), BENCH_WARMUP (s, 15), BENCH_DEVICES (50), BENCH_RATE (readings/s per device, 2000: 100,000/s offered),
+# default 30), BENCH_WARMUP (s, 15), BENCH_DEVICES (50), BENCH_RATE (readings/s per device, 4000: 200,000/s offered),
 # BENCH_FOOTPRINT_DURATION (60), BENCH_BACKLOG (100000), BENCH_API_DEVICES (10000),
 # BENCH_API_READINGS (per device, 1000), BENCH_API_DURATION (20), BENCH_API_CONNECTIONS (16),
 # BENCH_RTP_DURATION (30), BENCH_SKIP (comma-separated phases: ingest,baseline,footprint,buffer,api,rtp),
@@ -18,7 +18,7 @@ export BENCH_WORK="$root/.state/bench"
 export BENCH_PARTS="$BENCH_WORK/results"
 export BENCH_CACHE="$root/.state/bench-cache"
 export BENCH_DURATION="${BENCH_DURATION:-30}" BENCH_WARMUP="${BENCH_WARMUP:-15}"
-export BENCH_DEVICES="${BENCH_DEVICES:-50}" BENCH_RATE="${BENCH_RATE:-2000}"
+export BENCH_DEVICES="${BENCH_DEVICES:-50}" BENCH_RATE="${BENCH_RATE:-4000}"
 export BENCH_FOOTPRINT_DURATION="${BENCH_FOOTPRINT_DURATION:-60}" BENCH_BACKLOG="${BENCH_BACKLOG:-100000}"
 export BENCH_API_DEVICES="${BENCH_API_DEVICES:-10000}" BENCH_API_READINGS="${BENCH_API_READINGS:-1000}"
 export BENCH_API_DURATION="${BENCH_API_DURATION:-20}" BENCH_API_CONNECTIONS="${BENCH_API_CONNECTIONS:-16}"
@@ -431,8 +431,14 @@ scratch="$root/.build-release"
 build_started="$(date +%s)"
 for product in outpost-aggregator outpost-agent outpost-bench; do
     [ -n "${BENCH_NO_BUILD:-}" ] && break  # iterate on the scripts with the binaries already built
-    timeout 3600 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" 2>&1 \
-        | grep -E "error|warning: unre|Compiling|Build complete" | tail -3 >&2
+    mkdir -p "$root/.state"
+    if ! timeout 3600 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" \
+        >"$root/.state/bench-build.log" 2>&1; then
+        tail -20 "$root/.state/bench-build.log" >&2
+        log "release build of $product failed (full log: .state/bench-build.log)"
+        exit 1
+    fi
+    tail -1 "$root/.state/bench-build.log" >&2
 done
 bin="${BENCH_BIN:-$(swift build -c release --scratch-path "$scratch" --show-bin-path)}"
 build_seconds=$(( $(date +%s) - build_started ))

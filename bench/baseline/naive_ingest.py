@@ -59,6 +59,8 @@ def ranges(seqs):
 
 
 def on_message(client, _userdata, message):
+    if stop.is_set():
+        return  # stopping: leave the rest unacked (the devices keep it and re-send)
     try:
         batch = json.loads(message.payload)
         device, buffer_hex = batch["device"], batch["buffer"]
@@ -70,6 +72,8 @@ def on_message(client, _userdata, message):
         return
     stored = []
     for reading in batch.get("readings", []):
+        if stop.is_set():
+            return
         try:
             # The naive pattern: one statement and one commit per reading.
             cursor.execute(
