@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-chaos test-deb deb demo demo-stop chaos clean
+.PHONY: all deps build test test-swift test-chaos test-deb deb demo demo-stop chaos bench clean
 
 all: build
 
@@ -49,6 +49,11 @@ demo: deps
 ## demo-stop: end every process the demo started, by PID.
 demo-stop:
 	@packaging/dev/demo.sh stop
+
+## bench: release builds, then ingest, baseline, agent footprint, buffer, API and RTP figures
+## side by side; a table and bench/results/latest.json (see docs/performance.md). ~20-25 min.
+bench: deps
+	@bench/run.sh
 
 ## deb: release builds, static Swift stdlib, stripped; packages into dist/ with their sizes.
 deb: deps

@@ -110,6 +110,12 @@ let package = Package(
             dependencies: ["ChaosCampaign", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/Chaos/Sources/outpost-chaos"
         ),
+        // MARK: Tools (built by `make bench`; not part of any shipped product)
+        .executableTarget(
+            name: "outpost-bench",
+            dependencies: ["OutpostAgent", "OutpostCommon", .product(name: "Logging", package: "swift-log")],
+            path: "Tools/Bench"
+        ),
 
         // MARK: Tests
         .target(

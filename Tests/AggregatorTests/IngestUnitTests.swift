@@ -57,6 +57,22 @@ struct IngestUnitTests {
         #expect(split.flatMap(\.ranges).map(\.first) == [1, 3, 5, 7, 9])
     }
 
+    @Test("ack ranges built per message equal the ranges of all seqs, with overlaps, repeats and disorder")
+    func ackPlanningMatchesSeqRanges() {
+        var random = SystemRandomNumberGenerator()
+        for _ in 0..<200 {
+            let messages = (0..<Int.random(in: 1...6, using: &random)).map { _ in
+                let start = Int64.random(in: 1...40, using: &random)
+                var seqs = Array(start...(start + Int64.random(in: 0...12, using: &random)))
+                if Bool.random(using: &random) { seqs.shuffle(using: &random) }
+                if Bool.random(using: &random) { seqs.append(Int64.random(in: 1...60, using: &random)) }
+                return Self.message(seqs: seqs)
+            }
+            let expected = SeqRange.ranges(covering: messages.flatMap { $0.batch.readings.map(\.seq) })
+            #expect(AckPlanner.acks(for: messages, maxRanges: 1_000).flatMap(\.ranges) == expected)
+        }
+    }
+
     @Test("batch columns carry one element per reading, the buffer id as its signed bit pattern")
     func columns() {
         let big = BufferID(UInt64.max)

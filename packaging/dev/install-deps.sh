@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Installs the Debian packages in apt-packages.txt that are missing. Idempotent.
+# Installs the Debian packages in apt-packages.txt (or in the list file given) that are missing. Idempotent.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
-mapfile -t wanted < <(grep -v '^\s*#' "$here/apt-packages.txt" | sed '/^\s*$/d')
+mapfile -t wanted < <(grep -v '^\s*#' "${1:-$here/apt-packages.txt}" | sed '/^\s*$/d')
 missing=()
 for pkg in "${wanted[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")

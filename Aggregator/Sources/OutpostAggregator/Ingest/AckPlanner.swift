@@ -11,14 +11,16 @@ public enum AckPlanner {
                 (lhs.device, lhs.buffer.rawValue) < (rhs.device, rhs.buffer.rawValue)
             }
         }
-        var seqs: [Key: [Int64]] = [:]
+        // A message's seqs are almost always one ascending run, so each message becomes its
+        // ranges in one pass, and only the (few) ranges per key are sorted and coalesced.
+        var pieces: [Key: [SeqRange]] = [:]
         for message in messages {
-            seqs[Key(device: message.batch.device, buffer: message.batch.buffer), default: []]
-                .append(contentsOf: message.batch.readings.map(\.seq))
+            pieces[Key(device: message.batch.device, buffer: message.batch.buffer), default: []]
+                .append(contentsOf: runs(of: message.batch.readings))
         }
         var acks: [Ack] = []
-        for key in seqs.keys.sorted() {
-            let ranges = SeqRange.ranges(covering: seqs[key]!)
+        for key in pieces.keys.sorted() {
+            let ranges = coalesce(pieces[key]!)
             var start = 0
             while start < ranges.count {
                 let end = min(start + maxRanges, ranges.count)
@@ -27,5 +29,32 @@ public enum AckPlanner {
             }
         }
         return acks
+    }
+
+    /// The ascending runs of consecutive seqs, in message order (any order is fine: ``coalesce(_:)`` sorts).
+    static func runs(of readings: [Reading]) -> [SeqRange] {
+        var runs: [SeqRange] = []
+        for reading in readings {
+            if let last = runs.last, reading.seq == last.last + 1 {
+                runs[runs.count - 1].last = reading.seq
+            } else {
+                runs.append(SeqRange(reading.seq, reading.seq))
+            }
+        }
+        return runs
+    }
+
+    /// Sorted, with overlapping and adjacent ranges merged: the same ranges
+    /// ``SeqRange/ranges(covering:)`` makes from every seq they contain.
+    static func coalesce(_ pieces: [SeqRange]) -> [SeqRange] {
+        var result: [SeqRange] = []
+        for piece in pieces.sorted(by: { $0.first < $1.first }) {
+            if let last = result.last, piece.first <= last.last + 1 {
+                result[result.count - 1].last = max(last.last, piece.last)
+            } else {
+                result.append(piece)
+            }
+        }
+        return result
     }
 }

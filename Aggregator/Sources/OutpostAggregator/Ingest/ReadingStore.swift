@@ -49,7 +49,14 @@ public struct ReadingStore: Sendable {
     func write(_ batch: IngestBatch, onConflictDoNothing: Bool) async throws -> Outcome {
         let columns = batch.columns
         let devices = batch.devices.map(\.rawValue)
-        let conflictClause = onConflictDoNothing ? "ON CONFLICT DO NOTHING" : ""
+        guard onConflictDoNothing else {
+            // The plain insert stores every row of the accepted devices or fails whole, so the
+            // count is known here: no RETURNING, which would make PostgreSQL keep every
+            // inserted row in a tuple store only to count them.
+            var outcome = try await insert(columns: columns, devices: devices)
+            outcome.inserted = batch.messages.reduce(0) { $0 + (outcome.accepted.contains($1.batch.device) ? $1.rows : 0) }
+            return outcome
+        }
         let query: PostgresQuery = """
             WITH known AS (
                 SELECT id, revoked_at IS NULL AS active FROM devices WHERE id = ANY(\(devices)::text[])
@@ -60,7 +67,7 @@ public struct ReadingStore: Sendable {
                             \(columns.timestamps)::int8[], \(columns.metrics)::text[], \(columns.values)::float8[])
                      AS b(device, buffer, seq, ts_ms, metric, value)
                 JOIN known k ON k.id = b.device AND k.active
-                \(unescaped: conflictClause)
+                ON CONFLICT DO NOTHING
                 RETURNING 1
             )
             SELECT (SELECT count(*) FROM inserted),
@@ -72,6 +79,30 @@ public struct ReadingStore: Sendable {
             .decode((Int64, [String], [String]).self)
         {
             outcome.inserted = Int(inserted)
+            outcome.accepted = Set(accepted.compactMap(DeviceID.init))
+            outcome.revoked = Set(revoked.compactMap(DeviceID.init))
+        }
+        return outcome
+    }
+
+    /// The plain insert: nothing returned but which devices were accepted and refused.
+    private func insert(columns: IngestBatch.Columns, devices: [String]) async throws -> Outcome {
+        let query: PostgresQuery = """
+            WITH known AS (
+                SELECT id, revoked_at IS NULL AS active FROM devices WHERE id = ANY(\(devices)::text[])
+            ), inserted AS (
+                INSERT INTO readings (device, buffer, seq, ts, metric, value)
+                SELECT b.device, b.buffer, b.seq, timestamptz 'epoch' + b.ts_ms * interval '1 millisecond', b.metric, b.value
+                FROM unnest(\(columns.devices)::text[], \(columns.buffers)::int8[], \(columns.seqs)::int8[],
+                            \(columns.timestamps)::int8[], \(columns.metrics)::text[], \(columns.values)::float8[])
+                     AS b(device, buffer, seq, ts_ms, metric, value)
+                JOIN known k ON k.id = b.device AND k.active
+            )
+            SELECT coalesce((SELECT array_agg(id) FROM known WHERE active), '{}'::text[]),
+                   coalesce((SELECT array_agg(id) FROM known WHERE NOT active), '{}'::text[])
+            """
+        var outcome = Outcome(inserted: 0, accepted: [], revoked: [])
+        for try await (accepted, revoked) in try await client.query(query, logger: logger).decode(([String], [String]).self) {
             outcome.accepted = Set(accepted.compactMap(DeviceID.init))
             outcome.revoked = Set(revoked.compactMap(DeviceID.init))
         }

@@ -1,0 +1,126 @@
+#!/usr/bin/python3
+"""Merges the phase results of `make bench` into one JSON document with the machine's
+description, writes bench/results/<UTC timestamp>.json and latest.json, and prints the table."""
+import argparse
+import datetime
+import json
+import os
+import platform
+import subprocess
+
+
+def run(*argv):
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, timeout=30).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return ""
+
+
+def machine(pg_bin):
+    model = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.processor())
+    mem_kib = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal"))
+    mosquitto = next((l for l in run("mosquitto", "-h").splitlines() if "version" in l), "")
+    commit = run("git", "rev-parse", "HEAD")
+    dirty = bool(run("git", "status", "--porcelain", "--untracked-files=no"))
+    return {
+        "cpu_model": model, "cores": os.cpu_count(), "ram_gib": round(mem_kib / 2**20, 1),
+        "kernel": platform.release(), "os": run("sh", "-c", ". /etc/os-release && echo $PRETTY_NAME"),
+        "postgresql": run(f"{pg_bin}/postgres", "-V"), "mosquitto": mosquitto.strip(),
+        "swift": run("swift", "--version").splitlines()[0] if run("swift", "--version") else "",
+        "git_commit": commit + ("-dirty" if dirty else ""), "load_average_at_end": list(os.getloadavg()),
+    }
+
+
+def busiest(cpu, names=None):
+    """'aggregator 98%, postgres 61% (machine 197% of 200%)' from a procsample result."""
+    if not cpu:
+        return ""
+    procs = sorted(((v["cpu_pct_mean"], k) for k, v in cpu["processes"].items() if names is None or k in names), reverse=True)
+    text = ", ".join(f"{k} {p:.0f}%" for p, k in procs)
+    return f"{text} (machine {cpu['machine_cpu_pct']:.0f}% of {cpu['cores'] * 100}%)"
+
+
+def fmt(value, unit="", digits=0):
+    if value is None:
+        return "n/a"
+    return f"{value:,.{digits}f}{unit}"
+
+
+def table(r):
+    rows = []
+    ing = r.get("ingest")
+    if ing:
+        e2e = ing["end_to_end"]
+        rows.append(("1 ingest end to end", f"{fmt(e2e['rows_per_second'])} readings/s stored (offered {fmt(e2e.get('offered_rows_per_second'))}/s, dropped {e2e.get('dropped')})",
+                     busiest(ing["end_to_end_cpu"])))
+        rows.append(("1 psql \\copy, same rows", f"{fmt(ing['copy']['rows_per_second'])} rows/s ({ing['copy']['rows']:,} rows)", busiest(ing["copy"]["cpu"])))
+        rows.append(("1 ratio end to end / copy", f"{ing['ratio_end_to_end_over_copy']:.2f}", ""))
+    base = r.get("baseline")
+    if base:
+        naive = base["naive"]
+        rows.append(("2 naive INSERT+COMMIT per reading", f"{fmt(naive['rows_per_second'])} readings/s", busiest(base["cpu"])))
+        if ing and naive["rows_per_second"]:
+            rows.append(("2 ratio Outpost / naive", f"{ing['end_to_end']['rows_per_second'] / naive['rows_per_second']:.1f}x", ""))
+    fp = r.get("footprint")
+    if fp:
+        live, drain = fp["live"]["processes"]["agent"], fp["drain"]["processes"]["agent"]
+        rows.append(("3 agent, 10 sources at 1 Hz", f"RSS peak {live['rss_mib_peak']} MiB, steady {live['rss_mib_last']} MiB; CPU mean {live['cpu_pct_mean']}%, peak {live['cpu_pct_peak']}%", ""))
+        rows.append(("3 agent draining backlog", f"{fp['backlog']:,} readings in {fp['drain_seconds']:.1f} s ({fmt(fp['drain_rows_per_second'])}/s); RSS peak {drain['rss_mib_peak']} MiB; CPU mean {drain['cpu_pct_mean']}%, peak {drain['cpu_pct_peak']}%",
+                     f"publisher drain_rate 5,000/s (default); machine {fp['drain']['machine_cpu_pct']:.0f}%"))
+    buf = r.get("buffer")
+    if buf:
+        for mode in ("full", "normal"):
+            b = buf[mode]
+            rows.append((f"4 buffer synchronous={mode}", f"append {fmt(b['append_rows_per_second'])} rows/s, drain {fmt(b['drain_rows_per_second'])} rows/s", "outpost-bench (one core, fsync)"))
+    api = r.get("api")
+    if api:
+        for name in ("device_list", "readings_1h"):
+            a = api.get(name)
+            if a:
+                rows.append((f"5 API {name} (c={api['connections']})", f"p50 {a['p50_ms']:.1f} ms, p99 {a['p99_ms']:.1f} ms, {fmt(a['requests_per_second'])} req/s, errors {a['socket_errors'] + a['non_2xx']}",
+                             busiest(a["cpu"])))
+    rtp = r.get("rtp")
+    if rtp:
+        rows.append(("6 RTP 1080p30 stream", f"{rtp['cpu_seconds_per_stream_second']:.3f} CPU s per stream s ({rtp['cpu_pct_of_one_core']:.1f}% of a core), {rtp['bitrate_mbit']:.1f} Mbit/s, RSS {rtp['agent_rss_mib_peak']} MiB",
+                     busiest(rtp["cpu"])))
+    width = max(len(r[0]) for r in rows) if rows else 0
+    lines = [f"{'figure'.ljust(width)} | value | busiest processes (mean CPU, 100% = one core)"]
+    lines += [f"{a.ljust(width)} | {b} | {c}" for a, b, c in rows]
+    return "\n".join(lines), rows
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--parts", required=True)
+    parser.add_argument("--out-dir", required=True)
+    parser.add_argument("--build-seconds", type=int, default=0)
+    parser.add_argument("--total-seconds", type=int, default=0)
+    parser.add_argument("--failed", default="")
+    parser.add_argument("--pg-bin", default="/usr/lib/postgresql/15/bin")
+    args = parser.parse_args()
+    results = {}
+    for name in sorted(os.listdir(args.parts)):
+        if name.endswith(".json"):
+            results[name[:-5]] = json.load(open(os.path.join(args.parts, name)))
+    now = datetime.datetime.now(datetime.timezone.utc)
+    document = {"when": now.strftime("%Y-%m-%dT%H:%M:%SZ"), "machine": machine(args.pg_bin),
+                "settings": {k: v for k, v in os.environ.items() if k.startswith("BENCH_") and k not in ("BENCH_ROOT", "BENCH_WORK", "BENCH_PARTS", "BENCH_CACHE")},
+                "build_seconds": args.build_seconds, "total_seconds": args.total_seconds,
+                "failed_phases": args.failed.split(), "results": results}
+    text, rows = table(results)
+    document["table"] = [{"figure": a, "value": b, "busiest": c} for a, b, c in rows]
+    os.makedirs(args.out_dir, exist_ok=True)
+    stamped = os.path.join(args.out_dir, now.strftime("%Y%m%dT%H%M%SZ") + ".json")
+    for path in (stamped, os.path.join(args.out_dir, "latest.json")):
+        with open(path + ".tmp", "w") as f:
+            json.dump(document, f, indent=1, sort_keys=True)
+            f.write("\n")
+        os.replace(path + ".tmp", path)
+    m = document["machine"]
+    print(f"\nOutpost bench, {document['when']}, {m['cpu_model']} ×{m['cores']}, {m['ram_gib']} GiB, {m['git_commit'][:12]}")
+    print(text)
+    print(f"\nwritten: {stamped} and latest.json (build {args.build_seconds}s, total {args.total_seconds}s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,496 @@
+#!/usr/bin/env bash
+# `make bench`: release binaries, a throwaway stack on loopback (PostgreSQL, mosquitto with TLS,
+# an aggregator) under .state/bench, six measurements side by side, a table on stdout and the
+# same figures as JSON in bench/results/ (a timestamped file and latest.json). See
+# docs/performance.md for what each figure means and what bounds it.
+#
+# Knobs (environment): BENCH_DURATION (s, steady-state window of the ingest and baseline phases,
+# default 30), BENCH_WARMUP (s, 15), BENCH_DEVICES (50), BENCH_RATE (readings/s per device, 4000: 200,000/s offered),
+# BENCH_FOOTPRINT_DURATION (60), BENCH_BACKLOG (100000), BENCH_API_DEVICES (10000),
+# BENCH_API_READINGS (per device, 1000), BENCH_API_DURATION (20), BENCH_API_CONNECTIONS (16),
+# BENCH_RTP_DURATION (30), BENCH_SKIP (comma-separated phases: ingest,baseline,footprint,buffer,api,rtp),
+# BENCH_PG_PORT / BENCH_MQTT_PORT / BENCH_HTTPS_PORT, BENCH_NO_BUILD=1 (use the release binaries as built).
+set -euo pipefail
+root="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$root"
+export BENCH_ROOT="$root"
+export BENCH_WORK="$root/.state/bench"
+export BENCH_PARTS="$BENCH_WORK/results"
+export BENCH_CACHE="$root/.state/bench-cache"
+export BENCH_DURATION="${BENCH_DURATION:-30}" BENCH_WARMUP="${BENCH_WARMUP:-15}"
+export BENCH_DEVICES="${BENCH_DEVICES:-50}" BENCH_RATE="${BENCH_RATE:-4000}"
+export BENCH_FOOTPRINT_DURATION="${BENCH_FOOTPRINT_DURATION:-60}" BENCH_BACKLOG="${BENCH_BACKLOG:-100000}"
+export BENCH_API_DEVICES="${BENCH_API_DEVICES:-10000}" BENCH_API_READINGS="${BENCH_API_READINGS:-1000}"
+export BENCH_API_DURATION="${BENCH_API_DURATION:-20}" BENCH_API_CONNECTIONS="${BENCH_API_CONNECTIONS:-16}"
+export BENCH_RTP_DURATION="${BENCH_RTP_DURATION:-30}" BENCH_SKIP="${BENCH_SKIP:-}"
+PY=/usr/bin/python3  # Debian's, which has python3-paho-mqtt and python3-psycopg2
+export PY
+sample="$root/bench/lib/procsample.py"
+
+# shellcheck source=packaging/dev/stack.sh
+. "$root/packaging/dev/stack.sh"
+export STACK_ROOT="$root"
+
+log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+skipped() { [[ ",$BENCH_SKIP," == *",$1,"* ]]; }
+
+# part NAME JSON: one phase's figures, merged into the report at the end.
+part() { printf '%s\n' "$2" > "$BENCH_PARTS/$1.json"; }
+
+# sampler_start OUT NAME=PID…: samples those process trees until sampler_stop.
+sampler_start() {
+    local out="$1"; shift
+    "$PY" "$sample" --out "$out" --interval 0.5 "$@" &
+    SAMPLER_PID=$!
+}
+sampler_stop() {
+    kill -TERM "$SAMPLER_PID" 2>/dev/null || true
+    wait "$SAMPLER_PID" 2>/dev/null || true
+}
+
+# sql QUERY: one value, unaligned.
+sql() { stack_psql -At -c "$1"; }
+
+agg_pids() { echo "aggregator=$(stack_pid aggregator) postgres=$(stack_pid postgres) mosquitto=$(stack_pid mosquitto)"; }
+
+# ---------------------------------------------------------------------------------------------
+# Items 1 and 2: ingest ceiling end to end, psql \copy, and the naive baseline.
+
+enroll_simulator() {
+    [ -f "$BENCH_WORK/sim.tokens" ] && return 0
+    "$STACK_AGG" token create --config "$STACK_CONFIG" --device-prefix sim- --count "$BENCH_DEVICES" --ttl 2h \
+        --out "$BENCH_WORK/sim.tokens" >/dev/null
+    log "enrolling $BENCH_DEVICES simulated devices"
+    timeout 300 "$BENCH_AGENT" simulate --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$BENCH_WORK/sim" \
+        --devices "$BENCH_DEVICES" --duration 0s --drain-timeout 30s >"$BENCH_WORK/logs/sim-enroll.out" 2>"$BENCH_WORK/logs/sim-enroll.log"
+}
+
+# steady_window NAME CONSUMER_PIDS…: runs the simulator at BENCH_DEVICES × BENCH_RATE, waits out the
+# warm-up, samples for BENCH_DURATION seconds, and writes NAME.window.json (t1, t2, offered rate).
+steady_window() {
+    local name="$1"; shift
+    local total=$((BENCH_WARMUP + BENCH_DURATION + 5))
+    rm -f "$BENCH_WORK"/sim/*/buffer.db*  # fresh buffers (new ids): each phase gets the same stream from seq 1
+    "$BENCH_AGENT" simulate --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$BENCH_WORK/sim" \
+        --devices "$BENCH_DEVICES" --rate "$BENCH_RATE" --duration "${total}s" --drain-timeout 5s \
+        --report "$BENCH_WORK/$name.sim.json" >"$BENCH_WORK/logs/sim-$name.out" 2>"$BENCH_WORK/logs/sim-$name.log" &
+    local sim=$!
+    stack_record simulator "$sim"
+    sleep "$BENCH_WARMUP"
+    local t1 t2
+    t1="$(sql "SELECT now()")"
+    sampler_start "$BENCH_WORK/$name.cpu.json" "$@" simulator="$sim"
+    sleep "$BENCH_DURATION"
+    t2="$(sql "SELECT now()")"
+    sampler_stop
+    kill -TERM "$sim" 2>/dev/null || true
+    for _ in $(seq 1 150); do kill -0 "$sim" 2>/dev/null || break; sleep 0.1; done
+    stack_stop_one simulator >/dev/null
+    local stored
+    stored="$(sql "SELECT count(*) FROM readings WHERE received_at >= '$t1' AND received_at < '$t2'")"
+    local seconds
+    seconds="$(sql "SELECT extract(epoch FROM '$t2'::timestamptz - '$t1'::timestamptz)")"
+    "$PY" - "$BENCH_WORK/$name.sim.json" "$stored" "$seconds" "$BENCH_WORK/$name.window.json" "$BENCH_WORK/sim" <<'PYEND'
+import glob, json, sqlite3, sys
+report_path, stored, seconds, out, simdir = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5]
+try:
+    report = json.load(open(report_path))
+except (OSError, ValueError):
+    report = {}
+# Drops are read from the buffers themselves (the exactly-once contract's source of truth).
+dropped = 0
+for path in glob.glob(simdir + "/*/buffer.db"):
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    row = db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()
+    dropped += row[0] if row else 0
+    db.close()
+json.dump({"stored": stored, "seconds": seconds, "rows_per_second": stored / seconds if seconds else 0,
+           "offered_rows_per_second": report["captured"] / report["capture_seconds"] if report.get("capture_seconds") else None,
+           "captured": report.get("captured"), "capture_seconds": report.get("capture_seconds"),
+           "acked": report.get("acked"), "pending_at_stop": report.get("pending"), "dropped": dropped}, open(out, "w"))
+PYEND
+}
+
+phase_ingest() {
+    enroll_simulator
+    sql "TRUNCATE readings" >/dev/null
+    log "ingest: $BENCH_DEVICES devices × $BENCH_RATE readings/s, warm-up ${BENCH_WARMUP}s, window ${BENCH_DURATION}s"
+    # shellcheck disable=SC2046
+    steady_window ingest $(agg_pids)
+    log "ingest: $(cat "$BENCH_WORK/ingest.window.json")"
+
+    # The same rows, loaded by psql \copy into the same (truncated) table.
+    local rows copy_file="$BENCH_WORK/copy.tsv"
+    stack_psql -c "\\copy (SELECT device, buffer, seq, ts, metric, value FROM readings ORDER BY received_at LIMIT 2000000) TO '$copy_file'"
+    rows="$(wc -l < "$copy_file")"
+    sql "TRUNCATE readings" >/dev/null
+    sql "CHECKPOINT" >/dev/null
+    sampler_start "$BENCH_WORK/copy.cpu.json" postgres="$(stack_pid postgres)"
+    local start end
+    start="$(date +%s.%N)"
+    stack_psql -c "\\copy readings (device, buffer, seq, ts, metric, value) FROM '$copy_file'"
+    end="$(date +%s.%N)"
+    sampler_stop
+    rm -f "$copy_file"
+    part ingest "$("$PY" - "$BENCH_WORK" "$rows" "$start" "$end" <<'PYEND'
+import json, sys
+work, rows, start, end = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+window = json.load(open(f"{work}/ingest.window.json"))
+copy_rate = rows / (end - start)
+print(json.dumps({"end_to_end": window, "end_to_end_cpu": json.load(open(f"{work}/ingest.cpu.json")),
+                  "copy": {"rows": rows, "seconds": end - start, "rows_per_second": copy_rate,
+                           "cpu": json.load(open(f"{work}/copy.cpu.json"))},
+                  "ratio_end_to_end_over_copy": window["rows_per_second"] / copy_rate}))
+PYEND
+)"
+}
+
+phase_baseline() {
+    enroll_simulator
+    # The aggregator steps aside; the naive consumer takes its broker identity (and session).
+    stack_stop_one aggregator >/dev/null
+    sql "TRUNCATE readings" >/dev/null
+    local broker="$STACK_STATE/aggregator/broker"
+    "$PY" "$root/bench/baseline/naive_ingest.py" --port "$STACK_MQTT_PORT" --ca "$broker/ca.pem" --cert "$broker/aggregator.pem" \
+        --key "$broker/aggregator.key" --dsn "host=127.0.0.1 port=$STACK_PG_PORT user=outpost dbname=outpost" \
+        >"$BENCH_WORK/baseline.out" 2>"$BENCH_WORK/logs/baseline.log" &
+    local naive=$!
+    stack_record naive "$naive"
+    sleep 2
+    log "baseline: the same stream into one INSERT + COMMIT per reading"
+    steady_window baseline naive="$naive" postgres="$(stack_pid postgres)" mosquitto="$(stack_pid mosquitto)"
+    stack_stop_one naive >/dev/null
+    log "baseline: $(cat "$BENCH_WORK/baseline.window.json")"
+    part baseline "$("$PY" - "$BENCH_WORK" <<'PYEND'
+import json, sys
+work = sys.argv[1]
+window = json.load(open(f"{work}/baseline.window.json"))
+try:
+    counts = json.loads(open(f"{work}/baseline.out").read().strip().splitlines()[-1])
+except (OSError, ValueError, IndexError):
+    counts = None
+print(json.dumps({"naive": window, "naive_counts": counts, "cpu": json.load(open(f"{work}/baseline.cpu.json"))}))
+PYEND
+)"
+    stack_start_aggregator
+}
+
+# ---------------------------------------------------------------------------------------------
+# Item 3: one real, enrolled `outpost-agent run`: 10 sources at 1 Hz, then draining a backlog.
+
+buffer_rows() {  # buffer_rows DB [MAX_SEQ]: rows still in the agent's buffer (with seq ≤ MAX_SEQ)
+    "$PY" -c 'import sqlite3,sys; db=sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True); print(db.execute("SELECT count(*) FROM readings WHERE seq <= ?", (int(sys.argv[2]),)).fetchone()[0])' "$1" "${2:-9223372036854775807}"
+}
+buffer_last_seq() {
+    "$PY" -c 'import sqlite3,sys; db=sqlite3.connect(f"file:{sys.argv[1]}?mode=ro", uri=True); r=db.execute("SELECT seq FROM sqlite_sequence WHERE name = ?", ("readings",)).fetchone(); print(r[0] if r else 0)' "$1"
+}
+
+phase_footprint() {
+    local dir="$BENCH_WORK/agent" token
+    mkdir -p "$dir"
+    token="$("$STACK_AGG" token create --config "$STACK_CONFIG" --device bench-agent --ttl 1h | awk '/^token:/ {print $2}')"
+    local sources="" i
+    for i in $(seq 1 10); do
+        sources+="${sources:+,}{\"type\": \"meter\", \"name\": \"meter$i\", \"interval_s\": 1, \"kind\": \"ac\", \"seed\": $i}"
+    done
+    cat > "$dir/agent.json" <<JSON
+{"state_dir": "$dir/state", "sources": [$sources], "logging": {"format": "json", "level": "info"}}
+JSON
+    "$BENCH_AGENT" enroll --server "$STACK_URL" --token "$token" --config-dir "$dir" >/dev/null
+    local db="$dir/state/buffer.db"
+
+    log "footprint: outpost-agent run, 10 meter sources at 1 Hz, ${BENCH_FOOTPRINT_DURATION}s"
+    "$BENCH_AGENT" run --config "$dir/agent.json" >"$BENCH_WORK/logs/agent-live.log" 2>&1 &
+    local agent=$!
+    stack_record agent "$agent"
+    "$PY" "$sample" --out "$BENCH_WORK/footprint-live.json" --interval 0.5 --duration "$BENCH_FOOTPRINT_DURATION" agent="$agent"
+    stack_stop_one agent >/dev/null
+
+    # The backlog, built through the agent's own path: the same agent, its broker unreachable
+    # (a closed port), one fast meter source; stopped once the buffer holds BENCH_BACKLOG readings.
+    "$PY" - "$dir/agent.json" "$dir/offline.json" "$STACK_MQTT_PORT" <<'PYEND'
+import json, socket, sys
+config = json.load(open(sys.argv[1]))
+s = socket.socket(); s.bind(("127.0.0.1", 0)); closed = s.getsockname()[1]; s.close()
+config["mqtt"]["port"] = closed
+config["sources"] = [{"type": "meter", "name": "fast", "interval_s": 0.1, "kind": "ac", "seed": 99, "samples_per_collect": 200}]
+json.dump(config, open(sys.argv[2], "w"), indent=1)
+PYEND
+    log "footprint: building a backlog of $BENCH_BACKLOG readings with the broker unreachable"
+    "$BENCH_AGENT" run --config "$dir/offline.json" >"$BENCH_WORK/logs/agent-offline.log" 2>&1 &
+    agent=$!
+    stack_record agent "$agent"
+    local deadline=$((SECONDS + 120))
+    while [ "$(buffer_rows "$db")" -lt "$BENCH_BACKLOG" ] && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    stack_stop_one agent >/dev/null
+    local backlog last
+    backlog="$(buffer_rows "$db")"
+    last="$(buffer_last_seq "$db")"
+    log "footprint: backlog $backlog readings (last seq $last); draining with the broker back"
+
+    "$BENCH_AGENT" run --config "$dir/agent.json" >"$BENCH_WORK/logs/agent-drain.log" 2>&1 &
+    agent=$!
+    stack_record agent "$agent"
+    local start end
+    start="$(date +%s.%N)"
+    sampler_start "$BENCH_WORK/footprint-drain.json" agent="$agent"
+    deadline=$((SECONDS + 180))
+    while [ "$(buffer_rows "$db" "$last")" -gt 0 ] && [ $SECONDS -lt $deadline ]; do sleep 0.1; done
+    end="$(date +%s.%N)"
+    sampler_stop
+    local remaining stored
+    remaining="$(buffer_rows "$db" "$last")"
+    stack_stop_one agent >/dev/null
+    stored="$(sql "SELECT count(*) FROM readings WHERE device = 'bench-agent' AND seq <= $last")"
+    part footprint "$("$PY" - "$BENCH_WORK" "$backlog" "$remaining" "$start" "$end" "$stored" "$last" <<'PYEND'
+import json, sys
+work, backlog, remaining, start, end, stored, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
+live = json.load(open(f"{work}/footprint-live.json"))
+drain = json.load(open(f"{work}/footprint-drain.json"))
+print(json.dumps({"sources": 10, "live": live, "drain": drain, "backlog": backlog, "backlog_last_seq": last,
+                  "backlog_method": "same agent run with its broker port closed and one meter source at 2,000 readings/s, stopped by SIGTERM",
+                  "drain_seconds": end - start, "drain_rows_per_second": backlog / (end - start),
+                  "remaining_after_drain": remaining, "stored_in_postgres": stored}))
+PYEND
+)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Item 4: the SQLite buffer on its own (ReadingBuffer in the release build).
+
+phase_buffer() {
+    mkdir -p "$BENCH_WORK/buffer"
+    local full normal
+    log "buffer: ReadingBuffer append and drain, synchronous full and normal"
+    full="$(timeout 120 "$BENCH_TOOL" buffer --dir "$BENCH_WORK/buffer" --rows 200000 --synchronous full)"
+    normal="$(timeout 120 "$BENCH_TOOL" buffer --dir "$BENCH_WORK/buffer" --rows 200000 --synchronous normal)"
+    part buffer "{\"full\": $full, \"normal\": $normal}"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Item 5: the admin API under wrk, with 10,000 devices and 10,000,000 readings loaded with SQL.
+
+phase_api() {
+    local devices="$BENCH_API_DEVICES" per="$BENCH_API_READINGS" step chunk
+    log "api: loading $devices devices × $per readings (1 h buckets over 30 days)"
+    sql "TRUNCATE readings" >/dev/null
+    sql "INSERT INTO devices (id, kind, status, last_seen) SELECT 'api-' || lpad(i::text, 5, '0'), 'meter', 'online', now()
+         FROM generate_series(1, $devices) i ON CONFLICT DO NOTHING" >/dev/null
+    sql "SELECT count(outpost_ensure_readings_partition(d::date)) FROM generate_series(current_date - 31, current_date + 1, interval '1 day') d" >/dev/null
+    # Each device: `per` power_w readings spread over the 30 days before the run.
+    step=$((2592000 / per))
+    chunk=1000
+    local from
+    for from in $(seq 1 "$chunk" "$devices"); do
+        sql "INSERT INTO readings (device, buffer, seq, ts, metric, value)
+             SELECT 'api-' || lpad(d::text, 5, '0'), 1, s, date_trunc('hour', now()) - interval '30 days' + s * interval '$step seconds',
+                    'power_w', 500 + 400 * sin(s / 20.0 + d)
+             FROM generate_series($from, least($devices, $from + $chunk - 1)) d, generate_series(1, $per) s" >/dev/null
+    done
+    sql "ANALYZE readings" >/dev/null
+    sql "ANALYZE devices" >/dev/null
+    local loaded; loaded="$(sql "SELECT count(*) FROM readings")"
+
+    # A real API key: an admin made with the CLI logs in and creates a viewer key.
+    local username="bench-admin-$$" password access key
+    password="$("$STACK_AGG" user create --config "$STACK_CONFIG" --username "$username" --role admin | awk -F': ' '/^password/ {print $2}')"
+    access="$(curl -sf --cacert "$STACK_CA" "$STACK_URL/api/v1/auth/login" -H 'content-type: application/json' \
+        -d "{\"username\":\"$username\",\"password\":\"$password\"}" | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["accessToken"])')"
+    key="$(curl -sf --cacert "$STACK_CA" "$STACK_URL/api/v1/api-keys" -H "authorization: Bearer $access" -H 'content-type: application/json' \
+        -d "{\"name\":\"bench\",\"role\":\"viewer\",\"expiresAt\":\"$(date -u -d '+1 day' +%Y-%m-%dT%H:%M:%SZ)\"}" \
+        | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["secret"])')"
+    local to from_ts
+    to="$(date -u +%Y-%m-%dT%H:00:00Z)"
+    from_ts="$(date -u -d '-30 days' +%Y-%m-%dT%H:00:00Z)"
+    local list_path="/api/v1/devices?limit=100"
+    local bucket_path="/api/v1/devices/{device}/readings?metric=power_w&from=$from_ts&to=$to&bucket=1h&limit=720"
+    local check
+    check="$(curl -s -o /dev/null -w '%{http_code}' --cacert "$STACK_CA" -H "authorization: Bearer $key" \
+        "$STACK_URL${bucket_path/\{device\}/api-00001}")"
+    [ "$check" = 200 ] || { log "api: bucketed query answered $check"; return 1; }
+
+    local name path results="{}"
+    for name in device_list readings_1h; do
+        [ "$name" = device_list ] && path="$list_path" || path="$bucket_path"
+        log "api: wrk $name, $BENCH_API_CONNECTIONS connections, ${BENCH_API_DURATION}s"
+        sampler_start "$BENCH_WORK/api-$name.cpu.json" aggregator="$(stack_pid aggregator)" postgres="$(stack_pid postgres)"
+        BENCH_API_KEY="$key" BENCH_API_PATH="$path" BENCH_API_DEVICES="$devices" BENCH_API_PREFIX="api-" \
+            timeout $((BENCH_API_DURATION + 30)) wrk -t2 -c"$BENCH_API_CONNECTIONS" -d"${BENCH_API_DURATION}s" \
+            -s "$root/bench/lib/wrk-api.lua" "$STACK_URL" > "$BENCH_WORK/api-$name.wrk" 2>&1
+        sampler_stop
+        results="$("$PY" - "$results" "$name" "$BENCH_WORK/api-$name.wrk" "$BENCH_WORK/api-$name.cpu.json" "$path" <<'PYEND'
+import json, sys
+results, name, wrk_out, cpu, path = json.loads(sys.argv[1]), sys.argv[2], sys.argv[3], sys.argv[4], sys.argv[5]
+line = [l for l in open(wrk_out).read().splitlines() if l.startswith("{")][-1]
+results[name] = dict(json.loads(line), path=path, cpu=json.load(open(cpu)))
+print(json.dumps(results))
+PYEND
+)"
+    done
+    part api "$("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(devices=int(sys.argv[2]), readings=int(sys.argv[3]), connections=int(sys.argv[4]), threads=2); print(json.dumps(r))' \
+        "$results" "$devices" "$loaded" "$BENCH_API_CONNECTIONS")"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Item 6: RTP, one 1080p30 ~8 Mbit/s H.264 stream from a file, received by GStreamer.
+
+phase_rtp() {
+    local seconds="$BENCH_RTP_DURATION" video="$BENCH_CACHE/1080p30-8M-${BENCH_RTP_DURATION}s.h264"
+    mkdir -p "$BENCH_CACHE"
+    if [ ! -s "$video" ]; then
+        log "rtp: encoding ${seconds}s of 1080p30 at 8 Mbit/s with libx264 (cached in $BENCH_CACHE)"
+        timeout 600 ffmpeg -nostdin -loglevel error -f lavfi -i "testsrc2=size=1920x1080:rate=30" -t "$seconds" \
+            -c:v libx264 -preset veryfast -b:v 8M -maxrate 8M -bufsize 8M -g 60 -pix_fmt yuv420p \
+            -bsf:v h264_mp4toannexb -f h264 "$video.tmp"
+        mv "$video.tmp" "$video"
+    fi
+    local port
+    port="$("$PY" -c 'import socket; s=socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.bind(("127.0.0.1",0)); p=s.getsockname()[1]; print(p - p % 2)')"
+    gst-launch-1.0 -q udpsrc address=127.0.0.1 port="$port" buffer-size=8388608 \
+        caps="application/x-rtp,media=video,encoding-name=H264,payload=96,clock-rate=90000" \
+        ! rtph264depay ! h264parse ! filesink location="$BENCH_WORK/rtp-received.h264" >"$BENCH_WORK/logs/gst.log" 2>&1 &
+    local receiver=$!
+    stack_record receiver "$receiver"
+    sleep 1
+    log "rtp: outpost-agent stream, ${seconds}s to 127.0.0.1:$port"
+    local start end
+    start="$(date +%s.%N)"
+    "$BENCH_AGENT" stream --source "file:$video" --fps 30 --to "127.0.0.1:$port" --sdp-out "$BENCH_WORK/rtp.sdp" \
+        --stats-interval 5 >"$BENCH_WORK/rtp-events.jsonl" 2>"$BENCH_WORK/logs/stream.log" &
+    local agent=$!
+    stack_record stream "$agent"
+    sampler_start "$BENCH_WORK/rtp.cpu.json" agent="$agent" receiver="$receiver"
+    local deadline=$((SECONDS + seconds + 20))
+    while kill -0 "$agent" 2>/dev/null && [ $SECONDS -lt $deadline ]; do sleep 0.2; done
+    end="$(date +%s.%N)"
+    sampler_stop
+    stack_stop_one stream >/dev/null
+    stack_stop_one receiver >/dev/null
+    part rtp "$("$PY" - "$BENCH_WORK" "$video" "$start" "$end" "$seconds" <<'PYEND'
+import json, os, sys
+work, video, start, end, seconds = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5])
+cpu = json.load(open(f"{work}/rtp.cpu.json"))
+agent = cpu["processes"]["agent"]
+size = os.path.getsize(video)
+received = os.path.getsize(f"{work}/rtp-received.h264") if os.path.exists(f"{work}/rtp-received.h264") else 0
+print(json.dumps({"stream_seconds": seconds, "wall_seconds": cpu["seconds"], "file_bytes": size,
+                  "bitrate_mbit": size * 8 / seconds / 1e6, "received_bytes": received,
+                  "agent_cpu_seconds": agent["cpu_seconds"],
+                  "cpu_seconds_per_stream_second": agent["cpu_seconds"] / seconds,
+                  "cpu_pct_of_one_core": 100 * agent["cpu_seconds"] / seconds,
+                  "agent_rss_mib_peak": agent["rss_mib_peak"], "cpu": cpu}))
+PYEND
+)"
+}
+
+# ---------------------------------------------------------------------------------------------
+# `bench/run.sh --profile`: the aggregator under callgrind while simulated devices stream
+# (valgrind because this machine has no hardware counters for perf). Slow: a light load.
+
+phase_profile() {
+    enroll_simulator
+    stack_stop_one aggregator >/dev/null
+    local out="$BENCH_WORK/callgrind.out" seconds="${BENCH_PROFILE_DURATION:-90}"
+    # Valgrind 3.19 cannot read the DWARF 5 of Swift 6.3 binaries ("possibly corrupted
+    # debuginfo"); without it, the symbol table still names every function.
+    objcopy --strip-debug "$STACK_AGG" "$BENCH_WORK/outpost-aggregator.nodebug"
+    STACK_AGG="$BENCH_WORK/outpost-aggregator.nodebug" STACK_AGG_WRAPPER="valgrind --tool=callgrind --callgrind-out-file=$out" \
+        STACK_HEALTH_TRIES=1500 stack_start_aggregator
+    sql "TRUNCATE readings" >/dev/null
+    rm -f "$BENCH_WORK"/sim/*/buffer.db*
+    log "profile: ${BENCH_PROFILE_DEVICES:-20} devices × ${BENCH_PROFILE_RATE:-50}/s for ${seconds}s into the aggregator under callgrind"
+    "$BENCH_AGENT" simulate --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$BENCH_WORK/sim" \
+        --devices "${BENCH_PROFILE_DEVICES:-20}" --rate "${BENCH_PROFILE_RATE:-50}" --duration "${seconds}s" --drain-timeout 60s \
+        --report "$BENCH_WORK/profile.sim.json" >"$BENCH_WORK/logs/sim-profile.out" 2>"$BENCH_WORK/logs/sim-profile.log" &
+    stack_record simulator $!
+    wait "$(stack_pid simulator)" || true
+    stack_stop_one simulator >/dev/null
+    log "profile: stored $(sql "SELECT count(*) FROM readings"); stopping the aggregator (callgrind writes its output)"
+    STACK_STOP_TRIES=1200 stack_stop_one aggregator
+    callgrind_annotate --inclusive=yes --threshold=99 "$out" | swift demangle --simplified > "$BENCH_WORK/profile-inclusive.txt"
+    callgrind_annotate --threshold=99 "$out" | swift demangle --simplified > "$BENCH_WORK/profile-self.txt"
+    log "profile: $BENCH_WORK/profile-inclusive.txt and profile-self.txt"
+}
+
+# ---------------------------------------------------------------------------------------------
+
+if [ "${1:-}" = phase ]; then
+    # A phase in its own process, under `timeout` from the main run; its own processes are ended
+    # by PID on the way out (the main run's stack_stop catches anything left).
+    trap 'for n in simulator naive agent stream receiver; do stack_stop_one "$n" >/dev/null 2>&1 || true; done' EXIT
+    "phase_$2"
+    exit 0
+fi
+
+started="$(date +%s)"
+"$root/packaging/dev/install-deps.sh"
+"$root/packaging/dev/install-deps.sh" "$root/packaging/dev/bench-packages.txt"
+
+log "building release binaries (.build-release, static Swift stdlib)"
+scratch="$root/.build-release"
+build_started="$(date +%s)"
+for product in outpost-aggregator outpost-agent outpost-bench; do
+    [ -n "${BENCH_NO_BUILD:-}" ] && break  # iterate on the scripts with the binaries already built
+    mkdir -p "$root/.state"
+    if ! timeout 3600 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" \
+        >"$root/.state/bench-build.log" 2>&1; then
+        tail -20 "$root/.state/bench-build.log" >&2
+        log "release build of $product failed (full log: .state/bench-build.log)"
+        exit 1
+    fi
+    tail -1 "$root/.state/bench-build.log" >&2
+done
+bin="${BENCH_BIN:-$(swift build -c release --scratch-path "$scratch" --show-bin-path)}"
+build_seconds=$(( $(date +%s) - build_started ))
+export STACK_AGG="$bin/outpost-aggregator" BENCH_AGENT="$bin/outpost-agent" BENCH_TOOL="$bin/outpost-bench"
+for binary in "$STACK_AGG" "$BENCH_AGENT" "$BENCH_TOOL"; do [ -x "$binary" ] || { log "missing $binary"; exit 1; }; done
+
+[ -f "$BENCH_WORK/pids/.order" ] && stack_stop "$BENCH_WORK" >/dev/null
+export STACK_AGGREGATOR_EXTRA=',
+  "api": {"requests_per_minute": 100000000}'
+stack_init "$BENCH_WORK" "${BENCH_PG_PORT:-56432}" "${BENCH_MQTT_PORT:-59883}" "${BENCH_HTTPS_PORT:-59443}"
+export STACK_STATE STACK_PG_PORT STACK_MQTT_PORT STACK_HTTPS_PORT STACK_CONFIG STACK_CA STACK_URL
+mkdir -p "$BENCH_PARTS"
+trap 'stack_stop "$BENCH_WORK" >/dev/null 2>&1 || true' EXIT
+log "starting PostgreSQL, mosquitto (TLS) and the aggregator under $BENCH_WORK"
+# max_wal_size: the stock 1 GB checkpoints every few seconds under a 10-million-row load.
+stack_start_postgres -c max_wal_size=4GB
+stack_configure bench 2>>"$BENCH_WORK/logs/setup.log"
+stack_start_mosquitto
+stack_start_aggregator
+
+failed=()
+run_phase() {  # run_phase NAME LIMIT_SECONDS
+    local name="$1" limit="$2"
+    if skipped "$name"; then log "$name: skipped (BENCH_SKIP)"; return 0; fi
+    local begun; begun="$(date +%s)"
+    if ! timeout -k 15 "$limit" "$0" phase "$name"; then
+        log "$name: FAILED or timed out after $(( $(date +%s) - begun ))s (limit ${limit}s); logs in $BENCH_WORK/logs"
+        failed+=("$name")
+    fi
+    kill -0 "$(stack_pid aggregator)" 2>/dev/null || stack_start_aggregator
+}
+if [ "${1:-}" = --profile ]; then
+    run_phase profile 1800
+    stack_stop "$BENCH_WORK" >/dev/null
+    exit 0
+fi
+if "$BENCH_AGENT" simulate --help >/dev/null 2>&1; then
+    run_phase ingest $((BENCH_WARMUP + BENCH_DURATION + 420))
+    run_phase baseline $((BENCH_WARMUP + BENCH_DURATION + 120))
+else
+    log "ingest, baseline: this outpost-agent has no simulate command"
+    failed+=(ingest baseline)
+fi
+run_phase footprint $((BENCH_FOOTPRINT_DURATION + 360))
+run_phase buffer 300
+run_phase api $((BENCH_API_DURATION * 2 + 900))
+run_phase rtp $((BENCH_RTP_DURATION + 660))
+
+stack_stop "$BENCH_WORK" >/dev/null
+trap - EXIT
+mkdir -p "$root/bench/results"
+"$PY" "$root/bench/lib/report.py" --parts "$BENCH_PARTS" --out-dir "$root/bench/results" \
+    --build-seconds "$build_seconds" --total-seconds "$(( $(date +%s) - started ))" --failed "${failed[*]:-}" \
+    --pg-bin "$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)"
+[ ${#failed[@]} -eq 0 ] || { log "failed phases: ${failed[*]}"; exit 1; }
