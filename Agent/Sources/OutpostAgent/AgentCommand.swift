@@ -37,6 +37,19 @@ public struct AgentCommand: AsyncParsableCommand {
     }
 }
 
+extension AgentConfiguration {
+    /// Loads `path` (with environment overrides) for a subcommand; a bad file prints the
+    /// error, which names the key, and exits 2.
+    static func loadForCommand(path: String) throws -> AgentConfiguration {
+        do {
+            return try ConfigLoader().load(AgentConfiguration.self, path: path)
+        } catch {
+            print("error: \(error)")
+            throw ExitCode(2)
+        }
+    }
+}
+
 extension AgentCommand {
     /// `outpost-agent check-config`: loads the configuration as `run` would and reports the first problem.
     struct CheckConfig: ParsableCommand {
@@ -47,13 +60,8 @@ extension AgentCommand {
         var config: String = AgentConfiguration.defaultPath
 
         func run() throws {
-            do {
-                let loaded = try ConfigLoader().load(AgentConfiguration.self, path: config)
-                print("ok: device \(loaded.deviceID), broker \(loaded.mqtt.host):\(loaded.mqtt.port)")
-            } catch {
-                print("error: \(error)")
-                throw ExitCode(2)
-            }
+            let loaded = try AgentConfiguration.loadForCommand(path: config)
+            print("ok: device \(loaded.deviceID), broker \(loaded.mqtt.host):\(loaded.mqtt.port)")
         }
     }
 
@@ -66,13 +74,7 @@ extension AgentCommand {
         var config: String = AgentConfiguration.defaultPath
 
         func run() async throws {
-            let loaded: AgentConfiguration
-            do {
-                loaded = try ConfigLoader().load(AgentConfiguration.self, path: config)
-            } catch {
-                print("error: \(error)")
-                throw ExitCode(2)
-            }
+            let loaded = try AgentConfiguration.loadForCommand(path: config)
             loaded.logging.bootstrap()
             let logger = Logger(label: "agent")
             let restartRequested: Bool
@@ -115,13 +117,7 @@ extension AgentCommand {
         var json = false
 
         func run() async throws {
-            let loaded: AgentConfiguration
-            do {
-                loaded = try ConfigLoader().load(AgentConfiguration.self, path: config)
-            } catch {
-                print("error: \(error)")
-                throw ExitCode(2)
-            }
+            let loaded = try AgentConfiguration.loadForCommand(path: config)
             let report = await StatusReport.gather(configuration: loaded)
             print(json ? report.json : report.text)
             if !report.running { throw ExitCode(3) }

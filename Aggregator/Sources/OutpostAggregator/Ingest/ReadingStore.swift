@@ -49,14 +49,11 @@ public struct ReadingStore: Sendable {
     func write(_ batch: IngestBatch, onConflictDoNothing: Bool) async throws -> Outcome {
         let columns = batch.columns
         let devices = batch.devices.map(\.rawValue)
-        guard onConflictDoNothing else {
-            // The plain insert stores every row of the accepted devices or fails whole, so the
-            // count is known here: no RETURNING, which would make PostgreSQL keep every
-            // inserted row in a tuple store only to count them.
-            var outcome = try await insert(columns: columns, devices: devices)
-            outcome.inserted = batch.messages.reduce(0) { $0 + (outcome.accepted.contains($1.batch.device) ? $1.rows : 0) }
-            return outcome
-        }
+        // The plain insert stores every row of the accepted devices or fails whole, so its
+        // count is known here: no RETURNING, which would make PostgreSQL keep every inserted
+        // row in a tuple store only to count them.
+        let conflictClause = onConflictDoNothing ? "ON CONFLICT DO NOTHING RETURNING 1" : ""
+        let insertedCount = onConflictDoNothing ? "(SELECT count(*) FROM inserted)" : "0::int8"
         let query: PostgresQuery = """
             WITH known AS (
                 SELECT id, revoked_at IS NULL AS active FROM devices WHERE id = ANY(\(devices)::text[])
@@ -67,10 +64,9 @@ public struct ReadingStore: Sendable {
                             \(columns.timestamps)::int8[], \(columns.metrics)::text[], \(columns.values)::float8[])
                      AS b(device, buffer, seq, ts_ms, metric, value)
                 JOIN known k ON k.id = b.device AND k.active
-                ON CONFLICT DO NOTHING
-                RETURNING 1
+                \(unescaped: conflictClause)
             )
-            SELECT (SELECT count(*) FROM inserted),
+            SELECT \(unescaped: insertedCount),
                    coalesce((SELECT array_agg(id) FROM known WHERE active), '{}'::text[]),
                    coalesce((SELECT array_agg(id) FROM known WHERE NOT active), '{}'::text[])
             """
@@ -82,29 +78,8 @@ public struct ReadingStore: Sendable {
             outcome.accepted = Set(accepted.compactMap(DeviceID.init))
             outcome.revoked = Set(revoked.compactMap(DeviceID.init))
         }
-        return outcome
-    }
-
-    /// The plain insert: nothing returned but which devices were accepted and refused.
-    private func insert(columns: IngestBatch.Columns, devices: [String]) async throws -> Outcome {
-        let query: PostgresQuery = """
-            WITH known AS (
-                SELECT id, revoked_at IS NULL AS active FROM devices WHERE id = ANY(\(devices)::text[])
-            ), inserted AS (
-                INSERT INTO readings (device, buffer, seq, ts, metric, value)
-                SELECT b.device, b.buffer, b.seq, timestamptz 'epoch' + b.ts_ms * interval '1 millisecond', b.metric, b.value
-                FROM unnest(\(columns.devices)::text[], \(columns.buffers)::int8[], \(columns.seqs)::int8[],
-                            \(columns.timestamps)::int8[], \(columns.metrics)::text[], \(columns.values)::float8[])
-                     AS b(device, buffer, seq, ts_ms, metric, value)
-                JOIN known k ON k.id = b.device AND k.active
-            )
-            SELECT coalesce((SELECT array_agg(id) FROM known WHERE active), '{}'::text[]),
-                   coalesce((SELECT array_agg(id) FROM known WHERE NOT active), '{}'::text[])
-            """
-        var outcome = Outcome(inserted: 0, accepted: [], revoked: [])
-        for try await (accepted, revoked) in try await client.query(query, logger: logger).decode(([String], [String]).self) {
-            outcome.accepted = Set(accepted.compactMap(DeviceID.init))
-            outcome.revoked = Set(revoked.compactMap(DeviceID.init))
+        if !onConflictDoNothing {
+            outcome.inserted = batch.messages.reduce(0) { $0 + (outcome.accepted.contains($1.batch.device) ? $1.rows : 0) }
         }
         return outcome
     }
