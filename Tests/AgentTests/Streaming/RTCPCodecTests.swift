@@ -174,6 +174,9 @@ struct RTCPCodecTests {
         let high = standard.randomized(deterministic: 5, unit: 1)
         #expect(low > .milliseconds(2050) && low < .milliseconds(2060))
         #expect(high > .milliseconds(6150) && high < .milliseconds(6160))
+        // The first report waits half the minimum, whatever the (still unknown) bandwidth.
+        #expect(standard.initialDelay == .milliseconds(2500))
+        #expect(RTCPInterval(minimum: .seconds(1)).initialDelay == .milliseconds(500))
     }
 
     @Test("the watchdog reports silence once and recovery once")

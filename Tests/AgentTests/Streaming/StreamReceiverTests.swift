@@ -185,6 +185,38 @@ struct StreamReceiverTests {
         #expect(cname == "outpost@127.0.0.1")
     }
 
+    @Test("the first sender report goes out at half the minimum interval, before a short clip ends")
+    func firstSenderReport() async throws {
+        let directory = try TemporaryDirectory(prefix: "outpost-rtp")
+        defer { directory.remove() }
+        let file = try StreamFixtures.smallStream(in: directory)
+        let receiver = try UDPSocket(binding: SocketAddress(host: "127.0.0.1", port: 0, family: .ipv4))
+        // The default 5 s minimum: the first SR is due 2.5 s after the first packet.
+        let request = StreamRequest(source: .file(path: file, framesPerSecond: 30, loop: true), destinationHost: "127.0.0.1",
+                                    rtpPort: receiver.localAddress.port, rtcpPort: receiver.localAddress.port)
+        let controller = StreamController(logger: StreamFixtures.logger)
+        _ = try await controller.start(request)
+        let clock = ContinuousClock()
+        var firstRTP: ContinuousClock.Instant?
+        var firstReport: ContinuousClock.Instant?
+        try await waitUntil(timeout: .seconds(20), every: .milliseconds(20), "the first sender report") {
+            while let (bytes, _) = receiver.receive() {
+                let now = clock.now
+                if (192...223).contains(bytes[1]) {
+                    if firstReport == nil, (try? RTCPCodec.decode(bytes))?.contains(where: { if case .senderReport = $0 { true } else { false } }) == true {
+                        firstReport = now
+                    }
+                } else if firstRTP == nil {
+                    firstRTP = now
+                }
+            }
+            return firstReport != nil
+        }
+        _ = await controller.stop()
+        let delay = try #require(firstReport) - (try #require(firstRTP))
+        #expect(delay >= .milliseconds(2000) && delay <= .milliseconds(4000), "first SR after \(delay)")
+    }
+
     @Test("with rtcp-mux, feedback arrives on the RTP port and the SDP says so")
     func rtcpMux() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-rtp")

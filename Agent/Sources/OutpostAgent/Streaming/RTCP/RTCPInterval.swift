@@ -40,6 +40,11 @@ public struct RTCPInterval: Sendable, Equatable {
         return max(averagePacketSize * count / bandwidth, minimumSeconds)
     }
 
+    /// The delay before the first report: half the minimum (RFC 3550 §6.2). Before anything
+    /// was sent the session bandwidth is unknown, and the bandwidth term would push the first
+    /// report to the end of a short stream, so a receiver could never match its LSR.
+    public var initialDelay: Duration { minimum / 2 }
+
     /// The randomized interval for a `unit` drawn uniformly from [0, 1].
     public func randomized(deterministic: Double, unit: Double) -> Duration {
         let compensation = 2.718281828459045 - 1.5

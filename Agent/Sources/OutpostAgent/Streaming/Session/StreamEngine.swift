@@ -207,7 +207,7 @@ final class StreamEngine: @unchecked Sendable {
         nextFrameDue = now
         statsTimeMark = now
         nextStatsDue = now + options.statsInterval.nanoseconds
-        nextReportDue = now + reportInterval(initial: true)
+        nextReportDue = now + interval.initialDelay.nanoseconds
         if options.expectFeedback { watchdog = FeedbackWatchdog(timeout: options.feedbackTimeout, startedAt: now) }
         emit(.state(.started, ["ssrc": .number(Double(configuration.ssrc)), "destination": .string(configuration.destinationRTP.description)]))
         logger.info("stream started", metadata: ["destination": "\(configuration.destinationRTP)", "ssrc": "\(configuration.ssrc)"])
@@ -393,10 +393,10 @@ final class StreamEngine: @unchecked Sendable {
 
     // MARK: RTCP
 
-    private func reportInterval(initial: Bool) -> UInt64 {
+    private func reportInterval() -> UInt64 {
         let elapsed = Double(max(MonotonicClock.now() &- origin, 1)) / 1e9
         let bandwidth = max(Double(statistics.bytesSent) / max(elapsed, 1), 1000)
-        let deterministic = interval.deterministic(members: 1 + max(reporters.count, 1), senders: 1, weSent: true, initial: initial,
+        let deterministic = interval.deterministic(members: 1 + max(reporters.count, 1), senders: 1, weSent: true, initial: false,
                                                    sessionBandwidth: bandwidth, averagePacketSize: averageRTCPSize)
         return interval.randomized(deterministic: deterministic, unit: Double.random(in: 0...1)).nanoseconds
     }
@@ -418,7 +418,7 @@ final class StreamEngine: @unchecked Sendable {
             statistics.sendErrors += 1
         }
         averageRTCPSize = averageRTCPSize * 15 / 16 + Double(compound.count + 28) / 16
-        nextReportDue = now + reportInterval(initial: false)
+        nextReportDue = now + reportInterval()
     }
 
     private func receiveRTCP(on socket: UDPSocket, now: UInt64) {
