@@ -40,6 +40,8 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CCurl", path: "Common/CCurl", pkgConfig: "libcurl",
                        providers: [.apt(["libcurl4-openssl-dev"])]),
+        .systemLibrary(name: "CSRTP", path: "Common/CSRTP", pkgConfig: "libsrtp2",
+                       providers: [.apt(["libsrtp2-dev"])]),
 
         // MARK: Shared
         .target(
@@ -56,7 +58,7 @@ let package = Package(
         .target(
             name: "OutpostAgent",
             dependencies: [
-                "OutpostCommon", "CSQLite", "CCurl",
+                "OutpostCommon", "CSQLite", "CCurl", "CSRTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -7,6 +7,8 @@
 ///   GStreamer `sdpdemux`, mediamtx) listens on.
 /// - `a=rtcp:` (RFC 3605) names the port and address where this host receives RTCP, since
 ///   that is not the `m=` port plus one here.
+/// - `m=video` says `RTP/SAVPF` when the stream is SRTP (RFC 3711, RFC 5124); the key is not
+///   in the offer.
 /// - `a=fmtp` carries packetization-mode 1, profile-level-id and sprop-parameter-sets from
 ///   the stream's own SPS/PPS (RFC 6184 §8.1); `a=rtcp-fb` offers nack, nack pli, ccm fir
 ///   (RFC 4585, RFC 5104) and goog-remb.
@@ -23,6 +25,9 @@ public struct SDPOffer: Sendable, Hashable {
     public var parameterSets: ParameterSets
     public var ssrc: UInt32
     public var cname: String
+    /// SRTP (profile RTP/SAVPF). The key is never part of the offer: the receiver gets it
+    /// through its own configuration.
+    public var secure: Bool = false
 
     public init(originAddress: SocketAddress, sessionID: UInt64, sessionVersion: UInt64 = 1, sessionName: String, mediaPort: Int,
                 rtcpPort: Int, rtcpMux: Bool, payloadType: UInt8 = 96, parameterSets: ParameterSets, ssrc: UInt32, cname: String)
@@ -54,7 +59,7 @@ public struct SDPOffer: Sendable, Hashable {
             "c=IN \(addressType) \(originAddress.host)",
             "t=0 0",
             "a=tool:outpost-agent",
-            "m=video \(mediaPort) RTP/AVPF \(pt)",
+            "m=video \(mediaPort) \(secure ? "RTP/SAVPF" : "RTP/AVPF") \(pt)",
             "a=rtpmap:\(pt) H264/90000",
             "a=fmtp:\(pt) \(fmtp)",
             "a=rtcp-fb:\(pt) nack",

@@ -102,10 +102,11 @@ public actor StreamController {
             throw error
         }
         let localRTCP = sockets.rtcp?.localAddress ?? sockets.rtp.localAddress
-        let offer = SDPOffer(originAddress: sockets.rtp.localAddress, sessionID: UInt64.random(in: 1..<(1 << 62)),
+        var offer = SDPOffer(originAddress: sockets.rtp.localAddress, sessionID: UInt64.random(in: 1..<(1 << 62)),
                              sessionName: options.sessionName, mediaPort: destinationRTP.port, rtcpPort: localRTCP.port,
                              rtcpMux: options.rtcpMux, payloadType: options.payloadType, parameterSets: parameterSets, ssrc: ssrc,
                              cname: cname)
+        offer.secure = options.srtpKey != nil
         let session = StreamSession(ssrc: ssrc, cname: cname, localRTP: sockets.rtp.localAddress, localRTCP: localRTCP,
                                     destinationRTP: destinationRTP, destinationRTCP: destinationRTCP, parameterSets: parameterSets,
                                     offer: offer)

@@ -54,6 +54,9 @@ final class StreamEngine: @unchecked Sendable {
     // Everything below belongs to the engine thread.
     private let rtpSocket: UDPSocket
     private let rtcpSocket: UDPSocket?
+    /// With SRTP: the context that protects what we send, and the one that checks SRTCP we receive.
+    private let srtpOut: SRTPContext?
+    private let srtcpIn: SRTPContext?
     private let source: any ByteSource
     private var parser = AnnexBParser()
     private var assembler = AccessUnitAssembler()
@@ -105,6 +108,13 @@ final class StreamEngine: @unchecked Sendable {
         options = configuration.request.options
         self.rtpSocket = rtpSocket
         self.rtcpSocket = rtcpSocket
+        if let key = options.srtpKey {
+            srtpOut = try SRTPContext(key: key, direction: .outbound)
+            srtcpIn = options.srtcp ? try SRTPContext(key: key, direction: .inbound) : nil
+        } else {
+            srtpOut = nil
+            srtcpIn = nil
+        }
         self.source = source
         self.logger = logger
         self.emit = emit
@@ -382,7 +392,15 @@ final class StreamEngine: @unchecked Sendable {
         }
     }
 
-    private func sendRTP(_ packet: [UInt8]) {
+    /// The history keeps plain packets; each (re)transmission is protected on its way out.
+    private func sendRTP(_ plain: [UInt8]) {
+        let packet: [UInt8]
+        do {
+            packet = try srtpOut?.protectRTP(plain) ?? plain
+        } catch {
+            statistics.sendErrors += 1
+            return
+        }
         if rtpSocket.send(packet, to: configuration.destinationRTP) {
             statistics.packetsSent += 1
             statistics.bytesSent += packet.count
@@ -410,7 +428,15 @@ final class StreamEngine: @unchecked Sendable {
             .sourceDescription([SDESChunk(ssrc: configuration.ssrc, items: [SDESItem(type: SDESChunk.cnameItem, text: configuration.cname)])]),
         ]
         if let goodbye { packets.append(.goodbye(Goodbye(sources: [configuration.ssrc], reason: goodbye))) }
-        let compound = RTCPCodec.encode(packets)
+        let plain = RTCPCodec.encode(packets)
+        let compound: [UInt8]
+        do {
+            compound = try (options.srtcp ? srtpOut?.protectRTCP(plain) : nil) ?? plain
+        } catch {
+            statistics.sendErrors += 1
+            nextReportDue = now + reportInterval()
+            return
+        }
         if (rtcpSocket ?? rtpSocket).send(compound, to: configuration.destinationRTCP) {
             statistics.rtcpSent += 1
             reportsSent.record(ntp)
@@ -423,10 +449,18 @@ final class StreamEngine: @unchecked Sendable {
 
     private func receiveRTCP(on socket: UDPSocket, now: UInt64) {
         for _ in 0..<64 {
-            guard let (bytes, from) = socket.receive() else { return }
+            guard let (received, from) = socket.receive() else { return }
             // RFC 5761 §4: with RTP and RTCP on one port, 192…223 in the second byte is RTCP.
-            guard bytes.count >= 2, (192...223).contains(bytes[1]) else { continue }
+            guard received.count >= 2, (192...223).contains(received[1]) else { continue }
             statistics.rtcpReceived += 1
+            let bytes: [UInt8]
+            do {
+                bytes = try srtcpIn?.unprotectRTCP(received) ?? received
+            } catch {
+                statistics.rtcpErrors[error.code.rawValue, default: 0] += 1
+                logger.debug("refused an SRTCP packet", metadata: ["error": "\(error)", "from": "\(from?.description ?? "?")"])
+                continue
+            }
             let packets: [RTCPPacket]
             do {
                 packets = try RTCPCodec.decode(bytes)

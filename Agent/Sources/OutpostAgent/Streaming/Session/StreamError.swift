@@ -21,6 +21,10 @@ public struct StreamError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let alreadyStreaming = Code("already_streaming")
         /// No stream is prepared or running.
         public static let notStreaming = Code("not_streaming")
+        /// libsrtp could not set up a session or protect a packet.
+        public static let srtpFailed = Code("srtp_failed")
+        /// An SRTCP packet failed authentication or the replay check.
+        public static let srtpRejected = Code("srtp_rejected")
     }
 
     public let code: Code

@@ -38,6 +38,13 @@ public struct StreamOptions: Sendable, Hashable {
     public var retransmissionHistory: Int = 512
     /// How long `prepare` waits for the source's first SPS and PPS. Defaults to 10 s.
     public var prerollTimeout: Duration = .seconds(10)
+    /// Encrypt and authenticate RTP with this key (SRTP, AES_CM_128_HMAC_SHA1_80). Defaults to
+    /// none: plain RTP, for a LAN receiver that asks for it.
+    public var srtpKey: SRTPKey?
+    /// With `srtpKey`, protect RTCP too (SRTCP) and accept only authenticated RTCP. Defaults to
+    /// on. Janus's streaming plugin neither decrypts a source's SRTCP nor encrypts the PLI/REMB
+    /// it sends back, so the live path turns it off; RTCP carries counters and the CNAME, no media.
+    public var srtcp: Bool = true
 
     public init() {}
 
@@ -100,6 +107,11 @@ public struct StreamOptions: Sendable, Hashable {
         if let value = try bits("bitrate") { bitrate = value }
         if let value = try bits("minBitrate") { minimumBitrate = value }
         if let value = try bits("maxBitrate") { maximumBitrate = value }
+        if let value = arguments["srtpKey"], value != .null {
+            guard let text = value.stringValue else { throw StreamError(.invalidRequest, "srtpKey must be a base64 string") }
+            srtpKey = try SRTPKey(base64: text)
+        }
+        if let value = try flag("srtcp") { srtcp = value }
         try validate()
     }
 }
