@@ -10,15 +10,16 @@ import OutpostCommon
 /// ```
 ///
 /// `submit` waits while the queue is full; the caller is the broker consumer, so a flood
-/// stops it taking messages and the backlog stays with the broker. A failed write is
-/// retried (PostgreSQL restarting) with backoff, holding its batch; no ack goes out for
-/// it until it commits. Stopping: ``finish()``, then ``run()`` drains what was submitted.
+/// stops it taking messages and the backlog stays with the broker. A transiently failed
+/// write is retried (PostgreSQL restarting) with backoff, holding its batch; no ack goes
+/// out for it until it commits. A message refused for its data is dead-lettered instead. Stopping: ``finish()``, then ``run()`` drains what was submitted.
 public final class IngestPipeline: Sendable {
     let settings: IngestSettings
     let store: ReadingStore
     let acks: any AckPublisher
     let metrics: AggregatorMetrics
     let logger: Logger
+    let deadLetters: DeadLetterStore
     private let queue: BoundedQueue<ReceivedBatch>
     private let batches: BoundedQueue<IngestBatch>
 
@@ -28,6 +29,7 @@ public final class IngestPipeline: Sendable {
         self.acks = acks
         self.metrics = metrics
         self.logger = logger
+        deadLetters = DeadLetterStore(client: store.client, metrics: metrics, logger: logger)
         queue = BoundedQueue(limit: settings.queueMaxRows)
         batches = BoundedQueue(limit: settings.writers)
     }
@@ -90,31 +92,59 @@ public final class IngestPipeline: Sendable {
     }
 
     /// Writes one batch until it commits (or the task is cancelled), then publishes its acks.
+    ///
+    /// A message PostgreSQL refuses for its data is isolated by splitting the batch
+    /// (``BatchIsolation``): the rest is stored and acked, the offender is dead-lettered and
+    /// acked too, since re-sending it could only fail again. Only transient failures retry,
+    /// with backoff, holding what is left of the batch.
     private func commit(_ batch: IngestBatch, writer: Int) async {
         var delay = Duration.milliseconds(100)
+        var remaining = batch.messages
+        let store = store
         while true {
-            let started = ContinuousClock.now
-            do {
-                let outcome = try await store.write(batch)
-                let finished = ContinuousClock.now
-                metrics.commitSeconds.record(finished - started)
-                metrics.batchRows.record(Double(batch.rows))
-                settle(batch, outcome, now: finished)
-                return
-            } catch {
-                metrics.writeFailures.increment()
-                logger.warning("batch write failed; retrying", metadata: [
-                    "writer": "\(writer)", "rows": "\(batch.rows)", "retry_in": "\(delay)", "error": "\(String(reflecting: error))",
-                ])
-                guard !Task.isCancelled else { return }
-                try? await Task.sleep(for: delay)
-                guard !Task.isCancelled else {
-                    logger.warning("batch abandoned at shutdown; devices re-send it", metadata: ["rows": "\(batch.rows)"])
-                    return
-                }
-                delay = min(delay * 2, .seconds(5))
+            let outcome = await BatchIsolation<ReceivedBatch, (IngestBatch, ReadingStore.Outcome)>().write(remaining) { messages in
+                let part = IngestBatch(messages)
+                let started = ContinuousClock.now
+                let written = try await store.write(part)
+                metrics.commitSeconds.record(ContinuousClock.now - started)
+                return (part, written)
             }
+            let finished = ContinuousClock.now
+            for (part, written) in outcome.outputs {
+                metrics.batchRows.record(Double(part.rows))
+                settle(part, written, now: finished)
+            }
+            if !outcome.offenders.isEmpty { await deadLetter(outcome.offenders) }
+            guard let error = outcome.transientError else {
+                metrics.writePath("readings", failing: false)
+                return
+            }
+            remaining = outcome.remaining
+            metrics.writeFailures.increment()
+            metrics.writePath("readings", failing: true)
+            logger.warning("batch write failed; retrying", metadata: [
+                "writer": "\(writer)", "rows": "\(remaining.reduce(0) { $0 + $1.rows })", "retry_in": "\(delay)",
+                "error": "\(String(reflecting: error))",
+            ])
+            guard !Task.isCancelled else { return }
+            try? await Task.sleep(for: delay)
+            guard !Task.isCancelled else {
+                logger.warning("batch abandoned at shutdown; devices re-send it", metadata: ["rows": "\(batch.rows)"])
+                return
+            }
+            delay = min(delay * 2, .seconds(5))
         }
+    }
+
+    /// Dead-letters messages PostgreSQL refused for their data, counts them, and acks them.
+    private func deadLetter(_ offenders: [(item: ReceivedBatch, sqlstate: String)]) async {
+        await deadLetters.record(offenders.map {
+            DeadLetter(device: $0.item.batch.device, kind: .telemetry, sqlstate: $0.sqlstate, message: $0.item.batch)
+        })
+        for (message, _) in offenders {
+            metrics.rejected(kind: RejectionReason.kind(.telemetry), reason: DeadLetter.databaseRefused, readings: message.rows)
+        }
+        publishAcks(for: offenders.map(\.item))
     }
 
     /// Counts what the commit did and acknowledges the accepted messages.
@@ -133,6 +163,12 @@ public final class IngestPipeline: Sendable {
             }
         }
         metrics.stored(outcome.inserted, duplicates: acceptedRows - outcome.inserted, now: now)
+        publishAcks(for: accepted)
+        let published = ContinuousClock.now
+        for message in accepted { metrics.ackLagSeconds.record(published - message.receivedAt) }
+    }
+
+    private func publishAcks(for accepted: [ReceivedBatch]) {
         for ack in AckPlanner.acks(for: accepted) {
             do {
                 try acks.publish(ack)
@@ -142,8 +178,6 @@ public final class IngestPipeline: Sendable {
                 logger.warning("ack not published", metadata: ["device": "\(ack.device)", "error": "\(error)"])
             }
         }
-        let published = ContinuousClock.now
-        for message in accepted { metrics.ackLagSeconds.record(published - message.receivedAt) }
     }
 }
 
