@@ -1,5 +1,6 @@
 import Logging
 import OutpostCommon
+import Synchronization
 
 /// Decoded telemetry → batches → PostgreSQL → acks.
 ///
@@ -21,6 +22,8 @@ public final class IngestPipeline: Sendable {
     let logger: Logger
     let deadLetters: DeadLetterStore
     private let queue: BoundedQueue<ReceivedBatch>
+    /// Rows each device has in `queue`, for the fair-share check in ``submit(_:)``.
+    private let queuedRows = Mutex<[DeviceID: Int]>([:])
     private let batches: BoundedQueue<IngestBatch>
 
     public init(settings: IngestSettings, store: ReadingStore, acks: any AckPublisher, metrics: AggregatorMetrics, logger: Logger) {
@@ -35,11 +38,40 @@ public final class IngestPipeline: Sendable {
     }
 
     /// Queues a decoded message, waiting while the queue is full. False once finished.
+    ///
+    /// Fairness: when the queue is full and this message's device already holds more than
+    /// its fair share of it (the limit divided among the devices with rows queued), the
+    /// message is shed instead of waiting: not queued, not acked, counted under
+    /// `outpost_ingest_shed_total`; the device re-sends it after its ack timeout. So a
+    /// flooding device cannot hold the broker consumer while its own backlog drains, and
+    /// the other devices' messages keep getting in. A device alone is never shed: it waits
+    /// (back-pressure to the broker) as before.
     @discardableResult
     public func submit(_ message: ReceivedBatch) async -> Bool {
+        let device = message.batch.device
+        let limit = settings.queueMaxRows
+        let shed = queue.weight + message.rows > limit && queuedRows.withLock { queued in
+            let held = queued[device, default: 0]
+            let sharing = queued.count + (held == 0 ? 1 : 0)
+            return sharing > 1 && held + message.rows > limit / sharing
+        }
+        if shed {
+            metrics.shed(readings: message.rows)
+            return true
+        }
+        queuedRows.withLock { $0[device, default: 0] += message.rows }
         let added = await queue.push(message, weight: message.rows)
+        if !added { release(message) }
         metrics.queueRows.set(Double(queue.weight))
         return added
+    }
+
+    /// Forgets a message's rows in the per-device count once it left the queue.
+    private func release(_ message: ReceivedBatch) {
+        queuedRows.withLock { queued in
+            let left = queued[message.batch.device, default: 0] - message.rows
+            queued[message.batch.device] = left > 0 ? left : nil
+        }
     }
 
     /// Stops taking messages; ``run()`` returns once the queued ones are written.
@@ -71,6 +103,7 @@ public final class IngestPipeline: Sendable {
             let message = await queue.pop(until: assembler.closeDeadline)
             metrics.queueRows.set(Double(queue.weight))
             if let message {
+                release(message)
                 for batch in assembler.add(message, now: .now) {
                     await batches.push(batch, weight: 1)
                 }

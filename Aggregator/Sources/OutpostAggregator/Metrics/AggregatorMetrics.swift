@@ -23,6 +23,8 @@ public final class AggregatorMetrics: Sendable {
     let devicesOnline: Gauge
     let devicesWentOffline: Counter
     let stateFlushFailures: Counter
+    let shedMessages: Counter
+    let shedReadings: Counter
     private let rateWindow = Mutex(RateWindow())
     /// Write paths (`readings`, `presence`, `commands`) whose last write failed transiently.
     private let failingPaths = Mutex<Set<String>>([])
@@ -60,6 +62,10 @@ public final class AggregatorMetrics: Sendable {
             name: "outpost_devices_silence_offline_total", help: "Devices marked offline because they fell silent.")
         stateFlushFailures = registry.makeCounter(
             name: "outpost_devices_flush_failures_total", help: "Presence and event flushes that failed and were retried.")
+        shedMessages = registry.makeCounter(
+            name: "outpost_ingest_shed_total",
+            help: "Telemetry messages shed (not queued, not acked) because their device held more than its fair share of a full queue.")
+        shedReadings = registry.makeCounter(name: "outpost_ingest_shed_readings_total", help: "Readings in shed telemetry messages.")
         for path in Self.writePaths { writePath(path, failing: false) }
     }
 
@@ -73,6 +79,12 @@ public final class AggregatorMetrics: Sendable {
             registry.makeCounter(name: "outpost_ingest_rejected_readings_total", labels: [("reason", reason)])
                 .increment(by: Int64(readings))
         }
+    }
+
+    /// Counts a telemetry message shed because its device held more than its fair share of a full queue.
+    func shed(readings: Int) {
+        shedMessages.increment()
+        shedReadings.increment(by: Int64(readings))
     }
 
     /// Counts a message PostgreSQL refused for its data and that went to `rejected_messages`.
