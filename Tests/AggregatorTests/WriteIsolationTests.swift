@@ -45,8 +45,8 @@ struct WriteIsolationPolicyTests {
             return chunk
         }
         #expect(outcome.outputs.flatMap { $0 } == items.filter { !poison.contains($0) })
-        #expect(outcome.offenders.map(\.item) == [7, 8, 64])
-        #expect(outcome.offenders.map(\.sqlstate) == ["22P05", "22P05", "23514"])
+        #expect(outcome.offenders.map { $0.item } == [7, 8, 64])
+        #expect(outcome.offenders.map { $0.sqlstate } == ["22P05", "22P05", "23514"])
         #expect(outcome.remaining.isEmpty && outcome.transientError == nil)
         // Bounded by about 2·k·log2(n): here 3 offenders among 100 items.
         #expect(calls.withLock { $0 } <= 2 * 3 * 7 + 1)

@@ -41,7 +41,7 @@ struct JSONScannerTests {
 
     @Test("each vector is accepted or refused with its code", arguments: cases)
     func vector(_ vector: Case) {
-        do {
+        do throws(WireError) {
             try scanner.scan(vector.bytes)
             #expect(vector.code == nil, "\(vector.name): accepted, expected \(vector.code ?? "")")
         } catch {
@@ -168,7 +168,7 @@ struct JSONScannerTests {
                     #expect(parsed != nil || input.contains(UInt8(ascii: "e")) || input.contains(UInt8(ascii: "E")),
                             "scanner accepted what Foundation refuses: \(input.map { String(format: "%02x", $0) }.joined())")
                 }
-                do {
+                do throws(WireError) {
                     try Self.decode(codec, kind, input, topicDevice)
                     #expect(scanned, "decoded what the scanner refused")
                 } catch {

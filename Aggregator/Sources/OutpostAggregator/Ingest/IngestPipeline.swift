@@ -177,7 +177,7 @@ public final class IngestPipeline: Sendable {
         for (message, _) in offenders {
             metrics.rejected(kind: RejectionReason.kind(.telemetry), reason: DeadLetter.databaseRefused, readings: message.rows)
         }
-        publishAcks(for: offenders.map(\.item))
+        publishAcks(for: offenders.map { $0.item })
     }
 
     /// Counts what the commit did and acknowledges the accepted messages.

@@ -96,7 +96,11 @@ public final class AggregatorMetrics: Sendable {
     /// is `degraded` while any is failing, and `outpost_write_path_failing{path}` is 1.
     func writePath(_ path: String, failing: Bool) {
         failingPaths.withLock { paths in
-            if failing { paths.insert(path) } else { paths.remove(path) }
+            if failing {
+                _ = paths.insert(path)
+            } else {
+                _ = paths.remove(path)
+            }
         }
         registry.makeGauge(name: "outpost_write_path_failing", labels: [("path", path)]).set(failing ? 1 : 0)
     }
