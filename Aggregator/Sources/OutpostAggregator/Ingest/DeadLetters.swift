@@ -96,9 +96,10 @@ public struct DeadLetterStore: Sendable {
             try await client.query(
                 """
                 INSERT INTO rejected_messages (device, topic, code, sqlstate, excerpt)
-                SELECT * FROM unnest(\(letters.map(\.device.rawValue))::text[], \(letters.map(\.topic))::text[],
-                                     \(letters.map(\.code))::text[], \(letters.map(\.sqlstate))::text[],
-                                     \(letters.map(\.excerpt))::text[])
+                SELECT l.device, l.topic, l.code, nullif(l.sqlstate, ''), l.excerpt
+                FROM unnest(\(letters.map(\.device.rawValue))::text[], \(letters.map(\.topic))::text[],
+                            \(letters.map(\.code))::text[], \(letters.map { $0.sqlstate ?? "" })::text[],
+                            \(letters.map(\.excerpt))::text[]) AS l(device, topic, code, sqlstate, excerpt)
                 """, logger: logger)
         } catch {
             logger.error("dead letters not stored", metadata: ["count": "\(letters.count)", "error": "\(String(reflecting: error))"])

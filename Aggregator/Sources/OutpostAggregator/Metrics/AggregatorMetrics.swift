@@ -102,7 +102,7 @@ public final class AggregatorMetrics: Sendable {
                 _ = paths.remove(path)
             }
         }
-        registry.makeGauge(name: "outpost_write_path_failing", labels: [("path", path)]).set(failing ? 1 : 0)
+        registry.makeGauge(name: "outpost_write_path_failing", labels: [("path", path)]).set(failing ? 1.0 : 0.0)
     }
 
     /// The write paths failing now, sorted.
