@@ -63,9 +63,10 @@ struct HostileDeviceTests {
             for filter in [Topic.shared(.telemetry), Topic.shared(.events), Topic.shared(.cmdResult), "#"] {
                 try? await hostile.client.subscribe(filter)
             }
+            let streamers = honest
             let streaming = Task {
                 try await withThrowingTaskGroup(of: Void.self) { group in
-                    for device in honest {
+                    for device in streamers {
                         group.addTask {
                             for _ in 0..<40 {
                                 try await device.send(batches: 1, readings: 20)
@@ -116,9 +117,10 @@ struct HostileDeviceTests {
             try await honest[4].client.publish(Topic(DeviceID("honest-4")!, .state).name, payload: try WireCodec().encode(state))
             let command = try await aggregator.commands.enqueue(device: DeviceID("honest-5")!, name: "ping", ttlSeconds: 30, actor: "test")
             try await waitUntil(timeout: .seconds(2), every: .milliseconds(50), "event, state and command result within 2 s") {
-                try await fixture.count("SELECT count(*) FROM device_events WHERE device = 'honest-3'") == 1
-                    && (try await fixture.psql("SELECT coalesce(version, '') FROM devices WHERE id = 'honest-4'")) == "9.9.9"
-                    && (try await aggregator.commands.find(id: command.id))?.status == .succeeded
+                let events = try await fixture.count("SELECT count(*) FROM device_events WHERE device = 'honest-3'")
+                let version = try await fixture.psql("SELECT coalesce(version, '') FROM devices WHERE id = 'honest-4'")
+                let status = try await aggregator.commands.find(id: command.id)?.status
+                return events == 1 && version == "9.9.9" && status == .succeeded
             }
             print("hostile: \(cases.count) vectors refused; others flowed again after \(ContinuousClock.now - started)")
         }

@@ -167,8 +167,9 @@ struct WriteIsolationTests {
             await recorder.record(.state(StateObservation(
                 state: DeviceState(device: p2, status: .online, ts: now, version: "2.0"), retained: false, receivedAtMs: now)))
             try await waitUntil(timeout: .seconds(30), "good events and state stored") {
-                try await fixture.count("SELECT count(*) FROM device_events") == 10
-                    && (try await fixture.psql("SELECT coalesce(version, '') FROM devices WHERE id = 'iso-p2'")) == "2.0"
+                let events = try await fixture.count("SELECT count(*) FROM device_events")
+                let version = try await fixture.psql("SELECT coalesce(version, '') FROM devices WHERE id = 'iso-p2'")
+                return events == 10 && version == "2.0"
             }
             try await waitUntil(timeout: .seconds(10), "both dead-lettered") {
                 try await fixture.count("SELECT count(*) FROM rejected_messages") == 2
