@@ -204,3 +204,30 @@ struct WriteIsolationTests {
         }
     }
 }
+
+/// The fair-share rule of the ingest queue, without a broker.
+@Suite("Ingest fair share")
+struct FairShareTests {
+    let share = FairShare(limit: 1_000)
+    let flooder = DeviceID("flood")!, quiet = DeviceID("quiet")!, other = DeviceID("other")!
+
+    @Test("nothing is shed while the queue has room, however much one device holds")
+    func roomLeft() {
+        #expect(!share.sheds(100, from: flooder, queued: [flooder: 800], queueWeight: 800))
+    }
+
+    @Test("a device alone is never shed: it waits for room")
+    func alone() {
+        #expect(!share.sheds(100, from: flooder, queued: [flooder: 1_000], queueWeight: 1_000))
+    }
+
+    @Test("with the queue full, the device over its share is shed and the others wait for room")
+    func overShare() {
+        let queued = [flooder: 980, quiet: 10, other: 10]
+        #expect(share.sheds(100, from: flooder, queued: queued, queueWeight: 1_000))
+        #expect(!share.sheds(10, from: quiet, queued: queued, queueWeight: 1_000))
+        // A device with nothing queued yet counts itself among the sharers.
+        #expect(!share.sheds(10, from: DeviceID("new")!, queued: queued, queueWeight: 1_000))
+        #expect(share.sheds(400, from: DeviceID("new")!, queued: queued, queueWeight: 1_000))
+    }
+}

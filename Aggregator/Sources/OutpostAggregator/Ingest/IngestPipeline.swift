@@ -49,11 +49,9 @@ public final class IngestPipeline: Sendable {
     @discardableResult
     public func submit(_ message: ReceivedBatch) async -> Bool {
         let device = message.batch.device
-        let limit = settings.queueMaxRows
-        let shed = queue.weight + message.rows > limit && queuedRows.withLock { queued in
-            let held = queued[device, default: 0]
-            let sharing = queued.count + (held == 0 ? 1 : 0)
-            return sharing > 1 && held + message.rows > limit / sharing
+        let queueWeight = queue.weight
+        let shed = queuedRows.withLock { queued in
+            FairShare(limit: settings.queueMaxRows).sheds(message.rows, from: device, queued: queued, queueWeight: queueWeight)
         }
         if shed {
             metrics.shed(readings: message.rows)
@@ -211,6 +209,26 @@ public final class IngestPipeline: Sendable {
                 logger.warning("ack not published", metadata: ["device": "\(ack.device)", "error": "\(error)"])
             }
         }
+    }
+}
+
+/// Who may wait for room in a full ingest queue, and whose message is shed instead.
+public struct FairShare: Sendable, Equatable {
+    /// The queue's bound, in rows.
+    public var limit: Int
+
+    public init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// True when a message of `rows` from `device` should be shed: the queue cannot take it
+    /// now, other devices have rows queued too, and `device` would then hold more than an
+    /// equal share of the bound among the devices with rows queued (itself included).
+    public func sheds(_ rows: Int, from device: DeviceID, queued: [DeviceID: Int], queueWeight: Int) -> Bool {
+        guard queueWeight + rows > limit else { return false }
+        let held = queued[device, default: 0]
+        let sharing = queued.count + (held == 0 ? 1 : 0)
+        return sharing > 1 && held + rows > limit / sharing
     }
 }
 
