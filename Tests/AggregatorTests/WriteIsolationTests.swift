@@ -209,25 +209,39 @@ struct WriteIsolationTests {
 @Suite("Ingest fair share")
 struct FairShareTests {
     let share = FairShare(limit: 1_000)
-    let flooder = DeviceID("flood")!, quiet = DeviceID("quiet")!, other = DeviceID("other")!
 
     @Test("nothing is shed while the queue has room, however much one device holds")
     func roomLeft() {
-        #expect(!share.sheds(100, from: flooder, queued: [flooder: 800], queueWeight: 800))
+        #expect(!share.sheds(100, held: 800, activeDevices: 6, queueWeight: 800))
     }
 
     @Test("a device alone is never shed: it waits for room")
     func alone() {
-        #expect(!share.sheds(100, from: flooder, queued: [flooder: 1_000], queueWeight: 1_000))
+        #expect(!share.sheds(100, held: 1_000, activeDevices: 1, queueWeight: 1_000))
     }
 
     @Test("with the queue full, the device over its share is shed and the others wait for room")
     func overShare() {
-        let queued = [flooder: 980, quiet: 10, other: 10]
-        #expect(share.sheds(100, from: flooder, queued: queued, queueWeight: 1_000))
-        #expect(!share.sheds(10, from: quiet, queued: queued, queueWeight: 1_000))
-        // A device with nothing queued yet counts itself among the sharers.
-        #expect(!share.sheds(10, from: DeviceID("new")!, queued: queued, queueWeight: 1_000))
-        #expect(share.sheds(400, from: DeviceID("new")!, queued: queued, queueWeight: 1_000))
+        #expect(share.sheds(100, held: 980, activeDevices: 3, queueWeight: 1_000))
+        #expect(!share.sheds(10, held: 10, activeDevices: 3, queueWeight: 1_000))
+        #expect(!share.sheds(10, held: 0, activeDevices: 3, queueWeight: 1_000))
+        #expect(share.sheds(400, held: 0, activeDevices: 3, queueWeight: 1_000))
+    }
+
+    @Test("active devices are those heard in the last one to two seconds")
+    func activeDevices() {
+        var active = ActiveDevices()
+        let start = ContinuousClock.now
+        let a = DeviceID("a")!, b = DeviceID("b")!, c = DeviceID("c")!
+        active.saw(a, at: start)
+        active.saw(b, at: start + .milliseconds(500))
+        active.saw(a, at: start + .milliseconds(900))
+        #expect(active.count == 2)
+        active.saw(c, at: start + .milliseconds(1_200))
+        #expect(active.count == 3, "the previous second still counts")
+        active.saw(c, at: start + .milliseconds(2_300))
+        #expect(active.count == 1, "a and b fell silent two generations ago")
+        active.saw(a, at: start + .milliseconds(5_000))
+        #expect(active.count == 1)
     }
 }

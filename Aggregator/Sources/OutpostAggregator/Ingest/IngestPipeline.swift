@@ -22,8 +22,13 @@ public final class IngestPipeline: Sendable {
     let logger: Logger
     let deadLetters: DeadLetterStore
     private let queue: BoundedQueue<ReceivedBatch>
-    /// Rows each device has in `queue`, for the fair-share check in ``submit(_:)``.
-    private let queuedRows = Mutex<[DeviceID: Int]>([:])
+    /// Rows each device has in `queue`, and the devices heard lately, for the fair-share check in ``submit(_:)``.
+    private let queuedRows = Mutex(Fairness())
+
+    struct Fairness {
+        var queued: [DeviceID: Int] = [:]
+        var active = ActiveDevices()
+    }
     private let batches: BoundedQueue<IngestBatch>
 
     public init(settings: IngestSettings, store: ReadingStore, acks: any AckPublisher, metrics: AggregatorMetrics, logger: Logger) {
@@ -50,14 +55,17 @@ public final class IngestPipeline: Sendable {
     public func submit(_ message: ReceivedBatch) async -> Bool {
         let device = message.batch.device
         let queueWeight = queue.weight
-        let shed = queuedRows.withLock { queued in
-            FairShare(limit: settings.queueMaxRows).sheds(message.rows, from: device, queued: queued, queueWeight: queueWeight)
+        let now = ContinuousClock.now
+        let shed = queuedRows.withLock { fairness in
+            fairness.active.saw(device, at: now)
+            return FairShare(limit: settings.queueMaxRows).sheds(
+                message.rows, held: fairness.queued[device, default: 0], activeDevices: fairness.active.count, queueWeight: queueWeight)
         }
         if shed {
             metrics.shed(readings: message.rows)
             return true
         }
-        queuedRows.withLock { $0[device, default: 0] += message.rows }
+        queuedRows.withLock { $0.queued[device, default: 0] += message.rows }
         let added = await queue.push(message, weight: message.rows)
         if !added { release(message) }
         metrics.queueRows.set(Double(queue.weight))
@@ -66,9 +74,9 @@ public final class IngestPipeline: Sendable {
 
     /// Forgets a message's rows in the per-device count once it left the queue.
     private func release(_ message: ReceivedBatch) {
-        queuedRows.withLock { queued in
-            let left = queued[message.batch.device, default: 0] - message.rows
-            queued[message.batch.device] = left > 0 ? left : nil
+        queuedRows.withLock { fairness in
+            let left = fairness.queued[message.batch.device, default: 0] - message.rows
+            fairness.queued[message.batch.device] = left > 0 ? left : nil
         }
     }
 
@@ -221,15 +229,35 @@ public struct FairShare: Sendable, Equatable {
         self.limit = limit
     }
 
-    /// True when a message of `rows` from `device` should be shed: the queue cannot take it
-    /// now, other devices have rows queued too, and `device` would then hold more than an
-    /// equal share of the bound among the devices with rows queued (itself included).
-    public func sheds(_ rows: Int, from device: DeviceID, queued: [DeviceID: Int], queueWeight: Int) -> Bool {
-        guard queueWeight + rows > limit else { return false }
-        let held = queued[device, default: 0]
-        let sharing = queued.count + (held == 0 ? 1 : 0)
-        return sharing > 1 && held + rows > limit / sharing
+    /// True when a message of `rows` from a device holding `held` rows of the queue should
+    /// be shed: the queue cannot take it now, other devices are sending too, and the device
+    /// would then hold more than an equal share of the bound among the `activeDevices`.
+    public func sheds(_ rows: Int, held: Int, activeDevices: Int, queueWeight: Int) -> Bool {
+        guard queueWeight + rows > limit, activeDevices > 1 else { return false }
+        return held + rows > limit / activeDevices
     }
+}
+
+/// Devices that sent telemetry in the last one to two seconds, counted in O(1) per message:
+/// two one-second generations of sets, the older dropped as time moves on.
+struct ActiveDevices: Sendable {
+    private var current: Set<DeviceID> = []
+    private var previous: Set<DeviceID> = []
+    private var generationStart: ContinuousClock.Instant?
+
+    mutating func saw(_ device: DeviceID, at now: ContinuousClock.Instant) {
+        if let start = generationStart, now - start < .seconds(1) {
+            current.insert(device)
+            return
+        }
+        let stale = generationStart.map { now - $0 >= .seconds(2) } ?? true
+        previous = stale ? [] : current
+        current = [device]
+        generationStart = now
+    }
+
+    /// Distinct devices heard in the current and the previous generation.
+    var count: Int { current.count + previous.subtracting(current).count }
 }
 
 /// Sends acks to devices. The aggregator's is its MQTT client.
