@@ -245,3 +245,41 @@ struct FairShareTests {
         #expect(active.count == 1)
     }
 }
+
+@Suite("Router decode share")
+struct DecodeShareTests {
+    let flooder = DeviceID("flood")!, quiet = DeviceID("quiet")!
+
+    @Test("an idle router admits everything; a saturated one caps each device at an equal share of the last second")
+    func allowance() {
+        var share = DecodeShare()
+        let start = ContinuousClock.now
+        // Window 1, not saturated: the flooder gets everything through.
+        var admittedFirst = 0
+        for index in 0..<90 where share.admit(flooder, at: start + .milliseconds(index)) { admittedFirst += 1 }
+        for index in 0..<10 where share.admit(quiet, at: start + .milliseconds(100 + index)) { admittedFirst += 1 }
+        #expect(admittedFirst == 100)
+        share.busy(.milliseconds(300), at: start + .milliseconds(200))
+        // Window 2: busy almost all the time.
+        let second = share.admit(flooder, at: start + .milliseconds(1_000))
+        #expect(second)
+        #expect(share.allowance == nil, "window 1 was not saturated")
+        share.busy(.milliseconds(950), at: start + .milliseconds(1_100))
+        for _ in 0..<89 { _ = share.admit(flooder, at: start + .milliseconds(1_500)) }
+        for _ in 0..<10 { _ = share.admit(quiet, at: start + .milliseconds(1_500)) }
+        // Window 3: 100 messages from 2 devices in a saturated window allow 50 each.
+        var admitted = 0
+        for index in 0..<200 where share.admit(flooder, at: start + .milliseconds(2_000 + index)) { admitted += 1 }
+        #expect(share.allowance == 50)
+        #expect(admitted == 50)
+        let quietAdmitted = share.admit(quiet, at: start + .milliseconds(2_300))
+        #expect(quietAdmitted, "the quiet device is still admitted")
+    }
+
+    @Test("only telemetry topics are subject to it")
+    func topics() {
+        #expect(DecodeShare.telemetryDevice("outpost/v1/m-1/telemetry") == DeviceID("m-1"))
+        #expect(DecodeShare.telemetryDevice("outpost/v1/m-1/events") == nil)
+        #expect(DecodeShare.telemetryDevice("bogus") == nil)
+    }
+}
