@@ -17,8 +17,6 @@ final class TestDevice: Sendable {
     private struct Outstanding {
         var batch: TelemetryBatch
         var sentAt: ContinuousClock.Instant
-        /// When the batch was first sent: the start of its capture-to-ack latency.
-        var capturedAt: ContinuousClock.Instant
     }
 
     private struct State {
@@ -29,8 +27,6 @@ final class TestDevice: Sendable {
         var acksReceived = 0
         var resends = 0
         var firstBatch: TelemetryBatch?
-        /// Capture-to-ack latency of every fully acked batch, in order of acking.
-        var ackLatencies: [Duration] = []
     }
 
     private let state = Mutex(State())
@@ -89,12 +85,8 @@ final class TestDevice: Sendable {
             for range in ack.ranges {
                 for seq in range.first...range.last { state.acked.insert(seq) }
             }
-            let now = ContinuousClock.now
-            let acked = state.acked
-            let done = state.outstanding.filter { _, outstanding in outstanding.batch.readings.allSatisfy { acked.contains($0.seq) } }
-            for (first, outstanding) in done.sorted(by: { $0.key < $1.key }) {
-                state.ackLatencies.append(now - outstanding.capturedAt)
-                state.outstanding[first] = nil
+            state.outstanding = state.outstanding.filter { _, outstanding in
+                !outstanding.batch.readings.allSatisfy { state.acked.contains($0.seq) }
             }
         }
     }
@@ -109,7 +101,7 @@ final class TestDevice: Sendable {
                 }
                 state.nextSeq += Int64(readings.count)
                 let batch = TelemetryBatch(device: id, buffer: buffer, readings: readings)
-                state.outstanding[readings[0].seq] = Outstanding(batch: batch, sentAt: .now, capturedAt: .now)
+                state.outstanding[readings[0].seq] = Outstanding(batch: batch, sentAt: .now)
                 if state.firstBatch == nil { state.firstBatch = batch }
                 return batch
             }
@@ -125,9 +117,6 @@ final class TestDevice: Sendable {
     }
 
     var acksReceivedCount: Int { state.withLock { $0.acksReceived } }
-
-    /// Capture-to-ack latencies of the batches acked so far.
-    var ackLatencies: [Duration] { state.withLock { $0.ackLatencies } }
 
     /// Re-sends every batch unacked for longer than `resendAfter`.
     func resendOverdue() async {
