@@ -225,7 +225,10 @@ struct FairShareTests {
         #expect(share.sheds(100, held: 980, activeDevices: 3, queueWeight: 1_000))
         #expect(!share.sheds(10, held: 10, activeDevices: 3, queueWeight: 1_000))
         #expect(!share.sheds(10, held: 0, activeDevices: 3, queueWeight: 1_000))
-        #expect(share.sheds(400, held: 0, activeDevices: 3, queueWeight: 1_000))
+        // Twice the equal share (666 of 1,000 among three) is the line; near-equal senders are never shed.
+        #expect(!share.sheds(400, held: 0, activeDevices: 3, queueWeight: 1_000))
+        #expect(!share.sheds(10, held: 600, activeDevices: 3, queueWeight: 1_000))
+        #expect(share.sheds(10, held: 660, activeDevices: 3, queueWeight: 1_000))
     }
 
     @Test("active devices are those heard in the last one to two seconds")
@@ -250,7 +253,7 @@ struct FairShareTests {
 struct DecodeShareTests {
     let flooder = DeviceID("flood")!, quiet = DeviceID("quiet")!
 
-    @Test("an idle router admits everything; a saturated one caps each device at an equal share of the last second")
+    @Test("an idle router admits everything; a saturated one caps each device at twice an equal share of the last second")
     func allowance() {
         var share = DecodeShare()
         let start = ContinuousClock.now
@@ -267,11 +270,11 @@ struct DecodeShareTests {
         share.busy(.milliseconds(950), at: start + .milliseconds(1_100))
         for _ in 0..<89 { _ = share.admit(flooder, at: start + .milliseconds(1_500)) }
         for _ in 0..<10 { _ = share.admit(quiet, at: start + .milliseconds(1_500)) }
-        // Window 3: 100 messages from 2 devices in a saturated window allow 50 each.
+        // Window 3: 100 messages from 2 devices in a saturated window allow twice the average, 100 each.
         var admitted = 0
         for index in 0..<200 where share.admit(flooder, at: start + .milliseconds(2_000 + index)) { admitted += 1 }
-        #expect(share.allowance == 50)
-        #expect(admitted == 50)
+        #expect(share.allowance == 100)
+        #expect(admitted == 100)
         let quietAdmitted = share.admit(quiet, at: start + .milliseconds(2_300))
         #expect(quietAdmitted, "the quiet device is still admitted")
     }

@@ -141,11 +141,11 @@ struct JSONScannerTests {
     /// Property-based fuzzing over every wire decoder: mutated valid messages either
     /// decode or are refused with a documented code, and whatever the scanner accepts is
     /// JSON that Foundation's parser accepts too. Bounded in count (`OUTPOST_FUZZ_ITERATIONS`
-    /// per seed message, default 1,500); the seed is `OUTPOST_FUZZ_SEED` (default 14).
+    /// per seed message, default 4,000); the seed is `OUTPOST_FUZZ_SEED` (default 14).
     @Test("fuzz: mutated messages decode or yield a documented code")
     func fuzzDecoders() throws {
         let environment = ProcessInfo.processInfo.environment
-        let iterations = environment["OUTPOST_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 1_500
+        let iterations = environment["OUTPOST_FUZZ_ITERATIONS"].flatMap(Int.init) ?? 4_000
         var random = SplitMix64(state: environment["OUTPOST_FUZZ_SEED"].flatMap(UInt64.init) ?? 14)
         #expect(Self.documentedCodes.count >= 20)
         let codec = WireCodec()

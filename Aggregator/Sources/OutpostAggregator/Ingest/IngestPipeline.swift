@@ -45,7 +45,7 @@ public final class IngestPipeline: Sendable {
     /// Queues a decoded message, waiting while the queue is full. False once finished.
     ///
     /// Fairness: when the queue is full and this message's device already holds more than
-    /// its fair share of it (the limit divided among the devices with rows queued), the
+    /// twice its fair share of it (the limit divided among the devices heard lately), the
     /// message is shed instead of waiting: not queued, not acked, counted under
     /// `outpost_ingest_shed_total`; the device re-sends it after its ack timeout. So a
     /// flooding device cannot hold the broker consumer while its own backlog drains, and
@@ -231,10 +231,11 @@ public struct FairShare: Sendable, Equatable {
 
     /// True when a message of `rows` from a device holding `held` rows of the queue should
     /// be shed: the queue cannot take it now, other devices are sending too, and the device
-    /// would then hold more than an equal share of the bound among the `activeDevices`.
+    /// would then hold more than twice an equal share of the bound among the `activeDevices`
+    /// (twice, so devices sending at about the same rate are never shed).
     public func sheds(_ rows: Int, held: Int, activeDevices: Int, queueWeight: Int) -> Bool {
         guard queueWeight + rows > limit, activeDevices > 1 else { return false }
-        return held + rows > limit / activeDevices
+        return held + rows > 2 * limit / activeDevices
     }
 }
 

@@ -8,7 +8,7 @@ import OutpostCommon
 ///
 /// Handing on waits when the next stage is full, so a slow database slows this loop,
 /// which leaves the backlog with the broker (see ``MQTTEvents``). While this loop is
-/// saturated, a device sending more telemetry than an equal share of what it got through
+/// saturated, a device sending more telemetry than twice an equal share of what got through
 /// in the last second is shed before decoding (``DecodeShare``), so a flood costs only its
 /// topic parse and the other devices' messages behind it are reached at once.
 public struct MessageRouter: Sendable {
@@ -92,8 +92,9 @@ public struct MessageRouter: Sendable {
 /// messages each device got through, and how much of the window the loop was busy.
 ///
 /// When the previous window was saturated (busy ≥ 80 %) and more than one device sent,
-/// a device is admitted at most `previous total / previous devices` messages in the
-/// current window; the rest are shed (not decoded, not acked, re-sent by the device).
+/// a device is admitted at most `2 × previous total / previous devices` messages in the
+/// current window (twice the average, so devices sending at about the same rate are never
+/// shed); the rest are shed (not decoded, not acked, re-sent by the device).
 public struct DecodeShare: Sendable {
     private var windowStart: ContinuousClock.Instant?
     private var counts: [DeviceID: Int] = [:]
@@ -132,7 +133,7 @@ public struct DecodeShare: Sendable {
         guard now - start >= .seconds(1) else { return }
         let saturated = now - start < .seconds(2) && busyTime >= (now - start) * 0.8
         let total = counts.values.reduce(0, +)
-        allowance = saturated && counts.count > 1 ? max(1, total / counts.count) : nil
+        allowance = saturated && counts.count > 1 ? max(1, 2 * total / counts.count) : nil
         counts = [:]
         busyTime = .zero
         windowStart = now
