@@ -72,9 +72,13 @@ struct WireCodecTests {
         var name: String
         var topic: String
         var topicDevice: String?
-        var payload: String
+        var payload: String?
+        /// Bytes that are not valid UTF-8 cannot be a JSON string: such payloads are given in hex.
+        var payloadHex: String?
         var code: String
         var testDescription: String { name }
+
+        var bytes: [UInt8] { payload.map { Array($0.utf8) } ?? JSONScannerTests.bytes(hex: payloadHex ?? "") }
     }
 
     static let badCases: [BadCase] = {
@@ -84,13 +88,13 @@ struct WireCodecTests {
 
     @Test("the bad-payload table is loaded and large")
     func badTableIsLarge() {
-        #expect(Self.badCases.count >= 20)
+        #expect(Self.badCases.count >= 50)
     }
 
     @Test("each bad payload is refused with its code", arguments: badCases)
     func badPayloadRefused(_ bad: BadCase) throws {
         let kind = try #require(Topic.Kind(rawValue: bad.topic))
-        let bytes = Array(bad.payload.utf8)
+        let bytes = bad.bytes
         let device = bad.topicDevice.flatMap(DeviceID.init)
         let error = #expect(throws: WireError.self) { try self.decode(kind, bytes, device) }
         #expect(error?.code.rawValue == bad.code, "\(bad.name): got \(String(describing: error))")

@@ -20,6 +20,13 @@ public struct TelemetryBatch: WireMessage {
         guard readings.count <= limits.maxReadingsPerBatch else {
             throw WireError(.batchTooLarge, "\(readings.count) readings exceed the cap of \(limits.maxReadingsPerBatch)")
         }
-        for reading in readings { try reading.validate(limits: limits, nowMs: nowMs) }
+        // A seq names one reading of the buffer: twice in one batch (whatever its ts) is refused.
+        var seqs = Set<Int64>(minimumCapacity: readings.count)
+        for reading in readings {
+            try reading.validate(limits: limits, nowMs: nowMs)
+            guard seqs.insert(reading.seq).inserted else {
+                throw WireError(.duplicateSeq, "seq \(reading.seq) appears twice in the batch")
+            }
+        }
     }
 }

@@ -6,7 +6,8 @@ import Foundation
 
 /// Encodes and strictly decodes every ``WireMessage``.
 ///
-/// Decoding checks, in order: payload size, JSON shape and types, schema version,
+/// Decoding checks, in order: payload size, JSON syntax, UTF-8, duplicate keys, nesting
+/// and storable text (``JSONScanner``, one linear pass before any value is built), shape and types, schema version,
 /// the device named in the topic, then each message's own semantic rules. Every
 /// refusal is a ``WireError`` with a stable code.
 public struct WireCodec: Sendable {
@@ -31,9 +32,7 @@ public struct WireCodec: Sendable {
     public func decode<M: WireMessage>(
         _ type: M.Type, from payload: some Collection<UInt8>, topicDevice: DeviceID? = nil, nowMs: Int64 = WireClock.nowMs()
     ) throws(WireError) -> M {
-        guard payload.count <= limits.maxPayloadBytes else {
-            throw WireError(.payloadTooLarge, "\(payload.count) bytes exceed the cap of \(limits.maxPayloadBytes)")
-        }
+        try JSONScanner(limits: limits).scan(payload)
         let data = Data(payload)
         let message: M
         do {

@@ -34,6 +34,8 @@ public struct WireError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let nestingTooDeep = Code("nesting_too_deep")
         public static let inconsistentResult = Code("inconsistent_result")
         public static let invalidTopic = Code("invalid_topic")
+        /// A string holds `\u0000` or a lone surrogate: text PostgreSQL cannot store.
+        public static let invalidText = Code("invalid_text")
     }
 
     public let code: Code

@@ -103,7 +103,7 @@ struct AuthorizationMatrixTests {
         let device = "matrix-device-\(fixture)"
         switch (rule.method, rule.path) {
         case (.get, "/openapi.json"), (.get, "/me"), (.get, "/users"), (.get, "/api-keys"), (.get, "/devices"), (.get, "/audit"),
-             (.get, "/events"), (.get, "/enrollment-tokens"):
+             (.get, "/events"), (.get, "/enrollment-tokens"), (.get, "/rejected-messages"):
             return ("/api/v1\(rule.path)", nil)
         case (.post, "/auth/login"):
             return ("/api/v1/auth/login", ["username": "matrix-viewer", "password": "correct horse battery"])

@@ -16,6 +16,7 @@ public struct AdminAPI: RouteProvider {
     let settings: APISettings
     let logger: Logger
     let audit: AuditLog
+    let deadLetters: DeadLetterStore
     let users: UserStore
     let apiKeys: APIKeyStore
     let keyring: SigningKeyring
@@ -38,6 +39,7 @@ public struct AdminAPI: RouteProvider {
         self.settings = settings
         self.logger = logger
         audit = AuditLog(client: client, logger: logger)
+        deadLetters = DeadLetterStore(client: client, metrics: nil, logger: logger)
         users = UserStore(client: client, logger: logger, bcryptCost: UInt8(settings.bcryptCost))
         apiKeys = APIKeyStore(client: client, logger: logger)
         keyring = SigningKeyring(client: client, logger: logger)

@@ -99,7 +99,7 @@ public func buildAggregator(
         database,
         SchemaService(database: database, migrationsDirectory: configuration.migrationsDir, settings: configuration.readings,
                       readiness: readiness, logger: component("schema")),
-        BrokerConnection(client: broker, readiness: readiness, logger: component("mqtt")),
+        BrokerConnection(client: broker, readiness: readiness, shareGroup: configuration.ingest.shareGroup, logger: component("mqtt")),
         PresenceService(recorder: presence, store: DeviceStore(client: database.client, logger: component("presence")),
                         settings: configuration.devices, readiness: readiness, metrics: metrics, logger: component("presence")),
         CommandService(store: commands, client: broker, inbox: commandInbox, settings: configuration.commands,

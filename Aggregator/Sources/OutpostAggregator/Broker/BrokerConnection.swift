@@ -13,17 +13,21 @@ import ServiceLifecycle
 /// messages to a shared subscription, and every aggregator should learn each device's
 /// presence at start. State updates are idempotent, so receiving them all is safe.
 public struct BrokerConnection: Service {
-    public static let filters: [String] = [
-        Topic.shared(.telemetry), Topic.shared(.cmdResult), Topic.shared(.events), Topic.allDevices(.state),
-    ]
+    /// The filters subscribed, with the shared ones in `shareGroup` (`ingest.share_group`).
+    public static func filters(shareGroup: String) -> [String] {
+        [Topic.shared(.telemetry, group: shareGroup), Topic.shared(.cmdResult, group: shareGroup),
+         Topic.shared(.events, group: shareGroup), Topic.allDevices(.state)]
+    }
 
     public let client: MQTTClient
     let readiness: SchemaReadiness
+    let shareGroup: String
     let logger: Logger
 
-    public init(client: MQTTClient, readiness: SchemaReadiness, logger: Logger) {
+    public init(client: MQTTClient, readiness: SchemaReadiness, shareGroup: String = Topic.sharedGroup, logger: Logger) {
         self.client = client
         self.readiness = readiness
+        self.shareGroup = shareGroup
         self.logger = logger
     }
 
@@ -35,10 +39,10 @@ public struct BrokerConnection: Service {
             return
         }
         client.start()
-        for filter in Self.filters {
+        for filter in Self.filters(shareGroup: shareGroup) {
             try await client.subscribe(filter, qos: .atLeastOnce)
         }
-        logger.info("subscribed", metadata: ["filters": "\(Self.filters)", "client_id": "\(client.configuration.clientID)"])
+        logger.info("subscribed", metadata: ["filters": "\(Self.filters(shareGroup: shareGroup))", "client_id": "\(client.configuration.clientID)"])
         try? await gracefulShutdown()
         await client.shutdown()
     }

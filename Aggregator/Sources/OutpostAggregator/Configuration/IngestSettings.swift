@@ -21,14 +21,28 @@ public struct IngestSettings: Codable, Sendable, Equatable {
     /// subscription, so an instance that is gone for good holds that share (which
     /// devices then re-send) until its session expires: keep it short. Defaults to 300.
     public var sessionExpirySeconds: Int
+    /// The group of the shared subscriptions (`$share/{group}/…`) every aggregator of the
+    /// fleet joins. mosquitto grants any client any subscription (its `acl_file` checks
+    /// reads at delivery, not at subscribe), so a device that names the group joins it and
+    /// swallows its share of messages. Set the same random value (`openssl rand -hex 16`)
+    /// on every aggregator and a device cannot join. `[A-Za-z0-9_-]{1,64}`; defaults to `outpost`.
+    public var shareGroup: String
 
     public init(batchMaxRows: Int = 5_000, batchMaxDelayMs: Int = 50, queueMaxRows: Int = 20_000, writers: Int = 2,
-                sessionExpirySeconds: Int = 300) {
+                sessionExpirySeconds: Int = 300, shareGroup: String = Topic.sharedGroup) {
         self.batchMaxRows = batchMaxRows
         self.batchMaxDelayMs = batchMaxDelayMs
         self.queueMaxRows = queueMaxRows
         self.writers = writers
         self.sessionExpirySeconds = sessionExpirySeconds
+        self.shareGroup = shareGroup
+    }
+
+    /// True for a group name mosquitto and every MQTT v5 broker accept: `[A-Za-z0-9_-]{1,64}`.
+    static func isValidShareGroup(_ group: String) -> Bool {
+        (1...64).contains(group.utf8.count) && group.utf8.allSatisfy {
+            ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x41 && $0 <= 0x5A) || ($0 >= 0x61 && $0 <= 0x7A) || $0 == 0x2D || $0 == 0x5F
+        }
     }
 
     public init(from decoder: any Decoder) throws {
@@ -40,5 +54,7 @@ public struct IngestSettings: Codable, Sendable, Equatable {
         writers = try container.value(.writers, default: 2, where: { (1...64).contains($0) }, "must be 1-64")
         sessionExpirySeconds = try container.value(.sessionExpirySeconds, default: 300, where: { (1...604_800).contains($0) },
                                                    "must be 1-604800 seconds")
+        shareGroup = try container.value(.shareGroup, default: Topic.sharedGroup, where: Self.isValidShareGroup,
+                                         "must match [A-Za-z0-9_-]{1,64}")
     }
 }

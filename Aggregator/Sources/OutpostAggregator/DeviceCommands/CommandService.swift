@@ -18,7 +18,9 @@ public enum CommandInbox: Sendable {
 ///   in the normal course; a crash between publish and commit re-sends it, and the
 ///   agent answers by id.
 /// - Results from `cmd/result` (queued by the broker consumer) set `succeeded`,
-///   `failed` or `expired`.
+///   `failed` or `expired`. One PostgreSQL refuses for its data is dead-lettered; one a
+///   transient failure kept out is held and retried at the next tick, after which dispatch
+///   and expiry run as usual.
 /// - Expiry: queued commands past `expiresAt`, sent ones past it plus the grace.
 public struct CommandService: Service {
     let store: CommandStore
@@ -48,24 +50,31 @@ public struct CommandService: Service {
         await withGracefulShutdownHandler {
             await withTaskGroup(of: Void.self) { group in
                 group.addTask { await listenForQueued() }
+                // Results a transient failure kept from being stored, retried at each tick.
+                var held: [(DeviceID, CommandResult)] = []
                 while !inbox.isFinished && !Task.isCancelled {
-                    switch await inbox.pop(until: nextTick) {
-                    case .result(let device, let result):
-                        await apply(result, from: device)
-                        continue
-                    case .queued:
-                        nextTick = .now
-                    case nil:
-                        break
+                    if held.count >= Self.maxHeldResults {
+                        try? await Task.sleep(until: nextTick)
+                    } else {
+                        switch await inbox.pop(until: nextTick) {
+                        case .result(let device, let result):
+                            if await !apply(result, from: device) { held.append((device, result)) }
+                        case .queued:
+                            nextTick = .now
+                        case nil:
+                            break
+                        }
                     }
+                    // Checked after every result too, so a stream of results never delays dispatch and expiry.
                     guard ContinuousClock.now >= nextTick else { continue }
+                    while let (device, result) = held.first, await apply(result, from: device) { held.removeFirst() }
                     await tick()
                     nextTick = ContinuousClock.now + interval
                 }
                 group.cancelAll()
             }
             while let item = inbox.tryPop() {
-                if case .result(let device, let result) = item { await apply(result, from: device) }
+                if case .result(let device, let result) = item { _ = await apply(result, from: device) }
             }
         } onGracefulShutdown: {
             inbox.finish()
@@ -119,23 +128,32 @@ public struct CommandService: Service {
         }
     }
 
-    private func apply(_ result: CommandResult, from device: DeviceID) async {
-        var delay = Duration.milliseconds(100)
-        while !Task.isCancelled {
-            do {
-                if let status = try await store.complete(result, from: device) {
-                    metrics.command(status.rawValue)
-                    logger.info("command finished", metadata: ["device": "\(device)", "command": "\(result.id)", "status": "\(status)"])
-                } else {
-                    metrics.rejected(kind: RejectionReason.kind(.cmdResult), reason: RejectionReason.unknownCommand)
-                    logger.warning("result for no open command", metadata: ["device": "\(device)", "command": "\(result.id)"])
-                }
-                return
-            } catch {
-                logger.warning("storing a command result failed; retrying", metadata: ["error": "\(String(reflecting: error))"])
-                try? await Task.sleep(for: delay)
-                delay = min(delay * 2, .seconds(5))
+    /// Results held back by transient failures before new ones wait in the inbox.
+    static let maxHeldResults = 1_000
+
+    /// Stores one result; false when a transient failure means trying it again later. A
+    /// result PostgreSQL refuses for its data is dead-lettered, so it never blocks the loop.
+    private func apply(_ result: CommandResult, from device: DeviceID) async -> Bool {
+        do {
+            if let status = try await store.complete(result, from: device) {
+                metrics.command(status.rawValue)
+                logger.info("command finished", metadata: ["device": "\(device)", "command": "\(result.id)", "status": "\(status)"])
+            } else {
+                metrics.rejected(kind: RejectionReason.kind(.cmdResult), reason: RejectionReason.unknownCommand)
+                logger.warning("result for no open command", metadata: ["device": "\(device)", "command": "\(result.id)"])
             }
+            metrics.writePath("commands", failing: false)
+            return true
+        } catch {
+            if case .data(let sqlstate) = WriteFailure.classify(error) {
+                metrics.rejected(kind: RejectionReason.kind(.cmdResult), reason: DeadLetter.databaseRefused)
+                await DeadLetterStore(client: store.client, metrics: metrics, logger: logger)
+                    .record([DeadLetter(device: device, kind: .cmdResult, sqlstate: sqlstate, message: result)])
+                return true
+            }
+            metrics.writePath("commands", failing: true)
+            logger.warning("storing a command result failed; retrying at the next tick", metadata: ["error": "\(String(reflecting: error))"])
+            return false
         }
     }
 }

@@ -7,7 +7,8 @@ import ServiceLifecycle
 /// Every `flush_interval_ms`: state messages in arrival order, then all last-seen
 /// times in one statement, then all events in one statement. Every sweep: devices
 /// silent past `offline_after_seconds` go offline, and `outpost_devices_online` is
-/// refreshed. A failed flush keeps its data and is retried at the next tick. At
+/// refreshed. A transiently failed flush keeps its data and is retried at the next tick;
+/// a message PostgreSQL refuses for its data is dead-lettered (`rejected_messages`). At
 /// graceful shutdown whatever is pending is flushed once more.
 public struct PresenceService: Service {
     let recorder: PresenceRecorder
@@ -94,30 +95,54 @@ public struct PresenceService: Service {
         }
     }
 
-    /// Writes what is pending; false when PostgreSQL failed (the rest stays pending).
+    /// Writes what is pending; false when PostgreSQL failed transiently (the rest stays
+    /// pending). A state message or event refused for its data is dead-lettered and dropped,
+    /// events found by splitting their batch (``BatchIsolation``), so it never holds up the others.
     private func flush(_ pending: inout Pending) async -> Bool {
         pending.merge(recorder.takeSeen())
+        let deadLetters = DeadLetterStore(client: store.client, metrics: metrics, logger: logger)
         do {
             while let observation = pending.states.first {
-                if try await !store.apply(observation) {
-                    metrics.rejected(kind: RejectionReason.kind(.state), reason: RejectionReason.unknownDevice)
-                    logger.warning("state of an unknown or revoked device", metadata: ["device": "\(observation.state.device)"])
+                do {
+                    if try await !store.apply(observation) {
+                        metrics.rejected(kind: RejectionReason.kind(.state), reason: RejectionReason.unknownDevice)
+                        logger.warning("state of an unknown or revoked device", metadata: ["device": "\(observation.state.device)"])
+                    }
+                } catch {
+                    guard case .data(let sqlstate) = WriteFailure.classify(error) else { throw error }
+                    metrics.rejected(kind: RejectionReason.kind(.state), reason: DeadLetter.databaseRefused)
+                    await deadLetters.record([DeadLetter(device: observation.state.device, kind: .state, sqlstate: sqlstate,
+                                                         message: observation.state)])
                 }
                 pending.states.removeFirst()
             }
             try await store.recordSeen(pending.seen)
             pending.seen = [:]
             if !pending.events.isEmpty {
-                let accepted = try await store.insert(pending.events)
-                for event in pending.events where !accepted.contains(event.device) {
-                    metrics.rejected(kind: RejectionReason.kind(.events), reason: RejectionReason.unknownDevice)
+                let store = store
+                let outcome = await BatchIsolation<DeviceEvent, ([DeviceEvent], Set<DeviceID>)>().write(pending.events) { events in
+                    (events, try await store.insert(events))
                 }
-                pending.events = []
+                for (events, accepted) in outcome.outputs {
+                    for event in events where !accepted.contains(event.device) {
+                        metrics.rejected(kind: RejectionReason.kind(.events), reason: RejectionReason.unknownDevice)
+                    }
+                }
+                for _ in outcome.offenders {
+                    metrics.rejected(kind: RejectionReason.kind(.events), reason: DeadLetter.databaseRefused)
+                }
+                await deadLetters.record(outcome.offenders.map {
+                    DeadLetter(device: $0.item.device, kind: .events, sqlstate: $0.sqlstate, message: $0.item)
+                })
+                pending.events = outcome.remaining
+                if let error = outcome.transientError { throw error }
             }
             metrics.devicesOnline.set(Double(try await store.countOnline()))
+            metrics.writePath("presence", failing: false)
             return true
         } catch {
             metrics.stateFlushFailures.increment()
+            metrics.writePath("presence", failing: true)
             logger.warning("presence flush failed; retrying at the next tick", metadata: ["error": "\(String(reflecting: error))"])
             return false
         }

@@ -26,7 +26,14 @@ public struct BrokerConfigGenerator: Sendable {
         public var maxQueuedMessages: Int = 200_000
         /// Byte cap on each client's queue: 256 MiB, so one stuck client cannot eat the broker's memory.
         public var maxQueuedBytes: Int = 256 * 1024 * 1024
+        /// QoS 1 messages in flight to each client at once. Defaults to 100.
         public var maxInflightMessages: Int = 100
+        /// Largest PUBLISH payload the broker accepts: the wire cap (256 KiB), so a message
+        /// the centre would refuse anyway never reaches its memory (mosquitto drops it).
+        public var messageSizeLimit: Int = WireLimits.standard.maxPayloadBytes
+        /// Largest MQTT packet: the payload cap plus 4 KiB for the topic and properties.
+        /// mosquitto disconnects a client that sends a larger one.
+        public var maxPacketSize: Int = WireLimits.standard.maxPayloadBytes + 4_096
         public var persistenceDir: String = "/var/lib/mosquitto/"
         public var logDest: String = "syslog"
         /// `user` line: the account mosquitto drops to. Defaults to `mosquitto`.
@@ -118,6 +125,10 @@ public struct BrokerConfigGenerator: Sendable {
             max_queued_messages \(options.maxQueuedMessages)
             max_queued_bytes \(options.maxQueuedBytes)
             max_inflight_messages \(options.maxInflightMessages)
+            # Size caps consistent with the wire cap (256 KiB payload): a larger publish is
+            # dropped (payload) or ends the connection (packet) before it costs memory.
+            message_size_limit \(options.messageSizeLimit)
+            max_packet_size \(options.maxPacketSize)
             # Persistent sessions survive a broker restart (aggregators use session expiry).
             persistence true
             persistence_location \(options.persistenceDir)

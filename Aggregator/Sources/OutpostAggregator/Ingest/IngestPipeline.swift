@@ -1,5 +1,6 @@
 import Logging
 import OutpostCommon
+import Synchronization
 
 /// Decoded telemetry → batches → PostgreSQL → acks.
 ///
@@ -10,16 +11,24 @@ import OutpostCommon
 /// ```
 ///
 /// `submit` waits while the queue is full; the caller is the broker consumer, so a flood
-/// stops it taking messages and the backlog stays with the broker. A failed write is
-/// retried (PostgreSQL restarting) with backoff, holding its batch; no ack goes out for
-/// it until it commits. Stopping: ``finish()``, then ``run()`` drains what was submitted.
+/// stops it taking messages and the backlog stays with the broker. A transiently failed
+/// write is retried (PostgreSQL restarting) with backoff, holding its batch; no ack goes
+/// out for it until it commits. A message refused for its data is dead-lettered instead. Stopping: ``finish()``, then ``run()`` drains what was submitted.
 public final class IngestPipeline: Sendable {
     let settings: IngestSettings
     let store: ReadingStore
     let acks: any AckPublisher
     let metrics: AggregatorMetrics
     let logger: Logger
+    let deadLetters: DeadLetterStore
     private let queue: BoundedQueue<ReceivedBatch>
+    /// Rows each device has in `queue`, and the devices heard lately, for the fair-share check in ``submit(_:)``.
+    private let queuedRows = Mutex(Fairness())
+
+    struct Fairness {
+        var queued: [DeviceID: Int] = [:]
+        var active = ActiveDevices()
+    }
     private let batches: BoundedQueue<IngestBatch>
 
     public init(settings: IngestSettings, store: ReadingStore, acks: any AckPublisher, metrics: AggregatorMetrics, logger: Logger) {
@@ -28,16 +37,47 @@ public final class IngestPipeline: Sendable {
         self.acks = acks
         self.metrics = metrics
         self.logger = logger
+        deadLetters = DeadLetterStore(client: store.client, metrics: metrics, logger: logger)
         queue = BoundedQueue(limit: settings.queueMaxRows)
         batches = BoundedQueue(limit: settings.writers)
     }
 
     /// Queues a decoded message, waiting while the queue is full. False once finished.
+    ///
+    /// Fairness: when the queue is full and this message's device already holds more than
+    /// twice its fair share of it (the limit divided among the devices heard lately), the
+    /// message is shed instead of waiting: not queued, not acked, counted under
+    /// `outpost_ingest_shed_total`; the device re-sends it after its ack timeout. So a
+    /// flooding device cannot hold the broker consumer while its own backlog drains, and
+    /// the other devices' messages keep getting in. A device alone is never shed: it waits
+    /// (back-pressure to the broker) as before.
     @discardableResult
     public func submit(_ message: ReceivedBatch) async -> Bool {
+        let device = message.batch.device
+        let queueWeight = queue.weight
+        let now = ContinuousClock.now
+        let shed = queuedRows.withLock { fairness in
+            fairness.active.saw(device, at: now)
+            return FairShare(limit: settings.queueMaxRows).sheds(
+                message.rows, held: fairness.queued[device, default: 0], activeDevices: fairness.active.count, queueWeight: queueWeight)
+        }
+        if shed {
+            metrics.shed(readings: message.rows)
+            return true
+        }
+        queuedRows.withLock { $0.queued[device, default: 0] += message.rows }
         let added = await queue.push(message, weight: message.rows)
+        if !added { release(message) }
         metrics.queueRows.set(Double(queue.weight))
         return added
+    }
+
+    /// Forgets a message's rows in the per-device count once it left the queue.
+    private func release(_ message: ReceivedBatch) {
+        queuedRows.withLock { fairness in
+            let left = fairness.queued[message.batch.device, default: 0] - message.rows
+            fairness.queued[message.batch.device] = left > 0 ? left : nil
+        }
     }
 
     /// Stops taking messages; ``run()`` returns once the queued ones are written.
@@ -69,6 +109,7 @@ public final class IngestPipeline: Sendable {
             let message = await queue.pop(until: assembler.closeDeadline)
             metrics.queueRows.set(Double(queue.weight))
             if let message {
+                release(message)
                 for batch in assembler.add(message, now: .now) {
                     await batches.push(batch, weight: 1)
                 }
@@ -90,31 +131,59 @@ public final class IngestPipeline: Sendable {
     }
 
     /// Writes one batch until it commits (or the task is cancelled), then publishes its acks.
+    ///
+    /// A message PostgreSQL refuses for its data is isolated by splitting the batch
+    /// (``BatchIsolation``): the rest is stored and acked, the offender is dead-lettered and
+    /// acked too, since re-sending it could only fail again. Only transient failures retry,
+    /// with backoff, holding what is left of the batch.
     private func commit(_ batch: IngestBatch, writer: Int) async {
         var delay = Duration.milliseconds(100)
+        var remaining = batch.messages
+        let store = store
         while true {
-            let started = ContinuousClock.now
-            do {
-                let outcome = try await store.write(batch)
-                let finished = ContinuousClock.now
-                metrics.commitSeconds.record(finished - started)
-                metrics.batchRows.record(Double(batch.rows))
-                settle(batch, outcome, now: finished)
-                return
-            } catch {
-                metrics.writeFailures.increment()
-                logger.warning("batch write failed; retrying", metadata: [
-                    "writer": "\(writer)", "rows": "\(batch.rows)", "retry_in": "\(delay)", "error": "\(String(reflecting: error))",
-                ])
-                guard !Task.isCancelled else { return }
-                try? await Task.sleep(for: delay)
-                guard !Task.isCancelled else {
-                    logger.warning("batch abandoned at shutdown; devices re-send it", metadata: ["rows": "\(batch.rows)"])
-                    return
-                }
-                delay = min(delay * 2, .seconds(5))
+            let outcome = await BatchIsolation<ReceivedBatch, (IngestBatch, ReadingStore.Outcome)>().write(remaining) { messages in
+                let part = IngestBatch(messages)
+                let started = ContinuousClock.now
+                let written = try await store.write(part)
+                metrics.commitSeconds.record(ContinuousClock.now - started)
+                return (part, written)
             }
+            let finished = ContinuousClock.now
+            for (part, written) in outcome.outputs {
+                metrics.batchRows.record(Double(part.rows))
+                settle(part, written, now: finished)
+            }
+            if !outcome.offenders.isEmpty { await deadLetter(outcome.offenders) }
+            guard let error = outcome.transientError else {
+                metrics.writePath("readings", failing: false)
+                return
+            }
+            remaining = outcome.remaining
+            metrics.writeFailures.increment()
+            metrics.writePath("readings", failing: true)
+            logger.warning("batch write failed; retrying", metadata: [
+                "writer": "\(writer)", "rows": "\(remaining.reduce(0) { $0 + $1.rows })", "retry_in": "\(delay)",
+                "error": "\(String(reflecting: error))",
+            ])
+            guard !Task.isCancelled else { return }
+            try? await Task.sleep(for: delay)
+            guard !Task.isCancelled else {
+                logger.warning("batch abandoned at shutdown; devices re-send it", metadata: ["rows": "\(batch.rows)"])
+                return
+            }
+            delay = min(delay * 2, .seconds(5))
         }
+    }
+
+    /// Dead-letters messages PostgreSQL refused for their data, counts them, and acks them.
+    private func deadLetter(_ offenders: [(item: ReceivedBatch, sqlstate: String)]) async {
+        await deadLetters.record(offenders.map {
+            DeadLetter(device: $0.item.batch.device, kind: .telemetry, sqlstate: $0.sqlstate, message: $0.item.batch)
+        })
+        for (message, _) in offenders {
+            metrics.rejected(kind: RejectionReason.kind(.telemetry), reason: DeadLetter.databaseRefused, readings: message.rows)
+        }
+        publishAcks(for: offenders.map { $0.item })
     }
 
     /// Counts what the commit did and acknowledges the accepted messages.
@@ -133,6 +202,12 @@ public final class IngestPipeline: Sendable {
             }
         }
         metrics.stored(outcome.inserted, duplicates: acceptedRows - outcome.inserted, now: now)
+        publishAcks(for: accepted)
+        let published = ContinuousClock.now
+        for message in accepted { metrics.ackLagSeconds.record(published - message.receivedAt) }
+    }
+
+    private func publishAcks(for accepted: [ReceivedBatch]) {
         for ack in AckPlanner.acks(for: accepted) {
             do {
                 try acks.publish(ack)
@@ -142,9 +217,48 @@ public final class IngestPipeline: Sendable {
                 logger.warning("ack not published", metadata: ["device": "\(ack.device)", "error": "\(error)"])
             }
         }
-        let published = ContinuousClock.now
-        for message in accepted { metrics.ackLagSeconds.record(published - message.receivedAt) }
     }
+}
+
+/// Who may wait for room in a full ingest queue, and whose message is shed instead.
+public struct FairShare: Sendable, Equatable {
+    /// The queue's bound, in rows.
+    public var limit: Int
+
+    public init(limit: Int) {
+        self.limit = limit
+    }
+
+    /// True when a message of `rows` from a device holding `held` rows of the queue should
+    /// be shed: the queue cannot take it now, other devices are sending too, and the device
+    /// would then hold more than twice an equal share of the bound among the `activeDevices`
+    /// (twice, so devices sending at about the same rate are never shed).
+    public func sheds(_ rows: Int, held: Int, activeDevices: Int, queueWeight: Int) -> Bool {
+        guard queueWeight + rows > limit, activeDevices > 1 else { return false }
+        return held + rows > 2 * limit / activeDevices
+    }
+}
+
+/// Devices that sent telemetry in the last one to two seconds, counted in O(1) per message:
+/// two one-second generations of sets, the older dropped as time moves on.
+struct ActiveDevices: Sendable {
+    private var current: Set<DeviceID> = []
+    private var previous: Set<DeviceID> = []
+    private var generationStart: ContinuousClock.Instant?
+
+    mutating func saw(_ device: DeviceID, at now: ContinuousClock.Instant) {
+        if let start = generationStart, now - start < .seconds(1) {
+            current.insert(device)
+            return
+        }
+        let stale = generationStart.map { now - $0 >= .seconds(2) } ?? true
+        previous = stale ? [] : current
+        current = [device]
+        generationStart = now
+    }
+
+    /// Distinct devices heard in the current and the previous generation.
+    var count: Int { current.count + previous.subtracting(current).count }
 }
 
 /// Sends acks to devices. The aggregator's is its MQTT client.

@@ -7,7 +7,10 @@ import OutpostCommon
 /// `outpost_ingest_rejected_total{kind, reason}` and logged without its payload.
 ///
 /// Handing on waits when the next stage is full, so a slow database slows this loop,
-/// which leaves the backlog with the broker (see ``MQTTEvents``).
+/// which leaves the backlog with the broker (see ``MQTTEvents``). While this loop is
+/// saturated, a device sending more telemetry than twice an equal share of what got through
+/// in the last second is shed before decoding (``DecodeShare``), so a flood costs only its
+/// topic parse and the other devices' messages behind it are reached at once.
 public struct MessageRouter: Sendable {
     let codec: WireCodec
     let pipeline: IngestPipeline
@@ -28,10 +31,17 @@ public struct MessageRouter: Sendable {
 
     /// Consumes `events` until they end or the task is cancelled.
     public func run(_ events: MQTTEvents) async {
+        var share = DecodeShare()
         for await event in events {
             if Task.isCancelled { break }
             guard case .message(let message) = event else { continue }
-            await route(message)
+            let started = ContinuousClock.now
+            if let device = DecodeShare.telemetryDevice(message.topic), !share.admit(device, at: started) {
+                metrics.shed(readings: 0)
+            } else {
+                await route(message)
+            }
+            share.busy(ContinuousClock.now - started, at: started)
         }
     }
 
@@ -75,5 +85,57 @@ public struct MessageRouter: Sendable {
         logger.warning("message refused", metadata: [
             "topic": "\(topic.prefix(200))", "reason": "\(error.code)", "detail": "\(error.context.prefix(300))",
         ])
+    }
+}
+
+/// Fairness at the router, before decoding: per one-second window, how many telemetry
+/// messages each device got through, and how much of the window the loop was busy.
+///
+/// When the previous window was saturated (busy ≥ 80 %) and more than one device sent,
+/// a device is admitted at most `2 × previous total / previous devices` messages in the
+/// current window (twice the average, so devices sending at about the same rate are never
+/// shed); the rest are shed (not decoded, not acked, re-sent by the device).
+public struct DecodeShare: Sendable {
+    private var windowStart: ContinuousClock.Instant?
+    private var counts: [DeviceID: Int] = [:]
+    private var busyTime: Duration = .zero
+    /// Messages per device allowed in this window; nil when the loop is not saturated.
+    private(set) var allowance: Int?
+
+    public init() {}
+
+    /// The device of a telemetry topic, from the topic alone; nil for other topics.
+    static func telemetryDevice(_ topic: String) -> DeviceID? {
+        guard let parsed = try? Topic(parsing: topic), parsed.kind == .telemetry else { return nil }
+        return parsed.device
+    }
+
+    /// Counts one message of `device`; false when it is over its allowance.
+    public mutating func admit(_ device: DeviceID, at now: ContinuousClock.Instant) -> Bool {
+        roll(now)
+        let sent = counts[device, default: 0]
+        if let allowance, sent >= allowance { return false }
+        counts[device] = sent + 1
+        return true
+    }
+
+    /// Adds time the loop spent on one message.
+    public mutating func busy(_ duration: Duration, at now: ContinuousClock.Instant) {
+        roll(now)
+        busyTime += duration
+    }
+
+    private mutating func roll(_ now: ContinuousClock.Instant) {
+        guard let start = windowStart else {
+            windowStart = now
+            return
+        }
+        guard now - start >= .seconds(1) else { return }
+        let saturated = now - start < .seconds(2) && busyTime >= (now - start) * 0.8
+        let total = counts.values.reduce(0, +)
+        allowance = saturated && counts.count > 1 ? max(1, 2 * total / counts.count) : nil
+        counts = [:]
+        busyTime = .zero
+        windowStart = now
     }
 }

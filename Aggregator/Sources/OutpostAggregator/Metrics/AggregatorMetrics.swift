@@ -23,7 +23,11 @@ public final class AggregatorMetrics: Sendable {
     let devicesOnline: Gauge
     let devicesWentOffline: Counter
     let stateFlushFailures: Counter
+    let shedMessages: Counter
+    let shedReadings: Counter
     private let rateWindow = Mutex(RateWindow())
+    /// Write paths (`readings`, `presence`, `commands`) whose last write failed transiently.
+    private let failingPaths = Mutex<Set<String>>([])
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
@@ -58,7 +62,15 @@ public final class AggregatorMetrics: Sendable {
             name: "outpost_devices_silence_offline_total", help: "Devices marked offline because they fell silent.")
         stateFlushFailures = registry.makeCounter(
             name: "outpost_devices_flush_failures_total", help: "Presence and event flushes that failed and were retried.")
+        shedMessages = registry.makeCounter(
+            name: "outpost_ingest_shed_total",
+            help: "Telemetry messages shed (not queued, not acked) because their device held more than its fair share of a full queue.")
+        shedReadings = registry.makeCounter(name: "outpost_ingest_shed_readings_total", help: "Readings in shed telemetry messages.")
+        for path in Self.writePaths { writePath(path, failing: false) }
     }
+
+    /// The batched write paths `/health` watches.
+    static let writePaths = ["readings", "presence", "commands"]
 
     /// Counts a refused message (and its readings, for telemetry) under its reason.
     func rejected(kind: String, reason: String, readings: Int = 0) {
@@ -68,6 +80,33 @@ public final class AggregatorMetrics: Sendable {
                 .increment(by: Int64(readings))
         }
     }
+
+    /// Counts a telemetry message shed because its device held more than its fair share of a full queue.
+    func shed(readings: Int) {
+        shedMessages.increment()
+        shedReadings.increment(by: Int64(readings))
+    }
+
+    /// Counts a message PostgreSQL refused for its data and that went to `rejected_messages`.
+    func deadLettered(kind: String, sqlstate: String) {
+        registry.makeCounter(name: "outpost_ingest_dead_lettered_total", labels: [("kind", kind), ("sqlstate", sqlstate)]).increment()
+    }
+
+    /// Marks a write path failing (a transient failure it is retrying) or recovered; `/health`
+    /// is `degraded` while any is failing, and `outpost_write_path_failing{path}` is 1.
+    func writePath(_ path: String, failing: Bool) {
+        failingPaths.withLock { paths in
+            if failing {
+                _ = paths.insert(path)
+            } else {
+                _ = paths.remove(path)
+            }
+        }
+        registry.makeGauge(name: "outpost_write_path_failing", labels: [("path", path)]).set(failing ? 1.0 : 0.0)
+    }
+
+    /// The write paths failing now, sorted.
+    public var failingWritePaths: [String] { failingPaths.withLock { $0.sorted() } }
 
     /// Counts a command's move into `status`.
     func command(_ status: String, by count: Int = 1) {

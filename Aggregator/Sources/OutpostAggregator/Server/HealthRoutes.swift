@@ -6,7 +6,9 @@ import OutpostCommon
 ///
 /// `/health` answers 200 when PostgreSQL answers a query and the broker connection is
 /// up, 503 otherwise, with a JSON body naming each part:
-/// `{"status":"ok","database":"ok","broker":"ok"}`.
+/// `{"status":"ok","database":"ok","broker":"ok","failingWrites":[]}`. A write path
+/// (`readings`, `presence`, `commands`) retrying a transient failure is listed in
+/// `failingWrites` and makes the status `degraded` until its next write succeeds.
 /// `/metrics` is the Prometheus text exposition of ``AggregatorMetrics``.
 public struct HealthRoutes: RouteProvider {
     let database: Database
@@ -23,8 +25,10 @@ public struct HealthRoutes: RouteProvider {
         router.get("/health") { _, _ -> Response in
             let databaseUp = await Self.within(.seconds(3)) { await database.isReachable() }
             let brokerUp = broker.isConnected
-            let healthy = databaseUp && brokerUp
-            let body = #"{"status":"\#(healthy ? "ok" : "degraded")","database":"\#(databaseUp ? "ok" : "unreachable")","broker":"\#(brokerUp ? "ok" : "disconnected")"}"#
+            let failing = metrics.failingWritePaths
+            let healthy = databaseUp && brokerUp && failing.isEmpty
+            let writes = failing.map { "\"\($0)\"" }.joined(separator: ",")
+            let body = #"{"status":"\#(healthy ? "ok" : "degraded")","database":"\#(databaseUp ? "ok" : "unreachable")","broker":"\#(brokerUp ? "ok" : "disconnected")","failingWrites":[\#(writes)]}"#
             return Response(
                 status: healthy ? .ok : .serviceUnavailable,
                 headers: [.contentType: "application/json"],

@@ -52,6 +52,7 @@ public enum AccessPolicy {
         Rule(method: .get, path: "/events", minimumRole: .viewer),
 
         Rule(method: .get, path: "/audit", minimumRole: .admin),
+        Rule(method: .get, path: "/rejected-messages", minimumRole: .admin),
     ]
 
     public static func rule(_ method: HTTPRequest.Method, _ path: String) -> Rule? {

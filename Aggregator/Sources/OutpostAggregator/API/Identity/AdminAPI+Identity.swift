@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
+import OutpostCommon
 
 /// Bodies of the identity routes. Each refuses fields it does not know.
 struct LoginRequest: Decodable, StrictKeys {
@@ -163,6 +164,18 @@ extension AdminAPI {
                 throw APIError.invalidParameter("target", "must be 1-200 characters without control characters")
             }
             let entries = try await audit.list(limit: limit + 1, before: before, action: query["action"], target: query["target"])
+            let page = Array(entries.prefix(limit))
+            let next = entries.count > limit ? page.last.map { Cursor.encode($0.id) } : nil
+            return try .json(Page(items: page, nextCursor: next))
+        }
+        on(.get, "/rejected-messages") { request, _ in
+            let query = try request.queryParameters(allowing: ["limit", "cursor", "device"])
+            let limit = try QueryValue.limit(query, maximum: 500)
+            let before = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: Int64.self) }
+            if let device = query["device"], DeviceID(device) == nil {
+                throw APIError.invalidParameter("device", "is not a valid device id")
+            }
+            let entries = try await deadLetters.list(limit: limit + 1, before: before, device: query["device"])
             let page = Array(entries.prefix(limit))
             let next = entries.count > limit ? page.last.map { Cursor.encode($0.id) } : nil
             return try .json(Page(items: page, nextCursor: next))

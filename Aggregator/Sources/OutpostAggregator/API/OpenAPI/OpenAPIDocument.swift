@@ -2014,6 +2014,85 @@ enum OpenAPIDocument {
         ]
       }
     },
+    "/rejected-messages": {
+      "get": {
+        "summary": "Dead letters, newest first: device messages that passed the wire checks but that PostgreSQL refused for their data (SQLSTATE class 22, 23 or 54). The rest of their batch was stored.",
+        "responses": {
+          "200": {
+            "description": "A page of dead letters.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/RejectedMessagePage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          }
+        },
+        "x-minimum-role": "admin",
+        "parameters": [
+          {
+            "name": "device",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "Only this device's dead letters."
+          },
+          {
+            "name": "cursor",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string"
+            },
+            "description": "nextCursor from the previous page."
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 500
+            },
+            "description": "Page size, 1-500 (default 100)."
+          }
+        ]
+      }
+    },
     "/enrollment-tokens/{id}": {
       "delete": {
         "summary": "Revoke an unused enrollment token by expiring it now. 409 when it was used already.",
@@ -3030,6 +3109,71 @@ enum OpenAPIDocument {
           "actor",
           "action",
           "details"
+        ],
+        "additionalProperties": false
+      },
+      "RejectedMessage": {
+        "type": "object",
+        "properties": {
+          "id": {
+            "type": "integer"
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time"
+          },
+          "device": {
+            "type": "string"
+          },
+          "topic": {
+            "type": "string"
+          },
+          "code": {
+            "type": "string",
+            "description": "database_refused."
+          },
+          "sqlstate": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The SQLSTATE PostgreSQL answered, e.g. 22P05."
+          },
+          "excerpt": {
+            "type": "string",
+            "description": "The message re-encoded as JSON, cut to at most 1,024 bytes."
+          }
+        },
+        "required": [
+          "id",
+          "at",
+          "device",
+          "topic",
+          "code",
+          "sqlstate",
+          "excerpt"
+        ],
+        "additionalProperties": false
+      },
+      "RejectedMessagePage": {
+        "type": "object",
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/RejectedMessage"
+            }
+          },
+          "nextCursor": {
+            "type": [
+              "string",
+              "null"
+            ]
+          }
+        },
+        "required": [
+          "items",
+          "nextCursor"
         ],
         "additionalProperties": false
       },
