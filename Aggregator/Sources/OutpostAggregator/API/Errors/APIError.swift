@@ -27,6 +27,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidCredentials = Code("invalid_credentials")
         public static let refreshTokenReused = Code("refresh_token_reused")
         public static let forbidden = Code("forbidden")
+        public static let passwordChangeRequired = Code("password_change_required")
         public static let notFound = Code("not_found")
         public static let methodNotAllowed = Code("method_not_allowed")
         public static let conflict = Code("conflict")
