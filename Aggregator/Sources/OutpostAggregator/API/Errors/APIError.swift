@@ -31,6 +31,7 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let notFound = Code("not_found")
         public static let methodNotAllowed = Code("method_not_allowed")
         public static let conflict = Code("conflict")
+        public static let deviceOffline = Code("device_offline")
         public static let rateLimited = Code("rate_limited")
         public static let commandFailed = Code("command_failed")
         public static let unavailable = Code("service_unavailable")
