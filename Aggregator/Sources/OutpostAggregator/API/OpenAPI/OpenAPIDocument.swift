@@ -9,7 +9,7 @@ enum OpenAPIDocument {
   "info": {
     "title": "Outpost admin API",
     "version": "1",
-    "description": "JSON over HTTPS. Every error is {error:{code,message,requestId}}. x-minimum-role names the least role that may call an operation (absent: public)."
+    "description": "JSON over HTTPS. Every error is {error:{code,message,requestId}}. x-minimum-role names the least role that may call an operation (absent: public). Text anywhere in a request (body fields at any depth, keys, query parameters) must not contain U+0000 or a lone UTF-16 surrogate, which PostgreSQL cannot store: such a request is 422 validation_failed naming the field (400 invalid_parameter in a query string). String lengths count Unicode code points, as JSON Schema does. A method a path does not declare is 405 with Allow, TRACE included."
   },
   "servers": [
     {
@@ -288,6 +288,57 @@ enum OpenAPIDocument {
         "x-minimum-role": "viewer"
       }
     },
+    "/me/password": {
+      "post": {
+        "summary": "Change your own password (signed-in users; an API key has none): 204, then every refresh token of yours is revoked, so other sessions end at their next refresh. Audited as user.password_change.",
+        "responses": {
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "204": {
+            "description": "Changed."
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          }
+        },
+        "x-minimum-role": "viewer",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ChangePassword"
+              }
+            }
+          }
+        }
+      }
+    },
     "/users": {
       "get": {
         "summary": "List users.",
@@ -467,6 +518,70 @@ enum OpenAPIDocument {
             }
           }
         }
+      }
+    },
+    "/users/{username}/password-reset": {
+      "post": {
+        "summary": "Reset a user's password to a one-time password that must be changed at the next login; the user's refresh tokens are revoked. Audited as user.password_reset. 409 for your own account (use POST /me/password).",
+        "responses": {
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "200": {
+            "description": "The one-time password.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/PasswordReset"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          }
+        },
+        "x-minimum-role": "admin",
+        "parameters": [
+          {
+            "name": "username",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string"
+            }
+          }
+        ]
       }
     },
     "/api-keys": {
@@ -1558,7 +1673,8 @@ enum OpenAPIDocument {
               }
             }
           }
-        }
+        },
+        "description": "A camera that is not online is refused at once with 409 device_offline (no command is queued). An online camera is waited for at most `wait` seconds (default 20): 200 with the outcome when the agent answers in time, else 202 with the command to follow at Location. 409 conflict when the device is not a camera."
       }
     },
     "/devices/{id}/streams/stop": {
@@ -1656,7 +1772,8 @@ enum OpenAPIDocument {
               }
             }
           }
-        }
+        },
+        "description": "A camera that is not online is refused at once with 409 device_offline (no command is queued). An online camera is waited for at most `wait` seconds (default 20): 200 with the outcome when the agent answers in time, else 202 with the command to follow at Location. 409 conflict when the device is not a camera."
       }
     },
     "/devices/{id}/certificates": {
@@ -2197,6 +2314,10 @@ enum OpenAPIDocument {
           },
           "role": {
             "$ref": "#/components/schemas/Role"
+          },
+          "mustChangePassword": {
+            "type": "boolean",
+            "description": "True after an admin's password reset until the user changes the password; until then every route except /me, /me/password and /auth/* answers 403 password_change_required."
           }
         },
         "required": [
@@ -2204,7 +2325,8 @@ enum OpenAPIDocument {
           "tokenType",
           "expiresIn",
           "refreshToken",
-          "role"
+          "role",
+          "mustChangePassword"
         ],
         "additionalProperties": false
       },
@@ -2254,13 +2376,18 @@ enum OpenAPIDocument {
           },
           "role": {
             "$ref": "#/components/schemas/Role"
+          },
+          "mustChangePassword": {
+            "type": "boolean",
+            "description": "True after an admin's password reset until the user changes the password; until then every route except /me, /me/password and /auth/* answers 403 password_change_required."
           }
         },
         "required": [
           "kind",
           "id",
           "name",
-          "role"
+          "role",
+          "mustChangePassword"
         ],
         "additionalProperties": false
       },
@@ -2283,6 +2410,10 @@ enum OpenAPIDocument {
           },
           "disabled": {
             "type": "boolean"
+          },
+          "mustChangePassword": {
+            "type": "boolean",
+            "description": "True after an admin's password reset until the user changes the password; until then every route except /me, /me/password and /auth/* answers 403 password_change_required."
           }
         },
         "required": [
@@ -2290,7 +2421,8 @@ enum OpenAPIDocument {
           "username",
           "role",
           "createdAt",
-          "disabled"
+          "disabled",
+          "mustChangePassword"
         ],
         "additionalProperties": false
       },
@@ -3236,6 +3368,40 @@ enum OpenAPIDocument {
             "format": "date-time"
           }
         }
+      },
+      "ChangePassword": {
+        "type": "object",
+        "properties": {
+          "currentPassword": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 72
+          },
+          "newPassword": {
+            "type": "string",
+            "minLength": 12,
+            "maxLength": 72,
+            "description": "12 to 72 characters (Unicode code points); must differ from currentPassword."
+          }
+        },
+        "required": [
+          "currentPassword",
+          "newPassword"
+        ],
+        "additionalProperties": false
+      },
+      "PasswordReset": {
+        "type": "object",
+        "properties": {
+          "oneTimePassword": {
+            "type": "string",
+            "description": "Shown once. The user signs in with it and must then change it."
+          }
+        },
+        "required": [
+          "oneTimePassword"
+        ],
+        "additionalProperties": false
       }
     },
     "responses": {
@@ -3260,7 +3426,7 @@ enum OpenAPIDocument {
         }
       },
       "Forbidden": {
-        "description": "forbidden: the role is too low.",
+        "description": "forbidden: the role is too low (or an API key on a route only a signed-in user may call); password_change_required: the user signed in with a one-time password and must change it first (POST /me/password).",
         "content": {
           "application/json": {
             "schema": {
@@ -3280,11 +3446,20 @@ enum OpenAPIDocument {
         }
       },
       "MethodNotAllowed": {
-        "description": "method_not_allowed.",
+        "description": "method_not_allowed: the path exists, the method does not; Allow lists the methods it has.",
         "content": {
           "application/json": {
             "schema": {
               "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "headers": {
+          "Allow": {
+            "description": "The methods this path serves, comma-separated.",
+            "required": true,
+            "schema": {
+              "type": "string"
             }
           }
         }
