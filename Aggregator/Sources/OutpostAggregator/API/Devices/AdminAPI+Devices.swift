@@ -17,7 +17,7 @@ struct DevicePatchRequest: Decodable, StrictKeys {
         let nameKey = AnyKey(stringValue: "name")
         if container.contains(nameKey) {
             let name = try container.decodeIfPresent(String.self, forKey: nameKey)
-            if let name, !(1...100).contains(name.count) || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            if let name, !(1...100).contains(name.unicodeScalars.count) || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
                 throw APIError.validation("name must be 1-100 characters without control characters, or null")
             }
             patch.name = .some(name)
@@ -101,7 +101,7 @@ extension AdminAPI {
         if let tag = query["tag"], tag.range(of: DevicePatchRequest.tagPattern, options: .regularExpression) == nil {
             throw APIError.invalidParameter("tag", "must match \(DevicePatchRequest.tagPattern)")
         }
-        if let search = query["q"], !(1...100).contains(search.count) || search.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if let search = query["q"], !(1...100).contains(search.unicodeScalars.count) || search.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw APIError.invalidParameter("q", "must be 1-100 characters without control characters")
         }
         let after = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: String.self) }

@@ -194,7 +194,7 @@ extension AdminAPI {
             if let action = query["action"], action.range(of: "^[a-z_]{1,40}(\\.[a-z_]{1,40})+$", options: .regularExpression) == nil {
                 throw APIError.invalidParameter("action", "must look like 'device.patch'")
             }
-            if let target = query["target"], !(1...200).contains(target.count)
+            if let target = query["target"], !(1...200).contains(target.unicodeScalars.count)
                 || target.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
                 throw APIError.invalidParameter("target", "must be 1-200 characters without control characters")
             }
