@@ -47,7 +47,7 @@ extension AdminAPI {
             let filter = try Self.deviceFilter(query)
             let devices = try await devices.list(filter)
             let page = Array(devices.prefix(filter.limit - 1))
-            let next = devices.count == filter.limit ? page.last.map { Cursor.encode($0.id) } : nil
+            let next = devices.count == filter.limit ? page.last.map(\.id) : nil
             return try .json(Page(items: page, nextCursor: next))
         }
         on(.get, "/devices/{id}") { request, context in
@@ -104,8 +104,7 @@ extension AdminAPI {
         if let search = query["q"], !(1...100).contains(search.unicodeScalars.count) || search.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw APIError.invalidParameter("q", "must be 1-100 characters without control characters")
         }
-        let after = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: String.self) }
-        if let after, !DeviceID.isValid(after) { throw APIError(.badRequest, .invalidCursor, "the cursor is malformed") }
+        let after = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: DeviceID.self).rawValue }
         return DeviceCatalog.Filter(kind: query["kind"], status: query["status"], tag: query["tag"], search: query["q"], after: after,
                                   limit: limit + 1)
     }
