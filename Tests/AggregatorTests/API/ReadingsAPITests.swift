@@ -182,7 +182,7 @@ struct ReadingsAPITests {
             for (query, status, code) in [
                 ("metric=voltage_v&from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", 400, "invalid_range"),
                 ("metric=voltage_v&from=2026-03-01T00:00:00Z&to=2026-03-01T00:00:00Z", 400, "invalid_range"),
-                ("metric=power_w&\(range)", 400, "unknown_metric"),
+                ("metric=power_w&\(range)", 404, "unknown_metric"),
                 ("metric=Voltage'--&\(range)", 400, "invalid_parameter"),
                 ("\(range)", 400, "invalid_parameter"),
                 ("metric=voltage_v&\(range)&bucket=5m", 400, "invalid_parameter"),

@@ -504,7 +504,8 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"
             }
           }
         ],
@@ -578,7 +579,8 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"
             }
           }
         ]
@@ -736,7 +738,8 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-f0-9]{16}$"
             }
           }
         ]
@@ -822,7 +825,8 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9:._-]{0,62}$"
             },
             "description": "Has this tag."
           },
@@ -832,7 +836,10 @@ enum OpenAPIDocument {
             "required": false,
             "schema": {
               "type": "string",
-              "maxLength": 100
+              "minLength": 1,
+              "maxLength": 100,
+              "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]*$",
+              "description": "1-100 characters (code points), no control characters; matched case-insensitively in id and name."
             },
             "description": "Text in the id or name."
           },
@@ -841,7 +848,9 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "nextCursor of the previous page: the last device id."
             },
             "description": "nextCursor from the previous page."
           },
@@ -914,7 +923,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           }
         ]
@@ -973,7 +984,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           }
         ],
@@ -1047,7 +1060,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           }
         ]
@@ -1108,7 +1123,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           },
           {
@@ -1119,7 +1136,7 @@ enum OpenAPIDocument {
               "type": "string",
               "pattern": "^[a-z][a-z0-9_]{0,63}$"
             },
-            "description": "Metric name; 400 unknown_metric when the device has none."
+            "description": "Metric name; 404 unknown_metric when the device has no readings of it."
           },
           {
             "name": "from",
@@ -1139,7 +1156,7 @@ enum OpenAPIDocument {
               "type": "string",
               "format": "date-time"
             },
-            "description": "End (exclusive). Default: now. At most 400 days after from."
+            "description": "End (exclusive). Default: now. After from and at most 400 days after it; otherwise 400 invalid_range."
           },
           {
             "name": "bucket",
@@ -1161,7 +1178,9 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^-?[0-9]{1,16}(\\.[0-9a-f]{16}\\.[0-9]{1,18})?$",
+              "description": "nextCursor of the previous page: a time in microseconds, for raw pages followed by the reading's buffer (16 hex digits) and seq. A bare time starts a raw page at that time and a bucketed page at that bucket."
             },
             "description": "nextCursor from the previous page."
           },
@@ -1234,7 +1253,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           }
         ]
@@ -1300,7 +1321,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           },
           {
@@ -1308,7 +1331,8 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z][a-z0-9_]{0,63}$"
             },
             "description": "Only this metric."
           },
@@ -1330,7 +1354,7 @@ enum OpenAPIDocument {
               "type": "string",
               "format": "date-time"
             },
-            "description": "End (exclusive). Default: now."
+            "description": "End (exclusive). Default: now. After from; otherwise 400 invalid_range."
           },
           {
             "name": "format",
@@ -1403,7 +1427,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           },
           {
@@ -1427,7 +1453,9 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^-?[0-9]{1,16}\\.[A-Za-z0-9_-]{1,64}$",
+              "description": "nextCursor of the previous page: the last command's creation time (microseconds) and id."
             },
             "description": "nextCursor from the previous page."
           },
@@ -1501,7 +1529,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           }
         ],
@@ -1572,7 +1602,8 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[A-Za-z0-9_-]{1,64}$"
             }
           }
         ]
@@ -1649,7 +1680,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           },
           {
@@ -1748,7 +1781,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           },
           {
@@ -1831,7 +1866,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           }
         ]
@@ -1889,7 +1926,8 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"
             },
             "description": "Only this device."
           },
@@ -2036,7 +2074,8 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"
             },
             "description": "Only this device's events."
           }
@@ -2095,7 +2134,9 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z_]{1,40}(\\.[a-z_]{1,40})+$",
+              "description": "An action such as device.patch."
             },
             "description": "Only this action, e.g. device.patch."
           },
@@ -2104,7 +2145,11 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 200,
+              "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]*$",
+              "description": "1-200 characters (code points), no control characters, e.g. device:meter-1."
             },
             "description": "Only this target, e.g. device:cam-1."
           },
@@ -2113,7 +2158,9 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[0-9]{1,18}$",
+              "description": "nextCursor of the previous page: the last entry's id."
             },
             "description": "nextCursor from the previous page."
           },
@@ -2182,7 +2229,8 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[0-9a-f]{64}$"
             },
             "description": "The token id (the hash the POST answered)."
           }
@@ -2247,7 +2295,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             },
             "description": "Device id."
           }
@@ -2350,7 +2400,9 @@ enum OpenAPIDocument {
         "type": "object",
         "properties": {
           "refreshToken": {
-            "type": "string"
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 128
           }
         },
         "required": [
@@ -2475,7 +2527,8 @@ enum OpenAPIDocument {
           }
         },
         "additionalProperties": false,
-        "description": "Either change revokes the user's refresh tokens."
+        "description": "Either change revokes the user's refresh tokens.",
+        "minProperties": 1
       },
       "APIKey": {
         "type": "object",
@@ -2543,14 +2596,17 @@ enum OpenAPIDocument {
           "name": {
             "type": "string",
             "minLength": 1,
-            "maxLength": 100
+            "maxLength": 100,
+            "pattern": "\\S",
+            "description": "1-100 characters (code points), not only spaces."
           },
           "role": {
             "$ref": "#/components/schemas/Role"
           },
           "expiresAt": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "description": "Between one minute and 400 days from now; otherwise 422."
           }
         },
         "required": [
@@ -2712,21 +2768,28 @@ enum OpenAPIDocument {
               "string",
               "null"
             ],
-            "maxLength": 100
+            "minLength": 1,
+            "maxLength": 100,
+            "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]*$",
+            "description": "1-100 characters (code points), no control characters; null clears it."
           },
           "tags": {
             "type": "array",
             "maxItems": 32,
             "items": {
-              "type": "string"
-            }
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9:._-]{0,62}$"
+            },
+            "description": "Replaces the tags; duplicates collapse."
           },
           "metadata": {
-            "type": "object"
+            "type": "object",
+            "description": "Replaces the metadata; at most 8 KiB as JSON."
           }
         },
         "additionalProperties": false,
-        "description": "Only these fields can change. Any other field is refused with 422 read_only_field."
+        "description": "Only these fields can change. Any other field is refused with 422 read_only_field.",
+        "minProperties": 1
       },
       "RawReading": {
         "type": "object",
@@ -2976,7 +3039,8 @@ enum OpenAPIDocument {
             ]
           },
           "args": {
-            "type": "object"
+            "type": "object",
+            "description": "At most 4 KiB as JSON."
           },
           "ttlSeconds": {
             "type": "integer",
@@ -2993,7 +3057,8 @@ enum OpenAPIDocument {
         "type": "object",
         "properties": {
           "args": {
-            "type": "object"
+            "type": "object",
+            "description": "At most 4 KiB as JSON."
           }
         },
         "additionalProperties": false
@@ -3436,7 +3501,7 @@ enum OpenAPIDocument {
         }
       },
       "NotFound": {
-        "description": "not_found.",
+        "description": "not_found (or unknown_metric for a metric the device has no readings of).",
         "content": {
           "application/json": {
             "schema": {
