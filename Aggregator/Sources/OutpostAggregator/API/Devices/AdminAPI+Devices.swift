@@ -22,13 +22,13 @@ struct DevicePatchRequest: Decodable, StrictKeys {
             }
             patch.name = .some(name)
         }
-        if let tags = try container.decodeIfPresent([String].self, forKey: AnyKey(stringValue: "tags")) {
+        if let tags = try container.decodeOptional([String].self, "tags") {
             guard tags.count <= 32, tags.allSatisfy({ $0.range(of: Self.tagPattern, options: .regularExpression) != nil }) else {
                 throw APIError.validation("tags: at most 32, each matching \(Self.tagPattern)")
             }
             patch.tags = Array(Set(tags)).sorted()
         }
-        if let metadata = try container.decodeIfPresent(JSONValue.self, forKey: AnyKey(stringValue: "metadata")) {
+        if let metadata = try container.decodeOptional(JSONValue.self, "metadata") {
             guard case .object = metadata else { throw APIError.validation("metadata must be a JSON object") }
             guard (try JSONEncoder().encode(metadata)).count <= 8192 else { throw APIError.validation("metadata must be at most 8 KiB") }
             patch.metadata = metadata

@@ -65,8 +65,8 @@ struct UpdateUserRequest: Decodable, StrictKeys {
     init(from decoder: any Decoder) throws {
         try Self.refuseUnknownKeys(decoder)
         let container = try decoder.container(keyedBy: AnyKey.self)
-        role = try container.decodeIfPresent(Role.self, forKey: AnyKey(stringValue: "role"))
-        disabled = try container.decodeIfPresent(Bool.self, forKey: AnyKey(stringValue: "disabled"))
+        role = try container.decodeOptional(Role.self, "role")
+        disabled = try container.decodeOptional(Bool.self, "disabled")
         guard role != nil || disabled != nil else { throw APIError.validation("nothing to change: send role or disabled") }
     }
 }

@@ -13,7 +13,7 @@ struct StreamRequest: Decodable, StrictKeys {
 
     init(from decoder: any Decoder) throws {
         try Self.refuseUnknownKeys(decoder)
-        args = try decoder.container(keyedBy: AnyKey.self).decodeIfPresent(JSONValue.self, forKey: AnyKey(stringValue: "args")) ?? .object([:])
+        args = try decoder.container(keyedBy: AnyKey.self).decodeOptional(JSONValue.self, "args") ?? .object([:])
         guard case .object = args else { throw APIError.validation("args must be a JSON object") }
         guard (try JSONEncoder().encode(args)).count <= 4096 else { throw APIError.validation("args must be at most 4 KiB") }
     }

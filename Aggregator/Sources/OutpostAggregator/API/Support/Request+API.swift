@@ -140,6 +140,17 @@ struct AnyKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
+extension KeyedDecodingContainer where Key == AnyKey {
+    /// An optional field: nil when absent. `null` is refused with 422, since the document
+    /// gives these fields no null (a client sending it means something the server would ignore).
+    func decodeOptional<T: Decodable>(_ type: T.Type, _ name: String) throws -> T? {
+        let key = AnyKey(stringValue: name)
+        guard contains(key) else { return nil }
+        if try decodeNil(forKey: key) { throw APIError.validation("field '\(name)' must not be null; leave it out instead") }
+        return try decode(type, forKey: key)
+    }
+}
+
 extension StrictKeys {
     static func refuseUnknownKeys(_ decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: AnyKey.self)
