@@ -33,7 +33,9 @@ STACK_AGG="$(swift build --show-bin-path)/outpost-aggregator"
 STACK_AGGREGATOR_EXTRA=',"api": {"requests_per_minute": 1000000, "login_per_ip_per_minute": 1000000,
   "login_per_user_per_minute": 1000000, "bcrypt_cost": 4, "access_token_seconds": 3600}'
 stack_stop "$state" >/dev/null 2>&1 || true
-stack_init "$state" "${API_SCHEMA_PG_PORT:-56432}" "${API_SCHEMA_MQTT_PORT:-56883}" "${API_SCHEMA_HTTPS_PORT:-56443}"
+# Ports the kernel has free right now (other stacks may run on this machine at the same time).
+free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+stack_init "$state" "${API_SCHEMA_PG_PORT:-$(free_port)}" "${API_SCHEMA_MQTT_PORT:-$(free_port)}" "${API_SCHEMA_HTTPS_PORT:-$(free_port)}"
 trap 'stack_stop "$state" >/dev/null' EXIT
 stack_start_postgres
 stack_configure api-schema

@@ -1,5 +1,6 @@
 import AsyncHTTPClient
 import Foundation
+import NIOHTTP1
 import NIOSSL
 import OutpostAgent
 import OutpostAggregator
@@ -35,7 +36,7 @@ struct ConfigEndpointLimitTests {
 
             let token = try await fixture.makeToken(device: "meter-flood")
             let csr = try DeviceCredentials.signingRequest(device: DeviceID("meter-flood")!, key: DeviceCredentials.makeKey())
-            let caPEM = try String(contentsOfFile: fixture.caFile, encoding: .utf8)
+            let caPEM = Array(try String(contentsOfFile: fixture.caFile, encoding: .utf8).utf8)
             let refused = await #expect(throws: EnrollmentError.self) {
                 _ = try await ConfigEndpointClient(server: fixture.serverURL).enroll(EnrollRequest(token: token.printed, csr: csr), trusting: caPEM)
             }
