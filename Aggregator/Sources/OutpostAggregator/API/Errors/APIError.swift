@@ -15,7 +15,6 @@ public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let invalidParameter = Code("invalid_parameter")
         public static let unknownParameter = Code("unknown_parameter")
         public static let invalidCursor = Code("invalid_cursor")
-        public static let invalidRange = Code("invalid_range")
         public static let unknownMetric = Code("unknown_metric")
         public static let validationFailed = Code("validation_failed")
         public static let readOnlyField = Code("read_only_field")

@@ -1156,7 +1156,7 @@ enum OpenAPIDocument {
               "type": "string",
               "format": "date-time"
             },
-            "description": "End (exclusive). Default: now. After from and at most 400 days after it; otherwise 400 invalid_range."
+            "description": "End (exclusive). Default: now. A range that is empty (to not after from) gives an empty page."
           },
           {
             "name": "bucket",
@@ -1354,7 +1354,7 @@ enum OpenAPIDocument {
               "type": "string",
               "format": "date-time"
             },
-            "description": "End (exclusive). Default: now. After from; otherwise 400 invalid_range."
+            "description": "End (exclusive). Default: now. A range that is empty (to not after from) gives an empty export."
           },
           {
             "name": "format",
@@ -2023,7 +2023,24 @@ enum OpenAPIDocument {
             "content": {
               "text/event-stream": {
                 "schema": {
-                  "type": "string"
+                  "type": "object",
+                  "description": "One server-sent event (OpenAPI 3.1: the schema describes each event): its type, and its data as JSON text whose schema x-events gives per type.",
+                  "properties": {
+                    "event": {
+                      "type": "string",
+                      "enum": [
+                        "device.status",
+                        "command.status"
+                      ]
+                    },
+                    "data": {
+                      "type": "string"
+                    }
+                  },
+                  "required": [
+                    "event",
+                    "data"
+                  ]
                 },
                 "x-events": {
                   "device.status": {
@@ -3471,7 +3488,7 @@ enum OpenAPIDocument {
     },
     "responses": {
       "BadRequest": {
-        "description": "Invalid input: invalid_json, invalid_parameter, unknown_parameter, invalid_cursor, invalid_range, unknown_metric.",
+        "description": "Invalid input: invalid_json, invalid_parameter, unknown_parameter, invalid_cursor.",
         "content": {
           "application/json": {
             "schema": {
