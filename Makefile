@@ -29,7 +29,7 @@ test-swift: deps
 
 ## test-api-schema: Schemathesis (pinned, from PyPI into a venv under .build/) against a live
 ## aggregator with every check and phase, as an admin and as a viewer API key; each run is bounded
-## by API_SCHEMA_SECONDS (default 90). Configuration: packaging/dev/schemathesis/.
+## by API_SCHEMA_SECONDS (default 150). Configuration: packaging/dev/schemathesis/.
 test-api-schema: deps
 	@packaging/dev/api-schema-test.sh
 
