@@ -184,6 +184,10 @@ extension AdminAPI {
         }
         on(.delete, "/api-keys/{id}") { _, context in
             let id = context.parameters.get("id") ?? ""
+            // Like an admin's own account: a key does not revoke itself, so automation cannot lock itself out by mistake.
+            if let principal = context.principal, principal.kind == .apiKey, principal.id == id {
+                throw APIError(.conflict, .conflict, "a key cannot revoke itself; use another credential")
+            }
             guard try await apiKeys.revoke(id: id, origin: origin(context), audit: audit) else { throw APIError.notFound("API key") }
             return Response(status: .noContent)
         }

@@ -692,7 +692,7 @@ enum OpenAPIDocument {
     },
     "/api-keys/{id}": {
       "delete": {
-        "summary": "Revoke an API key at once.",
+        "summary": "Revoke an API key at once. 409 when the key would revoke itself (use another credential).",
         "responses": {
           "204": {
             "description": "Revoked."
@@ -729,6 +729,9 @@ enum OpenAPIDocument {
           },
           "405": {
             "$ref": "#/components/responses/MethodNotAllowed"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
           }
         },
         "x-minimum-role": "admin",
