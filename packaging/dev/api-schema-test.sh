@@ -62,6 +62,8 @@ stack_psql -c "INSERT INTO devices (id, kind) VALUES ('schema-cam-1', 'camera') 
 
 status=0
 mkdir -p "$state/reports"
+# Schemathesis keeps its cache (failures to replay) in .schemathesis/ of the working directory.
+cd "$state"
 for role in admin viewer; do
     # Made just before its run: the admin run may revoke any key it finds (DELETE /api-keys/{id}).
     # The admin's access token stays valid for the hour whatever the run does to the account.
