@@ -167,10 +167,7 @@ public struct Revocation: Sendable {
             group.addTask {
                 for await event in client.events {
                     if case .connected = event { return true }
-                    // A refused TLS handshake (the revoked probe) arrives as a disconnect, not
-                    // as a failed connect: the verdict, rather than waiting out the 10 s.
                     if case .connectionFailed = event { return false }
-                    if case .disconnected = event { return false }
                 }
                 return false
             }
