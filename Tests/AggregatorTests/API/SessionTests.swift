@@ -132,9 +132,11 @@ struct SessionTests {
 
             let key = try await env.createAPIKey(role: .viewer)
             var general: [Int] = []
-            for _ in 0..<45 { general.append(try await env.send(.GET, "/api/v1/me", token: key).status) }
+            // 40 a minute refill at 2 every 3 s: 60 calls meet 429 unless they take more than 30 s, even on a busy machine.
+            for _ in 0..<60 { general.append(try await env.send(.GET, "/api/v1/me", token: key).status) }
             #expect(general.prefix(40).allSatisfy { $0 == 200 })
-            #expect(general.suffix(5).allSatisfy { $0 == 429 })
+            #expect(general.contains(429))
+            #expect(general.allSatisfy { $0 == 200 || $0 == 429 })
         }
     }
 }
