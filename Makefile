@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-chaos test-deb deb demo demo-stop chaos bench clean
+.PHONY: all deps build test test-swift test-api-schema test-chaos test-deb deb demo demo-stop chaos bench clean
 
 all: build
 
@@ -15,9 +15,9 @@ build: deps
 	$(SWIFT) build
 
 ## test: every test: the Swift suites against real mosquitto, PostgreSQL, SQLite, ffmpeg and
-## GStreamer, the quick fault campaign, then (as root, on a disposable host such as CI) the
-## Debian package test.
-test: test-swift test-chaos
+## GStreamer, Schemathesis against a live admin API, the quick fault campaign, then (as root,
+## on a disposable host such as CI) the Debian package test.
+test: test-swift test-api-schema test-chaos
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb; \
 	else echo "test-deb skipped: it installs packages and needs root (run it in CI or a VM)"; fi
 
@@ -26,6 +26,12 @@ test-swift: deps
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) $(SWIFT) test --no-parallel || status=$$?; \
 		packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
 	@packaging/dev/check-agent-footprint.sh
+
+## test-api-schema: Schemathesis (pinned, from PyPI into a venv under .build/) against a live
+## aggregator with every check and phase, as an admin and as a viewer API key; each run is bounded
+## by API_SCHEMA_SECONDS (default 150). Configuration: packaging/dev/schemathesis/.
+test-api-schema: deps
+	@packaging/dev/api-schema-test.sh
 
 ## chaos: the fault campaign (docs/chaos.md): 10 minutes of kill -9 of agents, simulators,
 ## aggregators, mosquitto and PostgreSQL while devices stream, then the exactly-once check.

@@ -24,6 +24,8 @@ final class APITestEnvironment: Sendable {
     let settings: APISettings
     let logger: Logger
     let api: AdminAPI
+    /// The registry the admin API counts its refusals in.
+    var metrics: AggregatorMetrics { api.metrics }
     /// The fleet CA's records and the CRL the admin API's revocations publish.
     let identityStore: IdentityStore
     let crlFile: String
@@ -128,8 +130,9 @@ final class APITestEnvironment: Sendable {
                 group.addTask { await client.run() }
                 try await MigrationRunner(client: client, directory: migrationsDirectory, logger: logger).migrate()
                 for statement in contractTables { try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
-                let api = AdminAPI(client: client, settings: settings, identity: identityOperations, logger: logger)
-                let app = try HTTPServer.build(settings: httpSettings, providers: [api], logger: logger)
+                let metrics = AggregatorMetrics()
+                let api = AdminAPI(client: client, settings: settings, identity: identityOperations, metrics: metrics, logger: logger)
+                let app = try HTTPServer.build(settings: httpSettings, providers: [api], metrics: metrics, logger: logger)
                 group.addTask { try await api.events.run() }
                 group.addTask { try await app.runService() }
                 let apiClient = try await AdminAPIClient.connect(http: http, baseURL: "https://127.0.0.1:\(port)")

@@ -43,6 +43,8 @@ struct AuthorizationMatrixTests {
             }
             credentials["expired-token"] = try await expiredAdminToken(env)
             credentials["tampered-token"] = try tampered(credentials["user:viewer"]!)
+            // Password changes put the callers' passwords back afterwards, so the next caller's current password is right.
+            try env.psql("CREATE TABLE matrix_passwords AS SELECT id, password_hash FROM api_users")
 
             var fixture = 0
             var checked = 0
@@ -63,8 +65,17 @@ struct AuthorizationMatrixTests {
                         expected = 401...401
                     case .anonymous:
                         expected = rule.minimumRole == nil ? 200...299 : 401...401
-                    case .user, .apiKey:
+                    case .user:
                         if let minimum = rule.minimumRole, caller.role! < minimum { expected = 403...403 } else { expected = 200...299 }
+                    case .apiKey:
+                        if let minimum = rule.minimumRole, caller.role! < minimum || rule.usersOnly {
+                            expected = 403...403
+                        } else {
+                            expected = 200...299
+                        }
+                    }
+                    if rule.path == "/me/password" {
+                        try env.psql("UPDATE api_users u SET password_hash = m.password_hash FROM matrix_passwords m WHERE m.id = u.id")
                     }
                     #expect(expected.contains(reply.status), "\(rule) as \(caller): \(reply.status) \(reply.text)")
                     if case .expiredToken = caller { #expect(reply.errorCode == "token_expired", "\(rule)") }
@@ -111,6 +122,11 @@ struct AuthorizationMatrixTests {
             return ("/api/v1\(rule.path)", ["refreshToken": .string(try await env.login("matrix-viewer").refresh)])
         case (.post, "/users"):
             return ("/api/v1/users", ["username": .string("made-\(fixture)"), "password": "another long password", "role": "viewer"])
+        case (.post, "/me/password"):
+            return ("/api/v1/me/password", ["currentPassword": "correct horse battery", "newPassword": .string("a new password \(fixture)")])
+        case (.post, "/users/{username}/password-reset"):
+            try await env.createUser("reset-\(fixture)", role: .viewer)
+            return ("/api/v1/users/reset-\(fixture)/password-reset", nil)
         case (.patch, "/users/{username}"):
             try await env.createUser("victim-\(fixture)", role: .viewer)
             return ("/api/v1/users/victim-\(fixture)", ["role": "operator"])
@@ -135,7 +151,7 @@ struct AuthorizationMatrixTests {
             default: return (path, rule.method == .patch ? ["name": .string("Meter \(fixture)")] : nil)
             }
         case (.post, "/devices/{id}/streams/start"), (.post, "/devices/{id}/streams/stop"):
-            try env.psql("INSERT INTO devices (id, kind) VALUES ('\(device)', 'camera')")
+            try env.psql("INSERT INTO devices (id, kind, status) VALUES ('\(device)', 'camera', 'online')")
             return ("/api/v1" + rule.path.replacingOccurrences(of: "{id}", with: device) + "?wait=1", .object([:]))
         case (.post, "/enrollment-tokens"):
             return ("/api/v1/enrollment-tokens", ["device": .string(device), "kind": "meter", "ttlSeconds": 600])

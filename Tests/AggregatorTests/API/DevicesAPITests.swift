@@ -146,7 +146,8 @@ struct DevicesAPITests {
         for injection in injections {
             let encoded = injection.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? ""
             for parameter in ["kind", "status", "tag", "cursor", "limit"] {
-                let code = parameter == "cursor" ? "invalid_cursor" : "invalid_parameter"
+                // U+0000 is refused in any query parameter before the parameter itself is read.
+                let code = parameter == "cursor" && !injection.contains("\u{0}") ? "invalid_cursor" : "invalid_parameter"
                 table.append(BadInput(method: .GET, path: "/api/v1/devices?\(parameter)=\(encoded)", status: 400, code: code))
             }
             if injection.count > 100 || injection.contains("\u{0}") {

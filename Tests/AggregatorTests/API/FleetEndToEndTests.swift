@@ -1,4 +1,6 @@
+import AsyncHTTPClient
 import Foundation
+import NIOCore
 import OutpostAgent
 import OutpostAggregator
 import OutpostCommon
@@ -67,8 +69,10 @@ struct FleetEndToEndTests {
                 "SELECT serial FROM certificates WHERE device_id = 'meter-gone' AND purpose = 'device' AND revoked_at IS NULL")
             #expect(!serial.isEmpty && !serial.contains("\n"), "one live device certificate: \(serial)")
 
+            let asked = ContinuousClock.now
             let reply = try await fleet.api.send(.POST, "/api/v1/devices/meter-gone/decommission", token: admin)
             #expect(reply.status == 200, "\(reply.text)")
+            print("decommission of a live device answered in \(ContinuousClock.now - asked)")
             #expect(reply.json["status"] == "decommissioned")
             #expect(reply.json["certificateExpiresAt"] == .null, "no unrevoked certificate is left")
             _ = try await events.first(timeout: .seconds(15), "decommissioned event") {
@@ -105,6 +109,34 @@ struct FleetEndToEndTests {
             #expect(audit.json["items"]?[0]?["details"]?["session_ended"] == "true")
             #expect(audit.json["items"]?[0]?["details"]?["actorKind"] == "api_key")
             #expect(events.nonconforming.isEmpty, "events off the OpenAPI document: \(events.nonconforming)")
+        }
+    }
+
+    @Test("/metrics of the aggregator as serve wires it exports API refusals and config endpoint requests once they happen")
+    func refusalsExported() async throws {
+        try await FleetFixture.with { fleet in
+            func scrape() async throws -> String {
+                var request = HTTPClientRequest(url: "https://127.0.0.1:\(fleet.configuration.http.port)/metrics")
+                request.method = .GET
+                let response = try await fleet.http.execute(request, timeout: .seconds(30))
+                #expect(response.status == .ok)
+                return String(buffer: try await response.body.collect(upTo: 1 << 22))
+            }
+            let before = try await scrape()
+            #expect(metricValue(before, "outpost_api_errors_total", ["code": "unauthenticated"]) == nil)
+            let viewer = try await fleet.apiKey(.viewer)
+            #expect(try await fleet.api.send(.GET, "/api/v1/users").status == 401)
+            #expect(try await fleet.api.send(.GET, "/api/v1/users", token: viewer).status == 403)
+            #expect(try await fleet.api.send(.GET, "/api/v1/users", token: viewer).status == 403)
+            #expect(try await fleet.api.send(.DELETE, "/api/v1/devices", token: viewer).status == 405)
+            var ca = HTTPClientRequest(url: "https://127.0.0.1:\(fleet.configuration.http.port)/api/v1/ca")
+            ca.method = .GET
+            #expect(try await fleet.http.execute(ca, timeout: .seconds(30)).status == .ok)
+            let after = try await scrape()
+            #expect(metricValue(after, "outpost_api_errors_total", ["code": "unauthenticated"]) == 1)
+            #expect(metricValue(after, "outpost_api_errors_total", ["code": "forbidden"]) == 2)
+            #expect(metricValue(after, "outpost_api_errors_total", ["code": "method_not_allowed"]) == 1)
+            #expect(metricValue(after, "outpost_identity_requests_total", ["operation": "ca", "outcome": "served"]) == 1)
         }
     }
 

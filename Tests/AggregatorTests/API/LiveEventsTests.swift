@@ -48,10 +48,13 @@ struct LiveEventsTests {
         }
     }
 
-    @Test("stream start waits for the agent's SDP offer; failures are 502, silence is 202 with the command's Location")
+    @Test("stream start waits for the agent's SDP offer; failures are 502, silence is 202 with the command's Location, offline is 409 at once")
     func streams() async throws {
         try await APITestEnvironment.with { env in
-            try env.psql("INSERT INTO devices (id, kind) VALUES ('cam-1', 'camera'), ('meter-1', 'meter')")
+            try env.psql("""
+                INSERT INTO devices (id, kind, status) VALUES ('cam-1', 'camera', 'online'), ('meter-1', 'meter', 'online'),
+                  ('cam-2', 'camera', 'offline')
+                """)
             let operatorKey = try await env.createAPIKey(role: .operator)
             let offer = "v=0\r\no=- 1 1 IN IP4 192.0.2.10\r\ns=cam-1\r\nc=IN IP4 192.0.2.10\r\nm=video 5004 RTP/AVP 96\r\n"
 
@@ -83,6 +86,12 @@ struct LiveEventsTests {
             #expect(silent.status == 202)
             #expect(silent.headers.first(name: "Location")?.hasPrefix("/api/v1/commands/cmd-") == true)
             #expect(try await env.send(.POST, "/api/v1/devices/meter-1/streams/start", token: operatorKey, json: [:]).status == 409)
+            let asked = ContinuousClock.now
+            let offline = try await env.send(.POST, "/api/v1/devices/cam-2/streams/start", token: operatorKey, json: [:])
+            #expect(offline.status == 409)
+            #expect(offline.errorCode == "device_offline")
+            #expect(ContinuousClock.now - asked < .seconds(10), "an offline camera is refused without waiting for it")
+            #expect(try env.psql("SELECT count(*) FROM commands WHERE device = 'cam-2'") == "0")
             #expect(try await env.send(.POST, "/api/v1/devices/cam-1/streams/start?wait=99", token: operatorKey, json: [:]).errorCode
                     == "invalid_parameter")
         }

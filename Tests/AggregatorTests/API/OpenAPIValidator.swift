@@ -98,7 +98,7 @@ struct OpenAPIValidator {
 
     static let knownKeywords: Set<String> = [
         "type", "properties", "required", "additionalProperties", "items", "enum", "$ref", "format", "minimum", "maximum",
-        "minLength", "maxLength", "maxItems", "pattern", "description",
+        "minLength", "maxLength", "maxItems", "minProperties", "pattern", "description",
     ]
 
     func validate(_ value: JSONValue, against schemaValue: JSONValue, at location: String) throws {
@@ -133,8 +133,8 @@ struct OpenAPIValidator {
                 default: break
                 }
             }
-            if case .number(let maxLength)? = schema["maxLength"], Double(string.count) > maxLength { throw Failure(description: "\(location): too long") }
-            if case .number(let minLength)? = schema["minLength"], Double(string.count) < minLength { throw Failure(description: "\(location): too short") }
+            if case .number(let maxLength)? = schema["maxLength"], Double(string.unicodeScalars.count) > maxLength { throw Failure(description: "\(location): too long") }
+            if case .number(let minLength)? = schema["minLength"], Double(string.unicodeScalars.count) < minLength { throw Failure(description: "\(location): too short") }
             if let pattern = schema["pattern"]?.stringValue, string.range(of: pattern, options: .regularExpression) == nil {
                 throw Failure(description: "\(location): \(string) does not match \(pattern)")
             }
@@ -143,6 +143,9 @@ struct OpenAPIValidator {
             if case .number(let maximum)? = schema["maximum"], number > maximum { throw Failure(description: "\(location): above maximum") }
         case .object(let object):
             let properties = schema["properties"]?.objectValue ?? [:]
+            if case .number(let minProperties)? = schema["minProperties"], Double(object.count) < minProperties {
+                throw Failure(description: "\(location): fewer than \(Int(minProperties)) properties")
+            }
             if case .array(let required)? = schema["required"] {
                 for name in required.compactMap(\.stringValue) where object[name] == nil {
                     throw Failure(description: "\(location): missing required \(name)")

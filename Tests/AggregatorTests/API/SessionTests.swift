@@ -68,6 +68,8 @@ struct SessionTests {
             let listed = try await env.send(.GET, "/api/v1/api-keys", token: admin)
             #expect(!listed.text.contains(String(secret.split(separator: "_")[2])), "a listing must never show a secret")
             let id = made.json["key"]!["id"]!.stringValue!
+            let itself = try await env.send(.DELETE, "/api/v1/api-keys/\(admin.split(separator: "_")[1])", token: admin)
+            #expect(itself.status == 409, "a key does not revoke itself")
             #expect(try await env.send(.DELETE, "/api/v1/api-keys/\(id)", token: admin).status == 204)
             #expect(try await env.send(.GET, "/api/v1/me", token: secret).errorCode == "invalid_token")
             try env.psql("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = '\(admin.split(separator: "_")[1])'")
@@ -130,9 +132,11 @@ struct SessionTests {
 
             let key = try await env.createAPIKey(role: .viewer)
             var general: [Int] = []
-            for _ in 0..<45 { general.append(try await env.send(.GET, "/api/v1/me", token: key).status) }
+            // 40 a minute refill at 2 every 3 s: 60 calls meet 429 unless they take more than 30 s, even on a busy machine.
+            for _ in 0..<60 { general.append(try await env.send(.GET, "/api/v1/me", token: key).status) }
             #expect(general.prefix(40).allSatisfy { $0 == 200 })
-            #expect(general.suffix(5).allSatisfy { $0 == 429 })
+            #expect(general.contains(429))
+            #expect(general.allSatisfy { $0 == 200 || $0 == 429 })
         }
     }
 }

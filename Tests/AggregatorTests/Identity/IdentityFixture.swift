@@ -40,6 +40,8 @@ final class IdentityFixture: @unchecked Sendable {
     let authority: CertificateAuthority
     let store: IdentityStore
     let logs = LogCapture()
+    /// The registry the config endpoint counts in.
+    let metrics = AggregatorMetrics()
     var configuration: AggregatorConfiguration
     let httpPort: Int
     private var tasks: [Task<Void, Never>] = []
@@ -77,8 +79,9 @@ final class IdentityFixture: @unchecked Sendable {
     /// Starts the config endpoint.
     func startHTTP() async throws {
         let service = EnrollmentService(configuration: configuration, authority: authority, store: store, logger: logs.logger("aggregator.enroll"))
-        let app = try HTTPServer.build(settings: configuration.http,
-                                       providers: [EnrollmentRoutes(service: service, logger: logs.logger("aggregator.enroll"))],
+        let routes = EnrollmentRoutes(service: service, metrics: metrics, requestsPerMinute: configuration.identity.configRequestsPerMinute,
+                                      logger: logs.logger("aggregator.enroll"))
+        let app = try HTTPServer.build(settings: configuration.http, providers: [routes], metrics: metrics,
                                        logger: logs.logger("aggregator.http"))
         tasks.append(Task { try? await app.runService(gracefulShutdownSignals: []) })
         try await waitUntil(timeout: .seconds(30), "the config endpoint on \(httpPort)") { [httpPort] in FreePort.isAccepting(httpPort) }

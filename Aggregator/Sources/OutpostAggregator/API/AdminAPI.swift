@@ -32,11 +32,15 @@ public struct AdminAPI: RouteProvider {
     let generalLimiter: RateLimiter
     let loginIPLimiter: RateLimiter
     let loginUserLimiter: RateLimiter
+    /// Where refusals are counted: the registry `/metrics` exports.
+    public let metrics: AggregatorMetrics
 
-    public init(client: PostgresClient, settings: APISettings, identity: IdentityOperations? = nil, logger: Logger) {
+    public init(client: PostgresClient, settings: APISettings, identity: IdentityOperations? = nil, metrics: AggregatorMetrics,
+                logger: Logger) {
         var logger = logger
         logger[metadataKey: "component"] = "admin-api"
         self.settings = settings
+        self.metrics = metrics
         self.logger = logger
         audit = AuditLog(client: client, logger: logger)
         deadLetters = DeadLetterStore(client: client, metrics: nil, logger: logger)
@@ -64,7 +68,7 @@ public struct AdminAPI: RouteProvider {
         let group = router.group(RouterPath(Self.prefix))
             .add(middleware: RequestIDMiddleware())
             .add(middleware: SecurityHeadersMiddleware())
-            .add(middleware: ErrorResponseMiddleware())
+            .add(middleware: ErrorResponseMiddleware(metrics: metrics))
         if !settings.corsAllowedOrigins.isEmpty {
             group.add(middleware: APICORSMiddleware(allowedOrigins: Set(settings.corsAllowedOrigins)))
         }
@@ -93,24 +97,19 @@ public struct AdminAPI: RouteProvider {
         for rule in AccessPolicy.rules {
             guard let handler = handlers[rule] else { preconditionFailure("no handler for \(rule)") }
             group.on(RouterPath(rule.routerPath), method: rule.method) { request, context in
-                guard AccessPolicy.allows(context.principal, minimum: rule.minimumRole) else {
-                    throw context.principal == nil ? APIError.unauthenticated : APIError.forbidden
-                }
+                if let refusal = AccessPolicy.refusal(context.principal, rule) { throw refusal }
                 var request = request
                 return try await handler(&request, context)
             }
         }
-        let methods: [HTTPRequest.Method] = [.get, .post, .put, .patch, .delete, .options]
-        for path in Set(AccessPolicy.rules.map(\.routerPath)) {
-            let served = Set(AccessPolicy.rules.filter { $0.routerPath == path }.map(\.method))
-            for method in methods where !served.contains(method) {
-                group.on(RouterPath(path), method: method) { _, _ -> Response in
-                    throw APIError(.methodNotAllowed, .methodNotAllowed, "\(method) is not allowed here")
+        // Undeclared methods get 405 with Allow and unknown paths 404 from ``UnmatchedRouteMiddleware``.
+        // With CORS on, OPTIONS is routed so the CORS middleware can answer preflights.
+        if !settings.corsAllowedOrigins.isEmpty {
+            for path in Set(AccessPolicy.rules.map(\.routerPath)) {
+                group.on(RouterPath(path), method: .options) { _, _ -> Response in
+                    throw APIError(.methodNotAllowed, .methodNotAllowed, "OPTIONS is only for CORS preflight")
                 }
             }
-        }
-        for method in methods {
-            group.on("**", method: method) { _, _ -> Response in throw APIError(.notFound, .notFound, "no such resource") }
         }
     }
 

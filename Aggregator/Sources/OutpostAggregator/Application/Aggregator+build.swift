@@ -79,7 +79,8 @@ public func buildAggregator(
         let service = EnrollmentService(
             configuration: configuration, authority: authority,
             store: IdentityStore(client: database.client, logger: component("identity")), logger: component("identity"))
-        enrollment = [EnrollmentRoutes(service: service, logger: component("identity"))]
+        enrollment = [EnrollmentRoutes(service: service, metrics: metrics,
+                                       requestsPerMinute: configuration.identity.configRequestsPerMinute, logger: component("identity"))]
         identityOperations = IdentityOperations(configuration: configuration, authority: authority,
                                                 store: IdentityStore(client: database.client, logger: component("identity")))
         crlRefresh = [CRLRefreshService(
@@ -90,10 +91,11 @@ public func buildAggregator(
         logger.warning("no CA in the state directory: the config endpoint (enroll, renew) is off",
                        metadata: ["ca_directory": "\(configuration.caDirectory)"])
     }
-    let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, logger: component("api"))
+    let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics,
+                            logger: component("api"))
     let routes: [any RouteProvider] =
         [HealthRoutes(database: database, broker: broker, metrics: metrics)] + enrollment + [adminAPI] + routeProviders
-    let http = try HTTPServer.build(settings: configuration.http, providers: routes, logger: component("http"))
+    let http = try HTTPServer.build(settings: configuration.http, providers: routes, metrics: metrics, logger: component("http"))
 
     let services: [any Service] = [
         database,

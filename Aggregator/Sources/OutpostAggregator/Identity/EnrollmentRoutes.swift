@@ -1,46 +1,56 @@
 import Foundation
 import Hummingbird
 import Logging
-import Metrics
 import NIOCore
 import OutpostCommon
 import X509
 
-/// The config endpoint: `POST /api/v1/enroll` and `POST /api/v1/renew`, JSON in and out.
+/// The config endpoint: `POST /api/v1/enroll` and `POST /api/v1/renew`, JSON in and out,
+/// and `GET /api/v1/ca`.
 ///
 /// Every refusal is a 4xx with `{"error": {"code", "message"}}` and a stable code
 /// (``IdentityError/Code``); anything unexpected is a 500 with code `internal_error` and
-/// is logged, never echoed. Counters: `outpost_identity_requests_total{operation, outcome}`,
-/// where outcome is `issued`, a refusal code, or `internal_error`.
+/// is logged, never echoed. Each source address has a budget of
+/// `identity.config_requests_per_minute` requests over the three routes; past it they
+/// answer 429 `rate_limited` with `Retry-After` before any body is read, so a flood of
+/// CSRs cannot take the CA's CPU. Counters: `outpost_identity_requests_total{operation, outcome}`,
+/// where outcome is `issued` (`served` for `ca`), a refusal code, or `internal_error`.
 public struct EnrollmentRoutes: RouteProvider {
     /// Largest accepted request body; a CSR is well under 2 KiB.
     public static let maxBodyBytes = 64 * 1024
 
     public let service: EnrollmentService
     public let logger: Logger
+    let metrics: AggregatorMetrics
+    let limiter: RateLimiter
 
-    public init(service: EnrollmentService, logger: Logger) {
+    /// - Parameter requestsPerMinute: the budget of each source address (`identity.config_requests_per_minute`).
+    public init(service: EnrollmentService, metrics: AggregatorMetrics, requestsPerMinute: Int = 600, logger: Logger) {
         self.service = service
+        self.metrics = metrics
         self.logger = logger
+        limiter = RateLimiter(policy: .perWindow(requestsPerMinute, seconds: 60))
     }
 
     public func addRoutes(to router: Router<AppRequestContext>) {
         router.post("/api/v1/enroll") { request, context in
-            await respond("enroll") {
+            await respond("enroll", context) {
                 try await service.enroll(try await decode(EnrollRequest.self, request))
             }
         }
         router.post("/api/v1/renew") { request, context in
-            await respond("renew") {
+            await respond("renew", context) {
                 let body = try await decode(RenewRequest.self, request)
                 let peer = try await context.peerCertificate()
                 let certificate = try peer.map { try Certificate(derEncoded: try $0.toDERBytes()) }
                 return try await service.renew(body, clientCertificate: certificate)
             }
         }
-        router.get("/api/v1/ca") { _, _ in
-            Response(status: .ok, headers: [.contentType: "application/x-pem-file"],
-                     body: .init(byteBuffer: ByteBuffer(string: service.authority.certificatePEM)))
+        router.get("/api/v1/ca") { _, context in
+            if let refusal = await limited("ca", context) { return refusal }
+            metrics.identityRequest(operation: "ca", outcome: "served")
+            return Response(status: .ok, headers: [.contentType: "application/x-pem-file"],
+                            body: .init(byteBuffer: ByteBuffer(string: service.authority.certificatePEM)))
         }
     }
 
@@ -60,9 +70,20 @@ public struct EnrollmentRoutes: RouteProvider {
         }
     }
 
-    private func respond(_ operation: String, _ body: () async throws -> CertificateResponse) async -> Response {
+    /// The 429 answer when the source address is over its budget, counted; nil otherwise.
+    private func limited(_ operation: String, _ context: AppRequestContext) async -> Response? {
+        guard case .limited(let seconds) = await limiter.take(context.remoteAddress ?? "unknown") else { return nil }
+        metrics.identityRequest(operation: operation, outcome: IdentityError.Code.rateLimited.rawValue)
+        var response = Self.json(.tooManyRequests, ErrorResponse(
+            code: IdentityError.Code.rateLimited.rawValue, message: "too many requests from this address; retry after \(seconds) s"))
+        response.headers[.retryAfter] = "\(seconds)"
+        return response
+    }
+
+    private func respond(_ operation: String, _ context: AppRequestContext, _ body: () async throws -> CertificateResponse) async -> Response {
+        if let refusal = await limited(operation, context) { return refusal }
         func count(_ outcome: String) {
-            Counter(label: "outpost_identity_requests_total", dimensions: [("operation", operation), ("outcome", outcome)]).increment()
+            metrics.identityRequest(operation: operation, outcome: outcome)
         }
         do {
             let response = try await body()

@@ -34,6 +34,8 @@ public struct IdentityError: Error, Sendable, Equatable, CustomStringConvertible
         public static let revoked = Code("revoked", 403)
         /// The device is not known.
         public static let unknownDevice = Code("unknown_device", 404)
+        /// Too many config endpoint requests from this address; retry after `Retry-After` seconds.
+        public static let rateLimited = Code("rate_limited", 429)
         /// `ca init` found a CA already.
         public static let caExists = Code("ca_exists", 409)
         /// No CA in the state directory, or it cannot be read.

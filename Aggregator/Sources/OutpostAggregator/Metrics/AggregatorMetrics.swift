@@ -108,6 +108,18 @@ public final class AggregatorMetrics: Sendable {
     /// The write paths failing now, sorted.
     public var failingWritePaths: [String] { failingPaths.withLock { $0.sorted() } }
 
+    /// Counts an admin API refusal or failure under its error code (`outpost_api_errors_total{code}`).
+    func apiError(code: String) {
+        registry.makeCounter(name: "outpost_api_errors_total", labels: [("code", code)]).increment()
+    }
+
+    /// Counts a config endpoint request (`enroll`, `renew`, `ca`) under its outcome: `issued`,
+    /// `served`, a refusal code, or `internal_error` (`outpost_identity_requests_total`).
+    func identityRequest(operation: String, outcome: String) {
+        registry.makeCounter(name: "outpost_identity_requests_total", labels: [("operation", operation), ("outcome", outcome)])
+            .increment()
+    }
+
     /// Counts a command's move into `status`.
     func command(_ status: String, by count: Int = 1) {
         guard count > 0 else { return }

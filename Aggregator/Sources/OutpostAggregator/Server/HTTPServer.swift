@@ -21,11 +21,19 @@ public enum HTTPServer {
         return tls
     }
 
+    ///
+    /// Requests no route takes get 405 with `Allow` on a known path and 404 elsewhere, in
+    /// the admin API's error shape (see ``UnmatchedRouteMiddleware``), counted in `metrics`.
     public static func build(
-        settings: HTTPSettings, providers: [any RouteProvider], logger: Logger
+        settings: HTTPSettings, providers: [any RouteProvider], metrics: AggregatorMetrics, logger: Logger
     ) throws -> some ApplicationProtocol {
         let router = Router(context: AppRequestContext.self)
         for provider in providers { provider.addRoutes(to: router) }
+        // Router middleware added after the routes wraps only the not-found responder.
+        router.add(middleware: RequestIDMiddleware())
+            .add(middleware: SecurityHeadersMiddleware())
+            .add(middleware: ErrorResponseMiddleware(metrics: metrics))
+            .add(middleware: UnmatchedRouteMiddleware(table: RouteTable(router.routes.map { ($0.path.description, $0.method) })))
         return Application(
             router: router,
             server: try .tls(.http1(), tlsConfiguration: tlsConfiguration(settings)),

@@ -18,10 +18,10 @@ struct SendCommandRequest: Decodable, StrictKeys {
         guard CommandRecords.names.contains(name) else {
             throw APIError.validation("name must be one of \(CommandRecords.names.sorted().joined(separator: ", "))")
         }
-        args = try container.decodeIfPresent(JSONValue.self, forKey: AnyKey(stringValue: "args")) ?? .object([:])
+        args = try container.decodeOptional(JSONValue.self, "args") ?? .object([:])
         guard case .object = args else { throw APIError.validation("args must be a JSON object") }
         guard (try JSONEncoder().encode(args)).count <= 4096 else { throw APIError.validation("args must be at most 4 KiB") }
-        ttlSeconds = try container.decodeIfPresent(Int.self, forKey: AnyKey(stringValue: "ttlSeconds")) ?? 300
+        ttlSeconds = try container.decodeOptional(Int.self, "ttlSeconds") ?? 300
         guard (10...86_400).contains(ttlSeconds) else { throw APIError.validation("ttlSeconds must be 10-86400") }
     }
 }

@@ -93,9 +93,30 @@ struct CommandRecords: Sendable {
         return result
     }
 
-    struct Position: Codable, Sendable, Equatable {
+    /// `^-?[0-9]{1,16}\.[A-Za-z0-9_-]{1,64}$`: the command's creation time in microseconds and its id.
+    struct Position: Codable, Sendable, Equatable, CursorKey {
         let t: Int64
         let i: String
+
+        var cursorText: String { "\(t).\(i)" }
+
+        init(t: Int64, i: String) {
+            self.t = t
+            self.i = i
+        }
+
+        init?(cursorText text: Substring) {
+            let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
+            guard parts.count == 2, let t = Cursor.integer(parts[0], digits: 16, signed: true), (1...64).contains(parts[1].utf8.count),
+                  parts[1].utf8.allSatisfy({ CommandRecords.isIDByte($0) })
+            else { return nil }
+            self.init(t: t, i: String(parts[1]))
+        }
+    }
+
+    /// `[A-Za-z0-9_-]`, the bytes of a command id.
+    static func isIDByte(_ byte: UInt8) -> Bool {
+        (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
     }
 
     typealias Row = (String, String, String, String, String, Date, String, Date, Date?, Date?, String?, String?, String?)

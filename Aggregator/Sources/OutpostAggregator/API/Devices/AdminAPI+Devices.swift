@@ -17,18 +17,18 @@ struct DevicePatchRequest: Decodable, StrictKeys {
         let nameKey = AnyKey(stringValue: "name")
         if container.contains(nameKey) {
             let name = try container.decodeIfPresent(String.self, forKey: nameKey)
-            if let name, !(1...100).contains(name.count) || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+            if let name, !(1...100).contains(name.unicodeScalars.count) || name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
                 throw APIError.validation("name must be 1-100 characters without control characters, or null")
             }
             patch.name = .some(name)
         }
-        if let tags = try container.decodeIfPresent([String].self, forKey: AnyKey(stringValue: "tags")) {
+        if let tags = try container.decodeOptional([String].self, "tags") {
             guard tags.count <= 32, tags.allSatisfy({ $0.range(of: Self.tagPattern, options: .regularExpression) != nil }) else {
                 throw APIError.validation("tags: at most 32, each matching \(Self.tagPattern)")
             }
             patch.tags = Array(Set(tags)).sorted()
         }
-        if let metadata = try container.decodeIfPresent(JSONValue.self, forKey: AnyKey(stringValue: "metadata")) {
+        if let metadata = try container.decodeOptional(JSONValue.self, "metadata") {
             guard case .object = metadata else { throw APIError.validation("metadata must be a JSON object") }
             guard (try JSONEncoder().encode(metadata)).count <= 8192 else { throw APIError.validation("metadata must be at most 8 KiB") }
             patch.metadata = metadata
@@ -47,7 +47,7 @@ extension AdminAPI {
             let filter = try Self.deviceFilter(query)
             let devices = try await devices.list(filter)
             let page = Array(devices.prefix(filter.limit - 1))
-            let next = devices.count == filter.limit ? page.last.map { Cursor.encode($0.id) } : nil
+            let next = devices.count == filter.limit ? page.last.map(\.id) : nil
             return try .json(Page(items: page, nextCursor: next))
         }
         on(.get, "/devices/{id}") { request, context in
@@ -101,11 +101,10 @@ extension AdminAPI {
         if let tag = query["tag"], tag.range(of: DevicePatchRequest.tagPattern, options: .regularExpression) == nil {
             throw APIError.invalidParameter("tag", "must match \(DevicePatchRequest.tagPattern)")
         }
-        if let search = query["q"], !(1...100).contains(search.count) || search.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+        if let search = query["q"], !(1...100).contains(search.unicodeScalars.count) || search.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
             throw APIError.invalidParameter("q", "must be 1-100 characters without control characters")
         }
-        let after = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: String.self) }
-        if let after, !DeviceID.isValid(after) { throw APIError(.badRequest, .invalidCursor, "the cursor is malformed") }
+        let after = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: DeviceID.self).rawValue }
         return DeviceCatalog.Filter(kind: query["kind"], status: query["status"], tag: query["tag"], search: query["q"], after: after,
                                   limit: limit + 1)
     }

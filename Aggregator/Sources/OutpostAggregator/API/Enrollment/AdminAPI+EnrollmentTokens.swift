@@ -18,9 +18,9 @@ struct CreateEnrollmentTokenRequest: Decodable, StrictKeys {
         let device = try container.decode(String.self, forKey: AnyKey(stringValue: "device"))
         guard let id = DeviceID(device) else { throw APIError.validation("device must match [a-z0-9][a-z0-9-]{0,62}") }
         self.device = id
-        kind = try container.decodeIfPresent(String.self, forKey: AnyKey(stringValue: "kind")) ?? "meter"
+        kind = try container.decodeOptional(String.self, "kind") ?? "meter"
         guard EnrollmentTokenIssuer.kinds.contains(kind) else { throw APIError.validation("kind must be meter or camera") }
-        ttlSeconds = try container.decodeIfPresent(Int.self, forKey: AnyKey(stringValue: "ttlSeconds"))
+        ttlSeconds = try container.decodeOptional(Int.self, "ttlSeconds")
         if let ttlSeconds, !Self.ttlBounds.contains(ttlSeconds) {
             throw APIError.validation("ttlSeconds must be \(Self.ttlBounds.lowerBound)-\(Self.ttlBounds.upperBound)")
         }

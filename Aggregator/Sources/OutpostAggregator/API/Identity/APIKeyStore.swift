@@ -49,7 +49,9 @@ public struct APIKeyStore: Sendable {
 
     public func create(name: String, role: Role, expiresAt: Date, origin: AuditLog.Origin, audit: AuditLog) async throws -> Created {
         let trimmed = name.trimmingCharacters(in: .whitespaces)
-        guard (1...100).contains(trimmed.count) else { throw APIError.validation("name must be 1-100 characters") }
+        guard (1...100).contains(name.unicodeScalars.count), !trimmed.isEmpty else {
+            throw APIError.validation("name must be 1-100 characters, not only spaces")
+        }
         let lifetime = expiresAt.timeIntervalSinceNow
         guard lifetime > 60, lifetime <= Self.maximumLifetime else {
             throw APIError.validation("expiresAt must be between one minute and 400 days from now")

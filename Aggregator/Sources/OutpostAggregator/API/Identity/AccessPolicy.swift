@@ -11,6 +11,17 @@ public enum AccessPolicy {
         /// Path below `/api/v1`, with `{name}` parameters.
         public let path: String
         public let minimumRole: Role?
+        /// Only a signed-in user may call it (an API key has no password): 403 for keys.
+        public let usersOnly: Bool
+        /// Answers while the caller must still change a one-time password (see ``passwordChangeExempt``).
+        public var passwordChangeExempt: Bool { path == "/me" || path == "/me/password" || path.hasPrefix("/auth/") }
+
+        public init(method: HTTPRequest.Method, path: String, minimumRole: Role?, usersOnly: Bool = false) {
+            self.method = method
+            self.path = path
+            self.minimumRole = minimumRole
+            self.usersOnly = usersOnly
+        }
 
         public var description: String { "\(method) /api/v1\(path)" }
         /// The same path in hummingbird's router syntax (`:name`).
@@ -23,10 +34,12 @@ public enum AccessPolicy {
         Rule(method: .post, path: "/auth/refresh", minimumRole: nil),
         Rule(method: .post, path: "/auth/logout", minimumRole: nil),
         Rule(method: .get, path: "/me", minimumRole: .viewer),
+        Rule(method: .post, path: "/me/password", minimumRole: .viewer, usersOnly: true),
 
         Rule(method: .get, path: "/users", minimumRole: .admin),
         Rule(method: .post, path: "/users", minimumRole: .admin),
         Rule(method: .patch, path: "/users/{username}", minimumRole: .admin),
+        Rule(method: .post, path: "/users/{username}/password-reset", minimumRole: .admin),
         Rule(method: .get, path: "/api-keys", minimumRole: .admin),
         Rule(method: .post, path: "/api-keys", minimumRole: .admin),
         Rule(method: .delete, path: "/api-keys/{id}", minimumRole: .admin),
@@ -57,6 +70,21 @@ public enum AccessPolicy {
 
     public static func rule(_ method: HTTPRequest.Method, _ path: String) -> Rule? {
         rules.first { $0.method == method && $0.path == path }
+    }
+
+    /// Why `principal` may not call `rule`, or nil when it may: 401 for anonymous callers,
+    /// 403 `forbidden` for a role below the minimum or an API key on a users-only route,
+    /// 403 `password_change_required` for a user who must first change a one-time password.
+    public static func refusal(_ principal: Principal?, _ rule: Rule) -> APIError? {
+        guard allows(principal, minimum: rule.minimumRole) else { return principal == nil ? .unauthenticated : .forbidden }
+        guard let principal else { return nil }
+        if rule.usersOnly, principal.kind != .user {
+            return APIError(.forbidden, .forbidden, "only a signed-in user can do this; an API key has no password")
+        }
+        if principal.mustChangePassword, !rule.passwordChangeExempt {
+            return APIError(.forbidden, .passwordChangeRequired, "change your one-time password first (POST /api/v1/me/password)")
+        }
+        return nil
     }
 
     /// Whether `principal` may call a route that needs `minimum`.

@@ -21,6 +21,8 @@ public struct AccessTokenClaims: Codable, Sendable, Equatable {
     public var iat: Int64
     public var exp: Int64
     public var jti: String
+    /// Set while the user must change a one-time password (`pwc`); absent otherwise.
+    public var pwc: Bool?
 }
 
 public enum AccessToken {

@@ -66,10 +66,27 @@ struct UpdateUserRequest: Decodable, StrictKeys {
     init(from decoder: any Decoder) throws {
         try Self.refuseUnknownKeys(decoder)
         let container = try decoder.container(keyedBy: AnyKey.self)
-        role = try container.decodeIfPresent(Role.self, forKey: AnyKey(stringValue: "role"))
-        disabled = try container.decodeIfPresent(Bool.self, forKey: AnyKey(stringValue: "disabled"))
+        role = try container.decodeOptional(Role.self, "role")
+        disabled = try container.decodeOptional(Bool.self, "disabled")
         guard role != nil || disabled != nil else { throw APIError.validation("nothing to change: send role or disabled") }
     }
+}
+
+struct ChangePasswordRequest: Decodable, StrictKeys {
+    static let allowedKeys: Set<String> = ["currentPassword", "newPassword"]
+    let currentPassword: String
+    let newPassword: String
+
+    init(from decoder: any Decoder) throws {
+        try Self.refuseUnknownKeys(decoder)
+        let container = try decoder.container(keyedBy: AnyKey.self)
+        currentPassword = try container.decode(String.self, forKey: AnyKey(stringValue: "currentPassword"))
+        newPassword = try container.decode(String.self, forKey: AnyKey(stringValue: "newPassword"))
+    }
+}
+
+struct PasswordResetResponse: Encodable, Sendable {
+    let oneTimePassword: String
 }
 
 struct MeResponse: Encodable, Sendable {
@@ -77,6 +94,7 @@ struct MeResponse: Encodable, Sendable {
     let id: String
     let name: String
     let role: Role
+    let mustChangePassword: Bool
 }
 
 struct ItemsResponse<Item: Encodable & Sendable>: Encodable, Sendable {
@@ -89,7 +107,7 @@ extension AdminAPI {
             let body = try await request.decodeJSON(LoginRequest.self, limit: settings.maxBodyBytes)
             try await loginIPLimiter.take(context.remoteAddress ?? "unknown").enforce("login attempts from this address")
             try await loginUserLimiter.take(body.username.lowercased()).enforce("login attempts for this user")
-            guard body.password.utf8.count <= 72, let user = try await users.authenticate(username: body.username, password: body.password)
+            guard body.password.unicodeScalars.count <= UserStore.maxPasswordCharacters, let user = try await users.authenticate(username: body.username, password: body.password)
             else {
                 try await audit.record("auth.login_failed", target: "user:\(body.username.prefix(64))", origin: origin(context))
                 throw APIError(.unauthorized, .invalidCredentials, "wrong username or password")
@@ -114,7 +132,25 @@ extension AdminAPI {
         }
         on(.get, "/me") { _, context in
             let principal = context.principal!
-            return try .json(MeResponse(kind: principal.kind.rawValue, id: principal.id, name: principal.name, role: principal.role))
+            return try .json(MeResponse(kind: principal.kind.rawValue, id: principal.id, name: principal.name, role: principal.role,
+                                        mustChangePassword: principal.mustChangePassword))
+        }
+        on(.post, "/me/password") { request, context in
+            let body = try await request.decodeJSON(ChangePasswordRequest.self, limit: settings.maxBodyBytes)
+            try await loginUserLimiter.take(context.principal!.name.lowercased()).enforce("password attempts for this user")
+            try await users.changePassword(userID: context.principal!.id, current: body.currentPassword, new: body.newPassword,
+                                           origin: origin(context), audit: audit)
+            return Response(status: .noContent)
+        }
+        on(.post, "/users/{username}/password-reset") { request, context in
+            _ = try request.queryParameters(allowing: [])
+            let username = context.parameters.get("username") ?? ""
+            if let principal = context.principal, principal.kind == .user, principal.name == username {
+                throw APIError(.conflict, .conflict, "change your own password with POST /api/v1/me/password")
+            }
+            guard let oneTime = try await users.resetPassword(username: username, origin: origin(context), audit: audit)
+            else { throw APIError.notFound("user") }
+            return try .json(PasswordResetResponse(oneTimePassword: oneTime))
         }
         on(.get, "/users") { request, _ in
             _ = try request.queryParameters(allowing: [])
@@ -149,6 +185,10 @@ extension AdminAPI {
         }
         on(.delete, "/api-keys/{id}") { _, context in
             let id = context.parameters.get("id") ?? ""
+            // Like an admin's own account: a key does not revoke itself, so automation cannot lock itself out by mistake.
+            if let principal = context.principal, principal.kind == .apiKey, principal.id == id {
+                throw APIError(.conflict, .conflict, "a key cannot revoke itself; use another credential")
+            }
             guard try await apiKeys.revoke(id: id, origin: origin(context), audit: audit) else { throw APIError.notFound("API key") }
             return Response(status: .noContent)
         }
@@ -159,7 +199,7 @@ extension AdminAPI {
             if let action = query["action"], action.range(of: "^[a-z_]{1,40}(\\.[a-z_]{1,40})+$", options: .regularExpression) == nil {
                 throw APIError.invalidParameter("action", "must look like 'device.patch'")
             }
-            if let target = query["target"], !(1...200).contains(target.count)
+            if let target = query["target"], !(1...200).contains(target.unicodeScalars.count)
                 || target.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
                 throw APIError.invalidParameter("target", "must be 1-200 characters without control characters")
             }

@@ -27,11 +27,14 @@ public struct Principal: Sendable, Equatable {
     /// A readable name for the audit log: the username, or the key's name.
     public let name: String
     public let role: Role
+    /// A user signed in with a one-time password: only `/me`, `/me/password` and `/auth/*` answer.
+    public let mustChangePassword: Bool
 
-    public init(kind: Kind, id: String, name: String, role: Role) {
+    public init(kind: Kind, id: String, name: String, role: Role, mustChangePassword: Bool = false) {
         self.kind = kind
         self.id = id
         self.name = name
         self.role = role
+        self.mustChangePassword = mustChangePassword
     }
 }

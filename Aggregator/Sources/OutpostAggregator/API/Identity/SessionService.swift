@@ -17,6 +17,8 @@ public struct SessionService: Sendable {
         public let expiresIn: Int
         public let refreshToken: String
         public let role: Role
+        /// True after an admin's password reset: change the password (`POST /me/password`) first.
+        public let mustChangePassword: Bool
     }
 
     let client: PostgresClient
@@ -79,9 +81,13 @@ public struct SessionService: Sendable {
             try await connection.query("UPDATE api_refresh_tokens SET used_at = now() WHERE id = \(id)::uuid", logger: logger)
             var user: UserStore.User?
             let userRows = try await connection.query(
-                "SELECT username, role, created_at FROM api_users WHERE id = \(userID)::uuid AND disabled_at IS NULL", logger: logger)
-            for try await (username, role, createdAt) in userRows.decode((String, String, Date).self) {
-                user = UserStore.User(id: userID, username: username, role: Role(rawValue: role) ?? .viewer, createdAt: createdAt, disabled: false)
+                """
+                SELECT username, role, created_at, must_change_password FROM api_users
+                WHERE id = \(userID)::uuid AND disabled_at IS NULL
+                """, logger: logger)
+            for try await (username, role, createdAt, mustChange) in userRows.decode((String, String, Date, Bool).self) {
+                user = UserStore.User(id: userID, username: username, role: Role(rawValue: role) ?? .viewer, createdAt: createdAt,
+                                      disabled: false, mustChangePassword: mustChange)
             }
             guard let user else { return .invalid }
             let next = SecretToken.generate()
@@ -125,9 +131,9 @@ public struct SessionService: Sendable {
         let lifetime = accessTokenLifetime.wholeSeconds
         let claims = AccessTokenClaims(
             iss: AccessTokenClaims.issuer, aud: AccessTokenClaims.audience, sub: user.id, name: user.username, role: user.role,
-            iat: now, exp: now + Int64(lifetime), jti: SecretToken.generate(bytes: 12))
+            iat: now, exp: now + Int64(lifetime), jti: SecretToken.generate(bytes: 12), pwc: user.mustChangePassword ? true : nil)
         return Tokens(accessToken: try AccessToken.sign(claims, key: key, kid: kid), tokenType: "Bearer", expiresIn: lifetime,
-                      refreshToken: refresh, role: user.role)
+                      refreshToken: refresh, role: user.role, mustChangePassword: user.mustChangePassword)
     }
 }
 

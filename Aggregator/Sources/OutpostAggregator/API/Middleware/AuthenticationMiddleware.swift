@@ -25,7 +25,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     func authenticate(_ credential: String) async throws -> Principal {
         if credential.hasPrefix(APIKeyStore.prefix) { return try await apiKeys.authenticate(credential) }
         let claims = try await keyring.verify(credential, now: Date())
-        return Principal(kind: .user, id: claims.sub, name: claims.name, role: claims.role)
+        return Principal(kind: .user, id: claims.sub, name: claims.name, role: claims.role, mustChangePassword: claims.pwc ?? false)
     }
 
     static func credential(in headers: HTTPFields) throws(APIError) -> String? {

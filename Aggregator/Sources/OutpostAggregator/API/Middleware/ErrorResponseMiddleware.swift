@@ -1,7 +1,6 @@
 import Foundation
 import Hummingbird
 import Logging
-import Metrics
 
 /// Turns every error thrown below it into the one error shape,
 /// `{"error": {"code", "message", "requestId"}}`, and logs it with the request id.
@@ -13,13 +12,14 @@ import Metrics
 /// Each refusal counts in `outpost_api_errors_total{code}`.
 struct ErrorResponseMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
+    let metrics: AggregatorMetrics
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
         } catch {
             let apiError = Self.apiError(for: error)
-            Counter(label: "outpost_api_errors_total", dimensions: [("code", apiError.code.rawValue)]).increment()
+            metrics.apiError(code: apiError.code.rawValue)
             if apiError.status.code >= 500 {
                 context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))", "path": "\(request.uri.path)"])
             } else {

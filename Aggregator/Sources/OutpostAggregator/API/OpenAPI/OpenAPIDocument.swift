@@ -9,7 +9,7 @@ enum OpenAPIDocument {
   "info": {
     "title": "Outpost admin API",
     "version": "1",
-    "description": "JSON over HTTPS. Every error is {error:{code,message,requestId}}. x-minimum-role names the least role that may call an operation (absent: public)."
+    "description": "JSON over HTTPS. Every error is {error:{code,message,requestId}}. x-minimum-role names the least role that may call an operation (absent: public). Text anywhere in a request (body fields at any depth, keys, query parameters) must not contain U+0000 or a lone UTF-16 surrogate, which PostgreSQL cannot store: such a request is 422 validation_failed naming the field (400 invalid_parameter in a query string). String lengths count Unicode code points, as JSON Schema does. A method a path does not declare is 405 with Allow, TRACE included."
   },
   "servers": [
     {
@@ -288,6 +288,57 @@ enum OpenAPIDocument {
         "x-minimum-role": "viewer"
       }
     },
+    "/me/password": {
+      "post": {
+        "summary": "Change your own password (signed-in users; an API key has none): 204, then every refresh token of yours is revoked, so other sessions end at their next refresh. Audited as user.password_change.",
+        "responses": {
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "204": {
+            "description": "Changed."
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          }
+        },
+        "x-minimum-role": "viewer",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/ChangePassword"
+              }
+            }
+          }
+        }
+      }
+    },
     "/users": {
       "get": {
         "summary": "List users.",
@@ -453,7 +504,8 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"
             }
           }
         ],
@@ -467,6 +519,71 @@ enum OpenAPIDocument {
             }
           }
         }
+      }
+    },
+    "/users/{username}/password-reset": {
+      "post": {
+        "summary": "Reset a user's password to a one-time password that must be changed at the next login; the user's refresh tokens are revoked. Audited as user.password_reset. 409 for your own account (use POST /me/password).",
+        "responses": {
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "200": {
+            "description": "The one-time password.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/PasswordReset"
+                }
+              }
+            }
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          }
+        },
+        "x-minimum-role": "admin",
+        "parameters": [
+          {
+            "name": "username",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9._-]{0,62}$"
+            }
+          }
+        ]
       }
     },
     "/api-keys": {
@@ -575,7 +692,7 @@ enum OpenAPIDocument {
     },
     "/api-keys/{id}": {
       "delete": {
-        "summary": "Revoke an API key at once.",
+        "summary": "Revoke an API key at once. 409 when the key would revoke itself (use another credential).",
         "responses": {
           "204": {
             "description": "Revoked."
@@ -612,6 +729,9 @@ enum OpenAPIDocument {
           },
           "405": {
             "$ref": "#/components/responses/MethodNotAllowed"
+          },
+          "409": {
+            "$ref": "#/components/responses/Conflict"
           }
         },
         "x-minimum-role": "admin",
@@ -621,7 +741,8 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-f0-9]{16}$"
             }
           }
         ]
@@ -707,7 +828,8 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9:._-]{0,62}$"
             },
             "description": "Has this tag."
           },
@@ -717,7 +839,10 @@ enum OpenAPIDocument {
             "required": false,
             "schema": {
               "type": "string",
-              "maxLength": 100
+              "minLength": 1,
+              "maxLength": 100,
+              "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]*$",
+              "description": "1-100 characters (code points), no control characters; matched case-insensitively in id and name."
             },
             "description": "Text in the id or name."
           },
@@ -726,7 +851,9 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "nextCursor of the previous page: the last device id."
             },
             "description": "nextCursor from the previous page."
           },
@@ -799,7 +926,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           }
         ]
@@ -858,7 +987,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           }
         ],
@@ -876,7 +1007,7 @@ enum OpenAPIDocument {
     },
     "/devices/{id}/decommission": {
       "post": {
-        "summary": "Decommission: the device is marked decommissioned (its readings refused), then revoked exactly as by POST /devices/{id}/certificates/revoke and `cert revoke`: certificates revoked, CRL published, broker reloaded, live session ended. 503 ca_unavailable without a CA (nothing changes); 502 broker_unreachable when the broker could not be reloaded (the decommission and revocation are recorded and the CRL written; repeat to finish).",
+        "summary": "Decommission: the device is marked decommissioned (its readings refused), then revoked exactly as by POST /devices/{id}/certificates/revoke and `cert revoke`: certificates revoked, CRL published, broker reloaded, live session ended. 503 ca_unavailable without a CA (nothing changes); 502 broker_unreachable when the broker could not be reloaded (the decommission and revocation are recorded and the CRL written; repeat to finish). The answer waits for the broker: measured 0.1 s for a live device on loopback; bounded by 15 s for the broker to refuse a revoked probe certificate plus 15 s to end the device's session (each connection attempt at most 10 s), so never more than about 50 s, after which 502 broker_unreachable.",
         "responses": {
           "200": {
             "description": "The device.",
@@ -932,7 +1063,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           }
         ]
@@ -993,7 +1126,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           },
           {
@@ -1004,7 +1139,7 @@ enum OpenAPIDocument {
               "type": "string",
               "pattern": "^[a-z][a-z0-9_]{0,63}$"
             },
-            "description": "Metric name; 400 unknown_metric when the device has none."
+            "description": "Metric name; 404 unknown_metric when the device has no readings of it."
           },
           {
             "name": "from",
@@ -1024,7 +1159,7 @@ enum OpenAPIDocument {
               "type": "string",
               "format": "date-time"
             },
-            "description": "End (exclusive). Default: now. At most 400 days after from."
+            "description": "End (exclusive). Default: now. A range that is empty (to not after from) gives an empty page."
           },
           {
             "name": "bucket",
@@ -1046,7 +1181,9 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^-?[0-9]{1,16}(\\.[0-9a-f]{16}\\.[0-9]{1,18})?$",
+              "description": "nextCursor of the previous page: a time in microseconds, for raw pages followed by the reading's buffer (16 hex digits) and seq. A bare time starts a raw page at that time and a bucketed page at that bucket."
             },
             "description": "nextCursor from the previous page."
           },
@@ -1119,7 +1256,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           }
         ]
@@ -1185,7 +1324,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           },
           {
@@ -1193,7 +1334,8 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z][a-z0-9_]{0,63}$"
             },
             "description": "Only this metric."
           },
@@ -1215,7 +1357,7 @@ enum OpenAPIDocument {
               "type": "string",
               "format": "date-time"
             },
-            "description": "End (exclusive). Default: now."
+            "description": "End (exclusive). Default: now. A range that is empty (to not after from) gives an empty export."
           },
           {
             "name": "format",
@@ -1288,7 +1430,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           },
           {
@@ -1312,7 +1456,9 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^-?[0-9]{1,16}\\.[A-Za-z0-9_-]{1,64}$",
+              "description": "nextCursor of the previous page: the last command's creation time (microseconds) and id."
             },
             "description": "nextCursor from the previous page."
           },
@@ -1386,7 +1532,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           }
         ],
@@ -1457,7 +1605,8 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[A-Za-z0-9_-]{1,64}$"
             }
           }
         ]
@@ -1534,7 +1683,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           },
           {
@@ -1558,7 +1709,8 @@ enum OpenAPIDocument {
               }
             }
           }
-        }
+        },
+        "description": "A camera that is not online is refused at once with 409 device_offline (no command is queued). An online camera is waited for at most `wait` seconds (default 20): 200 with the outcome when the agent answers in time, else 202 with the command to follow at Location. 409 conflict when the device is not a camera."
       }
     },
     "/devices/{id}/streams/stop": {
@@ -1632,7 +1784,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           },
           {
@@ -1656,7 +1810,8 @@ enum OpenAPIDocument {
               }
             }
           }
-        }
+        },
+        "description": "A camera that is not online is refused at once with 409 device_offline (no command is queued). An online camera is waited for at most `wait` seconds (default 20): 200 with the outcome when the agent answers in time, else 202 with the command to follow at Location. 409 conflict when the device is not a camera."
       }
     },
     "/devices/{id}/certificates": {
@@ -1714,7 +1869,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             }
           }
         ]
@@ -1772,7 +1929,8 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"
             },
             "description": "Only this device."
           },
@@ -1868,7 +2026,24 @@ enum OpenAPIDocument {
             "content": {
               "text/event-stream": {
                 "schema": {
-                  "type": "string"
+                  "type": "object",
+                  "description": "One server-sent event (OpenAPI 3.1: the schema describes each event): its type, and its data as JSON text whose schema x-events gives per type.",
+                  "properties": {
+                    "event": {
+                      "type": "string",
+                      "enum": [
+                        "device.status",
+                        "command.status"
+                      ]
+                    },
+                    "data": {
+                      "type": "string"
+                    }
+                  },
+                  "required": [
+                    "event",
+                    "data"
+                  ]
                 },
                 "x-events": {
                   "device.status": {
@@ -1919,7 +2094,8 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"
             },
             "description": "Only this device's events."
           }
@@ -1978,7 +2154,9 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z_]{1,40}(\\.[a-z_]{1,40})+$",
+              "description": "An action such as device.patch."
             },
             "description": "Only this action, e.g. device.patch."
           },
@@ -1987,7 +2165,11 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 200,
+              "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]*$",
+              "description": "1-200 characters (code points), no control characters, e.g. device:meter-1."
             },
             "description": "Only this target, e.g. device:cam-1."
           },
@@ -1996,7 +2178,9 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[0-9]{1,18}$",
+              "description": "nextCursor of the previous page: the last entry's id."
             },
             "description": "nextCursor from the previous page."
           },
@@ -2144,7 +2328,8 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[0-9a-f]{64}$"
             },
             "description": "The token id (the hash the POST answered)."
           }
@@ -2209,7 +2394,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
             },
             "description": "Device id."
           }
@@ -2276,6 +2463,10 @@ enum OpenAPIDocument {
           },
           "role": {
             "$ref": "#/components/schemas/Role"
+          },
+          "mustChangePassword": {
+            "type": "boolean",
+            "description": "True after an admin's password reset until the user changes the password; until then every route except /me, /me/password and /auth/* answers 403 password_change_required."
           }
         },
         "required": [
@@ -2283,7 +2474,8 @@ enum OpenAPIDocument {
           "tokenType",
           "expiresIn",
           "refreshToken",
-          "role"
+          "role",
+          "mustChangePassword"
         ],
         "additionalProperties": false
       },
@@ -2307,7 +2499,9 @@ enum OpenAPIDocument {
         "type": "object",
         "properties": {
           "refreshToken": {
-            "type": "string"
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 128
           }
         },
         "required": [
@@ -2333,13 +2527,18 @@ enum OpenAPIDocument {
           },
           "role": {
             "$ref": "#/components/schemas/Role"
+          },
+          "mustChangePassword": {
+            "type": "boolean",
+            "description": "True after an admin's password reset until the user changes the password; until then every route except /me, /me/password and /auth/* answers 403 password_change_required."
           }
         },
         "required": [
           "kind",
           "id",
           "name",
-          "role"
+          "role",
+          "mustChangePassword"
         ],
         "additionalProperties": false
       },
@@ -2362,6 +2561,10 @@ enum OpenAPIDocument {
           },
           "disabled": {
             "type": "boolean"
+          },
+          "mustChangePassword": {
+            "type": "boolean",
+            "description": "True after an admin's password reset until the user changes the password; until then every route except /me, /me/password and /auth/* answers 403 password_change_required."
           }
         },
         "required": [
@@ -2369,7 +2572,8 @@ enum OpenAPIDocument {
           "username",
           "role",
           "createdAt",
-          "disabled"
+          "disabled",
+          "mustChangePassword"
         ],
         "additionalProperties": false
       },
@@ -2422,7 +2626,8 @@ enum OpenAPIDocument {
           }
         },
         "additionalProperties": false,
-        "description": "Either change revokes the user's refresh tokens."
+        "description": "Either change revokes the user's refresh tokens.",
+        "minProperties": 1
       },
       "APIKey": {
         "type": "object",
@@ -2490,14 +2695,17 @@ enum OpenAPIDocument {
           "name": {
             "type": "string",
             "minLength": 1,
-            "maxLength": 100
+            "maxLength": 100,
+            "pattern": "\\S",
+            "description": "1-100 characters (code points), not only spaces."
           },
           "role": {
             "$ref": "#/components/schemas/Role"
           },
           "expiresAt": {
             "type": "string",
-            "format": "date-time"
+            "format": "date-time",
+            "description": "Between one minute and 400 days from now; otherwise 422."
           }
         },
         "required": [
@@ -2659,21 +2867,28 @@ enum OpenAPIDocument {
               "string",
               "null"
             ],
-            "maxLength": 100
+            "minLength": 1,
+            "maxLength": 100,
+            "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]*$",
+            "description": "1-100 characters (code points), no control characters; null clears it."
           },
           "tags": {
             "type": "array",
             "maxItems": 32,
             "items": {
-              "type": "string"
-            }
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9:._-]{0,62}$"
+            },
+            "description": "Replaces the tags; duplicates collapse."
           },
           "metadata": {
-            "type": "object"
+            "type": "object",
+            "description": "Replaces the metadata; at most 8 KiB as JSON."
           }
         },
         "additionalProperties": false,
-        "description": "Only these fields can change. Any other field is refused with 422 read_only_field."
+        "description": "Only these fields can change. Any other field is refused with 422 read_only_field.",
+        "minProperties": 1
       },
       "RawReading": {
         "type": "object",
@@ -2923,7 +3138,8 @@ enum OpenAPIDocument {
             ]
           },
           "args": {
-            "type": "object"
+            "type": "object",
+            "description": "At most 4 KiB as JSON."
           },
           "ttlSeconds": {
             "type": "integer",
@@ -2940,7 +3156,8 @@ enum OpenAPIDocument {
         "type": "object",
         "properties": {
           "args": {
-            "type": "object"
+            "type": "object",
+            "description": "At most 4 KiB as JSON."
           }
         },
         "additionalProperties": false
@@ -3380,11 +3597,45 @@ enum OpenAPIDocument {
             "format": "date-time"
           }
         }
+      },
+      "ChangePassword": {
+        "type": "object",
+        "properties": {
+          "currentPassword": {
+            "type": "string",
+            "minLength": 1,
+            "maxLength": 72
+          },
+          "newPassword": {
+            "type": "string",
+            "minLength": 12,
+            "maxLength": 72,
+            "description": "12 to 72 characters (Unicode code points); must differ from currentPassword."
+          }
+        },
+        "required": [
+          "currentPassword",
+          "newPassword"
+        ],
+        "additionalProperties": false
+      },
+      "PasswordReset": {
+        "type": "object",
+        "properties": {
+          "oneTimePassword": {
+            "type": "string",
+            "description": "Shown once. The user signs in with it and must then change it."
+          }
+        },
+        "required": [
+          "oneTimePassword"
+        ],
+        "additionalProperties": false
       }
     },
     "responses": {
       "BadRequest": {
-        "description": "Invalid input: invalid_json, invalid_parameter, unknown_parameter, invalid_cursor, invalid_range, unknown_metric.",
+        "description": "Invalid input: invalid_json, invalid_parameter, unknown_parameter, invalid_cursor.",
         "content": {
           "application/json": {
             "schema": {
@@ -3404,7 +3655,7 @@ enum OpenAPIDocument {
         }
       },
       "Forbidden": {
-        "description": "forbidden: the role is too low.",
+        "description": "forbidden: the role is too low (or an API key on a route only a signed-in user may call); password_change_required: the user signed in with a one-time password and must change it first (POST /me/password).",
         "content": {
           "application/json": {
             "schema": {
@@ -3414,7 +3665,7 @@ enum OpenAPIDocument {
         }
       },
       "NotFound": {
-        "description": "not_found.",
+        "description": "not_found (or unknown_metric for a metric the device has no readings of).",
         "content": {
           "application/json": {
             "schema": {
@@ -3424,11 +3675,20 @@ enum OpenAPIDocument {
         }
       },
       "MethodNotAllowed": {
-        "description": "method_not_allowed.",
+        "description": "method_not_allowed: the path exists, the method does not; Allow lists the methods it has.",
         "content": {
           "application/json": {
             "schema": {
               "$ref": "#/components/schemas/Error"
+            }
+          }
+        },
+        "headers": {
+          "Allow": {
+            "description": "The methods this path serves, comma-separated.",
+            "required": true,
+            "schema": {
+              "type": "string"
             }
           }
         }

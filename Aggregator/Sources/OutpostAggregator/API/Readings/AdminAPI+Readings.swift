@@ -26,7 +26,7 @@ extension AdminAPI {
             let query = try ReadingsQuery(try request.queryParameters(allowing: ReadingsQuery.parameters))
             let device = try await existingDevice(context)
             guard try await readings.hasMetric(device: device, metric: query.metric) else {
-                throw APIError(.badRequest, .unknownMetric, "device \(device) has no readings of metric '\(query.metric)'")
+                throw APIError(.notFound, .unknownMetric, "device \(device) has no readings of metric '\(query.metric)'")
             }
             if query.bucket == .raw {
                 let (items, next) = try await readings.raw(device: device, query)
@@ -50,7 +50,6 @@ extension AdminAPI {
             }
             guard let from = try QueryValue.date(query, "from") else { throw APIError.invalidParameter("from", "is required") }
             let to = try QueryValue.date(query, "to") ?? Date()
-            guard from < to else { throw APIError(.badRequest, .invalidRange, "'from' must be before 'to'") }
             let device = try await existingDevice(context)
             let metric = query["metric"]
             let readings = readings

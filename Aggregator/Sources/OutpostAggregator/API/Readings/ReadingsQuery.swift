@@ -18,10 +18,40 @@ struct ReadingsQuery: Sendable, Equatable {
     }
 
     /// Where a raw page resumes: after this (ts in µs since the epoch, buffer, seq).
-    struct RawPosition: Codable, Sendable, Equatable {
+    /// `^-?[0-9]{1,16}(\.[0-9a-f]{16}\.[0-9]{1,18})?$`: a reading's time in microseconds, then its
+    /// buffer (as 16 hex digits of its 64 bits) and sequence number. A bare time means "from
+    /// this time on" for raw pages and is the next bucket's start for bucketed pages, so one
+    /// grammar serves both and any cursor matching it is accepted by either.
+    struct RawPosition: Codable, Sendable, Equatable, CursorKey {
         let t: Int64
         let b: Int64
         let s: Int64
+
+        var cursorText: String {
+            let hex = String(UInt64(bitPattern: b), radix: 16)
+            return "\(t).\(String(repeating: "0", count: 16 - hex.count))\(hex).\(s)"
+        }
+
+        init(t: Int64, b: Int64, s: Int64) {
+            self.t = t
+            self.b = b
+            self.s = s
+        }
+
+        init?(cursorText text: Substring) {
+            let parts = text.split(separator: ".", omittingEmptySubsequences: false)
+            guard let t = Cursor.integer(parts[0], digits: 16, signed: true) else { return nil }
+            if parts.count == 1 {
+                // Before every reading at `t`: (t, smallest buffer, smallest seq) is not itself a reading.
+                self.init(t: t, b: Int64.min, s: -1)
+                return
+            }
+            guard parts.count == 3, parts[1].utf8.count == 16, let buffer = UInt64(parts[1], radix: 16),
+                  parts[1].utf8.allSatisfy({ ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }),
+                  let seq = Cursor.integer(parts[2], digits: 18, signed: false)
+            else { return nil }
+            self.init(t: t, b: Int64(bitPattern: buffer), s: seq)
+        }
     }
 
     static let metricPattern = "^[a-z][a-z0-9_]{0,63}$"
@@ -46,10 +76,6 @@ struct ReadingsQuery: Sendable, Equatable {
         self.metric = metric
         let to = try QueryValue.date(query, "to") ?? now
         let from = try QueryValue.date(query, "from") ?? to.addingTimeInterval(-86_400)
-        guard from < to else { throw APIError(.badRequest, .invalidRange, "'from' must be before 'to'") }
-        guard to.timeIntervalSince(from) <= 400 * 86_400 else {
-            throw APIError(.badRequest, .invalidRange, "a query spans at most 400 days; use the export for more")
-        }
         self.from = from
         self.to = to
         guard let bucket = Bucket(rawValue: query["bucket"] ?? "raw") else {
@@ -58,12 +84,13 @@ struct ReadingsQuery: Sendable, Equatable {
         self.bucket = bucket
         limit = try QueryValue.limit(query, default: Self.defaultLimit, maximum: Self.maximumLimit)
         if let cursor = query["cursor"] {
+            let position = try Cursor.decode(cursor, as: RawPosition.self)
             if bucket == .raw {
-                rawAfter = try Cursor.decode(cursor, as: RawPosition.self)
+                rawAfter = position
                 bucketFrom = nil
             } else {
                 rawAfter = nil
-                bucketFrom = try Cursor.decode(cursor, as: Int64.self)
+                bucketFrom = position.t
             }
         } else {
             rawAfter = nil

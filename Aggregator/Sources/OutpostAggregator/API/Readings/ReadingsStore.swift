@@ -85,7 +85,7 @@ struct ReadingsStore: Sendable {
         for try await (start, avg, min, max, count) in rows.decode((Int64, Double, Double, Double, Int64).self) {
             aggregates.append(Aggregate(start: Date(timeIntervalSince1970: Double(start) / 1_000_000), avg: avg, min: min, max: max, count: count))
         }
-        return (aggregates, pageEnd < rangeEnd ? Cursor.encode(pageEnd) : nil)
+        return (aggregates, pageEnd < rangeEnd ? String(pageEnd) : nil)
     }
 
     /// The newest reading of each metric of one device, found through the

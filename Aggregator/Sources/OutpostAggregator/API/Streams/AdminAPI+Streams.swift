@@ -4,14 +4,16 @@ import Hummingbird
 import OutpostCommon
 
 /// `POST /devices/{id}/streams/start|stop`: optional `args` for the agent's
-/// `start_stream` / `stop_stream` commands (see docs/protocol.md).
+/// `start_stream` / `stop_stream` commands (see docs/protocol.md). A camera that is not
+/// online is refused at once (409 `device_offline`); an online one is waited for at most
+/// `?wait=` seconds (default 20), then the answer is 202 with the command to follow.
 struct StreamRequest: Decodable, StrictKeys {
     static let allowedKeys: Set<String> = ["args"]
     let args: JSONValue
 
     init(from decoder: any Decoder) throws {
         try Self.refuseUnknownKeys(decoder)
-        args = try decoder.container(keyedBy: AnyKey.self).decodeIfPresent(JSONValue.self, forKey: AnyKey(stringValue: "args")) ?? .object([:])
+        args = try decoder.container(keyedBy: AnyKey.self).decodeOptional(JSONValue.self, "args") ?? .object([:])
         guard case .object = args else { throw APIError.validation("args must be a JSON object") }
         guard (try JSONEncoder().encode(args)).count <= 4096 else { throw APIError.validation("args must be at most 4 KiB") }
     }
@@ -43,8 +45,13 @@ extension AdminAPI {
                 } ?? Self.defaultStreamWait
                 let body = try await request.decodeJSON(StreamRequest.self, limit: settings.maxBodyBytes)
                 let device = try await existingDevice(context)
-                guard try await devices.get(device)?.kind == "camera" else {
+                guard let record = try await devices.get(device), record.kind == "camera" else {
                     throw APIError(.conflict, .conflict, "device \(device) is not a camera")
+                }
+                // An offline camera cannot answer within any wait: say so at once instead of
+                // holding the request for `wait` seconds and leaving a command to expire.
+                guard record.status == "online" else {
+                    throw APIError(.conflict, .deviceOffline, "device \(device) is \(record.status); \(command) needs it online")
                 }
                 let updates = await events.subscribe()
                 let queued = try await commands.send(device: device, name: command, args: body.args, ttl: wait + 30,

@@ -4,7 +4,8 @@ import Hummingbird
 
 extension Request {
     /// Decodes a JSON body: `application/json` only (415 otherwise), at most `limit`
-    /// bytes (413), well-formed (400 `invalid_json`) and of the right shape (422).
+    /// bytes (413), well-formed (400 `invalid_json`), with text PostgreSQL can store (422
+    /// naming the field, see ``StorableText``) and of the right shape (422).
     /// Unknown fields are refused by the types themselves (see ``StrictKeys``).
     mutating func decodeJSON<T: Decodable>(_ type: T.Type, limit: Int) async throws -> T {
         let contentType = headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
@@ -18,9 +19,7 @@ extension Request {
             throw APIError(.contentTooLarge, .bodyTooLarge, "request body exceeds \(limit) bytes")
         }
         let data = Data(buffer.readableBytesView)
-        guard (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
-            throw APIError(.badRequest, .invalidJSON, "the body is not valid JSON")
-        }
+        try StorableText.check(json: data)
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .iso8601
         do {
@@ -39,13 +38,15 @@ extension Request {
         }
     }
 
-    /// Query parameters, refusing any name outside `allowed` (typos must not silently widen a query).
+    /// Query parameters, refusing any name outside `allowed` (typos must not silently widen a query)
+    /// and values with U+0000, which PostgreSQL cannot hold.
     func queryParameters(allowing allowed: Set<String>) throws(APIError) -> [String: String] {
         var result: [String: String] = [:]
         for (name, value) in uri.queryParameters {
             let name = String(name)
             guard allowed.contains(name) else { throw APIError(.badRequest, .unknownParameter, "unknown query parameter '\(name)'") }
             guard result[name] == nil else { throw APIError.invalidParameter(name, "is given twice") }
+            guard !value.unicodeScalars.contains("\u{0}") else { throw APIError.invalidParameter(name, "must not contain U+0000") }
             result[name] = String(value)
         }
         return result
@@ -137,6 +138,17 @@ struct AnyKey: CodingKey {
     var intValue: Int? { nil }
     init(stringValue: String) { self.stringValue = stringValue }
     init?(intValue: Int) { nil }
+}
+
+extension KeyedDecodingContainer where Key == AnyKey {
+    /// An optional field: nil when absent. `null` is refused with 422, since the document
+    /// gives these fields no null (a client sending it means something the server would ignore).
+    func decodeOptional<T: Decodable>(_ type: T.Type, _ name: String) throws -> T? {
+        let key = AnyKey(stringValue: name)
+        guard contains(key) else { return nil }
+        if try decodeNil(forKey: key) { throw APIError.validation("field '\(name)' must not be null; leave it out instead") }
+        return try decode(type, forKey: key)
+    }
 }
 
 extension StrictKeys {
