@@ -697,6 +697,7 @@ enum OpenAPIDocument {
                 "unknown",
                 "online",
                 "offline",
+                "revoked",
                 "decommissioned"
               ]
             },
@@ -2479,6 +2480,7 @@ enum OpenAPIDocument {
               "unknown",
               "online",
               "offline",
+              "revoked",
               "decommissioned"
             ]
           },
