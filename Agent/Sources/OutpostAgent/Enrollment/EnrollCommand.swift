@@ -33,7 +33,7 @@ extension AgentCommand {
         @Option(help: ArgumentHelp("Directory for device.key, device.pem and ca.pem (mode 0700).",
                                    discussion: "Defaults to /var/lib/outpost/credentials with the default --config-dir, else --config-dir."))
         var credentialsDir: String?
-        @Option(help: "Service user that owns the credentials when run as root (it renews them).") var user: String = "outpost"
+        @Option(help: "Service user that owns the credentials directory when run as root (it renews them).") var user: String = "outpost"
         @Option(help: "Group allowed to read the key (mode 0640); by default only the owner (0600).") var keyGroup: String?
         @Flag(help: "Also collect a simulated AC energy meter every second (a new agent.json only).") var meter = false
         @Option(help: "A FIFO an H.264 encoder writes to, offered as the stream `camera` (a new agent.json only).")
@@ -46,13 +46,14 @@ extension AgentCommand {
                 guard let entry = getgrnam(keyGroup) else { fail(EnrollmentError(.invalidArgument, "no group \(keyGroup)")) }
                 group = entry.pointee.gr_gid
             }
+            let credentialsDirectory = credentialsDir
+                ?? (configDir == Self.packagedConfigDirectory ? Self.packagedCredentialsDirectory : configDir)
+            // Credentials kept apart from the configuration belong to the service user, which replaces them on renewal.
             var owner: DeviceCredentials.Owner?
-            if geteuid() == 0 {
+            if geteuid() == 0 && credentialsDirectory != configDir {
                 owner = DeviceCredentials.Owner.named(user)
                 if owner == nil && user != "outpost" { fail(EnrollmentError(.invalidArgument, "no user \(user)")) }
             }
-            let credentialsDirectory = credentialsDir
-                ?? (configDir == Self.packagedConfigDirectory ? Self.packagedCredentialsDirectory : configDir)
             let enrollment = Enrollment(server: server, token: token, caFingerprint: caFingerprint, configDirectory: configDir,
                                         credentialsDirectory: credentialsDirectory, keyGroup: group, owner: owner,
                                         defaultSources: Enrollment.sources(meter: meter),
