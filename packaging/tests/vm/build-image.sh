@@ -5,14 +5,19 @@
 # debootstrap from the mirror apt uses on this host; the image is made with `mkfs.ext4 -d`,
 # so no loop device or mount is needed. The cloud kernel has NVMe and ext4 built in, so the
 # guest boots without an initrd; its modules (virtio-net) stay in the image for udev.
-# Cache: $OUTPOST_VM_CACHE (default /var/cache/outpost-vm, else .build/vm-cache), keyed by the
-# hash of guest-packages.txt and this script, so CI on one machine builds it once.
+# Cache: $OUTPOST_VM_CACHE (default /var/cache/outpost-vm, else .build/vm-cache), in two
+# layers so CI on one machine builds each once: the debootstrap'd tree as a tarball, keyed by
+# the hash of guest-packages.txt (the slow part: minutes of downloads), and the image made from
+# it, keyed by that and this script and the guest's unit (seconds).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 cache_base="${OUTPOST_VM_CACHE:-/var/cache/outpost-vm}"
 mkdir -p "$cache_base" 2>/dev/null && [ -w "$cache_base" ] || cache_base="$root/.build/vm-cache"
-key="$(cat "$here/guest-packages.txt" "$here/build-image.sh" | sha256sum | cut -c1-16)"
+mkdir -p "$cache_base"
+base_key="$(sha256sum < "$here/guest-packages.txt" | cut -c1-16)"
+base="$cache_base/base-$base_key.tar"
+key="$( (echo "$base_key"; cat "$here/build-image.sh" "$here/guest/outpost-vm-test.service") | sha256sum | cut -c1-16)"
 cache="$cache_base/debian12-$key"
 if [ -f "$cache/rootfs.ext4" ] && [ -f "$cache/vmlinuz" ]; then
     echo "$cache"
@@ -20,18 +25,26 @@ if [ -f "$cache/rootfs.ext4" ] && [ -f "$cache/vmlinuz" ]; then
 fi
 [ "$(id -u)" -eq 0 ] || { echo "building the VM image needs root (debootstrap)" >&2; exit 1; }
 
-mirror="$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)"
-[ -n "$mirror" ] || mirror="$(awk '$1 == "deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)"
-[ -n "$mirror" ] || mirror="http://deb.debian.org/debian"
-packages="$(grep -v '^\s*#' "$here/guest-packages.txt" | sed '/^\s*$/d' | paste -sd,)"
-
 work="$(mktemp -d "${cache_base}/build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
-start=$SECONDS
-echo "building the guest image from $mirror (once per package list) ..." >&2
-debootstrap --variant=minbase --include="$packages" bookworm "$work/rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
-    || { tail -30 "$work/debootstrap.log" >&2; exit 1; }
 rootfs="$work/rootfs"
+start=$SECONDS
+if [ ! -f "$base" ]; then
+    mirror="$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)"
+    [ -n "$mirror" ] || mirror="$(awk '$1 == "deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)"
+    [ -n "$mirror" ] || mirror="http://deb.debian.org/debian"
+    packages="$(grep -v '^\s*#' "$here/guest-packages.txt" | sed '/^\s*$/d' | paste -sd,)"
+    echo "debootstrap of the guest from $mirror (once per package list) ..." >&2
+    debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
+        || { tail -30 "$work/debootstrap.log" >&2; exit 1; }
+    rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
+    tar --numeric-owner -C "$rootfs" -cf "$work/base.tar" .
+    mv "$work/base.tar" "$base"
+    echo "debootstrap: $((SECONDS - start)) s" >&2
+else
+    mkdir -p "$rootfs"
+    tar --numeric-owner -C "$rootfs" -xpf "$base"
+fi
 
 # A root with no password on the console only; nothing listens on the network.
 chroot "$rootfs" passwd -d root >/dev/null
@@ -43,6 +56,8 @@ mkdir -p "$rootfs/etc/systemd/network"
 printf '[Match]\nName=en* eth*\n\n[Network]\nDHCP=ipv4\nLinkLocalAddressing=no\nIPv6AcceptRA=no\n' \
     > "$rootfs/etc/systemd/network/10-dhcp.network"
 chroot "$rootfs" systemctl enable systemd-networkd.service >/dev/null 2>&1
+# virtio-net is a module in the cloud kernel: load it at once rather than when udev gets to it.
+echo virtio_net > "$rootfs/etc/modules-load.d/virtio-net.conf"
 # Nothing periodic or interactive competes with the test on a slow emulated CPU.
 for unit in apt-daily.timer apt-daily-upgrade.timer e2scrub_all.timer fstrim.timer getty@tty1.service \
             serial-getty@ttyS0.service serial-getty@ttyS1.service systemd-networkd-wait-online.service; do
@@ -52,7 +67,6 @@ done
 install -m 0644 "$here/guest/outpost-vm-test.service" "$rootfs/etc/systemd/system/outpost-vm-test.service"
 chroot "$rootfs" systemctl enable outpost-vm-test.service >/dev/null 2>&1
 mkdir -p "$rootfs/mnt/payload"
-rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
 
 kernel="$(ls "$rootfs"/boot/vmlinuz-* | sort -V | tail -1)"
 cp "$kernel" "$work/vmlinuz"
@@ -60,5 +74,5 @@ rm -f "$rootfs"/boot/initrd.img-*
 mkfs.ext4 -q -L outpost-root -d "$rootfs" "$work/rootfs.ext4" 2G
 mkdir -p "$cache"
 mv "$work/rootfs.ext4" "$work/vmlinuz" "$cache/"
-echo "guest image built in $((SECONDS - start)) s: $cache ($(du -h --apparent-size "$cache/rootfs.ext4" | cut -f1) image, $(du -sh "$cache/rootfs.ext4" | cut -f1) used)" >&2
+echo "guest image made in $((SECONDS - start)) s: $cache ($(du -h --apparent-size "$cache/rootfs.ext4" | cut -f1) image, $(du -sh "$cache/rootfs.ext4" | cut -f1) used)" >&2
 echo "$cache"

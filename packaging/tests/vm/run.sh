@@ -79,8 +79,8 @@ qemu-img create -q -f qcow2 -b "$image/rootfs.ext4" -F raw "$work/overlay.qcow2"
 : > "$work/results.log"
 forward() { echo "guestfwd=tcp:10.0.2.100:$1-cmd:socat - TCP:127.0.0.1:$1"; }
 boot=$SECONDS
-qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -display none -monitor none -no-reboot \
-    -kernel "$image/vmlinuz" -append "root=/dev/nvme0n1 rw console=ttyS0 panic=-1 systemd.show_status=error" \
+qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -nodefaults -display none -no-reboot \
+    -kernel "$image/vmlinuz" -append "root=/dev/nvme0n1 rw console=ttyS0 panic=-1 no_timer_check systemd.show_status=error" \
     -drive "file=$work/overlay.qcow2,if=none,id=root,format=qcow2" -device nvme,drive=root,serial=root \
     -drive "file=$work/payload.ext4,if=none,id=payload,format=raw" -device nvme,drive=payload,serial=payload \
     -netdev "user,id=net0,restrict=on,$(forward "$https_port"),$(forward "$mqtt_port")" -device virtio-net-pci,netdev=net0 \
