@@ -87,9 +87,9 @@ qemu-system-x86_64 -accel tcg -m 1024 -smp 2 -nodefaults -display none -no-reboo
     -serial "file:$work/console.log" -serial "file:$work/results.log" &
 qemu_pid=$!
 
-# Follow the guest's results; act on "revoke-now"; give up after 8 minutes.
+# Follow the guest's results; act on "revoke-now"; give up after 10 minutes.
 seen=0 revoked=0 booted=""
-while kill -0 "$qemu_pid" 2>/dev/null && [ $((SECONDS - boot)) -lt 480 ]; do
+while kill -0 "$qemu_pid" 2>/dev/null && [ $((SECONDS - boot)) -lt 600 ]; do
     mapfile -t lines < "$work/results.log"
     for line in "${lines[@]:$seen}"; do
         line="${line%$'\r'}"
@@ -106,7 +106,7 @@ while kill -0 "$qemu_pid" 2>/dev/null && [ $((SECONDS - boot)) -lt 480 ]; do
 done
 if kill -0 "$qemu_pid" 2>/dev/null; then
     kill -KILL "$qemu_pid"
-    echo "the guest did not power off within 8 minutes; its console: $work/console.log"
+    echo "the guest did not power off within 10 minutes; its console: $work/console.log"
 fi
 wait "$qemu_pid" 2>/dev/null || true
 qemu_pid=""
