@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-api-schema test-chaos test-deb deb demo demo-stop chaos bench clean
+.PHONY: all deps build test test-swift test-api-schema test-chaos test-deb test-vm deb demo demo-stop chaos bench clean
 
 all: build
 
@@ -16,10 +16,11 @@ build: deps
 
 ## test: every test: the Swift suites against real mosquitto, PostgreSQL, SQLite, ffmpeg and
 ## GStreamer, Schemathesis against a live admin API, the quick fault campaign, then (as root,
-## on a disposable host such as CI) the Debian package test.
+## on a disposable host such as CI) the Debian package test and the device journey under
+## systemd in a qemu VM.
 test: test-swift test-api-schema test-chaos
-	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb; \
-	else echo "test-deb skipped: it installs packages and needs root (run it in CI or a VM)"; fi
+	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb && $(MAKE) --no-print-directory test-vm; \
+	else echo "test-deb and test-vm skipped: they install packages and need root (run them in CI)"; fi
 
 test-swift: deps
 	@mkdir -p $(PIDS_DIR)
@@ -68,6 +69,11 @@ deb: deps
 ## test-deb: install, check, upgrade and purge both packages on this (disposable) machine.
 test-deb: deps
 	@packaging/tests/test-deb.sh
+
+## test-vm: the README's device journey on a Debian 12 guest with systemd as PID 1 (qemu, TCG),
+## against a centre on 127.0.0.1; reuses dist/*.deb from test-deb. Root. See packaging/tests/vm/.
+test-vm: deps
+	@packaging/tests/vm/run.sh
 
 clean:
 	$(SWIFT) package clean

@@ -4,14 +4,17 @@
 # Release builds, Swift standard library linked statically, stripped. Depends: is read off
 # the binaries' NEEDED entries (objdump), resolved to the Debian packages that ship them.
 #
-# Usage: build-deb.sh [--revision N]   (N > 1 packages the same build as VERSION-N, for upgrade tests)
+# Usage: build-deb.sh [--revision N] [--only NAME]
+#   N > 1 packages the same build as VERSION-N, for upgrade tests; --only outpost-agent builds one package.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
 revision=1
+only=""
 while [ $# -gt 0 ]; do
     case "$1" in
         --revision) revision="$2"; shift 2 ;;
+        --only) only="$2"; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
 done
@@ -24,8 +27,10 @@ scratch="$root/.build-release"
 dist="$root/dist"
 mkdir -p "$dist"
 
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product outpost-agent
-swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product outpost-aggregator
+for product in outpost-agent outpost-aggregator; do
+    [ -z "$only" ] || [ "$only" = "$product" ] || continue
+    swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product"
+done
 bindir="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
 
 # The Debian packages that ship the shared libraries a binary links, with >= their installed version.
@@ -148,10 +153,12 @@ CONTROL
         "$(( $(stat -c %s "$deb") / 1024 ))" "$(( binary_size / 1024 ))"
 }
 
-package outpost-agent "$bindir/outpost-agent" "device agent for Outpost camera and meter fleets
+[ -z "$only" ] || [ "$only" = outpost-agent ] || skip_agent=1
+[ -z "$only" ] || [ "$only" = outpost-aggregator ] || skip_aggregator=1
+[ -n "${skip_agent:-}" ] || package outpost-agent "$bindir/outpost-agent" "device agent for Outpost camera and meter fleets
  Collects meter readings into a SQLite buffer and publishes them over MQTT v5
  with TLS and the device's own certificate. Readings are deleted only once the
  centre has stored them. Streams the camera's H.264 over RTP, obeys commands." ""
-package outpost-aggregator "$bindir/outpost-aggregator" "central ingest, API and CA for Outpost fleets
+[ -n "${skip_aggregator:-}" ] || package outpost-aggregator "$bindir/outpost-aggregator" "central ingest, API and CA for Outpost fleets
  Ingests device readings into PostgreSQL exactly once, tracks device state,
  serves the admin API and acts as the fleet's certificate authority." "postgresql (>= 15), mosquitto (>= 2.0)"

@@ -14,7 +14,7 @@ public struct AgentCommand: AsyncParsableCommand {
         commandName: "outpost-agent",
         abstract: "Collects readings, keeps them safe on disk, and publishes them to the Outpost centre.",
         version: OutpostVersion.current,
-        subcommands: [Run.self, Status.self, CheckConfig.self, Enroll.self, Stream.self, Simulate.self]
+        subcommands: [Run.self, Status.self, CheckConfig.self, Enroll.self, Renew.self, Stream.self, Simulate.self]
     )
 
     public init() {}
@@ -87,7 +87,7 @@ extension AgentCommand {
                     configuration: loaded,
                     extraHandlers: [StartStreamCommand(controller: streams, sources: loaded.streams), StopStreamCommand(controller: streams)],
                     extraServices: [StreamEventForwarder(controller: streams, events: events)]
-                        + (renewer.map { [$0, connection.hook(renewer: $0)] } ?? []),
+                        + (renewer.map { [$0, connection.hook(renewer: $0), RenewalSignal(renewer: $0)] } ?? []),
                     events: events, logger: logger)
                 connection.attach(agent.publisher)
                 logger.info("agent starting", metadata: [

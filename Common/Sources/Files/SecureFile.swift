@@ -15,8 +15,11 @@ public enum SecureFile {
         public var description: String { "cannot write \(path): \(reason)" }
     }
 
-    /// Atomically replaces `path` with `contents`, created with `mode`; optionally group-owned by `group`.
-    public static func write(_ contents: [UInt8], to path: String, mode: mode_t, group: gid_t? = nil) throws(WriteError) {
+    /// Atomically replaces `path` with `contents`, created with `mode`; optionally owned by
+    /// `owner` and group-owned by `group` (changing the owner needs root).
+    public static func write(_ contents: [UInt8], to path: String, mode: mode_t, owner: uid_t? = nil, group: gid_t? = nil)
+        throws(WriteError)
+    {
         let slash = path.lastIndex(of: "/")
         let directory = slash.map { String(path[..<$0]) } ?? "."
         let name = slash.map { String(path[path.index(after: $0)...]) } ?? path
@@ -24,7 +27,7 @@ public enum SecureFile {
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode)
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
         var ok = fchmod(fd, mode) == 0
-        if ok, let group { ok = fchown(fd, uid_t.max, group) == 0 }
+        if ok, owner != nil || group != nil { ok = fchown(fd, owner ?? uid_t.max, group ?? gid_t.max) == 0 }
         var offset = 0
         while ok && offset < contents.count {
             let written = contents[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -40,7 +43,9 @@ public enum SecureFile {
         }
     }
 
-    public static func write(_ text: String, to path: String, mode: mode_t, group: gid_t? = nil) throws(WriteError) {
-        try write(Array(text.utf8), to: path, mode: mode, group: group)
+    public static func write(_ text: String, to path: String, mode: mode_t, owner: uid_t? = nil, group: gid_t? = nil)
+        throws(WriteError)
+    {
+        try write(Array(text.utf8), to: path, mode: mode, owner: owner, group: group)
     }
 }

@@ -42,6 +42,9 @@ public final class MQTTClient: Sendable {
         var connected = false
         var acceptedThisConnection = false
         var backoff: ReconnectBackoff
+        var refusedBackoff: ReconnectBackoff
+        /// The TLS alert of the current connection attempt that refuses our certificate, from libmosquitto's log.
+        var certificateAlert: String?
         /// Filters to (re-)subscribe on every connect, in subscription order.
         var subscriptions: [(filter: String, qos: MQTTQoS)] = []
         var publishWaiters: [Int32: CheckedContinuation<Void, any Error>] = [:]
@@ -57,7 +60,7 @@ public final class MQTTClient: Sendable {
         MQTTLibrary.ensureInitialized()
         self.configuration = configuration
         self.logger = logger
-        self.state = Mutex(State(backoff: configuration.backoff))
+        self.state = Mutex(State(backoff: configuration.backoff, refusedBackoff: configuration.refusedCertificateBackoff))
         let (stream, continuation) = AsyncStream<MQTTEvent>.makeStream(bufferingPolicy: .unbounded)
         self.continuation = continuation
         self.events = MQTTEvents(stream: stream, credits: DispatchSemaphore(value: configuration.incomingBufferLimit))
@@ -82,6 +85,7 @@ public final class MQTTClient: Sendable {
         try check(mosquitto_int_option(mosq, MOSQ_OPT_PROTOCOL_VERSION, MQTT_PROTOCOL_V5), "protocol version")
         try check(mosquitto_threaded_set(mosq, true), "threaded mode")
         if let tls = configuration.tls {
+            try TLSFiles.check(tls)
             try check(mosquitto_tls_set(mosq, tls.caFile, nil, tls.certificateFile, tls.keyFile, nil), "TLS files")
             try check(mosquitto_tls_opts_set(mosq, 1, "tlsv1.2", nil), "TLS options")
             try check(mosquitto_tls_insecure_set(mosq, !tls.verifyHostname), "TLS host name check")
@@ -176,7 +180,10 @@ public final class MQTTClient: Sendable {
                 if ContinuousClock.now > deadline { break }
             }
             if !socketOpen {
-                state.withLock { $0.acceptedThisConnection = false }
+                state.withLock { state in
+                    state.acceptedThisConnection = false
+                    state.certificateAlert = nil
+                }
                 let rc = mosquitto_connect_bind_v5(
                     mosq, configuration.host, Int32(configuration.port), Int32(configuration.keepAlive), nil, properties)
                 if rc == MOSQ_ERR_SUCCESS.rawValue {
@@ -226,6 +233,16 @@ public final class MQTTClient: Sendable {
     }
 
     private func connectionAttemptFailed(_ rc: Int32) {
+        if let alert = state.withLock({ $0.certificateAlert }) {
+            let error = MQTTError(.certificateRefused, "the broker \(configuration.host):\(configuration.port) refused this client's certificate: \(alert)")
+            logger.error("the broker refused this client's certificate (revoked, expired or not issued by its CA); retrying slowly", metadata: [
+                "code": "\(error.code)", "reason": "\(alert)",
+                "certificate": "\(configuration.tls?.certificateFile ?? "")",
+            ])
+            continuation.yield(.connectionFailed(error))
+            pauseBeforeReconnect(certificateRefused: true)
+            return
+        }
         let code: MQTTError.Code = rc == MOSQ_ERR_TLS.rawValue ? .tls : .connectionLost
         let error = MQTTError(code, "connect to \(configuration.host):\(configuration.port): \(MQTTLibrary.describe(rc))")
         logger.warning("mqtt connection attempt failed", metadata: ["code": "\(code)", "reason": "\(MQTTLibrary.describe(rc))"])
@@ -233,9 +250,20 @@ public final class MQTTClient: Sendable {
         pauseBeforeReconnect()
     }
 
-    private func pauseBeforeReconnect() {
-        let delay = state.withLock { $0.backoff.nextDelay() }
+    private func pauseBeforeReconnect(certificateRefused: Bool = false) {
+        let delay = state.withLock { state in
+            if certificateRefused { return state.refusedBackoff.nextDelay() }
+            state.refusedBackoff.reset()
+            return state.backoff.nextDelay()
+        }
         _ = wakeUp.wait(timeout: .now() + delay)
+    }
+
+    /// libmosquitto's log lines (network thread). Only OpenSSL's reports of a TLS alert from the
+    /// broker that refuses our certificate are kept; the next failed attempt reports them.
+    func handleLog(level: Int32, message: String) {
+        guard level == MOSQ_LOG_ERR, let alert = TLSAlert.certificateRefusal(in: message) else { return }
+        state.withLock { $0.certificateAlert = alert }
     }
 
     // MARK: Callbacks (network thread)
@@ -251,6 +279,7 @@ public final class MQTTClient: Sendable {
             state.connected = true
             state.acceptedThisConnection = true
             state.backoff.reset()
+            state.refusedBackoff.reset()
             return state.subscriptions
         }
         for subscription in subscriptions {

@@ -50,11 +50,16 @@ public struct MQTTConfiguration: Sendable {
     /// back-pressure instead of unbounded memory. Defaults to 1,024.
     public var incomingBufferLimit: Int
     public var backoff: ReconnectBackoff
+    /// Used instead of ``backoff`` while the broker refuses this client's certificate
+    /// (revoked, expired, unknown): retrying every few seconds cannot help, so it waits
+    /// minutes. Defaults to 1 to 10 minutes.
+    public var refusedCertificateBackoff: ReconnectBackoff
 
     public init(
         host: String, port: Int, clientID: String, tls: TLS?, will: Will? = nil, keepAlive: Int = 30,
         sessionExpiry: UInt32 = 3600, receiveMaximum: UInt16 = 100, incomingBufferLimit: Int = 1024,
-        backoff: ReconnectBackoff = ReconnectBackoff()
+        backoff: ReconnectBackoff = ReconnectBackoff(),
+        refusedCertificateBackoff: ReconnectBackoff = ReconnectBackoff(initial: 120, maximum: 600)
     ) {
         self.host = host
         self.port = port
@@ -66,5 +71,6 @@ public struct MQTTConfiguration: Sendable {
         self.receiveMaximum = receiveMaximum
         self.incomingBufferLimit = incomingBufferLimit
         self.backoff = backoff
+        self.refusedCertificateBackoff = refusedCertificateBackoff
     }
 }

@@ -11,6 +11,9 @@ public struct MQTTError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let connectionLost = Code("connection_lost")
         /// The TLS handshake failed: unknown CA, refused client certificate, bad key.
         public static let tls = Code("tls")
+        /// The broker refused this client's certificate at the TLS handshake (revoked, expired,
+        /// not issued by its CA): retrying with the same certificate cannot succeed.
+        public static let certificateRefused = Code("certificate_refused")
         /// The broker answered CONNECT with a failure reason code.
         public static let refused = Code("refused")
         /// The operation needs a connection and there is none.

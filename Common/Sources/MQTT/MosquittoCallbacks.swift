@@ -7,6 +7,10 @@ import CMosquitto
 /// client's network thread only.
 enum MosquittoCallbacks {
     static func install(on handle: OpaquePointer) {
+        mosquitto_log_callback_set(handle) { _, userdata, level, message in
+            guard let message else { return }
+            owningClient(userdata)?.handleLog(level: level, message: String(cString: message))
+        }
         mosquitto_connect_v5_callback_set(handle) { _, userdata, reasonCode, flags, _ in
             owningClient(userdata)?.handleConnack(reasonCode: reasonCode, sessionPresent: flags & 1 == 1)
         }

@@ -82,6 +82,7 @@ final class WatchedClient: Sendable {
     init(_ settings: BrokerSettings, clientID: String, logger: Logger) throws {
         var configuration = settings.clientConfiguration(clientID: clientID)
         configuration.backoff = ReconnectBackoff(initial: 0.2, maximum: 1)
+        configuration.refusedCertificateBackoff = ReconnectBackoff(initial: 0.2, maximum: 1)
         client = try MQTTClient(configuration: configuration, logger: logger)
         let client = client
         let recorder = recorder

@@ -46,6 +46,9 @@ struct BrokerIdentityTests {
             try await waitUntil(timeout: .seconds(20), "commands delivered") { deviceA.received("cmd-for-a") && deviceB.received("cmd-for-b") }
             #expect(!deviceA.received("cmd-for-b"))
 
+            // A was online at the centre (as presence would have recorded it).
+            _ = try fixture.identity.postgres.psql("UPDATE devices SET status = 'online', status_cause = 'activity' WHERE id = 'meter-a'")
+
             // Revoke A: its live session ends, reconnecting fails, B is untouched.
             let revoke = try CommandRun.run(try CommandRun.executable("outpost-aggregator"),
                                             ["cert", "revoke", "--config", try fixture.identity.writeConfigurationFile(), "--device", "meter-a"])
@@ -68,6 +71,21 @@ struct BrokerIdentityTests {
             try await deviceB.client.publish(Topic(DeviceID("meter-b")!, .telemetry).name, payload: Array("b-after-revoke".utf8))
             try await waitUntil(timeout: .seconds(20), "B still delivers") { service.received("b-after-revoke") }
             #expect(try fixture.identity.postgres.psql("SELECT revoked_at IS NOT NULL FROM devices WHERE id = 'meter-a'") == "t")
+            // The centre shows A revoked and offline at once, not online until a silence sweep that skips revoked devices.
+            #expect(try fixture.identity.postgres.psql("SELECT status || ' ' || status_cause FROM devices WHERE id = 'meter-a'")
+                == "offline revoked")
+            #expect(try fixture.identity.postgres.psql(
+                "SELECT status || ' ' || cause FROM device_status_changes WHERE device = 'meter-a'") == "offline revoked")
+            let catalog = DeviceCatalog(client: fixture.identity.database.client, logger: logs.logger("api"))
+            #expect(try await catalog.get("meter-a")?.status == "revoked")
+            #expect(try await catalog.get("meter-b")?.status == "unknown")
+            // A's client knows why: the broker refused its certificate (not a network fault).
+            let refusals = deviceA.recorded.compactMap { event -> MQTTError? in
+                if case .connectionFailed(let error) = event { error } else { nil }
+            }
+            #expect(refusals.contains { $0.code == .certificateRefused && $0.context.contains("alert certificate revoked") },
+                    "\(refusals)")
+            #expect(logs.all.contains { $0.contains("the broker refused this client's certificate") })
             // The broker ended A's session by takeover, then refused A's certificate at the handshake.
             #expect(fixture.process.log.contains("Client meter-a already connected, closing old connection"))
             #expect(fixture.process.log.contains("certificate verify failed") || fixture.process.log.contains("certificate revoked"))

@@ -4,6 +4,11 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
 import Logging
 import OutpostCommon
 import ServiceLifecycle
@@ -11,12 +16,14 @@ import X509
 
 /// Keeps the device certificate fresh: a `Service` the agent's run loop hosts.
 ///
-/// It sleeps until ``RenewalPolicy`` says to renew, makes a new key, asks the config
-/// endpoint over mutual TLS (the current certificate proves who it is), installs key and
-/// certificate atomically, and then yields on ``installed``. The MQTT publisher listens
-/// there and reconnects with the new files; the old certificate stays valid until it
+/// It sleeps until ``RenewalPolicy`` says to renew (or ``renewNow()``: `outpost-agent renew`
+/// sends SIGUSR1), writes a new key to a pending file, asks the config endpoint over mutual
+/// TLS (the current certificate proves who it is), keeps the answer beside the key, installs
+/// key and certificate atomically, and then yields on ``installed``. The MQTT publisher
+/// listens there and reconnects with the new files; the old certificate stays valid until it
 /// expires, so the switch loses nothing. Failures are retried with backoff and logged
-/// without key material.
+/// without key material; a retry reuses the pending key and an already issued certificate,
+/// so failed installs never pile up certificates at the centre.
 public struct CertificateRenewer: Service {
     /// A certificate that was just installed.
     public struct Installed: Sendable, Equatable {
@@ -32,6 +39,7 @@ public struct CertificateRenewer: Service {
     /// One element per installed certificate; finishes when the service stops.
     public let installed: AsyncStream<Installed>
     private let continuation: AsyncStream<Installed>.Continuation
+    private let renewRequested = Wakeup()
 
     public init(device: DeviceID, serverURL: String, credentials: DeviceCredentials, policy: RenewalPolicy = RenewalPolicy(),
                 logger: Logger) {
@@ -49,7 +57,9 @@ public struct CertificateRenewer: Service {
         self.init(device: configuration.deviceID, serverURL: enrollment.serverUrl,
                   credentials: DeviceCredentials(keyFile: configuration.mqtt.keyFile, certificateFile: configuration.mqtt.certFile,
                                                  caFile: configuration.mqtt.caFile,
-                                                 keyGroup: DeviceCredentials.readingGroup(of: configuration.mqtt.keyFile)),
+                                                 keyGroup: DeviceCredentials.readingGroup(of: configuration.mqtt.keyFile),
+                                                 // Root (`outpost-agent renew` with no agent running) keeps the service user's files its own.
+                                                 owner: geteuid() == 0 ? DeviceCredentials.Owner.of(configuration.mqtt.keyFile) : nil),
                   policy: policy, logger: logger)
     }
 
@@ -59,6 +69,9 @@ public struct CertificateRenewer: Service {
             await loop()
         }
     }
+
+    /// Renews at once instead of waiting for the schedule (or for the next retry).
+    public func renewNow() { renewRequested.signal() }
 
     private func loop() async {
         var failures = 0
@@ -72,37 +85,51 @@ public struct CertificateRenewer: Service {
                     logger.info("certificate renewal scheduled", metadata: [
                         "serial": "\(current.serialNumber)", "renew_at": "\(due)", "not_after": "\(current.notValidAfter)",
                     ])
-                    try await Task.sleep(for: .milliseconds(Int64(due.timeIntervalSinceNow * 1000)))
+                    await renewRequested.wait(timeout: .milliseconds(Int64(due.timeIntervalSinceNow * 1000)))
+                    if Task.isCancelled { return }
                 }
                 let result = try await renewOnce()
                 failures = 0
                 continuation.yield(result)
                 continue
-            } catch is CancellationError {
-                return
             } catch {
                 failures += 1
                 let notAfter = (try? credentials.currentCertificate().notValidAfter) ?? Date()
-                wait = policy.retryDelay(attempt: failures, now: Date(), notAfter: notAfter)
-                logger.warning("certificate renewal failed", metadata: [
-                    "error": "\(error)", "attempt": "\(failures)", "retry_in": "\(wait)",
-                ])
+                let refusedAsRevoked = (error as? EnrollmentError)?.serverCode == "revoked"
+                wait = refusedAsRevoked ? policy.maximumRetry : policy.retryDelay(attempt: failures, now: Date(), notAfter: notAfter)
+                if refusedAsRevoked {
+                    logger.error("certificate renewal refused: the centre has revoked this device; enroll it again with a new token",
+                                 metadata: ["error": "\(error)", "attempt": "\(failures)", "retry_in": "\(wait)"])
+                } else {
+                    logger.warning("certificate renewal failed", metadata: [
+                        "error": "\(error)", "attempt": "\(failures)", "retry_in": "\(wait)",
+                    ])
+                }
             }
-            do { try await Task.sleep(for: wait) } catch { return }
+            await renewRequested.wait(timeout: wait)
         }
     }
 
-    /// One renewal now: new key, CSR, mutual-TLS request, atomic install.
+    /// One renewal now: the pending key (written before anything is sent), its CSR, the
+    /// mutual-TLS request unless an earlier attempt already got a certificate for that key,
+    /// then the atomic install.
     public func renewOnce() async throws -> Installed {
         let caPEM: [UInt8]
         guard let data = FileManager.default.contents(atPath: credentials.caFile) else {
             throw EnrollmentError(.credentialsUnreadable, "cannot read the CA \(credentials.caFile)")
         }
         caPEM = Array(data)
-        let key = DeviceCredentials.makeKey()
-        let csr = try DeviceCredentials.signingRequest(device: device, key: key)
-        let response = try await client.renew(RenewRequest(csr: csr), trusting: caPEM, certificateFile: credentials.certificateFile,
+        let key = try credentials.pendingKey()
+        let response: CertificateResponse
+        if let issued = credentials.pendingResponse(for: key) {
+            logger.info("installing the certificate issued by an earlier attempt", metadata: ["serial": "\(issued.serial)"])
+            response = issued
+        } else {
+            let csr = try DeviceCredentials.signingRequest(device: device, key: key)
+            response = try await client.renew(RenewRequest(csr: csr), trusting: caPEM, certificateFile: credentials.certificateFile,
                                               keyFile: credentials.keyFile)
+            try credentials.keepPending(response)
+        }
         let certificate = try credentials.install(response, key: key, device: device)
         logger.notice("certificate renewed", metadata: ["serial": "\(response.serial)", "not_after": "\(certificate.notValidAfter)"])
         return Installed(serial: response.serial, notAfter: certificate.notValidAfter)

@@ -20,22 +20,45 @@ public struct Enrollment: Sendable {
     public var server: String
     public var token: String
     public var caFingerprint: String?
-    /// Where `agent.json`, `device.key`, `device.pem` and `ca.pem` go. Defaults to `/etc/outpost`.
+    /// Where `agent.json` goes. Defaults to `/etc/outpost`.
     public var configDirectory: String
+    /// Where `device.key`, `device.pem` and `ca.pem` go; the service must be able to replace
+    /// them on renewal. Defaults to `configDirectory` (the command passes `/var/lib/outpost/credentials`).
+    public var credentialsDirectory: String
     public var keyGroup: gid_t?
+    /// Owner of the credentials directory and files (the service user, when run as root).
+    public var owner: DeviceCredentials.Owner?
+    /// Sources written into a new `agent.json` (one without a `sources` key).
+    public var defaultSources: [JSONValue]
+    /// Streams written into a new `agent.json` (one without a `streams` key).
+    public var defaultStreams: [String: JSONValue]
 
     public init(server: String, token: String, caFingerprint: String? = nil, configDirectory: String = "/etc/outpost",
-                keyGroup: gid_t? = nil) {
+                credentialsDirectory: String? = nil, keyGroup: gid_t? = nil, owner: DeviceCredentials.Owner? = nil,
+                defaultSources: [JSONValue] = [], defaultStreams: [String: JSONValue] = [:]) {
         self.server = server
         self.token = token
         self.caFingerprint = caFingerprint
         self.configDirectory = configDirectory
+        self.credentialsDirectory = credentialsDirectory ?? configDirectory
         self.keyGroup = keyGroup
+        self.owner = owner
+        self.defaultSources = defaultSources
+        self.defaultStreams = defaultStreams
     }
 
-    public var configFile: String { path("agent.json") }
+    public var configFile: String { Self.join(configDirectory, "agent.json") }
     public var credentials: DeviceCredentials {
-        DeviceCredentials(keyFile: path("device.key"), certificateFile: path("device.pem"), caFile: path("ca.pem"), keyGroup: keyGroup)
+        DeviceCredentials(keyFile: Self.join(credentialsDirectory, "device.key"),
+                          certificateFile: Self.join(credentialsDirectory, "device.pem"),
+                          caFile: Self.join(credentialsDirectory, "ca.pem"), keyGroup: keyGroup, owner: owner)
+    }
+
+    /// The sources a fresh device measures: the host itself always; a simulated meter when asked.
+    public static func sources(meter: Bool) -> [JSONValue] {
+        var sources: [JSONValue] = [["type": "system", "name": "system", "interval_s": 30, "prefix": "host"]]
+        if meter { sources.append(["type": "meter", "name": "meter", "interval_s": 1, "kind": "ac"]) }
+        return sources
     }
 
     public func run() async throws(EnrollmentError) -> CertificateResponse {
@@ -65,6 +88,7 @@ public struct Enrollment: Sendable {
         } catch {
             throw EnrollmentError(.fileWriteFailed, "cannot create \(configDirectory)")
         }
+        try makeCredentialsDirectory()
         try credentials.install(response, key: key, device: parsed.device)
         try writeConfiguration(response)
         return response
@@ -92,6 +116,8 @@ public struct Enrollment: Sendable {
         var enrollment = Self.members(of: root["enrollment"])
         enrollment["server_url"] = .string(ConfigEndpointClient(server: server).server)
         root["enrollment"] = .object(enrollment)
+        if root["sources"] == nil && !defaultSources.isEmpty { root["sources"] = .array(defaultSources) }
+        if root["streams"] == nil && !defaultStreams.isEmpty { root["streams"] = .object(defaultStreams) }
         do {
             // Sorted, pretty-printed, slashes escaped: byte for byte what JSONSerialization wrote before.
             let encoder = JSONEncoder()
@@ -110,9 +136,26 @@ public struct Enrollment: Sendable {
         return [:]
     }
 
-    /// `configDirectory/name`, as `NSString.appendingPathComponent` joined it.
-    private func path(_ name: String) -> String {
-        if configDirectory.isEmpty { return name }
-        return configDirectory.hasSuffix("/") ? configDirectory + name : configDirectory + "/" + name
+    /// The credentials directory, mode 0700 and owned by ``owner``: only the service reads its key,
+    /// and it can replace every file in it on renewal.
+    func makeCredentialsDirectory() throws(EnrollmentError) {
+        if mkdir(credentialsDirectory, 0o700) != 0 && errno != EEXIST {
+            do {
+                try FileManager.default.createDirectory(atPath: credentialsDirectory, withIntermediateDirectories: true)
+            } catch {
+                throw EnrollmentError(.fileWriteFailed, "cannot create \(credentialsDirectory)")
+            }
+        }
+        guard credentialsDirectory != configDirectory else { return }
+        let failed = chmod(credentialsDirectory, 0o700) != 0 || (owner.map { chown(credentialsDirectory, $0.user, $0.group) != 0 } ?? false)
+        if failed {
+            throw EnrollmentError(.fileWriteFailed, "cannot set the mode or owner of \(credentialsDirectory): \(String(cString: strerror(errno)))")
+        }
+    }
+
+    /// `directory/name`, as `NSString.appendingPathComponent` joined it.
+    static func join(_ directory: String, _ name: String) -> String {
+        if directory.isEmpty { return name }
+        return directory.hasSuffix("/") ? directory + name : directory + "/" + name
     }
 }

@@ -66,11 +66,11 @@ public struct DeviceStore: Sendable {
             ), changed AS (
                 UPDATE devices d SET
                     last_seen = greatest(d.last_seen, timestamptz 'epoch' + v.last_ms * interval '1 millisecond'),
-                    status = CASE WHEN l.status = 'unknown' OR (l.status = 'offline' AND l.status_cause = 'silence')
+                    status = CASE WHEN l.status = 'unknown' OR (l.status = 'offline' AND l.status_cause IN ('silence', 'revoked'))
                         THEN 'online' ELSE d.status END,
-                    status_changed_at = CASE WHEN l.status = 'unknown' OR (l.status = 'offline' AND l.status_cause = 'silence')
+                    status_changed_at = CASE WHEN l.status = 'unknown' OR (l.status = 'offline' AND l.status_cause IN ('silence', 'revoked'))
                         THEN timestamptz 'epoch' + v.first_ms * interval '1 millisecond' ELSE d.status_changed_at END,
-                    status_cause = CASE WHEN l.status = 'unknown' OR (l.status = 'offline' AND l.status_cause = 'silence')
+                    status_cause = CASE WHEN l.status = 'unknown' OR (l.status = 'offline' AND l.status_cause IN ('silence', 'revoked'))
                         THEN 'activity' ELSE d.status_cause END
                 FROM v, locked l WHERE d.id = v.id AND l.id = d.id
                 RETURNING d.id, d.status_changed_at, l.status IS DISTINCT FROM d.status AS transitioned

@@ -168,6 +168,16 @@ public struct IdentityStore: Sendable {
                 known = true
             }
             guard known else { throw IdentityError(.unknownDevice, "no device \(device)") }
+            // Offline at once: a revoked device cannot be online, and the silence sweep skips it.
+            try await connection.query(
+                """
+                WITH gone AS (
+                    UPDATE devices SET status = 'offline', status_cause = 'revoked', status_changed_at = now()
+                    WHERE id = \(device) AND status = 'online' RETURNING id, status_changed_at
+                )
+                INSERT INTO device_status_changes (device, status, changed_at, cause)
+                SELECT id, 'offline', status_changed_at, 'revoked' FROM gone
+                """, logger: logger)
             // Unused tokens for the device die with it: revocation must not be undone by an old token.
             try await connection.query(
                 "UPDATE enrollment_tokens SET expires_at = now() WHERE device_id = \(device) AND used_at IS NULL AND expires_at > now()",

@@ -65,7 +65,7 @@ public struct DeviceCatalog: Sendable {
     }
 
     static let kinds: Set<String> = ["meter", "camera"]
-    static let statuses: Set<String> = ["unknown", "online", "offline", "decommissioned"]
+    static let statuses: Set<String> = ["unknown", "online", "offline", "revoked", "decommissioned"]
     static let columns = """
         id, kind, name, tags, metadata::text, status, status_changed_at, last_seen, version, buffer_depth, dropped,
         created_at, revoked_at, decommissioned_at,
@@ -82,14 +82,16 @@ public struct DeviceCatalog: Sendable {
 
     public func list(_ filter: Filter) async throws -> [Device] {
         let pattern = filter.search.map { "%" + Self.escapeLike($0) + "%" }
-        let live = filter.status == "decommissioned" ? nil : filter.status
+        let live = filter.status == "decommissioned" || filter.status == "revoked" ? nil : filter.status
         let onlyDecommissioned = filter.status == "decommissioned"
+        let onlyRevoked = filter.status == "revoked"
         let rows = try await client.query(
             """
             SELECT \(unescaped: Self.columns) FROM devices
             WHERE (\(filter.kind)::text IS NULL OR kind = \(filter.kind)::text)
-              AND (\(live)::text IS NULL OR (status = \(live)::text AND decommissioned_at IS NULL))
+              AND (\(live)::text IS NULL OR (status = \(live)::text AND decommissioned_at IS NULL AND revoked_at IS NULL))
               AND (NOT \(onlyDecommissioned) OR decommissioned_at IS NOT NULL)
+              AND (NOT \(onlyRevoked) OR (revoked_at IS NOT NULL AND decommissioned_at IS NULL))
               AND (\(filter.tag)::text IS NULL OR tags @> ARRAY[\(filter.tag)::text])
               AND (\(pattern)::text IS NULL OR id ILIKE \(pattern)::text OR name ILIKE \(pattern)::text)
               AND (\(filter.after)::text IS NULL OR id > \(filter.after)::text)
@@ -153,7 +155,8 @@ public struct DeviceCatalog: Sendable {
             let metadataValue = (try? JSONDecoder().decode(JSONValue.self, from: Data(metadata.utf8))) ?? .object([:])
             devices.append(Device(
                 id: id, kind: kind, name: name, tags: tags, metadata: metadataValue,
-                status: decommissioned != nil ? "decommissioned" : status, statusChangedAt: changed, lastSeen: lastSeen,
+                status: decommissioned != nil ? "decommissioned" : revoked != nil ? "revoked" : status, statusChangedAt: changed,
+                lastSeen: lastSeen,
                 version: version, bufferDepth: depth, dropped: dropped, createdAt: created, revokedAt: revoked,
                 decommissionedAt: decommissioned, certificateExpiresAt: certificateExpiry))
         }

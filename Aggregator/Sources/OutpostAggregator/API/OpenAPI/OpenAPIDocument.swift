@@ -818,6 +818,7 @@ enum OpenAPIDocument {
                 "unknown",
                 "online",
                 "offline",
+                "revoked",
                 "decommissioned"
               ]
             },
@@ -2766,6 +2767,7 @@ enum OpenAPIDocument {
               "unknown",
               "online",
               "offline",
+              "revoked",
               "decommissioned"
             ]
           },
