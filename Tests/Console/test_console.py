@@ -17,8 +17,8 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import NoSuchElementException
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -211,6 +211,9 @@ class ConsoleTest(unittest.TestCase):
         self.go(f"device/{DEVICES[0]}", 'figure.chart[data-metric="power_w"][data-state="ready"]')
         figure = self.find('figure.chart[data-metric="power_w"]')
         self.check_chart(figure, "raw")
+        # Hovering draws the legend: it must not use inline styles the CSP refuses.
+        ActionChains(self.driver).move_to_element(figure.find_element(By.CSS_SELECTOR, ".plot")).perform()
+        self.wait(lambda: "power_w" in figure.find_element(By.CSS_SELECTOR, ".dygraph-legend").text, 5, "no legend on hover")
         Select(self.find('#chart-controls select[name="bucket"]')).select_by_value("1m")
         self.find("#chart-controls button[type=submit]").click()
         self.wait(lambda: figure.get_attribute("data-bucket") == "1m" and figure.get_attribute("data-state") == "ready")

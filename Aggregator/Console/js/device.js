@@ -137,11 +137,21 @@ async function chart(box, path, metric, bucket, from, to, signal) {
     plot.append(h("p", { class: "muted" }, "No readings in this range."));
   } else {
     box.graph = new window.Dygraph(plot, points, {
-      labels: ["time", metric], labelsUTC: true, legend: "follow", drawPoints: points.length < 200, strokeWidth: 1.5,
-      colors: ["#1f6f5c"],
+      labels: ["time", metric], labelsUTC: true, legend: "follow", legendFormatter: legend, drawPoints: points.length < 200,
+      strokeWidth: 1.5, colors: ["#1f6f5c"],
     });
   }
   box.dataset.state = "ready";
+}
+
+const escapes = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
+const escape = (text) => String(text).replace(/[&<>"']/g, (character) => escapes[character]);
+
+/** The chart's hover legend without dygraphs' inline styles, which the CSP refuses. */
+function legend(data) {
+  if (data.x == null) return "";
+  const series = data.series.filter((item) => item.isVisible && item.yHTML !== undefined);
+  return `${escape(new Date(data.x).toISOString())}: ${series.map((item) => `${escape(item.label)} ${escape(item.y)}`).join(", ")}`;
 }
 
 async function loadCommands(container, path, signal) {

@@ -45,19 +45,24 @@ public struct ConsoleRoutes: RouteProvider {
     }
 
     public func addRoutes(to router: Router<AppRequestContext>) {
-        let redirect: @Sendable (Request, AppRequestContext) async throws -> Response = { _, _ in
-            Response(status: .found, headers: [.location: "/console/"])
-        }
+        // The router treats `/console` and `/console/` as one path; the request's own path
+        // tells them apart, so that relative links in the page resolve under `/console/`.
+        let console = self.console
         router.group()
             .add(middleware: RequestIDMiddleware())
             .add(middleware: ConsoleHeadersMiddleware())
             .add(middleware: ErrorResponseMiddleware())
-            .get("/", use: redirect)
-            .get("/console", use: redirect)
-            .get("/console/") { _, _ in try Self.serve(console, ["index.html"]) }
-            .get("/console/**") { _, context in try Self.serve(console, context.parameters.getCatchAll()) }
-            .get("/javascript/**") { _, context in try Self.serve(javascript, context.parameters.getCatchAll()) }
+            .get("/") { _, _ in Self.redirect }
+            .get("/console") { request, _ in request.uri.path == "/console/" ? try Self.serve(console, ["index.html"]) : Self.redirect }
+            .get("/console/**") { request, context in
+                let components = context.parameters.getCatchAll()
+                if components.isEmpty { return request.uri.path == "/console/" ? try Self.serve(console, ["index.html"]) : Self.redirect }
+                return try Self.serve(console, components)
+            }
+            .get("/javascript/**") { [javascript] _, context in try Self.serve(javascript, context.parameters.getCatchAll()) }
     }
+
+    static var redirect: Response { Response(status: .found, headers: [.location: "/console/"]) }
 
     static func serve(_ tree: StaticFileTree, _ components: [Substring]) throws -> Response {
         guard let file = tree.read(components) else { throw APIError.notFound("file") }
