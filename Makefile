@@ -31,7 +31,6 @@ test-swift: deps
 ## .build/) against a real aggregator, PostgreSQL, mosquitto and three enrolled agents (~2 min).
 ## Screenshots go to .build/console-test/screenshots.
 test-console: deps
-	@mkdir -p $(PIDS_DIR)
 	@packaging/dev/console-test.sh
 
 ## chaos: the fault campaign (docs/chaos.md): 10 minutes of kill -9 of agents, simulators,

@@ -57,8 +57,9 @@ function renderLogin() {
     const data = new FormData(form);
     try {
       await login(String(data.get("username")), String(data.get("password")));
-      if (!location.hash || location.hash === "#/login") location.hash = current.mustChangePassword ? "#/account" : "#/fleet";
-      route();
+      const target = current.mustChangePassword ? "#/account" : "#/fleet";
+      if (location.hash && location.hash !== "#/login") route();
+      else location.hash = target;
     } catch (error) {
       message.textContent = error instanceof APIError ? `${error.message} (${error.code}, request id ${error.requestId})` : error.message;
       message.hidden = false;
@@ -100,20 +101,23 @@ async function route() {
   document.title = `${entry.title} · Outpost`;
   const root = h("section", { class: "page", "data-page": name });
   fill(main, root);
+  const abandon = new AbortController();
+  cleanup = () => abandon.abort();
   try {
-    cleanup = (await entry.page.render(root, { args, query, showError })) || null;
+    const pageCleanup = await entry.page.render(root, { args, query, showError });
+    if (abandon.signal.aborted) {
+      if (pageCleanup) pageCleanup();
+    } else if (pageCleanup) {
+      cleanup = pageCleanup;
+    }
   } catch (error) {
-    showError(error);
+    if (!abandon.signal.aborted && error.name !== "AbortError") showError(error);
   }
 }
 
 document.getElementById("logout").addEventListener("click", async () => {
-  try {
-    await logout();
-  } finally {
-    location.hash = "#/login";
-    route();
-  }
+  history.replaceState(null, "", "#/login");
+  await logout();
 });
 
 window.addEventListener("hashchange", () => route());
