@@ -210,8 +210,19 @@ class ConsoleTest(unittest.TestCase):
         self.wait(lambda: self.find('[data-count="online"]').text == "3", 15, "online count")
         self.screenshot("fleet")
 
-    def test_03_chart_points_equal_the_readings_api(self):
-        self.go(f"device/{DEVICES[0]}", 'figure.chart[data-metric="power_w"][data-state="ready"]')
+    def test_06_chart_points_equal_the_readings_api(self):
+        # On the device killed above: no reading arrives any more (once what it sent before the
+        # kill is stored: its latest readings stop changing), so the page and the API see the same data.
+        token = self.admin_token()
+        previous = None
+        for _ in range(30):
+            latest = api(f"/devices/{DEVICES[2]}/readings/latest", token=token)
+            if latest == previous:
+                break
+            previous = latest
+            time.sleep(1)
+        self.assertEqual(latest, previous, "the killed device's readings kept changing")
+        self.go(f"device/{DEVICES[2]}", 'figure.chart[data-metric="power_w"][data-state="ready"]')
         figure = self.find('figure.chart[data-metric="power_w"]')
         self.check_chart(figure, "raw")
         # Hovering shows the point's time and value (and must not apply inline styles).
@@ -221,12 +232,12 @@ class ConsoleTest(unittest.TestCase):
         self.find("#chart-controls button[type=submit]").click()
         self.wait(lambda: figure.get_attribute("data-bucket") == "1m" and figure.get_attribute("data-state") == "ready")
         self.check_chart(figure, "1m")
-        self.screenshot("device")
+        self.screenshot("device-offline")
 
     def check_chart(self, figure, bucket):
         query = urllib.parse.urlencode({"metric": "power_w", "bucket": bucket, "limit": 10000,
                                         "from": figure.get_attribute("data-from"), "to": figure.get_attribute("data-to")})
-        status, page = api(f"/devices/{DEVICES[0]}/readings?{query}", token=self.admin_token())
+        status, page = api(f"/devices/{DEVICES[2]}/readings?{query}", token=self.admin_token())
         self.assertEqual(status, 200)
         self.assertIsNone(page["nextCursor"])
         field = "ts" if bucket == "raw" else "start"
@@ -244,14 +255,15 @@ class ConsoleTest(unittest.TestCase):
         from datetime import datetime
         return int(round(datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp() * 1000))
 
-    def test_04_ping_from_the_page_succeeds(self):
+    def test_03_ping_from_the_page_succeeds(self):
         self.go(f"device/{DEVICES[0]}", "#command-form")
         Select(self.find('#command-form select[name="name"]')).select_by_value("ping")
         self.find("#send-command").click()
         self.wait(lambda: self.present('tr[data-name="ping"] .command-status [data-status="succeeded"]'), 30,
                   "ping never showed succeeded")
+        self.screenshot("device")
 
-    def test_05_other_pages_render(self):
+    def test_04_other_pages_render(self):
         self.go("enrollment", "#token-form")
         self.find('#token-form input[name="device"]').send_keys("console-new-1")
         self.find("#create-token").click()
@@ -268,7 +280,7 @@ class ConsoleTest(unittest.TestCase):
         self.go("account", "#password-form")
         self.screenshot("account")
 
-    def test_06_kill_9_agent_turns_offline_without_reload(self):
+    def test_05_kill_9_agent_turns_offline_without_reload(self):
         self.go("fleet", "#fleet-table")
         self.wait(lambda: self.status_of(DEVICES[2]) == "online", 15)
         marker = self.driver.execute_script("return (window.outpostMarker = Math.random());")
