@@ -145,11 +145,13 @@ class ConsoleTest(unittest.TestCase):
 
     def screenshot(self, name):
         """The page at 1280×800 and at a 390-px-wide phone viewport."""
+        self.driver.execute_script("window.scrollTo(0, 0);")
         for label, (width, height) in (("desktop", (1280, 800)), ("phone", (390, 844))):
-            self.driver.set_window_size(width, height)
+            self.driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride",
+                                        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": label == "phone"})
             time.sleep(0.3)
             self.driver.save_screenshot(os.path.join(SCREENSHOTS, f"{name}-{label}.png"))
-        self.driver.set_window_size(1280, 800)
+        self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
     def status_of(self, device):
         cells = self.driver.find_elements(By.CSS_SELECTOR, f'tr[data-device="{device}"] .status-cell [data-status]')
