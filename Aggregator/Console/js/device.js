@@ -53,7 +53,7 @@ export async function render(root, { args, showError }) {
   const values = await request(`${path}/readings/latest`, { signal: abort.signal });
   fill(latest, values.items.length === 0 ? h("p", { class: "muted" }, "No readings yet.")
     : table(["Metric", "Value", "At"], values.items.map((item) =>
-      h("tr", { "data-metric": item.metric }, h("td", {}, item.metric), h("td", { class: "num" }, String(item.value)), h("td", {}, ago(item.ts))))));
+      h("tr", { "data-metric": item.metric }, h("td", {}, item.metric), h("td", { class: "num", title: String(item.value) }, item.value.toLocaleString("en", { maximumFractionDigits: 3 })), h("td", {}, ago(item.ts))))));
   renderCharts(charts, path, values.items.map((item) => item.metric), abort.signal, showError);
 
   const refreshCommands = () => loadCommands(commands, path, abort.signal).catch((error) => { if (!abort.signal.aborted) showError(error); });
