@@ -84,7 +84,7 @@ async function adopt(tokens) {
 }
 
 /** Exchanges the stored refresh token for a new pair; one exchange at a time. */
-export function refresh() {
+function refresh() {
   if (!refreshing) {
     refreshing = (async () => {
       const token = sessionStorage.getItem(refreshKey);

@@ -83,9 +83,8 @@ function renderShell(active) {
 }
 
 function parseHash() {
-  const [path, query = ""] = location.hash.replace(/^#\/?/, "").split("?");
-  const [name, ...rest] = path.split("/");
-  return { name: name || "fleet", args: rest.map(decodeURIComponent), query: new URLSearchParams(query) };
+  const [name, ...rest] = location.hash.replace(/^#\/?/, "").split("/");
+  return { name: name || "fleet", args: rest.map(decodeURIComponent) };
 }
 
 async function route() {
@@ -98,7 +97,7 @@ async function route() {
     renderLogin();
     return;
   }
-  let { name, args, query } = parseHash();
+  let { name, args } = parseHash();
   if (current.mustChangePassword) name = "account";
   const entry = pages[name] && current.can(pages[name].role) ? pages[name] : pages.fleet;
   renderShell(name);
@@ -108,7 +107,7 @@ async function route() {
   const abandon = new AbortController();
   cleanup = () => abandon.abort();
   try {
-    const pageCleanup = await entry.page.render(root, { args, query, showError });
+    const pageCleanup = await entry.page.render(root, { args, showError });
     if (abandon.signal.aborted) {
       if (pageCleanup) pageCleanup();
     } else if (pageCleanup) {
