@@ -309,6 +309,24 @@ class ConsoleTest(unittest.TestCase):
         self.find("#fleet-filters button[type=submit]").click()
         self.wait(lambda: listed() == [DEVICES[0]], 10, "search")
 
+    def test_06b_revoke_waits_for_confirmation(self):
+        self.go(f"device/{DEVICES[1]}", "#certificates table")
+        self.find("#revoke").click()
+        self.wait(lambda: self.present("dialog.confirm[open]"))
+        self.find("dialog.confirm button[value=cancel]").click()
+        self.wait(lambda: not self.present("dialog.confirm"))
+        self.assertEqual(api(f"/devices/{DEVICES[1]}", token=self.admin_token())[1]["revokedAt"], None)
+        self.find("#revoke").click()
+        self.wait(lambda: self.present("dialog.confirm[open]"))
+        self.find("dialog.confirm button[data-confirm=yes]").click()
+        self.wait(lambda: self.driver.execute_script(
+            "return [...document.querySelectorAll('#certificates tr[data-serial]')].every((row) => row.textContent.includes('revoked'));"),
+            30, "certificates never showed revoked")
+        self.assertFalse(self.find("#error").is_displayed())
+        status, certificates = api(f"/devices/{DEVICES[1]}/certificates", token=self.admin_token())
+        self.assertEqual(status, 200)
+        self.assertTrue(all(item["revokedAt"] for item in certificates["items"]))
+
     def test_07_expired_access_token_is_refreshed_silently(self):
         # The access token of the admin's login has expired by now (60 s + leeway); the next call is
         # answered 401, the console exchanges its refresh token and retries, and the page
