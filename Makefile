@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-api-schema test-chaos test-deb test-vm deb demo demo-stop chaos bench clean
+.PHONY: all deps build test test-swift test-api-schema test-console test-chaos test-deb test-vm deb demo demo-stop chaos bench clean
 
 all: build
 
@@ -15,10 +15,10 @@ build: deps
 	$(SWIFT) build
 
 ## test: every test: the Swift suites against real mosquitto, PostgreSQL, SQLite, ffmpeg and
-## GStreamer, Schemathesis against a live admin API, the quick fault campaign, then (as root,
-## on a disposable host such as CI) the Debian package test and the device journey under
-## systemd in a qemu VM.
-test: test-swift test-api-schema test-chaos
+## GStreamer, Schemathesis against a live admin API, the console in headless Chromium, the
+## quick fault campaign, then (as root, on a disposable host such as CI) the Debian package
+## test and the device journey under systemd in a qemu VM.
+test: test-swift test-api-schema test-console test-chaos
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb && $(MAKE) --no-print-directory test-vm; \
 	else echo "test-deb and test-vm skipped: they install packages and need root (run them in CI)"; fi
 
@@ -33,6 +33,12 @@ test-swift: deps
 ## by API_SCHEMA_SECONDS (default 150). Configuration: packaging/dev/schemathesis/.
 test-api-schema: deps
 	@packaging/dev/api-schema-test.sh
+
+## test-console: the operator console in headless Chromium (Selenium, pinned, in a venv under
+## .build/) against a real aggregator, PostgreSQL, mosquitto and three enrolled agents (~2 min).
+## Screenshots go to .build/console-test/screenshots.
+test-console: deps
+	@packaging/dev/console-test.sh
 
 ## chaos: the fault campaign (docs/chaos.md): 10 minutes of kill -9 of agents, simulators,
 ## aggregators, mosquitto and PostgreSQL while devices stream, then the exactly-once check.
