@@ -96,7 +96,7 @@ public func buildAggregator(
     let routes: [any RouteProvider] =
         [HealthRoutes(database: database, broker: broker, metrics: metrics)] + enrollment + [adminAPI] + routeProviders
         + [ConsoleRoutes(consoleDirectory: ConsoleRoutes.directory(configured: configuration.http.consoleDir),
-                         javascriptDirectory: configuration.http.javascriptDir)]
+                         javascriptDirectory: configuration.http.javascriptDir, metrics: metrics)]
     let http = try HTTPServer.build(settings: configuration.http, providers: routes, metrics: metrics, logger: component("http"))
 
     let services: [any Service] = [

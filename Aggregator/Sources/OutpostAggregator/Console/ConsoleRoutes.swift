@@ -16,10 +16,12 @@ public struct ConsoleRoutes: RouteProvider {
 
     let console: StaticFileTree
     let javascript: StaticFileTree
+    let metrics: AggregatorMetrics
 
-    public init(consoleDirectory: String, javascriptDirectory: String = Self.debianJavaScriptDirectory) {
+    public init(consoleDirectory: String, javascriptDirectory: String = Self.debianJavaScriptDirectory, metrics: AggregatorMetrics) {
         console = StaticFileTree(root: consoleDirectory)
         javascript = StaticFileTree(root: javascriptDirectory)
+        self.metrics = metrics
     }
 
     /// The console directory to serve: the configured one; else, for a binary built in a
@@ -51,7 +53,7 @@ public struct ConsoleRoutes: RouteProvider {
         router.group()
             .add(middleware: RequestIDMiddleware())
             .add(middleware: ConsoleHeadersMiddleware())
-            .add(middleware: ErrorResponseMiddleware())
+            .add(middleware: ErrorResponseMiddleware(metrics: metrics))
             .get("/") { _, _ in Self.redirect }
             .get("/console") { request, _ in request.uri.path == "/console/" ? try Self.serve(console, ["index.html"]) : Self.redirect }
             .get("/console/**") { request, context in
