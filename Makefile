@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-live test-chaos test-deb deb demo demo-stop chaos bench clean
+.PHONY: all deps build test test-swift test-console test-live test-chaos test-deb deb demo demo-stop chaos bench clean
 
 all: build
 
@@ -17,7 +17,7 @@ build: deps
 ## test: every test: the Swift suites against real mosquitto, PostgreSQL, SQLite, ffmpeg and
 ## GStreamer, the quick fault campaign, then (as root, on a disposable host such as CI) the
 ## Debian package test.
-test: test-swift test-live test-chaos
+test: test-swift test-console test-live test-chaos
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb; \
 	else echo "test-deb skipped: it installs packages and needs root (run it in CI or a VM)"; fi
 
@@ -26,6 +26,12 @@ test-swift: deps
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) $(SWIFT) test --no-parallel || status=$$?; \
 		packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
 	@packaging/dev/check-agent-footprint.sh
+
+## test-console: the operator console in headless Chromium (Selenium, pinned, in a venv under
+## .build/) against a real aggregator, PostgreSQL, mosquitto and three enrolled agents (~2 min).
+## Screenshots go to .build/console-test/screenshots.
+test-console: deps
+	@packaging/dev/console-test.sh
 
 ## test-live: live view in headless Chromium through a real Janus (Selenium, pinned, in a venv
 ## under .build/), in a network namespace with a veth pair; needs root. Figures and screenshots

@@ -17,6 +17,7 @@ import subprocess
 import threading
 import time
 import unittest
+from datetime import datetime
 import urllib.error
 import urllib.request
 
@@ -247,10 +248,13 @@ class LiveTest(unittest.TestCase):
         self.assertGreater(len(plis), 0, "no PLI from Janus reached the agent")
         log = open(os.path.join(LOGS, "agent-cam.log")).read()
         self.assertIn("re-sent SPS/PPS for a keyframe request", log)
-        resends = [json.loads(line) for line in log.splitlines() if "re-sent SPS/PPS for a keyframe request" in line]
-        first_pli = plis[0][0]
+        resends = [datetime.fromisoformat(json.loads(line)["ts"].replace("Z", "+00:00")).timestamp()
+                   for line in log.splitlines() if "re-sent SPS/PPS for a keyframe request" in line]
+        # Each PLI is answered (SPS/PPS ahead of the next picture, at most one per 250 ms) within 1 s.
+        answered = [pli for pli, _, _, _ in plis if any(pli - 0.3 <= resend <= pli + 1.0 for resend in resends)]
         self.results["pliCount"] = len(plis)
         self.results["parameterSetResends"] = len(resends)
+        self.assertEqual(len(answered), len(plis), f"PLIs at {[p[0] for p in plis]}, resends at {resends}")
 
     def test_02_two_viewers_share_one_mountpoint_and_the_camera_sends_one_stream(self):
         one = self.packet_rate(5)

@@ -114,6 +114,11 @@ package() {
             cp -r packaging/broker/. "$stage/usr/share/$name/broker/"
             find "$stage/usr/share/$name/broker" -type f -exec chmod 0644 {} +
         fi
+        # The operator console's static files; its chart library comes from libjs-dygraphs.
+        install -d -m 0755 "$stage/usr/share/$name/console"
+        cp -r Aggregator/Console/. "$stage/usr/share/$name/console/"
+        find "$stage/usr/share/$name/console" -type d -exec chmod 0755 {} +
+        find "$stage/usr/share/$name/console" -type f -exec chmod 0644 {} +
     fi
     install -d -m 0755 "$stage/DEBIAN"
     local common; common="$(cat packaging/deb/common-postinst.sh)"
@@ -130,7 +135,7 @@ Version: $debversion
 Architecture: $arch
 Maintainer: Outpost maintainers <maintainers@outpost.invalid>
 Installed-Size: $size
-Depends: adduser, $(depends_of "$stage/usr/bin/$name")
+Depends: adduser, $(depends_of "$stage/usr/bin/$name")$([ "$name" = outpost-aggregator ] && echo ", libjs-dygraphs" || true)
 Recommends: $recommends
 Section: net
 Priority: optional

@@ -46,23 +46,18 @@ ca="$STACK_CA"
 index=0
 for device in "${devices[@]}"; do
     index=$((index + 1))
-    token="$("$agg" token create "${config[@]}" --device "$device" --ttl 1h | awk '/^token:/ {print $2}')"
-    # enroll keeps the keys already in agent.json and adds the device id, broker and certificate files.
-    mkdir -p "$state/agent-$index"
-    cat > "$state/agent-$index/agent.json" <<JSON
-{"state_dir": "$state/agent-$index/state",
- "sources": [{"type": "meter", "name": "meter", "interval_s": 1, "kind": "ac", "seed": $index},
-             {"type": "system", "name": "system", "interval_s": 10, "prefix": "host"}],
- "logging": {"format": "json", "level": "info"}}
-JSON
-    "$agent" enroll --server "https://127.0.0.1:$https_port" --token "$token" --config-dir "$state/agent-$index"
-    "$agent" run --config "$state/agent-$index/agent.json" >"$state/logs/agent-$index.log" 2>&1 &
-    stack_record "agent-$index" $!
+    stack_enroll_agent "$agent" "$device" "$index"
 done
+
+# The console's login: a demo admin with a generated password (printed below, once).
+password="$("$agg" user create "${config[@]}" --username demo-admin --role admin | awk '/^password/ {print $NF}')"
 
 cat <<INFO
 
 Outpost demo is running (state and logs under .state/demo).
+
+  console:            https://127.0.0.1:$https_port/console/  (the demo's own CA: $ca)
+  console login:      demo-admin / $password
 
   readings arriving:  watch -n1 "psql -h 127.0.0.1 -p $pg_port -U outpost -d outpost -c \\"SELECT device, count(*), max(ts) FROM readings GROUP BY device\\""
   devices:            psql -h 127.0.0.1 -p $pg_port -U outpost -d outpost -c "SELECT id, status, last_seen FROM devices"

@@ -137,3 +137,21 @@ stack_start_aggregator() {
     echo "the aggregator did not become healthy; see $STACK_STATE/logs/$name.log" >&2
     return 1
 }
+
+# stack_enroll_agent AGENT_BIN DEVICE INDEX: a token, `outpost-agent enroll` through the config
+# endpoint, then `outpost-agent run` with a simulated 1 Hz meter (seed INDEX) and system metrics,
+# recorded as agent-INDEX. Its files are under $STACK_STATE/agent-INDEX.
+stack_enroll_agent() {
+    local agent="$1" device="$2" index="$3" dir="$STACK_STATE/agent-$3" token
+    token="$("$STACK_AGG" token create --config "$STACK_CONFIG" --device "$device" --ttl 1h | awk '/^token:/ {print $2}')"
+    mkdir -p "$dir"
+    cat > "$dir/agent.json" <<JSON
+{"state_dir": "$dir/state",
+ "sources": [{"type": "meter", "name": "meter", "interval_s": 1, "kind": "ac", "seed": $index},
+             {"type": "system", "name": "system", "interval_s": 10, "prefix": "host"}],
+ "logging": {"format": "json", "level": "info"}}
+JSON
+    "$agent" enroll --server "$STACK_URL" --token "$token" --config-dir "$dir" >/dev/null
+    "$agent" run --config "$dir/agent.json" >"$STACK_STATE/logs/agent-$index.log" 2>&1 &
+    stack_record "agent-$index" $!
+}

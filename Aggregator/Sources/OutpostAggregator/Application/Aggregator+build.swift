@@ -95,6 +95,8 @@ public func buildAggregator(
                             logger: component("api"))
     let routes: [any RouteProvider] =
         [HealthRoutes(database: database, broker: broker, metrics: metrics)] + enrollment + [adminAPI] + routeProviders
+        + [ConsoleRoutes(consoleDirectory: ConsoleRoutes.directory(configured: configuration.http.consoleDir),
+                         javascriptDirectory: configuration.http.javascriptDir)]
     let http = try HTTPServer.build(settings: configuration.http, providers: routes, logger: component("http"))
 
     let services: [any Service] = [

@@ -13,13 +13,21 @@ public struct HTTPSettings: Codable, Sendable, Equatable {
     /// PEM CA whose client certificates the server accepts (optional mutual TLS, for `/api/v1/renew`).
     /// Defaults to none: no client certificates are requested.
     public var clientCaFile: String?
+    /// The operator console's files, served at `/console/`. Defaults to the checkout's
+    /// `Aggregator/Console` for a binary built there, else `/usr/share/outpost-aggregator/console`.
+    public var consoleDir: String?
+    /// Debian's shared JavaScript libraries, served at `/javascript/`. Defaults to `/usr/share/javascript`.
+    public var javascriptDir: String
 
-    public init(host: String = "127.0.0.1", port: Int = 8443, certFile: String, keyFile: String, clientCaFile: String? = nil) {
+    public init(host: String = "127.0.0.1", port: Int = 8443, certFile: String, keyFile: String, clientCaFile: String? = nil,
+                consoleDir: String? = nil, javascriptDir: String = ConsoleRoutes.debianJavaScriptDirectory) {
         self.host = host
         self.port = port
         self.certFile = certFile
         self.keyFile = keyFile
         self.clientCaFile = clientCaFile
+        self.consoleDir = consoleDir
+        self.javascriptDir = javascriptDir
     }
 
     public init(from decoder: any Decoder) throws {
@@ -29,5 +37,7 @@ public struct HTTPSettings: Codable, Sendable, Equatable {
         certFile = try container.decode(String.self, forKey: .certFile)
         keyFile = try container.decode(String.self, forKey: .keyFile)
         clientCaFile = try container.decodeIfPresent(String.self, forKey: .clientCaFile)
+        consoleDir = try container.decodeIfPresent(String.self, forKey: .consoleDir)
+        javascriptDir = try container.value(.javascriptDir, default: ConsoleRoutes.debianJavaScriptDirectory, where: { !$0.isEmpty }, "must not be empty")
     }
 }

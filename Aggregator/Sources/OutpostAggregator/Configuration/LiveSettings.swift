@@ -45,7 +45,7 @@ public struct LiveSettings: Codable, Sendable, Equatable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let defaults = LiveSettings()
-        janusUrl = try container.value(.janusUrl, default: nil, where: { $0.map { $0.hasPrefix("http://") || $0.hasPrefix("https://") } ?? true },
+        janusUrl = try container.value(.janusUrl, default: nil, where: { url in url.map { $0.hasPrefix("http://") || $0.hasPrefix("https://") } ?? true },
                                        "must be an http:// or https:// URL")
         janusConfigDir = try container.value(.janusConfigDir, default: defaults.janusConfigDir)
         mediaAddress = try container.value(.mediaAddress, default: defaults.mediaAddress, where: { !Self.isWildcard($0) },

@@ -2,6 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import Logging
 import NIOCore
+import NIOHTTP1
 import OutpostCommon
 
 /// Janus's HTTP API (the REST transport), with the API secret added to every request.
@@ -58,7 +59,7 @@ public struct JanusClient: Sendable {
         } catch {
             throw LiveError(.janusUnavailable, "Janus at \(baseURL) did not answer: \(error)")
         }
-        guard let answer = try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: data)) else {
+        guard let answer = try? JSONDecoder().decode(JSONValue.self, from: Data(data.readableBytesView)) else {
             throw LiveError(.janusMalformed, "Janus's answer is not JSON")
         }
         return answer
