@@ -2,6 +2,7 @@
 // certificates with revoke and decommission, and the camera's stream controls.
 import { APIError, current, request, streamEvents } from "./api.js";
 import { ago, badge, confirmAction, field, fill, h, select, table, time } from "./dom.js";
+import { livePlayer } from "./live.js";
 
 const buckets = [["raw", "raw"], ["1m", "1 minute"], ["1h", "1 hour"], ["1d", "1 day"]];
 const ranges = [["900", "15 minutes"], ["3600", "1 hour"], ["21600", "6 hours"], ["86400", "24 hours"], ["604800", "7 days"], ["2592000", "30 days"]];
@@ -246,5 +247,5 @@ function cameraSection(path, device, showError) {
       h("button", { type: "button", id: "stream-start", onclick: control("start") }, "Start stream"),
       h("button", { type: "button", class: "secondary", id: "stream-stop", onclick: control("stop") }, "Stop stream")) : null,
     outcome,
-    h("div", { class: "slot", id: "camera-player" }, "Live view and recordings will appear here."));
+    h("div", { class: "slot", id: "camera-player" }, device.status !== "decommissioned" ? livePlayer(path, device, showError) : null));
 }

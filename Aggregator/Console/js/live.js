@@ -27,11 +27,13 @@ export function livePlayer(path, device, showError) {
   video.muted = true;
   const status = h("p", { id: "live-status", class: "muted" }, "Not watching.");
   let janus = null;
+  let handle = null;
   let watching = false;
 
   function close(text) {
     if (janus) janus.destroy({ cleanupHandles: true });
     janus = null;
+    handle = null;
     watching = false;
     video.srcObject = null;
     video.hidden = true;
@@ -61,15 +63,13 @@ export function livePlayer(path, device, showError) {
       success: () => janus.attach({
         plugin: "janus.plugin.streaming",
         error: (cause) => close(`Live view failed: ${cause}`),
-        success: (handle) => {
+        success: (attachedHandle) => {
+          handle = attachedHandle;
           status.textContent = "Connecting…";
-          handle.send({ message: { request: "watch", id: live.mountpoint } });
           video.dataset.mountpoint = String(live.mountpoint);
-          video.dataset.handle = String(handle.getId());
-          video._liveHandle = handle;
+          handle.send({ message: { request: "watch", id: live.mountpoint } });
         },
         onmessage: (message, jsep) => {
-          const handle = video._liveHandle;
           if (message.error) close(`Live view failed: ${message.error}`);
           if (jsep && handle) {
             handle.createAnswer({
