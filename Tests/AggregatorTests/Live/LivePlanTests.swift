@@ -35,7 +35,7 @@ struct LivePlanTests {
         ]
         for offer in cases {
             #expect(throws: LiveError.self) { try LivePlan.h264FormatParameters(offer: offer) }
-            do { _ = try LivePlan.h264FormatParameters(offer: offer) } catch { #expect(error.code == .badOffer) }
+            do throws(LiveError) { _ = try LivePlan.h264FormatParameters(offer: offer) } catch { #expect(error.code == .badOffer) }
         }
     }
 
@@ -127,7 +127,7 @@ struct LivePlanTests {
             ["janus": "message", "body": ["request": "edit", "id": 7]], ["janus": "message"],
         ] {
             #expect(throws: LiveError.self, "\(refused)") { try LivePlan.checkBrowserRequest(refused, watchable: live) }
-            do { try LivePlan.checkBrowserRequest(refused, watchable: live) } catch { #expect(error.code == .requestRefused) }
+            do throws(LiveError) { try LivePlan.checkBrowserRequest(refused, watchable: live) } catch { #expect(error.code == .requestRefused) }
         }
     }
 }

@@ -78,7 +78,7 @@ public struct JanusClient: Sendable {
         let handle = try Self.id(of: try await forward(path: "/\(session)", method: .POST,
                                                         body: ["janus": "attach", "plugin": "janus.plugin.streaming"]))
         let result: Result<T, LiveError>
-        do { result = .success(try await body("/\(session)/\(handle)")) } catch { result = .failure(error) }
+        do throws(LiveError) { result = .success(try await body("/\(session)/\(handle)")) } catch { result = .failure(error) }
         _ = try? await forward(path: "/\(session)", method: .POST, body: ["janus": "destroy"])
         return try result.get()
     }
