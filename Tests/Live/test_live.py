@@ -72,7 +72,8 @@ def psql(sql):
 
 def janus_info(mountpoint):
     """The streaming plugin's info on a mountpoint, straight from Janus (with its API secret); None when absent."""
-    secret = json.load(open(JANUS_SECRETS))["apiSecret"]
+    secrets = json.load(open(JANUS_SECRETS))
+    secret = secrets["apiSecret"]
 
     def call(path, body):
         body = dict(body, transaction="t", apisecret=secret)
@@ -82,7 +83,7 @@ def janus_info(mountpoint):
 
     session = call("", {"janus": "create"})["data"]["id"]
     handle = call(f"/{session}", {"janus": "attach", "plugin": "janus.plugin.streaming"})["data"]["id"]
-    answer = call(f"/{session}/{handle}", {"janus": "message", "body": {"request": "info", "id": mountpoint}})
+    answer = call(f"/{session}/{handle}", {"janus": "message", "body": {"request": "info", "id": mountpoint, "secret": secrets["adminKey"]}})
     call(f"/{session}", {"janus": "destroy"})
     data = answer["plugindata"]["data"]
     return data.get("info")

@@ -71,6 +71,7 @@ struct LivePlanTests {
         #expect(request["videobufferkf"] == false)
         #expect(request["is_private"] == true)
         #expect(request["admin_key"] == "ADMIN")
+        #expect(request["secret"] == "ADMIN")
         guard case .array(let media)? = request["media"], let video = media.first else {
             Issue.record("no media")
             return

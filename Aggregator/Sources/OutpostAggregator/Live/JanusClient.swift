@@ -111,7 +111,7 @@ public struct JanusClient: Sendable {
     /// Destroys a mountpoint; returns false when Janus had none of that id.
     @discardableResult
     public func destroyMountpoint(id: Int) async throws(LiveError) -> Bool {
-        let request: JSONValue = ["request": "destroy", "id": .number(Double(id)), "admin_key": .string(secrets.adminKey)]
+        let request: JSONValue = ["request": "destroy", "id": .number(Double(id)), "secret": .string(secrets.adminKey)]
         return try await withStreamingHandle { path throws(LiveError) in
             try await streaming(request, at: path, absent: Self.noSuchMountpoint) != nil
         }
@@ -119,7 +119,7 @@ public struct JanusClient: Sendable {
 
     /// The mountpoint's viewers and media age, or nil when Janus has no such mountpoint.
     public func mountpointInfo(id: Int) async throws(LiveError) -> MountpointInfo? {
-        let request: JSONValue = ["request": "info", "id": .number(Double(id)), "admin_key": .string(secrets.adminKey)]
+        let request: JSONValue = ["request": "info", "id": .number(Double(id)), "secret": .string(secrets.adminKey)]
         return try await withStreamingHandle { path throws(LiveError) in
             guard let data = try await streaming(request, at: path, absent: Self.noSuchMountpoint) else { return nil }
             guard let info = data["info"], let viewers = info["viewers"]?.intValue else {

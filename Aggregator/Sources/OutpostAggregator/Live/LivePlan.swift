@@ -61,7 +61,8 @@ public enum LivePlan {
 
     /// The streaming plugin's `create` request for one camera: an RTP mountpoint, video
     /// only, SRTP (suite 80) with `srtpKey`, no keyframe buffering (a buffered keyframe is
-    /// replayed stale to each new viewer); ports 0 let Janus pick a free pair.
+    /// replayed stale to each new viewer); ports 0 let Janus pick a free pair. The admin key
+    /// is also the mountpoint's secret, which destroying or inspecting it needs.
     public static func createMountpoint(id: Int, device: String, address: String, ports: (rtp: Int, rtcp: Int)?, payloadType: Int,
                                         fmtp: String?, srtpKey: String, adminKey: String) -> JSONValue {
         var media: [String: JSONValue] = [
@@ -71,7 +72,7 @@ public enum LivePlan {
         if let fmtp { media["fmtp"] = .string(fmtp) }
         return [
             "request": "create", "admin_key": .string(adminKey), "type": "rtp", "id": .number(Double(id)),
-            "name": .string("outpost-\(device)"), "description": .string(device), "is_private": true, "permanent": false,
+            "name": .string("outpost-\(device)"), "description": .string(device), "is_private": true, "permanent": false, "secret": .string(adminKey),
             "media": [.object(media)], "srtpsuite": 80, "srtpcrypto": .string(srtpKey), "videobufferkf": false,
         ]
     }
