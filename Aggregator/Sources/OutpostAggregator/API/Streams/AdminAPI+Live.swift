@@ -197,13 +197,16 @@ extension AdminAPI {
     private func recreate(_ live: LiveView, _ request: JSONValue) async throws {
         var attempt = 0
         while true {
-            do {
+            attempt += 1
+            let failure: LiveError
+            do throws(LiveError) {
                 _ = try await live.janus.createMountpoint(request)
                 return
-            } catch let error as LiveError where error.code == .janusRefused && attempt < 20 {
-                attempt += 1
-                try await Task.sleep(for: .milliseconds(100))
+            } catch {
+                failure = error
             }
+            guard failure.code == .janusRefused, attempt < 20 else { throw failure }
+            try await Task.sleep(for: .milliseconds(100))
         }
     }
 }
