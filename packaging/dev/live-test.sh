@@ -9,9 +9,9 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$root/.build/live-test"
 venv="$root/.build/live-venv"
-selenium_version="4.52.0"
+selenium_version="4.38.0"
 
-if [ -z "${OUTPOST_LIVE_INSIDE:-}" ]; then
+if [ -z "${LIVE_TEST_INSIDE:-}" ]; then
     if [ "$(id -u)" -ne 0 ]; then
         echo "test-live skipped: it needs root for its network namespace and raw capture" >&2
         exit 0
@@ -36,7 +36,7 @@ if [ -z "${OUTPOST_LIVE_INSIDE:-}" ]; then
         ffmpeg -hide_banner -loglevel error -y -f lavfi -i "testsrc2=size=640x360:rate=30" -t 60 -vf "$boxes" \
             -c:v libx264 -preset ultrafast -profile:v baseline -pix_fmt yuv420p -g 30 -bf 0 -crf 20 -f h264 "$clip"
     fi
-    exec unshare --net --pid --fork --mount-proc env OUTPOST_LIVE_INSIDE=1 "$0" "$@"
+    exec unshare --net --pid --fork --mount-proc env LIVE_TEST_INSIDE=1 "$0" "$@"
 fi
 
 # Inside the namespaces: lo, and the veth pair Janus offers browsers.

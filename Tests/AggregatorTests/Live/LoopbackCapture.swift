@@ -8,17 +8,22 @@ final class LoopbackCapture {
     private let fd: Int32
     let port: Int
 
+    /// `struct sockaddr_ll` (linux/if_packet.h, which Glibc's module does not export): family,
+    /// protocol, ifindex, hatype, pkttype (offset 10), halen, address; 20 bytes.
+    static let linkAddressSize = 20
+    static let allProtocols = UInt16(0x0003).bigEndian  // ETH_P_ALL
+    static let packetOutgoing: UInt8 = 4  // PACKET_OUTGOING
+
     init(udpPort: Int) throws {
         port = udpPort
-        let all = UInt16(ETH_P_ALL).bigEndian
-        fd = socket(AF_PACKET, Int32(SOCK_RAW.rawValue), Int32(all))
+        fd = socket(AF_PACKET, Int32(SOCK_RAW.rawValue), Int32(Self.allProtocols))
         guard fd >= 0 else { throw HarnessError("AF_PACKET socket: errno \(errno) (root needed)") }
-        var address = sockaddr_ll()
-        address.sll_family = UInt16(AF_PACKET)
-        address.sll_protocol = all
-        address.sll_ifindex = Int32(if_nametoindex("lo"))
-        let bound = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_ll>.size)) }
+        var address = [UInt8](repeating: 0, count: Self.linkAddressSize)
+        withUnsafeBytes(of: UInt16(AF_PACKET)) { address.replaceSubrange(0..<2, with: $0) }
+        withUnsafeBytes(of: Self.allProtocols) { address.replaceSubrange(2..<4, with: $0) }
+        withUnsafeBytes(of: Int32(if_nametoindex("lo"))) { address.replaceSubrange(4..<8, with: $0) }
+        let bound = address.withUnsafeBytes {
+            bind(fd, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), socklen_t(Self.linkAddressSize))
         }
         guard bound == 0 else {
             close(fd)
@@ -35,15 +40,15 @@ final class LoopbackCapture {
         var payloads: [[UInt8]] = []
         var buffer = [UInt8](repeating: 0, count: 65_536)
         while true {
-            var from = sockaddr_ll()
-            var length = socklen_t(MemoryLayout<sockaddr_ll>.size)
+            var from = [UInt8](repeating: 0, count: Self.linkAddressSize)
+            var length = socklen_t(Self.linkAddressSize)
             let count = buffer.withUnsafeMutableBytes { bytes in
-                withUnsafeMutablePointer(to: &from) {
-                    $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { recvfrom(fd, bytes.baseAddress, bytes.count, 0, $0, &length) }
+                from.withUnsafeMutableBytes {
+                    recvfrom(fd, bytes.baseAddress, bytes.count, 0, $0.baseAddress!.assumingMemoryBound(to: sockaddr.self), &length)
                 }
             }
             guard count > 0 else { return payloads }
-            guard from.sll_pkttype != UInt8(PACKET_OUTGOING) else { continue }
+            guard from[10] != Self.packetOutgoing else { continue }
             let frame = buffer[0..<count]
             let ip = 14
             guard count > ip + 20, frame[ip] >> 4 == 4, frame[ip + 9] == 17 else { continue }

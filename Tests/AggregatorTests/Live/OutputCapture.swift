@@ -10,8 +10,7 @@ final class OutputCapture {
 
     init(path: String) {
         self.path = path
-        fflush(stdout)
-        fflush(stderr)
+        fflush(nil)
         savedOut = dup(1)
         savedErr = dup(2)
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0o600)
@@ -21,8 +20,7 @@ final class OutputCapture {
     }
 
     func finish() -> String {
-        fflush(stdout)
-        fflush(stderr)
+        fflush(nil)
         dup2(savedOut, 1)
         dup2(savedErr, 2)
         close(savedOut)

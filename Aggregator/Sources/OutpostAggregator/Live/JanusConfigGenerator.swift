@@ -11,6 +11,11 @@ public struct JanusConfigGenerator: Sendable {
         public var apiSecret: String
         /// The streaming plugin's `admin_key`: only holders may create or destroy mountpoints.
         public var adminKey: String
+
+        public init(apiSecret: String, adminKey: String) {
+            self.apiSecret = apiSecret
+            self.adminKey = adminKey
+        }
     }
 
     public static let secretsFile = "outpost-secrets.json"

@@ -29,7 +29,7 @@ public enum LivePlan {
     /// - Throws: ``LiveError/Code/badOffer`` without an H.264 payload type, its fmtp, or a valid
     ///   profile-level-id (6 hex digits).
     public static func h264FormatParameters(offer: String) throws(LiveError) -> (payloadType: Int, fmtp: String) {
-        let lines = offer.split(whereSeparator: { $0 == "\n" || $0 == "\r" }).map(String.init)
+        let lines = offer.split(whereSeparator: \.isNewline).map(String.init)
         var payloadType: Int?
         for line in lines where line.hasPrefix("a=rtpmap:") {
             let parts = line.dropFirst("a=rtpmap:".count).split(separator: " ", maxSplits: 1)
