@@ -172,6 +172,13 @@ class LiveTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         if cls.driver:
+            # Leave on every tab: janus.js destroys its session, which ends its pending long poll
+            # (relayed by the aggregator, which would otherwise wait for it at shutdown).
+            for tab in cls.tabs:
+                cls.driver.switch_to.window(tab)
+                for button in cls.driver.find_elements(By.CSS_SELECTOR, "#live-leave"):
+                    button.click()
+            time.sleep(1)
             cls.driver.quit()
         if cls.capture:
             cls.capture.stop()
