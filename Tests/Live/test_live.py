@@ -245,6 +245,8 @@ class LiveTest(unittest.TestCase):
         info = janus_info(self.mountpoint)
         self.assertTrue(info["srtp"])
         self.assertEqual(info["viewers"], 1)
+        # The mountpoint listens on the routed address the agent sends to, not a wildcard or loopback.
+        self.assertEqual(info.get("host"), "10.77.0.1")
         type(self).rtp_port = info["media"][0]["port"]
         output = json.loads(psql("SELECT output::text FROM commands WHERE name = 'start_stream' AND status = 'succeeded'"))
         type(self).rtcp_port = output["localRtcpPort"]
