@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import OutpostCommon
+import ServiceLifecycle
 
 /// `POST /devices/{id}/live`: optional `source`, the agent's stream source (default `live.default_source`).
 struct LiveStartRequest: Decodable, StrictKeys {
@@ -102,8 +103,10 @@ extension AdminAPI {
             let live = try requireLive()
             let query = try request.queryParameters(allowing: ["maxev", "rid", "_"])
             let maxEvents = min(max(Int(query["maxev"] ?? "1") ?? 1, 1), 10)
+            let session = try Self.janusID(context, "session")
             do {
-                return try .json(try await live.janus.poll(session: try Self.janusID(context, "session"), maxEvents: maxEvents))
+                // Janus holds a poll up to 30 s; a shutting-down server does not wait for it.
+                return try .json(try await cancelWhenGracefulShutdown { try await live.janus.poll(session: session, maxEvents: maxEvents) })
             } catch let error as LiveError {
                 throw error.apiError
             }
