@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
 # `make test-console`: the operator console in a real headless Chromium (Selenium), against a
 # real aggregator, PostgreSQL, mosquitto and three enrolled agents, all on 127.0.0.1, under
-# .build/console-test. Selenium comes pinned from PyPI into a venv under .build/. Screenshots
+# .build/console-test. Selenium comes pinned from PyPI (Tests/Console/requirements.txt) into a venv under .build/. Screenshots
 # are written to .build/console-test/screenshots. Every process started here is ended by PID.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 work="$root/.build/console-test"
 venv="$root/.build/console-venv"
-selenium_version="4.52.0"
+requirements="$root/Tests/Console/requirements.txt"
 
 # shellcheck source=packaging/dev/stack.sh
 . "$root/packaging/dev/stack.sh"
@@ -19,10 +19,12 @@ swift build -q --product outpost-aggregator
 bin="$(swift build --show-bin-path)"
 STACK_AGG="$bin/outpost-aggregator"
 
-if ! "$venv/bin/python" -c "import selenium, sys; sys.exit(selenium.__version__ != '$selenium_version')" 2>/dev/null; then
+# The venv is rebuilt whenever the pinned requirements change.
+if ! cmp -s "$requirements" "$venv/requirements.txt"; then
     rm -rf "$venv"
     /usr/bin/python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check "selenium==$selenium_version"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    cp "$requirements" "$venv/requirements.txt"
 fi
 
 mkdir -p "$work"
@@ -43,8 +45,8 @@ done
 
 admin_password="console-admin-$(openssl rand -hex 8)"
 viewer_password="console-viewer-$(openssl rand -hex 8)"
-echo "$admin_password" | "$STACK_AGG" user create --config "$STACK_CONFIG" --username admin --role admin --password-stdin >/dev/null
-echo "$viewer_password" | "$STACK_AGG" user create --config "$STACK_CONFIG" --username viewer --role viewer --password-stdin >/dev/null
+echo "$admin_password" | "$STACK_AGG" user create --config "$STACK_CONFIG" --username admin --role admin --password-stdin >/dev/null 2>&1
+echo "$viewer_password" | "$STACK_AGG" user create --config "$STACK_CONFIG" --username viewer --role viewer --password-stdin >/dev/null 2>&1
 
 CONSOLE_URL="$STACK_URL" CONSOLE_CA="$STACK_CA" CONSOLE_STATE="$STACK_STATE" CONSOLE_PG_PORT="$STACK_PG_PORT" \
 CONSOLE_ADMIN_PASSWORD="$admin_password" CONSOLE_VIEWER_PASSWORD="$viewer_password" \

@@ -143,7 +143,7 @@ stack_start_aggregator() {
 # recorded as agent-INDEX. Its files are under $STACK_STATE/agent-INDEX.
 stack_enroll_agent() {
     local agent="$1" device="$2" index="$3" dir="$STACK_STATE/agent-$3" token
-    token="$("$STACK_AGG" token create --config "$STACK_CONFIG" --device "$device" --ttl 1h | awk '/^token:/ {print $2}')"
+    token="$("$STACK_AGG" token create --config "$STACK_CONFIG" --device "$device" --ttl 1h 2>>"$STACK_STATE/logs/cli.log" | awk '/^token:/ {print $2}')"
     mkdir -p "$dir"
     cat > "$dir/agent.json" <<JSON
 {"state_dir": "$dir/state",

@@ -28,6 +28,10 @@ export function showError(error) {
     errorBar.hidden = true;
     return;
   }
+  if (error instanceof APIError && error.code === "password_change_required" && location.hash !== "#/account") {
+    location.hash = "#/account";
+    return;
+  }
   const parts = [h("strong", {}, error instanceof APIError ? `${error.status} ${error.code}` : "Error"), " ", error.message];
   if (error.requestId) parts.push(" ", h("span", { class: "request-id" }, `request id ${error.requestId}`));
   fill(errorBar, ...parts, h("button", { type: "button", class: "link", onclick: () => showError(null) }, "Dismiss"));

@@ -4,6 +4,8 @@ import { APIError, current, request, streamEvents } from "./api.js";
 import { ago, badge, confirmAction, field, fill, h, select, table, time } from "./dom.js";
 import { livePlayer } from "./live.js";
 
+/** The readings API's metric names; a metric outside them (e.g. `host.cpu`) is listed but not charted. */
+const chartable = /^[a-z][a-z0-9_]{0,63}$/;
 const buckets = [["raw", "raw"], ["1m", "1 minute"], ["1h", "1 hour"], ["1d", "1 day"]];
 const ranges = [["900", "15 minutes"], ["3600", "1 hour"], ["21600", "6 hours"], ["86400", "24 hours"], ["604800", "7 days"], ["2592000", "30 days"]];
 /** Pages read per chart at most: raw pages hold 10,000 readings, bucket pages 10,000 buckets. */
@@ -52,7 +54,7 @@ export async function render(root, { args, showError }) {
   const values = await request(`${path}/readings/latest`, { signal: abort.signal });
   fill(latest, values.items.length === 0 ? h("p", { class: "muted" }, "No readings yet.")
     : table(["Metric", "Value", "At"], values.items.map((item) =>
-      h("tr", { "data-metric": item.metric }, h("td", {}, item.metric), h("td", { class: "num" }, String(item.value)), h("td", {}, ago(item.ts))))));
+      h("tr", { "data-metric": item.metric }, h("td", {}, item.metric), h("td", { class: "num", title: String(item.value) }, item.value.toLocaleString("en", { maximumFractionDigits: 3 })), h("td", {}, ago(item.ts))))));
   renderCharts(charts, path, values.items.map((item) => item.metric), abort.signal, showError);
 
   const refreshCommands = () => loadCommands(commands, path, abort.signal).catch((error) => { if (!abort.signal.aborted) showError(error); });
@@ -80,9 +82,13 @@ export async function render(root, { args, showError }) {
   return () => abort.abort();
 }
 
-function renderCharts(container, path, metrics, signal, showError) {
+function renderCharts(container, path, allMetrics, signal, showError) {
+  const metrics = allMetrics.filter((metric) => chartable.test(metric));
+  const skipped = allMetrics.filter((metric) => !chartable.test(metric));
+  const note = skipped.length ? h("p", { class: "muted", id: "not-charted" },
+    `Not charted (the readings API does not accept these names): ${skipped.join(", ")}`) : null;
   if (metrics.length === 0) {
-    fill(container, h("p", { class: "muted" }, "Nothing to chart yet."));
+    fill(container, h("p", { class: "muted" }, "Nothing to chart yet."), note);
     return;
   }
   const form = h("form", { class: "filters", id: "chart-controls" },
@@ -90,8 +96,8 @@ function renderCharts(container, path, metrics, signal, showError) {
     field("Range", select("range", ranges, "900")),
     h("button", { type: "submit" }, "Show"));
   const boxes = metrics.map((metric) => h("figure", { class: "chart", "data-metric": metric },
-    h("figcaption", {}, metric), h("div", { class: "plot" })));
-  fill(container, form, boxes);
+    h("figcaption", {}, metric, " ", h("span", { class: "readout muted" })), h("div", { class: "plot" })));
+  fill(container, form, boxes, note);
   const draw = () => {
     const data = new FormData(form);
     const to = new Date();
@@ -137,22 +143,25 @@ async function chart(box, path, metric, bucket, from, to, signal) {
   if (points.length === 0) {
     plot.append(h("p", { class: "muted" }, "No readings in this range."));
   } else {
-    box.graph = new window.Dygraph(plot, points, {
-      labels: ["time", metric], labelsUTC: true, legend: "follow", legendFormatter: legend, drawPoints: points.length < 200,
-      strokeWidth: 1.5, colors: ["#1f6f5c"],
+    const readout = box.querySelector(".readout");
+    box.graph = new (withoutInlineStyles(window.Dygraph))(plot, points, {
+      labels: ["time", metric], labelsUTC: true, drawPoints: points.length < 200, strokeWidth: 1.5, colors: ["#1f6f5c"],
+      highlightCallback: (_event, x, selected) => {
+        readout.textContent = `${new Date(x).toISOString()}  ${selected.map((point) => point.yval).join(", ")}`;
+      },
+      unhighlightCallback: () => { readout.textContent = ""; },
     });
   }
   box.dataset.state = "ready";
 }
 
-const escapes = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
-const escape = (text) => String(text).replace(/[&<>"']/g, (character) => escapes[character]);
-
-/** The chart's hover legend without dygraphs' inline styles, which the CSP refuses. */
-function legend(data) {
-  if (data.x == null) return "";
-  const series = data.series.filter((item) => item.isVisible && item.yHTML !== undefined);
-  return `${escape(new Date(data.x).toISOString())}: ${series.map((item) => `${escape(item.label)} ${escape(item.y)}`).join(", ")}`;
+/**
+ * Dygraphs' own legend measures text with a `style` attribute and writes inline styles, which
+ * the console's CSP refuses; it is left out, and the hovered point is shown as text instead.
+ */
+function withoutInlineStyles(Dygraph) {
+  Dygraph.PLUGINS = Dygraph.PLUGINS.filter((plugin) => plugin !== Dygraph.Plugins.Legend);
+  return Dygraph;
 }
 
 async function loadCommands(container, path, signal) {

@@ -5,7 +5,7 @@ import { ago, badge, field, fill, h, select, table, time } from "./dom.js";
 const pageSize = 100;
 const statuses = [["online", "Online"], ["offline", "Offline"], ["unknown", "Never seen"], ["decommissioned", "Decommissioned"]];
 /** Counting pages through the list stops here and shows "N+" (the API has no count route). */
-const countCap = 10000;
+const countCap = 20000;
 const weekMs = 7 * 86400 * 1000;
 
 export async function render(root, { showError }) {
