@@ -238,6 +238,8 @@ class LiveTest(unittest.TestCase):
             }
             return seen.size;""")
         self.assertGreaterEqual(colours, 5, "the picture does not look like testsrc2")
+        self.driver.execute_script("document.getElementById('live-video').scrollIntoView({block: 'center'});")
+        time.sleep(0.5)
         self.driver.save_screenshot(os.path.join(SCREENSHOTS, "live-viewer.png"))
         status, live, _ = api(f"/devices/{DEVICE}/live", token_for("viewer", VIEWER_PASSWORD))
         self.assertEqual(status, 200)
@@ -262,6 +264,8 @@ class LiveTest(unittest.TestCase):
         self.login_and_open("admin", ADMIN_PASSWORD)
         self.driver.find_element(By.CSS_SELECTOR, "#live-start").click()
         self.wait(lambda: (self.video_state() or {}).get("frames", 0) >= 60, 30, "the second viewer decoded fewer than 60 frames")
+        self.driver.execute_script("document.getElementById('live-video').scrollIntoView({block: 'center'});")
+        time.sleep(0.5)
         self.driver.save_screenshot(os.path.join(SCREENSHOTS, "live-second-viewer.png"))
         info = janus_info(self.mountpoint)
         self.assertEqual(info["viewers"], 2)
