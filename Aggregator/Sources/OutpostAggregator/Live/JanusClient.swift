@@ -17,7 +17,6 @@ public struct JanusClient: Sendable {
         /// Milliseconds since the mountpoint last received media; nil before any.
         public var mediaAgeMs: Int?
         public var rtpPort: Int?
-        public var rtcpPort: Int?
         /// The H.264 format parameters Janus offers viewers.
         public var fmtp: String?
         /// Whether the mountpoint takes SRTP from its source.
@@ -127,7 +126,7 @@ public struct JanusClient: Sendable {
             }
             let media = info["media"].flatMap { if case .array(let items) = $0 { items.first } else { nil } }
             return MountpointInfo(viewers: viewers, mediaAgeMs: media?["age_ms"]?.intValue, rtpPort: media?["port"]?.intValue,
-                                  rtcpPort: media?["rtcpport"]?.intValue, fmtp: media?["fmtp"]?.stringValue,
+                                  fmtp: media?["fmtp"]?.stringValue,
                                   srtp: info["srtp"]?.boolValue ?? false)
         }
     }
