@@ -244,6 +244,7 @@ class LiveTest(unittest.TestCase):
         status, live, _ = api(f"/devices/{DEVICE}/live", token_for("viewer", VIEWER_PASSWORD))
         self.assertEqual(status, 200)
         type(self).mountpoint = live["mountpoint"]
+        self.assertEqual(live["viewers"], 1)
         info = janus_info(self.mountpoint)
         self.assertTrue(info["srtp"])
         self.assertEqual(info["viewers"], 1)

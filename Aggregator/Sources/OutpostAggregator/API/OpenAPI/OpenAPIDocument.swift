@@ -3409,6 +3409,13 @@ enum OpenAPIDocument {
           },
           "reused": {
             "type": "boolean"
+          },
+          "viewers": {
+            "type": [
+              "integer",
+              "null"
+            ],
+            "description": "Browsers watching now, as Janus counts them (GET only; null otherwise or when Janus does not answer)."
           }
         },
         "required": [
@@ -3417,7 +3424,8 @@ enum OpenAPIDocument {
           "janusPath",
           "startedAt",
           "startedBy",
-          "reused"
+          "reused",
+          "viewers"
         ],
         "additionalProperties": false
       },

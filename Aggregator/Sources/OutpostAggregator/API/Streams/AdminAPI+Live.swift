@@ -24,14 +24,28 @@ struct LiveResponse: Encodable, Sendable {
     let startedAt: Date
     let startedBy: String
     let reused: Bool
+    /// Browsers watching now, as Janus counts them; nil when not asked (start) or Janus did not answer.
+    let viewers: Int?
 
-    init(_ session: LiveSessionStore.Session, reused: Bool) {
+    init(_ session: LiveSessionStore.Session, reused: Bool, viewers: Int? = nil) {
         device = session.device
         mountpoint = session.mountpoint
         janusPath = AdminAPI.prefix + "/live/janus"
         startedAt = session.startedAt
         startedBy = session.startedBy
         self.reused = reused
+        self.viewers = viewers
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: AnyKey.self)
+        try container.encode(device, forKey: AnyKey(stringValue: "device"))
+        try container.encode(mountpoint, forKey: AnyKey(stringValue: "mountpoint"))
+        try container.encode(janusPath, forKey: AnyKey(stringValue: "janusPath"))
+        try container.encode(startedAt, forKey: AnyKey(stringValue: "startedAt"))
+        try container.encode(startedBy, forKey: AnyKey(stringValue: "startedBy"))
+        try container.encode(reused, forKey: AnyKey(stringValue: "reused"))
+        try container.encode(viewers, forKey: AnyKey(stringValue: "viewers"))
     }
 }
 
@@ -79,7 +93,8 @@ extension AdminAPI {
             let live = try requireLive()
             let device = try await existingDevice(context)
             guard let session = try await live.store.get(device: device) else { throw APIError.notFound("live view") }
-            return try .json(LiveResponse(session, reused: true))
+            let viewers = try? await live.janus.mountpointInfo(id: session.mountpoint)?.viewers
+            return try .json(LiveResponse(session, reused: true, viewers: viewers ?? nil))
         }
         on(.delete, "/devices/{id}/live") { _, context in
             let live = try requireLive()
