@@ -297,6 +297,18 @@ class ConsoleTest(unittest.TestCase):
         self.assertLessEqual(elapsed, PRESENCE_TIMEOUT + 5)
         self.assertEqual(self.driver.execute_script("return window.outpostMarker;"), marker, "the page was reloaded")
 
+        # The filters are the API's query parameters.
+        def listed():
+            return self.driver.execute_script(
+                "return [...document.querySelectorAll('#fleet-table tbody tr')].map((row) => row.dataset.device);")
+        Select(self.find('#fleet-filters select[name="status"]')).select_by_value("offline")
+        self.find("#fleet-filters button[type=submit]").click()
+        self.wait(lambda: listed() == [DEVICES[2]], 10, "status filter")
+        Select(self.find('#fleet-filters select[name="status"]')).select_by_value("")
+        self.find('#fleet-filters input[name="q"]').send_keys("meter-1")
+        self.find("#fleet-filters button[type=submit]").click()
+        self.wait(lambda: listed() == [DEVICES[0]], 10, "search")
+
     def test_07_expired_access_token_is_refreshed_silently(self):
         # The access token of the admin's login has expired by now (60 s + leeway); the next call is
         # answered 401, the console exchanges its refresh token and retries, and the page
