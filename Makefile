@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-api-schema test-console test-chaos test-deb test-vm deb demo demo-stop chaos bench clean
+.PHONY: all deps build test test-swift test-api-schema test-console test-live test-chaos test-deb test-vm deb demo demo-stop chaos bench clean
 
 all: build
 
@@ -15,10 +15,11 @@ build: deps
 	$(SWIFT) build
 
 ## test: every test: the Swift suites against real mosquitto, PostgreSQL, SQLite, ffmpeg and
-## GStreamer, Schemathesis against a live admin API, the console in headless Chromium, the
-## quick fault campaign, then (as root, on a disposable host such as CI) the Debian package
-## test and the device journey under systemd in a qemu VM.
-test: test-swift test-api-schema test-console test-chaos
+## GStreamer, Schemathesis against a live admin API, the console and live view in headless
+## Chromium (live view through a real Janus), the quick fault campaign, then (as root, on a
+## disposable host such as CI) the Debian package test and the device journey under systemd
+## in a qemu VM.
+test: test-swift test-api-schema test-console test-live test-chaos
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb && $(MAKE) --no-print-directory test-vm; \
 	else echo "test-deb and test-vm skipped: they install packages and need root (run them in CI)"; fi
 
@@ -39,6 +40,12 @@ test-api-schema: deps
 ## Screenshots go to .build/console-test/screenshots.
 test-console: deps
 	@packaging/dev/console-test.sh
+
+## test-live: live view in headless Chromium through a real Janus (Selenium, pinned, in a venv
+## under .build/), in a network namespace with a veth pair; needs root. Figures and screenshots
+## go to .build/live-test.
+test-live: deps
+	@packaging/dev/live-test.sh
 
 ## chaos: the fault campaign (docs/chaos.md): 10 minutes of kill -9 of agents, simulators,
 ## aggregators, mosquitto and PostgreSQL while devices stream, then the exactly-once check.

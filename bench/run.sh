@@ -8,7 +8,7 @@
 # default 30), BENCH_WARMUP (s, 15), BENCH_DEVICES (50), BENCH_RATE (readings/s per device, 4000: 200,000/s offered),
 # BENCH_FOOTPRINT_DURATION (60), BENCH_BACKLOG (100000), BENCH_API_DEVICES (10000),
 # BENCH_API_READINGS (per device, 1000), BENCH_API_DURATION (20), BENCH_API_CONNECTIONS (16),
-# BENCH_RTP_DURATION (30), BENCH_SKIP (comma-separated phases: ingest,baseline,footprint,buffer,api,rtp),
+# BENCH_RTP_DURATION (30), BENCH_SKIP (comma-separated phases: ingest,baseline,footprint,buffer,api,rtp,live),
 # BENCH_PG_PORT / BENCH_MQTT_PORT / BENCH_HTTPS_PORT, BENCH_NO_BUILD=1 (use the release binaries as built).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -383,6 +383,19 @@ PYEND
 )"
 }
 
+# Item 7: live view, agent send → presentation in headless Chromium through Janus: the figures
+# `make test-live` measures (latency median/p95 over ~8 s of frames read back by their drawn
+# frame number, packets/s with one and two viewers). Needs root (its network namespace).
+phase_live() {
+    if [ "$(id -u)" -ne 0 ]; then
+        log "live: needs root (network namespace, raw capture); not measured"
+        return 0
+    fi
+    log "live: packaging/dev/live-test.sh"
+    "$root/packaging/dev/live-test.sh" >"$BENCH_WORK/logs/live-test.log" 2>&1
+    part live "$(cat "$root/.build/live-test/results.json")"
+}
+
 # ---------------------------------------------------------------------------------------------
 # `bench/run.sh --profile`: the aggregator under callgrind while simulated devices stream
 # (valgrind because this machine has no hardware counters for perf). Slow: a light load.
@@ -486,6 +499,7 @@ run_phase footprint $((BENCH_FOOTPRINT_DURATION + 360))
 run_phase buffer 300
 run_phase api $((BENCH_API_DURATION * 2 + 900))
 run_phase rtp $((BENCH_RTP_DURATION + 660))
+run_phase live 900
 
 stack_stop "$BENCH_WORK" >/dev/null
 trap - EXIT

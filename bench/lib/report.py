@@ -83,6 +83,11 @@ def table(r):
     if rtp:
         rows.append(("6 RTP 1080p30 stream", f"{rtp['cpu_seconds_per_stream_second']:.3f} CPU s per stream s ({rtp['cpu_pct_of_one_core']:.1f}% of a core), {rtp['bitrate_mbit']:.1f} Mbit/s, RSS {rtp['agent_rss_mib_peak']} MiB",
                      busiest(rtp["cpu"])))
+    live = r.get("live")
+    if live and "latencyMs" in live:
+        rows.append(("7 live view, agent → Chromium via Janus",
+                     f"latency median {live['latencyMs']['median']:.1f} ms, p95 {live['latencyMs']['p95']:.1f} ms; "
+                     f"{live['packetsPerSecondOneViewer']:.0f} pkt/s with 1 viewer, {live['packetsPerSecondTwoViewers']:.0f} with 2", "—"))
     width = max(len(r[0]) for r in rows) if rows else 0
     lines = [f"{'figure'.ljust(width)} | value | busiest processes (mean CPU, 100% = one core)"]
     lines += [f"{a.ljust(width)} | {b} | {c}" for a, b, c in rows]

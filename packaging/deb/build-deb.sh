@@ -166,4 +166,4 @@ CONTROL
  centre has stored them. Streams the camera's H.264 over RTP, obeys commands." ""
 [ -n "${skip_aggregator:-}" ] || package outpost-aggregator "$bindir/outpost-aggregator" "central ingest, API and CA for Outpost fleets
  Ingests device readings into PostgreSQL exactly once, tracks device state,
- serves the admin API and acts as the fleet's certificate authority." "postgresql (>= 15), mosquitto (>= 2.0)"
+ serves the admin API and acts as the fleet's certificate authority." "postgresql (>= 15), mosquitto (>= 2.0), janus (>= 1.1), libjs-janus-gateway, libjs-webrtc-adapter"

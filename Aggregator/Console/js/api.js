@@ -163,6 +163,20 @@ export async function request(path, options = {}) {
 }
 
 /**
+ * fetch for janus.js (live view): same-origin calls under /api/v1 with the access token in
+ * the Authorization header, refreshed once on a 401.
+ */
+export async function authorizedFetch(url, options = {}) {
+  const target = new URL(url, location.origin);
+  if (target.origin !== location.origin || !target.pathname.startsWith(base + "/")) throw new TypeError("not an API URL");
+  const call = () => fetch(target, { ...options, headers: { ...(options.headers || {}), authorization: "Bearer " + session.access } });
+  const response = await call();
+  if (response.status !== 401 || !sessionStorage.getItem(refreshKey)) return response;
+  await refresh();
+  return call();
+}
+
+/**
  * The live events (`GET /events`), as Server-Sent Events read through fetch so that the
  * access token goes in the Authorization header, never in a URL. Calls `onEvent(type, data)`
  * for each event and reconnects (refreshing the token when needed) until `signal` aborts.

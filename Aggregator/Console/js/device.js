@@ -2,6 +2,7 @@
 // certificates with revoke and decommission, and the camera's stream controls.
 import { APIError, current, request, streamEvents } from "./api.js";
 import { ago, badge, confirmAction, field, fill, h, select, table, time } from "./dom.js";
+import { livePlayer } from "./live.js";
 
 /** The readings API's metric names; a metric outside them (e.g. `host.cpu`) is listed but not charted. */
 const chartable = /^[a-z][a-z0-9_]{0,63}$/;
@@ -255,5 +256,5 @@ function cameraSection(path, device, showError) {
       h("button", { type: "button", id: "stream-start", onclick: control("start") }, "Start stream"),
       h("button", { type: "button", class: "secondary", id: "stream-stop", onclick: control("stop") }, "Stop stream")) : null,
     outcome,
-    h("div", { class: "slot", id: "camera-player" }, "Live view and recordings will appear here."));
+    h("div", { class: "slot", id: "camera-player" }, device.status !== "decommissioned" ? livePlayer(path, device, showError) : null));
 }

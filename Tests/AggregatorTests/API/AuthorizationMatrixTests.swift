@@ -66,10 +66,19 @@ struct AuthorizationMatrixTests {
                     case .anonymous:
                         expected = rule.minimumRole == nil ? 200...299 : 401...401
                     case .user:
-                        if let minimum = rule.minimumRole, caller.role! < minimum { expected = 403...403 } else { expected = 200...299 }
+                        if let minimum = rule.minimumRole, caller.role! < minimum {
+                            expected = 403...403
+                        } else if Self.isLiveView(rule) {
+                            // This environment runs no Janus: past the role check, live view says it is off.
+                            expected = 503...503
+                        } else {
+                            expected = 200...299
+                        }
                     case .apiKey:
                         if let minimum = rule.minimumRole, caller.role! < minimum || rule.usersOnly {
                             expected = 403...403
+                        } else if Self.isLiveView(rule) {
+                            expected = 503...503
                         } else {
                             expected = 200...299
                         }
@@ -79,12 +88,15 @@ struct AuthorizationMatrixTests {
                     }
                     #expect(expected.contains(reply.status), "\(rule) as \(caller): \(reply.status) \(reply.text)")
                     if case .expiredToken = caller { #expect(reply.errorCode == "token_expired", "\(rule)") }
+                    if reply.status == 503 { #expect(reply.errorCode == "live_unavailable", "\(rule)") }
                     checked += 1
                 }
             }
             #expect(checked == AccessPolicy.rules.count * Caller.allCases.count)
         }
     }
+
+    static func isLiveView(_ rule: AccessPolicy.Rule) -> Bool { rule.path.hasPrefix("/live/") || rule.path.hasSuffix("/live") }
 
     /// An admin token past its expiry, signed with the server's real key.
     private func expiredAdminToken(_ env: APITestEnvironment) async throws -> String {
@@ -153,6 +165,12 @@ struct AuthorizationMatrixTests {
         case (.post, "/devices/{id}/streams/start"), (.post, "/devices/{id}/streams/stop"):
             try env.psql("INSERT INTO devices (id, kind, status) VALUES ('\(device)', 'camera', 'online')")
             return ("/api/v1" + rule.path.replacingOccurrences(of: "{id}", with: device) + "?wait=1", .object([:]))
+        case (.post, "/devices/{id}/live"), (.get, "/devices/{id}/live"), (.delete, "/devices/{id}/live"):
+            try env.psql("INSERT INTO devices (id, kind) VALUES ('\(device)', 'camera')")
+            return ("/api/v1/devices/\(device)/live", rule.method == .post ? .object([:]) : nil)
+        case (.post, "/live/janus"), (.post, "/live/janus/{session}"), (.post, "/live/janus/{session}/{handle}"), (.get, "/live/janus/{session}"):
+            let path = "/api/v1" + rule.path.replacingOccurrences(of: "{session}", with: "1").replacingOccurrences(of: "{handle}", with: "2")
+            return (path, rule.method == .post ? ["janus": "keepalive"] : nil)
         case (.post, "/enrollment-tokens"):
             return ("/api/v1/enrollment-tokens", ["device": .string(device), "kind": "meter", "ttlSeconds": 600])
         case (.delete, "/enrollment-tokens/{id}"):

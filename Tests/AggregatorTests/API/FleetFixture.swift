@@ -35,9 +35,11 @@ final class FleetFixture: @unchecked Sendable {
         self.running = running
     }
 
-    static func with(_ body: (FleetFixture) async throws -> Void) async throws {
+    /// - Parameter configure: changes to the aggregator's configuration before it starts.
+    static func with(configure: (inout AggregatorConfiguration) -> Void = { _ in }, _ body: (FleetFixture) async throws -> Void) async throws {
         let broker = try await BrokerFixture()
         var configuration = broker.identity.configuration
+        configure(&configuration)
         // The config endpoint of the broker fixture keeps its port; the aggregator gets its own.
         configuration.http.port = try FreePort.next()
         configuration.readings.partitionsBehindDays = 1
@@ -100,14 +102,15 @@ final class FleetFixture: @unchecked Sendable {
     }
 
     /// Enrolls `device` through the config endpoint and starts `outpost-agent run` with one
-    /// meter source, its state under the fixture's directory.
-    func startAgent(_ device: String) async throws -> ServerProcess {
+    /// meter source (and `streams`, for a camera), its state under the fixture's directory.
+    func startAgent(_ device: String, streams: [String: StreamSource] = [:], logLevel: Logger.Level = .info) async throws -> ServerProcess {
         var agent = try await broker.enroll(device)
+        agent.streams = streams
         agent.stateDir = broker.identity.directory.file("device-\(device)/state")
         var meter = SourceConfiguration(type: .meter, name: "meter", intervalS: 1)
         meter.kind = "ac"
         agent.sources = [meter]
-        agent.logging = LoggingConfiguration(format: .json, level: .info)
+        agent.logging = LoggingConfiguration(format: .json, level: logLevel)
         let encoder = JSONEncoder()
         encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

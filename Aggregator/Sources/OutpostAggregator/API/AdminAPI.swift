@@ -29,6 +29,8 @@ public struct AdminAPI: RouteProvider {
     let identity: IdentityOperations?
     /// The live-event relay behind `GET /events`; run it in the service group (see ``services``).
     public let events: EventFeed
+    /// Live view through Janus; nil when `live.janus_url` is not set.
+    let live: LiveView?
     let generalLimiter: RateLimiter
     let loginIPLimiter: RateLimiter
     let loginUserLimiter: RateLimiter
@@ -36,7 +38,7 @@ public struct AdminAPI: RouteProvider {
     public let metrics: AggregatorMetrics
 
     public init(client: PostgresClient, settings: APISettings, identity: IdentityOperations? = nil, metrics: AggregatorMetrics,
-                logger: Logger) {
+                live: LiveView? = nil, logger: Logger) {
         var logger = logger
         logger[metadataKey: "component"] = "admin-api"
         self.settings = settings
@@ -55,6 +57,7 @@ public struct AdminAPI: RouteProvider {
         commands = CommandRecords(client: client, logger: logger)
         identityRecords = IdentityRecords(client: client, logger: logger)
         self.identity = identity
+        self.live = live
         events = EventFeed(client: client, logger: logger)
         generalLimiter = RateLimiter(policy: .perWindow(settings.requestsPerMinute, seconds: 60))
         loginIPLimiter = RateLimiter(policy: .perWindow(settings.loginPerIpPerMinute, seconds: 60))
@@ -87,6 +90,7 @@ public struct AdminAPI: RouteProvider {
         addCommandRoutes(on)
         addEventRoutes(on)
         addStreamRoutes(on)
+        addLiveRoutes(on)
         addIdentityRecordRoutes(on)
         addEnrollmentTokenRoutes(on)
         on(.get, "/openapi.json") { _, _ in

@@ -91,7 +91,8 @@ public func buildAggregator(
         logger.warning("no CA in the state directory: the config endpoint (enroll, renew) is off",
                        metadata: ["ca_directory": "\(configuration.caDirectory)"])
     }
-    let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics,
+    let live = try LiveView.make(settings: configuration.live, client: database.client, metrics: metrics, logger: component("live"))
+    let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics, live: live,
                             logger: component("api"))
     let routes: [any RouteProvider] =
         [HealthRoutes(database: database, broker: broker, metrics: metrics)] + enrollment + [adminAPI] + routeProviders
@@ -110,7 +111,7 @@ public func buildAggregator(
                        readiness: readiness, metrics: metrics, logger: component("commands")),
         IngestService(client: broker, router: router, pipeline: pipeline, readiness: readiness, logger: component("ingest")),
         adminAPI.events,
-    ] + crlRefresh + [
+    ] + crlRefresh + (live.map { [LiveViewService(live: $0, readiness: readiness)] } ?? []) + [
         http,
         SystemdWatchdogService(isHealthy: { await database.isReachable() }),
     ]

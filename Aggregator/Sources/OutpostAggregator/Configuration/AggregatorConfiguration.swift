@@ -24,13 +24,15 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
     public var devices: DeviceSettings
     public var readings: ReadingsSettings
     public var commands: CommandSettings
+    /// Live view through Janus; off unless `live.janus_url` is set.
+    public var live: LiveSettings
 
     public init(
         instanceID: String, stateDir: String = "/var/lib/outpost-aggregator",
         migrationsDir: String = "/usr/share/outpost-aggregator/migrations", mqtt: BrokerSettings, postgres: PostgresSettings,
         http: HTTPSettings, logging: LoggingConfiguration = .init(), identity: IdentitySettings = .init(), api: APISettings = .init(),
         ingest: IngestSettings = .init(), devices: DeviceSettings = .init(), readings: ReadingsSettings = .init(),
-        commands: CommandSettings = .init()
+        commands: CommandSettings = .init(), live: LiveSettings = .init()
     ) {
         self.instanceID = instanceID
         self.stateDir = stateDir
@@ -45,12 +47,13 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         self.devices = devices
         self.readings = readings
         self.commands = commands
+        self.live = live
     }
 
     enum CodingKeys: String, CodingKey {
         case instanceID = "instanceId"
         case stateDir, migrationsDir, mqtt, postgres, http, logging, identity, api
-        case ingest, devices, readings, commands
+        case ingest, devices, readings, commands, live
     }
 
     public init(from decoder: any Decoder) throws {
@@ -69,6 +72,7 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         devices = try container.value(.devices, default: DeviceSettings())
         readings = try container.value(.readings, default: ReadingsSettings())
         commands = try container.value(.commands, default: CommandSettings())
+        live = try container.value(.live, default: LiveSettings())
     }
 
     /// The service identity this process uses on the broker: `svc.aggregator.{instance_id}`.

@@ -126,6 +126,12 @@ public final class AggregatorMetrics: Sendable {
         registry.makeCounter(name: "outpost_commands_total", labels: [("status", status)]).increment(by: Int64(count))
     }
 
+    /// Counts a live-view event: `started`, `reused`, `ended` (by `reason`), `refused` (a
+    /// browser's Janus request that is not allowed), `failed` (a start that did not succeed).
+    func live(_ event: String, reason: String = "") {
+        registry.makeCounter(name: "outpost_live_events_total", labels: [("event", event), ("reason", reason)]).increment()
+    }
+
     func stored(_ inserted: Int, duplicates: Int, now: ContinuousClock.Instant) {
         readingsStored.increment(by: Int64(inserted))
         readingsDuplicate.increment(by: Int64(duplicates))

@@ -1,0 +1,90 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// The `live_sessions` table: which camera has a mountpoint, on which ports, since when,
+/// and when it last had a viewer.
+public struct LiveSessionStore: Sendable {
+    public struct Session: Sendable, Equatable, Codable {
+        public var device: String
+        public var mountpoint: Int
+        public var rtpPort: Int
+        public var rtcpPort: Int
+        public var startCommand: String
+        public var startedBy: String
+        public var startedAt: Date
+        public var lastViewerAt: Date
+    }
+
+    let client: PostgresClient
+    let logger: Logger
+
+    public init(client: PostgresClient, logger: Logger) {
+        self.client = client
+        self.logger = logger
+    }
+
+    static let columns = "device, mountpoint, rtp_port, rtcp_port, start_command, started_by, started_at, last_viewer_at"
+
+    private func sessions(_ rows: PostgresRowSequence) async throws -> [Session] {
+        var result: [Session] = []
+        for try await row in rows.decode((String, Int32, Int32, Int32, String, String, Date, Date).self) {
+            result.append(Session(device: row.0, mountpoint: Int(row.1), rtpPort: Int(row.2), rtcpPort: Int(row.3), startCommand: row.4,
+                                  startedBy: row.5, startedAt: row.6, lastViewerAt: row.7))
+        }
+        return result
+    }
+
+    public func get(device: String) async throws -> Session? {
+        try await sessions(try await client.query("SELECT \(unescaped: Self.columns) FROM live_sessions WHERE device = \(device)",
+                                                  logger: logger)).first
+    }
+
+    public func all() async throws -> [Session] {
+        try await sessions(try await client.query("SELECT \(unescaped: Self.columns) FROM live_sessions ORDER BY device", logger: logger))
+    }
+
+    /// Records a session; false when the device already has one (another request won).
+    public func insert(_ session: Session) async throws -> Bool {
+        var inserted = false
+        for try await _ in try await client.query(
+            """
+            INSERT INTO live_sessions (device, mountpoint, rtp_port, rtcp_port, start_command, started_by)
+            VALUES (\(session.device), \(Int32(session.mountpoint)), \(Int32(session.rtpPort)), \(Int32(session.rtcpPort)),
+                    \(session.startCommand), \(session.startedBy))
+            ON CONFLICT DO NOTHING RETURNING 1
+            """, logger: logger).decode(Int32.self)
+        {
+            inserted = true
+        }
+        return inserted
+    }
+
+    /// Removes the device's session if it is still `mountpoint`; returns whether it did.
+    @discardableResult
+    public func delete(device: String, mountpoint: Int) async throws -> Bool {
+        var deleted = false
+        for try await _ in try await client.query(
+            "DELETE FROM live_sessions WHERE device = \(device) AND mountpoint = \(Int32(mountpoint)) RETURNING 1",
+            logger: logger).decode(Int32.self)
+        {
+            deleted = true
+        }
+        return deleted
+    }
+
+    public func sawViewers(device: String) async throws {
+        try await client.query("UPDATE live_sessions SET last_viewer_at = now() WHERE device = \(device)", logger: logger)
+    }
+
+    /// Whether the device's presence says offline (a device not yet heard from is not).
+    public func isOffline(device: String) async throws -> Bool {
+        var offline = false
+        for try await status in try await client.query("SELECT status FROM devices WHERE id = \(device)", logger: logger)
+            .decode(String?.self)
+        {
+            offline = status == "offline"
+        }
+        return offline
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import Logging
+import OutpostCommon
+import PostgresNIO
+import ServiceLifecycle
+
+/// Live view of cameras through Janus: one SRTP mountpoint per camera however many
+/// watch, torn down on stop, when the device goes offline, and when nobody watched (or no
+/// media arrived) for `idleTimeoutSeconds`. The start itself is driven by the admin API
+/// (it waits for the agent's answer the way stream commands do).
+public struct LiveView: Sendable {
+    let settings: LiveSettings
+    let janus: JanusClient
+    let adminKey: String
+    let store: LiveSessionStore
+    let commands: CommandRecords
+    let audit: AuditLog
+    let metrics: AggregatorMetrics
+    let logger: Logger
+    /// Serializes starts per device within this process; across aggregators the table's
+    /// primary key decides and the loser undoes its mountpoint.
+    let gate = DeviceGate()
+
+    /// Who the audit log names for teardowns nobody asked for (idle, offline).
+    static let systemOrigin = AuditLog.Origin(principal: Principal(kind: .cli, id: "live-view", name: "live-view", role: .admin),
+                                              sourceIP: "local", requestID: nil)
+
+    /// Nil when live view is off (no `live.janus_url`).
+    public static func make(settings: LiveSettings, client: PostgresClient, metrics: AggregatorMetrics, logger: Logger) throws
+        -> LiveView?
+    {
+        guard let url = settings.janusUrl else { return nil }
+        let secrets = try JanusConfigGenerator.readSecrets(from: settings.janusConfigDir)
+        return LiveView(settings: settings, janus: JanusClient(baseURL: url, secrets: secrets), adminKey: secrets.adminKey,
+                        store: LiveSessionStore(client: client, logger: logger),
+                        commands: CommandRecords(client: client, logger: logger),
+                        audit: AuditLog(client: client, logger: logger), metrics: metrics, logger: logger)
+    }
+
+    /// Stops the agent's stream, destroys the mountpoint and forgets the session.
+    func teardown(_ session: LiveSessionStore.Session, reason: String, origin: AuditLog.Origin) async throws {
+        do {
+            _ = try await commands.send(device: session.device, name: "stop_stream", args: [:], ttl: 30, origin: origin, audit: audit)
+        } catch {
+            logger.warning("stop_stream not queued", metadata: ["device": "\(session.device)", "error": "\(error)"])
+        }
+        try await janus.destroyMountpoint(id: session.mountpoint)
+        guard try await store.delete(device: session.device, mountpoint: session.mountpoint) else { return }
+        try await audit.record("live.stop", target: "device:\(session.device)",
+                               detail: ["mountpoint": "\(session.mountpoint)", "reason": reason], origin: origin)
+        metrics.live("ended", reason: reason)
+        logger.info("live view ended", metadata: ["device": "\(session.device)", "mountpoint": "\(session.mountpoint)", "reason": "\(reason)"])
+    }
+
+    /// One pass over the live sessions: records viewers, tears down what should end.
+    /// A Janus that does not answer ends nothing (it may be restarting).
+    func sweep(now: Date = Date()) async {
+        let sessions: [LiveSessionStore.Session]
+        do { sessions = try await store.all() } catch {
+            logger.warning("live sessions not readable", metadata: ["error": "\(error)"])
+            return
+        }
+        for session in sessions {
+            do {
+                let info = try await janus.mountpointInfo(id: session.mountpoint)
+                var idleSince = session.lastViewerAt
+                if let info, info.viewers > 0 {
+                    try await store.sawViewers(device: session.device)
+                    idleSince = now
+                }
+                let offline = try await store.isOffline(device: session.device)
+                if let reason = LivePlan.teardownReason(
+                    deviceOffline: offline, exists: info != nil, viewers: info?.viewers ?? 0, idleSince: idleSince,
+                    mediaAgeMs: info?.mediaAgeMs, now: now, idleTimeout: TimeInterval(settings.idleTimeoutSeconds))
+                {
+                    try await teardown(session, reason: reason, origin: Self.systemOrigin)
+                }
+            } catch {
+                logger.warning("live session check failed", metadata: ["device": "\(session.device)", "error": "\(error)"])
+            }
+        }
+    }
+}
+
+/// Runs ``LiveView/sweep(now:)`` every `checkIntervalSeconds` once the schema is ready.
+public struct LiveViewService: Service {
+    let live: LiveView
+    let readiness: SchemaReadiness
+
+    public func run() async throws {
+        do { try await readiness.wait() } catch { return }
+        let interval = Duration.seconds(live.settings.checkIntervalSeconds)
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await live.sweep()
+                try? await Task.sleep(for: interval)
+            }
+        }
+    }
+}
+
+/// One start at a time per device.
+actor DeviceGate {
+    private var busy: Set<String> = []
+    private var waiters: [String: [CheckedContinuation<Void, Never>]] = [:]
+
+    func withDevice<T: Sendable>(_ device: String, _ body: @Sendable () async throws -> T) async throws -> T {
+        while busy.contains(device) {
+            await withCheckedContinuation { waiters[device, default: []].append($0) }
+        }
+        busy.insert(device)
+        defer {
+            busy.remove(device)
+            for waiter in waiters.removeValue(forKey: device) ?? [] { waiter.resume() }
+        }
+        return try await body()
+    }
+}
