@@ -2040,7 +2040,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[1-9][0-9]{0,18}$",
+              "description": "A Janus id: a positive integer."
             }
           }
         ],
@@ -2112,7 +2114,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[1-9][0-9]{0,18}$",
+              "description": "A Janus id: a positive integer."
             }
           },
           {
@@ -2200,7 +2204,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[1-9][0-9]{0,18}$",
+              "description": "A Janus id: a positive integer."
             }
           },
           {
@@ -2208,7 +2214,9 @@ enum OpenAPIDocument {
             "in": "path",
             "required": true,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[1-9][0-9]{0,18}$",
+              "description": "A Janus id: a positive integer."
             }
           }
         ],
@@ -2761,7 +2769,8 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"
             },
             "description": "Only this device's dead letters."
           },
@@ -2770,7 +2779,9 @@ enum OpenAPIDocument {
             "in": "query",
             "required": false,
             "schema": {
-              "type": "string"
+              "type": "string",
+              "pattern": "^[0-9]{1,18}$",
+              "description": "nextCursor of the previous page: the last dead letter's id."
             },
             "description": "nextCursor from the previous page."
           },
