@@ -92,16 +92,8 @@ struct SRTPTests {
         let sdpFile = directory.file("stream.sdp")
         try sdp.write(toFile: sdpFile, atomically: true, encoding: .utf8)
         let output = directory.file("received.md5")
-        let ffmpeg = try ServerProcess(
-            name: "ffmpeg", executable: try locateTool("ffmpeg"),
-            arguments: ["-hide_banner", "-nostdin", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp,srtp", "-i", sdpFile,
-                        "-fps_mode", "passthrough", "-f", "framemd5", output],
-            logPath: directory.file("ffmpeg.log"))
+        let ffmpeg = try await StreamFixtures.framemd5Receiver(sdpFile: sdpFile, port: port, output: output, in: directory)
         defer { Task { await ffmpeg.stop() } }
-        try await waitUntil(timeout: .seconds(30), "ffmpeg listening on UDP \(port)") {
-            guard ffmpeg.isRunning else { throw HarnessError("ffmpeg exited: \(ffmpeg.log)") }
-            return StreamFixtures.isUDPPortBound(port)
-        }
         try await controller.play()
         let statistics = try #require(await controller.waitUntilEnded())
         try await waitUntil(timeout: .seconds(30), "ffmpeg to finish after the BYE") { !ffmpeg.isRunning }

@@ -58,6 +58,29 @@ enum StreamFixtures {
         return (packets.count, packets.filter { $0[12] & 0x1F == 28 }.count)
     }
 
+    /// ffmpeg receiving the stream that `sdpFile` describes (plain RTP, or SRTP with an SDES
+    /// `a=crypto` line) and writing one MD5 per decoded frame to `output`; returned once it
+    /// listens on `port`. It ends at the sender's RTCP BYE.
+    static func framemd5Receiver(sdpFile: String, port: Int, output: String, in directory: TemporaryDirectory) async throws
+        -> ServerProcess
+    {
+        let ffmpeg = try ServerProcess(
+            name: "ffmpeg", executable: try locateTool("ffmpeg"),
+            arguments: ["-hide_banner", "-nostdin", "-loglevel", "error", "-protocol_whitelist", "file,udp,rtp,srtp", "-i", sdpFile,
+                        "-fps_mode", "passthrough", "-f", "framemd5", output],
+            logPath: directory.file("ffmpeg.log"))
+        do {
+            try await waitUntil(timeout: .seconds(30), "ffmpeg listening on UDP \(port)") {
+                guard ffmpeg.isRunning else { throw HarnessError("ffmpeg exited: \(ffmpeg.log)") }
+                return isUDPPortBound(port)
+            }
+        } catch {
+            await ffmpeg.stop()
+            throw error
+        }
+        return ffmpeg
+    }
+
     /// An even UDP port on 127.0.0.1 whose odd neighbour is free too (RTP and RTCP).
     static func freeUDPPortPair() throws -> Int {
         for _ in 0..<64 {
