@@ -100,19 +100,24 @@ struct MQTTClientTests {
                 let client = try fixture.make(configuration)
                 var events = client.events.makeAsyncIterator()
                 client.start()
+                // Under TLS 1.3 the broker refuses a client certificate after the client's side of the
+                // handshake is done, so an attempt may end as a bare protocol error before OpenSSL logs
+                // the alert: a foreign certificate gets up to ten attempts to show the alert once.
+                let foreign = configuration.clientID == "dev-f"
+                func alerted(_ failures: [MQTTError]) -> Bool {
+                    failures.contains { $0.code == .certificateRefused && $0.context.hasSuffix("alert unknown ca") }
+                }
                 var failures: [MQTTError] = []
-                while failures.count < 3, let event = await events.next() {
+                while failures.count < 3 || (foreign && failures.count < 10 && !alerted(failures)), let event = await events.next() {
                     guard case .connectionFailed(let error) = event else {
                         Issue.record("\(configuration.clientID) got \(event), expected only refusals")
                         break
                     }
                     failures.append(error)
                 }
-                #expect(failures.count == 3, "\(configuration.clientID)")
+                #expect(failures.count >= 3, "\(configuration.clientID)")
                 // The broker's TLS alert names a certificate from another CA; plain TCP is no certificate problem.
-                if configuration.clientID == "dev-f" {
-                    #expect(failures.contains { $0.code == .certificateRefused && $0.context.hasSuffix("alert unknown ca") }, "\(failures)")
-                }
+                if foreign { #expect(alerted(failures), "\(failures)") }
                 if configuration.clientID == "dev-p" { #expect(!failures.contains { $0.code == .certificateRefused }) }
                 #expect(!client.isConnected)
                 await client.shutdown()
