@@ -70,7 +70,9 @@ public struct FleetSimulator: Sendable {
                                                seed: UInt64(index + 1), logger: logger))
         }
         try Self.ensureDescriptorRoom(devices: devices.count)
-        let capture = FleetCapture(schedulers: devices.map(\.scheduler))
+        // `--duration 0s` drains only: no scheduler starts, so not one reading is captured (a
+        // scheduler started and stopped at once could still take its first reading).
+        let capture = FleetCapture(schedulers: options.duration == .zero ? [] : devices.map(\.scheduler))
         let supervisor = SimulationSupervisor(devices: devices, capture: capture, duration: options.duration,
                                               drainTimeout: options.drainTimeout, logger: Logger.child(logger, "agent.simulate"))
         var configuration = ServiceGroupConfiguration(
