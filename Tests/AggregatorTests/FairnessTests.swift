@@ -11,7 +11,7 @@ struct FairnessTests {
     func floodingDevice() async throws {
         try await AggregatorFixture.withFixture { fixture in
             let configuration = try fixture.configuration()
-            let aggregator = try await fixture.startInProcess(configuration)
+            _ = try await fixture.startInProcess(configuration)
             let others = (1...10).map { "fair-\($0)" }
             try await fixture.addDevices(["flood"] + others)
             let flooder = try await fixture.device("flood", resendAfter: .seconds(3))
