@@ -20,7 +20,7 @@ public struct DeviceState: WireMessage {
     public var bufferDepth: Int64?
     public var oldestUnackedAgeMs: Int64?
     public var dropped: Int64?
-    /// Serial (lower-case hex of the DER integer) of the certificate the agent connected
+    /// Serial (lower-case hex of its bytes, no DER sign padding) of the certificate the agent connected
     /// with, so the centre can show which one a device actually uses. Optional: older agents omit it.
     public var certSerial: String?
     /// That certificate's `notAfter`, UTC ms since the epoch.
