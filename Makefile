@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-api-schema test-console test-live test-chaos test-deb test-vm deb demo demo-stop chaos bench clean
+.PHONY: all deps build test test-swift test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm deb demo demo-stop chaos bench clean
 
 all: build
 
@@ -19,7 +19,7 @@ build: deps
 ## Chromium (live view through a real Janus), the quick fault campaign, then (as root, on a
 ## disposable host such as CI) the Debian package test and the device journey under systemd
 ## in a qemu VM.
-test: test-swift test-api-schema test-console test-live test-chaos
+test: test-swift test-api-schema test-console test-live test-chaos test-fuzz
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb && $(MAKE) --no-print-directory test-vm; \
 	else echo "test-deb and test-vm skipped: they install packages and need root (run them in CI)"; fi
 
@@ -57,6 +57,10 @@ chaos: deps
 	@mkdir -p $(PIDS_DIR)
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) "$$($(SWIFT) build --show-bin-path)/outpost-chaos" --source-root $(CURDIR) \
 		$(CHAOS_FLAGS) || status=$$?; packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
+
+## test-fuzz: libFuzzer over the wire decoders for FUZZ_SECONDS (default 60; part of `make test`).
+test-fuzz: deps
+	@packaging/dev/fuzz-wire.sh
 
 ## test-chaos: the quick campaign, as a test (part of `make test`).
 test-chaos:

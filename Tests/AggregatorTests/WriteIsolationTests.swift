@@ -205,47 +205,43 @@ struct WriteIsolationTests {
     }
 }
 
-/// The fair-share rule of the ingest queue, without a broker.
-@Suite("Ingest fair share")
-struct FairShareTests {
-    let share = FairShare(limit: 1_000)
-
-    @Test("nothing is shed while the queue has room, however much one device holds")
-    func roomLeft() {
-        #expect(!share.sheds(100, held: 800, activeDevices: 6, queueWeight: 800))
+/// How much of the ingest queue one device may hold, without a broker.
+@Suite("Ingest device share")
+struct DeviceShareTests {
+    @Test("a device may hold up to its limit; the message that would take it past is shed")
+    func limit() {
+        let share = DeviceShare(queueLimit: 20_000, deviceLimit: 5_000)
+        #expect(share.deviceLimit == 5_000)
+        #expect(!share.sheds(500, held: 0))
+        #expect(!share.sheds(500, held: 4_500), "exactly at the limit")
+        #expect(share.sheds(501, held: 4_500))
+        #expect(share.sheds(1, held: 5_000))
+        #expect(!share.shedsUndecoded(held: 4_999))
+        #expect(share.shedsUndecoded(held: 5_000))
     }
 
-    @Test("a device alone is never shed: it waits for room")
-    func alone() {
-        #expect(!share.sheds(100, held: 1_000, activeDevices: 1, queueWeight: 1_000))
+    @Test("an honest agent's whole in-flight window (8 batches of 500) fits the default share")
+    func honestWindow() {
+        let share = DeviceShare(queueLimit: IngestSettings().queueMaxRows, deviceLimit: IngestSettings().deviceQueueMaxRows)
+        var held = 0
+        for _ in 0..<8 {
+            #expect(!share.sheds(500, held: held))
+            held += 500
+        }
     }
 
-    @Test("with the queue full, the device over its share is shed and the others wait for room")
-    func overShare() {
-        #expect(share.sheds(100, held: 980, activeDevices: 3, queueWeight: 1_000))
-        #expect(!share.sheds(10, held: 10, activeDevices: 3, queueWeight: 1_000))
-        #expect(!share.sheds(10, held: 0, activeDevices: 3, queueWeight: 1_000))
-        // Twice the equal share (666 of 1,000 among three) is the line; near-equal senders are never shed.
-        #expect(!share.sheds(400, held: 0, activeDevices: 3, queueWeight: 1_000))
-        #expect(!share.sheds(10, held: 600, activeDevices: 3, queueWeight: 1_000))
-        #expect(share.sheds(10, held: 660, activeDevices: 3, queueWeight: 1_000))
+    @Test("one device holds at most half the queue, so it can never fill it")
+    func halfTheQueue() {
+        #expect(DeviceShare(queueLimit: 1_000, deviceLimit: 5_000).deviceLimit == 500)
+        #expect(DeviceShare(queueLimit: 1, deviceLimit: 5_000).deviceLimit == 1)
     }
 
-    @Test("active devices are those heard in the last one to two seconds")
-    func activeDevices() {
-        var active = ActiveDevices()
-        let start = ContinuousClock.now
-        let a = DeviceID("a")!, b = DeviceID("b")!, c = DeviceID("c")!
-        active.saw(a, at: start)
-        active.saw(b, at: start + .milliseconds(500))
-        active.saw(a, at: start + .milliseconds(900))
-        #expect(active.count == 2)
-        active.saw(c, at: start + .milliseconds(1_200))
-        #expect(active.count == 3, "the previous second still counts")
-        active.saw(c, at: start + .milliseconds(2_300))
-        #expect(active.count == 1, "a and b fell silent two generations ago")
-        active.saw(a, at: start + .milliseconds(5_000))
-        #expect(active.count == 1)
+    @Test("a message larger than the share is admitted when its device holds nothing")
+    func oversized() {
+        let share = DeviceShare(queueLimit: 1_000, deviceLimit: 100)
+        #expect(!share.sheds(400, held: 0))
+        #expect(share.sheds(1, held: 400))
+        #expect(share.shedsUndecoded(held: 400))
     }
 }
 

@@ -62,8 +62,12 @@ struct WireCodecTests {
         let result = CommandResult.success(id: "abc_123-XYZ", output: ["sdp": "v=0\r\n"])
         #expect(try codec.decode(CommandResult.self, from: codec.encode(result), nowMs: fixedNowMs) == result)
         let state = DeviceState(device: device, status: .online, ts: fixedNowMs, version: "0.1.0", bufferDepth: 3,
-                                oldestUnackedAgeMs: 10, dropped: 0)
+                                oldestUnackedAgeMs: 10, dropped: 0, certSerial: "7f3a0c", certNotAfter: fixedNowMs + 86_400_000)
         #expect(try codec.decode(DeviceState.self, from: codec.encode(state), topicDevice: device, nowMs: fixedNowMs) == state)
+        // An older agent's state, without the certificate fields, still decodes.
+        let older = Array(#"{"v":1,"device":"m-1","status":"online","ts":\#(fixedNowMs),"version":"0.1.0"}"#.utf8)
+        let decodedOlder = try codec.decode(DeviceState.self, from: older, topicDevice: device, nowMs: fixedNowMs)
+        #expect(decodedOlder.certSerial == nil && decodedOlder.certNotAfter == nil)
         let event = DeviceEvent(device: device, ts: fixedNowMs, kind: DeviceEvent.Kind.bufferDropped, data: ["count": 12])
         #expect(try codec.decode(DeviceEvent.self, from: codec.encode(event), topicDevice: device, nowMs: fixedNowMs) == event)
     }

@@ -119,6 +119,11 @@ package() {
             cp -r packaging/broker/. "$stage/usr/share/$name/broker/"
             find "$stage/usr/share/$name/broker" -type f -exec chmod 0644 {} +
         fi
+        # The mosquitto plugin that refuses devices' foreign subscriptions ($share/… included);
+        # broker-config loads it from here (docs/identity.md, "What the broker enforces").
+        packaging/mosquitto-plugin/build.sh "$stage/usr/lib/$name/mosquitto" >/dev/null
+        strip --strip-unneeded "$stage/usr/lib/$name/mosquitto/outpost_subscribe_guard.so"
+        chmod 0644 "$stage/usr/lib/$name/mosquitto/outpost_subscribe_guard.so"
         # The operator console's static files; its chart library comes from libjs-dygraphs.
         install -d -m 0755 "$stage/usr/share/$name/console"
         cp -r Aggregator/Console/. "$stage/usr/share/$name/console/"

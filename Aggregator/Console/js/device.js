@@ -39,7 +39,9 @@ export async function render(root, { args, showError }) {
         h("dt", {}, "Last seen"), h("dd", {}, ago(value.lastSeen)),
         h("dt", {}, "Version"), h("dd", {}, value.version || "—"),
         h("dt", {}, "Buffer"), h("dd", {}, `${value.bufferDepth ?? "—"} waiting, ${value.dropped ?? "—"} dropped`),
-        h("dt", {}, "Certificate expires"), h("dd", {}, time(value.certificateExpiresAt))));
+        h("dt", {}, "Certificate expires"), h("dd", {}, time(value.certificateExpiresAt)),
+        h("dt", {}, "Certificate in use"), h("dd", { class: "cert-in-use" }, value.certificateInUse
+          ? `${value.certificateInUse}, expires ${time(value.certificateInUseExpiresAt)}` : "not reported")));
   }
   renderSummary(device);
 

@@ -20,10 +20,16 @@ public struct DeviceState: WireMessage {
     public var bufferDepth: Int64?
     public var oldestUnackedAgeMs: Int64?
     public var dropped: Int64?
+    /// Serial (lower-case hex of its bytes, no DER sign padding) of the certificate the agent connected
+    /// with, so the centre can show which one a device actually uses. Optional: older agents omit it.
+    public var certSerial: String?
+    /// That certificate's `notAfter`, UTC ms since the epoch.
+    public var certNotAfter: Int64?
 
     public init(
         device: DeviceID, status: Status, ts: Int64, version: String? = nil,
-        bufferDepth: Int64? = nil, oldestUnackedAgeMs: Int64? = nil, dropped: Int64? = nil
+        bufferDepth: Int64? = nil, oldestUnackedAgeMs: Int64? = nil, dropped: Int64? = nil,
+        certSerial: String? = nil, certNotAfter: Int64? = nil
     ) {
         self.v = Self.schemaVersion
         self.device = device
@@ -33,6 +39,8 @@ public struct DeviceState: WireMessage {
         self.bufferDepth = bufferDepth
         self.oldestUnackedAgeMs = oldestUnackedAgeMs
         self.dropped = dropped
+        self.certSerial = certSerial
+        self.certNotAfter = certNotAfter
     }
 
     public var deviceField: DeviceID? { device }
@@ -42,8 +50,17 @@ public struct DeviceState: WireMessage {
             throw WireError(.timestampOutOfRange, "state ts \(ts) is outside the accepted range")
         }
         guard (version?.utf8.count ?? 0) <= 64 else { throw WireError(.fieldTooLong, "version is longer than 64 bytes") }
-        for (name, value) in [("bufferDepth", bufferDepth), ("oldestUnackedAgeMs", oldestUnackedAgeMs), ("dropped", dropped)] {
+        if let certSerial, !Self.isSerial(certSerial) {
+            throw WireError(.wrongType, "certSerial must be 1-64 lower-case hex digits")
+        }
+        for (name, value) in [("bufferDepth", bufferDepth), ("oldestUnackedAgeMs", oldestUnackedAgeMs), ("dropped", dropped),
+                              ("certNotAfter", certNotAfter)] {
             if let value, value < 0 { throw WireError(.wrongType, "\(name) must not be negative") }
         }
+    }
+
+    /// `[0-9a-f]{1,64}`: an X.509 serial is at most 20 bytes; 64 leaves room without letting text through.
+    static func isSerial(_ text: String) -> Bool {
+        (1...64).contains(text.utf8.count) && text.utf8.allSatisfy { ($0 >= 0x30 && $0 <= 0x39) || ($0 >= 0x61 && $0 <= 0x66) }
     }
 }

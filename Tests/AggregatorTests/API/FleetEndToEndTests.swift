@@ -68,6 +68,14 @@ struct FleetEndToEndTests {
             let serial = try fleet.broker.identity.postgres.psql(
                 "SELECT serial FROM certificates WHERE device_id = 'meter-gone' AND purpose = 'device' AND revoked_at IS NULL")
             #expect(!serial.isEmpty && !serial.contains("\n"), "one live device certificate: \(serial)")
+            // The agent reports the certificate it connected with in its state message; the API shows it.
+            try await waitUntil(timeout: .seconds(30), "meter-gone reports its certificate") {
+                try await fleet.api.send(.GET, "/api/v1/devices/meter-gone", token: admin).json["certificateInUse"]?.stringValue == serial
+            }
+            let shown = try await fleet.api.send(.GET, "/api/v1/devices/meter-gone", token: admin)
+            let inUseExpiry = try #require(shown.json["certificateInUseExpiresAt"]?.stringValue.flatMap(Self.parseDate), "\(shown.text)")
+            let issuedExpiry = try #require(shown.json["certificateExpiresAt"]?.stringValue.flatMap(Self.parseDate), "\(shown.text)")
+            #expect(abs(inUseExpiry.timeIntervalSince(issuedExpiry)) < 1, "the certificate the centre issued: \(shown.text)")
 
             let asked = ContinuousClock.now
             let reply = try await fleet.api.send(.POST, "/api/v1/devices/meter-gone/decommission", token: admin)

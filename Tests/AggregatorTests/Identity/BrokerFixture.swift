@@ -14,7 +14,8 @@ final class BrokerFixture: @unchecked Sendable {
     let process: ServerProcess
     let brokerDirectory: String
 
-    init(certificateLifetime: Int = 30 * 86_400) async throws {
+    /// - Parameter subscribeGuard: the `outpost_subscribe_guard` plugin to load, if any.
+    init(certificateLifetime: Int = 30 * 86_400, subscribeGuard: String? = nil) async throws {
         brokerPort = try FreePort.next()
         identity = try await IdentityFixture(certificateLifetime: certificateLifetime)
         brokerDirectory = identity.directory.file("broker")
@@ -31,6 +32,7 @@ final class BrokerFixture: @unchecked Sendable {
         options.persistenceDir = brokerDirectory + "/"
         options.serverKeyGroup = getgrnam("nogroup")?.pointee.gr_gid ?? getgid()
         options.runAsUser = geteuid() == 0 ? "root" : (ProcessInfo.processInfo.environment["USER"] ?? "nobody")
+        options.subscribeGuard = subscribeGuard
         let output = try await BrokerConfigGenerator(authority: identity.authority, store: identity.store,
                                                      revocation: Self.revocation(identity),
                                                      serviceIdentity: identity.configuration.serviceIdentity)

@@ -49,6 +49,63 @@ struct BrokerGuardTests {
         }
     }
 
+    @Test("with the subscribe guard plugin a device's $share, wildcard and foreign subscriptions are refused, even in the public group")
+    func subscribeGuard() async throws {
+        let pluginDirectory = try TemporaryDirectory(prefix: "outpost-plugin")
+        defer { pluginDirectory.remove() }
+        let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().path
+        let plugin = try runTool("/bin/bash", [sourceRoot + "/packaging/mosquitto-plugin/build.sh", pluginDirectory.path])
+            .trimmingCharacters(in: .whitespacesAndNewlines)
+        let fixture = try await BrokerFixture(subscribeGuard: plugin)
+        var clients: [WatchedClient] = []
+        do {
+            let config = try String(contentsOfFile: fixture.brokerDirectory + "/mosquitto.conf", encoding: .utf8)
+            #expect(config.contains("\nplugin \(plugin)\n"))
+            let logs = fixture.identity.logs
+            let hostileConfiguration = try await fixture.enroll("meter-h")
+            let honestConfiguration = try await fixture.enroll("meter-o")
+            let service = try WatchedClient(fixture.identity.configuration.mqtt, clientID: "svc.aggregator.a1", logger: logs.logger("svc"))
+            let hostile = try WatchedClient(hostileConfiguration.mqtt, clientID: "meter-h", logger: logs.logger("agent.h"))
+            let honest = try WatchedClient(honestConfiguration.mqtt, clientID: "meter-o", logger: logs.logger("agent.o"))
+            clients = [service, hostile, honest]
+            for client in clients { try await client.waitConnected() }
+            // The aggregator in the public default group: the guard, not a secret, keeps devices out.
+            for filter in BrokerConnection.filters(shareGroup: Topic.sharedGroup) { try await service.client.subscribe(filter) }
+            let refusedFilters = [Topic.shared(.telemetry), Topic.shared(.events), Topic.shared(.cmdResult),
+                                  Topic.shared(.telemetry, group: "aggregators"), Topic.allDevices(.telemetry), "#",
+                                  "outpost/v1/meter-o/cmd", "outpost/v1/meter-o/ack", "outpost/v1/meter-h/#", "outpost/v1/meter-h/telemetry"]
+            for filter in refusedFilters {
+                await #expect(throws: MQTTError.self, "\(filter) refused") { try await hostile.client.subscribe(filter) }
+            }
+            // Its own downlink topics are granted.
+            try await hostile.client.subscribe(Topic(DeviceID("meter-h")!, .ack).name)
+            try await hostile.client.subscribe(Topic(DeviceID("meter-h")!, .cmd).name)
+            let device = DeviceID("meter-o")!
+            for index in 0..<20 {
+                try await honest.client.publish(Topic(device, .telemetry).name, payload: Array("t-\(index)".utf8))
+                try await honest.client.publish(Topic(device, .events).name, payload: Array("e-\(index)".utf8))
+                try await honest.client.publish(Topic(device, .cmdResult).name, payload: Array("r-\(index)".utf8))
+            }
+            try await waitUntil(timeout: .seconds(20), "all 60 messages at the aggregator") {
+                (0..<20).allSatisfy { service.received("t-\($0)") && service.received("e-\($0)") && service.received("r-\($0)") }
+            }
+            #expect(service.payloads.count(where: { $0.hasPrefix("t-") || $0.hasPrefix("e-") || $0.hasPrefix("r-") }) == 60)
+            #expect(!hostile.payloads.contains { $0.hasPrefix("t-") || $0.hasPrefix("e-") || $0.hasPrefix("r-") })
+            #expect(fixture.process.log.contains("outpost: subscription to '$share/outpost/outpost/v1/+/telemetry' refused for device meter-h"))
+            // Still in force after a reload (SIGHUP, as `cert revoke` sends).
+            #expect(kill(fixture.process.pid, SIGHUP) == 0)
+            try await Task.sleep(for: .milliseconds(500))
+            await #expect(throws: MQTTError.self, "refused after a reload") { try await hostile.client.subscribe(Topic.shared(.events)) }
+            for client in clients { await client.shutdown() }
+            await fixture.stop()
+        } catch {
+            for client in clients { await client.shutdown() }
+            await fixture.stop()
+            throw error
+        }
+    }
+
     @Test("the generated configuration caps payloads at the wire cap: a larger publish never reaches the aggregator")
     func sizeCaps() async throws {
         let fixture = try await BrokerFixture()

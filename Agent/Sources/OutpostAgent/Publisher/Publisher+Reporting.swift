@@ -20,9 +20,12 @@ extension Publisher {
 
     func deviceState(_ status: DeviceState.Status, _ stats: BufferStats) -> DeviceState {
         let now = WireClock.nowMs()
+        // The file the connection was made with: a renewal replaces it, then reconnects.
+        let certificate = CertificateExpiry.identity(pemFile: brokerSettings().certFile)
         return DeviceState(
             device: device, status: status, ts: now, version: OutpostVersion.current, bufferDepth: Int64(stats.depth),
-            oldestUnackedAgeMs: stats.oldestTs.map { max(0, now - $0) }, dropped: stats.dropped)
+            oldestUnackedAgeMs: stats.oldestTs.map { max(0, now - $0) }, dropped: stats.dropped,
+            certSerial: certificate?.serial, certNotAfter: certificate?.notAfterMs)
     }
 
     func publishState(_ client: MQTTClient) async {

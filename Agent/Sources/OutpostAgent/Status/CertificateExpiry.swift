@@ -14,11 +14,33 @@ public enum CertificateExpiry {
     }
 
     public static func notAfterMs(pem: String) -> Int64? {
+        firstCertificate(pem: pem).flatMap(notAfterMs(der:))
+    }
+
+    /// The serial (lower-case hex of the integer's bytes, as the centre lists it) and `notAfter`
+    /// of the first certificate of a PEM file; nil when it holds no readable certificate.
+    public static func identity(pemFile path: String) -> (serial: String, notAfterMs: Int64)? {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8), let der = firstCertificate(pem: text),
+              let serial = serialHex(der: der), let notAfter = notAfterMs(der: der) else { return nil }
+        return (serial, notAfter)
+    }
+
+    static func firstCertificate(pem: String) -> [UInt8]? {
         let begin = "-----BEGIN CERTIFICATE-----", end = "-----END CERTIFICATE-----"
         guard let start = pem.firstRange(of: begin), let stop = pem[start.upperBound...].firstRange(of: end) else { return nil }
         let base64 = pem[start.upperBound..<stop.lowerBound].filter { !$0.isWhitespace }
-        guard let der = Data(base64Encoded: String(base64)) else { return nil }
-        return notAfterMs(der: [UInt8](der))
+        return Data(base64Encoded: String(base64)).map { [UInt8]($0) }
+    }
+
+    static func serialHex(der: [UInt8]) -> String? {
+        var reader = DERReader(bytes: der[...])
+        guard var certificate = reader.enter(tag: 0x30), var tbs = certificate.enter(tag: 0x30) else { return nil }
+        if tbs.peekTag == 0xA0 { _ = tbs.skip() }  // version
+        guard let (tag, value) = tbs.next(), tag == 0x02, !value.isEmpty, value.count <= 32 else { return nil }
+        // The magnitude, as the centre lists serials: without the 0x00 that DER puts before a high bit.
+        let magnitude = value.drop { $0 == 0 }
+        let digits: [Character] = Array("0123456789abcdef")
+        return magnitude.isEmpty ? "00" : String(magnitude.flatMap { [digits[Int($0 >> 4)], digits[Int($0 & 0x0f)]] })
     }
 
     static func notAfterMs(der: [UInt8]) -> Int64? {

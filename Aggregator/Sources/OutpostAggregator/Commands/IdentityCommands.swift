@@ -305,6 +305,10 @@ extension AggregatorCommand {
         @Option(help: "mosquitto log_dest.") var logDest: String = "syslog"
         @Option(help: "The user mosquitto drops privileges to.") var user: String = "mosquitto"
         @Option(help: "Group that owns server.key (0640), e.g. mosquitto.") var keyGroup: String?
+        @Option(help: """
+            The outpost_subscribe_guard mosquitto plugin; defaults to the packaged one when installed. \
+            "none" leaves devices free to subscribe to any filter.
+            """) var subscribeGuard: String?
 
         func run() async throws {
             try await failing {
@@ -318,6 +322,12 @@ extension AggregatorCommand {
                     options.persistenceDir = persistenceDir
                     options.logDest = logDest
                     options.runAsUser = user
+                    if let subscribeGuard {
+                        guard subscribeGuard == "none" || FileManager.default.fileExists(atPath: subscribeGuard) else {
+                            throw IdentityError(.fileWriteFailed, "no subscribe guard plugin at \(subscribeGuard)")
+                        }
+                        options.subscribeGuard = subscribeGuard == "none" ? nil : subscribeGuard
+                    }
                     if let keyGroup {
                         guard let entry = getgrnam(keyGroup) else { throw IdentityError(.fileWriteFailed, "no group \(keyGroup)") }
                         options.serverKeyGroup = entry.pointee.gr_gid

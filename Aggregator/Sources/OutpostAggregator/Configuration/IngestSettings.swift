@@ -13,6 +13,11 @@ public struct IngestSettings: Codable, Sendable, Equatable {
     /// Readings decoded and waiting for a batch before the MQTT consumer stops taking
     /// messages (back-pressure to the broker). Defaults to 20,000.
     public var queueMaxRows: Int
+    /// Readings one device may have in that queue (at most half of it); its messages past
+    /// that are shed, not acked, and re-sent by the device, so a flooding device cannot
+    /// hold the broker consumer. Above an agent's in-flight window (8 × 500 by default).
+    /// Defaults to 5,000.
+    public var deviceQueueMaxRows: Int
     /// Batches written concurrently, each on its own pooled connection. Defaults to 2.
     public var writers: Int
     /// MQTT v5 session expiry of this aggregator's broker session, in seconds. A restart
@@ -28,11 +33,12 @@ public struct IngestSettings: Codable, Sendable, Equatable {
     /// on every aggregator and a device cannot join. `[A-Za-z0-9_-]{1,64}`; defaults to `outpost`.
     public var shareGroup: String
 
-    public init(batchMaxRows: Int = 5_000, batchMaxDelayMs: Int = 50, queueMaxRows: Int = 20_000, writers: Int = 2,
-                sessionExpirySeconds: Int = 300, shareGroup: String = Topic.sharedGroup) {
+    public init(batchMaxRows: Int = 5_000, batchMaxDelayMs: Int = 50, queueMaxRows: Int = 20_000, deviceQueueMaxRows: Int = 5_000,
+                writers: Int = 2, sessionExpirySeconds: Int = 300, shareGroup: String = Topic.sharedGroup) {
         self.batchMaxRows = batchMaxRows
         self.batchMaxDelayMs = batchMaxDelayMs
         self.queueMaxRows = queueMaxRows
+        self.deviceQueueMaxRows = deviceQueueMaxRows
         self.writers = writers
         self.sessionExpirySeconds = sessionExpirySeconds
         self.shareGroup = shareGroup
@@ -51,6 +57,8 @@ public struct IngestSettings: Codable, Sendable, Equatable {
         batchMaxDelayMs = try container.value(.batchMaxDelayMs, default: 50, where: { (1...60_000).contains($0) }, "must be 1-60000 ms")
         queueMaxRows = try container.value(.queueMaxRows, default: 20_000, where: { (1...10_000_000).contains($0) },
                                            "must be 1-10000000")
+        deviceQueueMaxRows = try container.value(.deviceQueueMaxRows, default: 5_000, where: { (1...10_000_000).contains($0) },
+                                                 "must be 1-10000000")
         writers = try container.value(.writers, default: 2, where: { (1...64).contains($0) }, "must be 1-64")
         sessionExpirySeconds = try container.value(.sessionExpirySeconds, default: 300, where: { (1...604_800).contains($0) },
                                                    "must be 1-604800 seconds")

@@ -35,6 +35,9 @@ public struct DeviceStore: Sendable {
                     version = coalesce(\(state.version)::text, d.version),
                     buffer_depth = coalesce(\(state.bufferDepth)::int8, d.buffer_depth),
                     dropped = coalesce(\(state.dropped)::int8, d.dropped),
+                    cert_serial = coalesce(\(state.certSerial)::text, d.cert_serial),
+                    cert_not_after = coalesce(timestamptz 'epoch' + \(state.certNotAfter)::int8 * interval '1 millisecond',
+                                              d.cert_not_after),
                     last_seen = CASE WHEN \(live)::bool
                         THEN greatest(d.last_seen, timestamptz 'epoch' + \(observation.receivedAtMs)::int8 * interval '1 millisecond')
                         ELSE d.last_seen END

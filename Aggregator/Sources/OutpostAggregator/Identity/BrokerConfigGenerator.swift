@@ -43,6 +43,14 @@ public struct BrokerConfigGenerator: Sendable {
         public var serverKeyGroup: gid_t?
         /// Lifetime of the server and aggregator certificates. Defaults to 365 days; regenerate before.
         public var lifetime: Duration = .seconds(365 * 86_400)
+        /// The `outpost_subscribe_guard` mosquitto plugin (`packaging/mosquitto-plugin/`), loaded
+        /// with a `plugin` line: it refuses every SUBSCRIBE of a device that is not for its own
+        /// `ack` or `cmd` (the `acl_file` grants them all, `$share/…` included). Defaults to
+        /// the packaged one when it is installed, else none.
+        public var subscribeGuard: String? = FileManager.default.fileExists(atPath: Options.packagedSubscribeGuard)
+            ? Options.packagedSubscribeGuard : nil
+        /// Where the aggregator package installs the plugin.
+        public static let packagedSubscribeGuard = "/usr/lib/outpost-aggregator/mosquitto/outpost_subscribe_guard.so"
         public init() {}
     }
 
@@ -120,6 +128,8 @@ public struct BrokerConfigGenerator: Sendable {
             # The client id is forced to the CN: no client can take over another's session.
             use_username_as_clientid true
             acl_file \(path("acl"))
+            \(options.subscribeGuard.map { "# Devices may subscribe only to their own ack and cmd (the acl_file grants any filter).\nplugin \($0)" }
+                ?? "# No subscribe guard plugin: devices may subscribe to any filter, $share/… included (docs/identity.md).")
 
             # Queue limits, set on purpose (see DESIGN.md): the default 1000 dropped most of a burst.
             max_queued_messages \(options.maxQueuedMessages)

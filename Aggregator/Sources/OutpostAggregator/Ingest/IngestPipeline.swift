@@ -10,8 +10,9 @@ import Synchronization
 ///                 acks published after the commit ◀── writer × N ◀──────────────┘
 /// ```
 ///
-/// `submit` waits while the queue is full; the caller is the broker consumer, so a flood
-/// stops it taking messages and the backlog stays with the broker. A transiently failed
+/// `submit` waits while the queue is full; the caller is the broker consumer, so a slow
+/// database stops it taking messages and the backlog stays with the broker. One device
+/// never fills the queue: past its share (``DeviceShare``) its messages are shed. A transiently failed
 /// write is retried (PostgreSQL restarting) with backoff, holding its batch; no ack goes
 /// out for it until it commits. A message refused for its data is dead-lettered instead. Stopping: ``finish()``, then ``run()`` drains what was submitted.
 public final class IngestPipeline: Sendable {
@@ -22,13 +23,9 @@ public final class IngestPipeline: Sendable {
     let logger: Logger
     let deadLetters: DeadLetterStore
     private let queue: BoundedQueue<ReceivedBatch>
-    /// Rows each device has in `queue`, and the devices heard lately, for the fair-share check in ``submit(_:)``.
-    private let queuedRows = Mutex(Fairness())
-
-    struct Fairness {
-        var queued: [DeviceID: Int] = [:]
-        var active = ActiveDevices()
-    }
+    /// Rows each device has in `queue`, for ``DeviceShare``.
+    private let queuedRows = Mutex([DeviceID: Int]())
+    private let share: DeviceShare
     private let batches: BoundedQueue<IngestBatch>
 
     public init(settings: IngestSettings, store: ReadingStore, acks: any AckPublisher, metrics: AggregatorMetrics, logger: Logger) {
@@ -39,33 +36,40 @@ public final class IngestPipeline: Sendable {
         self.logger = logger
         deadLetters = DeadLetterStore(client: store.client, metrics: metrics, logger: logger)
         queue = BoundedQueue(limit: settings.queueMaxRows)
+        share = DeviceShare(queueLimit: settings.queueMaxRows, deviceLimit: settings.deviceQueueMaxRows)
         batches = BoundedQueue(limit: settings.writers)
+    }
+
+    /// True when `device` already holds its whole share of the queue, so its next telemetry
+    /// message would be shed: the router then sheds it before decoding.
+    func isFull(_ device: DeviceID) -> Bool {
+        let held = queuedRows.withLock { $0[device, default: 0] }
+        return share.shedsUndecoded(held: held)
     }
 
     /// Queues a decoded message, waiting while the queue is full. False once finished.
     ///
-    /// Fairness: when the queue is full and this message's device already holds more than
-    /// twice its fair share of it (the limit divided among the devices heard lately), the
-    /// message is shed instead of waiting: not queued, not acked, counted under
-    /// `outpost_ingest_shed_total`; the device re-sends it after its ack timeout. So a
-    /// flooding device cannot hold the broker consumer while its own backlog drains, and
-    /// the other devices' messages keep getting in. A device alone is never shed: it waits
-    /// (back-pressure to the broker) as before.
+    /// Fairness (``DeviceShare``): a message that would take its device past its share of
+    /// the queue is shed instead: not queued, not acked, counted under
+    /// `outpost_ingest_shed_total`; the device re-sends it after its ack timeout. So one
+    /// device never makes the broker consumer wait: its excess is taken off the broker and
+    /// dropped at once, and the other devices' messages behind it in the broker's queue
+    /// are reached and queued. The consumer waits (back-pressure to the broker) only when
+    /// the whole queue is full.
     @discardableResult
     public func submit(_ message: ReceivedBatch) async -> Bool {
         let device = message.batch.device
-        let queueWeight = queue.weight
-        let now = ContinuousClock.now
-        let shed = queuedRows.withLock { fairness in
-            fairness.active.saw(device, at: now)
-            return FairShare(limit: settings.queueMaxRows).sheds(
-                message.rows, held: fairness.queued[device, default: 0], activeDevices: fairness.active.count, queueWeight: queueWeight)
+        let share = share
+        let admitted = queuedRows.withLock { queued in
+            let held = queued[device, default: 0]
+            guard !share.sheds(message.rows, held: held) else { return false }
+            queued[device] = held + message.rows
+            return true
         }
-        if shed {
+        guard admitted else {
             metrics.shed(readings: message.rows)
             return true
         }
-        queuedRows.withLock { $0.queued[device, default: 0] += message.rows }
         let added = await queue.push(message, weight: message.rows)
         if !added { release(message) }
         metrics.queueRows.set(Double(queue.weight))
@@ -74,9 +78,9 @@ public final class IngestPipeline: Sendable {
 
     /// Forgets a message's rows in the per-device count once it left the queue.
     private func release(_ message: ReceivedBatch) {
-        queuedRows.withLock { fairness in
-            let left = fairness.queued[message.batch.device, default: 0] - message.rows
-            fairness.queued[message.batch.device] = left > 0 ? left : nil
+        queuedRows.withLock { queued in
+            let left = queued[message.batch.device, default: 0] - message.rows
+            queued[message.batch.device] = left > 0 ? left : nil
         }
     }
 
@@ -220,45 +224,30 @@ public final class IngestPipeline: Sendable {
     }
 }
 
-/// Who may wait for room in a full ingest queue, and whose message is shed instead.
-public struct FairShare: Sendable, Equatable {
-    /// The queue's bound, in rows.
-    public var limit: Int
+/// How much of the ingest queue one device may hold.
+///
+/// A device holds at most `deviceLimit` readings of the queue (at most half of it, so one
+/// device never fills it); a message that would take it past that is shed. An honest agent
+/// holds at most its in-flight window (by default 8 batches of 500 readings, 4,000), below
+/// the default limit of 5,000, so it is never shed. A message larger than the limit is
+/// admitted when its device holds nothing, so no size of message is shut out for ever.
+public struct DeviceShare: Sendable, Equatable {
+    /// Readings one device may have queued.
+    public let deviceLimit: Int
 
-    public init(limit: Int) {
-        self.limit = limit
+    public init(queueLimit: Int, deviceLimit: Int) {
+        self.deviceLimit = max(1, min(deviceLimit, queueLimit / 2))
     }
 
-    /// True when a message of `rows` from a device holding `held` rows of the queue should
-    /// be shed: the queue cannot take it now, other devices are sending too, and the device
-    /// would then hold more than twice an equal share of the bound among the `activeDevices`
-    /// (twice, so devices sending at about the same rate are never shed).
-    public func sheds(_ rows: Int, held: Int, activeDevices: Int, queueWeight: Int) -> Bool {
-        guard queueWeight + rows > limit, activeDevices > 1 else { return false }
-        return held + rows > 2 * limit / activeDevices
-    }
-}
-
-/// Devices that sent telemetry in the last one to two seconds, counted in O(1) per message:
-/// two one-second generations of sets, the older dropped as time moves on.
-struct ActiveDevices: Sendable {
-    private var current: Set<DeviceID> = []
-    private var previous: Set<DeviceID> = []
-    private var generationStart: ContinuousClock.Instant?
-
-    mutating func saw(_ device: DeviceID, at now: ContinuousClock.Instant) {
-        if let start = generationStart, now - start < .seconds(1) {
-            current.insert(device)
-            return
-        }
-        let stale = generationStart.map { now - $0 >= .seconds(2) } ?? true
-        previous = stale ? [] : current
-        current = [device]
-        generationStart = now
+    /// True when a message of `rows` from a device holding `held` queued readings is shed.
+    public func sheds(_ rows: Int, held: Int) -> Bool {
+        held > 0 && held + rows > deviceLimit
     }
 
-    /// Distinct devices heard in the current and the previous generation.
-    var count: Int { current.count + previous.subtracting(current).count }
+    /// True when the device's next message is shed whatever its size: it holds its whole share.
+    public func shedsUndecoded(held: Int) -> Bool {
+        held >= deviceLimit
+    }
 }
 
 /// Sends acks to devices. The aggregator's is its MQTT client.

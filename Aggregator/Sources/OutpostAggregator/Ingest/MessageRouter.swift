@@ -7,7 +7,10 @@ import OutpostCommon
 /// `outpost_ingest_rejected_total{kind, reason}` and logged without its payload.
 ///
 /// Handing on waits when the next stage is full, so a slow database slows this loop,
-/// which leaves the backlog with the broker (see ``MQTTEvents``). While this loop is
+/// which leaves the backlog with the broker (see ``MQTTEvents``). A telemetry message of a
+/// device that already holds its whole share of the ingest queue (``DeviceShare``) is shed
+/// after parsing only its topic, so a flood is taken off the broker at topic-parse speed
+/// and the other devices' messages queued behind it are reached at once. While this loop is
 /// saturated, a device sending more telemetry than twice an equal share of what got through
 /// in the last second is shed before decoding (``DecodeShare``), so a flood costs only its
 /// topic parse and the other devices' messages behind it are reached at once.
@@ -36,7 +39,8 @@ public struct MessageRouter: Sendable {
             if Task.isCancelled { break }
             guard case .message(let message) = event else { continue }
             let started = ContinuousClock.now
-            if let device = DecodeShare.telemetryDevice(message.topic), !share.admit(device, at: started) {
+            if let device = DecodeShare.telemetryDevice(message.topic),
+               pipeline.isFull(device) || !share.admit(device, at: started) {
                 metrics.shed(readings: 0)
             } else {
                 await route(message)

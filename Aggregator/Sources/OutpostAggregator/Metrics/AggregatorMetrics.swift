@@ -64,7 +64,7 @@ public final class AggregatorMetrics: Sendable {
             name: "outpost_devices_flush_failures_total", help: "Presence and event flushes that failed and were retried.")
         shedMessages = registry.makeCounter(
             name: "outpost_ingest_shed_total",
-            help: "Telemetry messages shed (not queued, not acked) because their device held more than its fair share of a full queue.")
+            help: "Telemetry messages shed (not queued, not acked; re-sent by the device) because their device held its share of the ingest queue.")
         shedReadings = registry.makeCounter(name: "outpost_ingest_shed_readings_total", help: "Readings in shed telemetry messages.")
         for path in Self.writePaths { writePath(path, failing: false) }
     }
@@ -81,7 +81,7 @@ public final class AggregatorMetrics: Sendable {
         }
     }
 
-    /// Counts a telemetry message shed because its device held more than its fair share of a full queue.
+    /// Counts a telemetry message shed because its device held its share of the ingest queue (``DeviceShare``).
     func shed(readings: Int) {
         shedMessages.increment()
         shedReadings.increment(by: Int64(readings))

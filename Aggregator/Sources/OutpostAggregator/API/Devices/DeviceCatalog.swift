@@ -22,6 +22,10 @@ public struct DeviceCatalog: Sendable {
         public let decommissionedAt: Date?
         /// When the newest unrevoked certificate expires; nil when the device has none.
         public let certificateExpiresAt: Date?
+        /// Serial of the certificate the device's agent last reported connecting with (`state`).
+        public let certificateInUse: String?
+        /// That certificate's `notAfter`, as the agent reported it.
+        public let certificateInUseExpiresAt: Date?
 
         /// Absent values are written as `null`, so every documented field is always present.
         public func encode(to encoder: any Encoder) throws {
@@ -41,6 +45,8 @@ public struct DeviceCatalog: Sendable {
             try container.encode(revokedAt, forKey: AnyKey(stringValue: "revokedAt"))
             try container.encode(decommissionedAt, forKey: AnyKey(stringValue: "decommissionedAt"))
             try container.encode(certificateExpiresAt, forKey: AnyKey(stringValue: "certificateExpiresAt"))
+            try container.encode(certificateInUse, forKey: AnyKey(stringValue: "certificateInUse"))
+            try container.encode(certificateInUseExpiresAt, forKey: AnyKey(stringValue: "certificateInUseExpiresAt"))
         }
     }
 
@@ -69,7 +75,8 @@ public struct DeviceCatalog: Sendable {
     static let columns = """
         id, kind, name, tags, metadata::text, status, status_changed_at, last_seen, version, buffer_depth, dropped,
         created_at, revoked_at, decommissioned_at,
-        (SELECT max(not_after) FROM certificates c WHERE c.device_id = devices.id AND c.revoked_at IS NULL)
+        (SELECT max(not_after) FROM certificates c WHERE c.device_id = devices.id AND c.revoked_at IS NULL),
+        cert_serial, cert_not_after
         """
 
     let client: PostgresClient
@@ -152,13 +159,18 @@ public struct DeviceCatalog: Sendable {
             let (id, kind, name, tags, metadata, status, changed, lastSeen, version, depth, dropped, created, revoked, decommissioned,
                  certificateExpiry) = try row.decode(
                     (String, String, String?, [String], String, String, Date?, Date?, String?, Int64?, Int64?, Date, Date?, Date?, Date?).self)
+            // Past the 15 columns a tuple decodes: the certificate in use, by position.
+            let extra = row.makeRandomAccess()
+            let inUse = try extra[15].decode(String?.self, context: .default)
+            let inUseExpiry = try extra[16].decode(Date?.self, context: .default)
             let metadataValue = (try? JSONDecoder().decode(JSONValue.self, from: Data(metadata.utf8))) ?? .object([:])
             devices.append(Device(
                 id: id, kind: kind, name: name, tags: tags, metadata: metadataValue,
                 status: decommissioned != nil ? "decommissioned" : revoked != nil ? "revoked" : status, statusChangedAt: changed,
                 lastSeen: lastSeen,
                 version: version, bufferDepth: depth, dropped: dropped, createdAt: created, revokedAt: revoked,
-                decommissionedAt: decommissioned, certificateExpiresAt: certificateExpiry))
+                decommissionedAt: decommissioned, certificateExpiresAt: certificateExpiry, certificateInUse: inUse,
+                certificateInUseExpiresAt: inUseExpiry))
         }
         return devices
     }

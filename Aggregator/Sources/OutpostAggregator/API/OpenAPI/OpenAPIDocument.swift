@@ -3348,6 +3348,22 @@ enum OpenAPIDocument {
               "null"
             ],
             "format": "date-time"
+          },
+          "certificateInUse": {
+            "description": "Serial (lower-case hex) of the certificate the device's agent last reported connecting with, in its state message; null until it reports one.",
+            "type": [
+              "string",
+              "null"
+            ],
+            "pattern": "^[0-9a-f]{1,64}$"
+          },
+          "certificateInUseExpiresAt": {
+            "description": "notAfter of that certificate, as the agent reported it.",
+            "type": [
+              "string",
+              "null"
+            ],
+            "format": "date-time"
           }
         },
         "required": [
