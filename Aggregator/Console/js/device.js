@@ -4,8 +4,6 @@ import { APIError, current, request, streamEvents } from "./api.js";
 import { ago, badge, confirmAction, field, fill, h, select, table, time } from "./dom.js";
 import { livePlayer } from "./live.js";
 
-/** The readings API's metric names; a metric outside them (e.g. `host.cpu`) is listed but not charted. */
-const chartable = /^[a-z][a-z0-9_]{0,63}$/;
 const buckets = [["raw", "raw"], ["1m", "1 minute"], ["1h", "1 hour"], ["1d", "1 day"]];
 const ranges = [["900", "15 minutes"], ["3600", "1 hour"], ["21600", "6 hours"], ["86400", "24 hours"], ["604800", "7 days"], ["2592000", "30 days"]];
 /** Pages read per chart at most: raw pages hold 10,000 readings, bucket pages 10,000 buckets. */
@@ -82,13 +80,9 @@ export async function render(root, { args, showError }) {
   return () => abort.abort();
 }
 
-function renderCharts(container, path, allMetrics, signal, showError) {
-  const metrics = allMetrics.filter((metric) => chartable.test(metric));
-  const skipped = allMetrics.filter((metric) => !chartable.test(metric));
-  const note = skipped.length ? h("p", { class: "muted", id: "not-charted" },
-    `Not charted (the readings API does not accept these names): ${skipped.join(", ")}`) : null;
+function renderCharts(container, path, metrics, signal, showError) {
   if (metrics.length === 0) {
-    fill(container, h("p", { class: "muted" }, "Nothing to chart yet."), note);
+    fill(container, h("p", { class: "muted" }, "Nothing to chart yet."));
     return;
   }
   const form = h("form", { class: "filters", id: "chart-controls" },
@@ -97,7 +91,7 @@ function renderCharts(container, path, allMetrics, signal, showError) {
     h("button", { type: "submit" }, "Show"));
   const boxes = metrics.map((metric) => h("figure", { class: "chart", "data-metric": metric },
     h("figcaption", {}, metric, " ", h("span", { class: "readout muted" })), h("div", { class: "plot" })));
-  fill(container, form, boxes, note);
+  fill(container, form, boxes);
   const draw = () => {
     const data = new FormData(form);
     const to = new Date();
