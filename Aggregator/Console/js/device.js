@@ -1,8 +1,9 @@
-// Device: latest values, a chart per metric over the readings API, live events, commands,
+// Device: latest values, a chart per metric over the readings API, the stored events timeline, live events, commands,
 // certificates with revoke and decommission, and the camera's stream controls.
 import { APIError, current, request, streamEvents } from "./api.js";
 import { ago, badge, confirmAction, field, fill, h, select, table, time } from "./dom.js";
 import { livePlayer } from "./live.js";
+import { eventTimeline } from "./timeline.js";
 
 const buckets = [["raw", "raw"], ["1m", "1 minute"], ["1h", "1 hour"], ["1d", "1 day"]];
 const ranges = [["900", "15 minutes"], ["3600", "1 hour"], ["21600", "6 hours"], ["86400", "24 hours"], ["604800", "7 days"], ["2592000", "30 days"]];
@@ -45,6 +46,8 @@ export async function render(root, { args, showError }) {
     h("h2", {}, "Latest values"), latest,
     h("h2", {}, "Charts"), charts);
   if (device.kind === "camera") root.append(cameraSection(path, device, showError));
+  const timeline = eventTimeline(path, abort.signal, showError);
+  root.append(timeline.section);
   root.append(h("h2", {}, "Commands"), commands,
     h("h2", {}, "Live events"), h("p", { class: "muted" }, "Status and command changes since this page opened."), events);
   if (current.can("admin")) root.append(h("h2", {}, "Certificates"), certificates);
@@ -55,6 +58,7 @@ export async function render(root, { args, showError }) {
       h("tr", { "data-metric": item.metric }, h("td", {}, item.metric), h("td", { class: "num", title: String(item.value) }, item.value.toLocaleString("en", { maximumFractionDigits: 3 })), h("td", {}, ago(item.ts))))));
   renderCharts(charts, path, values.items.map((item) => item.metric), abort.signal, showError);
 
+  await timeline.load();
   const refreshCommands = () => loadCommands(commands, path, abort.signal).catch((error) => { if (!abort.signal.aborted) showError(error); });
   await loadCommands(commands, path, abort.signal);
   if (current.can("operator") && device.status !== "decommissioned") commands.before(commandForm(path, refreshCommands, showError));
@@ -70,6 +74,10 @@ export async function render(root, { args, showError }) {
     device: device.id,
     signal: abort.signal,
     onEvent(type, event) {
+      if (type === "device.event") {
+        timeline.add(event);
+        return;
+      }
       const text = type === "device.status" ? `status ${event.status}`
         : `command ${event.name} ${event.status}${event.errorCode ? ` (${event.errorCode})` : ""}`;
       events.prepend(h("li", { "data-type": type }, h("span", { class: "muted" }, time(event.at)), " ", text));
