@@ -267,6 +267,7 @@ class ConsoleTest(unittest.TestCase):
 
     def test_03b_device_timeline_pages_filters_and_appends_live(self):
         device = DEVICES[0]
+        self.go("fleet", "#fleet-table")
         psql("INSERT INTO device_events (device, ts, kind, data) SELECT '%s', now() - n * interval '10 seconds', "
              "CASE WHEN n %% 2 = 0 THEN 'stream_stats' ELSE 'warning' END, "
              "CASE WHEN n %% 2 = 0 THEN jsonb_build_object('bitrateKbps', n, 'packets', n * 10) "
@@ -300,6 +301,12 @@ class ConsoleTest(unittest.TestCase):
         self.wait(lambda: len(shown()) == len(warnings) + 1, 10, "the live warning never appeared")
         self.assertIn("live one", self.find("#timeline li").text)
         self.assertEqual({kind for _, kind in shown()}, {"warning"})
+        # One that the device dated earlier lands in its place by time, not on top.
+        psql(f"INSERT INTO device_events (device, ts, kind, data) SELECT device, ts - interval '5 seconds', 'warning', "
+             f"'{{\"message\": \"late one\"}}' FROM device_events WHERE device = '{device}' AND data->>'message' = 'warning 1'")
+        self.wait(lambda: len(shown()) == len(warnings) + 2, 10, "the late warning never appeared")
+        texts = self.driver.execute_script("return [...document.querySelectorAll('#timeline li')].map((li) => li.textContent);")
+        self.assertIn("late one", texts[2])  # after "live one" (now) and warning 1 (10 s ago), before warning 3
         self.screenshot("device-timeline")
 
     def test_03c_host_metrics_are_charted(self):

@@ -26,7 +26,8 @@ function summary(kind, data) {
 }
 
 function item(event) {
-  return h("li", { "data-event": String(event.id), "data-kind": event.kind, title: JSON.stringify(event.data) },
+  return h("li", { "data-event": String(event.id), "data-kind": event.kind, "data-ts": String(new Date(event.ts).getTime()),
+    title: JSON.stringify(event.data) },
     h("span", { class: "muted" }, time(event.ts)), " ", h("strong", {}, event.kind), " ", summary(event.kind, event.data));
 }
 
@@ -80,7 +81,12 @@ export function eventTimeline(path, signal, showError) {
     add(event) {
       if (query.kind && event.kind !== query.kind) return;
       if (list.querySelector(`li[data-event="${CSS.escape(String(event.id))}"]`)) return;
-      list.prepend(item({ id: event.id, ts: event.at, kind: event.kind, data: event.data }));
+      // Newest first by the event's own time: a device's batch may arrive out of order or late.
+      const entry = item({ id: event.id, ts: event.at, kind: event.kind, data: event.data });
+      const at = Number(entry.dataset.ts);
+      const later = [...list.children].find((li) => Number(li.dataset.ts) < at
+        || (Number(li.dataset.ts) === at && Number(li.dataset.event) < event.id));
+      list.insertBefore(entry, later || null);
       empty.hidden = true;
     },
   };

@@ -13,6 +13,8 @@ public struct LiveView: Sendable {
     let janus: JanusClient
     let adminKey: String
     let store: LiveSessionStore
+    /// Who created each Janus session of the browser relay.
+    let relaySessions: LiveRelaySessions
     let commands: CommandRecords
     let audit: AuditLog
     let metrics: AggregatorMetrics
@@ -33,6 +35,7 @@ public struct LiveView: Sendable {
         let secrets = try JanusConfigGenerator.readSecrets(from: settings.janusConfigDir)
         return LiveView(settings: settings, janus: JanusClient(baseURL: url, secrets: secrets), adminKey: secrets.adminKey,
                         store: LiveSessionStore(client: client, logger: logger),
+                        relaySessions: LiveRelaySessions(client: client, logger: logger),
                         commands: CommandRecords(client: client, logger: logger),
                         audit: AuditLog(client: client, logger: logger), metrics: metrics, logger: logger)
     }
@@ -52,9 +55,13 @@ public struct LiveView: Sendable {
         logger.info("live view ended", metadata: ["device": "\(session.device)", "mountpoint": "\(session.mountpoint)", "reason": "\(reason)"])
     }
 
-    /// One pass over the live sessions: records viewers, tears down what should end.
+    /// One pass over the live sessions: records viewers, tears down what should end, and
+    /// forgets relay sessions Janus has long dropped.
     /// A Janus that does not answer ends nothing (it may be restarting).
     func sweep(now: Date = Date()) async {
+        do { _ = try await relaySessions.sweep() } catch {
+            logger.warning("relay sessions not swept", metadata: ["error": "\(error)"])
+        }
         let sessions: [LiveSessionStore.Session]
         do { sessions = try await store.all() } catch {
             logger.warning("live sessions not readable", metadata: ["error": "\(error)"])
