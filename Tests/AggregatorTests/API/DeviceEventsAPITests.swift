@@ -148,6 +148,38 @@ struct DeviceEventsAPITests {
         }
     }
 
+    @Test("while a camera is live its stream_stats carry the viewers Janus counted; the end of a live view is a stream_state event with its reason")
+    func liveViewersAndEndReason() async throws {
+        try await APITestEnvironment.with { env in
+            try env.psql("""
+                INSERT INTO devices (id, kind, status) VALUES ('cam-1', 'camera', 'online'), ('cam-2', 'camera', 'online');
+                INSERT INTO live_sessions (device, mountpoint, rtp_port, rtcp_port, start_command, started_by)
+                VALUES ('cam-1', 77, 47000, 47001, 'c1', 'alice')
+                """)
+            let sessions = LiveSessionStore(client: env.client, logger: env.logger)
+            try await sessions.recordViewers(device: "cam-1", count: 2)
+            #expect(try env.psql("SELECT viewers, last_viewer_at > started_at FROM live_sessions") == "2|t")
+            let store = DeviceStore(client: env.client, logger: env.logger)
+            let now = WireClock.nowMs()
+            _ = try await store.insert([
+                DeviceEvent(device: DeviceID("cam-1")!, ts: now, kind: "stream_stats", data: ["bitrateKbps": 800]),
+                DeviceEvent(device: DeviceID("cam-2")!, ts: now, kind: "stream_stats", data: ["bitrateKbps": 500]),
+                DeviceEvent(device: DeviceID("cam-1")!, ts: now, kind: "warning", data: ["message": "x"]),
+            ])
+            let stored = try env.psql(
+                "SELECT string_agg(device || ':' || kind || ':' || coalesce(data->>'viewers', '-'), ',' ORDER BY device, kind) FROM device_events")
+            #expect(stored == "cam-1:stream_stats:2,cam-1:warning:-,cam-2:stream_stats:-")
+
+            #expect(try await sessions.delete(device: "cam-1", mountpoint: 78, reason: "no_media") == false)
+            #expect(try await sessions.delete(device: "cam-1", mountpoint: 77, reason: "no_media"))
+            let viewer = try await env.createAPIKey(role: .viewer)
+            let ended = try await env.send(.GET, "/api/v1/devices/cam-1/events?kind=stream_state", token: viewer)
+            guard case .array(let items)? = ended.json["items"] else { throw Failure("no items: \(ended.text)") }
+            #expect(items.count == 1)
+            #expect(items.first?["data"] == ["state": "live_ended", "reason": "no_media", "mountpoint": 77])
+        }
+    }
+
     @Test("readings of a dotted metric (host.cpu_pct), as readings/latest lists it, are served by /readings and the export")
     func dottedMetricReadings() async throws {
         try await APITestEnvironment.with { env in

@@ -48,7 +48,7 @@ public struct LiveView: Sendable {
             logger.warning("stop_stream not queued", metadata: ["device": "\(session.device)", "error": "\(error)"])
         }
         try await janus.destroyMountpoint(id: session.mountpoint)
-        guard try await store.delete(device: session.device, mountpoint: session.mountpoint) else { return }
+        guard try await store.delete(device: session.device, mountpoint: session.mountpoint, reason: reason) else { return }
         try await audit.record("live.stop", target: "device:\(session.device)",
                                detail: ["mountpoint": "\(session.mountpoint)", "reason": reason], origin: origin)
         metrics.live("ended", reason: reason)
@@ -71,14 +71,15 @@ public struct LiveView: Sendable {
             do {
                 let info = try await janus.mountpointInfo(id: session.mountpoint)
                 var idleSince = session.lastViewerAt
-                if let info, info.viewers > 0 {
-                    try await store.sawViewers(device: session.device)
-                    idleSince = now
+                if let info {
+                    try await store.recordViewers(device: session.device, count: info.viewers)
+                    if info.viewers > 0 { idleSince = now }
                 }
                 let offline = try await store.isOffline(device: session.device)
                 if let reason = LivePlan.teardownReason(
                     deviceOffline: offline, exists: info != nil, viewers: info?.viewers ?? 0, idleSince: idleSince,
-                    mediaAgeMs: info?.mediaAgeMs, now: now, idleTimeout: TimeInterval(settings.idleTimeoutSeconds))
+                    mediaAgeMs: info?.mediaAgeMs, startedAt: session.startedAt, now: now,
+                    idleTimeout: TimeInterval(settings.idleTimeoutSeconds))
                 {
                     try await teardown(session, reason: reason, origin: Self.systemOrigin)
                 }
