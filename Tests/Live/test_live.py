@@ -277,6 +277,15 @@ class LiveTest(unittest.TestCase):
         self.results["packetsPerSecondTwoViewers"] = round(two, 1)
         self.assertGreater(one, 30)
         self.assertLess(abs(two - one) / one, 0.25, f"one viewer {one:.1f}/s, two {two:.1f}/s")
+        # The camera's stream_stats (every 5 s) carry the viewers Janus counts (checked every 1 s here).
+        token = token_for("viewer", VIEWER_PASSWORD)
+        deadline = time.monotonic() + 30
+        viewers = None
+        while time.monotonic() < deadline and viewers != 2:
+            _, page, _ = api(f"/devices/{DEVICE}/events?kind=stream_stats&limit=1", token)
+            viewers = page["items"][0]["data"].get("viewers") if page and page["items"] else None
+            time.sleep(1)
+        self.assertEqual(viewers, 2, "no stream_stats event with 2 viewers")
         self.driver.switch_to.window(self.tabs[0])
 
     def test_02_janus_asks_for_a_keyframe_and_the_agent_answers(self):
@@ -295,6 +304,27 @@ class LiveTest(unittest.TestCase):
         self.results["pliCount"] = len(plis)
         self.results["parameterSetResends"] = len(resends)
         self.assertEqual(len(answered), len(plis), f"PLIs at {[p[0] for p in plis]}, resends at {resends}")
+
+    def test_02b_what_janus_sends_the_source_besides_pli(self):
+        # Janus 1.1's streaming plugin writes only PLI and REMB to a source's RTCP port (its two
+        # sendto() calls on rtcp_fd) and drops the viewers' receiver reports: no RR (PT 201) and no
+        # SR report block ever reaches the agent. REMB (PT 206, FMT 15) goes out, at most once a
+        # second, only when a viewer sent one; whether Chromium does is recorded, not assumed.
+        to_agent = [p[3] for p in self.capture.to_port(self.rtcp_port) + self.capture.to_port(self.rtp_local_port)]
+        rtcp = [packet for packet in to_agent if len(packet) >= 8 and 200 <= packet[1] <= 206]
+        receiver_reports = [packet for packet in rtcp if packet[1] == 201 or (packet[1] == 200 and packet[0] & 0x1F > 0)]
+        rembs = [packet for packet in rtcp if packet[1] == 206 and packet[0] & 0x1F == 15 and packet[12:16] == b"REMB"]
+        self.results["rtcpToAgent"] = len(rtcp)
+        self.results["receiverReportsToAgent"] = len(receiver_reports)
+        self.results["rembToAgent"] = len(rembs)
+        _, page, _ = api(f"/devices/{DEVICE}/events?kind=stream_stats&limit=1", token_for("viewer", VIEWER_PASSWORD))
+        stats = page["items"][0]["data"]
+        self.results["agentStats"] = {key: stats.get(key) for key in ("receiverReports", "lsrMatched", "remb", "rembBps", "pli", "viewers")}
+        print(f"RTCP to the agent: {len(rtcp)} packets, {len(receiver_reports)} RR, {len(rembs)} REMB; agent stats {self.results['agentStats']}",
+              flush=True)
+        self.assertGreater(len(rtcp), 0)
+        self.assertEqual(receiver_reports, [])
+        self.assertEqual(stats.get("receiverReports"), 0)
 
     def test_03_latency_from_the_agent_send_to_the_browser_presentation(self):
         samples = self.driver.execute_async_script("""
