@@ -420,6 +420,11 @@ class ConsoleTest(unittest.TestCase):
         status, certificates = api(f"/devices/{DEVICES[1]}/certificates", token=self.admin_token())
         self.assertEqual(status, 200)
         self.assertTrue(all(item["revokedAt"] for item in certificates["items"]))
+        # The fleet counts the revoked device apart from online and offline ones.
+        self.go("fleet", "#fleet-table")
+        self.wait(lambda: self.find('[data-count="revoked"]').text == "1", 15, "revoked count")
+        status, revoked = api("/devices?status=revoked", token=self.admin_token())
+        self.assertEqual([item["id"] for item in revoked["items"]], [DEVICES[1]])
 
     def test_07_expired_access_token_is_refreshed_silently(self):
         # The access token of the admin's login has expired by now (60 s + leeway); the next call is
