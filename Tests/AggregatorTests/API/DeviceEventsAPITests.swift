@@ -36,7 +36,14 @@ struct DeviceEventsAPITests {
                 #expect(error.status == .badRequest, "\(query)")
             }
         }
-        // Every cursor matching the OpenAPI pattern is accepted, and only those.
+        // The OpenAPI document states these grammars; every cursor matching it is accepted, and only those.
+        let document = try JSONDecoder().decode(JSONValue.self, from: Data(OpenAPIDocument.json.utf8))
+        guard case .array(let parameters)? = document["paths"]?["/devices/{id}/events"]?["get"]?["parameters"] else {
+            Issue.record("the events route has no parameters")
+            return
+        }
+        #expect(parameters.first { $0["name"] == "cursor" }?["schema"]?["pattern"]?.stringValue == DeviceEventsQuery.cursorPattern)
+        #expect(parameters.first { $0["name"] == "kind" }?["schema"]?["pattern"]?.stringValue == DeviceEventsQuery.kindPattern)
         for text in ["0.0", "-1.1", "1234567890123456.123456789012345678", "12.x", "", ".1", "1."] {
             let matches = text.range(of: DeviceEventsQuery.cursorPattern, options: .regularExpression) != nil
             #expect((DeviceEventsQuery.Position(cursorText: Substring(text)) != nil) == matches, "\(text)")
