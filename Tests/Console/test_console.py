@@ -308,6 +308,15 @@ class ConsoleTest(unittest.TestCase):
         texts = self.driver.execute_script("return [...document.querySelectorAll('#timeline li')].map((li) => li.textContent);")
         self.assertIn("late one", texts[2])  # after "live one" (now) and warning 1 (10 s ago), before warning 3
         self.screenshot("device-timeline")
+        # A live view's end shows its reason (the aggregator stores it as a stream_state event).
+        Select(self.find('#timeline-filters select[name="kind"]')).select_by_value("stream_state")
+        self.find("#timeline-filters button[type=submit]").click()
+        self.wait(lambda: self.present("#timeline-empty") and self.find("#timeline-empty").is_displayed(), 10, "stream_state filter")
+        psql(f"INSERT INTO device_events (device, ts, kind, data) VALUES ('{device}', now(), 'stream_state', "
+             f"'{{\"state\": \"live_ended\", \"reason\": \"no_media\", \"mountpoint\": 7}}')")
+        self.wait(lambda: shown() and shown()[0][1] == "stream_state", 10, "the stream_state event never appeared")
+        self.assertIn("live_ended (no_media)", self.find("#timeline li").text)
+        self.assertFalse(self.find("#timeline-empty").is_displayed())
 
     def test_03c_host_metrics_are_charted(self):
         # The agents' system source reports host.* metrics (with a dot) every 10 s; the readings
