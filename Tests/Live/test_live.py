@@ -1,7 +1,8 @@
 """Live view of a camera in a real headless Chromium, through Janus, against a real stack.
 
 Run by packaging/dev/live-test.sh (`make test-live`) inside a network and PID namespace with
-a veth pair (Janus offers no loopback ICE candidates): PostgreSQL, mosquitto, the aggregator,
+a veth pair (Janus offers no loopback ICE candidates), the camera agent on a second host (a
+network namespace of its own behind another veth pair): PostgreSQL, mosquitto, the aggregator,
 Janus (configured by `outpost-aggregator janus-config`) and a camera agent streaming a
 testsrc2 clip whose frame number is drawn into the picture as 11 bits. The tests run in
 order with one browser; each name says what it shows. Figures go to LIVE_RESULTS (JSON).
@@ -37,6 +38,8 @@ JANUS_SECRETS = os.environ["LIVE_JANUS_SECRETS"]
 LOGS = os.environ["LIVE_LOGS"]
 SCREENSHOTS = os.environ["LIVE_SCREENSHOTS"]
 RESULTS = os.environ["LIVE_RESULTS"]
+CAMERA_ADDRESS = os.environ["LIVE_CAMERA_ADDRESS"]
+CAPTURE_INTERFACE = os.environ["LIVE_CAPTURE_INTERFACE"]
 CLIP_FRAMES = 1800
 TLS = ssl.create_default_context(cafile=CA)
 
@@ -91,14 +94,15 @@ def janus_info(mountpoint):
 
 
 class WireCapture(threading.Thread):
-    """Every UDP datagram on lo (the agent sends to a local address, so its traffic to Janus
-    crosses lo), with the wall-clock time it was seen: RTP to Janus and RTCP both ways."""
+    """Every UDP datagram on the link between the camera host and this one (CAPTURE_INTERFACE,
+    the centre's end of the veth pair), with the wall-clock time it was seen: RTP to Janus
+    coming in and RTCP both ways (each datagram passes the veth once, in or out)."""
 
     def __init__(self):
         super().__init__(daemon=True)
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-        self.sock.bind(("lo", 0))
+        self.sock.bind((CAPTURE_INTERFACE, 0))
         self.sock.settimeout(0.2)
         self.packets = []  # (time, src_port, dst_port, payload)
         self.lock = threading.Lock()
@@ -107,10 +111,10 @@ class WireCapture(threading.Thread):
     def run(self):
         while self.running:
             try:
-                frame, address = self.sock.recvfrom(65535)
+                frame, _ = self.sock.recvfrom(65535)
             except socket.timeout:
                 continue
-            if address[2] == socket.PACKET_OUTGOING or len(frame) < 42 or frame[14] >> 4 != 4 or frame[23] != 17:
+            if len(frame) < 42 or frame[14] >> 4 != 4 or frame[23] != 17:
                 continue
             udp = 14 + (frame[14] & 0x0F) * 4
             source, destination = struct.unpack("!HH", frame[udp:udp + 4])
@@ -254,8 +258,14 @@ class LiveTest(unittest.TestCase):
         output = json.loads(psql("SELECT output::text FROM commands WHERE name = 'start_stream' AND status = 'succeeded'"))
         type(self).rtcp_port = output["localRtcpPort"]
         type(self).rtp_local_port = output["localRtpPort"]
+        # Two hosts: the offer names the camera's own routed address (where it takes RTCP), never a
+        # wildcard or loopback; Janus latches it, and its RTCP to the camera crosses the link
+        # (test_02 sees the PLI arrive there).
         self.assertNotIn("0.0.0.0", output["sdp"])
-        self.assertIn("c=IN IP4 10.77.0.1", output["sdp"])
+        self.assertNotIn("127.0.0.1", output["sdp"])
+        self.assertIn(f"c=IN IP4 {CAMERA_ADDRESS}", output["sdp"])
+        self.assertEqual(output["localAddress"], CAMERA_ADDRESS)
+        self.assertEqual(output["destination"], f"10.77.0.1:{self.rtp_port}")
         self.results["firstFrameSeconds"] = round(time.time() - self.started_at, 2)
 
     def test_01_two_viewers_share_one_mountpoint_and_the_camera_sends_one_stream(self):
