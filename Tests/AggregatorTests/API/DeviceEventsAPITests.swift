@@ -155,7 +155,7 @@ struct DeviceEventsAPITests {
         }
     }
 
-    @Test("while a camera is live its stream_stats carry the viewers Janus counted; the end of a live view is a stream_state event with its reason")
+    @Test("while a camera is live its stream_stats carry the viewers Janus counted; the end of a live view is a stream_state event with its reason; relay sessions answer only their creator")
     func liveViewersAndEndReason() async throws {
         try await APITestEnvironment.with { env in
             try env.psql("""
@@ -184,6 +184,23 @@ struct DeviceEventsAPITests {
             guard case .array(let items)? = ended.json["items"] else { throw Failure("no items: \(ended.text)") }
             #expect(items.count == 1)
             #expect(items.first?["data"] == ["state": "live_ended", "reason": "no_media", "mountpoint": 77])
+
+            // The relay's Janus sessions: only their creator claims one; unused ones are swept.
+            let relay = LiveRelaySessions(client: env.client, logger: env.logger)
+            let alice = LiveRelaySessions.owner(Principal(kind: .user, id: "u-alice", name: "alice", role: .viewer))
+            let key = LiveRelaySessions.owner(Principal(kind: .apiKey, id: "k-1", name: "automation", role: .admin))
+            #expect(alice == "user:u-alice" && key == "api_key:k-1")
+            try await relay.bind(session: 4_503_599_627_370_495, owner: alice)
+            try await relay.bind(session: 12, owner: key)
+            #expect(try await relay.claim(session: 4_503_599_627_370_495, owner: alice))
+            #expect(try await relay.claim(session: 4_503_599_627_370_495, owner: key) == false)
+            #expect(try await relay.claim(session: 13, owner: alice) == false)
+            #expect(try await relay.sweep() == 0)
+            try env.psql("UPDATE live_relay_sessions SET last_used_at = now() - interval '11 minutes' WHERE janus_session = 12")
+            #expect(try await relay.sweep() == 1)
+            #expect(try await relay.claim(session: 12, owner: key) == false)
+            try await relay.release(session: 4_503_599_627_370_495)
+            #expect(try env.psql("SELECT count(*) FROM live_relay_sessions") == "0")
         }
     }
 

@@ -59,7 +59,10 @@ public struct LiveView: Sendable {
     /// forgets relay sessions Janus has long dropped.
     /// A Janus that does not answer ends nothing (it may be restarting).
     func sweep(now: Date = Date()) async {
-        do { _ = try await relaySessions.sweep() } catch {
+        do {
+            let forgotten = try await relaySessions.sweep()
+            if forgotten > 0 { logger.info("forgot unused relay sessions", metadata: ["count": "\(forgotten)"]) }
+        } catch {
             logger.warning("relay sessions not swept", metadata: ["error": "\(error)"])
         }
         let sessions: [LiveSessionStore.Session]
