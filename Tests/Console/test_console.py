@@ -265,6 +265,84 @@ class ConsoleTest(unittest.TestCase):
                   "ping never showed succeeded")
         self.screenshot("device")
 
+    def test_03b_device_timeline_pages_filters_and_appends_live(self):
+        device = DEVICES[0]
+        self.go("fleet", "#fleet-table")
+        psql("INSERT INTO device_events (device, ts, kind, data) SELECT '%s', now() - n * interval '10 seconds', "
+             "CASE WHEN n %% 2 = 0 THEN 'stream_stats' ELSE 'warning' END, "
+             "CASE WHEN n %% 2 = 0 THEN jsonb_build_object('bitrateKbps', n, 'packets', n * 10) "
+             "ELSE jsonb_build_object('message', 'warning ' || n) END FROM generate_series(1, 60) AS n" % device)
+        self.go(f"device/{device}", '#device-events[data-loaded="true"]')
+
+        def shown():
+            return self.driver.execute_script(
+                "return [...document.querySelectorAll('#timeline li')].map((li) => [Number(li.dataset.event), li.dataset.kind]);")
+        token = self.admin_token()
+        status, page = api(f"/devices/{device}/events?limit=1000", token=token)
+        self.assertEqual(status, 200)
+        stored = [[item["id"], item["kind"]] for item in page["items"]]
+        self.assertGreaterEqual(len(stored), 60)
+        self.assertEqual(shown(), stored[:50])
+        self.assertIn("2 kbit/s · 20 packets", self.find('#timeline li[data-kind="stream_stats"]').text)
+        self.find("#timeline-more").click()
+        self.wait(lambda: len(shown()) == len(stored), 10, "older events never loaded")
+        self.assertEqual(shown(), stored)
+        self.assertFalse(self.find("#timeline-more").is_displayed())
+
+        warnings = [entry for entry in stored if entry[1] == "warning"]
+        self.assertGreaterEqual(len(warnings), 30)
+        Select(self.find('#timeline-filters select[name="kind"]')).select_by_value("warning")
+        self.find("#timeline-filters button[type=submit]").click()
+        self.wait(lambda: shown() == warnings, 10, "kind filter")
+
+        # Stored events arrive on the open page from the live stream, filtered like the list.
+        psql(f"INSERT INTO device_events (device, ts, kind, data) VALUES ('{device}', now(), 'stream_stats', '{{\"bitrateKbps\": 1}}')")
+        psql(f"INSERT INTO device_events (device, ts, kind, data) VALUES ('{device}', now(), 'warning', '{{\"message\": \"live one\"}}')")
+        self.wait(lambda: len(shown()) == len(warnings) + 1, 10, "the live warning never appeared")
+        self.assertIn("live one", self.find("#timeline li").text)
+        self.assertEqual({kind for _, kind in shown()}, {"warning"})
+        # One that the device dated earlier lands in its place by time, not on top.
+        psql(f"INSERT INTO device_events (device, ts, kind, data) SELECT device, ts - interval '5 seconds', 'warning', "
+             f"'{{\"message\": \"late one\"}}' FROM device_events WHERE device = '{device}' AND data->>'message' = 'warning 1'")
+        self.wait(lambda: len(shown()) == len(warnings) + 2, 10, "the late warning never appeared")
+        texts = self.driver.execute_script("return [...document.querySelectorAll('#timeline li')].map((li) => li.textContent);")
+        self.assertIn("late one", texts[2])  # after "live one" (now) and warning 1 (10 s ago), before warning 3
+        self.screenshot("device-timeline")
+        # A live view's end shows its reason (the aggregator stores it as a stream_state event).
+        Select(self.find('#timeline-filters select[name="kind"]')).select_by_value("stream_state")
+        self.find("#timeline-filters button[type=submit]").click()
+        self.wait(lambda: self.present("#timeline-empty") and self.find("#timeline-empty").is_displayed(), 10, "stream_state filter")
+        psql(f"INSERT INTO device_events (device, ts, kind, data) VALUES ('{device}', now(), 'stream_state', "
+             f"'{{\"state\": \"live_ended\", \"reason\": \"no_media\", \"mountpoint\": 7}}')")
+        self.wait(lambda: shown() and shown()[0][1] == "stream_state", 10, "the stream_state event never appeared")
+        self.assertIn("live_ended (no_media)", self.find("#timeline li").text)
+        self.assertFalse(self.find("#timeline-empty").is_displayed())
+
+    def test_03c_host_metrics_are_charted(self):
+        # The agents' system source reports host.* metrics (with a dot) every 10 s; the readings
+        # API takes the same names readings/latest lists, so each is charted like power_w.
+        device = DEVICES[0]
+        token = self.admin_token()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            latest = api(f"/devices/{device}/readings/latest", token=token)[1]
+            if any(item["metric"] == "host.mem_used_bytes" for item in latest["items"]):
+                break
+            time.sleep(1)
+        self.go(f"device/{device}", 'figure.chart[data-metric="host.mem_used_bytes"][data-state="ready"]')
+        figure = self.find('figure.chart[data-metric="host.mem_used_bytes"]')
+        query = urllib.parse.urlencode({"metric": "host.mem_used_bytes", "bucket": "raw", "limit": 10000,
+                                        "from": figure.get_attribute("data-from"), "to": figure.get_attribute("data-to")})
+        status, page = api(f"/devices/{device}/readings?{query}", token=token)
+        self.assertEqual(status, 200)
+        self.assertGreater(len(page["items"]), 0)
+        self.assertEqual(int(figure.get_attribute("data-points")), len(page["items"]))
+        metrics = self.driver.execute_script(
+            "return [...document.querySelectorAll('#latest tr[data-metric]')].map((row) => row.dataset.metric);")
+        charted = self.driver.execute_script(
+            "return [...document.querySelectorAll('figure.chart')].map((figure) => figure.dataset.metric);")
+        self.assertEqual(sorted(charted), sorted(metrics))
+
     def test_04_other_pages_render(self):
         self.go("enrollment", "#token-form")
         self.find('#token-form input[name="device"]').send_keys("console-new-1")
@@ -281,6 +359,31 @@ class ConsoleTest(unittest.TestCase):
         self.screenshot("audit")
         self.go("account", "#password-form")
         self.screenshot("account")
+
+    def test_04b_audit_filters_on_the_server(self):
+        token = self.admin_token()
+        self.go("audit", "#audit-list table")
+        form = self.find("#audit-filters")
+        form.find_element(By.NAME, "actor").send_keys("admin")
+        form.find_element(By.NAME, "action").send_keys("auth.login")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+
+        def rows():
+            return self.driver.execute_script(
+                "return [...document.querySelectorAll('#audit-list tbody tr')].map((row) => [row.dataset.actor, row.dataset.action]);")
+        status, page = api("/audit?actor=admin&action=auth.login&limit=200", token=token)
+        self.assertEqual(status, 200)
+        expected = len(page["items"])
+        self.assertGreater(expected, 1)
+        self.wait(lambda: len(rows()) == expected and all(row == ["admin", "auth.login"] for row in rows()), 10,
+                  "actor and action filter")
+        self.driver.execute_script("arguments[0].value = '2099-01-01T00:00:00';", form.find_element(By.NAME, "from"))
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait(lambda: "No entries match." in self.find("#audit-list").text, 10, "time filter")
+        self.driver.execute_script("arguments[0].value = '';", form.find_element(By.NAME, "from"))
+        self.driver.execute_script("arguments[0].value = '2000-01-01T00:00:00';", form.find_element(By.NAME, "to"))
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait(lambda: "No entries match." in self.find("#audit-list").text and not self.find("#error").is_displayed(), 10)
 
     def test_05_kill_9_agent_turns_offline_without_reload(self):
         self.go("fleet", "#fleet-table")
@@ -326,6 +429,11 @@ class ConsoleTest(unittest.TestCase):
         status, certificates = api(f"/devices/{DEVICES[1]}/certificates", token=self.admin_token())
         self.assertEqual(status, 200)
         self.assertTrue(all(item["revokedAt"] for item in certificates["items"]))
+        # The fleet counts the revoked device apart from online and offline ones.
+        self.go("fleet", "#fleet-table")
+        self.wait(lambda: self.find('[data-count="revoked"]').text == "1", 15, "revoked count")
+        status, revoked = api("/devices?status=revoked", token=self.admin_token())
+        self.assertEqual([item["id"] for item in revoked["items"]], [DEVICES[1]])
 
     def test_07_expired_access_token_is_refreshed_silently(self):
         # The access token of the admin's login has expired by now (60 s + leeway); the next call is
@@ -379,6 +487,85 @@ class ConsoleTest(unittest.TestCase):
         self.wait(lambda: self.present('tr[data-device="bulk-00200"]'))
         self.logout()
 
+
+    def test_10_forced_password_change_after_reset(self):
+        self.allowed_log = ["status of 403", "status of 401"]
+        token = self.admin_token()
+        first = "reset-me first password"
+        self.assertEqual(api("/users", token=token, method="POST",
+                             body={"username": "reset-me", "password": first, "role": "operator"})[0], 201)
+        self.login("admin", ADMIN_PASSWORD)
+        self.wait(lambda: self.present("#fleet-table"), 20)
+        self.go("users", '#users tr[data-user="reset-me"]')
+        row = self.find('#users tr[data-user="reset-me"]')
+        [button] = [b for b in row.find_elements(By.TAG_NAME, "button") if b.text == "Reset password"]
+        button.click()
+        self.wait(lambda: self.present("dialog.confirm[open]"))
+        self.find("dialog.confirm button[data-confirm=yes]").click()
+        self.wait(lambda: self.present("#shown-once code.secret"))
+        one_time = self.find("#shown-once code.secret").text
+        self.assertGreaterEqual(len(one_time), 12)
+        self.assertEqual(api("/auth/login", method="POST", body={"username": "reset-me", "password": first})[0], 401)
+        self.logout()
+
+        # The one-time password signs in, but only the account page opens until it is changed.
+        self.login("reset-me", one_time)
+        self.wait(lambda: self.present("#password-form") and self.driver.execute_script("return location.hash;") == "#/account", 20)
+        self.assertIn("must be changed", self.find("#password-form .warning").text)
+        status, tokens = api("/auth/login", method="POST", body={"username": "reset-me", "password": one_time})
+        self.assertEqual(status, 200)
+        self.assertTrue(tokens["mustChangePassword"])
+        status, refused = api("/devices", token=tokens["accessToken"])
+        self.assertEqual((status, refused["error"]["code"]), (403, "password_change_required"))
+        self.driver.execute_script("location.hash = '#/fleet';")
+        time.sleep(1)
+        self.assertTrue(self.present("#password-form"))
+        self.assertFalse(self.present("#fleet-table"))
+
+        chosen = "reset-me chosen password"
+        form = self.find("#password-form")
+        form.find_element(By.NAME, "currentPassword").send_keys(one_time)
+        form.find_element(By.NAME, "newPassword").send_keys(chosen)
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        # The console signs in again with the new password: the fleet opens and stays open.
+        self.wait(lambda: self.present("#fleet-table"), 20, "the fleet never opened after the change")
+        time.sleep(2)
+        self.assertTrue(self.present("#fleet-table"))
+        self.assertFalse(self.find("#error").is_displayed())
+        status, tokens = api("/auth/login", method="POST", body={"username": "reset-me", "password": chosen})
+        self.assertEqual(status, 200)
+        self.assertFalse(tokens["mustChangePassword"])
+        self.assertEqual(api("/auth/login", method="POST", body={"username": "reset-me", "password": one_time})[0], 401)
+        self.screenshot("password-changed")
+
+    def test_11_change_own_password(self):
+        self.allowed_log = ["status of 401"]
+        current_password = "reset-me chosen password"
+        self.go("account", "#password-form")
+        form = self.find("#password-form")
+        # A wrong current password is the form's error: the session stays.
+        form.find_element(By.NAME, "currentPassword").send_keys("not my password at all")
+        form.find_element(By.NAME, "newPassword").send_keys("reset-me third password")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait(lambda: self.find("#error").is_displayed(), 10, "no error shown")
+        self.assertIn("invalid_credentials", self.find("#error").text)
+        self.assertIn("request id", self.find("#error").text)
+        self.assertFalse(self.present("#login-form"))
+
+        form = self.find("#password-form")
+        for name in ("currentPassword", "newPassword"):
+            form.find_element(By.NAME, name).clear()
+        form.find_element(By.NAME, "currentPassword").send_keys(current_password)
+        form.find_element(By.NAME, "newPassword").send_keys("reset-me third password")
+        form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+        self.wait(lambda: self.find("#password-form p.ok").is_displayed(), 20, "never showed Password changed")
+        self.go("fleet", "#fleet-table")
+        self.assertFalse(self.present("#login-form"))
+        self.assertEqual(api("/auth/login", method="POST", body={"username": "reset-me", "password": current_password})[0], 401)
+        self.logout()
+        self.login("reset-me", "reset-me third password")
+        self.wait(lambda: self.present("#fleet-table"), 20)
+        self.logout()
 
 if __name__ == "__main__":
     unittest.main(verbosity=2, failfast=False)

@@ -1,7 +1,8 @@
 """Live view of a camera in a real headless Chromium, through Janus, against a real stack.
 
 Run by packaging/dev/live-test.sh (`make test-live`) inside a network and PID namespace with
-a veth pair (Janus offers no loopback ICE candidates): PostgreSQL, mosquitto, the aggregator,
+a veth pair (Janus offers no loopback ICE candidates), the camera agent on a second host (a
+network namespace of its own behind another veth pair): PostgreSQL, mosquitto, the aggregator,
 Janus (configured by `outpost-aggregator janus-config`) and a camera agent streaming a
 testsrc2 clip whose frame number is drawn into the picture as 11 bits. The tests run in
 order with one browser; each name says what it shows. Figures go to LIVE_RESULTS (JSON).
@@ -37,6 +38,8 @@ JANUS_SECRETS = os.environ["LIVE_JANUS_SECRETS"]
 LOGS = os.environ["LIVE_LOGS"]
 SCREENSHOTS = os.environ["LIVE_SCREENSHOTS"]
 RESULTS = os.environ["LIVE_RESULTS"]
+CAMERA_ADDRESS = os.environ["LIVE_CAMERA_ADDRESS"]
+CAPTURE_INTERFACE = os.environ["LIVE_CAPTURE_INTERFACE"]
 CLIP_FRAMES = 1800
 TLS = ssl.create_default_context(cafile=CA)
 
@@ -91,14 +94,15 @@ def janus_info(mountpoint):
 
 
 class WireCapture(threading.Thread):
-    """Every UDP datagram on lo (the agent sends to a local address, so its traffic to Janus
-    crosses lo), with the wall-clock time it was seen: RTP to Janus and RTCP both ways."""
+    """Every UDP datagram on the link between the camera host and this one (CAPTURE_INTERFACE,
+    the centre's end of the veth pair), with the wall-clock time it was seen: RTP to Janus
+    coming in and RTCP both ways (each datagram passes the veth once, in or out)."""
 
     def __init__(self):
         super().__init__(daemon=True)
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
-        self.sock.bind(("lo", 0))
+        self.sock.bind((CAPTURE_INTERFACE, 0))
         self.sock.settimeout(0.2)
         self.packets = []  # (time, src_port, dst_port, payload)
         self.lock = threading.Lock()
@@ -107,10 +111,10 @@ class WireCapture(threading.Thread):
     def run(self):
         while self.running:
             try:
-                frame, address = self.sock.recvfrom(65535)
+                frame, _ = self.sock.recvfrom(65535)
             except socket.timeout:
                 continue
-            if address[2] == socket.PACKET_OUTGOING or len(frame) < 42 or frame[14] >> 4 != 4 or frame[23] != 17:
+            if len(frame) < 42 or frame[14] >> 4 != 4 or frame[23] != 17:
                 continue
             udp = 14 + (frame[14] & 0x0F) * 4
             source, destination = struct.unpack("!HH", frame[udp:udp + 4])
@@ -254,8 +258,14 @@ class LiveTest(unittest.TestCase):
         output = json.loads(psql("SELECT output::text FROM commands WHERE name = 'start_stream' AND status = 'succeeded'"))
         type(self).rtcp_port = output["localRtcpPort"]
         type(self).rtp_local_port = output["localRtpPort"]
+        # Two hosts: the offer names the camera's own routed address (where it takes RTCP), never a
+        # wildcard or loopback; Janus latches it, and its RTCP to the camera crosses the link
+        # (test_02 sees the PLI arrive there).
         self.assertNotIn("0.0.0.0", output["sdp"])
-        self.assertIn("c=IN IP4 10.77.0.1", output["sdp"])
+        self.assertNotIn("127.0.0.1", output["sdp"])
+        self.assertIn(f"c=IN IP4 {CAMERA_ADDRESS}", output["sdp"])
+        self.assertEqual(output["localAddress"], CAMERA_ADDRESS)
+        self.assertEqual(output["destination"], f"10.77.0.1:{self.rtp_port}")
         self.results["firstFrameSeconds"] = round(time.time() - self.started_at, 2)
 
     def test_01_two_viewers_share_one_mountpoint_and_the_camera_sends_one_stream(self):
@@ -277,6 +287,15 @@ class LiveTest(unittest.TestCase):
         self.results["packetsPerSecondTwoViewers"] = round(two, 1)
         self.assertGreater(one, 30)
         self.assertLess(abs(two - one) / one, 0.25, f"one viewer {one:.1f}/s, two {two:.1f}/s")
+        # The camera's stream_stats (every 5 s) carry the viewers Janus counts (checked every 1 s here).
+        token = token_for("viewer", VIEWER_PASSWORD)
+        deadline = time.monotonic() + 30
+        viewers = None
+        while time.monotonic() < deadline and viewers != 2:
+            _, page, _ = api(f"/devices/{DEVICE}/events?kind=stream_stats&limit=1", token)
+            viewers = page["items"][0]["data"].get("viewers") if page and page["items"] else None
+            time.sleep(1)
+        self.assertEqual(viewers, 2, "no stream_stats event with 2 viewers")
         self.driver.switch_to.window(self.tabs[0])
 
     def test_02_janus_asks_for_a_keyframe_and_the_agent_answers(self):
@@ -295,6 +314,27 @@ class LiveTest(unittest.TestCase):
         self.results["pliCount"] = len(plis)
         self.results["parameterSetResends"] = len(resends)
         self.assertEqual(len(answered), len(plis), f"PLIs at {[p[0] for p in plis]}, resends at {resends}")
+
+    def test_02b_what_janus_sends_the_source_besides_pli(self):
+        # Janus 1.1's streaming plugin writes only PLI and REMB to a source's RTCP port (its two
+        # sendto() calls on rtcp_fd) and drops the viewers' receiver reports: no RR (PT 201) and no
+        # SR report block ever reaches the agent. REMB (PT 206, FMT 15) goes out, at most once a
+        # second, only when a viewer sent one; whether Chromium does is recorded, not assumed.
+        to_agent = [p[3] for p in self.capture.to_port(self.rtcp_port) + self.capture.to_port(self.rtp_local_port)]
+        rtcp = [packet for packet in to_agent if len(packet) >= 8 and 200 <= packet[1] <= 206]
+        receiver_reports = [packet for packet in rtcp if packet[1] == 201 or (packet[1] == 200 and packet[0] & 0x1F > 0)]
+        rembs = [packet for packet in rtcp if packet[1] == 206 and packet[0] & 0x1F == 15 and packet[12:16] == b"REMB"]
+        self.results["rtcpToAgent"] = len(rtcp)
+        self.results["receiverReportsToAgent"] = len(receiver_reports)
+        self.results["rembToAgent"] = len(rembs)
+        _, page, _ = api(f"/devices/{DEVICE}/events?kind=stream_stats&limit=1", token_for("viewer", VIEWER_PASSWORD))
+        stats = page["items"][0]["data"]
+        self.results["agentStats"] = {key: stats.get(key) for key in ("receiverReports", "lsrMatched", "remb", "rembBps", "pli", "viewers")}
+        print(f"RTCP to the agent: {len(rtcp)} packets, {len(receiver_reports)} RR, {len(rembs)} REMB; agent stats {self.results['agentStats']}",
+              flush=True)
+        self.assertGreater(len(rtcp), 0)
+        self.assertEqual(receiver_reports, [])
+        self.assertEqual(stats.get("receiverReports"), 0)
 
     def test_03_latency_from_the_agent_send_to_the_browser_presentation(self):
         samples = self.driver.execute_async_script("""

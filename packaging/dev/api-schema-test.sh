@@ -54,11 +54,14 @@ key() {
     curl -sf --cacert "$STACK_CA" "$api/api-keys" -H "authorization: Bearer $access" -H 'content-type: application/json' \
         -d "{\"name\":\"schemathesis $1\",\"role\":\"$1\",\"expiresAt\":\"$expires\"}" | json '["secret"]'
 }
-# Something for the routes to find: a meter with readings, a camera, a command, an enrollment token.
+# Something for the routes to find: a meter with readings and events, a camera, a command, an enrollment token.
 "$STACK_AGG" token create --config "$STACK_CONFIG" --device schema-meter-1 --ttl 1h >/dev/null
 stack_psql -c "INSERT INTO devices (id, kind) VALUES ('schema-cam-1', 'camera') ON CONFLICT DO NOTHING" \
     -c "INSERT INTO readings (device, buffer, seq, ts, metric, value)
-        SELECT 'schema-meter-1', 1, g, now() - g * interval '1 minute', 'power_w', g FROM generate_series(1, 100) g"
+        SELECT 'schema-meter-1', 1, g, now() - g * interval '1 minute', 'power_w', g FROM generate_series(1, 100) g" \
+    -c "INSERT INTO device_events (device, ts, kind, data)
+        SELECT 'schema-meter-1', now() - g * interval '1 minute', CASE WHEN g % 2 = 0 THEN 'stream_stats' ELSE 'warning' END,
+               jsonb_build_object('n', g) FROM generate_series(1, 20) g"
 
 status=0
 mkdir -p "$state/reports"

@@ -59,6 +59,32 @@ janus_port=58088
 
 stack_init "$work/state" 57432 57883 57443
 trap 'stack_stop "$work/state" >/dev/null' EXIT
+
+# The camera is a second host: a network namespace of its own (held by a sleeping process),
+# joined to this one by a veth pair on 10.78.0.0/30 and routed to Janus's address, so its
+# media crosses a real link and Janus answers RTCP to the address it latched, never loopback.
+# The stack's broker and certificates are for 127.0.0.1: the camera reaches the broker and the
+# HTTPS API at its own 127.0.0.1 through a socat relay on each side of the link.
+unshare --net sleep infinity &
+stack_record camera-host $!
+camera_net="/proc/$!/ns/net"
+# Until the holder has left this namespace, its /proc entry still names this one.
+for _ in $(seq 50); do [ "$(readlink "$camera_net")" != "$(readlink /proc/self/ns/net)" ] && break; sleep 0.1; done
+in_camera() { nsenter --net="$camera_net" "$@"; }
+ip link add ocam0 type veth peer name ocam1
+ip link set ocam1 netns "$(stack_pid camera-host)"
+ip addr add 10.78.0.1/30 dev ocam0
+ip link set ocam0 up
+in_camera ip link set lo up
+in_camera ip addr add 10.78.0.2/30 dev ocam1
+in_camera ip link set ocam1 up
+in_camera ip route add 10.77.0.0/30 via 10.78.0.1
+for port in 57883 57443; do
+    socat "TCP-LISTEN:$port,bind=10.78.0.1,fork,reuseaddr" "TCP:127.0.0.1:$port" 2>>"$STACK_STATE/logs/relay.log" &
+    stack_record "relay-centre-$port" $!
+    in_camera socat "TCP-LISTEN:$port,bind=127.0.0.1,fork,reuseaddr" "TCP:10.78.0.1:$port" 2>>"$STACK_STATE/logs/relay.log" &
+    stack_record "relay-camera-$port" $!
+done
 # The cameras send to Janus's address on the veth; Janus's HTTP API stays on 127.0.0.1.
 STACK_AGGREGATOR_EXTRA=", \"api\": {\"requests_per_minute\": 100000, \"bcrypt_cost\": 4},
   \"live\": {\"janus_url\": \"http://127.0.0.1:$janus_port/janus\", \"janus_config_dir\": \"$work/state/janus\",
@@ -84,8 +110,8 @@ cat > "$dir/agent.json" <<JSON
  "streams": {"camera": {"kind": "file", "path": "$clip", "fps": 30, "loop": true}},
  "logging": {"format": "json", "level": "debug"}}
 JSON
-"$agent_bin" enroll --server "$STACK_URL" --token "$token" --config-dir "$dir" >/dev/null
-"$agent_bin" run --config "$dir/agent.json" >"$STACK_STATE/logs/agent-cam.log" 2>&1 &
+in_camera "$agent_bin" enroll --server "$STACK_URL" --token "$token" --config-dir "$dir" >/dev/null
+in_camera "$agent_bin" run --config "$dir/agent.json" >"$STACK_STATE/logs/agent-cam.log" 2>&1 &
 stack_record agent-cam $!
 
 admin_password="live-admin-$(openssl rand -hex 8)"
@@ -95,6 +121,7 @@ echo "$viewer_password" | "$STACK_AGG" user create --config "$STACK_CONFIG" --us
 
 LIVE_URL="$STACK_URL" LIVE_CA="$STACK_CA" LIVE_PG_PORT="$STACK_PG_PORT" LIVE_DEVICE="$device" \
 LIVE_ADMIN_PASSWORD="$admin_password" LIVE_VIEWER_PASSWORD="$viewer_password" LIVE_MEDIA_ADDRESS=10.77.0.1 \
+LIVE_CAMERA_ADDRESS=10.78.0.2 LIVE_CAPTURE_INTERFACE=ocam0 \
 LIVE_JANUS_URL="http://127.0.0.1:$janus_port/janus" LIVE_JANUS_SECRETS="$work/state/janus/outpost-secrets.json" \
 LIVE_LOGS="$STACK_STATE/logs" LIVE_SCREENSHOTS="$work/screenshots" LIVE_RESULTS="$work/results.json" \
     "$venv/bin/python" "$root/Tests/Live/test_live.py"

@@ -1,5 +1,5 @@
 // Account: the signed-in user's own password.
-import { APIError, current, passwordChanged, request } from "./api.js";
+import { APIError, current, login, request } from "./api.js";
 import { field, h } from "./dom.js";
 
 export function render(root, { showError }) {
@@ -18,15 +18,15 @@ export function render(root, { showError }) {
     done.hidden = true;
     const data = new FormData(form);
     try {
-      await request("/me/password", {
-        method: "POST", body: { currentPassword: String(data.get("currentPassword")), newPassword: String(data.get("newPassword")) },
-      });
+      const newPassword = String(data.get("newPassword"));
+      await request("/me/password", { method: "POST", body: { currentPassword: String(data.get("currentPassword")), newPassword } });
+      // The change revokes every refresh token of the user, this tab's too, and the access token
+      // still says a change is required: signing in again with the new password keeps the session.
+      const forced = current.mustChangePassword;
+      await login(current.name, newPassword);
       form.reset();
       done.hidden = false;
-      if (current.mustChangePassword) {
-        passwordChanged();
-        location.hash = "#/fleet";
-      }
+      if (forced) location.hash = "#/fleet";
     } catch (error) {
       if (error instanceof APIError) showError(error);
       else throw error;

@@ -139,10 +139,17 @@ export async function request(path, options = {}) {
   let refreshed = false;
   for (let attempt = 0; attempt < 6; attempt += 1) {
     const response = await send(path, options);
-    if (response.status === 401 && !refreshed && sessionStorage.getItem(refreshKey)) {
-      refreshed = true;
-      await refresh();
-      continue;
+    if (response.status === 401) {
+      const error = await errorFrom(response);
+      // A wrong current password (POST /me/password) is the form's error, not a lost session.
+      if (error.code === "invalid_credentials") throw error;
+      if (!refreshed && sessionStorage.getItem(refreshKey)) {
+        refreshed = true;
+        await refresh();
+        continue;
+      }
+      endSession();
+      throw error;
     }
     if (response.status === 429) {
       const seconds = retryAfterSeconds(response);
@@ -153,7 +160,6 @@ export async function request(path, options = {}) {
     }
     if (!response.ok) {
       const error = await errorFrom(response);
-      if (error.status === 401) endSession();
       if (error.status === 403 && error.code === "password_change_required") session.mustChangePassword = true;
       throw error;
     }
@@ -213,6 +219,3 @@ export async function streamEvents({ device, signal, onEvent }) {
     if (!signal.aborted) await sleep(2000);
   }
 }
-
-/** After the user changed their own password: the rest of the console opens again. */
-export function passwordChanged() { session.mustChangePassword = false; }

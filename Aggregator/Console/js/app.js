@@ -98,7 +98,11 @@ async function route() {
     return;
   }
   let { name, args } = parseHash();
-  if (current.mustChangePassword) name = "account";
+  if (current.mustChangePassword) {
+    // The URL shows the page shown, so that leaving it after the change is a hash change.
+    name = "account";
+    if (location.hash !== "#/account") history.replaceState(null, "", "#/account");
+  }
   const entry = pages[name] && current.can(pages[name].role) ? pages[name] : pages.fleet;
   renderShell(name);
   document.title = `${entry.title} · Outpost`;

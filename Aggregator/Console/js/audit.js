@@ -1,4 +1,5 @@
-// Audit log (admin): action and target filter on the server; actor and time filter the loaded pages.
+// Audit log (admin): action, target, actor and time range are the API's query parameters,
+// filtered on the server and paged with its cursor.
 import { request } from "./api.js";
 import { field, fill, h, table, time } from "./dom.js";
 
@@ -7,30 +8,28 @@ export async function render(root, { showError }) {
     field("Action", h("input", { name: "action", placeholder: "device.patch" })),
     field("Target", h("input", { name: "target", placeholder: "device:meter-0042" })),
     field("Actor", h("input", { name: "actor", placeholder: "alice" })),
-    field("From (UTC)", h("input", { name: "from", type: "datetime-local" })),
-    field("To (UTC)", h("input", { name: "to", type: "datetime-local" })),
+    field("From (UTC)", h("input", { name: "from", type: "datetime-local", step: 1 })),
+    field("To (UTC)", h("input", { name: "to", type: "datetime-local", step: 1 })),
     h("button", { type: "submit" }, "Apply"));
   const list = h("div", { id: "audit-list" });
-  const more = h("button", { type: "button", class: "secondary", hidden: true }, "Load more");
+  const more = h("button", { type: "button", class: "secondary", id: "audit-more", hidden: true }, "Load more");
   root.append(h("h1", {}, "Audit log"), form, list, more);
 
   let entries = [];
   let cursor = null;
-  let server = {};
+  let query = {};
 
-  function shown() {
+  /** The form as query parameters: empty fields left out, local date-times read as UTC. */
+  function parameters() {
     const data = new FormData(form);
-    const actor = String(data.get("actor") || "").trim();
-    const from = data.get("from") ? new Date(`${data.get("from")}Z`) : null;
-    const to = data.get("to") ? new Date(`${data.get("to")}Z`) : null;
-    return entries.filter((entry) => (!actor || entry.actor.includes(actor))
-      && (!from || new Date(entry.at) >= from) && (!to || new Date(entry.at) < to));
+    const text = (name) => String(data.get(name) || "").trim() || null;
+    const instant = (name) => (data.get(name) ? new Date(`${data.get(name)}Z`).toISOString() : null);
+    return { action: text("action"), target: text("target"), actor: text("actor"), from: instant("from"), to: instant("to") };
   }
 
   function draw() {
-    const rows = shown();
-    fill(list, rows.length === 0 ? h("p", { class: "muted" }, "No entries match.")
-      : table(["At", "Actor", "Action", "Target", "Details"], rows.map((entry) => h("tr", { "data-action": entry.action },
+    fill(list, entries.length === 0 ? h("p", { class: "muted" }, "No entries match.")
+      : table(["At", "Actor", "Action", "Target", "Details"], entries.map((entry) => h("tr", { "data-action": entry.action, "data-actor": entry.actor },
         h("td", {}, time(entry.at)), h("td", {}, entry.actor), h("td", {}, entry.action), h("td", {}, entry.target || "—"),
         h("td", { class: "mono details" }, JSON.stringify(entry.details))))));
     more.hidden = !cursor;
@@ -38,12 +37,11 @@ export async function render(root, { showError }) {
 
   async function load(reset) {
     if (reset) {
-      const data = new FormData(form);
-      server = { action: String(data.get("action") || "").trim(), target: String(data.get("target") || "").trim() };
+      query = parameters();
       entries = [];
       cursor = null;
     }
-    const page = await request("/audit", { query: { ...server, limit: 200, cursor } });
+    const page = await request("/audit", { query: { ...query, limit: 200, cursor } });
     entries = entries.concat(page.items);
     cursor = page.nextCursor;
     draw();

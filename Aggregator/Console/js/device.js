@@ -1,11 +1,10 @@
-// Device: latest values, a chart per metric over the readings API, live events, commands,
+// Device: latest values, a chart per metric over the readings API, the stored events timeline, live events, commands,
 // certificates with revoke and decommission, and the camera's stream controls.
 import { APIError, current, request, streamEvents } from "./api.js";
 import { ago, badge, confirmAction, field, fill, h, select, table, time } from "./dom.js";
 import { livePlayer } from "./live.js";
+import { eventTimeline } from "./timeline.js";
 
-/** The readings API's metric names; a metric outside them (e.g. `host.cpu`) is listed but not charted. */
-const chartable = /^[a-z][a-z0-9_]{0,63}$/;
 const buckets = [["raw", "raw"], ["1m", "1 minute"], ["1h", "1 hour"], ["1d", "1 day"]];
 const ranges = [["900", "15 minutes"], ["3600", "1 hour"], ["21600", "6 hours"], ["86400", "24 hours"], ["604800", "7 days"], ["2592000", "30 days"]];
 /** Pages read per chart at most: raw pages hold 10,000 readings, bucket pages 10,000 buckets. */
@@ -49,6 +48,8 @@ export async function render(root, { args, showError }) {
     h("h2", {}, "Latest values"), latest,
     h("h2", {}, "Charts"), charts);
   if (device.kind === "camera") root.append(cameraSection(path, device, showError));
+  const timeline = eventTimeline(path, abort.signal, showError);
+  root.append(timeline.section);
   root.append(h("h2", {}, "Commands"), commands,
     h("h2", {}, "Live events"), h("p", { class: "muted" }, "Status and command changes since this page opened."), events);
   if (current.can("admin")) root.append(h("h2", {}, "Certificates"), certificates);
@@ -59,6 +60,7 @@ export async function render(root, { args, showError }) {
       h("tr", { "data-metric": item.metric }, h("td", {}, item.metric), h("td", { class: "num", title: String(item.value) }, item.value.toLocaleString("en", { maximumFractionDigits: 3 })), h("td", {}, ago(item.ts))))));
   renderCharts(charts, path, values.items.map((item) => item.metric), abort.signal, showError);
 
+  await timeline.load();
   const refreshCommands = () => loadCommands(commands, path, abort.signal).catch((error) => { if (!abort.signal.aborted) showError(error); });
   await loadCommands(commands, path, abort.signal);
   if (current.can("operator") && device.status !== "decommissioned") commands.before(commandForm(path, refreshCommands, showError));
@@ -74,6 +76,10 @@ export async function render(root, { args, showError }) {
     device: device.id,
     signal: abort.signal,
     onEvent(type, event) {
+      if (type === "device.event") {
+        timeline.add(event);
+        return;
+      }
       const text = type === "device.status" ? `status ${event.status}`
         : `command ${event.name} ${event.status}${event.errorCode ? ` (${event.errorCode})` : ""}`;
       events.prepend(h("li", { "data-type": type }, h("span", { class: "muted" }, time(event.at)), " ", text));
@@ -84,13 +90,9 @@ export async function render(root, { args, showError }) {
   return () => abort.abort();
 }
 
-function renderCharts(container, path, allMetrics, signal, showError) {
-  const metrics = allMetrics.filter((metric) => chartable.test(metric));
-  const skipped = allMetrics.filter((metric) => !chartable.test(metric));
-  const note = skipped.length ? h("p", { class: "muted", id: "not-charted" },
-    `Not charted (the readings API does not accept these names): ${skipped.join(", ")}`) : null;
+function renderCharts(container, path, metrics, signal, showError) {
   if (metrics.length === 0) {
-    fill(container, h("p", { class: "muted" }, "Nothing to chart yet."), note);
+    fill(container, h("p", { class: "muted" }, "Nothing to chart yet."));
     return;
   }
   const form = h("form", { class: "filters", id: "chart-controls" },
@@ -99,7 +101,7 @@ function renderCharts(container, path, allMetrics, signal, showError) {
     h("button", { type: "submit" }, "Show"));
   const boxes = metrics.map((metric) => h("figure", { class: "chart", "data-metric": metric },
     h("figcaption", {}, metric, " ", h("span", { class: "readout muted" })), h("div", { class: "plot" })));
-  fill(container, form, boxes, note);
+  fill(container, form, boxes);
   const draw = () => {
     const data = new FormData(form);
     const to = new Date();

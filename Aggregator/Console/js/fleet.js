@@ -3,7 +3,7 @@ import { request, streamEvents } from "./api.js";
 import { ago, badge, field, fill, h, select, table, time } from "./dom.js";
 
 const pageSize = 100;
-const statuses = [["online", "Online"], ["offline", "Offline"], ["unknown", "Never seen"], ["decommissioned", "Decommissioned"]];
+const statuses = [["online", "Online"], ["offline", "Offline"], ["unknown", "Never seen"], ["revoked", "Revoked"], ["decommissioned", "Decommissioned"]];
 /** Counting pages through the list stops here and shows "N+" (the API has no count route). */
 const countCap = 20000;
 const weekMs = 7 * 86400 * 1000;

@@ -150,7 +150,7 @@ struct AuthorizationMatrixTests {
             return ("/api/v1/api-keys/\(secret.split(separator: "_")[1])", nil)
         case (.get, "/devices/{id}"), (.patch, "/devices/{id}"), (.post, "/devices/{id}/decommission"), (.get, "/devices/{id}/readings"),
              (.get, "/devices/{id}/readings/latest"), (.get, "/devices/{id}/readings/export"), (.get, "/devices/{id}/commands"),
-             (.post, "/devices/{id}/commands"), (.get, "/devices/{id}/certificates"):
+             (.post, "/devices/{id}/commands"), (.get, "/devices/{id}/certificates"), (.get, "/devices/{id}/events"):
             try env.psql("""
                 INSERT INTO devices (id) VALUES ('\(device)');
                 INSERT INTO readings (device, buffer, seq, ts, metric, value) VALUES ('\(device)', 1, 1, now() - interval '1 minute', 'power_w', 5)

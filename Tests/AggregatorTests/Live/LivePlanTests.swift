@@ -94,9 +94,10 @@ struct LivePlanTests {
     @Test("teardown: gateway lost, device offline, no viewer for the idle timeout, no media for it; otherwise kept")
     func teardown() {
         let now = Date(timeIntervalSince1970: 1_000_000)
-        func reason(offline: Bool = false, exists: Bool = true, viewers: Int = 1, idle: TimeInterval = 0, age: Int? = 100) -> String? {
+        func reason(offline: Bool = false, exists: Bool = true, viewers: Int = 1, idle: TimeInterval = 0, age: Int? = 100,
+                    started: TimeInterval = 3600) -> String? {
             LivePlan.teardownReason(deviceOffline: offline, exists: exists, viewers: viewers, idleSince: now - idle, mediaAgeMs: age,
-                                    now: now, idleTimeout: 60)
+                                    startedAt: now - started, now: now, idleTimeout: 60)
         }
         #expect(reason() == nil)
         #expect(reason(exists: false) == "gateway_lost")
@@ -106,7 +107,9 @@ struct LivePlanTests {
         #expect(reason(viewers: 3, idle: 600) == nil)
         #expect(reason(age: 59_999) == nil)
         #expect(reason(age: 60_000) == "no_media")
-        #expect(reason(age: nil) == nil)
+        // No packet ever: kept for the idle timeout after the start, then ended as no_media.
+        #expect(reason(age: nil, started: 59) == nil)
+        #expect(reason(age: nil, started: 60) == "no_media")
     }
 
     @Test("the browser's Janus requests: sessions, the streaming plugin, watching live mountpoints; nothing else")

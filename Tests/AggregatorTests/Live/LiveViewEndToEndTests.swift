@@ -147,7 +147,22 @@ struct LiveViewEndToEndTests {
                 let metrics = try await fleet.api.http.get(url: "https://127.0.0.1:\(fleet.configuration.http.port)/metrics").get()
                 let metricsText = metrics.body.map { String(buffer: $0) } ?? ""
                 #expect(metricsText.contains("outpost_live_events_total{event=\"refused\",reason=\"\"} 5"), "\(metricsText.suffix(2_000))")
+                // The session belongs to the caller that created it: another caller's token, even an admin's, cannot use it.
+                #expect(try postgres.psql("SELECT count(*) FROM live_relay_sessions WHERE janus_session = \(sessionID)") == "1")
+                for (path, json) in [("/api/v1/live/janus/\(sessionID)", ["janus": "keepalive", "transaction": "t6"] as JSONValue),
+                                     ("/api/v1/live/janus/\(sessionID)/\(handleID)",
+                                      ["janus": "message", "transaction": "t7", "body": ["request": "watch", "id": .number(Double(mountpoint))]]),
+                                     ("/api/v1/live/janus/\(sessionID)", ["janus": "destroy", "transaction": "t8"])] {
+                    let foreign = try await fleet.api.send(.POST, path, token: admin, json: json)
+                    #expect(foreign.status == 403, "\(path) \(json)")
+                    #expect(foreign.errorCode == "live_request_refused", "\(path) \(json)")
+                }
+                let foreignPoll = try await fleet.api.send(.GET, "/api/v1/live/janus/\(sessionID)?maxev=1", token: operatorKey)
+                #expect(foreignPoll.status == 403)
+                #expect(try await fleet.api.send(.POST, "/api/v1/live/janus/\(sessionID)", token: viewer,
+                                                 json: ["janus": "keepalive", "transaction": "t9"]).json["janus"] == "ack")
                 _ = try await fleet.api.send(.POST, "/api/v1/live/janus/\(sessionID)", token: viewer, json: ["janus": "destroy", "transaction": "t5"])
+                #expect(try postgres.psql("SELECT count(*) FROM live_relay_sessions") == "0")
 
                 // Stop: an operator's call; the mountpoint goes, the agent's stream ends.
                 let refused = try await fleet.api.send(.DELETE, "/api/v1/devices/\(Self.device)/live", token: viewer)

@@ -23,6 +23,7 @@ public struct AdminAPI: RouteProvider {
     let sessions: SessionService
     let devices: DeviceCatalog
     let readings: ReadingsStore
+    let deviceEvents: DeviceEventLog
     let commands: CommandRecords
     let identityRecords: IdentityRecords
     /// Token creation and certificate revocation; nil when the aggregator has no CA.
@@ -54,6 +55,7 @@ public struct AdminAPI: RouteProvider {
             accessTokenLifetime: .seconds(settings.accessTokenSeconds), refreshTokenLifetime: .seconds(settings.refreshTokenSeconds))
         devices = DeviceCatalog(client: client, logger: logger)
         readings = ReadingsStore(client: client, logger: logger)
+        deviceEvents = DeviceEventLog(client: client, logger: logger)
         commands = CommandRecords(client: client, logger: logger)
         identityRecords = IdentityRecords(client: client, logger: logger)
         self.identity = identity
@@ -87,6 +89,7 @@ public struct AdminAPI: RouteProvider {
         addIdentityRoutes(on)
         addDeviceRoutes(on)
         addReadingsRoutes(on)
+        addDeviceEventRoutes(on)
         addCommandRoutes(on)
         addEventRoutes(on)
         addStreamRoutes(on)

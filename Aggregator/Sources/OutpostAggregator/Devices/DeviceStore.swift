@@ -84,7 +84,8 @@ public struct DeviceStore: Sendable {
         try await client.query(query, logger: logger)
     }
 
-    /// Stores events in one statement; returns the devices whose events were accepted.
+    /// Stores events in one statement; returns the devices whose events were accepted. A camera's
+    /// `stream_stats` object gets `viewers` while it is live through Janus (the agent cannot know them).
     public func insert(_ events: [DeviceEvent]) async throws -> Set<DeviceID> {
         guard !events.isEmpty else { return [] }
         let data = events.map { JSONText.encode($0.data) }
@@ -92,9 +93,12 @@ public struct DeviceStore: Sendable {
         let query: PostgresQuery = """
             WITH ins AS (
                 INSERT INTO device_events (device, ts, kind, data)
-                SELECT e.device, timestamptz 'epoch' + e.ts_ms * interval '1 millisecond', e.kind, e.data::jsonb
+                SELECT e.device, timestamptz 'epoch' + e.ts_ms * interval '1 millisecond', e.kind,
+                       CASE WHEN e.kind = 'stream_stats' AND l.viewers IS NOT NULL AND jsonb_typeof(e.data::jsonb) = 'object'
+                            THEN e.data::jsonb || jsonb_build_object('viewers', l.viewers) ELSE e.data::jsonb END
                 FROM unnest(\(devices)::text[], \(ts)::int8[], \(kinds)::text[], \(data)::text[]) AS e(device, ts_ms, kind, data)
                 JOIN devices d ON d.id = e.device AND d.revoked_at IS NULL
+                LEFT JOIN live_sessions l ON l.device = e.device
                 RETURNING device
             )
             SELECT coalesce(array_agg(DISTINCT device), '{}'::text[]) FROM ins

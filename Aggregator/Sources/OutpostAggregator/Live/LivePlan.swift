@@ -82,13 +82,16 @@ public enum LivePlan {
     /// - Parameters:
     ///   - exists: whether Janus still has the mountpoint (false after a Janus restart).
     ///   - idleSince: when the mountpoint last had a viewer (its creation when never).
-    ///   - mediaAgeMs: milliseconds since Janus last received the camera's media; nil when unknown.
-    public static func teardownReason(deviceOffline: Bool, exists: Bool, viewers: Int, idleSince: Date, mediaAgeMs: Int?, now: Date,
-                                      idleTimeout: TimeInterval) -> String? {
+    ///   - mediaAgeMs: milliseconds since Janus last received the camera's media; nil before the first packet.
+    ///   - startedAt: when the mountpoint was set up: a mountpoint that never received a packet
+    ///     for the idle timeout since then ends as `no_media` too.
+    public static func teardownReason(deviceOffline: Bool, exists: Bool, viewers: Int, idleSince: Date, mediaAgeMs: Int?, startedAt: Date,
+                                      now: Date, idleTimeout: TimeInterval) -> String? {
         if !exists { return "gateway_lost" }
         if deviceOffline { return "device_offline" }
         if viewers == 0, now.timeIntervalSince(idleSince) >= idleTimeout { return "no_viewers" }
-        if let mediaAgeMs, Double(mediaAgeMs) >= idleTimeout * 1_000 { return "no_media" }
+        let silentFor = mediaAgeMs.map { Double($0) / 1_000 } ?? now.timeIntervalSince(startedAt)
+        if silentFor >= idleTimeout { return "no_media" }
         return nil
     }
 

@@ -60,12 +60,24 @@ public struct LiveSessionStore: Sendable {
         return inserted
     }
 
-    /// Removes the device's session if it is still `mountpoint`; returns whether it did.
+    /// Removes the device's session if it is still `mountpoint`, and stores why it ended as the
+    /// device's `stream_state` event (`{"state": "live_ended", "reason", "mountpoint"}`), which the
+    /// console's timeline shows; returns whether it did.
     @discardableResult
-    public func delete(device: String, mountpoint: Int) async throws -> Bool {
+    public func delete(device: String, mountpoint: Int, reason: String) async throws -> Bool {
         var deleted = false
         for try await _ in try await client.query(
-            "DELETE FROM live_sessions WHERE device = \(device) AND mountpoint = \(Int32(mountpoint)) RETURNING 1",
+            """
+            WITH gone AS (
+                DELETE FROM live_sessions WHERE device = \(device) AND mountpoint = \(Int32(mountpoint)) RETURNING device
+            ), event AS (
+                INSERT INTO device_events (device, ts, kind, data)
+                SELECT device, now(), 'stream_state',
+                       jsonb_build_object('state', 'live_ended', 'reason', \(reason)::text, 'mountpoint', \(Int32(mountpoint)))
+                FROM gone
+            )
+            SELECT 1 FROM gone
+            """,
             logger: logger).decode(Int32.self)
         {
             deleted = true
@@ -73,8 +85,15 @@ public struct LiveSessionStore: Sendable {
         return deleted
     }
 
-    public func sawViewers(device: String) async throws {
-        try await client.query("UPDATE live_sessions SET last_viewer_at = now() WHERE device = \(device)", logger: logger)
+    /// Records how many browsers watch now (copied into the device's `stream_stats` events as
+    /// `viewers` while live) and, when any, that a viewer was seen.
+    public func recordViewers(device: String, count: Int) async throws {
+        try await client.query(
+            """
+            UPDATE live_sessions SET viewers = \(Int32(clamping: count)),
+                last_viewer_at = CASE WHEN \(Int32(clamping: count)) > 0 THEN now() ELSE last_viewer_at END
+            WHERE device = \(device)
+            """, logger: logger)
     }
 
     /// Whether the device's presence says offline (a device not yet heard from is not).

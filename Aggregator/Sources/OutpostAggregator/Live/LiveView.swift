@@ -13,6 +13,8 @@ public struct LiveView: Sendable {
     let janus: JanusClient
     let adminKey: String
     let store: LiveSessionStore
+    /// Who created each Janus session of the browser relay.
+    let relaySessions: LiveRelaySessions
     let commands: CommandRecords
     let audit: AuditLog
     let metrics: AggregatorMetrics
@@ -33,6 +35,7 @@ public struct LiveView: Sendable {
         let secrets = try JanusConfigGenerator.readSecrets(from: settings.janusConfigDir)
         return LiveView(settings: settings, janus: JanusClient(baseURL: url, secrets: secrets), adminKey: secrets.adminKey,
                         store: LiveSessionStore(client: client, logger: logger),
+                        relaySessions: LiveRelaySessions(client: client, logger: logger),
                         commands: CommandRecords(client: client, logger: logger),
                         audit: AuditLog(client: client, logger: logger), metrics: metrics, logger: logger)
     }
@@ -45,16 +48,23 @@ public struct LiveView: Sendable {
             logger.warning("stop_stream not queued", metadata: ["device": "\(session.device)", "error": "\(error)"])
         }
         try await janus.destroyMountpoint(id: session.mountpoint)
-        guard try await store.delete(device: session.device, mountpoint: session.mountpoint) else { return }
+        guard try await store.delete(device: session.device, mountpoint: session.mountpoint, reason: reason) else { return }
         try await audit.record("live.stop", target: "device:\(session.device)",
                                detail: ["mountpoint": "\(session.mountpoint)", "reason": reason], origin: origin)
         metrics.live("ended", reason: reason)
         logger.info("live view ended", metadata: ["device": "\(session.device)", "mountpoint": "\(session.mountpoint)", "reason": "\(reason)"])
     }
 
-    /// One pass over the live sessions: records viewers, tears down what should end.
+    /// One pass over the live sessions: records viewers, tears down what should end, and
+    /// forgets relay sessions Janus has long dropped.
     /// A Janus that does not answer ends nothing (it may be restarting).
     func sweep(now: Date = Date()) async {
+        do {
+            let forgotten = try await relaySessions.sweep()
+            if forgotten > 0 { logger.info("forgot unused relay sessions", metadata: ["count": "\(forgotten)"]) }
+        } catch {
+            logger.warning("relay sessions not swept", metadata: ["error": "\(error)"])
+        }
         let sessions: [LiveSessionStore.Session]
         do { sessions = try await store.all() } catch {
             logger.warning("live sessions not readable", metadata: ["error": "\(error)"])
@@ -64,14 +74,15 @@ public struct LiveView: Sendable {
             do {
                 let info = try await janus.mountpointInfo(id: session.mountpoint)
                 var idleSince = session.lastViewerAt
-                if let info, info.viewers > 0 {
-                    try await store.sawViewers(device: session.device)
-                    idleSince = now
+                if let info {
+                    try await store.recordViewers(device: session.device, count: info.viewers)
+                    if info.viewers > 0 { idleSince = now }
                 }
                 let offline = try await store.isOffline(device: session.device)
                 if let reason = LivePlan.teardownReason(
                     deviceOffline: offline, exists: info != nil, viewers: info?.viewers ?? 0, idleSince: idleSince,
-                    mediaAgeMs: info?.mediaAgeMs, now: now, idleTimeout: TimeInterval(settings.idleTimeoutSeconds))
+                    mediaAgeMs: info?.mediaAgeMs, startedAt: session.startedAt, now: now,
+                    idleTimeout: TimeInterval(settings.idleTimeoutSeconds))
                 {
                     try await teardown(session, reason: reason, origin: Self.systemOrigin)
                 }

@@ -78,15 +78,57 @@ public struct AuditLog: Sendable {
         logger.info("audit", metadata: ["action": "\(action)", "target": "\(target ?? "-")", "actor": "\(origin.actor)"])
     }
 
-    /// Newest first, `limit` entries with ids below `before`.
-    func list(limit: Int, before: Int64?, action: String?, target: String?) async throws -> [Entry] {
+    /// What `GET /audit` asks for: exact action, target and actor, a time range `[from, to)`,
+    /// and a page of `limit` entries with ids below `before`. Validated without the database.
+    struct Filter: Sendable, Equatable {
+        static let parameters: Set<String> = ["limit", "cursor", "action", "target", "actor", "from", "to"]
+        static let maximumLimit = 500
+
+        let limit: Int
+        let before: Int64?
+        let action: String?
+        let target: String?
+        let actor: String?
+        let from: Date?
+        let to: Date?
+
+        init(_ query: [String: String]) throws(APIError) {
+            limit = try QueryValue.limit(query, maximum: Self.maximumLimit)
+            before = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: Int64.self) }
+            if let action = query["action"], action.range(of: "^[a-z_]{1,40}(\\.[a-z_]{1,40})+$", options: .regularExpression) == nil {
+                throw APIError.invalidParameter("action", "must look like 'device.patch'")
+            }
+            for name in ["target", "actor"] {
+                if let value = query[name], !Self.isPlainText(value) {
+                    throw APIError.invalidParameter(name, "must be 1-200 characters without control characters")
+                }
+            }
+            action = query["action"]
+            target = query["target"]
+            actor = query["actor"]
+            from = try QueryValue.date(query, "from")
+            to = try QueryValue.date(query, "to")
+        }
+
+        /// 1-200 code points, none a control character (C0, DEL, C1).
+        static func isPlainText(_ value: String) -> Bool {
+            (1...200).contains(value.unicodeScalars.count)
+                && !value.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        }
+    }
+
+    /// Newest first: up to `filter.limit + 1` entries (one more tells the caller a next page exists).
+    func list(_ filter: Filter) async throws -> [Entry] {
         let rows = try await client.query(
             """
             SELECT id, at, actor, action, target, details::text FROM audit_log
-            WHERE (\(before)::bigint IS NULL OR id < \(before)::bigint)
-              AND (\(action)::text IS NULL OR action = \(action)::text)
-              AND (\(target)::text IS NULL OR target = \(target)::text)
-            ORDER BY id DESC LIMIT \(limit)
+            WHERE (\(filter.before)::bigint IS NULL OR id < \(filter.before)::bigint)
+              AND (\(filter.action)::text IS NULL OR action = \(filter.action)::text)
+              AND (\(filter.target)::text IS NULL OR target = \(filter.target)::text)
+              AND (\(filter.actor)::text IS NULL OR actor = \(filter.actor)::text)
+              AND (\(filter.from)::timestamptz IS NULL OR at >= \(filter.from)::timestamptz)
+              AND (\(filter.to)::timestamptz IS NULL OR at < \(filter.to)::timestamptz)
+            ORDER BY id DESC LIMIT \(filter.limit + 1)
             """, logger: logger)
         var entries: [Entry] = []
         for try await (id, at, actor, action, target, details) in rows.decode((Int64, Date, String, String, String?, String).self) {

@@ -52,6 +52,7 @@ public enum AccessPolicy {
         Rule(method: .get, path: "/devices/{id}/readings", minimumRole: .viewer),
         Rule(method: .get, path: "/devices/{id}/readings/latest", minimumRole: .viewer),
         Rule(method: .get, path: "/devices/{id}/readings/export", minimumRole: .viewer),
+        Rule(method: .get, path: "/devices/{id}/events", minimumRole: .viewer),
         Rule(method: .get, path: "/devices/{id}/commands", minimumRole: .viewer),
         Rule(method: .post, path: "/devices/{id}/commands", minimumRole: .operator),
         Rule(method: .get, path: "/commands/{id}", minimumRole: .viewer),

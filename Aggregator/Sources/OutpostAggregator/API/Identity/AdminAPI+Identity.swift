@@ -193,19 +193,10 @@ extension AdminAPI {
             return Response(status: .noContent)
         }
         on(.get, "/audit") { request, _ in
-            let query = try request.queryParameters(allowing: ["limit", "cursor", "action", "target"])
-            let limit = try QueryValue.limit(query, maximum: 500)
-            let before = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: Int64.self) }
-            if let action = query["action"], action.range(of: "^[a-z_]{1,40}(\\.[a-z_]{1,40})+$", options: .regularExpression) == nil {
-                throw APIError.invalidParameter("action", "must look like 'device.patch'")
-            }
-            if let target = query["target"], !(1...200).contains(target.unicodeScalars.count)
-                || target.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
-                throw APIError.invalidParameter("target", "must be 1-200 characters without control characters")
-            }
-            let entries = try await audit.list(limit: limit + 1, before: before, action: query["action"], target: query["target"])
-            let page = Array(entries.prefix(limit))
-            let next = entries.count > limit ? page.last.map { Cursor.encode($0.id) } : nil
+            let filter = try AuditLog.Filter(try request.queryParameters(allowing: AuditLog.Filter.parameters))
+            let entries = try await audit.list(filter)
+            let page = Array(entries.prefix(filter.limit))
+            let next = entries.count > filter.limit ? page.last.map { Cursor.encode($0.id) } : nil
             return try .json(Page(items: page, nextCursor: next))
         }
         on(.get, "/rejected-messages") { request, _ in

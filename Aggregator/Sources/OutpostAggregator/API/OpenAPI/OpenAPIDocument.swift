@@ -1138,7 +1138,7 @@ enum OpenAPIDocument {
             "required": true,
             "schema": {
               "type": "string",
-              "pattern": "^[a-z][a-z0-9_]{0,63}$"
+              "pattern": "^[a-z][a-z0-9_.]{0,63}$"
             },
             "description": "Metric name; 404 unknown_metric when the device has no readings of it."
           },
@@ -1336,7 +1336,7 @@ enum OpenAPIDocument {
             "required": false,
             "schema": {
               "type": "string",
-              "pattern": "^[a-z][a-z0-9_]{0,63}$"
+              "pattern": "^[a-z][a-z0-9_.]{0,63}$"
             },
             "description": "Only this metric."
           },
@@ -2536,9 +2536,124 @@ enum OpenAPIDocument {
         }
       }
     },
+    "/devices/{id}/events": {
+      "get": {
+        "summary": "A device's stored events (stream statistics and states, buffer drops, warnings), newest first; new ones arrive live as device.event on /events.",
+        "responses": {
+          "200": {
+            "description": "A page of at most limit events.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/DeviceEventsPage"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          }
+        },
+        "x-minimum-role": "viewer",
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
+            }
+          },
+          {
+            "name": "from",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            },
+            "description": "Oldest event time (inclusive), RFC 3339. Default: the oldest stored."
+          },
+          {
+            "name": "to",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            },
+            "description": "Newest event time (exclusive). Default: now."
+          },
+          {
+            "name": "kind",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "pattern": "^[a-z][a-z0-9_]{0,63}$"
+            },
+            "description": "Only this kind, e.g. stream_stats, stream_state, buffer_dropped, warning."
+          },
+          {
+            "name": "cursor",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "pattern": "^-?[0-9]{1,16}\\.[0-9]{1,18}$",
+              "description": "nextCursor of the previous page: the last event's time in microseconds and its id."
+            },
+            "description": "nextCursor from the previous page."
+          },
+          {
+            "name": "limit",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "integer",
+              "minimum": 1,
+              "maximum": 1000
+            },
+            "description": "1-1000, default 100."
+          }
+        ]
+      }
+    },
     "/events": {
       "get": {
-        "summary": "Live events (Server-Sent Events): device.status and command.status, as JSON in each data line.",
+        "summary": "Live events (Server-Sent Events): device.status, command.status and device.event, as JSON in each data line.",
         "responses": {
           "200": {
             "description": "text/event-stream; `event: {type}` then `data: {json}`, where x-events gives the schema of each type's data; a comment line every 15 s.",
@@ -2552,7 +2667,8 @@ enum OpenAPIDocument {
                       "type": "string",
                       "enum": [
                         "device.status",
-                        "command.status"
+                        "command.status",
+                        "device.event"
                       ]
                     },
                     "data": {
@@ -2570,6 +2686,9 @@ enum OpenAPIDocument {
                   },
                   "command.status": {
                     "$ref": "#/components/schemas/CommandStatusEvent"
+                  },
+                  "device.event": {
+                    "$ref": "#/components/schemas/DeviceEventEvent"
                   }
                 }
               }
@@ -2691,6 +2810,39 @@ enum OpenAPIDocument {
               "description": "1-200 characters (code points), no control characters, e.g. device:meter-1."
             },
             "description": "Only this target, e.g. device:cam-1."
+          },
+          {
+            "name": "actor",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "minLength": 1,
+              "maxLength": 200,
+              "pattern": "^[^\\u0000-\\u001F\\u007F-\\u009F]*$",
+              "description": "1-200 characters (code points), no control characters."
+            },
+            "description": "Only this actor (exactly), e.g. alice, an API key id, cli:root."
+          },
+          {
+            "name": "from",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            },
+            "description": "Entries at or after this time, RFC 3339."
+          },
+          {
+            "name": "to",
+            "in": "query",
+            "required": false,
+            "schema": {
+              "type": "string",
+              "format": "date-time"
+            },
+            "description": "Entries before this time, RFC 3339."
           },
           {
             "name": "cursor",
@@ -3994,6 +4146,105 @@ enum OpenAPIDocument {
           "nextCursor"
         ],
         "additionalProperties": false
+      },
+      "DeviceEvent": {
+        "type": "object",
+        "description": "One stored event a device reported.",
+        "properties": {
+          "id": {
+            "type": "integer"
+          },
+          "ts": {
+            "type": "string",
+            "format": "date-time",
+            "description": "When the device says it happened."
+          },
+          "kind": {
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9_]{0,63}$"
+          },
+          "data": {
+            "description": "What the device sent with it (stream_stats: loss, jitter, RTT, bitrate...)."
+          },
+          "receivedAt": {
+            "type": "string",
+            "format": "date-time"
+          }
+        },
+        "required": [
+          "id",
+          "ts",
+          "kind",
+          "data",
+          "receivedAt"
+        ],
+        "additionalProperties": false
+      },
+      "DeviceEventsPage": {
+        "type": "object",
+        "properties": {
+          "items": {
+            "type": "array",
+            "items": {
+              "$ref": "#/components/schemas/DeviceEvent"
+            }
+          },
+          "nextCursor": {
+            "type": [
+              "string",
+              "null"
+            ]
+          }
+        },
+        "required": [
+          "items",
+          "nextCursor"
+        ],
+        "additionalProperties": false
+      },
+      "DeviceEventEvent": {
+        "type": "object",
+        "description": "`event: device.event`: a device's event was stored (see GET /devices/{id}/events). data is null and truncated true when its JSON exceeds 4000 bytes.",
+        "required": [
+          "type",
+          "device",
+          "id",
+          "kind",
+          "at",
+          "data",
+          "truncated"
+        ],
+        "additionalProperties": false,
+        "properties": {
+          "type": {
+            "type": "string",
+            "enum": [
+              "device.event"
+            ]
+          },
+          "device": {
+            "type": "string",
+            "pattern": "^[a-z0-9][a-z0-9-]{0,62}$"
+          },
+          "id": {
+            "type": "integer"
+          },
+          "kind": {
+            "type": "string",
+            "pattern": "^[a-z][a-z0-9_]{0,63}$"
+          },
+          "at": {
+            "type": "string",
+            "format": "date-time",
+            "description": "The event's time (ts)."
+          },
+          "data": {
+            "description": "The event's data, or null when truncated."
+          },
+          "truncated": {
+            "type": "boolean"
+          }
+        }
       },
       "AuditPage": {
         "type": "object",

@@ -54,7 +54,9 @@ struct ReadingsQuery: Sendable, Equatable {
         }
     }
 
-    static let metricPattern = "^[a-z][a-z0-9_]{0,63}$"
+    /// The wire's metric grammar (``Reading/isValidMetric(_:limits:)``: `host.cpu_percent` has a dot),
+    /// so every metric the centre stores can be asked for.
+    static let metricPattern = "^[a-z][a-z0-9_.]{0,63}$"
     static let maximumLimit = 10_000
     static let defaultLimit = 1000
     static let parameters: Set<String> = ["metric", "from", "to", "bucket", "limit", "cursor"]

@@ -107,18 +107,20 @@ extension AdminAPI {
             }
             return Response(status: .noContent)
         }
-        on(.post, "/live/janus") { request, _ in try await relay(request: &request, path: "") }
+        on(.post, "/live/janus") { request, context in try await relay(request: &request, context: context, session: nil, handle: nil) }
         on(.post, "/live/janus/{session}") { request, context in
-            try await relay(request: &request, path: "/\(try Self.janusID(context, "session"))")
+            try await relay(request: &request, context: context, session: try Self.janusID(context, "session"), handle: nil)
         }
         on(.post, "/live/janus/{session}/{handle}") { request, context in
-            try await relay(request: &request, path: "/\(try Self.janusID(context, "session"))/\(try Self.janusID(context, "handle"))")
+            try await relay(request: &request, context: context, session: try Self.janusID(context, "session"),
+                            handle: try Self.janusID(context, "handle"))
         }
         on(.get, "/live/janus/{session}") { request, context in
             let live = try requireLive()
             let query = try request.queryParameters(allowing: ["maxev", "rid", "_"])
             let maxEvents = min(max(Int(query["maxev"] ?? "1") ?? 1, 1), 10)
             let session = try Self.janusID(context, "session")
+            try await requireOwner(live, session: session, context: context)
             do {
                 // Janus holds a poll up to 30 s; a shutting-down server does not wait for it.
                 return try .json(try await cancelWhenGracefulShutdown { try await live.janus.poll(session: session, maxEvents: maxEvents) })
@@ -135,16 +137,35 @@ extension AdminAPI {
         return id
     }
 
-    /// Passes a browser's Janus call on when ``LivePlan/checkBrowserRequest(_:watchable:)`` allows it.
-    private func relay(request: inout Request, path: String) async throws -> Response {
+    /// Refuses a Janus session the caller did not create through the relay (403 `live_request_refused`).
+    private func requireOwner(_ live: LiveView, session: UInt64, context: AppRequestContext) async throws {
+        guard try await live.relaySessions.claim(session: session, owner: LiveRelaySessions.owner(context.principal!)) else {
+            live.metrics.live("refused", reason: "not_owner")
+            throw LiveError(.requestRefused, "Janus session \(session) was not created by this caller").apiError
+        }
+    }
+
+    /// Passes a browser's Janus call on when ``LivePlan/checkBrowserRequest(_:watchable:)`` allows it and, below a
+    /// session, when the caller created that session; a created session is recorded as the caller's.
+    private func relay(request: inout Request, context: AppRequestContext, session: UInt64?, handle: UInt64?) async throws -> Response {
         let live = try requireLive()
         let body = try await request.decodeJSON(JSONValue.self, limit: settings.maxBodyBytes)
         guard case .object(var members) = body else { throw APIError.validation("a Janus request is a JSON object") }
         members["apisecret"] = nil
         members["admin_key"] = nil
+        let path = session.map { "/\($0)" + (handle.map { "/\($0)" } ?? "") } ?? ""
         do {
             try LivePlan.checkBrowserRequest(.object(members), watchable: Set(try await live.store.all().map(\.mountpoint)))
-            return try .json(try await live.janus.forward(path: path, method: .POST, body: .object(members)))
+            if let session { try await requireOwner(live, session: session, context: context) }
+            let answer = try await live.janus.forward(path: path, method: .POST, body: .object(members))
+            let verb = members["janus"]?.stringValue
+            if session == nil, verb == "create", answer["janus"]?.stringValue == "success",
+               let created = answer["data"]?["id"]?.doubleValue, created > 0, created < 0x1p63
+            {
+                try await live.relaySessions.bind(session: UInt64(created), owner: LiveRelaySessions.owner(context.principal!))
+            }
+            if let session, handle == nil, verb == "destroy" { try await live.relaySessions.release(session: session) }
+            return try .json(answer)
         } catch let error as LiveError {
             if error.code == .requestRefused { live.metrics.live("refused") }
             throw error.apiError
