@@ -147,7 +147,7 @@ struct IngestEndToEndTests {
             }
             await fixture.postgres.stop()
             // Readings keep arriving while the database is down; writes wait for the pool or fail and retry.
-            let health = try await fixture.httpsStatus(aggregator.configuration, "/health")
+            let health = try fixture.httpsStatus(aggregator.configuration, "/health")
             #expect(health.status == 503)
             // Write paths that already failed are listed too; which ones depends on timing.
             #expect(health.body.hasPrefix(#"{"status":"degraded","database":"unreachable","broker":"ok","failingWrites":["#))
