@@ -137,7 +137,7 @@ public struct PresenceService: Service {
                 pending.events = outcome.remaining
                 if let error = outcome.transientError { throw error }
             }
-            metrics.devicesOnline.set(Double(try await store.countOnline()))
+            metrics.fleet(try await store.fleet())
             metrics.writePath("presence", failing: false)
             return true
         } catch {
@@ -155,7 +155,7 @@ public struct PresenceService: Service {
                 metrics.devicesWentOffline.increment(by: Int64(gone))
                 logger.info("devices fell silent", metadata: ["count": "\(gone)"])
             }
-            metrics.devicesOnline.set(Double(try await store.countOnline()))
+            metrics.fleet(try await store.fleet())
         } catch {
             logger.warning("silence sweep failed", metadata: ["error": "\(String(reflecting: error))"])
         }
