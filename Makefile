@@ -30,11 +30,12 @@ test-swift: deps
 	@packaging/dev/check-agent-footprint.sh
 
 ## test-prometheus: `promtool check rules` and `promtool test rules` on the shipped alert rules,
-## and a JSON check of the Grafana dashboards (packaging/prometheus/, packaging/grafana/). Seconds.
+## and the Grafana dashboards: JSON shape and every PromQL query parses (packaging/prometheus/,
+## packaging/grafana/). Seconds.
 test-prometheus: deps
 	@promtool check rules packaging/prometheus/outpost.rules.yml
 	@cd packaging/prometheus && promtool test rules outpost.rules.test.yml
-	@for f in packaging/grafana/*.json; do python3 -m json.tool "$$f" >/dev/null || { echo "$$f: not JSON" >&2; exit 1; }; done
+	@packaging/dev/check-grafana.py
 
 ## test-api-schema: Schemathesis (pinned, from PyPI into a venv under .build/) against a live
 ## aggregator with every check and phase, as an admin and as a viewer API key; each run is bounded
