@@ -123,4 +123,35 @@ struct OperationsUnitTests {
         #expect(metricValue(metrics.render(), "process_cpu_seconds_total") == 3.0)
         #expect(metricValue(metrics.render(), "process_start_time_seconds") == 10)
     }
+
+    @Test("/health levels: degraded (200) for retrying writes, near expiry, low disk; failing (503) for outages, expiry, full disk")
+    func healthLevels() {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        var report = HealthReport(databaseUp: true, brokerUp: true, failingWrites: [], now: now)
+        report.certificates = ["ca": now.addingTimeInterval(365 * 86_400)]
+        report.crlNextUpdate = now.addingTimeInterval(3 * 86_400)
+        report.disks = ["state": DiskSpace(freeBytes: 50, totalBytes: 100)]
+        #expect(report.level == .ok && report.httpStatus == 200)
+        #expect(report.json == #"{"status":"ok","database":"ok","broker":"ok","failingWrites":[],"problems":[]}"#)
+
+        var degraded = report
+        degraded.failingWrites = ["readings"]
+        degraded.certificates["https"] = now.addingTimeInterval(6 * 86_400)
+        degraded.crlNextUpdate = now.addingTimeInterval(3_600)
+        degraded.disks["state"] = DiskSpace(freeBytes: 5, totalBytes: 100)
+        #expect(degraded.level == .degraded && degraded.httpStatus == 200)
+        #expect(degraded.findings.map(\.problem) == ["certificate_expiring:https", "crl_expiring", "disk_low:state", "write_failing:readings"])
+        #expect(degraded.json.hasPrefix(#"{"status":"degraded","database":"ok","broker":"ok","failingWrites":["readings"],"#))
+
+        for change in [{ (r: inout HealthReport) in r.databaseUp = false }, { $0.brokerUp = false },
+                       { $0.certificates["mqtt_client"] = now.addingTimeInterval(-1) }, { $0.crlNextUpdate = now },
+                       { $0.disks["state"] = DiskSpace(freeBytes: 1, totalBytes: 100) }] as [(inout HealthReport) -> Void] {
+            var failing = degraded
+            change(&failing)
+            #expect(failing.level == .failing && failing.httpStatus == 503, "\(failing.findings.map(\.problem))")
+        }
+        var unreachable = report
+        unreachable.databaseUp = false
+        #expect(unreachable.json == #"{"status":"failing","database":"unreachable","broker":"ok","failingWrites":[],"problems":["database_unreachable"]}"#)
+    }
 }
