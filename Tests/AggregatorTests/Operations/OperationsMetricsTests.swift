@@ -24,6 +24,9 @@ struct OperationsMetricsTests {
         "outpost_ingest_rejected_readings_total": "Tests/AggregatorTests/IngestEndToEndTests.swift",
         "outpost_ingest_dead_lettered_total": "Tests/AggregatorTests/WriteIsolationTests.swift",
         "outpost_live_events_total": "Tests/AggregatorTests/Live/LiveViewEndToEndTests.swift",
+        "outpost_camera_bitrate_kbps": "Tests/AggregatorTests/PresenceTests.swift",
+        "outpost_camera_loss_ratio": "Tests/AggregatorTests/PresenceTests.swift",
+        "outpost_camera_stats_timestamp_seconds": "Tests/AggregatorTests/PresenceTests.swift",
     ]
 
     /// Families this test's actions move above zero (summed over their series).

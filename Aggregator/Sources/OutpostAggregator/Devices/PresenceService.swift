@@ -127,6 +127,9 @@ public struct PresenceService: Service {
                     for event in events where !accepted.contains(event.device) {
                         metrics.rejected(kind: RejectionReason.kind(.events), reason: RejectionReason.unknownDevice)
                     }
+                    for event in events where accepted.contains(event.device) && event.kind == DeviceEvent.Kind.streamStats {
+                        metrics.cameraStream(event)
+                    }
                 }
                 for _ in outcome.offenders {
                     metrics.rejected(kind: RejectionReason.kind(.events), reason: DeadLetter.databaseRefused)

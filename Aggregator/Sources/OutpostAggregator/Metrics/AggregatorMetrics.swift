@@ -1,4 +1,5 @@
 import Foundation
+import OutpostCommon
 import Prometheus
 import Synchronization
 
@@ -245,6 +246,26 @@ public final class AggregatorMetrics: Sendable {
         registry.makeGauge(descriptor: .outpost("outpost_disk_free_ratio", "Free fraction of the file system holding a directory the centre writes."),
                            labels: [("directory", directory)])
             .set(space.freeRatio)
+    }
+
+    /// A camera's stream as its last stored `stream_stats` event says: bitrate, loss (when the
+    /// receiver reported any) and when. Series per camera device; an aggregator sees the
+    /// events of its share of the broker subscription, so the rules take `max by (device)`.
+    func cameraStream(_ event: DeviceEvent) {
+        let device = [("device", event.device.rawValue)]
+        if let bitrate = event.data["bitrateKbps"]?.doubleValue {
+            registry.makeGauge(descriptor: .outpost("outpost_camera_bitrate_kbps", "A camera stream's bitrate in its last stream_stats event."),
+                               labels: device)
+                .set(bitrate)
+        }
+        if let loss = event.data["lossFraction"]?.doubleValue {
+            registry.makeGauge(descriptor: .outpost("outpost_camera_loss_ratio", "The fraction of a camera stream's packets its receiver last reported lost."),
+                               labels: device)
+                .set(loss)
+        }
+        registry.makeGauge(descriptor: .outpost("outpost_camera_stats_timestamp_seconds", "When a camera's last stream_stats event was taken (Unix seconds)."),
+                           labels: device)
+            .set(Double(event.ts) / 1_000)
     }
 
     /// `outpost_build_info{version,commit}`, always 1.
