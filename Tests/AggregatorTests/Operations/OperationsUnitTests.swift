@@ -58,8 +58,12 @@ struct OperationsUnitTests {
         #expect(try settings.metricsToken() == nil)
         try "0123456789abcdef0123\n".write(toFile: directory.file("token"), atomically: true, encoding: .utf8)
         settings.metricsTokenFile = directory.file("token")
+        #expect(chmod(directory.file("token"), 0o644) == 0)
+        #expect { try settings.metricsToken() } throws: { ($0 as? ConfigError)?.code == .invalidValue }
+        #expect(chmod(directory.file("token"), 0o640) == 0)
         #expect(try settings.metricsToken() == "0123456789abcdef0123")
         try "short".write(toFile: directory.file("token"), atomically: true, encoding: .utf8)
+        #expect(chmod(directory.file("token"), 0o600) == 0)
         #expect { try settings.metricsToken() } throws: { ($0 as? ConfigError)?.code == .invalidValue && ($0 as? ConfigError)?.key == "http.metrics_token_file" }
         settings.metricsTokenFile = directory.file("absent")
         #expect { try settings.metricsToken() } throws: { ($0 as? ConfigError)?.code == .unreadableFile }

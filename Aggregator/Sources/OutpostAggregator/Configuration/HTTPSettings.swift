@@ -50,11 +50,16 @@ public struct HTTPSettings: Codable, Sendable, Equatable {
     }
 
     /// The token in ``metricsTokenFile``, or nil when none is configured.
-    /// - Throws: ``ConfigError`` `unreadable_file` or `invalid_value` (empty or shorter than 16 characters).
+    /// - Throws: ``ConfigError`` `unreadable_file`, or `invalid_value` (readable by others, or a
+    ///   token shorter than 16 characters).
     public func metricsToken() throws -> String? {
         guard let metricsTokenFile else { return nil }
         guard let text = try? String(contentsOfFile: metricsTokenFile, encoding: .utf8) else {
             throw ConfigError(.unreadableFile, key: "http.metrics_token_file", "cannot read \(metricsTokenFile)")
+        }
+        var status = stat()
+        guard stat(metricsTokenFile, &status) == 0, status.st_mode & 0o007 == 0 else {
+            throw ConfigError(.invalidValue, key: "http.metrics_token_file", "\(metricsTokenFile) must not be readable by others (chmod 0640)")
         }
         let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
         guard token.count >= 16 else {
