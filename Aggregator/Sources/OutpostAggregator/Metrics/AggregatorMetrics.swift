@@ -33,10 +33,15 @@ public final class AggregatorMetrics: Sendable {
 
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
-        readingsStored = registry.makeCounter(descriptor: .outpost("outpost_ingest_readings_stored_total", "Readings inserted into PostgreSQL (re-deliveries excluded)."))
-        readingsDuplicate = registry.makeCounter(descriptor: .outpost("outpost_ingest_readings_duplicate_total", "Re-delivered readings that were already stored."))
-        readingsStoredPerSecond = registry.makeGauge(descriptor: .outpost("outpost_ingest_readings_stored_per_second", "Readings stored per second over the last 10 seconds."))
-        batchRows = registry.makeValueHistogram(descriptor: .outpost("outpost_ingest_batch_rows", "Readings per database round trip."), buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_000, 5_000, 10_000, 20_000])
+        readingsStored = registry.makeCounter(
+            descriptor: .outpost("outpost_ingest_readings_stored_total", "Readings inserted into PostgreSQL (re-deliveries excluded)."))
+        readingsDuplicate = registry.makeCounter(
+            descriptor: .outpost("outpost_ingest_readings_duplicate_total", "Re-delivered readings that were already stored."))
+        readingsStoredPerSecond = registry.makeGauge(
+            descriptor: .outpost("outpost_ingest_readings_stored_per_second", "Readings stored per second over the last 10 seconds."))
+        batchRows = registry.makeValueHistogram(
+            descriptor: .outpost("outpost_ingest_batch_rows", "Readings per database round trip."),
+            buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_000, 5_000, 10_000, 20_000])
         commitSeconds = registry.makeDurationHistogram(
             descriptor: .outpost("outpost_ingest_commit_seconds", "Time of one batch's insert-and-commit round trip."),
             buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
@@ -46,18 +51,22 @@ public final class AggregatorMetrics: Sendable {
             buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
                       .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5), .seconds(30), .seconds(120)])
         acksPublished = registry.makeCounter(descriptor: .outpost("outpost_ingest_acks_published_total", "Ack messages published."))
-        writeFailures = registry.makeCounter(descriptor: .outpost("outpost_ingest_write_failures_total", "Batch writes that failed and were retried."))
+        writeFailures = registry.makeCounter(
+            descriptor: .outpost("outpost_ingest_write_failures_total", "Batch writes that failed and were retried."))
         conflictFallbacks = registry.makeCounter(descriptor: .outpost(
             "outpost_ingest_conflict_retries_total",
             "Batches that held an already stored reading and were written again with ON CONFLICT DO NOTHING."))
         queueRows = registry.makeGauge(descriptor: .outpost("outpost_ingest_queue_rows", "Decoded readings waiting for a batch."))
         devicesOnline = registry.makeGauge(descriptor: .outpost("outpost_devices_online", "Devices whose status is online."))
-        devicesWentOffline = registry.makeCounter(descriptor: .outpost("outpost_devices_silence_offline_total", "Devices marked offline because they fell silent."))
-        stateFlushFailures = registry.makeCounter(descriptor: .outpost("outpost_devices_flush_failures_total", "Presence and event flushes that failed and were retried."))
+        devicesWentOffline = registry.makeCounter(
+            descriptor: .outpost("outpost_devices_silence_offline_total", "Devices marked offline because they fell silent."))
+        stateFlushFailures = registry.makeCounter(
+            descriptor: .outpost("outpost_devices_flush_failures_total", "Presence and event flushes that failed and were retried."))
         shedMessages = registry.makeCounter(descriptor: .outpost(
             "outpost_ingest_shed_total",
             "Telemetry messages shed (not queued, not acked) because their device held more than its fair share of a full queue."))
-        shedReadings = registry.makeCounter(descriptor: .outpost("outpost_ingest_shed_readings_total", "Readings in shed telemetry messages."))
+        shedReadings = registry.makeCounter(
+            descriptor: .outpost("outpost_ingest_shed_readings_total", "Readings in shed telemetry messages."))
         for path in Self.writePaths { writePath(path, failing: false) }
         recordBuildInfo()
     }
@@ -67,10 +76,13 @@ public final class AggregatorMetrics: Sendable {
 
     /// Counts a refused message (and its readings, for telemetry) under its reason.
     func rejected(kind: String, reason: String, readings: Int = 0) {
-        registry.makeCounter(descriptor: .outpost("outpost_ingest_rejected_total", "Messages refused, by kind and reason."), labels: [("kind", kind), ("reason", reason)]).increment()
+        registry.makeCounter(descriptor: .outpost("outpost_ingest_rejected_total", "Messages refused, by kind and reason."),
+                             labels: [("kind", kind), ("reason", reason)])
+            .increment()
         if readings > 0 {
-            registry.makeCounter(descriptor: .outpost("outpost_ingest_rejected_readings_total", "Readings in refused telemetry messages, by reason."),
-                                 labels: [("reason", reason)])
+            registry.makeCounter(
+                descriptor: .outpost("outpost_ingest_rejected_readings_total", "Readings in refused telemetry messages, by reason."),
+                labels: [("reason", reason)])
                 .increment(by: Int64(readings))
         }
     }
@@ -85,7 +97,8 @@ public final class AggregatorMetrics: Sendable {
     func deadLettered(kind: String, sqlstate: String) {
         registry.makeCounter(
             descriptor: .outpost("outpost_ingest_dead_lettered_total", "Messages PostgreSQL refused for their data, kept in rejected_messages."),
-            labels: [("kind", kind), ("sqlstate", sqlstate)]).increment()
+            labels: [("kind", kind), ("sqlstate", sqlstate)])
+            .increment()
     }
 
     /// Marks a write path failing (a transient failure it is retrying) or recovered; `/health`
@@ -98,7 +111,9 @@ public final class AggregatorMetrics: Sendable {
                 _ = paths.remove(path)
             }
         }
-        registry.makeGauge(descriptor: .outpost("outpost_write_path_failing", "1 while a batched write path retries a transient failure."), labels: [("path", path)]).set(failing ? 1.0 : 0.0)
+        registry.makeGauge(descriptor: .outpost("outpost_write_path_failing", "1 while a batched write path retries a transient failure."),
+                           labels: [("path", path)])
+            .set(failing ? 1.0 : 0.0)
     }
 
     /// The write paths failing now, sorted.
@@ -106,7 +121,9 @@ public final class AggregatorMetrics: Sendable {
 
     /// Counts an admin API refusal or failure under its error code (`outpost_api_errors_total{code}`).
     func apiError(code: String) {
-        registry.makeCounter(descriptor: .outpost("outpost_api_errors_total", "Admin API refusals and failures, by error code."), labels: [("code", code)]).increment()
+        registry.makeCounter(descriptor: .outpost("outpost_api_errors_total", "Admin API refusals and failures, by error code."),
+                             labels: [("code", code)])
+            .increment()
     }
 
     /// Counts a config endpoint request (`enroll`, `renew`, `ca`) under its outcome: `issued`,
@@ -120,13 +137,17 @@ public final class AggregatorMetrics: Sendable {
     /// Counts a command's move into `status`.
     func command(_ status: String, by count: Int = 1) {
         guard count > 0 else { return }
-        registry.makeCounter(descriptor: .outpost("outpost_commands_total", "Device commands moved into a status."), labels: [("status", status)]).increment(by: Int64(count))
+        registry.makeCounter(descriptor: .outpost("outpost_commands_total", "Device commands moved into a status."),
+                             labels: [("status", status)])
+            .increment(by: Int64(count))
     }
 
     /// Counts a live-view event: `started`, `reused`, `ended` (by `reason`), `refused` (a
     /// browser's Janus request that is not allowed), `failed` (a start that did not succeed).
     func live(_ event: String, reason: String = "") {
-        registry.makeCounter(descriptor: .outpost("outpost_live_events_total", "Live-view events, by event and reason."), labels: [("event", event), ("reason", reason)]).increment()
+        registry.makeCounter(descriptor: .outpost("outpost_live_events_total", "Live-view events, by event and reason."),
+                             labels: [("event", event), ("reason", reason)])
+            .increment()
     }
 
     func stored(_ inserted: Int, duplicates: Int, now: ContinuousClock.Instant) {
@@ -149,7 +170,8 @@ public final class AggregatorMetrics: Sendable {
         .outpost("outpost_http_requests_total", "HTTP requests, by route template, method and status class.")
     }
     private static var httpDuration: MetricNameDescriptor {
-        .outpost("outpost_http_request_duration_seconds", "Time from a request's head to its response's head, by route template and status class.")
+        .outpost("outpost_http_request_duration_seconds",
+            "Time from a request's head to its response's head, by route template and status class.")
     }
     private static let httpBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
@@ -193,9 +215,11 @@ public final class AggregatorMetrics: Sendable {
 
     /// Exports `process_*` under Prometheus' standard names.
     func record(_ sample: ProcessSample) {
-        registry.makeGauge(descriptor: .outpost("process_resident_memory_bytes", "Resident memory size in bytes.")).set(sample.residentBytes)
+        registry.makeGauge(
+            descriptor: .outpost("process_resident_memory_bytes", "Resident memory size in bytes.")).set(sample.residentBytes)
         registry.makeGauge(descriptor: .outpost("process_open_fds", "Number of open file descriptors.")).set(Double(sample.openDescriptors))
-        registry.makeGauge(descriptor: .outpost("process_max_fds", "Maximum number of open file descriptors.")).set(Double(sample.maxDescriptors))
+        registry.makeGauge(
+            descriptor: .outpost("process_max_fds", "Maximum number of open file descriptors.")).set(Double(sample.maxDescriptors))
         registry.makeGauge(descriptor: .outpost("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds."))
             .set(sample.startTime)
         let delta = countedCPUSeconds.withLock { counted in
@@ -203,7 +227,8 @@ public final class AggregatorMetrics: Sendable {
             counted += delta
             return delta
         }
-        registry.makeCounter(descriptor: .outpost("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.")).increment(by: delta)
+        registry.makeCounter(
+            descriptor: .outpost("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.")).increment(by: delta)
     }
 
     /// Exports each watched certificate's `notAfter` and the CRL's `nextUpdate` as Unix seconds.
@@ -212,7 +237,9 @@ public final class AggregatorMetrics: Sendable {
             registry.makeGauge(descriptor: Self.certificateExpiry, labels: [("certificate", name)]).set(notAfter.timeIntervalSince1970)
         }
         if let crlNextUpdate {
-            registry.makeGauge(descriptor: .outpost("outpost_crl_next_update_timestamp_seconds", "When the fleet CRL must be replaced (nextUpdate, Unix seconds)."))
+            registry.makeGauge(
+                descriptor: .outpost("outpost_crl_next_update_timestamp_seconds",
+                    "When the fleet CRL must be replaced (nextUpdate, Unix seconds)."))
                 .set(crlNextUpdate.timeIntervalSince1970)
         }
     }
@@ -225,26 +252,33 @@ public final class AggregatorMetrics: Sendable {
         for kind in Set(groups.map(\.kind)).union(["meter", "camera"]) {
             let ofKind = groups.filter { $0.kind == kind }
             for status in statuses {
-                registry.makeGauge(descriptor: .outpost("outpost_devices", "Devices by kind and status (online, offline, unknown, revoked)."),
-                                   labels: [("kind", kind), ("status", status)])
+                registry.makeGauge(
+                    descriptor: .outpost("outpost_devices", "Devices by kind and status (online, offline, unknown, revoked)."),
+                    labels: [("kind", kind), ("status", status)])
                     .set(Double(ofKind.filter { $0.status == status }.reduce(0) { $0 + $1.devices }))
             }
-            registry.makeGauge(descriptor: .outpost("outpost_devices_buffer_depth", "Readings waiting in device buffers, as the devices last reported, summed."),
-                               labels: [("kind", kind)])
+            registry.makeGauge(
+                descriptor: .outpost("outpost_devices_buffer_depth",
+                    "Readings waiting in device buffers, as the devices last reported, summed."),
+                labels: [("kind", kind)])
                 .set(Double(ofKind.reduce(0) { $0 + $1.bufferDepth }))
-            registry.makeGauge(descriptor: .outpost("outpost_devices_buffer_dropped", "Readings device buffers dropped when full, as the devices last reported, summed."),
-                               labels: [("kind", kind)])
+            registry.makeGauge(
+                descriptor: .outpost("outpost_devices_buffer_dropped",
+                    "Readings device buffers dropped when full, as the devices last reported, summed."),
+                labels: [("kind", kind)])
                 .set(Double(ofKind.reduce(0) { $0 + $1.dropped }))
         }
     }
 
     /// Free space of the file system holding a directory the centre writes (`state`).
     func disk(_ directory: String, _ space: DiskSpace) {
-        registry.makeGauge(descriptor: .outpost("outpost_disk_free_bytes", "Free bytes of the file system holding a directory the centre writes."),
-                           labels: [("directory", directory)])
+        registry.makeGauge(
+            descriptor: .outpost("outpost_disk_free_bytes", "Free bytes of the file system holding a directory the centre writes."),
+            labels: [("directory", directory)])
             .set(space.freeBytes)
-        registry.makeGauge(descriptor: .outpost("outpost_disk_free_ratio", "Free fraction of the file system holding a directory the centre writes."),
-                           labels: [("directory", directory)])
+        registry.makeGauge(
+            descriptor: .outpost("outpost_disk_free_ratio", "Free fraction of the file system holding a directory the centre writes."),
+            labels: [("directory", directory)])
             .set(space.freeRatio)
     }
 
@@ -254,17 +288,22 @@ public final class AggregatorMetrics: Sendable {
     func cameraStream(_ event: DeviceEvent) {
         let device = [("device", event.device.rawValue)]
         if let bitrate = event.data["bitrateKbps"]?.doubleValue {
-            registry.makeGauge(descriptor: .outpost("outpost_camera_bitrate_kbps", "A camera stream's bitrate in its last stream_stats event."),
-                               labels: device)
+            registry.makeGauge(
+                descriptor: .outpost("outpost_camera_bitrate_kbps", "A camera stream's bitrate in its last stream_stats event."),
+                labels: device)
                 .set(bitrate)
         }
         if let loss = event.data["lossFraction"]?.doubleValue {
-            registry.makeGauge(descriptor: .outpost("outpost_camera_loss_ratio", "The fraction of a camera stream's packets its receiver last reported lost."),
-                               labels: device)
+            registry.makeGauge(
+                descriptor: .outpost("outpost_camera_loss_ratio",
+                    "The fraction of a camera stream's packets its receiver last reported lost."),
+                labels: device)
                 .set(loss)
         }
-        registry.makeGauge(descriptor: .outpost("outpost_camera_stats_timestamp_seconds", "When a camera's last stream_stats event was taken (Unix seconds)."),
-                           labels: device)
+        registry.makeGauge(
+            descriptor: .outpost("outpost_camera_stats_timestamp_seconds",
+                "When a camera's last stream_stats event was taken (Unix seconds)."),
+            labels: device)
             .set(Double(event.ts) / 1_000)
     }
 
