@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm deb demo demo-stop chaos bench clean
+.PHONY: all deps build test test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm deb demo demo-stop chaos bench clean
 
 all: build
 
@@ -19,7 +19,7 @@ build: deps
 ## Chromium (live view through a real Janus), the quick fault campaign, then (as root, on a
 ## disposable host such as CI) the Debian package test and the device journey under systemd
 ## in a qemu VM.
-test: test-swift test-api-schema test-console test-live test-chaos test-fuzz
+test: test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb && $(MAKE) --no-print-directory test-vm; \
 	else echo "test-deb and test-vm skipped: they install packages and need root (run them in CI)"; fi
 
@@ -28,6 +28,14 @@ test-swift: deps
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) $(SWIFT) test --no-parallel || status=$$?; \
 		packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
 	@packaging/dev/check-agent-footprint.sh
+
+## test-prometheus: `promtool check rules` and `promtool test rules` on the shipped alert rules,
+## and the Grafana dashboards: JSON shape and every PromQL query parses (packaging/prometheus/,
+## packaging/grafana/). Seconds.
+test-prometheus: deps
+	@promtool check rules packaging/prometheus/outpost.rules.yml
+	@cd packaging/prometheus && promtool test rules outpost.rules.test.yml
+	@packaging/dev/check-grafana.py
 
 ## test-api-schema: Schemathesis (pinned, from PyPI into a venv under .build/) against a live
 ## aggregator with every check and phase, as an admin and as a viewer API key; each run is bounded

@@ -162,3 +162,9 @@ let package = Package(
     ],
     swiftLanguageModes: [.v6]
 )
+
+// Warnings fail the build of the project's own targets (SwiftPM never applies this to
+// dependencies, whose warnings it suppresses anyway).
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [.treatAllWarnings(as: .error)]
+}

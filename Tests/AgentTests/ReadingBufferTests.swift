@@ -117,6 +117,40 @@ struct ReadingBufferTests {
         }
     }
 
+    @Test("a new file is auto_vacuum=INCREMENTAL; deleting acked readings gives the pages back and the file shrinks")
+    func incrementalVacuum() throws {
+        try Self.withDirectory { directory in
+            let path = directory.file("buffer.db")
+            let store = try ReadingStore.open(path: path, capacity: BufferCapacity(maxRows: 1_000_000, maxBytes: 1 << 30)).store
+            #expect(try runTool("/usr/bin/sqlite3", [path, "PRAGMA auto_vacuum"]).trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+            for start in stride(from: 0, to: 60_000, by: 10_000) { try store.append(Self.samples(10_000, from: start)) }
+            store.checkpoint()
+            let full = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+            #expect(try store.delete([SeqRange(1, 59_000)]) == 59_000)
+            #expect(try store.freePageCount() <= ReadingStore.vacuumThresholdPages)
+            store.checkpoint()
+            let after = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+            #expect(after < full / 4, "file \(full) bytes full, \(after) after deleting 59,000 of 60,000 readings")
+            #expect(try store.readings(after: 0, limit: 10).first?.seq == 59_001)
+            print("buffer vacuum: \(full) bytes with 60,000 readings, \(after) bytes after the ack of 59,000")
+        }
+    }
+
+    @Test("damaged files moved aside are removed once older than the retention; recent ones and other files stay")
+    func corruptFilesExpire() throws {
+        try Self.withDirectory { directory in
+            let now: Int64 = 1_800_000_000
+            let old = now - 31 * 86_400, recent = now - 2 * 86_400
+            let names = ["buffer.db.corrupt-\(old)", "buffer.db.corrupt-\(old)-wal", "buffer.db.corrupt-\(recent)",
+                         "other.db.corrupt-\(old)", "buffer.db.corrupt-notanumber", "buffer.db"]
+            for name in names { try Data("x".utf8).write(to: URL(fileURLWithPath: directory.file(name))) }
+            let removed = ReadingStore.removeCorruptFiles(of: directory.file("buffer.db"), olderThan: .seconds(30 * 86_400), now: now)
+            #expect(removed == [directory.file("buffer.db.corrupt-\(old)"), directory.file("buffer.db.corrupt-\(old)-wal")])
+            let left = try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted()
+            #expect(left == ["buffer.db", "buffer.db.corrupt-\(recent)", "buffer.db.corrupt-notanumber", "other.db.corrupt-\(old)"])
+        }
+    }
+
     @Test("group commit: samples become durable by size or by the commit clock, and close flushes the rest")
     func groupCommit() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-buffer")

@@ -42,6 +42,28 @@ struct PresenceTests {
         }
     }
 
+    @Test("a camera's stored stream_stats events set outpost_camera_bitrate_kbps, _loss_ratio and _stats_timestamp_seconds")
+    func cameraStreamMetrics() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let aggregator = try await fixture.startInProcess(try fixture.configuration())
+            try await fixture.addDevices(["cam-s"])
+            let id = DeviceID("cam-s")!
+            let device = try await fixture.device("cam-s")
+            let ts = WireClock.nowMs()
+            for (bitrate, loss) in [(1_800.0, 0.02), (0.0, 0.25)] {
+                let event = DeviceEvent(device: id, ts: ts, kind: DeviceEvent.Kind.streamStats,
+                                        data: ["bitrateKbps": .number(bitrate), "lossFraction": .number(loss), "packets": 10])
+                try await device.client.publish(Topic(id, .events).name, payload: try WireCodec().encode(event))
+                try await waitUntil(timeout: .seconds(20), "bitrate \(bitrate) exported") {
+                    metricValue(aggregator.metrics.render(), "outpost_camera_bitrate_kbps", ["device": "cam-s"]) == bitrate
+                }
+                #expect(metricValue(aggregator.metrics.render(), "outpost_camera_loss_ratio", ["device": "cam-s"]) == loss)
+            }
+            #expect(metricValue(aggregator.metrics.render(), "outpost_camera_stats_timestamp_seconds", ["device": "cam-s"]) == Double(ts) / 1_000)
+            #expect(try await fixture.psql("SELECT count(*) FROM device_events WHERE device = 'cam-s' AND kind = 'stream_stats'") == "2")
+        }
+    }
+
     @Test("activity brings a device online; silence past the limit takes it offline, dated at its last contact; activity again brings it back")
     func activityAndSilence() async throws {
         try await AggregatorFixture.withFixture { fixture in

@@ -92,4 +92,39 @@ struct SchemaTests {
             #expect(try server.psql("SELECT count(*) FROM pg_indexes WHERE tablename = 'readings_p20251129'") == "3")
         }
     }
+
+    @Test("retention deletes audit rows and finished commands past their days, in batches; queued and sent commands stay")
+    func auditAndCommandRetention() async throws {
+        try await Self.withDatabase { server, database in
+            try await MigrationRunner(client: database.client, directory: Self.migrations, logger: Logger(label: "test.migrate"))
+                .migrate()
+            try server.psql("INSERT INTO devices (id) VALUES ('meter-r')")
+            // 10,005 audit rows 500 days old (over one batch), 3 rows 10 days old.
+            try server.psql("""
+                INSERT INTO audit_log (at, actor, action) SELECT now() - interval '500 days', 'cli:root', 'device.revoke'
+                FROM generate_series(1, \(SchemaService.retentionBatch + 5));
+                INSERT INTO audit_log (at, actor, action) SELECT now() - interval '10 days', 'cli:root', 'command.send' FROM generate_series(1, 3)
+                """)
+            let columns = "id, device, name, created_by, status, created_at, expires_at"
+            try server.psql("""
+                INSERT INTO commands (\(columns)) VALUES
+                  ('c-old-done', 'meter-r', 'ping', 'cli:root', 'succeeded', now() - interval '100 days', now() - interval '99 days'),
+                  ('c-old-expired', 'meter-r', 'ping', 'cli:root', 'expired', now() - interval '100 days', now() - interval '99 days'),
+                  ('c-old-queued', 'meter-r', 'ping', 'cli:root', 'queued', now() - interval '100 days', now() + interval '1 day'),
+                  ('c-new-done', 'meter-r', 'ping', 'cli:root', 'failed', now() - interval '10 days', now() - interval '9 days')
+                """)
+            let service = SchemaService(database: database, migrationsDirectory: Self.migrations, settings: ReadingsSettings(),
+                                        readiness: SchemaReadiness(), logger: Logger(label: "test.schema"))
+            try await service.maintain()
+            #expect(try server.psql("SELECT count(*), min(action) FROM audit_log") == "3|command.send")
+            #expect(try server.psql("SELECT string_agg(id, ',' ORDER BY id) FROM commands") == "c-new-done,c-old-queued")
+            // 0 days keeps everything.
+            let keepAll = SchemaService(database: database, migrationsDirectory: Self.migrations,
+                                        settings: ReadingsSettings(auditRetentionDays: 0, commandRetentionDays: 0),
+                                        readiness: SchemaReadiness(), logger: Logger(label: "test.schema"))
+            try await keepAll.maintain(today: Date().addingTimeInterval(1_000 * 86_400))
+            #expect(try server.psql("SELECT count(*) FROM audit_log") == "3")
+            #expect(try server.psql("SELECT count(*) FROM commands") == "2")
+        }
+    }
 }

@@ -50,7 +50,7 @@ public final class ServerProcess: @unchecked Sendable {
         pid = child
         if let directory = ProcessInfo.processInfo.environment["TEST_HARNESS_PIDS_DIR"] {
             let file = (directory as NSString).appendingPathComponent("\(child)")
-            FileManager.default.createFile(atPath: file, contents: Data(name.utf8))
+            _ = FileManager.default.createFile(atPath: file, contents: Data(name.utf8))
             pidFile = file
         } else {
             pidFile = nil

@@ -124,6 +124,12 @@ package() {
         packaging/mosquitto-plugin/build.sh "$stage/usr/lib/$name/mosquitto" >/dev/null
         strip --strip-unneeded "$stage/usr/lib/$name/mosquitto/outpost_subscribe_guard.so"
         chmod 0644 "$stage/usr/lib/$name/mosquitto/outpost_subscribe_guard.so"
+        # Alert rules and Grafana dashboards (docs/operations.md), and the packaged commit for outpost_build_info.
+        install -D -m 0644 packaging/prometheus/outpost.rules.yml "$stage/usr/share/$name/prometheus/outpost.rules.yml"
+        install -d -m 0755 "$stage/usr/share/$name/grafana"
+        install -m 0644 packaging/grafana/*.json "$stage/usr/share/$name/grafana/"
+        git rev-parse --short=12 HEAD > "$stage/usr/share/$name/commit" 2>/dev/null || echo unknown > "$stage/usr/share/$name/commit"
+        chmod 0644 "$stage/usr/share/$name/commit"
         # The operator console's static files; its chart library comes from libjs-dygraphs.
         install -d -m 0755 "$stage/usr/share/$name/console"
         cp -r Aggregator/Console/. "$stage/usr/share/$name/console/"

@@ -20,3 +20,7 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 if [ -d /run/systemd/system ] && systemctl is-active --quiet mosquitto 2>/dev/null; then
     $sudo systemctl disable --now mosquitto || true
 fi
+# Likewise Prometheus (for promtool and the alert-rule test) would listen on *:9090; the tests start their own on 127.0.0.1.
+if [ -d /run/systemd/system ] && systemctl is-active --quiet prometheus 2>/dev/null; then
+    $sudo systemctl disable --now prometheus || true
+fi

@@ -51,6 +51,9 @@ check "/var/lib/outpost-aggregator 750 outpost:outpost" mode_owner /var/lib/outp
 check "unit files 644 root" mode_owner /lib/systemd/system/outpost-agent.service "644 root:root"
 check "/etc/default files are conffiles" sh -c 'dpkg-query -W -f="\${Conffiles}" outpost-agent | grep -q /etc/default/outpost-agent'
 check "migrations are installed" sh -c 'ls /usr/share/outpost-aggregator/migrations/*.sql'
+check "the alert rules are installed and valid" promtool check rules /usr/share/outpost-aggregator/prometheus/outpost.rules.yml
+check "the Grafana dashboards are installed" sh -c 'ls /usr/share/outpost-aggregator/grafana/outpost-fleet.json /usr/share/outpost-aggregator/grafana/outpost-ingest.json /usr/share/outpost-aggregator/grafana/outpost-api.json /usr/share/outpost-aggregator/grafana/outpost-cameras.json'
+check "outpost_build_info has the packaged commit" sh -c 'grep -Eq "^[0-9a-f]{12,40}$" /usr/share/outpost-aggregator/commit'
 check "the console is installed, 644 root" mode_owner /usr/share/outpost-aggregator/console/js/app.js "644 root:root"
 check "libjs-dygraphs came with the aggregator" test -f /usr/share/javascript/dygraphs/dygraph.min.js
 check "outpost-agent --version runs with no Swift toolchain" version_runs "$version"

@@ -88,6 +88,12 @@ final class FleetFixture: @unchecked Sendable {
         await broker.stop()
     }
 
+    /// Stops the aggregator (graceful shutdown), leaving the broker, PostgreSQL and agents running.
+    func stopAggregator() async {
+        await group.triggerGracefulShutdown()
+        _ = await running.result
+    }
+
     /// An API key of `role`, made the way `outpost-aggregator` makes them.
     func apiKey(_ role: Role) async throws -> String {
         let client = broker.identity.database.client, logger = Logger(label: "test.fleet")

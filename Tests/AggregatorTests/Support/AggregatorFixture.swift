@@ -140,7 +140,7 @@ final class AggregatorFixture: @unchecked Sendable {
         processes.append(process)
         try await waitUntil(timeout: .seconds(60), "aggregator \(configuration.instanceID) healthy") {
             guard process.isRunning else { throw HarnessError("aggregator exited: \(process.log.suffix(3_000))") }
-            return (try? await self.https(configuration, "/health")).map { $0.contains(#""status":"ok""#) } ?? false
+            return (try? await self.https(configuration, "/health")).map { !$0.contains(#""status":"failing""#) } ?? false
         }
         return process
     }

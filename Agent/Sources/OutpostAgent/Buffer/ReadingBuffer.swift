@@ -22,14 +22,17 @@ public actor ReadingBuffer {
         public var commitInterval: Duration
         public var commitRows: Int
         public var synchronousFull: Bool
+        /// Damaged files moved aside longer ago than this are removed at open; nil keeps them.
+        public var corruptRetention: Duration?
 
         public init(path: String, capacity: BufferCapacity, commitInterval: Duration = .milliseconds(200), commitRows: Int = 1_000,
-                    synchronousFull: Bool = true) {
+                    synchronousFull: Bool = true, corruptRetention: Duration? = .seconds(30 * 86_400)) {
             self.path = path
             self.capacity = capacity
             self.commitInterval = commitInterval
             self.commitRows = commitRows
             self.synchronousFull = synchronousFull
+            self.corruptRetention = corruptRetention
         }
     }
 
@@ -52,6 +55,11 @@ public actor ReadingBuffer {
     public init(configuration: Configuration, logger: Logger) throws(BufferError) {
         self.configuration = configuration
         var logger = logger
+        if let retention = configuration.corruptRetention {
+            for removed in ReadingStore.removeCorruptFiles(of: configuration.path, olderThan: retention, now: WireClock.nowMs() / 1000) {
+                logger.notice("removed a damaged buffer file past its retention", metadata: ["path": "\(removed)"])
+            }
+        }
         let (store, recovery) = try ReadingStore.open(
             path: configuration.path, capacity: configuration.capacity, synchronous: configuration.synchronousFull ? .full : .normal)
         self.store = store

@@ -45,6 +45,10 @@ final class ReadingStore {
     private let oldestTs: SQLiteStatement
     private let sequence: SQLiteStatement
     private let setMeta: SQLiteStatement
+    private let freePages: SQLiteStatement
+
+    /// Free pages (4 KiB each by default) past which a delete returns them with `incremental_vacuum`.
+    static let vacuumThresholdPages: Int64 = 256
 
     /// What happened to a damaged file found at start-up.
     struct Recovery: Sendable, Equatable {
@@ -99,6 +103,9 @@ final class ReadingStore {
         self.path = database.path
         self.capacity = capacity
         if !readOnly {
+            // Only takes effect on a new file (before its first table): freed pages can then be
+            // returned to the file system by `incremental_vacuum` without rewriting the file.
+            try database.execute("PRAGMA auto_vacuum=INCREMENTAL")
             try database.execute("PRAGMA journal_mode=WAL")
             try database.execute("PRAGMA synchronous=\(synchronous.rawValue.uppercased())")
         }
@@ -133,6 +140,7 @@ final class ReadingStore {
         oldestBatch = try database.prepare("SELECT seq, length(CAST(metric AS BLOB)) FROM readings ORDER BY seq LIMIT ?")
         oldestTs = try database.prepare("SELECT ts FROM readings ORDER BY seq LIMIT 1")
         sequence = try database.prepare("SELECT seq FROM sqlite_sequence WHERE name = 'readings'")
+        freePages = try database.prepare("PRAGMA freelist_count")
         let totals = try database.prepare("SELECT COUNT(*), COALESCE(SUM(length(CAST(metric AS BLOB))), 0) FROM readings")
         _ = try totals.step()
         rows = Int(totals.int64(0))
@@ -216,7 +224,40 @@ final class ReadingStore {
         }
         rows -= deletedRows
         bytes -= deletedBytes
+        if deletedRows > 0, try freePageCount() > Self.vacuumThresholdPages {
+            try database.execute("PRAGMA incremental_vacuum")
+        }
         return deletedRows
+    }
+
+    /// Pages on the file's free list.
+    func freePageCount() throws(BufferError) -> Int64 {
+        try freePages.scalar() ?? 0
+    }
+
+    /// Removes damaged files `open` moved aside (`<path>.corrupt-<unix time>` and their -wal and
+    /// -shm) more than `age` before `now` (Unix seconds).
+    /// - Returns: the paths removed.
+    static func removeCorruptFiles(of path: String, olderThan age: Duration, now: Int64) -> [String] {
+        let slash = path.lastIndex(of: "/")
+        let directory = slash.map { String(path[..<$0]) }.map { $0.isEmpty ? "/" : $0 } ?? "."
+        let prefix = String(slash.map { path[path.index(after: $0)...] } ?? path[...]) + ".corrupt-"
+        guard let listing = opendir(directory) else { return [] }
+        var names: [String] = []
+        while let entry = readdir(listing) {
+            let name = withUnsafeBytes(of: entry.pointee.d_name) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+            if name.hasPrefix(prefix) { names.append(name) }
+        }
+        closedir(listing)
+        var removed: [String] = []
+        for name in names.sorted() {
+            var stamp = name.dropFirst(prefix.count)
+            for suffix in ["-wal", "-shm"] where stamp.hasSuffix(suffix) { stamp = stamp.dropLast(suffix.count) }
+            guard let movedAt = Int64(stamp), now - movedAt > age.components.seconds else { continue }
+            let file = directory == "/" ? "/" + name : directory + "/" + name
+            if unlink(file) == 0 { removed.append(file) }
+        }
+        return removed
     }
 
     // MARK: Reads

@@ -48,7 +48,8 @@ public final class Agent: Sendable {
             configuration: .init(
                 path: configuration.bufferPath, capacity: BufferCapacity(maxRows: settings.maxRows, maxBytes: settings.maxBytes),
                 commitInterval: .milliseconds(settings.commitIntervalMs), commitRows: settings.commitRows,
-                synchronousFull: settings.synchronous == "full"),
+                synchronousFull: settings.synchronous == "full",
+                corruptRetention: settings.corruptRetentionDays > 0 ? .seconds(settings.corruptRetentionDays * 86_400) : nil),
             logger: Logger.child(logger, "agent.buffer"))
         if let recovered = buffer.recoveredFrom {
             events.post(DeviceEvent.Kind.bufferRecovered, ["moved_to": .string(recovered.movedTo), "reason": .string(recovered.reason)])

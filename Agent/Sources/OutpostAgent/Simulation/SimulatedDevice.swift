@@ -53,7 +53,8 @@ public final class SimulatedDevice: Sendable {
                 configuration: .init(
                     path: configuration.bufferPath, capacity: BufferCapacity(maxRows: settings.maxRows, maxBytes: settings.maxBytes),
                     commitInterval: .milliseconds(settings.commitIntervalMs), commitRows: settings.commitRows,
-                    synchronousFull: settings.synchronous == "full"),
+                    synchronousFull: settings.synchronous == "full",
+                    corruptRetention: settings.corruptRetentionDays > 0 ? .seconds(settings.corruptRetentionDays * 86_400) : nil),
                 logger: Logger.child(logger, "agent.buffer"))
         } catch {
             throw SimulationError(.deviceFailed, "\(device): buffer \(configuration.bufferPath): \(error)")

@@ -92,12 +92,21 @@ public func buildAggregator(
                        metadata: ["ca_directory": "\(configuration.caDirectory)"])
     }
     let live = try LiveView.make(settings: configuration.live, client: database.client, metrics: metrics, logger: component("live"))
+    let expiry = ExpiryWatch.of(configuration)
     let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics, live: live,
                             logger: component("api"))
     let routes: [any RouteProvider] =
-        [HealthRoutes(database: database, broker: broker, metrics: metrics)] + enrollment + [adminAPI] + routeProviders
+        [HealthRoutes(database: database, broker: broker, metrics: metrics, metricsToken: try configuration.http.metricsToken(),
+                      expiry: expiry, disks: ["state": configuration.stateDir])] + enrollment + [adminAPI] + routeProviders
         + [ConsoleRoutes(consoleDirectory: ConsoleRoutes.directory(configured: configuration.http.consoleDir),
                          javascriptDirectory: configuration.http.javascriptDir, metrics: metrics)]
+    let events = adminAPI.events
+    metrics.addProbe {
+        metrics.eventSubscribers(await events.subscriberCount)
+        let read = expiry.read()
+        metrics.expiries(certificates: read.certificates, crlNextUpdate: read.crlNextUpdate)
+        if let space = DiskSpace.of(configuration.stateDir) { metrics.disk("state", space) }
+    }
     let http = try HTTPServer.build(settings: configuration.http, providers: routes, metrics: metrics, logger: component("http"))
 
     let services: [any Service] = [

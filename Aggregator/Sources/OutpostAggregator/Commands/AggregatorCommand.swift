@@ -7,7 +7,8 @@ public struct AggregatorCommand: AsyncParsableCommand {
         commandName: "outpost-aggregator",
         abstract: "Ingests readings into PostgreSQL exactly once, tracks devices, and runs the fleet's CA.",
         version: OutpostVersion.current,
-        subcommands: [Serve.self, Migrate.self, CA.self, Token.self, Cert.self, BrokerConfig.self, User.self, Cmd.self, RenderACL.self, JanusConfig.self]
+        subcommands: [Serve.self, Migrate.self, CA.self, Token.self, Cert.self, BrokerConfig.self, User.self, Cmd.self, RenderACL.self, JanusConfig.self,
+                      Backup.self, Restore.self]
     )
 
     public init() {}

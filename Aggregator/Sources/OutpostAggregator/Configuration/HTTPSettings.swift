@@ -1,3 +1,4 @@
+import Foundation
 import OutpostCommon
 
 /// The `http` section: the HTTPS server for the config endpoint, the admin API, `/health` and `/metrics`.
@@ -18,9 +19,14 @@ public struct HTTPSettings: Codable, Sendable, Equatable {
     public var consoleDir: String?
     /// Debian's shared JavaScript libraries, served at `/javascript/`. Defaults to `/usr/share/javascript`.
     public var javascriptDir: String
+    /// A file (owner/group-only) holding a bearer token that `GET /metrics` then requires
+    /// (`Authorization: Bearer …`), for a listener other hosts reach. Defaults to none:
+    /// `/metrics` answers anyone who reaches the listener, which is loopback by default.
+    public var metricsTokenFile: String?
 
     public init(host: String = "127.0.0.1", port: Int = 8443, certFile: String, keyFile: String, clientCaFile: String? = nil,
-                consoleDir: String? = nil, javascriptDir: String = ConsoleRoutes.debianJavaScriptDirectory) {
+                consoleDir: String? = nil, javascriptDir: String = ConsoleRoutes.debianJavaScriptDirectory,
+                metricsTokenFile: String? = nil) {
         self.host = host
         self.port = port
         self.certFile = certFile
@@ -28,6 +34,7 @@ public struct HTTPSettings: Codable, Sendable, Equatable {
         self.clientCaFile = clientCaFile
         self.consoleDir = consoleDir
         self.javascriptDir = javascriptDir
+        self.metricsTokenFile = metricsTokenFile
     }
 
     public init(from decoder: any Decoder) throws {
@@ -39,5 +46,25 @@ public struct HTTPSettings: Codable, Sendable, Equatable {
         clientCaFile = try container.decodeIfPresent(String.self, forKey: .clientCaFile)
         consoleDir = try container.decodeIfPresent(String.self, forKey: .consoleDir)
         javascriptDir = try container.value(.javascriptDir, default: ConsoleRoutes.debianJavaScriptDirectory, where: { !$0.isEmpty }, "must not be empty")
+        metricsTokenFile = try container.decodeIfPresent(String.self, forKey: .metricsTokenFile)
+    }
+
+    /// The token in ``metricsTokenFile``, or nil when none is configured.
+    /// - Throws: ``ConfigError`` `unreadable_file`, or `invalid_value` (readable by others, or a
+    ///   token shorter than 16 characters).
+    public func metricsToken() throws -> String? {
+        guard let metricsTokenFile else { return nil }
+        guard let text = try? String(contentsOfFile: metricsTokenFile, encoding: .utf8) else {
+            throw ConfigError(.unreadableFile, key: "http.metrics_token_file", "cannot read \(metricsTokenFile)")
+        }
+        var status = stat()
+        guard stat(metricsTokenFile, &status) == 0, status.st_mode & 0o007 == 0 else {
+            throw ConfigError(.invalidValue, key: "http.metrics_token_file", "\(metricsTokenFile) must not be readable by others (chmod 0640)")
+        }
+        let token = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard token.count >= 16 else {
+            throw ConfigError(.invalidValue, key: "http.metrics_token_file", "the token must be at least 16 characters")
+        }
+        return token
     }
 }

@@ -1,6 +1,7 @@
 import OutpostCommon
 
-/// The `readings` section: partitions and retention of the readings table.
+/// The `readings` section: partitions and retention of the readings table, and the retention
+/// of the audit log and finished commands, which the same maintenance applies.
 public struct ReadingsSettings: Codable, Sendable, Equatable {
     /// Days of readings kept; older daily partitions are dropped. 0 keeps everything. Defaults to 90.
     public var retentionDays: Int
@@ -10,13 +11,20 @@ public struct ReadingsSettings: Codable, Sendable, Equatable {
     public var partitionsBehindDays: Int
     /// How often partitions are created and retention applied. Defaults to 3,600 s.
     public var maintenanceIntervalSeconds: Int
+    /// Days of `audit_log` rows kept. 0 keeps everything. Defaults to 400.
+    public var auditRetentionDays: Int
+    /// Days finished commands (`succeeded`, `failed`, `expired`) are kept after they were created.
+    /// 0 keeps everything. Defaults to 90.
+    public var commandRetentionDays: Int
 
     public init(retentionDays: Int = 90, partitionsAheadDays: Int = 3, partitionsBehindDays: Int = 7,
-                maintenanceIntervalSeconds: Int = 3_600) {
+                maintenanceIntervalSeconds: Int = 3_600, auditRetentionDays: Int = 400, commandRetentionDays: Int = 90) {
         self.retentionDays = retentionDays
         self.partitionsAheadDays = partitionsAheadDays
         self.partitionsBehindDays = partitionsBehindDays
         self.maintenanceIntervalSeconds = maintenanceIntervalSeconds
+        self.auditRetentionDays = auditRetentionDays
+        self.commandRetentionDays = commandRetentionDays
     }
 
     public init(from decoder: any Decoder) throws {
@@ -28,5 +36,8 @@ public struct ReadingsSettings: Codable, Sendable, Equatable {
                                                    "must be 0-366 days")
         maintenanceIntervalSeconds = try container.value(.maintenanceIntervalSeconds, default: 3_600,
                                                          where: { (1...86_400).contains($0) }, "must be 1-86400 seconds")
+        auditRetentionDays = try container.value(.auditRetentionDays, default: 400, where: { (0...36_500).contains($0) }, "must be 0-36500 days")
+        commandRetentionDays = try container.value(.commandRetentionDays, default: 90, where: { (0...36_500).contains($0) },
+                                                   "must be 0-36500 days")
     }
 }

@@ -131,14 +131,30 @@ public struct DeviceStore: Sendable {
         return count
     }
 
-    /// Devices whose status is online.
-    public func countOnline() async throws -> Int {
-        var count = 0
-        for try await online in try await client.query(
-            "SELECT count(*) FROM devices WHERE status = 'online' AND revoked_at IS NULL", logger: logger).decode(Int64.self)
+    /// The fleet by kind and status (`revoked` apart from the presence statuses), with the
+    /// buffer depth and drops the devices last reported, summed.
+    public func fleet() async throws -> [FleetGroup] {
+        let query: PostgresQuery = """
+            SELECT kind, CASE WHEN revoked_at IS NOT NULL THEN 'revoked' ELSE status END AS state,
+                   count(*), coalesce(sum(buffer_depth), 0)::int8, coalesce(sum(dropped), 0)::int8
+            FROM devices GROUP BY 1, 2
+            """
+        var groups: [FleetGroup] = []
+        for try await (kind, status, count, depth, dropped) in try await client.query(query, logger: logger)
+            .decode((String, String, Int64, Int64, Int64).self)
         {
-            count = Int(online)
+            groups.append(FleetGroup(kind: kind, status: status, devices: Int(count), bufferDepth: Int(depth), dropped: Int(dropped)))
         }
-        return count
+        return groups
     }
+}
+
+/// One kind-and-status group of ``DeviceStore/fleet()``.
+public struct FleetGroup: Sendable, Equatable {
+    public var kind: String
+    /// `online`, `offline`, `unknown` (never connected) or `revoked`.
+    public var status: String
+    public var devices: Int
+    public var bufferDepth: Int
+    public var dropped: Int
 }

@@ -127,6 +127,9 @@ public struct PresenceService: Service {
                     for event in events where !accepted.contains(event.device) {
                         metrics.rejected(kind: RejectionReason.kind(.events), reason: RejectionReason.unknownDevice)
                     }
+                    for event in events where accepted.contains(event.device) && event.kind == DeviceEvent.Kind.streamStats {
+                        metrics.cameraStream(event)
+                    }
                 }
                 for _ in outcome.offenders {
                     metrics.rejected(kind: RejectionReason.kind(.events), reason: DeadLetter.databaseRefused)
@@ -137,7 +140,7 @@ public struct PresenceService: Service {
                 pending.events = outcome.remaining
                 if let error = outcome.transientError { throw error }
             }
-            metrics.devicesOnline.set(Double(try await store.countOnline()))
+            metrics.fleet(try await store.fleet())
             metrics.writePath("presence", failing: false)
             return true
         } catch {
@@ -155,7 +158,7 @@ public struct PresenceService: Service {
                 metrics.devicesWentOffline.increment(by: Int64(gone))
                 logger.info("devices fell silent", metadata: ["count": "\(gone)"])
             }
-            metrics.devicesOnline.set(Double(try await store.countOnline()))
+            metrics.fleet(try await store.fleet())
         } catch {
             logger.warning("silence sweep failed", metadata: ["error": "\(String(reflecting: error))"])
         }

@@ -127,7 +127,7 @@ public struct JanusConfigGenerator: Sendable {
         all[Self.secretsFile] = String(decoding: try JSONEncoder().encode(secrets), as: UTF8.self)
         for (name, text) in all {
             let path = (directory as NSString).appendingPathComponent(name)
-            FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
             try Data(text.utf8).write(to: URL(fileURLWithPath: path))
             try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         }

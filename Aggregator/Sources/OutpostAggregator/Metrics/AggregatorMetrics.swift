@@ -1,3 +1,5 @@
+import Foundation
+import OutpostCommon
 import Prometheus
 import Synchronization
 
@@ -32,41 +34,41 @@ public final class AggregatorMetrics: Sendable {
     public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
         self.registry = registry
         readingsStored = registry.makeCounter(
-            name: "outpost_ingest_readings_stored_total", help: "Readings inserted into PostgreSQL (re-deliveries excluded).")
+            descriptor: .outpost("outpost_ingest_readings_stored_total", "Readings inserted into PostgreSQL (re-deliveries excluded)."))
         readingsDuplicate = registry.makeCounter(
-            name: "outpost_ingest_readings_duplicate_total", help: "Re-delivered readings that were already stored.")
+            descriptor: .outpost("outpost_ingest_readings_duplicate_total", "Re-delivered readings that were already stored."))
         readingsStoredPerSecond = registry.makeGauge(
-            name: "outpost_ingest_readings_stored_per_second", help: "Readings stored per second over the last 10 seconds.")
+            descriptor: .outpost("outpost_ingest_readings_stored_per_second", "Readings stored per second over the last 10 seconds."))
         batchRows = registry.makeValueHistogram(
-            name: "outpost_ingest_batch_rows", buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_000, 5_000, 10_000, 20_000],
-            help: "Readings per database round trip.")
+            descriptor: .outpost("outpost_ingest_batch_rows", "Readings per database round trip."),
+            buckets: [1, 10, 50, 100, 250, 500, 1_000, 2_000, 5_000, 10_000, 20_000])
         commitSeconds = registry.makeDurationHistogram(
-            name: "outpost_ingest_commit_seconds",
+            descriptor: .outpost("outpost_ingest_commit_seconds", "Time of one batch's insert-and-commit round trip."),
             buckets: [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50),
-                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)],
-            help: "Time of one batch's insert-and-commit round trip.")
+                      .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5)])
         ackLagSeconds = registry.makeDurationHistogram(
-            name: "outpost_ingest_ack_lag_seconds",
+            descriptor: .outpost("outpost_ingest_ack_lag_seconds", "From taking a telemetry message off the broker to publishing its ack."),
             buckets: [.milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
-                      .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5), .seconds(30), .seconds(120)],
-            help: "From taking a telemetry message off the broker to publishing its ack.")
-        acksPublished = registry.makeCounter(name: "outpost_ingest_acks_published_total", help: "Ack messages published.")
+                      .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(5), .seconds(30), .seconds(120)])
+        acksPublished = registry.makeCounter(descriptor: .outpost("outpost_ingest_acks_published_total", "Ack messages published."))
         writeFailures = registry.makeCounter(
-            name: "outpost_ingest_write_failures_total", help: "Batch writes that failed and were retried.")
-        conflictFallbacks = registry.makeCounter(
-            name: "outpost_ingest_conflict_retries_total",
-            help: "Batches that held an already stored reading and were written again with ON CONFLICT DO NOTHING.")
-        queueRows = registry.makeGauge(name: "outpost_ingest_queue_rows", help: "Decoded readings waiting for a batch.")
-        devicesOnline = registry.makeGauge(name: "outpost_devices_online", help: "Devices whose status is online.")
+            descriptor: .outpost("outpost_ingest_write_failures_total", "Batch writes that failed and were retried."))
+        conflictFallbacks = registry.makeCounter(descriptor: .outpost(
+            "outpost_ingest_conflict_retries_total",
+            "Batches that held an already stored reading and were written again with ON CONFLICT DO NOTHING."))
+        queueRows = registry.makeGauge(descriptor: .outpost("outpost_ingest_queue_rows", "Decoded readings waiting for a batch."))
+        devicesOnline = registry.makeGauge(descriptor: .outpost("outpost_devices_online", "Devices whose status is online."))
         devicesWentOffline = registry.makeCounter(
-            name: "outpost_devices_silence_offline_total", help: "Devices marked offline because they fell silent.")
+            descriptor: .outpost("outpost_devices_silence_offline_total", "Devices marked offline because they fell silent."))
         stateFlushFailures = registry.makeCounter(
-            name: "outpost_devices_flush_failures_total", help: "Presence and event flushes that failed and were retried.")
-        shedMessages = registry.makeCounter(
-            name: "outpost_ingest_shed_total",
-            help: "Telemetry messages shed (not queued, not acked; re-sent by the device) because their device held its share of the ingest queue.")
-        shedReadings = registry.makeCounter(name: "outpost_ingest_shed_readings_total", help: "Readings in shed telemetry messages.")
+            descriptor: .outpost("outpost_devices_flush_failures_total", "Presence and event flushes that failed and were retried."))
+        shedMessages = registry.makeCounter(descriptor: .outpost(
+            "outpost_ingest_shed_total",
+            "Telemetry messages shed (not queued, not acked; re-sent by the device) because their device held its share of the ingest queue."))
+        shedReadings = registry.makeCounter(
+            descriptor: .outpost("outpost_ingest_shed_readings_total", "Readings in shed telemetry messages."))
         for path in Self.writePaths { writePath(path, failing: false) }
+        recordBuildInfo()
     }
 
     /// The batched write paths `/health` watches.
@@ -74,9 +76,13 @@ public final class AggregatorMetrics: Sendable {
 
     /// Counts a refused message (and its readings, for telemetry) under its reason.
     func rejected(kind: String, reason: String, readings: Int = 0) {
-        registry.makeCounter(name: "outpost_ingest_rejected_total", labels: [("kind", kind), ("reason", reason)]).increment()
+        registry.makeCounter(descriptor: .outpost("outpost_ingest_rejected_total", "Messages refused, by kind and reason."),
+                             labels: [("kind", kind), ("reason", reason)])
+            .increment()
         if readings > 0 {
-            registry.makeCounter(name: "outpost_ingest_rejected_readings_total", labels: [("reason", reason)])
+            registry.makeCounter(
+                descriptor: .outpost("outpost_ingest_rejected_readings_total", "Readings in refused telemetry messages, by reason."),
+                labels: [("reason", reason)])
                 .increment(by: Int64(readings))
         }
     }
@@ -89,7 +95,10 @@ public final class AggregatorMetrics: Sendable {
 
     /// Counts a message PostgreSQL refused for its data and that went to `rejected_messages`.
     func deadLettered(kind: String, sqlstate: String) {
-        registry.makeCounter(name: "outpost_ingest_dead_lettered_total", labels: [("kind", kind), ("sqlstate", sqlstate)]).increment()
+        registry.makeCounter(
+            descriptor: .outpost("outpost_ingest_dead_lettered_total", "Messages PostgreSQL refused for their data, kept in rejected_messages."),
+            labels: [("kind", kind), ("sqlstate", sqlstate)])
+            .increment()
     }
 
     /// Marks a write path failing (a transient failure it is retrying) or recovered; `/health`
@@ -102,7 +111,9 @@ public final class AggregatorMetrics: Sendable {
                 _ = paths.remove(path)
             }
         }
-        registry.makeGauge(name: "outpost_write_path_failing", labels: [("path", path)]).set(failing ? 1.0 : 0.0)
+        registry.makeGauge(descriptor: .outpost("outpost_write_path_failing", "1 while a batched write path retries a transient failure."),
+                           labels: [("path", path)])
+            .set(failing ? 1.0 : 0.0)
     }
 
     /// The write paths failing now, sorted.
@@ -110,26 +121,33 @@ public final class AggregatorMetrics: Sendable {
 
     /// Counts an admin API refusal or failure under its error code (`outpost_api_errors_total{code}`).
     func apiError(code: String) {
-        registry.makeCounter(name: "outpost_api_errors_total", labels: [("code", code)]).increment()
+        registry.makeCounter(descriptor: .outpost("outpost_api_errors_total", "Admin API refusals and failures, by error code."),
+                             labels: [("code", code)])
+            .increment()
     }
 
     /// Counts a config endpoint request (`enroll`, `renew`, `ca`) under its outcome: `issued`,
     /// `served`, a refusal code, or `internal_error` (`outpost_identity_requests_total`).
     func identityRequest(operation: String, outcome: String) {
-        registry.makeCounter(name: "outpost_identity_requests_total", labels: [("operation", operation), ("outcome", outcome)])
+        registry.makeCounter(descriptor: .outpost("outpost_identity_requests_total", "Config endpoint requests, by operation and outcome."),
+                             labels: [("operation", operation), ("outcome", outcome)])
             .increment()
     }
 
     /// Counts a command's move into `status`.
     func command(_ status: String, by count: Int = 1) {
         guard count > 0 else { return }
-        registry.makeCounter(name: "outpost_commands_total", labels: [("status", status)]).increment(by: Int64(count))
+        registry.makeCounter(descriptor: .outpost("outpost_commands_total", "Device commands moved into a status."),
+                             labels: [("status", status)])
+            .increment(by: Int64(count))
     }
 
     /// Counts a live-view event: `started`, `reused`, `ended` (by `reason`), `refused` (a
     /// browser's Janus request that is not allowed), `failed` (a start that did not succeed).
     func live(_ event: String, reason: String = "") {
-        registry.makeCounter(name: "outpost_live_events_total", labels: [("event", event), ("reason", reason)]).increment()
+        registry.makeCounter(descriptor: .outpost("outpost_live_events_total", "Live-view events, by event and reason."),
+                             labels: [("event", event), ("reason", reason)])
+            .increment()
     }
 
     func stored(_ inserted: Int, duplicates: Int, now: ContinuousClock.Instant) {
@@ -145,6 +163,156 @@ public final class AggregatorMetrics: Sendable {
 
     /// The Prometheus text exposition.
     public func render() -> String { registry.emitToString() }
+
+    // MARK: Operations: HTTP, live-event subscribers, process, build, certificate expiry
+
+    private static var httpRequests: MetricNameDescriptor {
+        .outpost("outpost_http_requests_total", "HTTP requests, by route template, method and status class.")
+    }
+    private static var httpDuration: MetricNameDescriptor {
+        .outpost("outpost_http_request_duration_seconds",
+            "Time from a request's head to its response's head, by route template and status class.")
+    }
+    private static let httpBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(250), .milliseconds(500), .seconds(1), .seconds(2), .seconds(5), .seconds(10),
+    ]
+    private static var certificateExpiry: MetricNameDescriptor {
+        .outpost("outpost_certificate_expiry_timestamp_seconds", "When a certificate the centre uses expires (notAfter, Unix seconds).")
+    }
+    /// Work done before each scrape (reading files, counting subscribers), in the order added.
+    private let probes = Mutex<[@Sendable () async -> Void]>([])
+    /// The CPU seconds already counted into `process_cpu_seconds_total`.
+    private let countedCPUSeconds = Mutex<Double>(0)
+
+    /// Counts one HTTP request under its route template (`unmatched` when no route took it).
+    func httpRequest(route: String, method: String, status: Int, duration: Duration) {
+        let statusClass = "\(min(max(status / 100, 1), 5))xx"
+        registry.makeCounter(descriptor: Self.httpRequests, labels: [("route", route), ("method", method), ("status_class", statusClass)])
+            .increment()
+        registry.makeDurationHistogram(descriptor: Self.httpDuration, labels: [("route", route), ("status_class", statusClass)],
+                                       buckets: Self.httpBuckets)
+            .record(duration)
+    }
+
+    /// Adds work to run before each scrape, e.g. setting a gauge from a count another part owns.
+    func addProbe(_ probe: @escaping @Sendable () async -> Void) {
+        probes.withLock { $0.append(probe) }
+    }
+
+    /// Runs the probes, samples the process and certificate files, and renders the exposition.
+    public func scrape() async -> String {
+        for probe in probes.withLock({ $0 }) { await probe() }
+        if let sample = ProcessSample.current() { record(sample) }
+        return render()
+    }
+
+    /// Live-event (SSE) streams open now.
+    func eventSubscribers(_ count: Int) {
+        registry.makeGauge(descriptor: .outpost("outpost_api_event_subscribers", "Live-event (SSE) streams open on the admin API."))
+            .set(Double(count))
+    }
+
+    /// Exports `process_*` under Prometheus' standard names.
+    func record(_ sample: ProcessSample) {
+        registry.makeGauge(
+            descriptor: .outpost("process_resident_memory_bytes", "Resident memory size in bytes.")).set(sample.residentBytes)
+        registry.makeGauge(descriptor: .outpost("process_open_fds", "Number of open file descriptors.")).set(Double(sample.openDescriptors))
+        registry.makeGauge(
+            descriptor: .outpost("process_max_fds", "Maximum number of open file descriptors.")).set(Double(sample.maxDescriptors))
+        registry.makeGauge(descriptor: .outpost("process_start_time_seconds", "Start time of the process since the Unix epoch in seconds."))
+            .set(sample.startTime)
+        let delta = countedCPUSeconds.withLock { counted in
+            let delta = max(0, sample.cpuSeconds - counted)
+            counted += delta
+            return delta
+        }
+        registry.makeCounter(
+            descriptor: .outpost("process_cpu_seconds_total", "Total user and system CPU time spent in seconds.")).increment(by: delta)
+    }
+
+    /// Exports each watched certificate's `notAfter` and the CRL's `nextUpdate` as Unix seconds.
+    func expiries(certificates: [String: Date], crlNextUpdate: Date?) {
+        for (name, notAfter) in certificates {
+            registry.makeGauge(descriptor: Self.certificateExpiry, labels: [("certificate", name)]).set(notAfter.timeIntervalSince1970)
+        }
+        if let crlNextUpdate {
+            registry.makeGauge(
+                descriptor: .outpost("outpost_crl_next_update_timestamp_seconds",
+                    "When the fleet CRL must be replaced (nextUpdate, Unix seconds)."))
+                .set(crlNextUpdate.timeIntervalSince1970)
+        }
+    }
+
+    /// The fleet as PostgreSQL has it (the same on every aggregator): `outpost_devices_online`,
+    /// `outpost_devices{kind,status}`, and the buffer depth and drops devices last reported.
+    func fleet(_ groups: [FleetGroup]) {
+        devicesOnline.set(Double(groups.filter { $0.status == "online" }.reduce(0) { $0 + $1.devices }))
+        let statuses = ["online", "offline", "unknown", "revoked"]
+        for kind in Set(groups.map(\.kind)).union(["meter", "camera"]) {
+            let ofKind = groups.filter { $0.kind == kind }
+            for status in statuses {
+                registry.makeGauge(
+                    descriptor: .outpost("outpost_devices", "Devices by kind and status (online, offline, unknown, revoked)."),
+                    labels: [("kind", kind), ("status", status)])
+                    .set(Double(ofKind.filter { $0.status == status }.reduce(0) { $0 + $1.devices }))
+            }
+            registry.makeGauge(
+                descriptor: .outpost("outpost_devices_buffer_depth",
+                    "Readings waiting in device buffers, as the devices last reported, summed."),
+                labels: [("kind", kind)])
+                .set(Double(ofKind.reduce(0) { $0 + $1.bufferDepth }))
+            registry.makeGauge(
+                descriptor: .outpost("outpost_devices_buffer_dropped",
+                    "Readings device buffers dropped when full, as the devices last reported, summed."),
+                labels: [("kind", kind)])
+                .set(Double(ofKind.reduce(0) { $0 + $1.dropped }))
+        }
+    }
+
+    /// Free space of the file system holding a directory the centre writes (`state`).
+    func disk(_ directory: String, _ space: DiskSpace) {
+        registry.makeGauge(
+            descriptor: .outpost("outpost_disk_free_bytes", "Free bytes of the file system holding a directory the centre writes."),
+            labels: [("directory", directory)])
+            .set(space.freeBytes)
+        registry.makeGauge(
+            descriptor: .outpost("outpost_disk_free_ratio", "Free fraction of the file system holding a directory the centre writes."),
+            labels: [("directory", directory)])
+            .set(space.freeRatio)
+    }
+
+    /// A camera's stream as its last stored `stream_stats` event says: bitrate, loss (when the
+    /// receiver reported any) and when. Series per camera device; an aggregator sees the
+    /// events of its share of the broker subscription, so the rules take `max by (device)`.
+    func cameraStream(_ event: DeviceEvent) {
+        let device = [("device", event.device.rawValue)]
+        if let bitrate = event.data["bitrateKbps"]?.doubleValue {
+            registry.makeGauge(
+                descriptor: .outpost("outpost_camera_bitrate_kbps", "A camera stream's bitrate in its last stream_stats event."),
+                labels: device)
+                .set(bitrate)
+        }
+        if let loss = event.data["lossFraction"]?.doubleValue {
+            registry.makeGauge(
+                descriptor: .outpost("outpost_camera_loss_ratio",
+                    "The fraction of a camera stream's packets its receiver last reported lost."),
+                labels: device)
+                .set(loss)
+        }
+        registry.makeGauge(
+            descriptor: .outpost("outpost_camera_stats_timestamp_seconds",
+                "When a camera's last stream_stats event was taken (Unix seconds)."),
+            labels: device)
+            .set(Double(event.ts) / 1_000)
+    }
+
+    /// `outpost_build_info{version,commit}`, always 1.
+    private func recordBuildInfo() {
+        registry.makeGauge(descriptor: .outpost("outpost_build_info", "The running build: version and commit labels, value 1."),
+                           labels: [("version", BuildInfo.version), ("commit", BuildInfo.commit)])
+            .set(1.0)
+    }
 }
 
 /// Stored counts per second over a sliding window, in one-second buckets.
@@ -173,5 +341,12 @@ struct RateWindow: Sendable {
         let second = Self.second(now)
         let total = buckets.filter { $0.second > second - Int64(Self.span) }.reduce(0) { $0 + $1.count }
         return Double(total) / Double(Self.span)
+    }
+}
+
+extension MetricNameDescriptor {
+    /// An Outpost metric: `name` is the full name, unit suffix included, as `docs/aggregator.md` lists it.
+    static func outpost(_ name: String, _ help: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help)
     }
 }

@@ -66,6 +66,49 @@ public struct SchemaService: Service {
 
     /// Creates missing partitions and applies retention, once.
     public func maintain(today: Date = Date()) async throws {
+        try await partitions(today: today)
+        let batch = Int64(Self.retentionBatch)
+        let audit = try await deleteInBatches(days: settings.auditRetentionDays, today: today) { cutoff in
+            """
+            WITH gone AS (DELETE FROM audit_log WHERE id IN (
+                SELECT id FROM audit_log WHERE at < \(cutoff) LIMIT \(batch)) RETURNING 1)
+            SELECT count(*) FROM gone
+            """
+        }
+        let commands = try await deleteInBatches(days: settings.commandRetentionDays, today: today) { cutoff in
+            """
+            WITH gone AS (DELETE FROM commands WHERE id IN (
+                SELECT id FROM commands WHERE status IN ('succeeded', 'failed', 'expired')
+                    AND created_at < \(cutoff) LIMIT \(batch)) RETURNING 1)
+            SELECT count(*) FROM gone
+            """
+        }
+        if audit + commands > 0 {
+            logger.info("deleted rows past retention", metadata: ["audit_log": "\(audit)", "commands": "\(commands)"])
+        }
+    }
+
+    /// Rows per retention `DELETE`, so that no statement holds its locks for long.
+    static let retentionBatch = 10_000
+
+    /// Runs the query (one batch older than the cutoff, answering how many rows it deleted) until
+    /// a batch is short; 0 days: nothing.
+    private func deleteInBatches(days: Int, today: Date, _ query: (Date) -> PostgresQuery) async throws -> Int {
+        guard days > 0 else { return 0 }
+        let cutoff = today.addingTimeInterval(-Double(days) * 86_400)
+        var total = 0
+        while true {
+            var deleted = 0
+            for try await count in try await database.client.query(query(cutoff), logger: logger).decode(Int64.self) {
+                deleted = Int(count)
+            }
+            total += deleted
+            if deleted < Self.retentionBatch { return total }
+        }
+    }
+
+    /// Creates the partitions of the plan and drops readings (and device events) past retention.
+    private func partitions(today: Date) async throws {
         let plan = PartitionPlan(today: today, settings: settings)
         var created: [String] = []
         for day in plan.days {

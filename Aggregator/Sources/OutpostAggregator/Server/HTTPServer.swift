@@ -28,6 +28,8 @@ public enum HTTPServer {
         settings: HTTPSettings, providers: [any RouteProvider], metrics: AggregatorMetrics, logger: Logger
     ) throws -> some ApplicationProtocol {
         let router = Router(context: AppRequestContext.self)
+        // Before any route: it wraps every route and the not-found responder.
+        router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
         for provider in providers { provider.addRoutes(to: router) }
         // Router middleware added after the routes wraps only the not-found responder.
         router.add(middleware: RequestIDMiddleware())
