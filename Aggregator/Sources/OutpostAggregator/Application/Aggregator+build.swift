@@ -100,6 +100,13 @@ public func buildAggregator(
                          javascriptDirectory: configuration.http.javascriptDir, metrics: metrics)]
     let http = try HTTPServer.build(settings: configuration.http, providers: routes, metrics: metrics, logger: component("http"))
 
+    // Recording at the centre and its retention (docs/recordings.md), when `recordings.enabled`.
+    let recordingServices: [any Service] = configuration.recordings.enabled ? [
+        RecorderService(settings: configuration.recordings, owner: configuration.instanceID, client: database.client, metrics: metrics,
+                        readiness: readiness, logger: component("recordings")),
+        RetentionService(settings: configuration.recordings, client: database.client, metrics: metrics, readiness: readiness,
+                         logger: component("recordings")),
+    ] : []
     let services: [any Service] = [
         database,
         SchemaService(database: database, migrationsDirectory: configuration.migrationsDir, settings: configuration.readings,
@@ -111,7 +118,7 @@ public func buildAggregator(
                        readiness: readiness, metrics: metrics, logger: component("commands")),
         IngestService(client: broker, router: router, pipeline: pipeline, readiness: readiness, logger: component("ingest")),
         adminAPI.events,
-    ] + crlRefresh + (live.map { [LiveViewService(live: $0, readiness: readiness)] } ?? []) + [
+    ] + crlRefresh + (live.map { [LiveViewService(live: $0, readiness: readiness)] } ?? []) + recordingServices + [
         http,
         SystemdWatchdogService(isHealthy: { await database.isReachable() }),
     ]
