@@ -93,7 +93,7 @@ public func buildAggregator(
     }
     let live = try LiveView.make(settings: configuration.live, client: database.client, metrics: metrics, logger: component("live"))
     let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics, live: live,
-                            logger: component("api"))
+                            recordings: configuration.recordings.enabled ? configuration.recordings : nil, logger: component("api"))
     let routes: [any RouteProvider] =
         [HealthRoutes(database: database, broker: broker, metrics: metrics)] + enrollment + [adminAPI] + routeProviders
         + [ConsoleRoutes(consoleDirectory: ConsoleRoutes.directory(configured: configuration.http.consoleDir),
