@@ -74,7 +74,10 @@ struct CameraRecorder: Sendable {
                 try? await Task.sleep(for: .seconds(wait))
             }
         }
-        if streaming { await stopStream() }
+        if streaming {
+            let recorder = self
+            await Task { await recorder.stopStream() }.value
+        }
         try? FileManager.default.removeItem(atPath: (engineDirectory as NSString).appendingPathComponent("\(device).sdp"))
         logger.info("recording stopped", metadata: ["device": "\(device)"])
     }
@@ -114,20 +117,12 @@ struct CameraRecorder: Sendable {
         let list = (engineDirectory as NSString).appendingPathComponent("\(device).csv")
         try? FileManager.default.removeItem(atPath: list)
         let logPath = (engineDirectory as NSString).appendingPathComponent("\(device).log")
-        guard FileManager.default.createFile(atPath: logPath, contents: nil, attributes: [.posixPermissions: 0o600]) else {
-            throw RecordingError(.engineFailed, "cannot write \(logPath)")
-        }
-        let log = try FileHandle(forWritingTo: URL(fileURLWithPath: logPath))
-        defer { try? log.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: settings.ffmpegPath)
-        process.arguments = RecordingPlan.engineArguments(sdp: sdp, receiveAddress: settings.mediaAddress, segmentSeconds: settings.segmentSeconds,
-                                                          list: list, pattern: (deviceDirectory as NSString).appendingPathComponent(prefix))
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        do { try process.run() } catch { throw RecordingError(.engineFailed, "\(settings.ffmpegPath): \(error)") }
-        logger.info("media engine started", metadata: ["device": "\(device)", "pid": "\(process.processIdentifier)"])
+        let process = try EngineProcess(
+            executable: settings.ffmpegPath,
+            arguments: RecordingPlan.engineArguments(sdp: sdp, receiveAddress: settings.mediaAddress, segmentSeconds: settings.segmentSeconds,
+                                                     list: list, pattern: (deviceDirectory as NSString).appendingPathComponent(prefix)),
+            logPath: logPath)
+        logger.info("media engine started", metadata: ["device": "\(device)", "pid": "\(process.pid)"])
 
         var done = Set<String>()
         var lastProgress = ContinuousClock.now
@@ -135,15 +130,15 @@ struct CameraRecorder: Sendable {
         var end: EngineEnd?
         while end == nil {
             if Task.isCancelled {
-                await Self.terminate(process)
+                await process.terminate()
                 end = .cancelled
             } else if !process.isRunning {
-                end = .crashed(process.terminationStatus)
+                end = .crashed(process.exitStatus)
             } else if ContinuousClock.now - lastProgress > staleAfter {
-                await Self.terminate(process)
+                await process.terminate()
                 end = .stale
             }
-            if try await catalogue(list: list, done: &done) > 0 { lastProgress = .now }
+            if await catalogue(list: list, done: &done) > 0 { lastProgress = .now }
             if end == nil { try? await Task.sleep(for: .milliseconds(500)) }
         }
         await settleLeftovers(runPrefix: String(prefix.prefix { $0 != "-" }) + "-", done: done)
@@ -151,35 +146,25 @@ struct CameraRecorder: Sendable {
     }
 
     /// Catalogues the segments the list names that are not done yet; returns how many.
-    private func catalogue(list: String, done: inout Set<String>) async throws -> Int {
+    /// Runs to its end even while recording is being stopped: the last segment gets its row.
+    private func catalogue(list: String, done: inout Set<String>) async -> Int {
         guard let text = try? String(contentsOfFile: list, encoding: .utf8) else { return 0 }
-        var count = 0
-        for line in text.split(separator: "\n") {
-            guard let name = RecordingPlan.listedFile(line), !done.contains(name) else { continue }
+        let names = text.split(separator: "\n").compactMap(RecordingPlan.listedFile).filter { !done.contains($0) }
+        for name in names {
             done.insert(name)
-            count += 1
-            await library.catalogue(device: device, name: name, outcome: "complete")
+            let library = library, device = device
+            await Task { await library.catalogue(device: device, name: name, outcome: "complete") }.value
         }
-        return count
+        return names.count
     }
 
     /// After the engine ended: this run's files it never listed (the segment it was writing
     /// when killed) are adopted when playable, removed when not.
     private func settleLeftovers(runPrefix: String, done: Set<String>) async {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: deviceDirectory)) ?? []
+        let library = library, device = device
         for name in names.sorted() where name.hasPrefix(runPrefix) && name.hasSuffix(".mp4") && !done.contains(name) {
-            await library.catalogue(device: device, name: name, outcome: "adopted")
-        }
-    }
-
-    /// SIGTERM (ffmpeg closes its segment and exits), SIGKILL after 10 s.
-    static func terminate(_ process: Process) async {
-        guard process.isRunning else { return }
-        process.terminate()
-        let deadline = ContinuousClock.now + .seconds(10)
-        while process.isRunning {
-            if ContinuousClock.now > deadline { kill(process.processIdentifier, SIGKILL) }
-            try? await Task.sleep(for: .milliseconds(50))
+            await Task { await library.catalogue(device: device, name: name, outcome: "adopted") }.value
         }
     }
 

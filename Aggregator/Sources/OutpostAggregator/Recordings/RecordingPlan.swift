@@ -25,13 +25,15 @@ public enum RecordingPlan {
 
     /// ffmpeg receiving the SDP's stream and cutting it, without re-encoding, into MP4
     /// segments of `segmentSeconds` (at the first keyframe after each boundary) with the
-    /// `moov` box up front (faststart), so each file plays in a browser as it is. Every
+    /// `moov` box up front (faststart) and no edit list (the first segment of a run starts
+    /// at its first keyframe, not at the stream's first packet), so each file plays in a
+    /// browser as it is and reports its real duration. Every
     /// closed segment is appended to `list` (CSV: file, start, end).
     public static func engineArguments(sdp: String, receiveAddress: String, segmentSeconds: Int, list: String, pattern: String) -> [String] {
         [
             "-hide_banner", "-nostdin", "-loglevel", "warning", "-protocol_whitelist", "file,udp,rtp,srtp", "-localaddr", receiveAddress,
             "-i", sdp, "-map", "0:v:0", "-c", "copy", "-f", "segment", "-segment_time", "\(segmentSeconds)", "-segment_format", "mp4",
-            "-segment_format_options", "movflags=+faststart", "-reset_timestamps", "1", "-segment_list", list,
+            "-segment_format_options", "movflags=+faststart:use_editlist=0", "-reset_timestamps", "1", "-segment_list", list,
             "-segment_list_type", "csv", pattern,
         ]
     }
