@@ -3,6 +3,7 @@
 import { APIError, current, request, streamEvents } from "./api.js";
 import { ago, badge, confirmAction, field, fill, h, select, table, time } from "./dom.js";
 import { livePlayer } from "./live.js";
+import { recordingsSection } from "./recordings.js";
 
 /** The readings API's metric names; a metric outside them (e.g. `host.cpu`) is listed but not charted. */
 const chartable = /^[a-z][a-z0-9_]{0,63}$/;
@@ -46,7 +47,7 @@ export async function render(root, { args, showError }) {
   root.append(h("h1", {}, device.id), summary,
     h("h2", {}, "Latest values"), latest,
     h("h2", {}, "Charts"), charts);
-  if (device.kind === "camera") root.append(cameraSection(path, device, showError));
+  if (device.kind === "camera") root.append(cameraSection(path, device, showError), recordingsSection(path, device, showError));
   root.append(h("h2", {}, "Commands"), commands,
     h("h2", {}, "Live events"), h("p", { class: "muted" }, "Status and command changes since this page opened."), events);
   if (current.can("admin")) root.append(h("h2", {}, "Certificates"), certificates);
