@@ -75,6 +75,9 @@ struct RecordingsAPITests {
             let range = try await env.send(.DELETE, "/api/v1/devices/cam-api/recordings?from=2020-01-01T00:00:00Z&to=\(cut)", token: operatorKey)
             #expect(range.status == 200)
             #expect(range.json["deleted"]?.intValue == 2)
+            let empty = try await env.send(.DELETE, "/api/v1/devices/cam-api/recordings?from=\(cut)&to=2020-01-01T00:00:00Z", token: operatorKey)
+            #expect(empty.status == 200, "an empty range deletes nothing")
+            #expect(empty.json["deleted"]?.intValue == 0)
             #expect(try env.psql("SELECT count(*) FROM recordings WHERE state = 'complete'") == "2")
             #expect(env.metrics.render().contains("outpost_recordings_deleted_total{reason=\"manual\"} 3"))
 
@@ -86,7 +89,7 @@ struct RecordingsAPITests {
         }
     }
 
-    @Test("recording mode: continuous, on_demand needs a duration, limits validated, only cameras, audited; a viewer cannot set it")
+    @Test("recording mode: continuous, on_demand for a duration (an hour by default), limits validated, only cameras, audited; a viewer cannot set it")
     func settings() async throws {
         try await APITestEnvironment.with { env in
             let viewer = try await env.createAPIKey(role: .viewer), operatorKey = try await env.createAPIKey(role: .operator)
@@ -100,8 +103,13 @@ struct RecordingsAPITests {
             #expect(set.json["mode"]?.stringValue == "continuous")
             #expect(set.json["quotaBytes"]?.intValue == 104_857_600)
             #expect(set.json["maxAgeDays"]?.intValue == 7)
-            #expect(try await env.send(.PUT, path, token: operatorKey, json: ["mode": "on_demand"]).errorCode == "validation_failed")
-            #expect(try await env.send(.PUT, path, token: operatorKey, json: ["mode": "continuous", "durationSeconds": 60]).status == 422)
+            #expect(try await env.send(.PUT, path, token: operatorKey, json: ["mode": "on_demand", "durationSeconds": 5]).errorCode == "validation_failed")
+            let ignored = try await env.send(.PUT, path, token: operatorKey, json: ["mode": "continuous", "durationSeconds": 60])
+            #expect(ignored.status == 200)
+            #expect(ignored.json["until"] == .null, "durationSeconds is for on_demand only")
+            let byDefault = try await env.send(.PUT, path, token: operatorKey, json: ["mode": "on_demand"])
+            let until = try #require(byDefault.json["until"]?.stringValue.flatMap(ISO8601.parse))
+            #expect(abs(until.timeIntervalSinceNow - 3_600) < 60, "on_demand defaults to an hour")
             #expect(try await env.send(.PUT, path, token: operatorKey, json: ["mode": "sometimes"]).status == 422)
             #expect(try await env.send(.PUT, path, token: operatorKey, json: ["mode": "off", "quotaBytes": 5]).status == 422)
             #expect(try await env.send(.PUT, path, token: operatorKey, json: ["mode": "off", "extra": 1]).status == 422)
@@ -110,7 +118,7 @@ struct RecordingsAPITests {
             #expect(demand.json["until"]?.stringValue != nil)
             let meter = try await env.send(.PUT, "/api/v1/devices/meter-set/recording", token: operatorKey, json: ["mode": "continuous"])
             #expect(meter.status == 409)
-            #expect(try env.psql("SELECT count(*) FROM audit_log WHERE action = 'recording.settings'") == "2")
+            #expect(try env.psql("SELECT count(*) FROM audit_log WHERE action = 'recording.settings'") == "4")
         }
     }
 

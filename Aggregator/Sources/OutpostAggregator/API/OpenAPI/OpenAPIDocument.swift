@@ -2514,7 +2514,7 @@ enum OpenAPIDocument {
               "type": "string",
               "format": "date-time"
             },
-            "description": "End (exclusive), after from."
+            "description": "End (exclusive); a range that is empty deletes nothing."
           }
         ]
       }
@@ -3649,7 +3649,7 @@ enum OpenAPIDocument {
             ],
             "minimum": 10,
             "maximum": 86400,
-            "description": "Required for on_demand, refused otherwise."
+            "description": "How long on_demand records (default 3600); the other modes ignore it."
           },
           "quotaBytes": {
             "type": [

@@ -5,10 +5,12 @@ import NIOCore
 import OutpostCommon
 
 /// `PUT /devices/{id}/recording`: `mode` (`off`, `continuous`, `on_demand`), for
-/// `on_demand` `durationSeconds` (10–86400), and optional `quotaBytes` and `maxAgeDays`
-/// that tighten the global retention limits for this camera (null removes them).
+/// `on_demand` `durationSeconds` (10–86400, default 3600; the other modes ignore it), and
+/// optional `quotaBytes` and `maxAgeDays` that tighten the global retention limits for this
+/// camera (absent or null removes them).
 struct RecordingSettingRequest: Decodable, StrictKeys {
     static let allowedKeys: Set<String> = ["mode", "durationSeconds", "quotaBytes", "maxAgeDays"]
+    static let defaultOnDemandSeconds = 3_600
     let mode: String
     let durationSeconds: Int?
     let quotaBytes: Int64?
@@ -19,14 +21,9 @@ struct RecordingSettingRequest: Decodable, StrictKeys {
         let container = try decoder.container(keyedBy: AnyKey.self)
         mode = try container.decode(String.self, forKey: AnyKey(stringValue: "mode"))
         guard ["off", "continuous", "on_demand"].contains(mode) else { throw APIError.validation("mode must be off, continuous or on_demand") }
-        durationSeconds = try container.decodeOptional(Int.self, "durationSeconds")
-        if mode == "on_demand" {
-            guard let durationSeconds, (10...86_400).contains(durationSeconds) else {
-                throw APIError.validation("on_demand needs durationSeconds of 10-86400")
-            }
-        } else if durationSeconds != nil {
-            throw APIError.validation("durationSeconds is only for on_demand")
-        }
+        let duration = try container.decodeOptional(Int.self, "durationSeconds")
+        if let duration, !(10...86_400).contains(duration) { throw APIError.validation("durationSeconds must be 10-86400") }
+        durationSeconds = mode == "on_demand" ? duration ?? Self.defaultOnDemandSeconds : nil
         quotaBytes = try container.decodeOptional(Int64.self, "quotaBytes")
         if let quotaBytes, !(1_048_576...Int64(1) << 50).contains(quotaBytes) { throw APIError.validation("quotaBytes must be 1 MiB to 1 PiB") }
         maxAgeDays = try container.decodeOptional(Int.self, "maxAgeDays")
@@ -136,7 +133,6 @@ extension AdminAPI {
             let query = try request.queryParameters(allowing: ["from", "to"])
             guard let from = try QueryValue.date(query, "from") else { throw APIError.invalidParameter("from", "is required") }
             guard let to = try QueryValue.date(query, "to") else { throw APIError.invalidParameter("to", "is required") }
-            guard from < to else { throw APIError.invalidParameter("to", "must be after from") }
             let device = try await existingDevice(context)
             var deleted = 0
             for id in try await library.store.ids(device: device, from: from, to: to) where try await library.delete(id: id, reason: "manual") {
