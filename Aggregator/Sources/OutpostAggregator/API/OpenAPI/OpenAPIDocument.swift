@@ -3643,27 +3643,18 @@ enum OpenAPIDocument {
             ]
           },
           "durationSeconds": {
-            "type": [
-              "integer",
-              "null"
-            ],
+            "type": "integer",
             "minimum": 10,
             "maximum": 86400,
             "description": "How long on_demand records (default 3600); the other modes ignore it."
           },
           "quotaBytes": {
-            "type": [
-              "integer",
-              "null"
-            ],
+            "type": "integer",
             "minimum": 1048576,
             "maximum": 1125899906842624
           },
           "maxAgeDays": {
-            "type": [
-              "integer",
-              "null"
-            ],
+            "type": "integer",
             "minimum": 1,
             "maximum": 36500
           }

@@ -7,7 +7,7 @@ import OutpostCommon
 /// `PUT /devices/{id}/recording`: `mode` (`off`, `continuous`, `on_demand`), for
 /// `on_demand` `durationSeconds` (10–86400, default 3600; the other modes ignore it), and
 /// optional `quotaBytes` and `maxAgeDays` that tighten the global retention limits for this
-/// camera (absent or null removes them).
+/// camera (absent removes them).
 struct RecordingSettingRequest: Decodable, StrictKeys {
     static let allowedKeys: Set<String> = ["mode", "durationSeconds", "quotaBytes", "maxAgeDays"]
     static let defaultOnDemandSeconds = 3_600
