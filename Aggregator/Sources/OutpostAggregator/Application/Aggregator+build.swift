@@ -91,7 +91,9 @@ public func buildAggregator(
         logger.warning("no CA in the state directory: the config endpoint (enroll, renew) is off",
                        metadata: ["ca_directory": "\(configuration.caDirectory)"])
     }
-    let live = try LiveView.make(settings: configuration.live, client: database.client, metrics: metrics, logger: component("live"))
+    let ingress = configuration.recordings.enabled ? RecordingIngress() : nil
+    let live = try LiveView.make(settings: configuration.live, client: database.client, metrics: metrics, ingress: ingress,
+                                 logger: component("live"))
     let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics, live: live,
                             recordings: configuration.recordings.enabled ? configuration.recordings : nil, logger: component("api"))
     let routes: [any RouteProvider] =
@@ -101,12 +103,12 @@ public func buildAggregator(
     let http = try HTTPServer.build(settings: configuration.http, providers: routes, metrics: metrics, logger: component("http"))
 
     // Recording at the centre and its retention (docs/recordings.md), when `recordings.enabled`.
-    let recordingServices: [any Service] = configuration.recordings.enabled ? [
-        RecorderService(settings: configuration.recordings, owner: configuration.instanceID, client: database.client, metrics: metrics,
-                        readiness: readiness, logger: component("recordings")),
+    let recordingServices: [any Service] = ingress.map { ingress in [
+        RecorderService(settings: configuration.recordings, owner: configuration.instanceID, client: database.client, ingress: ingress,
+                        metrics: metrics, readiness: readiness, logger: component("recordings")),
         RetentionService(settings: configuration.recordings, client: database.client, metrics: metrics, readiness: readiness,
                          logger: component("recordings")),
-    ] : []
+    ] } ?? []
     let services: [any Service] = [
         database,
         SchemaService(database: database, migrationsDirectory: configuration.migrationsDir, settings: configuration.readings,

@@ -3,7 +3,8 @@ import Logging
 import OutpostCommon
 
 /// Records one camera: asks its agent for the stream (SRTP, a fresh key) toward a port
-/// pair here, runs ffmpeg on it as a child process, and turns each segment ffmpeg closes
+/// pair here, where an ``RTPRelay`` passes it on to ffmpeg on loopback (and to Janus while
+/// someone watches live), runs ffmpeg as a child process, and turns each segment ffmpeg closes
 /// into a catalogue row: fsync, ffprobe, thumbnail, then `complete`. An engine that exits
 /// by itself (a crash, kill -9) is restarted with backoff on the same stream; its
 /// half-written segment is adopted if ffprobe can play it and removed (`partial`) if not.
@@ -12,6 +13,7 @@ struct CameraRecorder: Sendable {
     let device: String
     let settings: RecordingSettings
     let library: RecordingLibrary
+    let ingress: RecordingIngress
     let commands: CommandRecords
     let audit: AuditLog
     let metrics: AggregatorMetrics
@@ -38,16 +40,22 @@ struct CameraRecorder: Sendable {
                 try FileManager.default.createDirectory(atPath: engineDirectory, withIntermediateDirectories: true,
                                                         attributes: [.posixPermissions: 0o700])
                 let port = try Self.freePortPair(address: settings.mediaAddress, candidates: settings.rtpPorts.shuffled())
+                let enginePort = try Self.freePortPair(address: "127.0.0.1", candidates: settings.rtpPorts.shuffled().filter { abs($0 - port) > 1 })
+                let relay = try RTPRelay(address: settings.mediaAddress, port: port,
+                                         engine: RTPRelay.Destination(host: "127.0.0.1", rtpPort: enginePort, rtcpPort: enginePort + 1))
+                defer { Task { await relay.stop() } }
                 let key = LivePlan.newSRTPKey()
                 if streaming { await stopStream() }
                 let offer = try await startStream(port: port, key: key)
                 streaming = true
+                await ingress.set(device, RecordingIngress.Session(relay: relay, srtpKey: key, offer: offer))
+                defer { Task { [ingress, device] in await ingress.set(device, nil) } }
                 let sdpPath = (engineDirectory as NSString).appendingPathComponent("\(device).sdp")
-                let sdp = try RecordingPlan.engineSDP(offer: offer, receiveAddress: settings.mediaAddress, rtpPort: port, srtpKey: key)
+                let sdp = try RecordingPlan.engineSDP(offer: offer, receiveAddress: "127.0.0.1", rtpPort: enginePort, srtpKey: key)
                 guard FileManager.default.createFile(atPath: sdpPath, contents: Data(sdp.utf8), attributes: [.posixPermissions: 0o600]) else {
                     throw RecordingError(.engineFailed, "cannot write \(sdpPath)")
                 }
-                logger.info("recording", metadata: ["device": "\(device)", "rtp_port": "\(port)"])
+                logger.info("recording", metadata: ["device": "\(device)", "rtp_port": "\(port)", "engine_port": "\(enginePort)"])
                 var restarts = 0
                 engine: while !Task.isCancelled {
                     switch try await runEngine(sdp: sdpPath) {
@@ -119,7 +127,7 @@ struct CameraRecorder: Sendable {
         let logPath = (engineDirectory as NSString).appendingPathComponent("\(device).log")
         let process = try EngineProcess(
             executable: settings.ffmpegPath,
-            arguments: RecordingPlan.engineArguments(sdp: sdp, receiveAddress: settings.mediaAddress, segmentSeconds: settings.segmentSeconds,
+            arguments: RecordingPlan.engineArguments(sdp: sdp, receiveAddress: "127.0.0.1", segmentSeconds: settings.segmentSeconds,
                                                      list: list, pattern: (deviceDirectory as NSString).appendingPathComponent(prefix)),
             logPath: logPath)
         logger.info("media engine started", metadata: ["device": "\(device)", "pid": "\(process.pid)"])

@@ -13,6 +13,7 @@ public struct RecorderService: Service {
     let owner: String
     let store: RecordingStore
     let library: RecordingLibrary
+    let ingress: RecordingIngress
     let commands: CommandRecords
     let audit: AuditLog
     let metrics: AggregatorMetrics
@@ -22,8 +23,9 @@ public struct RecorderService: Service {
     /// Three missed check intervals, at least 15 s.
     var staleClaimSeconds: Int { max(15, settings.checkIntervalSeconds * 3) }
 
-    public init(settings: RecordingSettings, owner: String, client: PostgresClient, metrics: AggregatorMetrics, readiness: SchemaReadiness,
-                logger: Logger) {
+    public init(settings: RecordingSettings, owner: String, client: PostgresClient, ingress: RecordingIngress, metrics: AggregatorMetrics,
+                readiness: SchemaReadiness, logger: Logger) {
+        self.ingress = ingress
         self.settings = settings
         self.owner = owner
         store = RecordingStore(client: client, logger: logger)
@@ -36,7 +38,7 @@ public struct RecorderService: Service {
     }
 
     func recorder(for device: String) -> CameraRecorder {
-        CameraRecorder(device: device, settings: settings, library: library, commands: commands, audit: audit, metrics: metrics, logger: logger)
+        CameraRecorder(device: device, settings: settings, library: library, ingress: ingress, commands: commands, audit: audit, metrics: metrics, logger: logger)
     }
 
     public func run() async throws {
