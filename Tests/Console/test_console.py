@@ -487,7 +487,6 @@ class ConsoleTest(unittest.TestCase):
         self.wait(lambda: self.present('tr[data-device="bulk-00200"]'))
         self.logout()
 
-
     def test_10_forced_password_change_after_reset(self):
         self.allowed_log = ["status of 403", "status of 401"]
         token = self.admin_token()
@@ -565,6 +564,51 @@ class ConsoleTest(unittest.TestCase):
         self.logout()
         self.login("reset-me", "reset-me third password")
         self.wait(lambda: self.present("#fleet-table"), 20)
+        self.logout()
+
+    def test_12_recordings_timeline_player_and_delete(self):
+        # A camera with one recorded segment (an ffmpeg-made MP4 and JPEG, as the recorder
+        # writes them) catalogued complete; the console fetches both with its token.
+        camera = "console-cam"
+        directory = os.path.join(STATE, "recordings", camera)
+        os.makedirs(directory, exist_ok=True)
+        segment = os.path.join(directory, "console-000000.mp4")
+        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+                        "-t", "3", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "30", "-movflags", "+faststart", segment], check=True)
+        subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-y", "-i", segment, "-frames:v", "1", "-vf", "scale=320:-2",
+                        os.path.join(directory, "console-000000.jpg")], check=True)
+        size = os.path.getsize(segment)
+        recording = psql(f"""INSERT INTO devices (id, kind) VALUES ('{camera}', 'camera') ON CONFLICT (id) DO NOTHING;
+            INSERT INTO recordings (device, started_at, ended_at, duration_ms, bytes, path, thumbnail_path, codec, width, height, state)
+            VALUES ('{camera}', now() - interval '10 minutes', now() - interval '10 minutes' + interval '3 seconds', 3000, {size},
+                    '{camera}/console-000000.mp4', '{camera}/console-000000.jpg', 'h264', 640, 360, 'complete') RETURNING id""")
+        recording = recording.splitlines()[-1]
+        self.login("admin", ADMIN_PASSWORD)
+        self.wait(lambda: self.present("#fleet-table"), 20)
+        self.go(f"device/{camera}", f'#recordings-timeline li[data-recording="{recording}"]')
+        self.wait(lambda: "1 segments" in self.find("#recordings-totals").text, 10, "storage totals")
+        self.wait(lambda: self.driver.execute_script(
+            "const img = document.querySelector('#recordings-timeline .recording-thumbnail');"
+            "return img && img.complete && img.naturalWidth === 320 && img.src.startsWith('blob:');"), 20, "thumbnail never loaded")
+        self.find(f'li[data-recording="{recording}"] .recording-play').click()
+        self.wait(lambda: self.driver.execute_script(
+            "const v = document.querySelector('#recording-video');"
+            "return v && !v.hidden && v.src.startsWith('blob:') && v.readyState >= 1 && v.videoWidth === 640 && Math.abs(v.duration - 3) < 0.2;"),
+            20, "the segment never played")
+        self.screenshot("recordings")
+        # Delete waits for confirmation; cancel keeps it, confirm removes row and file.
+        self.find(f'li[data-recording="{recording}"] .recording-delete').click()
+        self.wait(lambda: self.present("dialog.confirm[open]"))
+        self.find("dialog.confirm button[value=cancel]").click()
+        self.wait(lambda: not self.present("dialog.confirm"))
+        self.assertEqual(psql(f"SELECT state FROM recordings WHERE id = {recording}"), "complete")
+        self.find(f'li[data-recording="{recording}"] .recording-delete').click()
+        self.wait(lambda: self.present("dialog.confirm[open]"))
+        self.find("dialog.confirm button[data-confirm=yes]").click()
+        self.wait(lambda: not self.present(f'li[data-recording="{recording}"]'), 20, "the deleted segment stayed listed")
+        self.assertEqual(psql(f"SELECT state || ' ' || deleted_reason FROM recordings WHERE id = {recording}"), "deleted manual")
+        self.assertFalse(os.path.exists(segment))
+        self.assertEqual(psql("SELECT count(*) FROM audit_log WHERE action = 'recording.delete'"), "1")
         self.logout()
 
 if __name__ == "__main__":

@@ -151,7 +151,7 @@ Version: $debversion
 Architecture: $arch
 Maintainer: Outpost maintainers <maintainers@outpost.invalid>
 Installed-Size: $size
-Depends: adduser, $(depends_of "$stage/usr/bin/$name")$([ "$name" = outpost-aggregator ] && echo ", libjs-dygraphs" || true)
+Depends: adduser, $(depends_of "$stage/usr/bin/$name")$([ "$name" = outpost-aggregator ] && echo ", libjs-dygraphs, ffmpeg" || true)
 Recommends: $recommends
 Section: net
 Priority: optional

@@ -31,7 +31,8 @@ STACK_AGG="$(swift build --show-bin-path)/outpost-aggregator"
 # Budgets far above what the run sends, so no schema-valid request meets a 429; bcrypt at its
 # cheapest so logins do not dominate the time budget.
 STACK_AGGREGATOR_EXTRA=',"api": {"requests_per_minute": 1000000, "login_per_ip_per_minute": 1000000,
-  "login_per_user_per_minute": 1000000, "bcrypt_cost": 4, "access_token_seconds": 3600}'
+  "login_per_user_per_minute": 1000000, "bcrypt_cost": 4, "access_token_seconds": 3600},
+  "recordings": {"enabled": true, "directory": "'"$state/recordings"'", "floor_percent": 0, "floor_bytes": 0}'
 stack_stop "$state" >/dev/null 2>&1 || true
 # Ports the kernel has free right now (other stacks may run on this machine at the same time).
 free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
@@ -54,7 +55,8 @@ key() {
     curl -sf --cacert "$STACK_CA" "$api/api-keys" -H "authorization: Bearer $access" -H 'content-type: application/json' \
         -d "{\"name\":\"schemathesis $1\",\"role\":\"$1\",\"expiresAt\":\"$expires\"}" | json '["secret"]'
 }
-# Something for the routes to find: a meter with readings and events, a camera, a command, an enrollment token.
+# Something for the routes to find: a meter with readings and events, a camera with a recorded segment,
+# a command, an enrollment token.
 "$STACK_AGG" token create --config "$STACK_CONFIG" --device schema-meter-1 --ttl 1h >/dev/null
 stack_psql -c "INSERT INTO devices (id, kind) VALUES ('schema-cam-1', 'camera') ON CONFLICT DO NOTHING" \
     -c "INSERT INTO readings (device, buffer, seq, ts, metric, value)
@@ -63,6 +65,15 @@ stack_psql -c "INSERT INTO devices (id, kind) VALUES ('schema-cam-1', 'camera') 
         SELECT 'schema-meter-1', now() - g * interval '1 minute', CASE WHEN g % 2 = 0 THEN 'stream_stats' ELSE 'warning' END,
                jsonb_build_object('n', g) FROM generate_series(1, 20) g"
 
+mkdir -p "$state/recordings/schema-cam-1"
+ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=30 -t 2 -c:v libx264 -pix_fmt yuv420p \
+    -movflags +faststart "$state/recordings/schema-cam-1/schema-000000.mp4"
+ffmpeg -hide_banner -loglevel error -y -i "$state/recordings/schema-cam-1/schema-000000.mp4" -frames:v 1 \
+    "$state/recordings/schema-cam-1/schema-000000.jpg"
+stack_psql -c "INSERT INTO recordings (device, started_at, ended_at, duration_ms, bytes, path, thumbnail_path, codec, width, height, state)
+    VALUES ('schema-cam-1', now() - interval '1 hour', now() - interval '1 hour' + interval '2 seconds', 2000,
+            $(stat -c %s "$state/recordings/schema-cam-1/schema-000000.mp4"), 'schema-cam-1/schema-000000.mp4',
+            'schema-cam-1/schema-000000.jpg', 'h264', 320, 240, 'complete')"
 status=0
 mkdir -p "$state/reports"
 # Schemathesis keeps its cache (failures to replay) in .schemathesis/ of the working directory.

@@ -31,9 +31,11 @@ mkdir -p "$work"
 stack_stop "$work/state" >/dev/null 2>&1 || true
 trap 'stack_stop "$work/state" >/dev/null' EXIT
 # Short access tokens (the shortest allowed) so the test sees one expire and be refreshed; a
-# 10 s silence timeout for the kill -9 check; login and request limits the test never reaches.
+# 10 s silence timeout for the kill -9 check; login and request limits the test never reaches;
+# recordings on, under the state directory, with no free-space floor (this disk may be fuller).
 STACK_AGGREGATOR_EXTRA=', "api": {"access_token_seconds": 60, "bcrypt_cost": 4, "login_per_user_per_minute": 100,
-  "login_per_ip_per_minute": 100, "requests_per_minute": 100000}, "devices": {"offline_after_seconds": 10}'
+  "login_per_ip_per_minute": 100, "requests_per_minute": 100000}, "devices": {"offline_after_seconds": 10},
+  "recordings": {"enabled": true, "directory": "'"$work/state/recordings"'", "floor_percent": 0, "floor_bytes": 0}'
 stack_init "$work/state" "${CONSOLE_PG_PORT:-56432}" "${CONSOLE_MQTT_PORT:-56883}" "${CONSOLE_HTTPS_PORT:-56443}"
 stack_start_postgres
 stack_configure console

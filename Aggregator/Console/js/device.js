@@ -4,6 +4,7 @@ import { APIError, current, request, streamEvents } from "./api.js";
 import { ago, badge, confirmAction, field, fill, h, select, table, time } from "./dom.js";
 import { livePlayer } from "./live.js";
 import { eventTimeline } from "./timeline.js";
+import { recordingsSection } from "./recordings.js";
 
 const buckets = [["raw", "raw"], ["1m", "1 minute"], ["1h", "1 hour"], ["1d", "1 day"]];
 const ranges = [["900", "15 minutes"], ["3600", "1 hour"], ["21600", "6 hours"], ["86400", "24 hours"], ["604800", "7 days"], ["2592000", "30 days"]];
@@ -47,7 +48,7 @@ export async function render(root, { args, showError }) {
   root.append(h("h1", {}, device.id), summary,
     h("h2", {}, "Latest values"), latest,
     h("h2", {}, "Charts"), charts);
-  if (device.kind === "camera") root.append(cameraSection(path, device, showError));
+  if (device.kind === "camera") root.append(cameraSection(path, device, showError), recordingsSection(path, device, showError));
   const timeline = eventTimeline(path, abort.signal, showError);
   root.append(timeline.section);
   root.append(h("h2", {}, "Commands"), commands,

@@ -29,6 +29,8 @@ final class APITestEnvironment: Sendable {
     /// The fleet CA's records and the CRL the admin API's revocations publish.
     let identityStore: IdentityStore
     let crlFile: String
+    /// Recordings are on, in this directory (segments as `{device}/{name}.mp4`).
+    let recordingsDirectory: String
 
     static let migrationsDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -86,7 +88,8 @@ final class APITestEnvironment: Sendable {
                                              loginPerUserPerMinute: 1000, requestsPerMinute: 100_000)
 
     private init(postgres: PostgresServer, client: PostgresClient, http: HTTPClient, apiClient: AdminAPIClient,
-                 settings: APISettings, logger: Logger, api: AdminAPI, identityStore: IdentityStore, crlFile: String) {
+                 settings: APISettings, logger: Logger, api: AdminAPI, identityStore: IdentityStore, crlFile: String,
+                 recordingsDirectory: String) {
         self.postgres = postgres
         self.client = client
         self.http = http
@@ -96,6 +99,7 @@ final class APITestEnvironment: Sendable {
         self.api = api
         self.identityStore = identityStore
         self.crlFile = crlFile
+        self.recordingsDirectory = recordingsDirectory
     }
 
     /// Runs `body` against a fresh database and server; tears everything down afterwards.
@@ -131,14 +135,16 @@ final class APITestEnvironment: Sendable {
                 try await MigrationRunner(client: client, directory: migrationsDirectory, logger: logger).migrate()
                 for statement in contractTables { try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
                 let metrics = AggregatorMetrics()
-                let api = AdminAPI(client: client, settings: settings, identity: identityOperations, metrics: metrics, logger: logger)
+                let recordings = RecordingSettings(enabled: true, directory: directory.path + "/recordings")
+                let api = AdminAPI(client: client, settings: settings, identity: identityOperations, metrics: metrics, recordings: recordings,
+                                   logger: logger)
                 let app = try HTTPServer.build(settings: httpSettings, providers: [api], metrics: metrics, logger: logger)
                 group.addTask { try await api.events.run() }
                 group.addTask { try await app.runService() }
                 let apiClient = try await AdminAPIClient.connect(http: http, baseURL: "https://127.0.0.1:\(port)")
                 let environment = APITestEnvironment(
                     postgres: postgres, client: client, http: http, apiClient: apiClient, settings: settings, logger: logger, api: api,
-                    identityStore: identityStore, crlFile: crlFile)
+                    identityStore: identityStore, crlFile: crlFile, recordingsDirectory: recordings.directory)
                 defer { group.cancelAll() }
                 try await body(environment)
             }

@@ -171,6 +171,16 @@ struct AuthorizationMatrixTests {
         case (.post, "/live/janus"), (.post, "/live/janus/{session}"), (.post, "/live/janus/{session}/{handle}"), (.get, "/live/janus/{session}"):
             let path = "/api/v1" + rule.path.replacingOccurrences(of: "{session}", with: "1").replacingOccurrences(of: "{handle}", with: "2")
             return (path, rule.method == .post ? ["janus": "keepalive"] : nil)
+        case (.get, "/devices/{id}/recordings"), (.delete, "/devices/{id}/recordings"), (.get, "/devices/{id}/recording"),
+             (.put, "/devices/{id}/recording"), (.get, "/recording-storage"), (.delete, "/recordings/{id}"), (.get, "/recordings/{id}/video"),
+             (.get, "/recordings/{id}/thumbnail"):
+            let id = try RecordingFixtures.insertSegment(device: device, env: env)
+            let path = "/api/v1" + rule.path.replacingOccurrences(of: "{id}", with: rule.path.hasPrefix("/recordings/") ? "\(id)" : device)
+            switch (rule.method, rule.path) {
+            case (.delete, "/devices/{id}/recordings"): return (path + "?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z", nil)
+            case (.put, _): return (path, ["mode": "continuous", "quotaBytes": 10_485_760])
+            default: return (path, nil)
+            }
         case (.post, "/enrollment-tokens"):
             return ("/api/v1/enrollment-tokens", ["device": .string(device), "kind": "meter", "ttlSeconds": 600])
         case (.delete, "/enrollment-tokens/{id}"):

@@ -32,6 +32,8 @@ public struct AdminAPI: RouteProvider {
     public let events: EventFeed
     /// Live view through Janus; nil when `live.janus_url` is not set.
     let live: LiveView?
+    /// Recordings and their files; nil unless `recordings.enabled`.
+    let recordings: RecordingLibrary?
     let generalLimiter: RateLimiter
     let loginIPLimiter: RateLimiter
     let loginUserLimiter: RateLimiter
@@ -39,7 +41,7 @@ public struct AdminAPI: RouteProvider {
     public let metrics: AggregatorMetrics
 
     public init(client: PostgresClient, settings: APISettings, identity: IdentityOperations? = nil, metrics: AggregatorMetrics,
-                live: LiveView? = nil, logger: Logger) {
+                live: LiveView? = nil, recordings: RecordingSettings? = nil, logger: Logger) {
         var logger = logger
         logger[metadataKey: "component"] = "admin-api"
         self.settings = settings
@@ -60,6 +62,9 @@ public struct AdminAPI: RouteProvider {
         identityRecords = IdentityRecords(client: client, logger: logger)
         self.identity = identity
         self.live = live
+        self.recordings = recordings.map {
+            RecordingLibrary(settings: $0, store: RecordingStore(client: client, logger: logger), metrics: metrics, logger: logger)
+        }
         events = EventFeed(client: client, logger: logger)
         generalLimiter = RateLimiter(policy: .perWindow(settings.requestsPerMinute, seconds: 60))
         loginIPLimiter = RateLimiter(policy: .perWindow(settings.loginPerIpPerMinute, seconds: 60))
@@ -94,6 +99,7 @@ public struct AdminAPI: RouteProvider {
         addEventRoutes(on)
         addStreamRoutes(on)
         addLiveRoutes(on)
+        addRecordingRoutes(on)
         addIdentityRecordRoutes(on)
         addEnrollmentTokenRoutes(on)
         on(.get, "/openapi.json") { _, _ in

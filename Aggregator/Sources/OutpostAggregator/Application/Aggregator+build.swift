@@ -91,10 +91,12 @@ public func buildAggregator(
         logger.warning("no CA in the state directory: the config endpoint (enroll, renew) is off",
                        metadata: ["ca_directory": "\(configuration.caDirectory)"])
     }
-    let live = try LiveView.make(settings: configuration.live, client: database.client, metrics: metrics, logger: component("live"))
+    let ingress = configuration.recordings.enabled ? RecordingIngress() : nil
+    let live = try LiveView.make(settings: configuration.live, client: database.client, metrics: metrics, ingress: ingress,
+                                 logger: component("live"))
     let expiry = ExpiryWatch.of(configuration)
     let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics, live: live,
-                            logger: component("api"))
+                            recordings: configuration.recordings.enabled ? configuration.recordings : nil, logger: component("api"))
     let routes: [any RouteProvider] =
         [HealthRoutes(database: database, broker: broker, metrics: metrics, metricsToken: try configuration.http.metricsToken(),
                       expiry: expiry, disks: ["state": configuration.stateDir])] + enrollment + [adminAPI] + routeProviders
@@ -109,6 +111,13 @@ public func buildAggregator(
     }
     let http = try HTTPServer.build(settings: configuration.http, providers: routes, metrics: metrics, logger: component("http"))
 
+    // Recording at the centre and its retention (docs/recordings.md), when `recordings.enabled`.
+    let recordingServices: [any Service] = ingress.map { ingress in [
+        RecorderService(settings: configuration.recordings, owner: configuration.instanceID, client: database.client, ingress: ingress,
+                        metrics: metrics, readiness: readiness, logger: component("recordings")),
+        RetentionService(settings: configuration.recordings, client: database.client, metrics: metrics, readiness: readiness,
+                         logger: component("recordings")),
+    ] } ?? []
     let services: [any Service] = [
         database,
         SchemaService(database: database, migrationsDirectory: configuration.migrationsDir, settings: configuration.readings,
@@ -120,7 +129,7 @@ public func buildAggregator(
                        readiness: readiness, metrics: metrics, logger: component("commands")),
         IngestService(client: broker, router: router, pipeline: pipeline, readiness: readiness, logger: component("ingest")),
         adminAPI.events,
-    ] + crlRefresh + (live.map { [LiveViewService(live: $0, readiness: readiness)] } ?? []) + [
+    ] + crlRefresh + (live.map { [LiveViewService(live: $0, readiness: readiness)] } ?? []) + recordingServices + [
         http,
         SystemdWatchdogService(isHealthy: { await database.isReachable() }),
     ]

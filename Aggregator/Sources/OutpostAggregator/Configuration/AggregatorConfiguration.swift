@@ -26,13 +26,15 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
     public var commands: CommandSettings
     /// Live view through Janus; off unless `live.janus_url` is set.
     public var live: LiveSettings
+    /// Recording at the centre and its retention (docs/recordings.md).
+    public var recordings: RecordingSettings
 
     public init(
         instanceID: String, stateDir: String = "/var/lib/outpost-aggregator",
         migrationsDir: String = "/usr/share/outpost-aggregator/migrations", mqtt: BrokerSettings, postgres: PostgresSettings,
         http: HTTPSettings, logging: LoggingConfiguration = .init(), identity: IdentitySettings = .init(), api: APISettings = .init(),
         ingest: IngestSettings = .init(), devices: DeviceSettings = .init(), readings: ReadingsSettings = .init(),
-        commands: CommandSettings = .init(), live: LiveSettings = .init()
+        commands: CommandSettings = .init(), live: LiveSettings = .init(), recordings: RecordingSettings = .init()
     ) {
         self.instanceID = instanceID
         self.stateDir = stateDir
@@ -48,12 +50,13 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         self.readings = readings
         self.commands = commands
         self.live = live
+        self.recordings = recordings
     }
 
     enum CodingKeys: String, CodingKey {
         case instanceID = "instanceId"
         case stateDir, migrationsDir, mqtt, postgres, http, logging, identity, api
-        case ingest, devices, readings, commands, live
+        case ingest, devices, readings, commands, live, recordings
     }
 
     public init(from decoder: any Decoder) throws {
@@ -73,6 +76,7 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         readings = try container.value(.readings, default: ReadingsSettings())
         commands = try container.value(.commands, default: CommandSettings())
         live = try container.value(.live, default: LiveSettings())
+        recordings = try container.value(.recordings, default: RecordingSettings())
     }
 
     /// The service identity this process uses on the broker: `svc.aggregator.{instance_id}`.

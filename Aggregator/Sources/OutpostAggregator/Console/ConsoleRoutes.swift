@@ -73,13 +73,14 @@ public struct ConsoleRoutes: RouteProvider {
 }
 
 /// Headers for the console's pages and files: scripts, styles, images and connections from
-/// this origin only, no inline script or style, never framed; browsers revalidate files
+/// this origin only (plus `blob:` images and video: recordings the console fetched with its
+/// token), no inline script or style, never framed; browsers revalidate files
 /// instead of keeping stale copies. The API keeps its own stricter policy.
 struct ConsoleHeadersMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
 
     static let contentSecurityPolicy =
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob:; media-src blob:; connect-src 'self'; "
         + "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
     static let headers: [(HTTPField.Name, String)] = [

@@ -19,6 +19,11 @@ public struct LiveView: Sendable {
     let audit: AuditLog
     let metrics: AggregatorMetrics
     let logger: Logger
+    /// The cameras this aggregator records: live view of one of them joins the recorder's
+    /// stream (docs/recordings.md) instead of asking the agent for a second one.
+    let ingress: RecordingIngress?
+    /// `start_command` of a session fed by the recorder's relay rather than its own `start_stream`.
+    static let fromRecording = "recording"
     /// Serializes starts per device within this process; across aggregators the table's
     /// primary key decides and the loser undoes its mountpoint.
     let gate = DeviceGate()
@@ -28,8 +33,8 @@ public struct LiveView: Sendable {
                                               sourceIP: "local", requestID: nil)
 
     /// Nil when live view is off (no `live.janus_url`).
-    public static func make(settings: LiveSettings, client: PostgresClient, metrics: AggregatorMetrics, logger: Logger) throws
-        -> LiveView?
+    public static func make(settings: LiveSettings, client: PostgresClient, metrics: AggregatorMetrics, ingress: RecordingIngress? = nil,
+                            logger: Logger) throws -> LiveView?
     {
         guard let url = settings.janusUrl else { return nil }
         let secrets = try JanusConfigGenerator.readSecrets(from: settings.janusConfigDir)
@@ -37,15 +42,21 @@ public struct LiveView: Sendable {
                         store: LiveSessionStore(client: client, logger: logger),
                         relaySessions: LiveRelaySessions(client: client, logger: logger),
                         commands: CommandRecords(client: client, logger: logger),
-                        audit: AuditLog(client: client, logger: logger), metrics: metrics, logger: logger)
+                        audit: AuditLog(client: client, logger: logger), metrics: metrics, logger: logger, ingress: ingress)
     }
 
-    /// Stops the agent's stream, destroys the mountpoint and forgets the session.
+    /// Stops the agent's stream (or, for a recorded camera, the relay's copy to Janus),
+    /// destroys the mountpoint and forgets the session.
     func teardown(_ session: LiveSessionStore.Session, reason: String, origin: AuditLog.Origin) async throws {
-        do {
-            _ = try await commands.send(device: session.device, name: "stop_stream", args: [:], ttl: 30, origin: origin, audit: audit)
-        } catch {
-            logger.warning("stop_stream not queued", metadata: ["device": "\(session.device)", "error": "\(error)"])
+        if session.startCommand == Self.fromRecording {
+            await ingress?.session(session.device)?.relay.remove(
+                RTPRelay.Destination(host: settings.mediaAddress, rtpPort: session.rtpPort, rtcpPort: session.rtcpPort))
+        } else {
+            do {
+                _ = try await commands.send(device: session.device, name: "stop_stream", args: [:], ttl: 30, origin: origin, audit: audit)
+            } catch {
+                logger.warning("stop_stream not queued", metadata: ["device": "\(session.device)", "error": "\(error)"])
+            }
         }
         try await janus.destroyMountpoint(id: session.mountpoint)
         guard try await store.delete(device: session.device, mountpoint: session.mountpoint, reason: reason) else { return }

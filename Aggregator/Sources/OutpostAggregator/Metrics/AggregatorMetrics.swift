@@ -150,6 +150,54 @@ public final class AggregatorMetrics: Sendable {
             .increment()
     }
 
+    // MARK: Recordings (docs/recordings.md)
+
+    private func recordingCounter(_ name: String, _ unit: String, _ help: String, _ labels: [(String, String)]) -> Counter {
+        registry.makeCounter(descriptor: MetricNameDescriptor(metricName: name, unitName: unit, helpText: help), labels: labels)
+    }
+
+    private func recordingGauge(_ name: String, _ unit: String, _ help: String) -> Gauge {
+        registry.makeGauge(descriptor: MetricNameDescriptor(metricName: name, unitName: unit, helpText: help))
+    }
+
+    /// Counts a deleted segment and its bytes under its reason: `age`, `device_quota`,
+    /// `quota`, `floor`, `manual`, `orphan` (a file without a row, removed) or `partial`
+    /// (a segment the engine left unplayable).
+    func recordingDeleted(reason: String, bytes: Int64) {
+        recordingCounter("outpost_recordings_deleted", "total", "Recording segments deleted, by reason.", [("reason", reason)]).increment()
+        recordingCounter("outpost_recordings_deleted_bytes", "total", "Bytes of deleted recording segments, by reason.", [("reason", reason)])
+            .increment(by: max(bytes, 0))
+    }
+
+    /// Counts a closed segment by outcome: `complete`, `unplayable`, `adopted`, `missing`.
+    func recordingSegment(_ outcome: String) {
+        recordingCounter("outpost_recordings_segments", "total", "Recording segments closed or found, by outcome.", [("outcome", outcome)])
+            .increment()
+    }
+
+    /// Counts a restart of a camera's media engine after it exited by itself.
+    func recorderRestarted() {
+        recordingCounter("outpost_recorder_restarts", "total", "Media engine restarts after an unexpected exit.", []).increment()
+    }
+
+    /// Cameras being recorded by this aggregator now.
+    func recordersRunning(_ count: Int) {
+        recordingGauge("outpost_recorders", "running", "Cameras this aggregator records now.").set(Double(count))
+    }
+
+    /// What retention last saw: bytes of complete segments, the oldest one's start (0 when
+    /// none), the filesystem's free bytes, the free bytes the floor asks for, and whether
+    /// free space was under the floor (the alert).
+    func recordingStorage(bytes: Int64, oldest: Date?, freeBytes: Int64, floorBytes: Int64, belowFloor: Bool) {
+        recordingGauge("outpost_recordings", "bytes", "Bytes of complete recording segments.").set(Double(bytes))
+        recordingGauge("outpost_recordings_oldest_segment", "timestamp_seconds", "Start of the oldest complete segment (Unix seconds).")
+            .set(oldest?.timeIntervalSince1970 ?? 0)
+        recordingGauge("outpost_recordings_free", "bytes", "Free bytes on the recordings filesystem.").set(Double(freeBytes))
+        recordingGauge("outpost_recordings_floor", "bytes", "Free bytes the retention floor keeps.").set(Double(floorBytes))
+        recordingGauge("outpost_recordings_below_floor", "", "1 while free space on the recordings filesystem is under the floor.")
+            .set(belowFloor ? 1.0 : 0.0)
+    }
+
     func stored(_ inserted: Int, duplicates: Int, now: ContinuousClock.Instant) {
         readingsStored.increment(by: Int64(inserted))
         readingsDuplicate.increment(by: Int64(duplicates))

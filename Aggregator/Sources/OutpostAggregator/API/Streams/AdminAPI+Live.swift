@@ -185,9 +185,12 @@ extension AdminAPI {
             }
             try await live.teardown(existing, reason: "gateway_lost", origin: origin)
         }
-        let key = LivePlan.newSRTPKey()
         let mountpoint = Int.random(in: 1...Int(Int32.max))
         let address = live.settings.mediaAddress
+        if let recording = await live.ingress?.session(device) {
+            return try await joinRecording(live, recording, device: device, mountpoint: mountpoint, origin: origin)
+        }
+        let key = LivePlan.newSRTPKey()
         let ports = try await live.janus.createMountpoint(LivePlan.createMountpoint(
             id: mountpoint, device: device, address: address, ports: nil, payloadType: 96, fmtp: nil, srtpKey: key, adminKey: live.adminKey))
         var queued: CommandRecords.Command?
@@ -229,6 +232,32 @@ extension AdminAPI {
             _ = try? await live.janus.destroyMountpoint(id: mountpoint)
             throw error
         }
+    }
+
+    /// Live view of a camera this aggregator records: a mountpoint with the recorder's key and
+    /// the offer's H.264 parameters, fed by the recorder's relay; the agent keeps its one stream.
+    private func joinRecording(_ live: LiveView, _ recording: RecordingIngress.Session, device: String, mountpoint: Int,
+                               origin: AuditLog.Origin) async throws -> (LiveSessionStore.Session, Bool) {
+        let address = live.settings.mediaAddress
+        let format = try LivePlan.h264FormatParameters(offer: recording.offer)
+        let ports = try await live.janus.createMountpoint(LivePlan.createMountpoint(
+            id: mountpoint, device: device, address: address, ports: nil, payloadType: format.payloadType, fmtp: format.fmtp,
+            srtpKey: recording.srtpKey, adminKey: live.adminKey))
+        let destination = RTPRelay.Destination(host: address, rtpPort: ports.rtp, rtcpPort: ports.rtcp)
+        recording.relay.add(destination)
+        let session = LiveSessionStore.Session(
+            device: device, mountpoint: mountpoint, rtpPort: ports.rtp, rtcpPort: ports.rtcp, startCommand: LiveView.fromRecording,
+            startedBy: origin.actor, startedAt: Date(), lastViewerAt: Date())
+        guard try await live.store.insert(session) else {
+            recording.relay.remove(destination)
+            _ = try? await live.janus.destroyMountpoint(id: mountpoint)
+            throw APIError(.conflict, .conflict, "another live view of \(device) started at the same time; retry")
+        }
+        try await audit.record("live.start", target: "device:\(device)", detail: ["mountpoint": "\(mountpoint)", "via": "recording"],
+                               origin: origin)
+        live.metrics.live("started")
+        live.logger.info("live view started from the recording", metadata: ["device": "\(device)", "mountpoint": "\(mountpoint)"])
+        return (try await live.store.get(device: device) ?? session, false)
     }
 
     /// Janus frees a destroyed mountpoint's ports from its relay thread, a moment later:

@@ -1,0 +1,199 @@
+import Foundation
+import Logging
+import OutpostCommon
+
+/// Records one camera: asks its agent for the stream (SRTP, a fresh key) toward a port
+/// pair here, where an ``RTPRelay`` passes it on to ffmpeg on loopback (and to Janus while
+/// someone watches live), runs ffmpeg as a child process, and turns each segment ffmpeg closes
+/// into a catalogue row: fsync, ffprobe, thumbnail, then `complete`. An engine that exits
+/// by itself (a crash, kill -9) is restarted with backoff on the same stream; its
+/// half-written segment is adopted if ffprobe can play it and removed (`partial`) if not.
+/// Media that stops arriving ends the session and a new one is asked for.
+struct CameraRecorder: Sendable {
+    let device: String
+    let settings: RecordingSettings
+    let library: RecordingLibrary
+    let ingress: RecordingIngress
+    let commands: CommandRecords
+    let audit: AuditLog
+    let metrics: AggregatorMetrics
+    let logger: Logger
+
+    static let origin = AuditLog.Origin(principal: Principal(kind: .cli, id: "recorder", name: "recorder", role: .admin),
+                                        sourceIP: "local", requestID: nil)
+
+    var deviceDirectory: String { (settings.directory as NSString).appendingPathComponent(device) }
+    var engineDirectory: String { (settings.directory as NSString).appendingPathComponent(".engine") }
+
+    enum EngineEnd { case crashed(Int32), stale, cancelled }
+
+    /// Records until cancelled; then stops the engine (SIGTERM, its last segment is closed
+    /// and catalogued) and the agent's stream.
+    func run() async {
+        var attempt = 0
+        var streaming = false
+        while !Task.isCancelled {
+            attempt += 1
+            do {
+                try FileManager.default.createDirectory(atPath: deviceDirectory, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o750])
+                try FileManager.default.createDirectory(atPath: engineDirectory, withIntermediateDirectories: true,
+                                                        attributes: [.posixPermissions: 0o700])
+                let port = try Self.freePortPair(address: settings.mediaAddress, candidates: settings.rtpPorts.shuffled())
+                let enginePort = try Self.freePortPair(address: "127.0.0.1", candidates: settings.rtpPorts.shuffled().filter { abs($0 - port) > 1 })
+                let relay = try RTPRelay(address: settings.mediaAddress, port: port,
+                                         engine: RTPRelay.Destination(host: "127.0.0.1", rtpPort: enginePort, rtcpPort: enginePort + 1))
+                defer { Task { await relay.stop() } }
+                let key = LivePlan.newSRTPKey()
+                if streaming { await stopStream() }
+                let offer = try await startStream(port: port, key: key)
+                streaming = true
+                await ingress.set(device, RecordingIngress.Session(relay: relay, srtpKey: key, offer: offer))
+                defer { Task { [ingress, device] in await ingress.set(device, nil) } }
+                let sdpPath = (engineDirectory as NSString).appendingPathComponent("\(device).sdp")
+                let sdp = try RecordingPlan.engineSDP(offer: offer, receiveAddress: "127.0.0.1", rtpPort: enginePort, srtpKey: key)
+                guard FileManager.default.createFile(atPath: sdpPath, contents: Data(sdp.utf8), attributes: [.posixPermissions: 0o600]) else {
+                    throw RecordingError(.engineFailed, "cannot write \(sdpPath)")
+                }
+                logger.info("recording", metadata: ["device": "\(device)", "rtp_port": "\(port)", "engine_port": "\(enginePort)"])
+                var restarts = 0
+                engine: while !Task.isCancelled {
+                    switch try await runEngine(sdp: sdpPath) {
+                    case .cancelled:
+                        break engine
+                    case .stale:
+                        logger.warning("no segment closed for a while: asking for the stream again", metadata: ["device": "\(device)"])
+                        break engine
+                    case .crashed(let status):
+                        restarts += 1
+                        metrics.recorderRestarted()
+                        let wait = RecordingPlan.backoff(attempt: restarts)
+                        logger.warning("media engine exited; restarting", metadata: [
+                            "device": "\(device)", "status": "\(status)", "restart": "\(restarts)", "in_seconds": "\(wait)"])
+                        try await Task.sleep(for: .seconds(wait))
+                    }
+                }
+                attempt = 0
+            } catch is CancellationError {
+                break
+            } catch {
+                let wait = RecordingPlan.backoff(attempt: attempt)
+                logger.warning("recording not running", metadata: ["device": "\(device)", "error": "\(error)", "retry_in_seconds": "\(wait)"])
+                try? await Task.sleep(for: .seconds(wait))
+            }
+        }
+        if streaming {
+            let recorder = self
+            await Task { await recorder.stopStream() }.value
+        }
+        try? FileManager.default.removeItem(atPath: (engineDirectory as NSString).appendingPathComponent("\(device).sdp"))
+        logger.info("recording stopped", metadata: ["device": "\(device)"])
+    }
+
+    /// Sends `start_stream` toward `port` and waits (at most 25 s) for the agent's offer.
+    private func startStream(port: Int, key: String) async throws -> String {
+        let args: JSONValue = [
+            "source": .string(settings.source), "host": .string(settings.mediaAddress), "rtpPort": .number(Double(port)),
+            "rtcpPort": .number(Double(port + 1)), "srtpKey": .string(key), "srtcp": false,
+        ]
+        let command = try await commands.send(device: device, name: "start_stream", args: args, ttl: 60, origin: Self.origin, audit: audit)
+        let deadline = ContinuousClock.now + .seconds(25)
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(250))
+            guard let current = try await commands.get(command.id), ["succeeded", "failed", "expired"].contains(current.status) else { continue }
+            guard current.status == "succeeded", let offer = current.output?["sdp"]?.stringValue else {
+                throw RecordingError(.streamNotStarted, "start_stream \(current.status): \(current.errorMessage ?? current.errorCode ?? "no offer")")
+            }
+            return offer
+        }
+        throw RecordingError(.streamNotStarted, "start_stream not answered within 25 s (command \(command.id))")
+    }
+
+    private func stopStream() async {
+        do {
+            _ = try await commands.send(device: device, name: "stop_stream", args: [:], ttl: 30, origin: Self.origin, audit: audit)
+        } catch {
+            logger.warning("stop_stream not queued", metadata: ["device": "\(device)", "error": "\(error)"])
+        }
+    }
+
+    /// Runs ffmpeg once and catalogues each segment it closes, until it exits, no segment
+    /// closes for three segment lengths plus 30 s, or the task is cancelled.
+    private func runEngine(sdp: String) async throws -> EngineEnd {
+        let runStartedAt = Date()
+        let prefix = RecordingPlan.segmentPattern(runStartedAt: runStartedAt)
+        let list = (engineDirectory as NSString).appendingPathComponent("\(device).csv")
+        try? FileManager.default.removeItem(atPath: list)
+        let logPath = (engineDirectory as NSString).appendingPathComponent("\(device).log")
+        let process = try EngineProcess(
+            executable: settings.ffmpegPath,
+            arguments: RecordingPlan.engineArguments(sdp: sdp, receiveAddress: "127.0.0.1", segmentSeconds: settings.segmentSeconds,
+                                                     list: list, pattern: (deviceDirectory as NSString).appendingPathComponent(prefix)),
+            logPath: logPath)
+        logger.info("media engine started", metadata: ["device": "\(device)", "pid": "\(process.pid)"])
+
+        var done = Set<String>()
+        var lastProgress = ContinuousClock.now
+        let staleAfter = Duration.seconds(settings.segmentSeconds * 3 + 30)
+        var end: EngineEnd?
+        while end == nil {
+            if Task.isCancelled {
+                await process.terminate()
+                end = .cancelled
+            } else if !process.isRunning {
+                end = .crashed(process.exitStatus)
+            } else if ContinuousClock.now - lastProgress > staleAfter {
+                await process.terminate()
+                end = .stale
+            }
+            if await catalogue(list: list, done: &done) > 0 { lastProgress = .now }
+            if end == nil { try? await Task.sleep(for: .milliseconds(500)) }
+        }
+        await settleLeftovers(runPrefix: String(prefix.prefix { $0 != "-" }) + "-", done: done)
+        return end ?? .cancelled
+    }
+
+    /// Catalogues the segments the list names that are not done yet; returns how many.
+    /// Runs to its end even while recording is being stopped: the last segment gets its row.
+    private func catalogue(list: String, done: inout Set<String>) async -> Int {
+        guard let text = try? String(contentsOfFile: list, encoding: .utf8) else { return 0 }
+        let names = text.split(separator: "\n").compactMap(RecordingPlan.listedFile).filter { !done.contains($0) }
+        for name in names {
+            done.insert(name)
+            let library = library, device = device
+            await Task { await library.catalogue(device: device, name: name, outcome: "complete") }.value
+        }
+        return names.count
+    }
+
+    /// After the engine ended: this run's files it never listed (the segment it was writing
+    /// when killed) are adopted when playable, removed when not.
+    private func settleLeftovers(runPrefix: String, done: Set<String>) async {
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: deviceDirectory)) ?? []
+        let library = library, device = device
+        for name in names.sorted() where name.hasPrefix(runPrefix) && name.hasSuffix(".mp4") && !done.contains(name) {
+            await Task { await library.catalogue(device: device, name: name, outcome: "adopted") }.value
+        }
+    }
+
+    /// An even port of `candidates` whose odd neighbour is free too, on `address`.
+    static func freePortPair(address: String, candidates: [Int]) throws -> Int {
+        for port in candidates.prefix(64) where canBind(address: address, port: port) && canBind(address: address, port: port + 1) {
+            return port
+        }
+        throw RecordingError(.noPorts, "no free UDP port pair on \(address) in the configured range")
+    }
+
+    private static func canBind(address: String, port: Int) -> Bool {
+        var socketAddress = sockaddr_in()
+        socketAddress.sin_family = sa_family_t(AF_INET)
+        socketAddress.sin_port = in_port_t(UInt16(port).bigEndian)
+        guard inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else { return false }
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return withUnsafePointer(to: &socketAddress) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+        }
+    }
+}

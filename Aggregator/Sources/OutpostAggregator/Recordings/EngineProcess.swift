@@ -1,0 +1,70 @@
+import Foundation
+
+/// The media engine as a child process, signalled only by its own PID.
+///
+/// Spawned with `posix_spawn` with every signal unblocked and at its default action: the
+/// aggregator's threads block or ignore SIGTERM for the service group's handler, and a child
+/// that inherited that would ignore the SIGTERM that makes ffmpeg close its segment.
+final class EngineProcess: @unchecked Sendable {
+    let pid: pid_t
+    private let lock = NSLock()
+    private var status: Int32?
+
+    /// Starts `executable` with stdin from /dev/null and stdout and stderr to `logPath` (truncated).
+    init(executable: String, arguments: [String], logPath: String) throws {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
+        posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        let variables: [String] = ["PATH=/usr/bin:/bin", "LC_ALL=C"]
+        let environment = variables.map { strdup($0) } + [nil]
+        defer { environment.forEach { free($0) } }
+        var child: pid_t = 0
+        let rc = posix_spawn(&child, executable, &actions, &attributes, argv, environment)
+        guard rc == 0 else { throw RecordingError(.engineFailed, "posix_spawn \(executable): \(String(cString: strerror(rc)))") }
+        pid = child
+    }
+
+    /// Reaps the child if it has exited; true while it runs.
+    var isRunning: Bool {
+        lock.withLock {
+            guard status == nil else { return false }
+            var raw: Int32 = 0
+            let reaped = waitpid(pid, &raw, WNOHANG)
+            guard reaped == pid || reaped < 0 else { return true }
+            status = raw
+            return false
+        }
+    }
+
+    /// The raw wait status once it has exited.
+    var exitStatus: Int32 { lock.withLock { status ?? 0 } }
+
+    /// SIGTERM (ffmpeg closes its segment and exits), SIGKILL after `timeout`. Not cancellable:
+    /// the wait is bounded and must end with the child reaped.
+    func terminate(timeout: Duration = .seconds(10)) async {
+        guard isRunning else { return }
+        kill(pid, SIGTERM)
+        let deadline = ContinuousClock.now + timeout
+        await Task {
+            while isRunning {
+                if ContinuousClock.now > deadline { kill(pid, SIGKILL) }
+                try? await Task.sleep(for: .milliseconds(50))
+            }
+        }.value
+    }
+}

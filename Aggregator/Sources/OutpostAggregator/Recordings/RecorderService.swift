@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+
+/// Runs a ``CameraRecorder`` for each online camera whose recording mode asks for it now
+/// and that this aggregator has claimed (`recording_claims`; a claim not renewed for
+/// `staleClaimSeconds` passes to another aggregator). Every `checkIntervalSeconds` it
+/// starts what is wanted and stops what is not; on shutdown it stops every recorder, so
+/// each engine closes its segment and gets SIGTERM by PID.
+public struct RecorderService: Service {
+    let settings: RecordingSettings
+    let owner: String
+    let store: RecordingStore
+    let library: RecordingLibrary
+    let ingress: RecordingIngress
+    let commands: CommandRecords
+    let audit: AuditLog
+    let metrics: AggregatorMetrics
+    let readiness: SchemaReadiness
+    let logger: Logger
+
+    /// Three missed check intervals, at least 15 s.
+    var staleClaimSeconds: Int { max(15, settings.checkIntervalSeconds * 3) }
+
+    public init(settings: RecordingSettings, owner: String, client: PostgresClient, ingress: RecordingIngress, metrics: AggregatorMetrics,
+                readiness: SchemaReadiness, logger: Logger) {
+        self.ingress = ingress
+        self.settings = settings
+        self.owner = owner
+        store = RecordingStore(client: client, logger: logger)
+        library = RecordingLibrary(settings: settings, store: store, metrics: metrics, logger: logger)
+        commands = CommandRecords(client: client, logger: logger)
+        audit = AuditLog(client: client, logger: logger)
+        self.metrics = metrics
+        self.readiness = readiness
+        self.logger = logger
+    }
+
+    func recorder(for device: String) -> CameraRecorder {
+        CameraRecorder(device: device, settings: settings, library: library, ingress: ingress, commands: commands, audit: audit, metrics: metrics, logger: logger)
+    }
+
+    public func run() async throws {
+        do { try await readiness.wait() } catch { return }
+        await cancelWhenGracefulShutdown {
+            var running: [String: Task<Void, Never>] = [:]
+            while !Task.isCancelled {
+                do {
+                    let wanted = Set(try await store.wantedDevices())
+                    for device in wanted.sorted() {
+                        guard try await store.claim(device: device, owner: owner, staleAfter: staleClaimSeconds) else { continue }
+                        if running[device] == nil {
+                            let recorder = recorder(for: device)
+                            running[device] = Task { await recorder.run() }
+                        }
+                    }
+                    for (device, task) in running where !wanted.contains(device) {
+                        task.cancel()
+                        await task.value
+                        running[device] = nil
+                        try await store.release(device: device, owner: owner)
+                    }
+                } catch {
+                    logger.warning("recording check failed", metadata: ["error": "\(error)"])
+                }
+                metrics.recordersRunning(running.count)
+                try? await Task.sleep(for: .seconds(settings.checkIntervalSeconds))
+            }
+            for task in running.values { task.cancel() }
+            for (device, task) in running {
+                await task.value
+                try? await store.release(device: device, owner: owner)
+            }
+            metrics.recordersRunning(0)
+        }
+    }
+}
