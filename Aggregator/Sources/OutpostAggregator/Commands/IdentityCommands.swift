@@ -18,7 +18,7 @@ struct IdentityContext {
         configuration.logging.bootstrap()
         let logger = Logger(label: label)
         let authority = try CertificateAuthority.load(directory: configuration.caDirectory)
-        let database = Database(settings: configuration.postgres, logger: logger)
+        let database = try Database(settings: configuration.postgres, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }
