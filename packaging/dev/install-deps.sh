@@ -20,3 +20,9 @@ $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 if [ -d /run/systemd/system ] && systemctl is-active --quiet mosquitto 2>/dev/null; then
     $sudo systemctl disable --now mosquitto || true
 fi
+# Likewise etcd and HAProxy: ha/cluster.sh runs its own on other ports.
+for service in etcd haproxy; do
+    if [ -d /run/systemd/system ] && systemctl is-active --quiet "$service" 2>/dev/null; then
+        $sudo systemctl disable --now "$service" || true
+    fi
+done
