@@ -11,7 +11,7 @@
 #   ha/cluster.sh kill-leader DIR         kill -9 the leader's Patroni and postmaster (a host that died)
 #   ha/cluster.sh start-node DIR NAME     start a stopped or killed node again (it rejoins as a replica)
 #   ha/cluster.sh freeze-replica DIR      SIGSTOP the replica's WAL receiver: it falls behind
-#   ha/cluster.sh thaw-replica DIR        SIGCONT it
+#   ha/cluster.sh thaw-replica DIR        SIGCONT it (also after a failover)
 #   ha/cluster.sh wait-streaming DIR      wait until a replica streams from the leader
 #
 # Ports from BASE_PORT (default 15400): etcd client +0 and peer +1; node1 PostgreSQL +2 and
@@ -272,6 +272,7 @@ start() {
 stop() {
     [ -d "$dir" ] || return 0
     local name pid
+    if [ -f "$dir/frozen.pid" ]; then kill -CONT "$(cat "$dir/frozen.pid")" 2>/dev/null || true; rm -f "$dir/frozen.pid"; fi
     for name in haproxy node2 node1; do
         pid=$(pid_of $name) || continue
         kill -TERM "$pid" 2>/dev/null || true
@@ -317,13 +318,19 @@ case $command in
         ;;
     start-node) load_env; start_node "${1:?node name}" ;;
     wait-streaming) load_env; wait_for "a replica streaming" "${1:-120}" streaming ;;
-    freeze-replica | thaw-replica)
+    freeze-replica)
         load_env
         node=$(leader) || die "no leader"
         replica=$([ "$node" = node1 ] && echo node2 || echo node1)
         pid=$(walreceiver_pid "$replica") || die "$replica has no WAL receiver"
-        if [ "$command" = freeze-replica ]; then kill -STOP "$pid"; else kill -CONT "$pid"; fi
+        kill -STOP "$pid"
+        echo "$pid" >"$dir/frozen.pid"
         echo "$replica walreceiver $pid"
+        ;;
+    thaw-replica)
+        [ -f "$dir/frozen.pid" ] || die "no replica is frozen"
+        kill -CONT "$(cat "$dir/frozen.pid")" 2>/dev/null || true
+        rm -f "$dir/frozen.pid"
         ;;
     *) die "unknown command $command" ;;
 esac

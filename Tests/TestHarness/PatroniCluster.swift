@@ -23,7 +23,12 @@ public final class PatroniCluster: Sendable {
         let base = try Self.freeRange(8)
         // As root the cluster runs as `postgres`, which must reach the directory.
         if geteuid() == 0 { chmod((directory as NSString).deletingLastPathComponent, 0o755) }
-        _ = try runTool(script, ["start", directory, "\(base)"])
+        do {
+            _ = try runTool(script, ["start", directory, "\(base)"])
+        } catch {
+            _ = try? runTool(script, ["stop", directory])
+            throw error
+        }
         let environment = try String(contentsOfFile: (directory as NSString).appendingPathComponent("env"), encoding: .utf8)
         var values: [String: String] = [:]
         for line in environment.split(separator: "\n") {
