@@ -305,6 +305,8 @@ extension AggregatorCommand {
         @Option(help: "mosquitto log_dest.") var logDest: String = "syslog"
         @Option(help: "The user mosquitto drops privileges to.") var user: String = "mosquitto"
         @Option(help: "Group that owns server.key (0640), e.g. mosquitto.") var keyGroup: String?
+        @Option(help: "mosquitto (mosquitto.conf and acl) or emqx (EMQX 5 acl.conf; see docs/scale.md).")
+        var format: BrokerConfigGenerator.Format = .mosquitto
 
         func run() async throws {
             try await failing {
@@ -315,6 +317,7 @@ extension AggregatorCommand {
                     if !ipAddresses.isEmpty { options.ipAddresses = ipAddresses }
                     if !dnsNames.isEmpty { options.dnsNames = dnsNames }
                     options.extraServices = services
+                    options.format = format
                     options.persistenceDir = persistenceDir
                     options.logDest = logDest
                     options.runAsUser = user
@@ -336,3 +339,5 @@ extension AggregatorCommand {
         }
     }
 }
+
+extension BrokerConfigGenerator.Format: ExpressibleByArgument {}
