@@ -12,22 +12,32 @@ import TestHarness
 struct PatroniFailoverTests {
     static let script = AggregatorFixture.packageRoot.appendingPathComponent("ha/cluster.sh").path
 
+    /// The cluster outlives the fixture, so the aggregators shut down (draining ingest) while
+    /// their database still answers; then the cluster is stopped by PID.
     static func withCluster(_ body: (AggregatorFixture, PatroniCluster, AggregatorConfiguration) async throws -> Void) async throws {
-        try await AggregatorFixture.withFixture { fixture in
-            let cluster = try await fixture.blocking { try PatroniCluster(directory: fixture.directory.file("ha"), script: Self.script) }
-            do {
+        let directory = try TemporaryDirectory(prefix: "outpost-ha")
+        // Bootstrapping takes 15-25 s of blocking tool runs: off the cooperative pool.
+        let cluster = try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result { try PatroniCluster(directory: directory.file("cluster"), script: Self.script) })
+            }
+        }
+        do {
+            try await AggregatorFixture.withFixture { fixture in
                 let configuration = try fixture.configuration { configuration in
                     configuration.postgres = PostgresSettings(
                         host: "127.0.0.1", port: cluster.primaryPort, username: "outpost", password: cluster.outpostPassword,
                         database: "outpost", tls: PostgresTLSSettings(mode: .verifyFull, caFile: cluster.caFile))
                 }
                 try await body(fixture, cluster, configuration)
-            } catch {
-                cluster.stop()
-                throw error
             }
+        } catch {
             cluster.stop()
+            directory.remove()
+            throw error
         }
+        cluster.stop()
+        directory.remove()
     }
 
     @Test("verified TLS refuses a foreign CA; kill -9 of the leader under ingest: readings stored once, migrations, partitions, LISTEN work")
