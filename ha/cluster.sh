@@ -269,6 +269,9 @@ start() {
 
 # Patroni stops its PostgreSQL on SIGTERM; a postmaster left by a killed Patroni is ended
 # through its own PID file.
+# Forgets a PID recorded for the test harness's reaper once its process has ended.
+forget() { if [ -n "${TEST_HARNESS_PIDS_DIR:-}" ]; then rm -f "$TEST_HARNESS_PIDS_DIR/$1"; fi; }
+
 stop() {
     [ -d "$dir" ] || return 0
     local name pid
@@ -282,6 +285,7 @@ stop() {
         for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
         kill -KILL "$pid" 2>/dev/null || true
         rm -f "$dir/$name.pid"
+        forget "$pid"
     done
     for name in node1 node2; do
         pid=$(postmaster_pid $name) || continue
@@ -295,6 +299,7 @@ stop() {
         for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
         kill -KILL "$pid" 2>/dev/null || true
         rm -f "$dir/etcd.pid"
+        forget "$pid"
     fi
 }
 
