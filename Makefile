@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm deb demo demo-stop chaos bench clean
+.PHONY: all deps build test test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm deb demo demo-stop demo-ha demo-ha-stop chaos bench clean
 
 all: build
 
@@ -81,6 +81,17 @@ demo: deps
 ## demo-stop: end every process the demo started, by PID.
 demo-stop:
 	@packaging/dev/demo.sh stop
+
+## demo-ha: a PostgreSQL HA cluster under .state/ha: etcd, two Patroni-managed PostgreSQL nodes
+## (primary and synchronous replica, TLS on) and HAProxy with /primary and /replica checks, all on
+## 127.0.0.1 (ports from HA_PORT, default 15400), as an unprivileged user. See docs/scale.md.
+HA_PORT ?= 15400
+demo-ha: deps
+	@ha/cluster.sh start $(CURDIR)/.state/ha $(HA_PORT)
+
+## demo-ha-stop: end every process demo-ha started, by PID.
+demo-ha-stop:
+	@ha/cluster.sh stop $(CURDIR)/.state/ha
 
 ## bench: release builds, then ingest, baseline, agent footprint, buffer, API and RTP figures
 ## side by side; a table and bench/results/latest.json (see docs/performance.md). ~20-25 min.

@@ -13,7 +13,7 @@ struct SchemaTests {
     static func withDatabase(_ body: (PostgresServer, Database) async throws -> Void) async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-schema")
         let server = try await PostgresServer(directory: directory.path)
-        let database = Database(
+        let database = try Database(
             settings: PostgresSettings(port: server.port, username: server.user, database: server.database),
             logger: Logger(label: "test.schema"))
         do {

@@ -70,4 +70,19 @@ struct TopicAndACLTests {
         #expect(text.contains("user svc.aggregator.a1\ntopic read outpost/v1/+/telemetry\n"))
         #expect(text.contains("topic write outpost/v1/+/ack\n"))
     }
+
+    @Test("the EMQX acl.conf holds the same policy in EMQX's terms, closed by a deny")
+    func renderingEMQX() {
+        let text = BrokerACL(serviceIdentities: ["svc.aggregator.a1", "svc.aggregator.a2"]).renderEMQX()
+        let lines = text.split(separator: "\n").filter { !$0.hasPrefix("%%") && !$0.isEmpty }
+        #expect(lines == [
+            #"{allow, all, publish, ["outpost/v1/${username}/telemetry", "outpost/v1/${username}/state", "outpost/v1/${username}/cmd/result", "outpost/v1/${username}/events"]}."#,
+            #"{allow, all, subscribe, ["outpost/v1/${username}/ack", "outpost/v1/${username}/cmd"]}."#,
+            #"{allow, {username, "svc.aggregator.a1"}, publish, ["outpost/v1/+/ack", "outpost/v1/+/cmd"]}."#,
+            #"{allow, {username, "svc.aggregator.a1"}, subscribe, ["outpost/v1/+/telemetry", "outpost/v1/+/state", "outpost/v1/+/cmd/result", "outpost/v1/+/events"]}."#,
+            #"{allow, {username, "svc.aggregator.a2"}, publish, ["outpost/v1/+/ack", "outpost/v1/+/cmd"]}."#,
+            #"{allow, {username, "svc.aggregator.a2"}, subscribe, ["outpost/v1/+/telemetry", "outpost/v1/+/state", "outpost/v1/+/cmd/result", "outpost/v1/+/events"]}."#,
+            "{deny, all}.",
+        ])
+    }
 }

@@ -8,6 +8,24 @@ import Foundation
 /// to the `postgres` system user and the server is exec'd through `setpriv`, so the
 /// PID the harness holds is the postmaster's own and `kill -9` reaches it.
 public final class PostgresServer: @unchecked Sendable {
+    /// Server-side TLS: `ssl = on` with this certificate and key.
+    public struct TLS: Sendable {
+        public var certificateFile: String
+        public var keyFile: String
+        /// CA for client certificates (`ssl_ca_file`); needed by ``certificateUsers``.
+        public var clientCAFile: String?
+        /// Roles that may log in over TLS with a client certificate whose CN is the role
+        /// (`hostssl … cert`) and in no other way.
+        public var certificateUsers: [String]
+
+        public init(certificateFile: String, keyFile: String, clientCAFile: String? = nil, certificateUsers: [String] = []) {
+            self.certificateFile = certificateFile
+            self.keyFile = keyFile
+            self.clientCAFile = clientCAFile
+            self.certificateUsers = certificateUsers
+        }
+    }
+
     public let port: Int
     public let dataDirectory: String
     public let database = "outpost"
@@ -15,11 +33,15 @@ public final class PostgresServer: @unchecked Sendable {
     private let binDirectory: String
     private let runAs: (uid: uid_t, gid: gid_t)?
     private let durable: Bool
+    private var tlsOptions: [String] = []
     private var process: ServerProcess?
 
-    /// - Parameter durable: keep `fsync` on. Tests that only kill processes (not the
-    ///   machine) stay correct without it, so it defaults to off for speed.
-    public init(directory: String, durable: Bool = false) async throws {
+    /// - Parameters:
+    ///   - durable: keep `fsync` on. Tests that only kill processes (not the machine) stay
+    ///     correct without it, so it defaults to off for speed.
+    ///   - tls: turn on server TLS. Loopback clients may still connect without it, except
+    ///     the ``TLS/certificateUsers``.
+    public init(directory: String, durable: Bool = false, tls: TLS? = nil) async throws {
         binDirectory = try Self.findBinDirectory()
         port = try FreePort.next()
         self.durable = durable
@@ -38,6 +60,7 @@ public final class PostgresServer: @unchecked Sendable {
         }
         let initdb = try unprivileged(command("initdb"), ["-D", dataDirectory, "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"])
         try runTool(initdb.executable, initdb.arguments)
+        if let tls { try configure(tls) }
         try await start()
         try runTool(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-v", "ON_ERROR_STOP=1",
                                         "-c", "CREATE DATABASE \(database)"])
@@ -48,7 +71,7 @@ public final class PostgresServer: @unchecked Sendable {
         let options = [
             "-D", dataDirectory, "-p", "\(port)", "-k", dataDirectory, "-c", "listen_addresses=127.0.0.1",
             "-c", "fsync=\(durable ? "on" : "off")", "-c", "max_connections=200", "-c", "shared_buffers=128MB",
-        ]
+        ] + tlsOptions
         let server = try unprivileged(command("postgres"), options)
         process = try ServerProcess(
             name: "postgres", executable: server.executable, arguments: server.arguments,
@@ -82,6 +105,29 @@ public final class PostgresServer: @unchecked Sendable {
     public func psql(_ sql: String) throws -> String {
         try runTool(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1",
                                         "-At", "-c", sql]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// Copies the TLS files into the data directory (PostgreSQL wants its key owned by the
+    /// server's user and private) and puts the certificate-only roles first in `pg_hba.conf`.
+    private func configure(_ tls: TLS) throws {
+        func install(_ source: String, as name: String) throws -> String {
+            let target = (dataDirectory as NSString).appendingPathComponent(name)
+            try FileManager.default.copyItem(atPath: source, toPath: target)
+            chmod(target, 0o600)
+            if let runAs { chown(target, runAs.uid, runAs.gid) }
+            return target
+        }
+        tlsOptions = ["-c", "ssl=on", "-c", "ssl_cert_file=\(try install(tls.certificateFile, as: "server.crt"))",
+                      "-c", "ssl_key_file=\(try install(tls.keyFile, as: "server.key"))"]
+        if let clientCAFile = tls.clientCAFile {
+            tlsOptions += ["-c", "ssl_ca_file=\(try install(clientCAFile, as: "client-ca.crt"))"]
+        }
+        guard !tls.certificateUsers.isEmpty else { return }
+        let hba = (dataDirectory as NSString).appendingPathComponent("pg_hba.conf")
+        let rules = tls.certificateUsers.flatMap {
+            ["hostssl all \($0) 127.0.0.1/32 cert", "host all \($0) 127.0.0.1/32 reject"]
+        }
+        try (rules.joined(separator: "\n") + "\n" + String(contentsOfFile: hba, encoding: .utf8)).write(toFile: hba, atomically: false, encoding: .utf8)
     }
 
     private func command(_ name: String) -> String { (binDirectory as NSString).appendingPathComponent(name) }

@@ -28,11 +28,11 @@ public struct TestCertificateAuthority: Sendable {
         ])
     }
 
-    /// A broker certificate valid for 127.0.0.1, ::1 and localhost.
-    public func issueServer(commonName: String = "localhost") throws -> Identity {
+    /// A server certificate, by default valid for 127.0.0.1, ::1 and localhost.
+    public func issueServer(commonName: String = "localhost", names: String = "IP:127.0.0.1,IP:::1,DNS:localhost") throws -> Identity {
         try issue(commonName: commonName, extensions: [
             "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature",
-            "extendedKeyUsage=serverAuth", "subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost",
+            "extendedKeyUsage=serverAuth", "subjectAltName=\(names)",
         ])
     }
 

@@ -24,3 +24,9 @@ fi
 if [ -d /run/systemd/system ] && systemctl is-active --quiet prometheus 2>/dev/null; then
     $sudo systemctl disable --now prometheus || true
 fi
+# Likewise etcd and HAProxy: ha/cluster.sh runs its own on other ports.
+for service in etcd haproxy; do
+    if [ -d /run/systemd/system ] && systemctl is-active --quiet "$service" 2>/dev/null; then
+        $sudo systemctl disable --now "$service" || true
+    fi
+done

@@ -69,7 +69,7 @@ final class IdentityFixture: @unchecked Sendable {
             identity: IdentitySettings(certificateLifetimeSeconds: certificateLifetime, deviceBrokerHost: "127.0.0.1",
                                        deviceBrokerPort: 8883, brokerDir: directory.file("broker"), brokerPidFile: directory.file("broker/mosquitto.pid")))
         let logger = logs.logger("aggregator")
-        database = Database(settings: configuration.postgres, logger: logger)
+        database = try Database(settings: configuration.postgres, logger: logger)
         store = IdentityStore(client: database.client, logger: logger)
         let database = database
         tasks.append(Task { await database.client.run() })

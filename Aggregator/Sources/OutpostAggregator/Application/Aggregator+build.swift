@@ -51,7 +51,7 @@ public func buildAggregator(
         return component
     }
     let readiness = SchemaReadiness()
-    let database = Database(settings: configuration.postgres, logger: component("postgres"))
+    let database = try Database(settings: configuration.postgres, logger: component("postgres"))
 
     var mqtt = configuration.mqtt.clientConfiguration(clientID: configuration.mqttClientID, sessionExpiry: UInt32(configuration.ingest.sessionExpirySeconds))
     mqtt.receiveMaximum = 1_000

@@ -48,7 +48,7 @@ extension AggregatorCommand.Cmd {
             let configuration = try ConfigLoader().load(AggregatorConfiguration.self, path: config)
             configuration.logging.bootstrap()
             let logger = Logger(label: "aggregator.cmd")
-            let database = Database(settings: configuration.postgres, logger: logger)
+            let database = try Database(settings: configuration.postgres, logger: logger)
             let store = CommandStore(client: database.client, logger: logger)
             let actor = "cli:\(ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown")"
             let final: CommandRecord = try await withThrowingTaskGroup(of: Void.self) { group in
@@ -93,7 +93,7 @@ extension AggregatorCommand.Cmd {
             let configuration = try ConfigLoader().load(AggregatorConfiguration.self, path: config)
             configuration.logging.bootstrap()
             let logger = Logger(label: "aggregator.cmd")
-            let database = Database(settings: configuration.postgres, logger: logger)
+            let database = try Database(settings: configuration.postgres, logger: logger)
             let store = CommandStore(client: database.client, logger: logger)
             let record = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await database.client.run() }

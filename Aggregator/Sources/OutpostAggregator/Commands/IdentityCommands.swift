@@ -18,7 +18,7 @@ struct IdentityContext {
         configuration.logging.bootstrap()
         let logger = Logger(label: label)
         let authority = try CertificateAuthority.load(directory: configuration.caDirectory)
-        let database = Database(settings: configuration.postgres, logger: logger)
+        let database = try Database(settings: configuration.postgres, logger: logger)
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }
@@ -309,6 +309,8 @@ extension AggregatorCommand {
             The outpost_subscribe_guard mosquitto plugin; defaults to the packaged one when installed. \
             "none" leaves devices free to subscribe to any filter.
             """) var subscribeGuard: String?
+        @Option(help: "mosquitto (mosquitto.conf and acl) or emqx (EMQX 5 acl.conf; see docs/scale.md).")
+        var format: BrokerConfigGenerator.Format = .mosquitto
 
         func run() async throws {
             try await failing {
@@ -319,6 +321,7 @@ extension AggregatorCommand {
                     if !ipAddresses.isEmpty { options.ipAddresses = ipAddresses }
                     if !dnsNames.isEmpty { options.dnsNames = dnsNames }
                     options.extraServices = services
+                    options.format = format
                     options.persistenceDir = persistenceDir
                     options.logDest = logDest
                     options.runAsUser = user
@@ -346,3 +349,5 @@ extension AggregatorCommand {
         }
     }
 }
+
+extension BrokerConfigGenerator.Format: ExpressibleByArgument {}

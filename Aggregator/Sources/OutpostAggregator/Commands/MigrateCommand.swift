@@ -15,10 +15,11 @@ extension AggregatorCommand {
             let configuration = try ConfigLoader().load(AggregatorConfiguration.self, path: config)
             configuration.logging.bootstrap()
             let logger = Logger(label: "aggregator.migrate")
-            let database = Database(settings: configuration.postgres, logger: logger)
+            let database = try Database(settings: configuration.postgres, logger: logger)
             try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await database.client.run() }
                 defer { group.cancelAll() }
+                try await database.probe()
                 let applied = try await MigrationRunner(client: database.client, directory: configuration.migrationsDir, logger: logger)
                     .migrate()
                 print(applied.isEmpty ? "up to date" : "applied \(applied.map(String.init).joined(separator: ", "))")

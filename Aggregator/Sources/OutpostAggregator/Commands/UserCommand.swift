@@ -47,7 +47,7 @@ extension AggregatorCommand.User {
                 password = SecretToken.generate(bytes: 18)
             }
             if let problem = UserStore.passwordProblem(password) { throw ValidationError(problem) }
-            let database = Database(settings: configuration.postgres, logger: logger)
+            let database = try Database(settings: configuration.postgres, logger: logger)
             let account = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "root"
             let user = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await database.client.run() }

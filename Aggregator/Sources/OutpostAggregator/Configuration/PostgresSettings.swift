@@ -1,4 +1,5 @@
 import OutpostCommon
+import NIOSSL
 import PostgresNIO
 
 /// The `postgres` section: where the database is and how many connections to pool.
@@ -15,15 +16,18 @@ public struct PostgresSettings: Codable, Sendable, Equatable {
     public var database: String
     /// Most pooled connections. Defaults to 10.
     public var maxConnections: Int
+    /// TLS for the connections. Defaults to `disable`; use `verify-full` once the database is on another host.
+    public var tls: PostgresTLSSettings
 
     public init(host: String = "127.0.0.1", port: Int = 5432, username: String = "outpost", password: String? = nil,
-                database: String = "outpost", maxConnections: Int = 10) {
+                database: String = "outpost", maxConnections: Int = 10, tls: PostgresTLSSettings = PostgresTLSSettings()) {
         self.host = host
         self.port = port
         self.username = username
         self.password = password.map(Redacted.init)
         self.database = database
         self.maxConnections = maxConnections
+        self.tls = tls
     }
 
     public init(from decoder: any Decoder) throws {
@@ -34,13 +38,30 @@ public struct PostgresSettings: Codable, Sendable, Equatable {
         password = try container.decodeIfPresent(Redacted<String>.self, forKey: .password)
         database = try container.value(.database, default: "outpost")
         maxConnections = try container.value(.maxConnections, default: 10, where: { (1...500).contains($0) }, "must be 1-500")
+        tls = try container.value(.tls, default: PostgresTLSSettings())
     }
 
-    /// postgres-nio's client configuration for these settings.
-    public var clientConfiguration: PostgresClient.Configuration {
+    /// postgres-nio's pool configuration for these settings.
+    ///
+    /// - Throws: ``StoreError`` when a TLS file cannot be used (``StoreError/Code/tlsFileUnreadable``,
+    ///   ``StoreError/Code/tlsKeyPermissions``).
+    public func clientConfiguration() throws(StoreError) -> PostgresClient.Configuration {
+        let tlsConfiguration = try tls.tlsConfiguration()
         var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: username, password: password?.value, database: database, tls: .disable)
+            host: host, port: port, username: username, password: password?.value, database: database,
+            tls: tlsConfiguration.map { .require($0) } ?? .disable)
+        configuration.options.tlsServerName = tls.serverName
         configuration.options.maximumConnections = maxConnections
+        return configuration
+    }
+
+    /// A single connection's configuration for these settings, for ``Database/probe()``.
+    func connectionConfiguration() throws -> PostgresConnection.Configuration {
+        let tlsConfiguration = try tls.tlsConfiguration()
+        var configuration = PostgresConnection.Configuration(
+            host: host, port: port, username: username, password: password?.value, database: database,
+            tls: try tlsConfiguration.map { .require(try NIOSSLContext(configuration: $0)) } ?? .disable)
+        configuration.options.tlsServerName = tls.serverName
         return configuration
     }
 }

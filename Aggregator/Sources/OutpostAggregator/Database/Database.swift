@@ -1,4 +1,5 @@
 import Logging
+import NIOSSL
 import PostgresNIO
 import ServiceLifecycle
 
@@ -9,10 +10,52 @@ import ServiceLifecycle
 public struct Database: Service {
     public let client: PostgresClient
     public let logger: Logger
+    let settings: PostgresSettings
 
-    public init(settings: PostgresSettings, logger: Logger) {
-        self.client = PostgresClient(configuration: settings.clientConfiguration, backgroundLogger: logger)
+    /// - Throws: ``StoreError`` when a `postgres.tls` file cannot be used.
+    public init(settings: PostgresSettings, logger: Logger) throws(StoreError) {
+        self.client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+        self.settings = settings
         self.logger = logger
+    }
+
+    /// Opens and closes one connection outside the pool, to tell a configuration that can
+    /// never connect from a server that is not up yet: the pool retries both alike, forever.
+    ///
+    /// - Throws: ``StoreError`` with a TLS code (``StoreError/Code/tlsUntrusted``,
+    ///   ``StoreError/Code/tlsHostnameMismatch``, ``StoreError/Code/tlsUnsupported``,
+    ///   ``StoreError/Code/tlsHandshakeFailed``) when TLS fails; any other failure unchanged.
+    public func probe() async throws {
+        let configuration = try settings.connectionConfiguration()
+        let connection: PostgresConnection
+        do {
+            connection = try await PostgresConnection.connect(configuration: configuration, id: 0, logger: logger)
+        } catch {
+            throw Self.tlsFailure(error, settings: settings) ?? error
+        }
+        try? await connection.close()
+    }
+
+    /// The TLS failure `error` stands for, if it is one.
+    static func tlsFailure(_ error: any Error, settings: PostgresSettings) -> StoreError? {
+        let server = "\(settings.host):\(settings.port)"
+        switch error {
+        case let error as PSQLError:
+            if error.code == .sslUnsupported {
+                return StoreError(.tlsUnsupported, "\(server) does not offer TLS (postgres.tls.mode is \(settings.tls.mode.rawValue))")
+            }
+            return error.underlying.flatMap { tlsFailure($0, settings: settings) }
+        case let error as NIOSSLExtraError where error == .failedToValidateHostname:
+            let name = settings.tls.serverName ?? settings.host
+            return StoreError(.tlsHostnameMismatch, "the certificate of \(server) does not name \(name): \(error)")
+        case let error as NIOSSLError:
+            if case .handshakeFailed(let reason) = error, "\(reason)".contains("CERTIFICATE_VERIFY_FAILED") {
+                return StoreError(.tlsUntrusted, "the certificate of \(server) does not chain to postgres.tls.ca_file: \(reason)")
+            }
+            return StoreError(.tlsHandshakeFailed, "TLS with \(server) failed: \(error)")
+        default:
+            return nil
+        }
     }
 
     /// Runs the pool until the task is cancelled or the service group shuts down.

@@ -10,6 +10,18 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let unavailable = Code("database_unavailable")
         public static let conflict = Code("conflict")
         public static let notFound = Code("not_found")
+        /// A `postgres.tls` file is missing, unreadable or holds no PEM data.
+        public static let tlsFileUnreadable = Code("postgres_tls_file_unreadable")
+        /// The `postgres.tls.key_file` can be read by other users.
+        public static let tlsKeyPermissions = Code("postgres_tls_key_permissions")
+        /// The server's certificate does not chain to `postgres.tls.ca_file`.
+        public static let tlsUntrusted = Code("postgres_tls_untrusted")
+        /// The server's certificate is trusted but does not name the server.
+        public static let tlsHostnameMismatch = Code("postgres_tls_hostname_mismatch")
+        /// TLS is required but the server does not offer it (`ssl = off`).
+        public static let tlsUnsupported = Code("postgres_tls_unsupported")
+        /// The TLS handshake failed otherwise (protocol, or the server refused our client certificate).
+        public static let tlsHandshakeFailed = Code("postgres_tls_handshake_failed")
     }
 
     public let code: Code

@@ -11,7 +11,18 @@ import X509
 /// - `ca.pem`, `server.pem` + `server.key` (issued by the CA for the given names), `crl.pem`, `acl`.
 /// - `aggregator.pem` + `aggregator.key`: this aggregator's client certificate, CN `svc.aggregator.{instance_id}`.
 public struct BrokerConfigGenerator: Sendable {
+    /// Which broker the directory is for.
+    public enum Format: String, Sendable, CaseIterable {
+        /// `mosquitto.conf` and its `acl`.
+        case mosquitto
+        /// EMQX 5's `acl.conf` (file authorizer) instead; the certificates and CRL are the same,
+        /// the listener settings are the operator's (docs/scale.md lists what Outpost needs).
+        case emqx
+    }
+
     public struct Options: Sendable {
+        /// Defaults to mosquitto.
+        public var format: Format = .mosquitto
         /// Address the listener binds. Defaults to 127.0.0.1: exposing the broker is a decision.
         public var listenHost: String = "127.0.0.1"
         public var port: Int = 8883
@@ -83,10 +94,14 @@ public struct BrokerConfigGenerator: Sendable {
         let aggregator = try await issue(commonName: serviceIdentity, purpose: "service", usage: .client, lifetime: options.lifetime,
                                          certificate: path("aggregator.pem"), key: path("aggregator.key"), keyMode: 0o600)
         let acl = BrokerACL(serviceIdentities: [serviceIdentity] + options.extraServices)
-        try IdentityFiles.write(acl.renderMosquitto(), to: path("acl"), mode: 0o644)
         if revocation.crlFile != path("crl.pem") || !FileManager.default.fileExists(atPath: path("crl.pem")) {
             try await revocation.publishCRL()
         }
+        if options.format == .emqx {
+            try IdentityFiles.write(acl.renderEMQX(), to: path("acl.conf"), mode: 0o644)
+            return Output(configFile: path("acl.conf"), serverSerial: server, aggregatorSerial: aggregator)
+        }
+        try IdentityFiles.write(acl.renderMosquitto(), to: path("acl"), mode: 0o644)
         try IdentityFiles.write(Self.render(directory: directory, crlFile: revocation.crlFile, pidFile: revocation.reloader.pidFile,
                                          options: options),
                              to: path("mosquitto.conf"), mode: 0o644)

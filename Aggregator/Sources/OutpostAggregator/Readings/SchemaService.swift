@@ -13,7 +13,8 @@ import ServiceLifecycle
 /// aggregators may start at once), creates the partitions of ``PartitionPlan``, then
 /// opens ``SchemaReadiness``. Every `maintenance_interval_seconds` after that: creates
 /// the partitions ahead and drops those past retention. PostgreSQL being down at start
-/// is waited out with backoff; a migration that fails is fatal.
+/// is waited out with backoff; a migration that fails, or TLS that can never work
+/// (``Database/probe()``), is fatal.
 public struct SchemaService: Service {
     let database: Database
     let migrationsDirectory: String
@@ -36,6 +37,7 @@ public struct SchemaService: Service {
         var delay = Duration.milliseconds(200)
         while true {
             do {
+                try await database.probe()
                 try await runner.migrate()
                 try await maintain()
                 break
