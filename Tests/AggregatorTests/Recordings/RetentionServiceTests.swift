@@ -36,6 +36,13 @@ struct RetentionServiceTests {
             #expect(files.count == 3)
             #expect(env.metrics.render().contains("outpost_recordings_deleted_total{reason=\"quota\"} 2"))
             #expect(env.metrics.render().contains("outpost_recordings_bytes \(size * 3)"))
+            let storage = env.metrics.render()
+            #expect(metricValue(storage, "outpost_recordings_deleted_bytes_total", ["reason": "quota"]) == Double(size * 2))
+            #expect((metricValue(storage, "outpost_recordings_free_bytes") ?? 0) > 0)
+            #expect(metricValue(storage, "outpost_recordings_floor_bytes") != nil)
+            // The oldest kept segment started 40 minutes ago.
+            let oldest = try #require(metricValue(storage, "outpost_recordings_oldest_segment_timestamp_seconds"))
+            #expect(abs(Date().timeIntervalSince1970 - 40 * 60 - oldest) < 120, "oldest: \(oldest)")
 
             _ = try RecordingFixtures.insertSegment(device: "cam-q", env: env, startedAt: "now() - interval '3 days'")
             try await Self.service(env, quota: nil, maxAgeDays: 2).enforce()
