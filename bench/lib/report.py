@@ -64,7 +64,12 @@ def table(r):
     fp = r.get("footprint")
     if fp:
         live, drain = fp["live"]["processes"]["agent"], fp["drain"]["processes"]["agent"]
+        if "binary_stripped_bytes" in fp:
+            rows.append(("3 agent binary, stripped", f"{fp['binary_stripped_bytes'] / 1e6:.1f} MB; --version RSS peak {fp['version']['rss_mib_peak']} MiB", ""))
         rows.append(("3 agent, 10 sources at 1 Hz", f"RSS peak {live['rss_mib_peak']} MiB, steady {live['rss_mib_last']} MiB; CPU mean {live['cpu_pct_mean']}%, peak {live['cpu_pct_peak']}%", ""))
+        sm = fp.get("live_smaps_rollup_mib")
+        if sm:
+            rows.append(("3 agent smaps_rollup at the end", f"RSS {sm['Rss']} MiB, PSS {sm['Pss']} MiB, private dirty {sm['Private_Dirty']} MiB, anonymous {sm['Anonymous']} MiB", ""))
         rows.append(("3 agent draining backlog", f"{fp['backlog']:,} readings in {fp['drain_seconds']:.1f} s ({fmt(fp['drain_rows_per_second'])}/s); RSS peak {drain['rss_mib_peak']} MiB; CPU mean {drain['cpu_pct_mean']}%, peak {drain['cpu_pct_peak']}%",
                      f"publisher drain_rate 5,000/s (default); machine {fp['drain']['machine_cpu_pct']:.0f}%"))
     buf = r.get("buffer")

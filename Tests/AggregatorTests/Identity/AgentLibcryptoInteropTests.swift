@@ -24,7 +24,7 @@ struct AgentLibcryptoInteropTests {
 
         let validated = try CSRValidator.validate(pem: csr)
         #expect(validated.commonName == "meter-0007")
-        #expect(Array(validated.publicKey.subjectPublicKeyInfoBytes) == key.publicKey.derRepresentation)
+        #expect(try #require(P256.Signing.PublicKey(validated.publicKey)).derRepresentation == Data(key.publicKey.derRepresentation))
 
         let file = directory.file("device.csr")
         try csr.write(toFile: file, atomically: true, encoding: .utf8)
@@ -48,7 +48,7 @@ struct AgentLibcryptoInteropTests {
         let authorityCertificate = try DeviceCertificate(pemEncoded: authority.certificatePEM)
         let strangerCertificate = try DeviceCertificate(pemEncoded: stranger.certificatePEM)
         #expect(authorityCertificate.commonNames == ["Outpost Fleet CA"])
-        // Random serials: some start with a high bit, which DER pads with a zero octet.
+        // Random serials: some start with a high bit, which DER pads with a zero octet (not part of the serial's hex).
         for _ in 0..<8 {
             let key = try DeviceKey()
             let validated = try CSRValidator.validate(pem: try key.signingRequest(commonName: device.rawValue))

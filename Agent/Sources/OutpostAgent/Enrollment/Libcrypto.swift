@@ -101,7 +101,7 @@ public struct DevicePublicKey: Hashable, Sendable {
 /// `@unchecked Sendable`: the `X509` is only read after parsing; libcrypto guards the
 /// extension cache it fills lazily with its own lock.
 public final class DeviceCertificate: @unchecked Sendable {
-    /// The serial number: the content octets of its DER INTEGER, as the CA prints them.
+    /// The serial number: its magnitude's octets, as the CA prints them.
     public struct SerialNumber: Hashable, Sendable, CustomStringConvertible {
         public let bytes: [UInt8]
         /// Lowercase hex of ``bytes``, the form the centre stores and answers (`serial`).
@@ -133,7 +133,7 @@ public final class DeviceCertificate: @unchecked Sendable {
             throw EnrollmentError(.badResponse, "not a PEM certificate: \(Libcrypto.drainErrors())")
         }
         guard let notBefore = Libcrypto.date(X509_get0_notBefore(x509)), let notAfter = Libcrypto.date(X509_get0_notAfter(x509)),
-              let serial = Libcrypto.integerContent(X509_get0_serialNumber(x509)), let key = X509_get0_pubkey(x509)
+              let serial = Libcrypto.integerMagnitude(X509_get0_serialNumber(x509)), let key = X509_get0_pubkey(x509)
         else {
             X509_free(x509)
             throw EnrollmentError(.badResponse, "the certificate's validity, serial or key cannot be read: \(Libcrypto.drainErrors())")
@@ -225,19 +225,13 @@ enum Libcrypto {
         return Date(timeIntervalSince1970: TimeInterval(timegm(&parts)))
     }
 
-    /// The content octets of a DER INTEGER (sign octet included), as swift-certificates reads a serial number.
-    static func integerContent(_ integer: UnsafePointer<ASN1_INTEGER>?) -> [UInt8]? {
-        guard let integer else { return nil }
-        let length = i2d_ASN1_INTEGER(integer, nil)
-        guard length > 2 else { return nil }
-        var der = [UInt8](repeating: 0, count: Int(length))
-        der.withUnsafeMutableBufferPointer { buffer in
-            var cursor = buffer.baseAddress
-            _ = i2d_ASN1_INTEGER(integer, &cursor)
-        }
-        let header = der[1] < 0x80 ? 2 : 2 + Int(der[1] & 0x7f)
-        guard header < der.count else { return nil }
-        return Array(der[header...])
+    /// The magnitude of an INTEGER, big-endian without DER's sign octet: the bytes swift-certificates
+    /// gives a serial number, so the agent prints the serial the centre stores.
+    static func integerMagnitude(_ integer: UnsafePointer<ASN1_INTEGER>?) -> [UInt8]? {
+        guard let integer, let data = ASN1_STRING_get0_data(integer) else { return nil }
+        let length = Int(ASN1_STRING_length(integer))
+        guard length > 0 else { return nil }
+        return Array(UnsafeBufferPointer(start: data, count: length))
     }
 
     static func commonNames(_ name: OpaquePointer?) -> [String] {
