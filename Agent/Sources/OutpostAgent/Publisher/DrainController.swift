@@ -1,0 +1,42 @@
+/// Additive increase, multiplicative decrease of the drain rate, driven by ack latency.
+///
+/// The centre's signal is the time from sending a batch to its ack (no wire change: old
+/// centres work as they are). While acks of first sends come back within `targetLatencyMs`
+/// and the rate is what holds the publisher back, each ack adds `increaseStep` readings/s;
+/// an ack slower than the target halves the rate, at most once per observed latency, so the
+/// acks of batches already in flight at the old rate do not halve it again. The rate stays
+/// within `minimum...maximum`. Pure value type: the caller passes monotonic milliseconds.
+public struct DrainController: Sendable, Equatable {
+    public let minimum: Double
+    public let maximum: Double
+    public let targetLatencyMs: Int64
+    public let increaseStep: Double
+    public private(set) var readingsPerSecond: Double
+    /// No second decrease before this instant (the congestion of one round trip halves once).
+    private var holdDecreaseUntilMs = Int64.min
+
+    public init(initial: Double, minimum: Double, maximum: Double, targetLatencyMs: Int64, increaseStep: Double) {
+        precondition(minimum > 0 && minimum <= maximum && targetLatencyMs > 0 && increaseStep > 0)
+        self.minimum = minimum
+        self.maximum = maximum
+        self.targetLatencyMs = targetLatencyMs
+        self.increaseStep = increaseStep
+        self.readingsPerSecond = min(maximum, max(minimum, initial))
+    }
+
+    /// One batch fully acked `latencyMs` after it was first sent. `rateLimited`: the rate made
+    /// the publisher wait since the previous ack (an idle or window-bound publisher does not
+    /// raise a rate it is not using). Returns the new rate.
+    @discardableResult
+    public mutating func acked(latencyMs: Int64, nowMs: Int64, rateLimited: Bool) -> Double {
+        if latencyMs > targetLatencyMs {
+            if nowMs >= holdDecreaseUntilMs {
+                readingsPerSecond = max(minimum, readingsPerSecond / 2)
+                holdDecreaseUntilMs = nowMs + latencyMs
+            }
+        } else if rateLimited {
+            readingsPerSecond = min(maximum, readingsPerSecond + increaseStep)
+        }
+        return readingsPerSecond
+    }
+}
