@@ -71,7 +71,7 @@ def table(r):
         if sm:
             rows.append(("3 agent smaps_rollup at the end", f"RSS {sm['Rss']} MiB, PSS {sm['Pss']} MiB, private dirty {sm['Private_Dirty']} MiB, anonymous {sm['Anonymous']} MiB", ""))
         rows.append(("3 agent draining backlog", f"{fp['backlog']:,} readings in {fp['drain_seconds']:.1f} s ({fmt(fp['drain_rows_per_second'])}/s); RSS peak {drain['rss_mib_peak']} MiB; CPU mean {drain['cpu_pct_mean']}%, peak {drain['cpu_pct_peak']}%",
-                     f"publisher drain_rate 5,000/s (default); machine {fp['drain']['machine_cpu_pct']:.0f}%"))
+                     f"adaptive drain (AIMD on ack latency, from 5,000/s up to drain_rate 100,000/s); machine {fp['drain']['machine_cpu_pct']:.0f}%"))
     buf = r.get("buffer")
     if buf:
         for mode in ("full", "normal"):
