@@ -21,7 +21,7 @@ export BENCH_DURATION="${BENCH_DURATION:-30}" BENCH_WARMUP="${BENCH_WARMUP:-15}"
 export BENCH_DEVICES="${BENCH_DEVICES:-50}" BENCH_RATE="${BENCH_RATE:-4000}"
 export BENCH_FOOTPRINT_DURATION="${BENCH_FOOTPRINT_DURATION:-60}" BENCH_BACKLOG="${BENCH_BACKLOG:-100000}"
 export BENCH_API_DEVICES="${BENCH_API_DEVICES:-10000}" BENCH_API_READINGS="${BENCH_API_READINGS:-1000}"
-export BENCH_API_DURATION="${BENCH_API_DURATION:-20}" BENCH_API_CONNECTIONS="${BENCH_API_CONNECTIONS:-16}"
+export BENCH_API_DURATION="${BENCH_API_DURATION:-20}" BENCH_API_CONNECTIONS="${BENCH_API_CONNECTIONS:-64}"
 export BENCH_RTP_DURATION="${BENCH_RTP_DURATION:-30}" BENCH_SKIP="${BENCH_SKIP:-}"
 PY=/usr/bin/python3  # Debian's, which has python3-paho-mqtt and python3-psycopg2
 export PY
@@ -346,6 +346,26 @@ print(json.dumps(results))
 PYEND
 )"
     done
+    # PostgreSQL's own rate for the device list's SQL at the same concurrency, in the same run.
+    local pgbench; pgbench="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pgbench"
+    log "api: pgbench -f device list SQL, $BENCH_API_CONNECTIONS clients, ${BENCH_API_DURATION}s"
+    sampler_start "$BENCH_WORK/api-pgbench.cpu.json" postgres="$(stack_pid postgres)"
+    timeout $((BENCH_API_DURATION + 60)) "$pgbench" -n -M prepared -f "$root/bench/lib/pgbench-device-list.sql" \
+        -c "$BENCH_API_CONNECTIONS" -j 2 -T "$BENCH_API_DURATION" -h 127.0.0.1 -p "$STACK_PG_PORT" -U outpost outpost \
+        >"$BENCH_WORK/api-pgbench.out" 2>&1
+    sampler_stop
+    results="$("$PY" - "$results" "$BENCH_WORK/api-pgbench.out" "$BENCH_WORK/api-pgbench.cpu.json" <<'PYEND'
+import json, re, sys
+results, out, cpu = json.loads(sys.argv[1]), open(sys.argv[2]).read(), sys.argv[3]
+tps = re.search(r"tps = ([0-9.]+)", out)
+latency = re.search(r"latency average = ([0-9.]+) ms", out)
+results["pgbench_device_list"] = {"transactions_per_second": float(tps.group(1)), "latency_ms_mean": float(latency.group(1)),
+                                  "cpu": json.load(open(cpu))}
+if "device_list" in results:
+    results["ratio_device_list_over_pgbench"] = results["device_list"]["requests_per_second"] / float(tps.group(1))
+print(json.dumps(results))
+PYEND
+)"
     part api "$("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(devices=int(sys.argv[2]), readings=int(sys.argv[3]), connections=int(sys.argv[4]), threads=2); print(json.dumps(r))' \
         "$results" "$devices" "$loaded" "$BENCH_API_CONNECTIONS")"
 }

@@ -84,6 +84,11 @@ def table(r):
             if a:
                 rows.append((f"5 API {name} (c={api['connections']})", f"p50 {a['p50_ms']:.1f} ms, p99 {a['p99_ms']:.1f} ms, {fmt(a['requests_per_second'])} req/s, errors {a['socket_errors'] + a['non_2xx']}",
                              busiest(a["cpu"])))
+        pg = api.get("pgbench_device_list")
+        if pg:
+            rows.append((f"5 pgbench -f device list SQL (c={api['connections']})", f"{fmt(pg['transactions_per_second'])} queries/s, mean {pg['latency_ms_mean']:.1f} ms", busiest(pg["cpu"])))
+        if "ratio_device_list_over_pgbench" in api:
+            rows.append(("5 ratio API device list / pgbench", f"{api['ratio_device_list_over_pgbench']:.2f}", ""))
     rtp = r.get("rtp")
     if rtp:
         rows.append(("6 RTP 1080p30 stream", f"{rtp['cpu_seconds_per_stream_second']:.3f} CPU s per stream s ({rtp['cpu_pct_of_one_core']:.1f}% of a core), {rtp['bitrate_mbit']:.1f} Mbit/s, RSS {rtp['agent_rss_mib_peak']} MiB",
