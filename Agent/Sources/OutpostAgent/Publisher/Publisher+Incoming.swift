@@ -73,7 +73,8 @@ extension Publisher {
                                              uniquingKeysWith: { first, _ in first })
                 for span in state.window.acknowledge(ack.ranges) {
                     guard let sentAt = firstSentAt[span] ?? nil else { continue }
-                    let rate = state.controller.acked(latencyMs: monotonicNow - sentAt, nowMs: monotonicNow, rateLimited: state.rateLimited)
+                    let rate = state.controller.acked(readings: Int(span.count), latencyMs: monotonicNow - sentAt, nowMs: monotonicNow,
+                                                      rateLimited: state.rateLimited)
                     state.rate.setRate(rate, nowMs: monotonicNow)
                     state.rateLimited = false
                 }

@@ -92,9 +92,7 @@ public final class Publisher: Service, Sendable {
         self.epoch = clock.now
         self.state = Mutex(State(
             window: InflightWindow(capacity: settings.window, ackTimeoutMs: Int64(settings.ackTimeoutS * 1000)),
-            rate: DrainRate(readingsPerSecond: settings.drainController.readingsPerSecond,
-                            burst: max(Double(settings.batchSize), settings.drainController.readingsPerSecond)),
-            controller: settings.drainController))
+            rate: settings.drainBucket, controller: settings.drainController))
     }
 
     public var figures: Figures { state.withLock { $0.figures } }

@@ -30,10 +30,17 @@ public struct PublisherSettings: Codable, Sendable, Equatable {
     }
 
     /// The drain rate's controller: starts at 5,000 readings/s (or `drain_rate` if lower), never
-    /// below one batch per second, and adds two batches per second for each ack within the target.
+    /// below one batch per second, and adds four batches per second per round trip within the target.
     public var drainController: DrainController {
         DrainController(initial: min(5_000, drainRate), minimum: min(Double(batchSize), drainRate), maximum: drainRate,
-                        targetLatencyMs: Int64(drainLatencyTargetMs), increaseStep: Double(2 * batchSize))
+                        targetLatencyMs: Int64(drainLatencyTargetMs), increaseStep: Double(4 * batchSize))
+    }
+
+    /// The token bucket the controller moves: its starting rate, and a burst of one batch, so
+    /// that a fleet reconnecting at once paces its first batches instead of sending whole
+    /// windows into the centre's queue together.
+    public var drainBucket: DrainRate {
+        DrainRate(readingsPerSecond: drainController.readingsPerSecond, burst: Double(batchSize))
     }
 
     public init(from decoder: any Decoder) throws {
