@@ -21,7 +21,7 @@ export BENCH_DURATION="${BENCH_DURATION:-30}" BENCH_WARMUP="${BENCH_WARMUP:-15}"
 export BENCH_DEVICES="${BENCH_DEVICES:-50}" BENCH_RATE="${BENCH_RATE:-4000}"
 export BENCH_FOOTPRINT_DURATION="${BENCH_FOOTPRINT_DURATION:-60}" BENCH_BACKLOG="${BENCH_BACKLOG:-100000}"
 export BENCH_API_DEVICES="${BENCH_API_DEVICES:-10000}" BENCH_API_READINGS="${BENCH_API_READINGS:-1000}"
-export BENCH_API_DURATION="${BENCH_API_DURATION:-20}" BENCH_API_CONNECTIONS="${BENCH_API_CONNECTIONS:-16}"
+export BENCH_API_DURATION="${BENCH_API_DURATION:-20}" BENCH_API_CONNECTIONS="${BENCH_API_CONNECTIONS:-64}"
 export BENCH_RTP_DURATION="${BENCH_RTP_DURATION:-30}" BENCH_SKIP="${BENCH_SKIP:-}"
 PY=/usr/bin/python3  # Debian's, which has python3-paho-mqtt and python3-psycopg2
 export PY
@@ -199,11 +199,22 @@ JSON
     "$BENCH_AGENT" enroll --server "$STACK_URL" --token "$token" --config-dir "$dir" >/dev/null
     local db="$dir/state/buffer.db"
 
+    # The binary as packaged (stripped) and the smallest thing it does: peak RSS of `--version`.
+    strip --strip-unneeded -o "$BENCH_WORK/outpost-agent.stripped" "$BENCH_AGENT"
+    stat -c %s "$BENCH_WORK/outpost-agent.stripped" >"$BENCH_WORK/footprint-binary-bytes"
+    "$PY" - "$BENCH_AGENT" >"$BENCH_WORK/footprint-version.json" <<'PYEND'
+import json, resource, subprocess, sys
+subprocess.run([sys.argv[1], "--version"], stdout=subprocess.DEVNULL, check=True, timeout=30)
+print(json.dumps({"rss_mib_peak": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1)}))
+PYEND
+
     log "footprint: outpost-agent run, 10 meter sources at 1 Hz, ${BENCH_FOOTPRINT_DURATION}s"
     "$BENCH_AGENT" run --config "$dir/agent.json" >"$BENCH_WORK/logs/agent-live.log" 2>&1 &
     local agent=$!
     stack_record agent "$agent"
     "$PY" "$sample" --out "$BENCH_WORK/footprint-live.json" --interval 0.5 --duration "$BENCH_FOOTPRINT_DURATION" agent="$agent"
+    # RSS split into what only this process holds (private dirty, anonymous) and its share of mapped files (PSS).
+    cat "/proc/$agent/smaps_rollup" >"$BENCH_WORK/footprint-smaps.txt"
     stack_stop_one agent >/dev/null
 
     # The backlog, built through the agent's own path: the same agent, its broker unreachable
@@ -247,7 +258,15 @@ import json, sys
 work, backlog, remaining, start, end, stored, last = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), float(sys.argv[5]), int(sys.argv[6]), int(sys.argv[7])
 live = json.load(open(f"{work}/footprint-live.json"))
 drain = json.load(open(f"{work}/footprint-drain.json"))
-print(json.dumps({"sources": 10, "live": live, "drain": drain, "backlog": backlog, "backlog_last_seq": last,
+smaps = {}
+for line in open(f"{work}/footprint-smaps.txt"):
+    parts = line.split()
+    if len(parts) == 3 and parts[2] == "kB":
+        smaps[parts[0].rstrip(":")] = round(int(parts[1]) / 1024, 1)
+binary_bytes = int(open(f"{work}/footprint-binary-bytes").read())
+print(json.dumps({"sources": 10, "binary_stripped_bytes": binary_bytes, "version": json.load(open(f"{work}/footprint-version.json")),
+                  "live_smaps_rollup_mib": {k: smaps.get(k) for k in ("Rss", "Pss", "Private_Dirty", "Private_Clean", "Shared_Clean", "Anonymous")},
+                  "live": live, "drain": drain, "backlog": backlog, "backlog_last_seq": last,
                   "backlog_method": "same agent run with its broker port closed and one meter source at 2,000 readings/s, stopped by SIGTERM",
                   "drain_seconds": end - start, "drain_rows_per_second": backlog / (end - start),
                   "remaining_after_drain": remaining, "stored_in_postgres": stored}))
@@ -327,6 +346,26 @@ print(json.dumps(results))
 PYEND
 )"
     done
+    # PostgreSQL's own rate for the device list's SQL at the same concurrency, in the same run.
+    local pgbench; pgbench="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -1)/pgbench"
+    log "api: pgbench -f device list SQL, $BENCH_API_CONNECTIONS clients, ${BENCH_API_DURATION}s"
+    sampler_start "$BENCH_WORK/api-pgbench.cpu.json" postgres="$(stack_pid postgres)"
+    timeout $((BENCH_API_DURATION + 60)) "$pgbench" -n -M prepared -f "$root/bench/lib/pgbench-device-list.sql" \
+        -c "$BENCH_API_CONNECTIONS" -j 2 -T "$BENCH_API_DURATION" -h 127.0.0.1 -p "$STACK_PG_PORT" -U outpost outpost \
+        >"$BENCH_WORK/api-pgbench.out" 2>&1
+    sampler_stop
+    results="$("$PY" - "$results" "$BENCH_WORK/api-pgbench.out" "$BENCH_WORK/api-pgbench.cpu.json" <<'PYEND'
+import json, re, sys
+results, out, cpu = json.loads(sys.argv[1]), open(sys.argv[2]).read(), sys.argv[3]
+tps = re.search(r"tps = ([0-9.]+)", out)
+latency = re.search(r"latency average = ([0-9.]+) ms", out)
+results["pgbench_device_list"] = {"transactions_per_second": float(tps.group(1)), "latency_ms_mean": float(latency.group(1)),
+                                  "cpu": json.load(open(cpu))}
+if "device_list" in results:
+    results["ratio_device_list_over_pgbench"] = results["device_list"]["requests_per_second"] / float(tps.group(1))
+print(json.dumps(results))
+PYEND
+)"
     part api "$("$PY" -c 'import json,sys; r=json.loads(sys.argv[1]); r.update(devices=int(sys.argv[2]), readings=int(sys.argv[3]), connections=int(sys.argv[4]), threads=2); print(json.dumps(r))' \
         "$results" "$devices" "$loaded" "$BENCH_API_CONNECTIONS")"
 }

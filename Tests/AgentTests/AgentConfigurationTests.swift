@@ -55,5 +55,17 @@ struct AgentConfigurationTests {
         #expect((#expect(throws: ConfigError.self) { try Self.load(["buffer": ["synchronous": "off"]]) })?.key == "buffer.synchronous")
         #expect((#expect(throws: ConfigError.self) { try Self.load(["publisher": ["batch_size": 5_000]]) })?.key == "publisher.batch_size")
         #expect((#expect(throws: ConfigError.self) { try Self.load(["publisher": ["window": 0]]) })?.key == "publisher.window")
+        #expect((#expect(throws: ConfigError.self) { try Self.load(["publisher": ["drain_latency_target_ms": 5]]) })?.key
+                == "publisher.drain_latency_target_ms")
+    }
+
+    @Test("the drain starts at 5,000 readings/s (or drain_rate, if lower) and adapts up to drain_rate")
+    func drainDefaults() throws {
+        let defaults = try Self.load([:]).publisher
+        #expect(defaults.drainRate == 100_000 && defaults.drainLatencyTargetMs == 1_000)
+        #expect(defaults.drainController.readingsPerSecond == 5_000 && defaults.drainController.maximum == 100_000)
+        let fixed = try Self.load(["publisher": ["drain_rate": 2_000, "drain_latency_target_ms": 250]]).publisher
+        #expect(fixed.drainController.readingsPerSecond == 2_000 && fixed.drainController.maximum == 2_000)
+        #expect(fixed.drainController.targetLatencyMs == 250)
     }
 }

@@ -25,8 +25,9 @@ struct DeviceFilesTests {
         return info
     }
 
-    /// A certificate for `key` with CN `device`, as the centre would answer it.
-    func response(for key: P256.Signing.PrivateKey, serial: String, lifetime: TimeInterval = 3_600) throws -> CertificateResponse {
+    /// A certificate for `key` with CN `device`, as the centre would answer it (self-signed, so it is its own CA).
+    func response(for deviceKey: DeviceKey, serial: String, lifetime: TimeInterval = 3_600) throws -> CertificateResponse {
+        let key = try P256.Signing.PrivateKey(pemRepresentation: try deviceKey.pemRepresentation())
         let name = try DistinguishedName { CommonName(device.rawValue) }
         let certificate = try Certificate(
             version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: Certificate.PublicKey(key.publicKey),
@@ -77,7 +78,7 @@ struct DeviceFilesTests {
             let enrollment = Enrollment(server: "https://aggregator.example.net:8443", token: "", configDirectory: directory + "/etc",
                                         credentialsDirectory: directory + "/credentials", owner: nobody)
             try enrollment.makeCredentialsDirectory()
-            let key = DeviceCredentials.makeKey()
+            let key = try DeviceCredentials.makeKey()
             try enrollment.credentials.install(try response(for: key, serial: "03"), key: key, device: device)
             for path in [directory + "/credentials", enrollment.credentials.keyFile, enrollment.credentials.certificateFile,
                          enrollment.credentials.caFile] {
@@ -97,21 +98,21 @@ struct DeviceFilesTests {
             let first = try credentials.pendingKey()
             #expect(try info(credentials.pendingKeyFile).st_mode & 0o777 == 0o600)
             let second = try credentials.pendingKey()
-            #expect(second.rawRepresentation == first.rawRepresentation)
+            #expect(try second.pemRepresentation() == first.pemRepresentation())
             #expect(credentials.pendingResponse(for: first) == nil)
 
             let issued = try response(for: first, serial: "0a")
             try credentials.keepPending(issued)
             #expect(credentials.pendingResponse(for: first) == issued)
             // Not for another key, and not once expired.
-            #expect(credentials.pendingResponse(for: DeviceCredentials.makeKey()) == nil)
+            #expect(credentials.pendingResponse(for: try DeviceCredentials.makeKey()) == nil)
             #expect(credentials.pendingResponse(for: first, now: Date().addingTimeInterval(7_200)) == nil)
 
             try credentials.install(issued, key: first, device: device)
             #expect(access(credentials.pendingKeyFile, F_OK) != 0 && access(credentials.pendingCertificateFile, F_OK) != 0)
-            #expect(try credentials.currentCertificate().publicKey == Certificate.PublicKey(first.publicKey))
+            #expect(try credentials.currentCertificate().publicKey == first.publicKey)
             let next = try credentials.pendingKey()
-            #expect(next.rawRepresentation != first.rawRepresentation)
+            #expect(next.publicKey != first.publicKey)
         }
     }
 

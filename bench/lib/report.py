@@ -64,9 +64,14 @@ def table(r):
     fp = r.get("footprint")
     if fp:
         live, drain = fp["live"]["processes"]["agent"], fp["drain"]["processes"]["agent"]
+        if "binary_stripped_bytes" in fp:
+            rows.append(("3 agent binary, stripped", f"{fp['binary_stripped_bytes'] / 1e6:.1f} MB; --version RSS peak {fp['version']['rss_mib_peak']} MiB", ""))
         rows.append(("3 agent, 10 sources at 1 Hz", f"RSS peak {live['rss_mib_peak']} MiB, steady {live['rss_mib_last']} MiB; CPU mean {live['cpu_pct_mean']}%, peak {live['cpu_pct_peak']}%", ""))
+        sm = fp.get("live_smaps_rollup_mib")
+        if sm:
+            rows.append(("3 agent smaps_rollup at the end", f"RSS {sm['Rss']} MiB, PSS {sm['Pss']} MiB, private dirty {sm['Private_Dirty']} MiB, anonymous {sm['Anonymous']} MiB", ""))
         rows.append(("3 agent draining backlog", f"{fp['backlog']:,} readings in {fp['drain_seconds']:.1f} s ({fmt(fp['drain_rows_per_second'])}/s); RSS peak {drain['rss_mib_peak']} MiB; CPU mean {drain['cpu_pct_mean']}%, peak {drain['cpu_pct_peak']}%",
-                     f"publisher drain_rate 5,000/s (default); machine {fp['drain']['machine_cpu_pct']:.0f}%"))
+                     f"adaptive drain (AIMD on ack latency, from 5,000/s up to drain_rate 100,000/s); machine {fp['drain']['machine_cpu_pct']:.0f}%"))
     buf = r.get("buffer")
     if buf:
         for mode in ("full", "normal"):
@@ -79,6 +84,11 @@ def table(r):
             if a:
                 rows.append((f"5 API {name} (c={api['connections']})", f"p50 {a['p50_ms']:.1f} ms, p99 {a['p99_ms']:.1f} ms, {fmt(a['requests_per_second'])} req/s, errors {a['socket_errors'] + a['non_2xx']}",
                              busiest(a["cpu"])))
+        pg = api.get("pgbench_device_list")
+        if pg:
+            rows.append((f"5 pgbench -f device list SQL (c={api['connections']})", f"{fmt(pg['transactions_per_second'])} queries/s, mean {pg['latency_ms_mean']:.1f} ms", busiest(pg["cpu"])))
+        if "ratio_device_list_over_pgbench" in api:
+            rows.append(("5 ratio API device list / pgbench", f"{api['ratio_device_list_over_pgbench']:.2f}", ""))
     rtp = r.get("rtp")
     if rtp:
         rows.append(("6 RTP 1080p30 stream", f"{rtp['cpu_seconds_per_stream_second']:.3f} CPU s per stream s ({rtp['cpu_pct_of_one_core']:.1f}% of a core), {rtp['bitrate_mbit']:.1f} Mbit/s, RSS {rtp['agent_rss_mib_peak']} MiB",

@@ -10,7 +10,10 @@
 #      the Swift libraries dynamically, so a dependency that pulls Foundation in shows here);
 #   3. the binary holds no ICU data (its table of contents names `icudt…` entries, which
 #      survive stripping, so this also covers static release builds);
-#   4. with --max-mb N: the binary, stripped, is smaller than N MB (10^6 bytes).
+#   4. with --max-mb N: the binary, stripped, is smaller than N MB (10^6 bytes);
+#   5. no agent or common source imports swift-crypto, swift-certificates or swift-asn1, and the
+#      binary carries no BoringSSL (its `CCryptoBoringSSL_` symbols, in an unstripped build): the
+#      agent's key, CSR and certificate code uses the system's libcrypto (CLibcrypto).
 #
 # Usage: check-agent-footprint.sh [--max-mb N] [BINARY]
 #   BINARY defaults to outpost-agent in `swift build --show-bin-path` (the debug build).
@@ -50,7 +53,13 @@ offenders="$(find Agent/Sources Common/Sources -name '*.swift' -print0 | xargs -
 [ -z "$offenders" ] || fail "full Foundation imported outside a canImport(FoundationEssentials) guard:
 $offenders"
 
-# 2 and 3. The binary.
+# 5. Sources: the agent's identity cryptography goes through the system's libcrypto.
+crypto_imports="$(grep -rnE '^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*import[[:space:]]+(Crypto|_CryptoExtras|X509|SwiftASN1)([[:space:]]|$)' \
+    Agent/Sources Common/Sources || true)"
+[ -z "$crypto_imports" ] || fail "swift-crypto, swift-certificates or swift-asn1 imported by agent code (use CLibcrypto):
+$crypto_imports"
+
+# 2, 3 and 5. The binary.
 if [ ! -f "$binary" ]; then
     fail "$binary does not exist: build it first (swift build --product outpost-agent)"
 else
@@ -59,6 +68,9 @@ else
     [ -z "$bad" ] || fail "$binary links $(echo "$bad" | paste -sd' ')"
     if grep -a -q -E 'icudt[0-9]+[lb]' "$binary"; then
         fail "$binary contains ICU data (icudt…): full Foundation is linked statically"
+    fi
+    if grep -a -q 'CCryptoBoringSSL_' "$binary"; then
+        fail "$binary contains BoringSSL (CCryptoBoringSSL_ symbols): swift-crypto is linked into the agent"
     fi
     if [ -n "$max_mb" ]; then
         stripped="$(mktemp)"
@@ -73,4 +85,4 @@ if [ "$failures" -gt 0 ]; then
     echo "agent footprint: see docs/agent.md, \"Footprint\", for what to use instead"
     exit 1
 fi
-echo "agent footprint: ok ($binary: FoundationEssentials only, no ICU${max_mb:+, stripped ${bytes} bytes < ${max_mb} MB})"
+echo "agent footprint: ok ($binary: FoundationEssentials only, no ICU, no BoringSSL${max_mb:+, stripped ${bytes} bytes < ${max_mb} MB})"

@@ -60,8 +60,8 @@ check "the aggregator depends on ffmpeg (the recorder's engine)" sh -c 'dpkg-que
 check "outpost-agent --version runs with no Swift toolchain" version_runs "$version"
 check "outpost-agent links no Swift library" no_swift_libs /usr/bin/outpost-agent
 check "outpost-aggregator links no Swift library" no_swift_libs /usr/bin/outpost-aggregator
-check "outpost-agent has no full Foundation or ICU data, and is under 30 MB" \
-    packaging/dev/check-agent-footprint.sh --max-mb 30 /usr/bin/outpost-agent
+check "outpost-agent has no full Foundation, ICU data or BoringSSL, and is under 21 MB" \
+    packaging/dev/check-agent-footprint.sh --max-mb 21 /usr/bin/outpost-agent
 check "systemd-analyze verify the units" systemd-analyze verify /lib/systemd/system/outpost-agent.service \
     /lib/systemd/system/outpost-aggregator.service
 

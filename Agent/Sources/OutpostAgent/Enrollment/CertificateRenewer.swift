@@ -1,4 +1,3 @@
-import Crypto
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -12,7 +11,6 @@ import Musl
 import Logging
 import OutpostCommon
 import ServiceLifecycle
-import X509
 
 /// Keeps the device certificate fresh: a `Service` the agent's run loop hosts.
 ///

@@ -1,4 +1,3 @@
-import Crypto
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -21,10 +20,11 @@ public struct ConfigEndpointClient: Sendable {
     public func fetchCertificateAuthority(expecting fingerprint: CertificateFingerprint) async throws(EnrollmentError) -> [UInt8] {
         let response = try await HTTPSRequest(method: "GET", url: server + "/api/v1/ca", body: nil, trust: .fingerprintCheckedLater)
             .perform()
-        guard response.status == 200, let der = PEMCertificate.der(fromPEM: String(decoding: response.body, as: UTF8.self)) else {
+        guard response.status == 200, let der = PEMCertificate.der(fromPEM: String(decoding: response.body, as: UTF8.self)),
+              let digest = Libcrypto.sha256(der), let actual = CertificateFingerprint(bytes: digest)
+        else {
             throw EnrollmentError(.badResponse, "\(server) did not serve a CA certificate (HTTP \(response.status))")
         }
-        let actual = CertificateFingerprint(bytes: Array(SHA256.hash(data: der)))!
         guard actual == fingerprint else {
             throw EnrollmentError(.fingerprintMismatch, "the server's CA is \(actual.hex), expected \(fingerprint.hex)")
         }

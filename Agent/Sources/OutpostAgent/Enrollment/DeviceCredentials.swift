@@ -1,4 +1,3 @@
-import Crypto
 #if canImport(FoundationEssentials)
 import FoundationEssentials
 #else
@@ -10,7 +9,6 @@ import Glibc
 import Musl
 #endif
 import OutpostCommon
-import X509
 
 /// A device's key and the files that hold its identity: `device.key` (0600, or 0640 to a
 /// group), `device.pem` and `ca.pem` (0644), all written atomically, and owned by `owner`
@@ -69,39 +67,36 @@ public struct DeviceCredentials: Sendable {
     }
 
     /// A fresh P-256 key, made on this device; it never leaves it.
-    public static func makeKey() -> P256.Signing.PrivateKey { P256.Signing.PrivateKey() }
+    public static func makeKey() throws(EnrollmentError) -> DeviceKey { try DeviceKey() }
 
     /// A PEM CSR with CN `device`, signed by `key`.
-    public static func signingRequest(device: DeviceID, key: P256.Signing.PrivateKey) throws(EnrollmentError) -> String {
-        do {
-            let csr = try CertificateSigningRequest(
-                version: .v1, subject: try DistinguishedName { CommonName(device.rawValue) }, privateKey: Certificate.PrivateKey(key),
-                attributes: CertificateSigningRequest.Attributes(), signatureAlgorithm: .ecdsaWithSHA256)
-            return try csr.serializeAsPEM().pemString
-        } catch {
-            throw EnrollmentError(.invalidArgument, "cannot build the CSR: \(error)")
-        }
+    public static func signingRequest(device: DeviceID, key: DeviceKey) throws(EnrollmentError) -> String {
+        try key.signingRequest(commonName: device.rawValue)
     }
 
-    /// Checks that `response` certifies `key` for `device`, then installs key, certificate and CA.
-    /// Returns the installed certificate.
+    /// Checks that `response` certifies `key` for `device` and was issued by the CA it names,
+    /// then installs key, certificate and CA. Returns the installed certificate.
     @discardableResult
-    public func install(_ response: CertificateResponse, key: P256.Signing.PrivateKey, device: DeviceID) throws(EnrollmentError)
-        -> Certificate
+    public func install(_ response: CertificateResponse, key: DeviceKey, device: DeviceID) throws(EnrollmentError)
+        -> DeviceCertificate
     {
-        let certificate: Certificate
+        let certificate: DeviceCertificate
+        let authority: DeviceCertificate
         do {
-            certificate = try Certificate(pemEncoded: response.certificate)
-            _ = try Certificate(pemEncoded: response.caCertificate)
+            certificate = try DeviceCertificate(pemEncoded: response.certificate)
+            authority = try DeviceCertificate(pemEncoded: response.caCertificate)
         } catch {
             throw EnrollmentError(.badResponse, "the server's certificate is not valid PEM")
         }
-        let names = certificate.subject.flatMap { $0 }.filter { $0.type == .RDNAttributeType.commonName }.compactMap { String($0.value) }
-        guard certificate.publicKey == Certificate.PublicKey(key.publicKey), names == [device.rawValue] else {
+        guard certificate.publicKey == key.publicKey, certificate.commonNames == [device.rawValue] else {
             throw EnrollmentError(.badResponse, "the server's certificate is not for this device's key")
         }
+        guard certificate.isIssued(by: authority) else {
+            throw EnrollmentError(.badResponse, "the server's certificate was not issued by the CA it sent")
+        }
+        let keyPEM = try key.pemRepresentation()
         do {
-            try SecureFile.write(key.pemRepresentation, to: keyFile, mode: keyGroup == nil ? 0o600 : 0o640, owner: owner?.user,
+            try SecureFile.write(keyPEM, to: keyFile, mode: keyGroup == nil ? 0o600 : 0o640, owner: owner?.user,
                                  group: keyGroup ?? owner?.group)
             try SecureFile.write(response.certificate, to: certificateFile, mode: 0o644, owner: owner?.user, group: owner?.group)
             try SecureFile.write(response.caCertificate, to: caFile, mode: 0o644, owner: owner?.user, group: owner?.group)
@@ -116,15 +111,16 @@ public struct DeviceCredentials: Sendable {
     /// The key for the next renewal: the pending one if a previous attempt left it, otherwise a
     /// new one, written to ``pendingKeyFile`` (0600) before anything is sent. A credentials
     /// directory the agent cannot write therefore fails here, before the centre issues anything.
-    public func pendingKey() throws(EnrollmentError) -> P256.Signing.PrivateKey {
+    public func pendingKey() throws(EnrollmentError) -> DeviceKey {
         if let text = try? String(contentsOfFile: pendingKeyFile, encoding: .utf8),
-           let key = try? P256.Signing.PrivateKey(pemRepresentation: text)
+           let key = try? DeviceKey(pemRepresentation: text)
         {
             return key
         }
-        let key = Self.makeKey()
+        let key = try Self.makeKey()
+        let keyPEM = try key.pemRepresentation()
         do {
-            try SecureFile.write(key.pemRepresentation, to: pendingKeyFile, mode: 0o600, owner: owner?.user, group: owner?.group)
+            try SecureFile.write(keyPEM, to: pendingKeyFile, mode: 0o600, owner: owner?.user, group: owner?.group)
         } catch {
             throw EnrollmentError(.fileWriteFailed, error.description)
         }
@@ -133,11 +129,11 @@ public struct DeviceCredentials: Sendable {
 
     /// The certificate already issued for `key` by an earlier attempt and not yet installed,
     /// if it is still valid; a retry installs it instead of asking for another.
-    public func pendingResponse(for key: P256.Signing.PrivateKey, now: Date = Date()) -> CertificateResponse? {
+    public func pendingResponse(for key: DeviceKey, now: Date = Date()) -> CertificateResponse? {
         guard let data = FileManager.default.contents(atPath: pendingCertificateFile),
               let response = try? JSONDecoder().decode(CertificateResponse.self, from: data),
-              let certificate = try? Certificate(pemEncoded: response.certificate),
-              certificate.publicKey == Certificate.PublicKey(key.publicKey), certificate.notValidAfter > now
+              let certificate = try? DeviceCertificate(pemEncoded: response.certificate),
+              certificate.publicKey == key.publicKey, certificate.notValidAfter > now
         else { return nil }
         return response
     }
@@ -155,9 +151,9 @@ public struct DeviceCredentials: Sendable {
     }
 
     /// The installed certificate, for the renewal schedule.
-    public func currentCertificate() throws(EnrollmentError) -> Certificate {
+    public func currentCertificate() throws(EnrollmentError) -> DeviceCertificate {
         do {
-            return try Certificate(pemEncoded: try String(contentsOfFile: certificateFile, encoding: .utf8))
+            return try DeviceCertificate(pemEncoded: try String(contentsOfFile: certificateFile, encoding: .utf8))
         } catch {
             throw EnrollmentError(.credentialsUnreadable, "cannot read the certificate \(certificateFile)")
         }

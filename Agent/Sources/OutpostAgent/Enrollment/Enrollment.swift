@@ -77,7 +77,7 @@ public struct Enrollment: Sendable {
         }
         let client = ConfigEndpointClient(server: server)
         let caPEM = try await client.fetchCertificateAuthority(expecting: fingerprint)
-        let key = DeviceCredentials.makeKey()
+        let key = try DeviceCredentials.makeKey()
         let csr = try DeviceCredentials.signingRequest(device: parsed.device, key: key)
         let response = try await client.enroll(EnrollRequest(token: token, csr: csr), trusting: caPEM)
         guard response.deviceId == parsed.device.rawValue else {

@@ -24,6 +24,8 @@ public struct EnrollmentError: Error, Sendable, Equatable, CustomStringConvertib
         public static let badResponse = Code("bad_response", 6)
         /// Writing the key, certificate or configuration failed.
         public static let fileWriteFailed = Code("file_write_failed", 7)
+        /// libcrypto could not make the device key.
+        public static let keyGenerationFailed = Code("key_generation_failed", 7)
         /// Reading the current certificate or key failed.
         public static let credentialsUnreadable = Code("credentials_unreadable", 7)
     }

@@ -11,7 +11,6 @@ import Musl
 #endif
 import Logging
 import OutpostCommon
-import X509
 
 extension AgentCommand {
     /// `outpost-agent renew`: renew the device certificate now instead of at two thirds of its lifetime.

@@ -1,7 +1,8 @@
 /// A token bucket over readings: at most `readingsPerSecond` on average, with bursts of
-/// up to `burst`. Pure value type; the caller passes monotonic milliseconds.
+/// up to `burst`. ``DrainController`` moves the rate. Pure value type; the caller passes
+/// monotonic milliseconds.
 public struct DrainRate: Sendable, Equatable {
-    public let readingsPerSecond: Double
+    public private(set) var readingsPerSecond: Double
     public let burst: Double
     private var tokens: Double
     private var lastMs: Int64?
@@ -18,6 +19,13 @@ public struct DrainRate: Sendable, Equatable {
             tokens = min(burst, tokens + Double(nowMs - lastMs) * readingsPerSecond / 1000)
         }
         lastMs = max(lastMs ?? nowMs, nowMs)
+    }
+
+    /// From `nowMs` on, tokens accrue at `readingsPerSecond` (those accrued so far are kept).
+    public mutating func setRate(_ readingsPerSecond: Double, nowMs: Int64) {
+        precondition(readingsPerSecond > 0)
+        refill(nowMs: nowMs)
+        self.readingsPerSecond = readingsPerSecond
     }
 
     /// How many readings may go now (whole readings, at most `limit`).

@@ -66,8 +66,19 @@ extension Publisher {
         do {
             let deleted = try await buffer.acknowledge(ack.ranges)
             let now = WireClock.nowMs()
+            let monotonicNow = monotonicMs
             state.withLock { state in
-                state.window.acknowledge(ack.ranges)
+                // Latency of the batches this ack completes, first sends only (a re-send's ack may answer the first send).
+                let firstSentAt = Dictionary(state.window.entries.map { ($0.span, $0.sends == 1 ? $0.sentAtMs : nil) },
+                                             uniquingKeysWith: { first, _ in first })
+                for span in state.window.acknowledge(ack.ranges) {
+                    guard let sentAt = firstSentAt[span] ?? nil else { continue }
+                    let rate = state.controller.acked(readings: Int(span.count), latencyMs: monotonicNow - sentAt, nowMs: monotonicNow,
+                                                      rateLimited: state.rateLimited)
+                    state.rate.setRate(rate, nowMs: monotonicNow)
+                    state.rateLimited = false
+                }
+                state.figures.drainRate = state.controller.readingsPerSecond
                 state.figures.lastAckAt = now
                 state.figures.ackedReadings += Int64(deleted)
                 state.figures.inflightBatches = state.window.entries.count

@@ -56,7 +56,10 @@ extension Publisher {
             return false
         }
         if allowance < readings.count {
-            let delay = state.withLock { $0.rate.delayMs(until: readings.count) }
+            let delay = state.withLock { state in
+                state.rateLimited = true
+                return state.rate.delayMs(until: readings.count)
+            }
             try? await Task.sleep(for: .milliseconds(max(1, delay)))
             return !Task.isCancelled
         }

@@ -17,8 +17,9 @@ import Musl
 /// Sends buffered readings to the centre and deletes them only when the centre acks them.
 ///
 /// - Batches of up to `batch_size` readings, oldest first, with at most `window` batches
-///   unacknowledged (``InflightWindow``) and at most `drain_rate` readings per second
-///   (``DrainRate``), so a backlog after an outage drains steadily.
+///   unacknowledged (``InflightWindow``) and at a rate (``DrainRate``) that ``DrainController``
+///   raises while acks come back fast and halves when they slow, up to `drain_rate` readings/s,
+///   so a backlog after an outage drains as fast as the centre takes it.
 /// - An ack deletes exactly the seq ranges it names, if it names this buffer.
 /// - A batch without a full ack after `ack_timeout_s`, or sent before a reconnect, is
 ///   sent again with whatever of it is still in the buffer.
@@ -38,11 +39,16 @@ public final class Publisher: Service, Sendable {
         public var batchesResent: Int64 = 0
         public var refusedMessages: Int64 = 0
         public var inflightBatches = 0
+        /// The drain rate now (readings/s), as ``DrainController`` set it.
+        public var drainRate: Double = 0
     }
 
     struct State {
         var window: InflightWindow
         var rate: DrainRate
+        var controller: DrainController
+        /// The rate made the pump wait since the last ack.
+        var rateLimited = false
         var figures = Figures()
         var reportedDropped: Int64?
     }
@@ -86,7 +92,7 @@ public final class Publisher: Service, Sendable {
         self.epoch = clock.now
         self.state = Mutex(State(
             window: InflightWindow(capacity: settings.window, ackTimeoutMs: Int64(settings.ackTimeoutS * 1000)),
-            rate: DrainRate(readingsPerSecond: settings.drainRate, burst: max(Double(settings.batchSize), settings.drainRate))))
+            rate: settings.drainBucket, controller: settings.drainController))
     }
 
     public var figures: Figures { state.withLock { $0.figures } }

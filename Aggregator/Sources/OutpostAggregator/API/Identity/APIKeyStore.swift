@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// API keys for automation: `opk_{id}_{secret}`, shown once at creation, stored as the
 /// SHA-256 of the secret, each with a role and an expiry.
@@ -39,12 +40,33 @@ public struct APIKeyStore: Sendable {
     /// Longest lifetime a key may have: 400 days.
     static let maximumLifetime: TimeInterval = 400 * 86_400
 
+    /// Keys verified recently, shared by every copy of this store (``APIKeyCache``).
+    final class VerifiedKeys: Sendable {
+        let cache: Mutex<APIKeyCache>
+        let clock = ContinuousClock()
+        let epoch: ContinuousClock.Instant
+
+        init(_ cache: APIKeyCache) {
+            self.cache = Mutex(cache)
+            epoch = clock.now
+        }
+
+        var nowMs: Int64 {
+            let elapsed = epoch.duration(to: clock.now).components
+            return elapsed.seconds * 1000 + elapsed.attoseconds / 1_000_000_000_000_000
+        }
+    }
+
     let client: PostgresClient
     let logger: Logger
+    let verified: VerifiedKeys
 
-    public init(client: PostgresClient, logger: Logger) {
+    /// - Parameter revocationBoundMs: how long a verified key is trusted without a query; a key revoked
+    ///   elsewhere (another aggregator, the CLI, SQL) is refused at the latest this much later. Defaults to 5 s.
+    public init(client: PostgresClient, logger: Logger, revocationBoundMs: Int64 = 5_000) {
         self.client = client
         self.logger = logger
+        self.verified = VerifiedKeys(APIKeyCache(lifetimeMs: revocationBoundMs))
     }
 
     public func create(name: String, role: Role, expiresAt: Date, origin: AuditLog.Origin, audit: AuditLog) async throws -> Created {
@@ -98,11 +120,14 @@ public struct APIKeyStore: Sendable {
             "UPDATE api_keys SET revoked_at = coalesce(revoked_at, now()) WHERE id = \(id) RETURNING id", logger: logger)
         var found = false
         for try await _ in rows.decode(String.self) { found = true }
+        verified.cache.withLock { $0.forget(id: id) }
         if found { try await audit.record("api_key.revoke", target: "api_key:\(id)", origin: origin) }
         return found
     }
 
-    /// The principal for a presented key, or `invalid_token`.
+    /// The principal for a presented key, or `invalid_token`. A key verified within the
+    /// revocation bound costs no query; otherwise one SELECT, and at most once a minute per key
+    /// an UPDATE of `last_used_at` (so it is exact to about a minute plus the bound).
     func authenticate(_ presented: String) async throws -> Principal {
         let invalid = APIError(.unauthorized, .invalidToken, "the API key is not valid", headers: [.wwwAuthenticate: "Bearer"])
         guard presented.hasPrefix(Self.prefix) else { throw invalid }
@@ -111,23 +136,34 @@ public struct APIKeyStore: Sendable {
         let id = String(body[..<underscore])
         let secret = String(body[body.index(after: underscore)...])
         guard Self.isValidID(id), !secret.isEmpty, secret.utf8.count <= 64 else { throw invalid }
+        let expiredError = APIError(.unauthorized, .tokenExpired, "the API key has expired", headers: [.wwwAuthenticate: "Bearer"])
+        let presentedHash = SecretToken.hash(secret)
+        switch verified.cache.withLock({ $0.lookup(id: id, secretHash: presentedHash, now: Date(), nowMs: verified.nowMs) }) {
+        case .verified(let principal): return principal
+        case .expired: throw expiredError
+        case .unknown: break
+        }
         let rows = try await client.query(
             """
-            SELECT name, key_hash, role, expires_at < now() FROM api_keys WHERE id = \(id) AND revoked_at IS NULL
+            SELECT name, key_hash, role, expires_at < now(), expires_at FROM api_keys WHERE id = \(id) AND revoked_at IS NULL
             """, logger: logger)
-        var row: (String, Data, String, Bool)?
-        for try await found in rows.decode((String, Data, String, Bool).self) { row = found }
-        guard let (name, storedHash, role, expired) = row,
-              SecretToken.constantTimeEquals(Array(storedHash), SecretToken.hash(secret)),
+        var row: (String, Data, String, Bool, Date)?
+        for try await found in rows.decode((String, Data, String, Bool, Date).self) { row = found }
+        guard let (name, storedHash, role, expired, expiresAt) = row,
+              SecretToken.constantTimeEquals(Array(storedHash), presentedHash),
               let role = Role(rawValue: role)
         else { throw invalid }
-        if expired { throw APIError(.unauthorized, .tokenExpired, "the API key has expired", headers: [.wwwAuthenticate: "Bearer"]) }
+        if expired { throw expiredError }
         try await client.query(
             """
             UPDATE api_keys SET last_used_at = now()
             WHERE id = \(id) AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')
             """, logger: logger)
-        return Principal(kind: .apiKey, id: id, name: name, role: role)
+        let principal = Principal(kind: .apiKey, id: id, name: name, role: role)
+        verified.cache.withLock {
+            $0.remember(id: id, secretHash: presentedHash, principal: principal, expiresAt: expiresAt, nowMs: verified.nowMs)
+        }
+        return principal
     }
 
     static func isValidID(_ id: String) -> Bool {

@@ -1,0 +1,45 @@
+/// Additive increase, multiplicative decrease of the drain rate, driven by ack latency.
+///
+/// The centre's signal is the time from sending a batch to its ack (no wire change: old
+/// centres work as they are). While acks of first sends come back within `targetLatencyMs`
+/// and the rate is what holds the publisher back, the rate grows by `increaseStep` readings/s
+/// per round trip (each ack adds its share: its readings over those sent in one latency), so
+/// it ramps fast when acks are quick and slowly when the centre is already queueing; an ack
+/// slower than the target halves the rate, at most once per observed latency, so the
+/// acks of batches already in flight at the old rate do not halve it again. The rate stays
+/// within `minimum...maximum`. Pure value type: the caller passes monotonic milliseconds.
+public struct DrainController: Sendable, Equatable {
+    public let minimum: Double
+    public let maximum: Double
+    public let targetLatencyMs: Int64
+    public let increaseStep: Double
+    public private(set) var readingsPerSecond: Double
+    /// No second decrease before this instant (the congestion of one round trip halves once).
+    private var holdDecreaseUntilMs = Int64.min
+
+    public init(initial: Double, minimum: Double, maximum: Double, targetLatencyMs: Int64, increaseStep: Double) {
+        precondition(minimum > 0 && minimum <= maximum && targetLatencyMs > 0 && increaseStep > 0)
+        self.minimum = minimum
+        self.maximum = maximum
+        self.targetLatencyMs = targetLatencyMs
+        self.increaseStep = increaseStep
+        self.readingsPerSecond = min(maximum, max(minimum, initial))
+    }
+
+    /// One batch of `readings` fully acked `latencyMs` after it was first sent. `rateLimited`: the
+    /// rate made the publisher wait since the previous ack (an idle or window-bound publisher does
+    /// not raise a rate it is not using). Returns the new rate.
+    @discardableResult
+    public mutating func acked(readings: Int, latencyMs: Int64, nowMs: Int64, rateLimited: Bool) -> Double {
+        if latencyMs > targetLatencyMs {
+            if nowMs >= holdDecreaseUntilMs {
+                readingsPerSecond = max(minimum, readingsPerSecond / 2)
+                holdDecreaseUntilMs = nowMs + latencyMs
+            }
+        } else if rateLimited {
+            let perRoundTrip = readingsPerSecond * Double(max(latencyMs, 1)) / 1_000
+            readingsPerSecond = min(maximum, readingsPerSecond + increaseStep * min(1, Double(readings) / perRoundTrip))
+        }
+        return readingsPerSecond
+    }
+}
