@@ -130,8 +130,10 @@ struct RecordingEndToEndTests {
             }
             #expect(try await fleet.api.send(.PUT, path, token: operatorKey, json: ["mode": "off"]).status == 200)
             try await Self.waitStopped(fleet, recordings)
-            let metrics = fleet.aggregator.metrics.render()
+            let metrics = await fleet.aggregator.metrics.scrape()
             #expect(Self.metric(metrics, "outpost_recorder_restarts_total") == 1, "\(metrics.suffix(3_000))")
+            // With recording on, the recordings file system is watched beside the state directory.
+            #expect((metricValue(metrics, "outpost_disk_free_bytes", ["directory": "recordings"]) ?? 0) > 0)
             let partial = Self.metric(metrics, "outpost_recordings_deleted_total{reason=\"partial\"}") ?? 0
             let adopted = Self.metric(metrics, "outpost_recordings_segments_total{outcome=\"adopted\"}") ?? 0
             #expect(partial + adopted == 1, "the killed segment was removed (\(partial)) or, playable, adopted (\(adopted))")

@@ -95,11 +95,14 @@ public func buildAggregator(
     let live = try LiveView.make(settings: configuration.live, client: database.client, metrics: metrics, ingress: ingress,
                                  logger: component("live"))
     let expiry = ExpiryWatch.of(configuration)
+    // The file systems `/health` and `outpost_disk_free_*` watch: state, and recordings when on.
+    var disks = ["state": configuration.stateDir]
+    if configuration.recordings.enabled { disks["recordings"] = configuration.recordings.directory }
     let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics, live: live,
                             recordings: configuration.recordings.enabled ? configuration.recordings : nil, logger: component("api"))
     let routes: [any RouteProvider] =
         [HealthRoutes(database: database, broker: broker, metrics: metrics, metricsToken: try configuration.http.metricsToken(),
-                      expiry: expiry, disks: ["state": configuration.stateDir])] + enrollment + [adminAPI] + routeProviders
+                      expiry: expiry, disks: disks)] + enrollment + [adminAPI] + routeProviders
         + [ConsoleRoutes(consoleDirectory: ConsoleRoutes.directory(configured: configuration.http.consoleDir),
                          javascriptDirectory: configuration.http.javascriptDir, metrics: metrics)]
     let events = adminAPI.events
@@ -107,7 +110,9 @@ public func buildAggregator(
         metrics.eventSubscribers(await events.subscriberCount)
         let read = expiry.read()
         metrics.expiries(certificates: read.certificates, crlNextUpdate: read.crlNextUpdate)
-        if let space = DiskSpace.of(configuration.stateDir) { metrics.disk("state", space) }
+        for (name, path) in disks {
+            if let space = DiskSpace.of(path) { metrics.disk(name, space) }
+        }
     }
     let http = try HTTPServer.build(settings: configuration.http, providers: routes, metrics: metrics, logger: component("http"))
 
