@@ -57,7 +57,15 @@ launch() {
     if [ -n "${TEST_HARNESS_PIDS_DIR:-}" ] && [ -d "$TEST_HARNESS_PIDS_DIR" ]; then echo "ha-$name" >"$TEST_HARNESS_PIDS_DIR/$!"; fi
 }
 
-pid_of() { [ -f "$dir/$1.pid" ] && cat "$dir/$1.pid"; }
+# A recorded PID, only while it is still this cluster's process (its command line names $dir):
+# a PID file left by a killed process never makes us signal whoever has that PID now.
+pid_of() {
+    local pid
+    [ -f "$dir/$1.pid" ] || return 1
+    pid=$(cat "$dir/$1.pid")
+    grep -qF "$dir" "/proc/$pid/cmdline" 2>/dev/null || return 1
+    echo "$pid"
+}
 alive() { local pid; pid=$(pid_of "$1") && kill -0 "$pid" 2>/dev/null; }
 postmaster_pid() { [ -f "$dir/$1/data/postmaster.pid" ] && head -1 "$dir/$1/data/postmaster.pid"; }
 
@@ -267,21 +275,27 @@ start() {
     echo "password and ports: $dir/env"
 }
 
-# Patroni stops its PostgreSQL on SIGTERM; a postmaster left by a killed Patroni is ended
-# through its own PID file.
 # Forgets a PID recorded for the test harness's reaper once its process has ended.
 forget() { if [ -n "${TEST_HARNESS_PIDS_DIR:-}" ]; then rm -f "$TEST_HARNESS_PIDS_DIR/$1"; fi; }
 
+# Patroni stops its PostgreSQL on SIGTERM; a postmaster left by a killed Patroni is ended
+# through its own PID file.
 stop() {
     [ -d "$dir" ] || return 0
     local name pid
     if [ -f "$dir/frozen.pid" ]; then kill -CONT "$(cat "$dir/frozen.pid")" 2>/dev/null || true; rm -f "$dir/frozen.pid"; fi
+    local running=()
     for name in haproxy node2 node1; do
-        pid=$(pid_of $name) || continue
-        kill -TERM "$pid" 2>/dev/null || true
+        if pid=$(pid_of $name); then
+            kill -TERM "$pid" 2>/dev/null || true
+            running+=("$name:$pid")
+        elif [ -f "$dir/$name.pid" ]; then
+            forget "$(cat "$dir/$name.pid")"
+            rm -f "$dir/$name.pid"
+        fi
     done
-    for name in haproxy node2 node1; do
-        pid=$(pid_of $name) || continue
+    for entry in "${running[@]}"; do
+        name=${entry%%:*} pid=${entry#*:}
         for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
         kill -KILL "$pid" 2>/dev/null || true
         rm -f "$dir/$name.pid"
@@ -317,8 +331,11 @@ case $command in
         load_env
         node=$(leader) || die "no leader"
         postmaster=$(postmaster_pid "$node")
-        kill -KILL "$(pid_of "$node")"
+        patroni=$(pid_of "$node") || die "$node's Patroni is not running"
+        kill -KILL "$patroni"
         kill -KILL "$postmaster"
+        rm -f "$dir/$node.pid"
+        forget "$patroni"
         echo "$node"
         ;;
     start-node) load_env; start_node "${1:?node name}" ;;

@@ -52,16 +52,6 @@ public final class PatroniCluster: Sendable {
     @discardableResult
     public func killLeader() throws -> String { try run("kill-leader") }
 
-    /// Starts a killed node again; it rejoins as a replica (pg_rewind when needed).
-    public func startNode(_ name: String) throws { _ = try run("start-node", name) }
-
-    /// Waits until a replica streams from the leader.
-    public func waitStreaming(seconds: Int = 120) throws { _ = try run("wait-streaming", "\(seconds)") }
-
-    /// Stops (SIGSTOP) or resumes the replica's WAL receiver, to make it lag.
-    public func freezeReplica() throws { _ = try run("freeze-replica") }
-    public func thawReplica() throws { _ = try run("thaw-replica") }
-
     /// Runs SQL as the superuser in `outpost` through `port` (the primary endpoint by default)
     /// over verified TLS; returns the unaligned, tuples-only output.
     @discardableResult

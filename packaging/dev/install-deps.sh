@@ -16,17 +16,13 @@ sudo=""
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# The Debian package starts a system broker on port 1883; Outpost runs its own brokers and needs none.
-if [ -d /run/systemd/system ] && systemctl is-active --quiet mosquitto 2>/dev/null; then
-    $sudo systemctl disable --now mosquitto || true
-fi
-# Likewise Prometheus (for promtool and the alert-rule test) would listen on *:9090; the tests start their own on 127.0.0.1.
-if [ -d /run/systemd/system ] && systemctl is-active --quiet prometheus 2>/dev/null; then
-    $sudo systemctl disable --now prometheus || true
-fi
-# Likewise etcd and HAProxy: ha/cluster.sh runs its own on other ports.
-for service in etcd haproxy; do
-    if [ -d /run/systemd/system ] && systemctl is-active --quiet "$service" 2>/dev/null; then
-        $sudo systemctl disable --now "$service" || true
+# Debian's packages start system daemons that Outpost's tests run themselves, on their own
+# 127.0.0.1 ports: mosquitto (1883), Prometheus (*:9090), etcd and HAProxy (ha/cluster.sh).
+# Stop and disable them, under systemd or (a host without systemd as PID 1) their init scripts.
+for service in mosquitto prometheus etcd haproxy; do
+    if [ -d /run/systemd/system ]; then
+        if systemctl is-active --quiet "$service" 2>/dev/null; then $sudo systemctl disable --now "$service" || true; fi
+    elif [ -x "/etc/init.d/$service" ]; then
+        $sudo "/etc/init.d/$service" stop >/dev/null 2>&1 || true
     fi
 done

@@ -77,6 +77,11 @@ struct RecordingEndToEndTests {
             // About 30 s of continuous recording, then off (the engine closes its last segment).
             let on = try await fleet.api.send(.PUT, path, token: operatorKey, json: ["mode": "continuous"])
             #expect(on.status == 200, "\(on.text)")
+            // The 30 s count from the agent's stream start, not the request, so a slow start on a
+            // loaded machine cannot cost a segment.
+            try await waitUntil(timeout: .seconds(60), "the agent's stream started") {
+                try postgres.psql("SELECT count(*) > 0 FROM commands WHERE name = 'start_stream' AND status = 'succeeded'") == "t"
+            }
             try await Task.sleep(for: .seconds(Self.segmentSeconds * 6))
             #expect(try await fleet.api.send(.PUT, path, token: operatorKey, json: ["mode": "off"]).status == 200)
             try await Self.waitStopped(fleet, recordings)

@@ -78,7 +78,15 @@ public enum BackupArchive {
         try write(manifest + "\n", to: (tree as NSString).appendingPathComponent("manifest.json"))
         let tarball = (staging as NSString).appendingPathComponent("backup.tar.gz")
         try run("tar", ["--create", "--gzip", "--file", tarball, "--directory", tree, "."])
+        // The archive holds the CA key: its file exists at 0600 before a byte is written into it
+        // (cp and openssl keep an existing file's mode).
         let partial = output + ".partial"
+        unlink(partial)
+        let descriptor = open(partial, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard descriptor >= 0, fchmod(descriptor, 0o600) == 0 else {
+            throw BackupError(.toolFailed, "cannot create \(partial): \(String(cString: strerror(errno)))")
+        }
+        close(descriptor)
         if let passphrase {
             let passFile = try passphraseFile(passphrase, in: staging)
             try run("openssl", ["enc", "-e", "-salt"] + cipher + ["-pass", "file:" + passFile, "-in", tarball, "-out", partial])

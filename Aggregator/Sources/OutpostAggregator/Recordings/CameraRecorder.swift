@@ -189,7 +189,7 @@ struct CameraRecorder: Sendable {
         socketAddress.sin_family = sa_family_t(AF_INET)
         socketAddress.sin_port = in_port_t(UInt16(port).bigEndian)
         guard inet_pton(AF_INET, address, &socketAddress.sin_addr) == 1 else { return false }
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { return false }
         defer { close(fd) }
         return withUnsafePointer(to: &socketAddress) {

@@ -76,7 +76,7 @@ final class RTPRelay: Sendable {
 
     private static func bind(address host: String, port: Int) throws -> Int32 {
         guard var address = address(host, port) else { throw RecordingError(.noPorts, "\(host) is not an IPv4 address") }
-        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue), 0)
+        let fd = socket(AF_INET, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw RecordingError(.noPorts, "socket: \(String(cString: strerror(errno)))") }
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))

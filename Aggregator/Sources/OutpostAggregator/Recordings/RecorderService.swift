@@ -49,7 +49,16 @@ public struct RecorderService: Service {
                 do {
                     let wanted = Set(try await store.wantedDevices())
                     for device in wanted.sorted() {
-                        guard try await store.claim(device: device, owner: owner, staleAfter: staleClaimSeconds) else { continue }
+                        guard try await store.claim(device: device, owner: owner, staleAfter: staleClaimSeconds) else {
+                            // Another aggregator holds the claim (it took over one this one let go
+                            // stale): only one may drive the camera's single stream.
+                            if let task = running.removeValue(forKey: device) {
+                                logger.warning("recording claim lost to another aggregator; stopping", metadata: ["device": "\(device)"])
+                                task.cancel()
+                                await task.value
+                            }
+                            continue
+                        }
                         if running[device] == nil {
                             let recorder = recorder(for: device)
                             running[device] = Task { await recorder.run() }
