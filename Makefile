@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm deb demo demo-stop chaos bench clean
+.PHONY: all deps build test test-swift test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm test-vm-centre deb demo demo-stop chaos bench clean
 
 all: build
 
@@ -91,6 +91,12 @@ test-deb: deps
 ## against a centre on 127.0.0.1; reuses dist/*.deb from test-deb. Root. See packaging/tests/vm/.
 test-vm: deps
 	@packaging/tests/vm/run.sh
+
+## test-vm-centre: docs/operations.md's centre install on a Debian 12 guest (qemu, TCG) with Debian's
+## postgresql and mosquitto, a device enrolled against it, revoked, refused by the system mosquitto
+## through outpost-aggregator-broker-reload.path; uses dist/*.deb from `make deb`. Root.
+test-vm-centre: deps
+	@packaging/tests/vm/run-centre.sh
 
 clean:
 	$(SWIFT) package clean
