@@ -20,8 +20,9 @@ build: deps
 ## disposable host such as CI) the Debian package test and the device journey under systemd
 ## in a qemu VM.
 test: test-swift test-api-schema test-console test-live test-chaos test-fuzz
-	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb && $(MAKE) --no-print-directory test-vm; \
-	else echo "test-deb and test-vm skipped: they install packages and need root (run them in CI)"; fi
+	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb && $(MAKE) --no-print-directory test-vm \
+		&& $(MAKE) --no-print-directory test-vm-centre; \
+	else echo "test-deb, test-vm and test-vm-centre skipped: they install packages and need root (run them in CI)"; fi
 
 test-swift: deps
 	@mkdir -p $(PIDS_DIR)

@@ -155,4 +155,9 @@ systemctl restart mosquitto.service outpost-aggregator.service || fail restart "
 wait_for 120 health_ok || { health; fail restart "/health not ok 120 s after the restart"; }
 outpost-agent status | grep -q "^connection: *disconnected" || { outpost-agent status; fail restart "the revoked agent is connected"; }
 ok restart "mosquitto and outpost-aggregator restarted; /health: $(health); the agent stays out ($refusals refusal(s) logged)"
+# A clean stop (the forced power-off that ends the run would otherwise wait on it).
+stop_started=$(now_ms)
+systemctl stop outpost-agent.service outpost-aggregator.service || fail stop "systemctl stop"
+[ "$(systemctl show -p Result --value outpost-aggregator.service)" = success ] || fail stop "the aggregator did not stop cleanly"
+ok stop "outpost-aggregator stopped cleanly in $(( $(now_ms) - stop_started )) ms"
 say "done uptime=$(cut -d' ' -f1 /proc/uptime)s"
