@@ -17,8 +17,8 @@ build: deps
 ## test: every test: the Swift suites against real mosquitto, PostgreSQL, SQLite, ffmpeg and
 ## GStreamer, Schemathesis against a live admin API, the console and live view in headless
 ## Chromium (live view through a real Janus), the quick fault campaign, then (as root, on a
-## disposable host such as CI) the Debian package test and the device journey under systemd
-## in a qemu VM.
+## disposable host such as CI) the Debian package test and the device and centre journeys
+## under systemd in qemu VMs.
 test: test-swift test-api-schema test-console test-live test-chaos test-fuzz
 	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb && $(MAKE) --no-print-directory test-vm \
 		&& $(MAKE) --no-print-directory test-vm-centre; \

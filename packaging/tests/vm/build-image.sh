@@ -76,7 +76,8 @@ mkdir -p "$rootfs/mnt/payload"
 kernel="$(ls "$rootfs"/boot/vmlinuz-* | sort -V | tail -1)"
 cp "$kernel" "$work/vmlinuz"
 rm -f "$rootfs"/boot/initrd.img-*
-mkfs.ext4 -q -L outpost-root -d "$rootfs" "$work/rootfs.ext4" 2G
+# stdout is the cache path only: mke2fs says "Creating regular file" there even with -q.
+mkfs.ext4 -q -L outpost-root -d "$rootfs" "$work/rootfs.ext4" 2G >&2
 mkdir -p "$cache"
 mv "$work/rootfs.ext4" "$work/vmlinuz" "$cache/"
 echo "guest image made in $((SECONDS - start)) s: $cache ($(du -h --apparent-size "$cache/rootfs.ext4" | cut -f1) image, $(du -sh "$cache/rootfs.ext4" | cut -f1) used)" >&2
