@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm deb demo demo-stop demo-ha demo-ha-stop chaos bench clean
+.PHONY: all deps build test test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm test-vm-centre deb demo demo-stop demo-ha demo-ha-stop chaos bench clean
 
 all: build
 
@@ -17,11 +17,12 @@ build: deps
 ## test: every test: the Swift suites against real mosquitto, PostgreSQL, SQLite, ffmpeg and
 ## GStreamer, Schemathesis against a live admin API, the console and live view in headless
 ## Chromium (live view through a real Janus), the quick fault campaign, then (as root, on a
-## disposable host such as CI) the Debian package test and the device journey under systemd
-## in a qemu VM.
+## disposable host such as CI) the Debian package test and the device and centre journeys
+## under systemd in qemu VMs.
 test: test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz
-	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb && $(MAKE) --no-print-directory test-vm; \
-	else echo "test-deb and test-vm skipped: they install packages and need root (run them in CI)"; fi
+	@if [ "$$(id -u)" -eq 0 ]; then $(MAKE) --no-print-directory test-deb && $(MAKE) --no-print-directory test-vm \
+		&& $(MAKE) --no-print-directory test-vm-centre; \
+	else echo "test-deb, test-vm and test-vm-centre skipped: they install packages and need root (run them in CI)"; fi
 
 test-swift: deps
 	@mkdir -p $(PIDS_DIR)
@@ -110,6 +111,12 @@ test-deb: deps
 ## against a centre on 127.0.0.1; reuses dist/*.deb from test-deb. Root. See packaging/tests/vm/.
 test-vm: deps
 	@packaging/tests/vm/run.sh
+
+## test-vm-centre: docs/operations.md's centre install on a Debian 12 guest (qemu, TCG) with Debian's
+## postgresql and mosquitto, a device enrolled against it, revoked, refused by the system mosquitto
+## through outpost-aggregator-broker-reload.path; uses dist/*.deb from `make deb`. Root.
+test-vm-centre: deps
+	@packaging/tests/vm/run-centre.sh
 
 clean:
 	$(SWIFT) package clean

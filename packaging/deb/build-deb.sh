@@ -111,6 +111,9 @@ package() {
     if [ "$name" = outpost-agent ]; then
         install -m 0644 packaging/agent.sample.json "$stage/usr/share/doc/$name/agent.sample.json"
     else
+        # Reloads the system mosquitto when the CRL changes (docs/operations.md, "The broker").
+        install -m 0644 packaging/systemd/outpost-aggregator-broker-reload.path packaging/systemd/outpost-aggregator-broker-reload.service \
+            "$stage/lib/systemd/system/"
         install -d -m 0755 "$stage/usr/share/$name/migrations"
         install -m 0644 Aggregator/Migrations/*.sql "$stage/usr/share/$name/migrations/"
         [ -f packaging/aggregator.sample.json ] && install -m 0644 packaging/aggregator.sample.json "$stage/usr/share/doc/$name/"

@@ -63,7 +63,14 @@ check "outpost-aggregator links no Swift library" no_swift_libs /usr/bin/outpost
 check "outpost-agent has no full Foundation, ICU data or BoringSSL, and is under 21 MB" \
     packaging/dev/check-agent-footprint.sh --max-mb 21 /usr/bin/outpost-agent
 check "systemd-analyze verify the units" systemd-analyze verify /lib/systemd/system/outpost-agent.service \
-    /lib/systemd/system/outpost-aggregator.service
+    /lib/systemd/system/outpost-aggregator.service /lib/systemd/system/outpost-aggregator-broker-reload.path \
+    /lib/systemd/system/outpost-aggregator-broker-reload.service
+check "the CRL watch is enabled" sh -c '[ "$(systemctl is-enabled outpost-aggregator-broker-reload.path)" = enabled ]'
+check "the CRL watch reloads mosquitto when crl.pem changes" sh -c \
+    'grep -qx "PathChanged=/etc/mosquitto/outpost/crl.pem" /lib/systemd/system/outpost-aggregator-broker-reload.path &&
+     grep -qx "ExecStart=/bin/systemctl try-reload-or-restart mosquitto.service" /lib/systemd/system/outpost-aggregator-broker-reload.service'
+check "the aggregator may write the CRL under ProtectSystem=strict" \
+    grep -qx "ReadWritePaths=-/etc/mosquitto/outpost" /lib/systemd/system/outpost-aggregator.service
 
 # A configured, enrolled-looking host: an edited conffile, a generated config, a buffer.
 echo "OUTPOST_LOGGING__LEVEL=debug" >> /etc/default/outpost-agent
@@ -83,6 +90,7 @@ check "the shared user stays while the aggregator is installed" getent passwd ou
 check "purge the aggregator" dpkg --purge outpost-aggregator
 check "purge deletes all aggregator state and the user" sh -c \
     '! getent passwd outpost && [ ! -e /var/lib/outpost-aggregator ] && [ ! -e /etc/outpost-aggregator ]'
+check "purge leaves no enablement link of the CRL watch" absent /etc/systemd/system/paths.target.wants/outpost-aggregator-broker-reload.path
 
 echo
 echo "deb: $passed passed, $failed failed"

@@ -11,13 +11,17 @@
 # layers so CI on one machine builds each once: the bootstrapped tree as a tarball, keyed by
 # the hash of guest-packages.txt (the slow part: minutes of downloads), and the image made from
 # it, keyed by that and this script and the guest's unit (seconds).
+#
+# Usage: build-image.sh [PACKAGE_LIST]   (default guest-packages.txt, the device guest;
+# centre-packages.txt is the centre's, with PostgreSQL and mosquitto)
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/../../.." && pwd)"
+list="${1:-$here/guest-packages.txt}"
 cache_base="${OUTPOST_VM_CACHE:-/var/cache/outpost-vm}"
 mkdir -p "$cache_base" 2>/dev/null && [ -w "$cache_base" ] || cache_base="$root/.build/vm-cache"
 mkdir -p "$cache_base"
-base_key="$(sha256sum < "$here/guest-packages.txt" | cut -c1-16)"
+base_key="$(sha256sum < "$list" | cut -c1-16)"
 base="$cache_base/base-$base_key.tar"
 key="$( (echo "$base_key"; cat "$here/build-image.sh" "$here/guest/outpost-vm-test.service") | sha256sum | cut -c1-16)"
 cache="$cache_base/debian12-$key"
@@ -35,7 +39,7 @@ if [ ! -f "$base" ]; then
     mirror="$(sed -n 's/^URIs: *//p' /etc/apt/sources.list.d/debian.sources 2>/dev/null | head -1)"
     [ -n "$mirror" ] || mirror="$(awk '$1 == "deb" && $0 !~ /security/ {print $2; exit}' /etc/apt/sources.list 2>/dev/null)"
     [ -n "$mirror" ] || mirror="http://deb.debian.org/debian"
-    packages="$(grep -v '^\s*#' "$here/guest-packages.txt" | sed '/^\s*$/d' | paste -sd,)"
+    packages="$(grep -v '^\s*#' "$list" | sed '/^\s*$/d' | paste -sd,)"
     echo "mmdebstrap of the guest from $mirror (once per package list) ..." >&2
     mmdebstrap --variant=minbase --include="$packages" \
         --customize-hook='rm -rf "$1"/var/cache/apt/archives/*.deb "$1"/var/lib/apt/lists/*' \
@@ -72,7 +76,8 @@ mkdir -p "$rootfs/mnt/payload"
 kernel="$(ls "$rootfs"/boot/vmlinuz-* | sort -V | tail -1)"
 cp "$kernel" "$work/vmlinuz"
 rm -f "$rootfs"/boot/initrd.img-*
-mkfs.ext4 -q -L outpost-root -d "$rootfs" "$work/rootfs.ext4" 2G
+# stdout is the cache path only: mke2fs says "Creating regular file" there even with -q.
+mkfs.ext4 -q -L outpost-root -d "$rootfs" "$work/rootfs.ext4" 2G >&2
 mkdir -p "$cache"
 mv "$work/rootfs.ext4" "$work/vmlinuz" "$cache/"
 echo "guest image made in $((SECONDS - start)) s: $cache ($(du -h --apparent-size "$cache/rootfs.ext4" | cut -f1) image, $(du -sh "$cache/rootfs.ext4" | cut -f1) used)" >&2

@@ -25,14 +25,18 @@ public struct IdentitySettings: Codable, Sendable, Equatable {
     public var brokerDir: String?
     /// mosquitto's pid file, for the reload signal. Defaults to `/run/mosquitto/mosquitto.pid`.
     public var brokerPidFile: String
+    /// How the broker learns of a new CRL: `signal` (SIGHUP to the pid in `broker_pid_file`) or
+    /// `crl_watch` (the aggregator only writes `crl.pem`; something watching it reloads the broker,
+    /// e.g. the packaged `outpost-aggregator-broker-reload.path`). Defaults to `signal`.
+    public var brokerReload: BrokerReloader.Mode
     /// Config endpoint requests (`enroll`, `renew`, `ca`) per source address per minute, all
     /// of them available at once; more answer 429 with `Retry-After`. Defaults to 600.
     public var configRequestsPerMinute: Int
 
     public init(certificateLifetimeSeconds: Int = 30 * 86_400, tokenTtlSeconds: Int = 86_400, crlValiditySeconds: Int = 365 * 86_400,
                 deviceBrokerHost: String? = nil, deviceBrokerPort: Int? = nil, deviceKeepalive: Int = 30, enrollUrl: String? = nil,
-                brokerDir: String? = nil, brokerPidFile: String = "/run/mosquitto/mosquitto.pid", crlCheckIntervalSeconds: Int = 3_600,
-                configRequestsPerMinute: Int = 600) {
+                brokerDir: String? = nil, brokerPidFile: String = "/run/mosquitto/mosquitto.pid", brokerReload: BrokerReloader.Mode = .signal,
+                crlCheckIntervalSeconds: Int = 3_600, configRequestsPerMinute: Int = 600) {
         self.certificateLifetimeSeconds = certificateLifetimeSeconds
         self.tokenTtlSeconds = tokenTtlSeconds
         self.crlValiditySeconds = crlValiditySeconds
@@ -43,6 +47,7 @@ public struct IdentitySettings: Codable, Sendable, Equatable {
         self.enrollUrl = enrollUrl
         self.brokerDir = brokerDir
         self.brokerPidFile = brokerPidFile
+        self.brokerReload = brokerReload
         self.configRequestsPerMinute = configRequestsPerMinute
     }
 
@@ -62,6 +67,7 @@ public struct IdentitySettings: Codable, Sendable, Equatable {
         enrollUrl = try container.decodeIfPresent(String.self, forKey: .enrollUrl)
         brokerDir = try container.decodeIfPresent(String.self, forKey: .brokerDir)
         brokerPidFile = try container.value(.brokerPidFile, default: "/run/mosquitto/mosquitto.pid")
+        brokerReload = try container.value(.brokerReload, default: .signal)
         configRequestsPerMinute = try container.value(.configRequestsPerMinute, default: 600, where: { (1...1_000_000).contains($0) },
                                                       "must be 1 to 1,000,000")
     }

@@ -81,10 +81,10 @@ public struct EnrollmentTokenIssuer: Sendable {
 
 extension Revocation {
     /// The revocation the configuration describes: CRL in `identity.broker_dir`, broker reloaded
-    /// through its pid file, live sessions ended through `mqtt`. Shared by `cert revoke` and the admin API.
+    /// as `identity.broker_reload` says, live sessions ended through `mqtt`. Shared by `cert revoke` and the admin API.
     public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: IdentityStore, logger: Logger) {
         self.init(authority: authority, store: store, crlFile: configuration.crlFile,
                   crlValidity: .seconds(configuration.identity.crlValiditySeconds),
-                  reloader: BrokerReloader(pidFile: configuration.identity.brokerPidFile), broker: configuration.mqtt, logger: logger)
+                  reloader: BrokerReloader(pidFile: configuration.identity.brokerPidFile, mode: configuration.identity.brokerReload), broker: configuration.mqtt, logger: logger)
     }
 }
