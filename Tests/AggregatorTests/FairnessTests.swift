@@ -5,7 +5,7 @@ import TestHarness
 @testable import OutpostAggregator
 
 /// One device flooding telemetry through the real broker slows itself, not the others.
-@Suite("Ingest fairness", .serialized, .timeLimit(.minutes(5)))
+@Suite("Ingest fairness", .serialized, .timeLimit(.minutes(9)))
 struct FairnessTests {
     @Test("with one device flooding, ten others' capture-to-ack p99 stays within 2 s; every reading of all is stored once")
     func floodingDevice() async throws {
@@ -42,7 +42,9 @@ struct FairnessTests {
             let latencies = devices.flatMap(\.ackLatencies).sorted()
             #expect(latencies.count == 300)
             let p99 = latencies[(latencies.count - 1) * 99 / 100]
-            try await flooder.waitAllAcked(timeout: .seconds(180))
+            // The shed flood drains at the pace of its 3 s re-sends; on a busy machine that took
+            // over 3 minutes (about 85 s on an idle one).
+            try await flooder.waitAllAcked(timeout: .seconds(420))
             let metrics = try await fixture.https(configuration, "/metrics")
             let shed = metricValue(metrics, "outpost_ingest_shed_total") ?? 0
             print("fairness: others' capture-to-ack p50 \(latencies[latencies.count / 2]), p99 \(p99), max \(latencies.last!); "
