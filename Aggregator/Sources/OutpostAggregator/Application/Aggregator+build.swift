@@ -96,8 +96,8 @@ public func buildAggregator(
                                  logger: component("live"))
     let expiry = ExpiryWatch.of(configuration)
     // The file systems `/health` and `outpost_disk_free_*` watch: state, and recordings when on.
-    var disks = ["state": configuration.stateDir]
-    if configuration.recordings.enabled { disks["recordings"] = configuration.recordings.directory }
+    let disks = configuration.recordings.enabled
+        ? ["state": configuration.stateDir, "recordings": configuration.recordings.directory] : ["state": configuration.stateDir]
     let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics, live: live,
                             recordings: configuration.recordings.enabled ? configuration.recordings : nil, logger: component("api"))
     let routes: [any RouteProvider] =
