@@ -158,4 +158,25 @@ struct OperationsUnitTests {
         unreachable.databaseUp = false
         #expect(unreachable.json == #"{"status":"failing","database":"unreachable","broker":"ok","failingWrites":[],"problems":["database_unreachable"]}"#)
     }
+
+    @Test("backup's pg_dump and pg_restore get postgres.tls as libpq settings: mode, CA, client certificate, the name to verify")
+    func backupLibpqEnvironment() {
+        let plain = PostgresSettings(password: "pw")
+        #expect(BackupArchive.libpqEnvironment(plain) == ["PGPASSWORD": "pw", "PGSSLMODE": "disable"])
+        #expect(BackupArchive.connection(plain).prefix(2) == ["--host", "127.0.0.1"])
+
+        let tls = PostgresTLSSettings(mode: .verifyFull, caFile: "/etc/pg/ca.pem", certFile: "/etc/pg/client.pem",
+                                      keyFile: "/etc/pg/client.key", serverName: "db.example.net")
+        let verified = PostgresSettings(host: "10.1.2.3", tls: tls)
+        #expect(BackupArchive.libpqEnvironment(verified) == [
+            "PGSSLMODE": "verify-full", "PGSSLROOTCERT": "/etc/pg/ca.pem", "PGSSLCERT": "/etc/pg/client.pem",
+            "PGSSLKEY": "/etc/pg/client.key", "PGHOSTADDR": "10.1.2.3",
+        ])
+        #expect(BackupArchive.connection(verified).prefix(2) == ["--host", "db.example.net"])
+
+        // A host name cannot be libpq's hostaddr: the certificate is then checked against the host.
+        let named = PostgresSettings(host: "pg.internal", tls: tls)
+        #expect(BackupArchive.libpqEnvironment(named)["PGHOSTADDR"] == nil)
+        #expect(BackupArchive.connection(named).prefix(2) == ["--host", "pg.internal"])
+    }
 }

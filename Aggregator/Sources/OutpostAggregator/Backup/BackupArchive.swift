@@ -72,7 +72,7 @@ public enum BackupArchive {
             included.append(item.archivePath)
         }
         try run("pg_dump", ["--format=custom", "--file", (tree as NSString).appendingPathComponent("database.dump")]
-                + connection(configuration.postgres), environment: passwordEnvironment(configuration.postgres))
+                + connection(configuration.postgres), environment: libpqEnvironment(configuration.postgres))
         included.append("database.dump")
         let manifest = #"{"format":\#(BackupPlan.formatVersion),"outpostVersion":"\#(OutpostVersion.current)","createdAt":"\#(ISO8601DateFormatter().string(from: Date()))","contents":[\#(included.map { "\"\($0)\"" }.joined(separator: ","))]}"#
         try write(manifest + "\n", to: (tree as NSString).appendingPathComponent("manifest.json"))
@@ -177,20 +177,42 @@ public enum BackupArchive {
         }
         try run("pg_restore", ["--exit-on-error", "--single-transaction", "--no-owner", "--dbname", configuration.postgres.database]
                 + connection(configuration.postgres, database: false) + [inTree("database.dump")],
-                environment: passwordEnvironment(configuration.postgres))
+                environment: libpqEnvironment(configuration.postgres))
         restored.append("database.dump")
         return restored
     }
 
     // MARK: Helpers
 
-    private static func connection(_ settings: PostgresSettings, database: Bool = true) -> [String] {
-        ["--host", settings.host, "--port", "\(settings.port)", "--username", settings.username, "--no-password"]
+    /// With `postgres.tls.server_name` and a numeric `host`, libpq checks the certificate against
+    /// `--host` (the name) and connects to `PGHOSTADDR` (the address; ``libpqEnvironment(_:)``),
+    /// as the aggregator's own connections do.
+    static func connection(_ settings: PostgresSettings, database: Bool = true) -> [String] {
+        ["--host", verifiedName(settings) ?? settings.host, "--port", "\(settings.port)", "--username", settings.username, "--no-password"]
             + (database ? ["--dbname", settings.database] : [])
     }
 
-    private static func passwordEnvironment(_ settings: PostgresSettings) -> [String: String] {
-        settings.password.map { ["PGPASSWORD": $0.value] } ?? [:]
+    /// libpq's environment for pg_dump and pg_restore: the password, and `postgres.tls` as the
+    /// aggregator's own connections use it, so a backup is as protected as ingest (without it
+    /// libpq would fall back to `sslmode=prefer` and check no certificate).
+    static func libpqEnvironment(_ settings: PostgresSettings) -> [String: String] {
+        var environment = settings.password.map { ["PGPASSWORD": $0.value] } ?? [:]
+        environment["PGSSLMODE"] = settings.tls.mode.rawValue
+        if let ca = settings.tls.caFile { environment["PGSSLROOTCERT"] = ca }
+        if let certificate = settings.tls.certFile, let key = settings.tls.keyFile {
+            environment["PGSSLCERT"] = certificate
+            environment["PGSSLKEY"] = key
+        }
+        if verifiedName(settings) != nil { environment["PGHOSTADDR"] = settings.host }
+        return environment
+    }
+
+    /// `server_name` when libpq can use it: only beside a numeric `host` (libpq's `hostaddr`).
+    private static func verifiedName(_ settings: PostgresSettings) -> String? {
+        guard let name = settings.tls.serverName else { return nil }
+        var v4 = in_addr(), v6 = in6_addr()
+        let numeric = inet_pton(AF_INET, settings.host, &v4) == 1 || inet_pton(AF_INET6, settings.host, &v6) == 1
+        return numeric ? name : nil
     }
 
     /// A private (0700) scratch directory beside `path`, so that nothing of the backup passes through a shared /tmp.
