@@ -154,7 +154,7 @@ Version: $debversion
 Architecture: $arch
 Maintainer: Outpost maintainers <maintainers@outpost.invalid>
 Installed-Size: $size
-Depends: adduser, $(depends_of "$stage/usr/bin/$name")$([ "$name" = outpost-aggregator ] && echo ", libjs-dygraphs, ffmpeg" || true)
+Depends: adduser, $(depends_of "$stage/usr/bin/$name")$([ "$name" = outpost-aggregator ] && echo ", libjs-dygraphs" || true)
 Recommends: $recommends
 Section: net
 Priority: optional
@@ -180,4 +180,4 @@ CONTROL
  centre has stored them. Streams the camera's H.264 over RTP, obeys commands." ""
 [ -n "${skip_aggregator:-}" ] || package outpost-aggregator "$bindir/outpost-aggregator" "central ingest, API and CA for Outpost fleets
  Ingests device readings into PostgreSQL exactly once, tracks device state,
- serves the admin API and acts as the fleet's certificate authority." "postgresql (>= 15), mosquitto (>= 2.0), janus (>= 1.1), libjs-janus-gateway, libjs-webrtc-adapter"
+ serves the admin API and acts as the fleet's certificate authority." "postgresql (>= 15), mosquitto (>= 2.0), ffmpeg, janus (>= 1.1), libjs-janus-gateway, libjs-webrtc-adapter"

@@ -56,7 +56,7 @@ check "the Grafana dashboards are installed" sh -c 'ls /usr/share/outpost-aggreg
 check "outpost_build_info has the packaged commit" sh -c 'grep -Eq "^[0-9a-f]{12,40}$" /usr/share/outpost-aggregator/commit'
 check "the console is installed, 644 root" mode_owner /usr/share/outpost-aggregator/console/js/app.js "644 root:root"
 check "libjs-dygraphs came with the aggregator" test -f /usr/share/javascript/dygraphs/dygraph.min.js
-check "the aggregator depends on ffmpeg (the recorder's engine)" sh -c 'dpkg-query -W -f="\${Depends}" outpost-aggregator | grep -q ffmpeg'
+check "the aggregator recommends ffmpeg (the recorder's engine; recording is off by default)" sh -c 'dpkg-query -W -f="\${Recommends}" outpost-aggregator | grep -q ffmpeg'
 check "outpost-agent --version runs with no Swift toolchain" version_runs "$version"
 check "outpost-agent links no Swift library" no_swift_libs /usr/bin/outpost-agent
 check "outpost-aggregator links no Swift library" no_swift_libs /usr/bin/outpost-aggregator
