@@ -1,4 +1,3 @@
-import CSQLite
 import OutpostCommon
 
 #if canImport(Glibc)
