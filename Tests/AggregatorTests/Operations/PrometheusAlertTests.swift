@@ -18,6 +18,7 @@ struct PrometheusAlertTests {
     @Test("kill -9 of an agent: OutpostDeviceOffline pending, then firing after its for: window, within for + one scrape interval of going pending")
     func offlineAlertFires() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-prometheus")
+        defer { directory.remove() }
         let token = "prometheus-scrape-token-0123456789"
         try SecureFile.write(token + "\n", to: directory.file("metrics.token"), mode: 0o600)
         try await FleetFixture.with(configure: { $0.http.metricsTokenFile = directory.file("metrics.token") }) { fleet in
