@@ -14,6 +14,7 @@ public struct RecorderService: Service {
     let store: RecordingStore
     let library: RecordingLibrary
     let ingress: RecordingIngress
+    let relays: MediaRelayStore
     let commands: CommandRecords
     let audit: AuditLog
     let metrics: AggregatorMetrics
@@ -30,6 +31,7 @@ public struct RecorderService: Service {
         self.owner = owner
         store = RecordingStore(client: client, logger: logger)
         library = RecordingLibrary(settings: settings, store: store, metrics: metrics, logger: logger)
+        relays = MediaRelayStore(client: client, logger: logger)
         commands = CommandRecords(client: client, logger: logger)
         audit = AuditLog(client: client, logger: logger)
         self.metrics = metrics
@@ -38,7 +40,8 @@ public struct RecorderService: Service {
     }
 
     func recorder(for device: String) -> CameraRecorder {
-        CameraRecorder(device: device, settings: settings, library: library, ingress: ingress, commands: commands, audit: audit, metrics: metrics, logger: logger)
+        CameraRecorder(device: device, owner: owner, settings: settings, library: library, ingress: ingress, relays: relays, commands: commands,
+                       audit: audit, metrics: metrics, logger: logger)
     }
 
     public func run() async throws {
