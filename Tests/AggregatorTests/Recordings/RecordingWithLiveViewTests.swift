@@ -69,4 +69,99 @@ struct RecordingWithLiveViewTests {
         }
         await janus.stop()
     }
+
+    /// The longest time Janus went without media on `mountpoint` while `body` ran, sampled every 200 ms.
+    static func longestGap(_ gateway: JanusClient, mountpoint: Int, while body: () async throws -> Void) async throws -> Int {
+        let sampler = Task {
+            var longest = 0
+            while !Task.isCancelled {
+                if let age = try? await gateway.mountpointInfo(id: mountpoint)?.mediaAgeMs { longest = max(longest, age) }
+                try? await Task.sleep(for: .milliseconds(200))
+            }
+            return longest
+        }
+        do { try await body() } catch {
+            sampler.cancel()
+            throw error
+        }
+        sampler.cancel()
+        return await sampler.value
+    }
+
+    @Test("live view first, then recording: the recorder takes the agent's stream over with the live view's key, the mountpoint keeps receiving after a short gap, segments are recorded; recording off hands the stream back to the live view",
+          .timeLimit(.minutes(5)))
+    func recorderTakesOverLiveView() async throws {
+        let device = "cam-live-first"
+        let directory = try TemporaryDirectory(prefix: "outpost-live-rec")
+        defer { directory.remove() }
+        let clip = try RecordingEndToEndTests.clip(in: directory.path)
+        let recordings = directory.file("recordings")
+        let janus = try await JanusFixture(directory: directory.path, settings: LiveSettings(
+            mediaAddress: "127.0.0.1", rtpPortRange: "47000-47999", idleTimeoutSeconds: 60, checkIntervalSeconds: 1))
+        do {
+            try await FleetFixture.with(configure: {
+                $0.live = janus.settings
+                $0.recordings = RecordingSettings(enabled: true, directory: recordings, mediaAddress: "127.0.0.1", rtpPortRange: "44000-44999",
+                                                  segmentSeconds: 3, ffmpegPath: try! locateTool("ffmpeg"), ffprobePath: try! locateTool("ffprobe"),
+                                                  floorPercent: 0, floorBytes: 0, checkIntervalSeconds: 1)
+            }) { fleet in
+                let postgres = fleet.broker.identity.postgres
+                _ = try await fleet.startAgent(device, streams: ["camera": .file(path: clip, framesPerSecond: 30, loop: true)])
+                _ = try postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(device)'")
+                try await waitUntil(timeout: .seconds(60), "\(device) online") {
+                    try postgres.psql("SELECT status FROM devices WHERE id = '\(device)'") == "online"
+                }
+                let operatorKey = try await fleet.apiKey(.operator), viewer = try await fleet.apiKey(.viewer)
+                let started = try await fleet.api.send(.POST, "/api/v1/devices/\(device)/live", token: viewer, json: [:])
+                #expect(started.status == 201, "\(started.text)")
+                let mountpoint = try #require(started.json["mountpoint"]?.intValue)
+                let gateway = JanusClient(baseURL: janus.settings.janusUrl!, secrets: janus.secrets)
+                func receiving() async throws -> Bool { (try await gateway.mountpointInfo(id: mountpoint)?.mediaAgeMs ?? .max) < 1_000 }
+                try await waitUntil(timeout: .seconds(20), "media at Janus from the agent") { try await receiving() }
+                func segments() throws -> Int {
+                    Int(try postgres.psql("SELECT count(*) FROM recordings WHERE device = '\(device)' AND state = 'complete'")) ?? 0
+                }
+                func liveCommand() throws -> String { try postgres.psql("SELECT start_command FROM live_sessions WHERE device = '\(device)'") }
+
+                let takeover = try await Self.longestGap(gateway, mountpoint: mountpoint) {
+                    #expect(try await fleet.api.send(.PUT, "/api/v1/devices/\(device)/recording", token: operatorKey,
+                                                     json: ["mode": "continuous"]).status == 200)
+                    try await waitUntil(timeout: .seconds(60), "the recorder took the live view's stream") { try liveCommand() == "recording" }
+                    try await waitUntil(timeout: .seconds(20), "media at Janus through the relay") { try await receiving() }
+                }
+                print("live view's media gap while the recorder took the stream over: \(takeover) ms")
+                #expect(takeover < 15_000, "gap \(takeover) ms")
+                try await waitUntil(timeout: .seconds(60), "segments recorded from the taken-over stream") { try segments() >= 2 }
+                #expect(try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'start_stream'") == "2")
+                #expect(try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'stop_stream' AND status = 'succeeded'") == "1")
+                #expect(try postgres.psql("SELECT srtp_key IS NULL FROM live_sessions WHERE device = '\(device)'") == "t")
+                #expect(try postgres.psql("SELECT count(*) FROM media_relays WHERE device = '\(device)'") == "1")
+                let mine = try await fleet.api.send(.GET, "/api/v1/devices/\(device)/live", token: viewer)
+                #expect(mine.json["mountpoint"]?.intValue == mountpoint, "the same mountpoint: its viewers stay")
+                #expect(try await gateway.mountpointInfo(id: mountpoint)?.srtp == true)
+                #expect(!janus.process.log.contains("unprotect error"), "Janus decrypts the relayed stream with the live view's key")
+
+                let handBack = try await Self.longestGap(gateway, mountpoint: mountpoint) {
+                    #expect(try await fleet.api.send(.PUT, "/api/v1/devices/\(device)/recording", token: operatorKey,
+                                                     json: ["mode": "off"]).status == 200)
+                    try await RecordingEndToEndTests.waitStopped(fleet, recordings)
+                    try await waitUntil(timeout: .seconds(30), "the live view's stream handed back") { try liveCommand() != "recording" }
+                    try await waitUntil(timeout: .seconds(20), "media at Janus from the agent again") { try await receiving() }
+                }
+                print("live view's media gap while the stream was handed back: \(handBack) ms")
+                #expect(try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'start_stream'") == "3")
+                #expect(try postgres.psql("SELECT count(*) FROM media_relays WHERE device = '\(device)'") == "0")
+                #expect(try postgres.psql("SELECT srtp_key IS NOT NULL FROM live_sessions WHERE device = '\(device)'") == "t")
+                #expect(try await fleet.api.send(.DELETE, "/api/v1/devices/\(device)/live", token: operatorKey).status == 204)
+                try await waitUntil(timeout: .seconds(20), "the agent's stream stopped with the live view") {
+                    try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'stop_stream' AND status = 'succeeded'") == "3"
+                }
+            }
+        } catch {
+            print("--- janus log (tail) ---\n\(janus.process.log.suffix(4_000))")
+            await janus.stop()
+            throw error
+        }
+        await janus.stop()
+    }
 }
