@@ -164,4 +164,74 @@ struct RecordingWithLiveViewTests {
         }
         await janus.stop()
     }
+
+    @Test("two aggregators on one database: a live view opened on the one that does not record is taken over by the recorder on the other, and a live view opened there later joins that recorder's relay; one start_stream for the recording",
+          .timeLimit(.minutes(5)))
+    func liveViewOnAnotherAggregator() async throws {
+        let device = "cam-two-centres"
+        let directory = try TemporaryDirectory(prefix: "outpost-two-centres")
+        defer { directory.remove() }
+        let clip = try RecordingEndToEndTests.clip(in: directory.path)
+        let recordings = directory.file("recordings")
+        let janus = try await JanusFixture(directory: directory.path, settings: LiveSettings(
+            mediaAddress: "127.0.0.1", rtpPortRange: "47000-47999", idleTimeoutSeconds: 60, checkIntervalSeconds: 1))
+        do {
+            try await FleetFixture.with(configure: {
+                $0.live = janus.settings
+                $0.recordings = RecordingSettings(enabled: true, directory: recordings, mediaAddress: "127.0.0.1", rtpPortRange: "44000-44999",
+                                                  segmentSeconds: 3, ffmpegPath: try! locateTool("ffmpeg"), ffprobePath: try! locateTool("ffprobe"),
+                                                  floorPercent: 0, floorBytes: 0, checkIntervalSeconds: 1)
+            }) { fleet in
+                let postgres = fleet.broker.identity.postgres
+                _ = try await fleet.startAgent(device, streams: ["camera": .file(path: clip, framesPerSecond: 30, loop: true)])
+                _ = try postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(device)'")
+                try await waitUntil(timeout: .seconds(60), "\(device) online") {
+                    try postgres.psql("SELECT status FROM devices WHERE id = '\(device)'") == "online"
+                }
+                let operatorKey = try await fleet.apiKey(.operator), viewer = try await fleet.apiKey(.viewer)
+                let gateway = JanusClient(baseURL: janus.settings.janusUrl!, secrets: janus.secrets)
+                func receiving(_ mountpoint: Int) async throws -> Bool {
+                    (try await gateway.mountpointInfo(id: mountpoint)?.mediaAgeMs ?? .max) < 1_000
+                }
+                func count(_ name: String) throws -> String {
+                    try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = '\(name)'")
+                }
+                try await fleet.withSecondAggregator(configure: { $0.recordings.enabled = false }) { other in
+                    let first = try await other.send(.POST, "/api/v1/devices/\(device)/live", token: viewer, json: [:])
+                    #expect(first.status == 201, "\(first.text)")
+                    let watched = try #require(first.json["mountpoint"]?.intValue)
+                    try await waitUntil(timeout: .seconds(20), "media at Janus from the agent") { try await receiving(watched) }
+                    #expect(try await fleet.api.send(.PUT, "/api/v1/devices/\(device)/recording", token: operatorKey,
+                                                     json: ["mode": "continuous"]).status == 200)
+                    try await waitUntil(timeout: .seconds(60), "the recorder on a1 took over a2's live view") {
+                        try postgres.psql("SELECT start_command FROM live_sessions WHERE device = '\(device)'") == "recording"
+                    }
+                    try await waitUntil(timeout: .seconds(20), "media at Janus through a1's relay") { try await receiving(watched) }
+                    #expect(try await other.send(.DELETE, "/api/v1/devices/\(device)/live", token: operatorKey).status == 204)
+                    #expect(try count("stop_stream") == "1", "only the takeover stopped a stream: the recorder's goes on")
+
+                    let recordingStreams = try count("start_stream")
+                    let second = try await other.send(.POST, "/api/v1/devices/\(device)/live", token: viewer, json: [:])
+                    #expect(second.status == 201, "\(second.text)")
+                    let joined = try #require(second.json["mountpoint"]?.intValue)
+                    try await waitUntil(timeout: .seconds(20), "a1's relay feeds a2's new mountpoint") { try await receiving(joined) }
+                    #expect(try count("start_stream") == recordingStreams, "the live view on a2 joined the recording: no second stream")
+                    #expect(!janus.process.log.contains("unprotect error"), "Janus decrypts the relayed stream with the recorder's key")
+                    let segments = try postgres.psql("SELECT count(*) FROM recordings WHERE device = '\(device)' AND state = 'complete'")
+                    try await waitUntil(timeout: .seconds(30), "recording goes on while a2 watches") {
+                        Int(try postgres.psql("SELECT count(*) FROM recordings WHERE device = '\(device)' AND state = 'complete'"))! > Int(segments)!
+                    }
+                    #expect(try await other.send(.DELETE, "/api/v1/devices/\(device)/live", token: operatorKey).status == 204)
+                }
+                #expect(try await fleet.api.send(.PUT, "/api/v1/devices/\(device)/recording", token: operatorKey,
+                                                 json: ["mode": "off"]).status == 200)
+                try await RecordingEndToEndTests.waitStopped(fleet, recordings)
+            }
+        } catch {
+            print("--- janus log (tail) ---\n\(janus.process.log.suffix(4_000))")
+            await janus.stop()
+            throw error
+        }
+        await janus.stop()
+    }
 }

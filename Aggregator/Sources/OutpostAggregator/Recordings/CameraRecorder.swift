@@ -191,7 +191,7 @@ struct CameraRecorder: Sendable {
         var end: EngineEnd?
         var lastSync = ContinuousClock.now
         while end == nil {
-            if ContinuousClock.now - lastSync >= .seconds(1) {
+            if !Task.isCancelled, ContinuousClock.now - lastSync >= .seconds(1) {
                 lastSync = .now
                 await syncViewers(relay)
             }
