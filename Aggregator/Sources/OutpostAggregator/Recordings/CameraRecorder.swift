@@ -186,6 +186,7 @@ struct CameraRecorder: Sendable {
         logger.info("media engine started", metadata: ["device": "\(device)", "pid": "\(process.pid)"])
 
         var done = Set<String>()
+        var opened = 0
         var lastProgress = ContinuousClock.now
         let staleAfter = Duration.seconds(settings.segmentSeconds * 3 + 30)
         var end: EngineEnd?
@@ -204,6 +205,7 @@ struct CameraRecorder: Sendable {
                 await process.terminate()
                 end = .stale
             }
+            opened = await recordOpened(runStartedAt: runStartedAt, from: opened)
             if await catalogue(list: list, done: &done) > 0 { lastProgress = .now }
             if end == nil { try? await Task.sleep(for: .milliseconds(500)) }
         }
@@ -218,6 +220,20 @@ struct CameraRecorder: Sendable {
             if wanted != relay.currentViewers { relay.setViewers(wanted) }
         } catch {
             logger.warning("live destinations not read", metadata: ["device": "\(device)", "error": "\(error)"])
+        }
+    }
+
+    /// Gives each segment the engine has opened since segment `index` its `recording` row;
+    /// returns the index of the next segment to look for. Segments are numbered from 0 in
+    /// each run, so only the next name is looked up, never the directory listed.
+    private func recordOpened(runStartedAt: Date, from index: Int) async -> Int {
+        var next = index
+        while true {
+            let name = RecordingPlan.segmentFile(runStartedAt: runStartedAt, index: next)
+            guard FileManager.default.fileExists(atPath: (deviceDirectory as NSString).appendingPathComponent(name)) else { return next }
+            let library = library, device = device
+            await Task { await library.open(device: device, name: name) }.value
+            next += 1
         }
     }
 

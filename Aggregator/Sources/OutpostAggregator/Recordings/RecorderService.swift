@@ -6,8 +6,9 @@ import ServiceLifecycle
 /// Runs a ``CameraRecorder`` for each online camera whose recording mode asks for it now
 /// and that this aggregator has claimed (`recording_claims`; a claim not renewed for
 /// `staleClaimSeconds` passes to another aggregator). Every `checkIntervalSeconds` it
-/// starts what is wanted and stops what is not; on shutdown it stops every recorder, so
-/// each engine closes its segment and gets SIGTERM by PID.
+/// starts what is wanted and stops what is not, and finishes segments left `recording` by a
+/// crash (``RecordingLibrary/finishAbandoned(owner:except:staleAfter:)``); on shutdown it stops
+/// every recorder, so each engine closes its segment and gets SIGTERM by PID.
 public struct RecorderService: Service {
     let settings: RecordingSettings
     let owner: String
@@ -73,6 +74,7 @@ public struct RecorderService: Service {
                         running[device] = nil
                         try await store.release(device: device, owner: owner)
                     }
+                    try await library.finishAbandoned(owner: owner, except: Set(running.keys), staleAfter: staleClaimSeconds)
                 } catch {
                     logger.warning("recording check failed", metadata: ["error": "\(error)"])
                 }
