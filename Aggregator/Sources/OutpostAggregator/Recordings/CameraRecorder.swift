@@ -95,6 +95,9 @@ struct CameraRecorder: Sendable {
                         try await Task.sleep(for: .seconds(wait))
                     }
                 }
+                let counters = relay.statistics
+                logger.info("relay", metadata: ["device": "\(device)", "forwarded": "\(counters.forwarded)", "returned": "\(counters.returned)",
+                                                "dropped": "\(counters.dropped)"])
                 attempt = 0
             } catch is CancellationError {
                 break
@@ -117,11 +120,14 @@ struct CameraRecorder: Sendable {
     /// Stops the agent's stream; when a live view is fed by the relay, points the stream at
     /// its mountpoint instead, with the same key, so its viewers carry on.
     private func finishStream(key: String?) async {
+        guard let key, let live = try? await relays.relayedLive(device: device, defaultHost: settings.mediaAddress) else {
+            await stopStream()
+            return
+        }
         await stopStream(wait: true)
         do {
-            guard let key, let live = try await relays.relayedLive(device: device, defaultHost: settings.mediaAddress) else { return }
             let (command, _) = try await startStream(host: live.destination.host, port: live.destination.rtpPort,
-                                                rtcpPort: live.destination.rtcpPort, key: key)
+                                                     rtcpPort: live.destination.rtcpPort, key: key, within: .seconds(10))
             if try await relays.handBack(device: device, mountpoint: live.mountpoint, command: command.id, srtpKey: key) {
                 logger.info("live view's stream handed back to the agent", metadata: ["device": "\(device)", "mountpoint": "\(live.mountpoint)"])
             }
@@ -136,13 +142,15 @@ struct CameraRecorder: Sendable {
         return offer
     }
 
-    private func startStream(host: String, port: Int, rtcpPort: Int, key: String) async throws -> (command: CommandRecords.Command, offer: String) {
+    private func startStream(host: String, port: Int, rtcpPort: Int, key: String, within limit: Duration = .seconds(25)) async throws
+        -> (command: CommandRecords.Command, offer: String)
+    {
         let args: JSONValue = [
             "source": .string(settings.source), "host": .string(host), "rtpPort": .number(Double(port)),
             "rtcpPort": .number(Double(rtcpPort)), "srtpKey": .string(key), "srtcp": false,
         ]
         let command = try await commands.send(device: device, name: "start_stream", args: args, ttl: 60, origin: Self.origin, audit: audit)
-        let current = try await outcome(of: command, within: .seconds(25))
+        let current = try await outcome(of: command, within: limit)
         guard current.status == "succeeded", let offer = current.output?["sdp"]?.stringValue else {
             throw RecordingError(.streamNotStarted, "start_stream \(current.status): \(current.errorMessage ?? current.errorCode ?? "no offer")")
         }
