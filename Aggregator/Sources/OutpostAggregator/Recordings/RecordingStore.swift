@@ -281,6 +281,32 @@ public struct RecordingStore: Sendable {
             """, logger: logger)).first
     }
 
+    /// The bytes of the complete segments by camera: one aggregate row per camera.
+    func usage() async throws -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        for try await row in try await client.query(
+            "SELECT device, coalesce(sum(bytes), 0)::bigint FROM recordings WHERE state = 'complete' GROUP BY device", logger: logger
+        ).decode((String, Int64).self) {
+            result[row.0] = row.1
+        }
+        return result
+    }
+
+    /// The `limit` oldest complete segments, overall or of one camera (index-ordered reads).
+    func oldest(device: String?, limit: Int) async throws -> [RetentionPlan.Segment] {
+        var result: [RetentionPlan.Segment] = []
+        for try await row in try await client.query(
+            """
+            SELECT id, device, started_at, bytes FROM recordings
+            WHERE state = 'complete' AND (\(device)::text IS NULL OR device = \(device)::text)
+            ORDER BY started_at, id LIMIT \(limit)
+            """, logger: logger).decode((Int64, String, Date, Int64).self)
+        {
+            result.append(RetentionPlan.Segment(id: row.0, device: row.1, startedAt: row.2, bytes: row.3))
+        }
+        return result
+    }
+
     /// Totals over present segments: bytes, count and the oldest start, overall or for one device.
     func totals(device: String?) async throws -> (bytes: Int64, segments: Int64, oldest: Date?) {
         for try await row in try await client.query(
