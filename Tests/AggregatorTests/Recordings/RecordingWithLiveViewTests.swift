@@ -50,6 +50,16 @@ struct RecordingWithLiveViewTests {
                 #expect(info.srtp)
                 #expect(info.fmtp?.contains("sprop-parameter-sets=") == true)
                 #expect(try postgres.psql("SELECT count(*) FROM commands WHERE name = 'start_stream'") == "1", "one stream from the camera")
+                // The relay reports what it receives to the agent (the engine and Janus send no receiver reports).
+                var stats = ""
+                try await waitUntil(timeout: .seconds(30), "the relay's receiver reports at the agent") {
+                    stats = try postgres.psql("""
+                        SELECT data FROM device_events WHERE device = '\(Self.device)' AND kind = 'stream_stats' ORDER BY ts DESC LIMIT 1
+                        """)
+                    let data = try JSONDecoder().decode(JSONValue.self, from: Data(stats.utf8))
+                    return (data["receiverReports"]?.intValue ?? 0) > 0 && data["lsrMatched"]?.boolValue == true
+                }
+                print("agent's stream_stats with the relay's reports: \(stats)")
                 let during = try segments()
                 try await waitUntil(timeout: .seconds(30), "recording goes on while watched") { try segments() >= during + 2 }
 

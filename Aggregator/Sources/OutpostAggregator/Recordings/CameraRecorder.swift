@@ -97,7 +97,7 @@ struct CameraRecorder: Sendable {
                 }
                 let counters = relay.statistics
                 logger.info("relay", metadata: ["device": "\(device)", "forwarded": "\(counters.forwarded)", "returned": "\(counters.returned)",
-                                                "dropped": "\(counters.dropped)"])
+                                                "dropped": "\(counters.dropped)", "reports": "\(counters.reports)"])
                 attempt = 0
             } catch is CancellationError {
                 break

@@ -10,7 +10,8 @@ import Synchronization
 /// the camera (sender reports) goes to every destination, and RTCP from a destination
 /// (receiver reports, PLI, NACK from Janus or the engine) goes back only to the camera's RTCP
 /// address, learnt from the camera's own RTCP. Datagrams from a destination on the RTP port
-/// are dropped.
+/// are dropped. The relay also reports what it receives to the camera, once a second
+/// (``RelayReceptionReport``), since the engine and Janus send no receiver reports.
 final class RTPRelay: Sendable {
     struct Destination: Sendable, Hashable {
         let host: String
@@ -23,6 +24,7 @@ final class RTPRelay: Sendable {
         var forwarded = 0
         var returned = 0
         var dropped = 0
+        var reports = 0
     }
 
     /// An IPv4 address and port in network order, comparable.
@@ -57,6 +59,7 @@ final class RTPRelay: Sendable {
     private let routes = Mutex(Routes())
     private let camera = Mutex<Endpoint?>(nil)
     private let counters = Mutex(Counters())
+    private let reception = Mutex(RelayReceptionReport(reporter: UInt32.random(in: 1...UInt32.max)))
     private let stopped = Atomic<Bool>(false)
     private let threadsDone = Mutex(0)
 
@@ -116,7 +119,12 @@ final class RTPRelay: Sendable {
     private func forward(from socket: Int32, rtcp: Bool) {
         var buffer = [UInt8](repeating: 0, count: 2_048)
         var source = sockaddr_in()
+        var lastReport = Self.monotonicSeconds()
         while !stopped.load(ordering: .sequentiallyConsistent) {
+            if rtcp, Self.monotonicSeconds() - lastReport >= 1 {
+                lastReport = Self.monotonicSeconds()
+                sendReport(socket, now: lastReport)
+            }
             var length = socklen_t(MemoryLayout<sockaddr_in>.size)
             let count = buffer.withUnsafeMutableBytes { bytes in
                 withUnsafeMutablePointer(to: &source) {
@@ -134,12 +142,30 @@ final class RTPRelay: Sendable {
                 send(socket, buffer, count, to: [camera])
                 counters.withLock { $0.returned += 1 }
             } else {
+                let arrival = Self.monotonicSeconds()
+                buffer.withUnsafeBytes { bytes in
+                    let packet = UnsafeRawBufferPointer(rebasing: bytes.prefix(count))
+                    reception.withLock { rtcp ? $0.rtcp(packet, arrival: arrival) : $0.rtp(packet, arrival: arrival) }
+                }
                 if rtcp { camera.withLock { $0 = from } }
                 send(socket, buffer, count, to: rtcp ? current.rtcp : current.rtp)
                 counters.withLock { $0.forwarded += 1 }
             }
         }
         threadsDone.withLock { $0 += 1 }
+    }
+
+    /// A receiver report to the camera, once it is known and has sent media.
+    private func sendReport(_ socket: Int32, now: Double) {
+        guard let camera = camera.withLock({ $0 }), let report = reception.withLock({ $0.report(now: now) }) else { return }
+        send(socket, report, report.count, to: [camera])
+        counters.withLock { $0.reports += 1 }
+    }
+
+    static func monotonicSeconds() -> Double {
+        var time = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &time)
+        return Double(time.tv_sec) + Double(time.tv_nsec) / 1e9
     }
 
     private func send(_ socket: Int32, _ buffer: [UInt8], _ count: Int, to targets: [Endpoint]) {
