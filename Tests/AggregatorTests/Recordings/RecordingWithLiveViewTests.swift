@@ -56,7 +56,7 @@ struct RecordingWithLiveViewTests {
                     stats = try postgres.psql("""
                         SELECT data FROM device_events WHERE device = '\(Self.device)' AND kind = 'stream_stats' ORDER BY ts DESC LIMIT 1
                         """)
-                    let data = try JSONDecoder().decode(JSONValue.self, from: Data(stats.utf8))
+                    guard let data = try? JSONDecoder().decode(JSONValue.self, from: Data(stats.utf8)) else { return false }
                     return (data["receiverReports"]?.intValue ?? 0) > 0 && data["lsrMatched"]?.boolValue == true
                 }
                 print("agent's stream_stats with the relay's reports: \(stats)")

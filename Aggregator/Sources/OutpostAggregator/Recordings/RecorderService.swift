@@ -75,6 +75,8 @@ public struct RecorderService: Service {
                         try await store.release(device: device, owner: owner)
                     }
                     try await library.finishAbandoned(owner: owner, except: Set(running.keys), staleAfter: staleClaimSeconds)
+                } catch is CancellationError {
+                    break
                 } catch {
                     logger.warning("recording check failed", metadata: ["error": "\(error)"])
                 }
