@@ -70,6 +70,9 @@ export function recordingsSection(path, device, showError) {
   }
 
   function item(recording) {
+    if (recording.state === "recording") {
+      return h("li", { class: "recording muted", "data-recording": recording.id }, `Recording since ${time(recording.startedAt)}…`);
+    }
     const image = h("img", { alt: `Segment from ${time(recording.startedAt)}`, class: "recording-thumbnail", width: 160 });
     if (recording.thumbnailPath) {
       blobURL(recording.thumbnailPath).then((url) => { if (url) image.src = track(url); }).catch(() => {});

@@ -94,6 +94,32 @@ final class FleetFixture: @unchecked Sendable {
         _ = await running.result
     }
 
+    /// A second aggregator on the same PostgreSQL and broker (instance `a2`, its own HTTP
+    /// port), as `serve` wires it, for `body`; stopped gracefully after it.
+    func withSecondAggregator(configure: (inout AggregatorConfiguration) -> Void = { _ in },
+                              _ body: (AdminAPIClient) async throws -> Void) async throws {
+        var configuration = configuration
+        configuration.instanceID = "a2"
+        configuration.http.port = try FreePort.next()
+        configure(&configuration)
+        var logger = Logger(label: "aggregator-a2")
+        logger.logLevel = .notice
+        let second = try buildAggregator(configuration: configuration, logger: logger)
+        let group = second.serviceGroup(signals: false)
+        let running = Task { try await group.run() }
+        let outcome: Result<Void, any Error>
+        do {
+            try await waitUntil(timeout: .seconds(60), "second aggregator ready") { second.readiness.isReady }
+            try await body(try await AdminAPIClient.connect(http: http, baseURL: "https://127.0.0.1:\(configuration.http.port)"))
+            outcome = .success(())
+        } catch {
+            outcome = .failure(error)
+        }
+        await group.triggerGracefulShutdown()
+        _ = await running.result
+        try outcome.get()
+    }
+
     /// An API key of `role`, made the way `outpost-aggregator` makes them.
     func apiKey(_ role: Role) async throws -> String {
         let client = broker.identity.database.client, logger = Logger(label: "test.fleet")

@@ -83,6 +83,10 @@ struct RecordingEndToEndTests {
                 try postgres.psql("SELECT count(*) > 0 FROM commands WHERE name = 'start_stream' AND status = 'succeeded'") == "t"
             }
             try await Task.sleep(for: .seconds(Self.segmentSeconds * 6))
+            // The segment being written has its row already, as `recording`.
+            try await waitUntil(timeout: .seconds(Self.segmentSeconds * 2), "one open segment's row says recording") {
+                try postgres.psql("SELECT count(*) FROM recordings WHERE state = 'recording'") == "1"
+            }
             #expect(try await fleet.api.send(.PUT, path, token: operatorKey, json: ["mode": "off"]).status == 200)
             try await Self.waitStopped(fleet, recordings)
             try await waitUntil(timeout: .seconds(30), "the agent's stream stopped") {
@@ -122,6 +126,11 @@ struct RecordingEndToEndTests {
                 Int(try postgres.psql("SELECT count(*) FROM recordings WHERE state = 'complete'")) ?? 0 >= before + 2
             }
             try await Task.sleep(for: .milliseconds(Self.segmentSeconds * 500))
+            var killed = ""
+            try await waitUntil(timeout: .seconds(Self.segmentSeconds * 2), "the open segment's recording row") {
+                killed = try postgres.psql("SELECT path FROM recordings WHERE state = 'recording'")
+                return !killed.isEmpty && !killed.contains("\n")
+            }
             let engines = Self.enginePIDs(directory: recordings)
             #expect(engines.count == 1)
             for pid in engines { kill(pid, SIGKILL) }
@@ -142,6 +151,9 @@ struct RecordingEndToEndTests {
             let partial = Self.metric(metrics, "outpost_recordings_deleted_total{reason=\"partial\"}") ?? 0
             let adopted = Self.metric(metrics, "outpost_recordings_segments_total{outcome=\"adopted\"}") ?? 0
             #expect(partial + adopted == 1, "the killed segment was removed (\(partial)) or, playable, adopted (\(adopted))")
+            let killedRow = try postgres.psql("SELECT state || ' ' || coalesce(deleted_reason, '-') FROM recordings WHERE path = '\(killed)'")
+            #expect(killedRow == (partial == 1 ? "deleted partial" : "complete -"), "the killed segment's row: \(killedRow)")
+            #expect(try postgres.psql("SELECT count(*) FROM recordings WHERE state = 'recording'") == "0", "no row left recording")
             let all = try postgres.psql("SELECT path FROM recordings WHERE state = 'complete'").split(separator: "\n").map(String.init)
             for segment in all {
                 let probe = try Self.probe((recordings as NSString).appendingPathComponent(segment))

@@ -88,7 +88,30 @@ struct RetentionPlanTests {
                                  disk: RetentionPlan.Disk(totalBytes: 1_000_000, freeBytes: 10), now: Self.now)
         #expect(plan.deletions.map(\.id) == [1, 2, 3])
     }
+
+    @Test("with only the oldest segments read and the usage from aggregates: a quota excess larger than them deletes all of them (the next pass goes on); a camera's own quota counts its whole usage; the floor counts only what was freed")
+    func fromAggregates() {
+        let oldest = Self.segments("cam-a", count: 3)
+        // cam-a really uses 1000 bytes (ten segments), cam-b 500: quota 1000 needs 500 freed, three read.
+        let quota = RetentionPlan(segments: oldest, usage: ["cam-a": 1_000, "cam-b": 500], limits: Self.limits(quota: 1_000), disk: Self.roomy,
+                                  now: Self.now)
+        #expect(quota.deletions.map(\.id) == oldest.map(\.id))
+        #expect(quota.deletions.allSatisfy { $0.reason == .quota })
+        // Quota 1350: 150 over, two of the three.
+        let partial = RetentionPlan(segments: oldest, usage: ["cam-a": 1_000, "cam-b": 500], limits: Self.limits(quota: 1_350), disk: Self.roomy,
+                                    now: Self.now)
+        #expect(partial.deletions.map(\.id) == [1, 2])
+        let own = RetentionPlan(segments: oldest, usage: ["cam-a": 1_000], limits: Self.limits(devices: ["cam-a": .init(quotaBytes: 850)]),
+                                disk: Self.roomy, now: Self.now)
+        #expect(own.deletions.map(\.id) == [1, 2])
+        #expect(own.deletions.allSatisfy { $0.reason == .deviceQuota })
+        let floor = RetentionPlan(segments: oldest, usage: ["cam-a": 1_000], limits: Self.limits(floorBytes: 1_000),
+                                  disk: RetentionPlan.Disk(totalBytes: 10_000, freeBytes: 850), now: Self.now)
+        #expect(floor.deletions.map(\.id) == [1, 2])
+        #expect(floor.belowFloor)
+    }
 }
+
 
 @Suite("Recorder texts and backoff (no processes)")
 struct RecordingPlanTests {

@@ -54,6 +54,23 @@ struct RetentionServiceTests {
         }
     }
 
+    @Test("a pass reads a batch of the oldest rows: an excess of three segments with a batch of two is worked off over two passes, oldest first")
+    func batches() async throws {
+        try await APITestEnvironment.with { env in
+            for minutesAgo in [60, 50, 40, 30, 20] {
+                _ = try RecordingFixtures.insertSegment(device: "cam-b", env: env, startedAt: "now() - interval '\(minutesAgo) minutes'")
+            }
+            let size = Int64(RecordingFixtures.sampleSegment.count)
+            var service = Self.service(env, quota: size * 2)
+            service.batch = 2
+            #expect(try await service.enforce()?.deletions.count == 2)
+            #expect(try Self.states(env) == ["deleted:quota", "deleted:quota", "complete:-", "complete:-", "complete:-"])
+            #expect(try await service.enforce()?.deletions.count == 1)
+            #expect(try Self.states(env) == ["deleted:quota", "deleted:quota", "deleted:quota", "complete:-", "complete:-"])
+            #expect(try await service.enforce()?.deletions.count == 0)
+        }
+    }
+
     @Test("orphans: a stray playable file is adopted (or removed when so set), junk is removed, a row whose file went becomes missing")
     func orphans() async throws {
         try await APITestEnvironment.with { env in

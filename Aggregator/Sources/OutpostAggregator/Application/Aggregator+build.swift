@@ -50,6 +50,7 @@ public func buildAggregator(
         component[metadataKey: "instance"] = "\(configuration.instanceID)"
         return component
     }
+    try MediaTools.check(configuration.recordings)
     let readiness = SchemaReadiness()
     let database = try Database(settings: configuration.postgres, logger: component("postgres"))
 

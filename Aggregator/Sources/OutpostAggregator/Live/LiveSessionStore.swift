@@ -14,6 +14,8 @@ public struct LiveSessionStore: Sendable {
         public var startedBy: String
         public var startedAt: Date
         public var lastViewerAt: Date
+        /// The address the mountpoint receives on; nil for a session from before it was kept.
+        public var mediaHost: String? = nil
     }
 
     let client: PostgresClient
@@ -24,13 +26,13 @@ public struct LiveSessionStore: Sendable {
         self.logger = logger
     }
 
-    static let columns = "device, mountpoint, rtp_port, rtcp_port, start_command, started_by, started_at, last_viewer_at"
+    static let columns = "device, mountpoint, rtp_port, rtcp_port, start_command, started_by, started_at, last_viewer_at, media_host"
 
     private func sessions(_ rows: PostgresRowSequence) async throws -> [Session] {
         var result: [Session] = []
-        for try await row in rows.decode((String, Int32, Int32, Int32, String, String, Date, Date).self) {
+        for try await row in rows.decode((String, Int32, Int32, Int32, String, String, Date, Date, String?).self) {
             result.append(Session(device: row.0, mountpoint: Int(row.1), rtpPort: Int(row.2), rtcpPort: Int(row.3), startCommand: row.4,
-                                  startedBy: row.5, startedAt: row.6, lastViewerAt: row.7))
+                                  startedBy: row.5, startedAt: row.6, lastViewerAt: row.7, mediaHost: row.8))
         }
         return result
     }
@@ -45,13 +47,15 @@ public struct LiveSessionStore: Sendable {
     }
 
     /// Records a session; false when the device already has one (another request won).
-    public func insert(_ session: Session) async throws -> Bool {
+    /// `srtpKey` is the key of the agent's stream straight to the mountpoint, kept so that a
+    /// recorder can take that stream over with it (nil for a session fed by a recorder's relay).
+    public func insert(_ session: Session, srtpKey: String? = nil) async throws -> Bool {
         var inserted = false
         for try await _ in try await client.query(
             """
-            INSERT INTO live_sessions (device, mountpoint, rtp_port, rtcp_port, start_command, started_by)
+            INSERT INTO live_sessions (device, mountpoint, rtp_port, rtcp_port, start_command, started_by, media_host, srtp_key)
             VALUES (\(session.device), \(Int32(session.mountpoint)), \(Int32(session.rtpPort)), \(Int32(session.rtcpPort)),
-                    \(session.startCommand), \(session.startedBy))
+                    \(session.startCommand), \(session.startedBy), \(session.mediaHost), \(srtpKey))
             ON CONFLICT DO NOTHING RETURNING 1
             """, logger: logger).decode(Int32.self)
         {

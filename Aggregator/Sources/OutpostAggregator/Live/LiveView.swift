@@ -22,6 +22,8 @@ public struct LiveView: Sendable {
     /// The cameras this aggregator records: live view of one of them joins the recorder's
     /// stream (docs/recordings.md) instead of asking the agent for a second one.
     let ingress: RecordingIngress?
+    /// The relays of cameras recorded on any aggregator, which a live view joins the same way.
+    let relays: MediaRelayStore
     /// `start_command` of a session fed by the recorder's relay rather than its own `start_stream`.
     static let fromRecording = "recording"
     /// Serializes starts per device within this process; across aggregators the table's
@@ -42,15 +44,17 @@ public struct LiveView: Sendable {
                         store: LiveSessionStore(client: client, logger: logger),
                         relaySessions: LiveRelaySessions(client: client, logger: logger),
                         commands: CommandRecords(client: client, logger: logger),
-                        audit: AuditLog(client: client, logger: logger), metrics: metrics, logger: logger, ingress: ingress)
+                        audit: AuditLog(client: client, logger: logger), metrics: metrics, logger: logger, ingress: ingress,
+                        relays: MediaRelayStore(client: client, logger: logger))
     }
 
-    /// Stops the agent's stream (or, for a recorded camera, the relay's copy to Janus),
+    /// Stops the agent's stream (or, for a recorded camera, the relay's copy to Janus: at once
+    /// when the relay runs here, within a second on another aggregator once the row is gone),
     /// destroys the mountpoint and forgets the session.
     func teardown(_ session: LiveSessionStore.Session, reason: String, origin: AuditLog.Origin) async throws {
         if session.startCommand == Self.fromRecording {
             await ingress?.session(session.device)?.relay.remove(
-                RTPRelay.Destination(host: settings.mediaAddress, rtpPort: session.rtpPort, rtcpPort: session.rtcpPort))
+                RTPRelay.Destination(host: session.mediaHost ?? settings.mediaAddress, rtpPort: session.rtpPort, rtcpPort: session.rtcpPort))
         } else {
             do {
                 _ = try await commands.send(device: session.device, name: "stop_stream", args: [:], ttl: 30, origin: origin, audit: audit)

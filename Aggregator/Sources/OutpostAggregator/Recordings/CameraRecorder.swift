@@ -9,11 +9,19 @@ import OutpostCommon
 /// by itself (a crash, kill -9) is restarted with backoff on the same stream; its
 /// half-written segment is adopted if ffprobe can play it and removed (`partial`) if not.
 /// Media that stops arriving ends the session and a new one is asked for.
+///
+/// A live view the agent already streams to (started before recording) is taken over: the
+/// agent's stream is re-pointed to the relay with that live view's key, so Janus's mountpoint
+/// and its viewers carry on after a short gap. The relay feeds whichever mountpoint the
+/// camera's live session names, on any aggregator (``MediaRelayStore``); when recording stops
+/// while someone watches, the agent's stream is pointed back at the mountpoint.
 struct CameraRecorder: Sendable {
     let device: String
+    let owner: String
     let settings: RecordingSettings
     let library: RecordingLibrary
     let ingress: RecordingIngress
+    let relays: MediaRelayStore
     let commands: CommandRecords
     let audit: AuditLog
     let metrics: AggregatorMetrics
@@ -28,10 +36,11 @@ struct CameraRecorder: Sendable {
     enum EngineEnd { case crashed(Int32), stale, cancelled }
 
     /// Records until cancelled; then stops the engine (SIGTERM, its last segment is closed
-    /// and catalogued) and the agent's stream.
+    /// and catalogued) and the agent's stream, or points that stream back at the live view.
     func run() async {
         var attempt = 0
         var streaming = false
+        var key: String?
         while !Task.isCancelled {
             attempt += 1
             do {
@@ -44,21 +53,34 @@ struct CameraRecorder: Sendable {
                 let relay = try RTPRelay(address: settings.mediaAddress, port: port,
                                          engine: RTPRelay.Destination(host: "127.0.0.1", rtpPort: enginePort, rtcpPort: enginePort + 1))
                 defer { Task { await relay.stop() } }
-                let key = LivePlan.newSRTPKey()
-                if streaming { await stopStream() }
-                let offer = try await startStream(port: port, key: key)
+                let live = try await relays.directLive(device: device, defaultHost: settings.mediaAddress)
+                // One key for the recorder's whole run: a mountpoint made with it keeps working
+                // when the stream is asked for again.
+                let sessionKey = live?.srtpKey ?? key ?? LivePlan.newSRTPKey()
+                if streaming || live != nil { await stopStream(wait: true) }
+                streaming = false
+                relay.setViewers(try await relays.destinations(device: device, defaultHost: settings.mediaAddress))
+                if let live { relay.add(live.destination) }
+                let offer = try await startStream(port: port, key: sessionKey)
                 streaming = true
-                await ingress.set(device, RecordingIngress.Session(relay: relay, srtpKey: key, offer: offer))
+                key = sessionKey
+                if let live {
+                    let taken = try await relays.takeOver(device: device, mountpoint: live.mountpoint)
+                    logger.info("live view's stream taken over by the recorder", metadata: [
+                        "device": "\(device)", "mountpoint": "\(live.mountpoint)", "taken": "\(taken)"])
+                }
+                try await relays.publish(device: device, owner: owner, srtpKey: sessionKey, offer: offer)
+                await ingress.set(device, RecordingIngress.Session(relay: relay, srtpKey: sessionKey, offer: offer))
                 defer { Task { [ingress, device] in await ingress.set(device, nil) } }
                 let sdpPath = (engineDirectory as NSString).appendingPathComponent("\(device).sdp")
-                let sdp = try RecordingPlan.engineSDP(offer: offer, receiveAddress: "127.0.0.1", rtpPort: enginePort, srtpKey: key)
+                let sdp = try RecordingPlan.engineSDP(offer: offer, receiveAddress: "127.0.0.1", rtpPort: enginePort, srtpKey: sessionKey)
                 guard FileManager.default.createFile(atPath: sdpPath, contents: Data(sdp.utf8), attributes: [.posixPermissions: 0o600]) else {
                     throw RecordingError(.engineFailed, "cannot write \(sdpPath)")
                 }
                 logger.info("recording", metadata: ["device": "\(device)", "rtp_port": "\(port)", "engine_port": "\(enginePort)"])
                 var restarts = 0
                 engine: while !Task.isCancelled {
-                    switch try await runEngine(sdp: sdpPath) {
+                    switch try await runEngine(sdp: sdpPath, relay: relay) {
                     case .cancelled:
                         break engine
                     case .stale:
@@ -73,6 +95,9 @@ struct CameraRecorder: Sendable {
                         try await Task.sleep(for: .seconds(wait))
                     }
                 }
+                let counters = relay.statistics
+                logger.info("relay", metadata: ["device": "\(device)", "forwarded": "\(counters.forwarded)", "returned": "\(counters.returned)",
+                                                "dropped": "\(counters.dropped)", "reports": "\(counters.reports)"])
                 attempt = 0
             } catch is CancellationError {
                 break
@@ -82,44 +107,80 @@ struct CameraRecorder: Sendable {
                 try? await Task.sleep(for: .seconds(wait))
             }
         }
-        if streaming {
-            let recorder = self
-            await Task { await recorder.stopStream() }.value
-        }
+        // In a task of its own: this one is cancelled, and the database calls must still run.
+        let recorder = self, wasStreaming = streaming, lastKey = key
+        await Task {
+            try? await recorder.relays.withdraw(device: recorder.device, owner: recorder.owner)
+            if wasStreaming { await recorder.finishStream(key: lastKey) }
+        }.value
         try? FileManager.default.removeItem(atPath: (engineDirectory as NSString).appendingPathComponent("\(device).sdp"))
         logger.info("recording stopped", metadata: ["device": "\(device)"])
     }
 
-    /// Sends `start_stream` toward `port` and waits (at most 25 s) for the agent's offer.
-    private func startStream(port: Int, key: String) async throws -> String {
-        let args: JSONValue = [
-            "source": .string(settings.source), "host": .string(settings.mediaAddress), "rtpPort": .number(Double(port)),
-            "rtcpPort": .number(Double(port + 1)), "srtpKey": .string(key), "srtcp": false,
-        ]
-        let command = try await commands.send(device: device, name: "start_stream", args: args, ttl: 60, origin: Self.origin, audit: audit)
-        let deadline = ContinuousClock.now + .seconds(25)
-        while ContinuousClock.now < deadline {
-            try await Task.sleep(for: .milliseconds(250))
-            guard let current = try await commands.get(command.id), ["succeeded", "failed", "expired"].contains(current.status) else { continue }
-            guard current.status == "succeeded", let offer = current.output?["sdp"]?.stringValue else {
-                throw RecordingError(.streamNotStarted, "start_stream \(current.status): \(current.errorMessage ?? current.errorCode ?? "no offer")")
-            }
-            return offer
+    /// Stops the agent's stream; when a live view is fed by the relay, points the stream at
+    /// its mountpoint instead, with the same key, so its viewers carry on.
+    private func finishStream(key: String?) async {
+        guard let key, let live = try? await relays.relayedLive(device: device, defaultHost: settings.mediaAddress) else {
+            await stopStream()
+            return
         }
-        throw RecordingError(.streamNotStarted, "start_stream not answered within 25 s (command \(command.id))")
+        await stopStream(wait: true)
+        do {
+            let (command, _) = try await startStream(host: live.destination.host, port: live.destination.rtpPort,
+                                                     rtcpPort: live.destination.rtcpPort, key: key, within: .seconds(10))
+            if try await relays.handBack(device: device, mountpoint: live.mountpoint, command: command.id, srtpKey: key) {
+                logger.info("live view's stream handed back to the agent", metadata: ["device": "\(device)", "mountpoint": "\(live.mountpoint)"])
+            }
+        } catch {
+            logger.warning("live view's stream not handed back", metadata: ["device": "\(device)", "error": "\(error)"])
+        }
     }
 
-    private func stopStream() async {
-        do {
-            _ = try await commands.send(device: device, name: "stop_stream", args: [:], ttl: 30, origin: Self.origin, audit: audit)
-        } catch {
-            logger.warning("stop_stream not queued", metadata: ["device": "\(device)", "error": "\(error)"])
+    /// Sends `start_stream` toward the relay's `port` and waits (at most 25 s) for the agent's offer.
+    private func startStream(port: Int, key: String) async throws -> String {
+        let (_, offer) = try await startStream(host: settings.mediaAddress, port: port, rtcpPort: port + 1, key: key)
+        return offer
+    }
+
+    private func startStream(host: String, port: Int, rtcpPort: Int, key: String, within limit: Duration = .seconds(25)) async throws
+        -> (command: CommandRecords.Command, offer: String)
+    {
+        let args: JSONValue = [
+            "source": .string(settings.source), "host": .string(host), "rtpPort": .number(Double(port)),
+            "rtcpPort": .number(Double(rtcpPort)), "srtpKey": .string(key), "srtcp": false,
+        ]
+        let command = try await commands.send(device: device, name: "start_stream", args: args, ttl: 60, origin: Self.origin, audit: audit)
+        let current = try await outcome(of: command, within: limit)
+        guard current.status == "succeeded", let offer = current.output?["sdp"]?.stringValue else {
+            throw RecordingError(.streamNotStarted, "start_stream \(current.status): \(current.errorMessage ?? current.errorCode ?? "no offer")")
         }
+        return (command, offer)
+    }
+
+    /// Sends `stop_stream`; with `wait`, until the agent answered (at most 10 s), so that a
+    /// `start_stream` after it does not find the old stream still running.
+    private func stopStream(wait: Bool = false) async {
+        do {
+            let command = try await commands.send(device: device, name: "stop_stream", args: [:], ttl: 30, origin: Self.origin, audit: audit)
+            if wait { _ = try await outcome(of: command, within: .seconds(10)) }
+        } catch {
+            logger.warning("stop_stream not done", metadata: ["device": "\(device)", "error": "\(error)"])
+        }
+    }
+
+    /// The command once final, polled every 100 ms.
+    private func outcome(of command: CommandRecords.Command, within limit: Duration) async throws -> CommandRecords.Command {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(100))
+            if let current = try await commands.get(command.id), ["succeeded", "failed", "expired"].contains(current.status) { return current }
+        }
+        throw RecordingError(.streamNotStarted, "\(command.name) not answered within \(limit) (command \(command.id))")
     }
 
     /// Runs ffmpeg once and catalogues each segment it closes, until it exits, no segment
     /// closes for three segment lengths plus 30 s, or the task is cancelled.
-    private func runEngine(sdp: String) async throws -> EngineEnd {
+    private func runEngine(sdp: String, relay: RTPRelay) async throws -> EngineEnd {
         let runStartedAt = Date()
         let prefix = RecordingPlan.segmentPattern(runStartedAt: runStartedAt)
         let list = (engineDirectory as NSString).appendingPathComponent("\(device).csv")
@@ -133,10 +194,16 @@ struct CameraRecorder: Sendable {
         logger.info("media engine started", metadata: ["device": "\(device)", "pid": "\(process.pid)"])
 
         var done = Set<String>()
+        var opened = 0
         var lastProgress = ContinuousClock.now
         let staleAfter = Duration.seconds(settings.segmentSeconds * 3 + 30)
         var end: EngineEnd?
+        var lastSync = ContinuousClock.now
         while end == nil {
+            if !Task.isCancelled, ContinuousClock.now - lastSync >= .seconds(1) {
+                lastSync = .now
+                await syncViewers(relay)
+            }
             if Task.isCancelled {
                 await process.terminate()
                 end = .cancelled
@@ -146,11 +213,36 @@ struct CameraRecorder: Sendable {
                 await process.terminate()
                 end = .stale
             }
+            opened = await recordOpened(runStartedAt: runStartedAt, from: opened)
             if await catalogue(list: list, done: &done) > 0 { lastProgress = .now }
             if end == nil { try? await Task.sleep(for: .milliseconds(500)) }
         }
         await settleLeftovers(runPrefix: String(prefix.prefix { $0 != "-" }) + "-", done: done)
         return end ?? .cancelled
+    }
+
+    /// Feeds the mountpoint of the camera's relay-fed live session, whichever aggregator made it.
+    private func syncViewers(_ relay: RTPRelay) async {
+        do {
+            let wanted = try await relays.destinations(device: device, defaultHost: settings.mediaAddress)
+            if wanted != relay.currentViewers { relay.setViewers(wanted) }
+        } catch {
+            logger.warning("live destinations not read", metadata: ["device": "\(device)", "error": "\(error)"])
+        }
+    }
+
+    /// Gives each segment the engine has opened since segment `index` its `recording` row;
+    /// returns the index of the next segment to look for. Segments are numbered from 0 in
+    /// each run, so only the next name is looked up, never the directory listed.
+    private func recordOpened(runStartedAt: Date, from index: Int) async -> Int {
+        var next = index
+        while true {
+            let name = RecordingPlan.segmentFile(runStartedAt: runStartedAt, index: next)
+            guard FileManager.default.fileExists(atPath: (deviceDirectory as NSString).appendingPathComponent(name)) else { return next }
+            let library = library, device = device
+            await Task { await library.open(device: device, name: name) }.value
+            next += 1
+        }
     }
 
     /// Catalogues the segments the list names that are not done yet; returns how many.

@@ -20,6 +20,18 @@ struct MediaTools: Sendable {
         thumbnailWidth = settings.thumbnailWidth
     }
 
+    /// With recording enabled, ffmpeg and ffprobe must be executables at their configured paths.
+    ///
+    /// - Throws: ``RecordingError/Code/toolMissing``, naming the tool, its path and its setting.
+    static func check(_ settings: RecordingSettings) throws(RecordingError) {
+        guard settings.enabled else { return }
+        for (tool, path) in [("ffmpeg", settings.ffmpegPath), ("ffprobe", settings.ffprobePath)]
+        where !FileManager.default.isExecutableFile(atPath: path) {
+            throw RecordingError(.toolMissing, "recordings.enabled is set but \(tool) is not an executable at \(path) (recordings.\(tool)_path): "
+                                 + "install ffmpeg (Debian: apt install ffmpeg) or turn recording off")
+        }
+    }
+
     /// The segment's first video stream and duration.
     ///
     /// - Throws: ``RecordingError/Code/unplayable`` when ffprobe cannot read it (a segment

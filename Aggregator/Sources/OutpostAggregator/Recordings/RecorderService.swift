@@ -6,14 +6,16 @@ import ServiceLifecycle
 /// Runs a ``CameraRecorder`` for each online camera whose recording mode asks for it now
 /// and that this aggregator has claimed (`recording_claims`; a claim not renewed for
 /// `staleClaimSeconds` passes to another aggregator). Every `checkIntervalSeconds` it
-/// starts what is wanted and stops what is not; on shutdown it stops every recorder, so
-/// each engine closes its segment and gets SIGTERM by PID.
+/// starts what is wanted and stops what is not, and finishes segments left `recording` by a
+/// crash (``RecordingLibrary/finishAbandoned(owner:except:staleAfter:)``); on shutdown it stops
+/// every recorder, so each engine closes its segment and gets SIGTERM by PID.
 public struct RecorderService: Service {
     let settings: RecordingSettings
     let owner: String
     let store: RecordingStore
     let library: RecordingLibrary
     let ingress: RecordingIngress
+    let relays: MediaRelayStore
     let commands: CommandRecords
     let audit: AuditLog
     let metrics: AggregatorMetrics
@@ -30,6 +32,7 @@ public struct RecorderService: Service {
         self.owner = owner
         store = RecordingStore(client: client, logger: logger)
         library = RecordingLibrary(settings: settings, store: store, metrics: metrics, logger: logger)
+        relays = MediaRelayStore(client: client, logger: logger)
         commands = CommandRecords(client: client, logger: logger)
         audit = AuditLog(client: client, logger: logger)
         self.metrics = metrics
@@ -38,7 +41,8 @@ public struct RecorderService: Service {
     }
 
     func recorder(for device: String) -> CameraRecorder {
-        CameraRecorder(device: device, settings: settings, library: library, ingress: ingress, commands: commands, audit: audit, metrics: metrics, logger: logger)
+        CameraRecorder(device: device, owner: owner, settings: settings, library: library, ingress: ingress, relays: relays, commands: commands,
+                       audit: audit, metrics: metrics, logger: logger)
     }
 
     public func run() async throws {
@@ -70,6 +74,9 @@ public struct RecorderService: Service {
                         running[device] = nil
                         try await store.release(device: device, owner: owner)
                     }
+                    try await library.finishAbandoned(owner: owner, except: Set(running.keys), staleAfter: staleClaimSeconds)
+                } catch is CancellationError {
+                    break
                 } catch {
                     logger.warning("recording check failed", metadata: ["error": "\(error)"])
                 }

@@ -15,6 +15,9 @@ public struct RecordingError: Error, Sendable, Equatable, CustomStringConvertibl
         public static let thumbnailFailed = Code("recording_thumbnail_failed")
         /// No free RTP port pair in `recordings.rtp_port_range`.
         public static let noPorts = Code("recording_no_ports")
+        /// Recording is enabled but ffmpeg or ffprobe is not an executable at its configured
+        /// path: the aggregator refuses to start (rather than retrying a recorder forever).
+        public static let toolMissing = Code("recording_tool_missing")
     }
 
     public let code: Code

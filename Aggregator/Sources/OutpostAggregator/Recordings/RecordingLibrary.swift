@@ -25,8 +25,46 @@ struct RecordingLibrary: Sendable {
         (try? FileManager.default.attributesOfItem(atPath: path)[.size] as? NSNumber)?.int64Value ?? 0
     }
 
+    /// The row of a segment the engine has just opened: `recording`, until ``catalogue(device:name:outcome:)``.
+    func open(device: String, name: String) async {
+        do {
+            try await store.insertRecording(device: device, startedAt: Date(), path: "\(device)/\(name)")
+        } catch {
+            logger.warning("segment's recording row not written", metadata: ["device": "\(device)", "segment": "\(name)", "error": "\(error)"])
+        }
+    }
+
+    /// Finishes the rows left `recording` by an engine or an aggregator that is gone
+    /// (``RecordingStore/abandoned(owner:except:staleAfter:)``): a file that is quiet (not
+    /// modified for two segment lengths plus 30 s) is catalogued, which makes it `complete` or,
+    /// unplayable, `deleted` (`partial`); a row without its file becomes `missing`. Returns how
+    /// many rows it finished.
+    @discardableResult
+    func finishAbandoned(owner: String, except: Set<String>, staleAfter: Int, now: Date = Date()) async throws -> Int {
+        var finished = 0
+        let quiet = Double(settings.segmentSeconds * 2 + 30)
+        for recording in try await store.abandoned(owner: owner, except: except, staleAfter: staleAfter) {
+            let path = absolute(recording.path)
+            guard FileManager.default.fileExists(atPath: path) else {
+                try await store.markRecordingMissing(id: recording.id)
+                metrics.recordingSegment("missing")
+                finished += 1
+                continue
+            }
+            let modified = (try? FileManager.default.attributesOfItem(atPath: path)[.modificationDate] as? Date) ?? now
+            guard now.timeIntervalSince(modified) > quiet else { continue }
+            let parts = recording.path.split(separator: "/", maxSplits: 1).map(String.init)
+            guard parts.count == 2 else { continue }
+            await catalogue(device: parts[0], name: parts[1], outcome: "recovered")
+            finished += 1
+        }
+        if finished > 0 { logger.info("abandoned segments finished", metadata: ["count": "\(finished)"]) }
+        return finished
+    }
+
     /// fsync → ffprobe → thumbnail → row `complete` for `{device}/{name}`, counted under
-    /// `outcome`; an unplayable file is removed and counted as deleted (`partial`).
+    /// `outcome`; an unplayable file is removed, its row (if any) marked `deleted` with
+    /// reason `partial`, and counted as deleted (`partial`).
     func catalogue(device: String, name: String, outcome: String) async {
         let relative = "\(device)/\(name)"
         let path = absolute(relative)
@@ -46,6 +84,9 @@ struct RecordingLibrary: Sendable {
             metrics.recordingSegment(outcome)
         } catch let error as RecordingError where error.code == .unplayable {
             let bytes = Self.size(path)
+            do { try await store.markPartial(path: relative) } catch {
+                logger.warning("partial segment's row not marked", metadata: ["device": "\(device)", "segment": "\(name)", "error": "\(error)"])
+            }
             try? FileManager.default.removeItem(atPath: path)
             try? FileManager.default.removeItem(atPath: RecordingPlan.thumbnailPath(of: path))
             metrics.recordingSegment("unplayable")
@@ -82,7 +123,7 @@ struct RecordingLibrary: Sendable {
         let present = try await store.present()
         let known = try await store.knownPaths()
         let presentPaths = Set(present.map(\.path))
-        for recording in present where !FileManager.default.fileExists(atPath: absolute(recording.path)) {
+        for recording in present where recording.state == "complete" && !FileManager.default.fileExists(atPath: absolute(recording.path)) {
             try await store.markMissing(id: recording.id)
             metrics.recordingSegment("missing")
             result.missing += 1

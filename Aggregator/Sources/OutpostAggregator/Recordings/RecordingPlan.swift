@@ -52,6 +52,12 @@ public enum RecordingPlan {
         "\(Int64(runStartedAt.timeIntervalSince1970 * 1_000))-%06d.mp4"
     }
 
+    /// The name of segment `index` (0-based) of the run ``segmentPattern(runStartedAt:)`` names.
+    public static func segmentFile(runStartedAt: Date, index: Int) -> String {
+        let counter = String(index)
+        return "\(Int64(runStartedAt.timeIntervalSince1970 * 1_000))-\(String(repeating: "0", count: max(0, 6 - counter.count)))\(counter).mp4"
+    }
+
     /// Seconds to wait before restart `attempt` (1-based): 1, 2, 4 … at most 30.
     public static func backoff(attempt: Int) -> Int {
         min(30, 1 << min(max(attempt - 1, 0), 5))

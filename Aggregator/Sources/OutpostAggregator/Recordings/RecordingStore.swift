@@ -88,7 +88,26 @@ public struct RecordingStore: Sendable {
         try await client.query("DELETE FROM recording_claims WHERE device = \(device) AND owner = \(owner)", logger: logger)
     }
 
-    /// Inserts a closed segment's row as `complete` (its file is already fsynced); nil when the path is known.
+    /// Inserts the row of a segment the engine has just opened, as `recording` (no duration
+    /// or size yet); nil when the path is known.
+    @discardableResult
+    func insertRecording(device: String, startedAt: Date, path: String) async throws -> Int64? {
+        var id: Int64?
+        for try await row in try await client.query(
+            """
+            INSERT INTO recordings (device, started_at, ended_at, duration_ms, bytes, path, state)
+            VALUES (\(device), \(startedAt), \(startedAt), 0, 0, \(path), 'recording')
+            ON CONFLICT (path) DO NOTHING RETURNING id
+            """, logger: logger).decode(Int64.self)
+        {
+            id = row
+        }
+        return id
+    }
+
+    /// Makes a closed segment's row `complete` (its file is already fsynced): updates its
+    /// `recording` row, or inserts one for a segment never seen open; nil when the path
+    /// already has a row in another state.
     @discardableResult
     func insertComplete(device: String, endedAt: Date, probe: MediaTools.Probe, bytes: Int64, path: String, thumbnailPath: String?)
         async throws -> Int64?
@@ -100,12 +119,44 @@ public struct RecordingStore: Sendable {
             INSERT INTO recordings (device, started_at, ended_at, duration_ms, bytes, path, thumbnail_path, codec, width, height, state)
             VALUES (\(device), \(startedAt), \(endedAt), \(Int32(clamping: probe.durationMs)), \(bytes), \(path), \(thumbnailPath),
                     \(probe.codec), \(Int32(clamping: probe.width)), \(Int32(clamping: probe.height)), 'complete')
-            ON CONFLICT (path) DO NOTHING RETURNING id
+            ON CONFLICT (path) DO UPDATE SET started_at = EXCLUDED.started_at, ended_at = EXCLUDED.ended_at,
+                duration_ms = EXCLUDED.duration_ms, bytes = EXCLUDED.bytes, thumbnail_path = EXCLUDED.thumbnail_path,
+                codec = EXCLUDED.codec, width = EXCLUDED.width, height = EXCLUDED.height, state = 'complete'
+            WHERE recordings.state = 'recording'
+            RETURNING id
             """, logger: logger).decode(Int64.self)
         {
             id = row
         }
         return id
+    }
+
+    /// A `recording` row whose segment turned out unplayable: `deleted` with reason `partial`.
+    func markPartial(path: String) async throws {
+        try await client.query(
+            """
+            UPDATE recordings SET state = 'deleted', deleted_reason = 'partial', deleted_at = now()
+            WHERE path = \(path) AND state = 'recording'
+            """, logger: logger)
+    }
+
+    /// A `recording` row whose file is gone: `missing`.
+    func markRecordingMissing(id: Int64) async throws {
+        try await client.query("UPDATE recordings SET state = 'missing' WHERE id = \(id) AND state = 'recording'", logger: logger)
+    }
+
+    /// Rows left `recording` by an engine or aggregator that is gone: not of `except` (the
+    /// cameras this aggregator records now) nor of a camera another aggregator's fresh claim
+    /// (renewed within `staleAfter` seconds) records.
+    func abandoned(owner: String, except: Set<String>, staleAfter: Int) async throws -> [Recording] {
+        try await recordings(try await client.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM recordings r
+            WHERE r.state = 'recording' AND NOT (r.device = ANY(\(Array(except))))
+              AND NOT EXISTS (SELECT 1 FROM recording_claims c WHERE c.device = r.device AND c.owner <> \(owner)
+                              AND c.heartbeat_at > now() - make_interval(secs => \(staleAfter)))
+            ORDER BY r.started_at, r.id
+            """, logger: logger))
     }
 
     /// Every row whose file should be on disk (complete or recording).
@@ -228,6 +279,32 @@ public struct RecordingStore: Sendable {
                 max_age_days = EXCLUDED.max_age_days, updated_at = now(), updated_by = EXCLUDED.updated_by
             RETURNING device, mode, until, quota_bytes, max_age_days, updated_at, updated_by
             """, logger: logger)).first
+    }
+
+    /// The bytes of the complete segments by camera: one aggregate row per camera.
+    func usage() async throws -> [String: Int64] {
+        var result: [String: Int64] = [:]
+        for try await row in try await client.query(
+            "SELECT device, coalesce(sum(bytes), 0)::bigint FROM recordings WHERE state = 'complete' GROUP BY device", logger: logger
+        ).decode((String, Int64).self) {
+            result[row.0] = row.1
+        }
+        return result
+    }
+
+    /// The `limit` oldest complete segments, overall or of one camera (index-ordered reads).
+    func oldest(device: String?, limit: Int) async throws -> [RetentionPlan.Segment] {
+        var result: [RetentionPlan.Segment] = []
+        for try await row in try await client.query(
+            """
+            SELECT id, device, started_at, bytes FROM recordings
+            WHERE state = 'complete' AND (\(device)::text IS NULL OR device = \(device)::text)
+            ORDER BY started_at, id LIMIT \(limit)
+            """, logger: logger).decode((Int64, String, Date, Int64).self)
+        {
+            result.append(RetentionPlan.Segment(id: row.0, device: row.1, startedAt: row.2, bytes: row.3))
+        }
+        return result
     }
 
     /// Totals over present segments: bytes, count and the oldest start, overall or for one device.

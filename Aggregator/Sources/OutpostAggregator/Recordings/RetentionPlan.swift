@@ -1,8 +1,11 @@
 import Foundation
 
-/// Retention's decisions, free of disk and database: given the complete segments, the
-/// limits and the filesystem's space, which segments go and why. Each limit deletes the
-/// oldest segments first; a segment is deleted once, for the first reason that takes it.
+/// Retention's decisions, free of disk and database: given the bytes each camera's complete
+/// segments use, the oldest of those segments (not necessarily all of them), the limits and
+/// the filesystem's space, which segments go and why. Each limit deletes the oldest segments
+/// first; a segment is deleted once, for the first reason that takes it. When the segments
+/// given do not cover an excess, the plan deletes all it may of them and the next pass,
+/// reading the next oldest, goes on.
 public struct RetentionPlan: Sendable, Equatable {
     public struct Segment: Sendable, Equatable {
         public var id: Int64
@@ -72,13 +75,20 @@ public struct RetentionPlan: Sendable, Equatable {
     /// The free bytes the floor asks for: the larger of its percentage and its bytes.
     public var floorFreeBytes: Int64
 
-    public init(segments: [Segment], limits: Limits, disk: Disk, now: Date) {
+    /// - Parameters:
+    ///   - segments: the oldest complete segments, overall and of each camera with limits of its own.
+    ///   - usage: the bytes of every complete segment by camera; nil when `segments` are all of them.
+    public init(segments: [Segment], usage: [String: Int64]? = nil, limits: Limits, disk: Disk, now: Date) {
         var remaining = segments.sorted { ($0.startedAt, $0.id) < ($1.startedAt, $1.id) }
+        var used = usage ?? segments.reduce(into: [:]) { $0[$1.device, default: 0] += $1.bytes }
         var deletions: [Deletion] = []
+        var freed: Int64 = 0
         func take(_ reason: Reason, where chosen: (Segment) -> Bool) {
             remaining.removeAll { segment in
                 guard chosen(segment) else { return false }
                 deletions.append(Deletion(id: segment.id, reason: reason))
+                used[segment.device, default: 0] -= segment.bytes
+                freed += segment.bytes
                 return true
             }
         }
@@ -88,11 +98,9 @@ public struct RetentionPlan: Sendable, Equatable {
             return now.timeIntervalSince(segment.startedAt) > Double(days) * 86_400
         }
 
-        var perDevice: [String: Int64] = [:]
-        for segment in remaining { perDevice[segment.device, default: 0] += segment.bytes }
         var excess: [String: Int64] = [:]
-        for (device, used) in perDevice {
-            if let quota = limits.devices[device]?.quotaBytes, used > quota { excess[device] = used - quota }
+        for (device, bytes) in used {
+            if let quota = limits.devices[device]?.quotaBytes, bytes > quota { excess[device] = bytes - quota }
         }
         take(.deviceQuota) { segment in
             guard let over = excess[segment.device], over > 0 else { return false }
@@ -101,7 +109,7 @@ public struct RetentionPlan: Sendable, Equatable {
         }
 
         if let quota = limits.quotaBytes {
-            var over = remaining.reduce(0) { $0 + $1.bytes } - quota
+            var over = used.values.reduce(0, +) - quota
             take(.quota) { segment in
                 guard over > 0 else { return false }
                 over -= segment.bytes
@@ -110,8 +118,7 @@ public struct RetentionPlan: Sendable, Equatable {
         }
 
         let floor = max(limits.floorBytes, Int64((Double(disk.totalBytes) * limits.floorPercent / 100).rounded(.up)))
-        let remainingBytes = remaining.reduce(0) { $0 + $1.bytes }
-        var free = disk.freeBytes + segments.reduce(0) { $0 + $1.bytes } - remainingBytes
+        var free = disk.freeBytes + freed
         take(.floor) { segment in
             guard free < floor else { return false }
             free += segment.bytes

@@ -4,9 +4,12 @@ import PostgresNIO
 import ServiceLifecycle
 
 /// Keeps the recordings within their limits, continuously: every `checkIntervalSeconds` it
-/// reads the complete segments, the cameras' limits and the filesystem's free space, lets
-/// ``RetentionPlan`` choose, deletes what it chose (oldest first), and updates the storage
-/// gauges. The orphan scan runs at start and every `orphanScanIntervalSeconds`.
+/// reads the bytes used by camera (one aggregate row each), the ``batch`` oldest complete
+/// segments overall and of each camera with limits of its own, the cameras' limits and the
+/// filesystem's free space, lets ``RetentionPlan`` choose, deletes what it chose (oldest
+/// first), and updates the storage gauges. A pass never reads every row; an excess larger
+/// than a batch is worked off over the next passes. The orphan scan runs at start and every
+/// `orphanScanIntervalSeconds`.
 public struct RetentionService: Service {
     let settings: RecordingSettings
     let store: RecordingStore
@@ -14,6 +17,8 @@ public struct RetentionService: Service {
     let metrics: AggregatorMetrics
     let readiness: SchemaReadiness
     let logger: Logger
+    /// How many of the oldest segments a pass reads, overall and per camera with its own limits.
+    var batch = 500
 
     public init(settings: RecordingSettings, client: PostgresClient, metrics: AggregatorMetrics, readiness: SchemaReadiness, logger: Logger) {
         self.settings = settings
@@ -41,15 +46,18 @@ public struct RetentionService: Service {
             logger.warning("recordings filesystem not readable", metadata: ["directory": "\(settings.directory)"])
             return nil
         }
-        let segments = try await store.present().filter { $0.state == "complete" }.map {
-            RetentionPlan.Segment(id: $0.id, device: $0.device, startedAt: $0.startedAt, bytes: $0.bytes)
-        }
         var devices: [String: RetentionPlan.DeviceLimits] = [:]
-        for setting in try await store.allSettings() {
+        for setting in try await store.allSettings() where setting.maxAgeDays != nil || setting.quotaBytes != nil {
             devices[setting.device] = RetentionPlan.DeviceLimits(maxAgeDays: setting.maxAgeDays, quotaBytes: setting.quotaBytes)
         }
+        let usage = try await store.usage()
+        var segments: [Int64: RetentionPlan.Segment] = [:]
+        for segment in try await store.oldest(device: nil, limit: batch) { segments[segment.id] = segment }
+        for device in devices.keys.sorted() where usage[device] != nil {
+            for segment in try await store.oldest(device: device, limit: batch) { segments[segment.id] = segment }
+        }
         let plan = RetentionPlan(
-            segments: segments,
+            segments: Array(segments.values), usage: usage,
             limits: RetentionPlan.Limits(maxAgeDays: settings.maxAgeDays, quotaBytes: settings.quotaBytes, floorPercent: settings.floorPercent,
                                          floorBytes: settings.floorBytes, devices: devices),
             disk: disk, now: now)

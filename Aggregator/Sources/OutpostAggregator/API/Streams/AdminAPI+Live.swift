@@ -188,7 +188,12 @@ extension AdminAPI {
         let mountpoint = Int.random(in: 1...Int(Int32.max))
         let address = live.settings.mediaAddress
         if let recording = await live.ingress?.session(device) {
-            return try await joinRecording(live, recording, device: device, mountpoint: mountpoint, origin: origin)
+            return try await joinRecording(live, srtpKey: recording.srtpKey, offer: recording.offer, relay: recording.relay, device: device,
+                                           mountpoint: mountpoint, origin: origin)
+        }
+        if let recording = try await live.relays.relay(device: device) {
+            return try await joinRecording(live, srtpKey: recording.srtpKey, offer: recording.offer, relay: nil, device: device,
+                                           mountpoint: mountpoint, origin: origin)
         }
         let key = LivePlan.newSRTPKey()
         let ports = try await live.janus.createMountpoint(LivePlan.createMountpoint(
@@ -215,8 +220,8 @@ extension AdminAPI {
                 srtpKey: key, adminKey: live.adminKey))
             let session = LiveSessionStore.Session(
                 device: device, mountpoint: mountpoint, rtpPort: ports.rtp, rtcpPort: ports.rtcp, startCommand: command.id,
-                startedBy: origin.actor, startedAt: Date(), lastViewerAt: Date())
-            guard try await live.store.insert(session) else {
+                startedBy: origin.actor, startedAt: Date(), lastViewerAt: Date(), mediaHost: address)
+            guard try await live.store.insert(session, srtpKey: key) else {
                 throw APIError(.conflict, .conflict, "another live view of \(device) started at the same time; retry")
             }
             try await audit.record("live.start", target: "device:\(device)", detail: ["mountpoint": "\(mountpoint)", "command": command.id],
@@ -234,22 +239,24 @@ extension AdminAPI {
         }
     }
 
-    /// Live view of a camera this aggregator records: a mountpoint with the recorder's key and
-    /// the offer's H.264 parameters, fed by the recorder's relay; the agent keeps its one stream.
-    private func joinRecording(_ live: LiveView, _ recording: RecordingIngress.Session, device: String, mountpoint: Int,
+    /// Live view of a recorded camera: a mountpoint with the recorder's key and the offer's
+    /// H.264 parameters, fed by the recorder's relay; the agent keeps its one stream. `relay` is
+    /// the relay when it runs in this process (fed at once); a relay on another aggregator
+    /// reads the live session's row and feeds the mountpoint within a second.
+    private func joinRecording(_ live: LiveView, srtpKey: String, offer: String, relay: RTPRelay?, device: String, mountpoint: Int,
                                origin: AuditLog.Origin) async throws -> (LiveSessionStore.Session, Bool) {
         let address = live.settings.mediaAddress
-        let format = try LivePlan.h264FormatParameters(offer: recording.offer)
+        let format = try LivePlan.h264FormatParameters(offer: offer)
         let ports = try await live.janus.createMountpoint(LivePlan.createMountpoint(
             id: mountpoint, device: device, address: address, ports: nil, payloadType: format.payloadType, fmtp: format.fmtp,
-            srtpKey: recording.srtpKey, adminKey: live.adminKey))
+            srtpKey: srtpKey, adminKey: live.adminKey))
         let destination = RTPRelay.Destination(host: address, rtpPort: ports.rtp, rtcpPort: ports.rtcp)
-        recording.relay.add(destination)
+        relay?.add(destination)
         let session = LiveSessionStore.Session(
             device: device, mountpoint: mountpoint, rtpPort: ports.rtp, rtcpPort: ports.rtcp, startCommand: LiveView.fromRecording,
-            startedBy: origin.actor, startedAt: Date(), lastViewerAt: Date())
+            startedBy: origin.actor, startedAt: Date(), lastViewerAt: Date(), mediaHost: address)
         guard try await live.store.insert(session) else {
-            recording.relay.remove(destination)
+            relay?.remove(destination)
             _ = try? await live.janus.destroyMountpoint(id: mountpoint)
             throw APIError(.conflict, .conflict, "another live view of \(device) started at the same time; retry")
         }
