@@ -103,7 +103,9 @@ public func buildAggregator(
     let disks = configuration.recordings.enabled
         ? ["state": configuration.stateDir, "recordings": configuration.recordings.directory] : ["state": configuration.stateDir]
     let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics, live: live,
-                            recordings: configuration.recordings.enabled ? configuration.recordings : nil, logger: component("api"))
+                            recordings: configuration.recordings.enabled ? configuration.recordings : nil,
+                            brokers: BrokerDirectory(configuration: configuration, client: database.client, logger: component("api")),
+                            logger: component("api"))
     let routes: [any RouteProvider] =
         [HealthRoutes(database: database, brokers: brokers, metrics: metrics, metricsToken: try configuration.http.metricsToken(),
                       expiry: expiry, disks: disks)] + enrollment + [adminAPI] + routeProviders

@@ -17,6 +17,15 @@ public struct BrokerDirectory: Sendable {
         public var hashed: String
         /// The operator's override, when set (even one naming a broker no longer configured).
         public var override: String?
+
+        /// Writes `override` as null when there is none, as the OpenAPI document says.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(device, forKey: .device)
+            try container.encode(broker, forKey: .broker)
+            try container.encode(hashed, forKey: .hashed)
+            try container.encode(override, forKey: .override)
+        }
     }
 
     public let assignment: BrokerAssignment

@@ -48,7 +48,7 @@ public final class Campaign {
         }
         do {
             try await fleet.bringUp(sourceRoot: settings.sourceRoot, captureSeconds: settings.captureSeconds)
-            reporter.line("fleet up: \(fleet.aggregators.map(\.name).joined(separator: ", ")), mosquitto on 127.0.0.1:\(fleet.brokerPort), "
+            reporter.line("fleet up: \(fleet.aggregators.map(\.name).joined(separator: ", ")), mosquitto on 127.0.0.1:\(([fleet.brokerPort] + fleet.extraBrokers.map(\.port)).map(String.init).joined(separator: ", ")), "
                           + "\(fleet.allDevices.count) devices in \(fleet.devices.count) device processes")
             try await fleet.waitUntilStreaming(timeout: .seconds(settings.streamingSeconds))
             reporter.line("every device has readings stored; faults begin")
