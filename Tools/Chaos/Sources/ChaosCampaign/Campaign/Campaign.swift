@@ -23,7 +23,7 @@ public final class Campaign {
         reporter.line("""
             \(settings.quick ? "quick" : "full") campaign: \(settings.windowSeconds) s of faults; \
             \(shape.simulators) simulator(s) × \(shape.devicesPerSimulator) devices at \(shape.rate)/s + \(shape.agents) agent(s), \
-            \(shape.aggregators) aggregators, mosquitto, PostgreSQL; wall-time bound \(settings.wallTimeBoundSeconds) s
+            \(shape.aggregators) aggregators, \(shape.brokers > 1 ? "\(shape.brokers) mosquitto brokers" : "mosquitto"), PostgreSQL; wall-time bound \(settings.wallTimeBoundSeconds) s
             """)
         let work: String
         do {
