@@ -10,7 +10,7 @@ import TestHarness
 /// sessions on both, and both refuse it afterwards.
 @Suite("Identity with two brokers", .serialized, .timeLimit(.minutes(4)))
 struct TwoBrokerIdentityTests {
-    @Test("enroll answers the device's broker (hash, then an override at renewal); revoke is refused on both brokers")
+    @Test("enroll answers the device's broker; an override moves it at its renewal; revoke is refused on both brokers")
     func enrollAndRevoke() async throws {
         let fixture = try await BrokerFixture(secondBroker: true)
         var clients: [WatchedClient] = []
@@ -35,13 +35,31 @@ struct TwoBrokerIdentityTests {
             _ = try await directory.setOverride(nil, for: onA)
             #expect(try await directory.address(for: onA) == .init(host: "127.0.0.1", port: fixture.brokerPort))
 
+            // A move: override to b, then the agent's renewal (mutual TLS through the config endpoint)
+            // names b, the agent records the redirect and its next client connects to b with the new certificate.
+            let mover = try #require((100..<200).map { "meter-\($0)" }.first { assignment.broker(for: $0) == "a" })
+            let moverConfiguration = try await fixture.enroll(mover)
+            #expect(moverConfiguration.mqtt.port == fixture.brokerPort)
+            _ = try await directory.setOverride("b", for: mover)
+            let renewer = try #require(CertificateRenewer(configuration: moverConfiguration, logger: logs.logger("agent.renewer")))
+            let installed = try await renewer.renewOnce()
+            #expect(installed.broker == .init(host: "127.0.0.1", port: portB))
+            let connection = RenewedConnection(configured: moverConfiguration.mqtt, stateDir: fixture.identity.directory.file("device-\(mover)"))
+            #expect(connection.renewed(broker: installed.broker, logger: logs.logger("agent.renewer")))
+            #expect(connection.brokerSettings.port == portB)
+            let movedClient = try WatchedClient(connection.brokerSettings, clientID: mover, logger: logs.logger("agent.mover"))
+            clients.append(movedClient)
+            try await movedClient.waitConnected()
+            #expect(try #require(fixture.second?.process.log).contains("New client connected from 127.0.0.1"))
+            #expect(try #require(fixture.second?.process.log).contains(" as \(mover) "))
+
             // The device on a also holds a session on b (as a moved device may, for a while).
             var onBothSettings = configurationA.mqtt
             onBothSettings.port = portB
             let deviceOnA = try WatchedClient(configurationA.mqtt, clientID: onA, logger: logs.logger("agent.a"))
             let deviceOnAAlsoOnB = try WatchedClient(onBothSettings, clientID: onA, logger: logs.logger("agent.a.b"))
             let deviceOnB = try WatchedClient(configurationB.mqtt, clientID: onB, logger: logs.logger("agent.b"))
-            clients = [deviceOnA, deviceOnAAlsoOnB, deviceOnB]
+            clients += [deviceOnA, deviceOnAAlsoOnB, deviceOnB]
             for client in clients { try await client.waitConnected() }
 
             let outcome = try await fixture.revocation.revoke(device: DeviceID(onA)!)

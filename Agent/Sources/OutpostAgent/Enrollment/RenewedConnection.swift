@@ -32,8 +32,8 @@ public final class RenewedConnection: Sendable {
         redirect.withLock { $0 }.map { $0.apply(to: configured) } ?? configured
     }
 
-    /// Records the broker a renewal named; true when it differs from the one in use.
-    func renewed(broker: CertificateResponse.Broker, logger: Logger) -> Bool {
+    /// Records the broker a renewal named (kept in the state directory for restarts); true when it differs from the one in use.
+    public func renewed(broker: CertificateResponse.Broker, logger: Logger) -> Bool {
         let before = brokerSettings
         let next = BrokerRedirect.after(renewal: broker, configured: configured)
         redirect.withLock { $0 = next }
