@@ -41,8 +41,16 @@ struct TwoBrokerIdentityTests {
             let moverConfiguration = try await fixture.enroll(mover)
             #expect(moverConfiguration.mqtt.port == fixture.brokerPort)
             _ = try await directory.setOverride("b", for: mover)
+            // The renewer as the agent runs it (next renewal weeks away); the `renew_certificate`
+            // command the centre sends makes it renew now.
             let renewer = try #require(CertificateRenewer(configuration: moverConfiguration, logger: logs.logger("agent.renewer")))
-            let installed = try await renewer.renewOnce()
+            let renewing = Task { try await renewer.run() }
+            defer { renewing.cancel() }
+            let output = try await RenewCertificateCommand(renewer: renewer).handle(
+                Command(id: "01JCMD", name: "renew_certificate", expiresAt: WireClock.nowMs() + 60_000))
+            #expect(output == ["renewal": "requested"])
+            var iterator = renewer.installed.makeAsyncIterator()
+            let installed = try #require(await iterator.next())
             #expect(installed.broker == .init(host: "127.0.0.1", port: portB))
             let connection = RenewedConnection(configured: moverConfiguration.mqtt, stateDir: fixture.identity.directory.file("device-\(mover)"))
             #expect(connection.renewed(broker: installed.broker, logger: logs.logger("agent.renewer")))
