@@ -84,6 +84,9 @@ struct TwoBrokerTests {
         try await waitUntil(timeout: .seconds(30), "aggregators see b down") {
             aggregators.allSatisfy { $0.brokers.disconnected == ["b"] }
         }
+        let scrape = try await fixture.https(configurations[0], "/metrics")
+        #expect(metricValue(scrape, "outpost_broker_connected", ["broker": "b"]) == 0, "\(scrape)")
+        #expect(metricValue(scrape, "outpost_broker_connected", ["broker": "a"]) == 1)
         let health = try await fixture.https(configurations[0], "/health")
         #expect(health.contains(#""broker":"ok""#) && health.contains(#""broker_disconnected:b""#), "\(health)")
         #expect(!health.contains(#""status":"failing""#), "\(health)")

@@ -114,6 +114,7 @@ public func buildAggregator(
     let events = adminAPI.events
     metrics.addProbe {
         metrics.eventSubscribers(await events.subscriberCount)
+        for member in brokers.members { metrics.brokerConnected(member.name, member.client.isConnected) }
         let read = expiry.read()
         metrics.expiries(certificates: read.certificates, crlNextUpdate: read.crlNextUpdate)
         for (name, path) in disks {
