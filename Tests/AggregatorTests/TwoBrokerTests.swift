@@ -46,7 +46,10 @@ struct TwoBrokerTests {
         var configurations: [AggregatorConfiguration] = []
         var aggregators: [OutpostAggregator.Aggregator] = []
         for instance in AggregatorFixture.instances {
-            let configuration = try fixture.configuration(instance) { $0.brokers = endpoints }
+            let configuration = try fixture.configuration(instance) {
+                $0.brokers = endpoints
+                $0.devices.offlineAfterSeconds = 6
+            }
             configurations.append(configuration)
             let aggregator = try await fixture.startInProcess(configuration)
             try await waitUntil(timeout: .seconds(30), "\(instance) connected to both brokers") { aggregator.brokers.disconnected.isEmpty }
@@ -96,6 +99,14 @@ struct TwoBrokerTests {
         for device in onA {
             #expect(try await fixture.readingCounts(device.id.rawValue).rows == 1_500, "\(device.id) flowed while b was down")
         }
+        // Only b's devices go offline (silence); a's, still sending, stay online.
+        let idsOnB = idsB.map { "'\($0)'" }.joined(separator: ", ")
+        try await waitUntil(timeout: .seconds(60), every: .milliseconds(500), "b's devices offline by silence") {
+            for device in onA { try await device.send(batches: 1, readings: 10) }
+            return try await fixture.count("SELECT count(*) FROM devices WHERE status = 'offline' AND status_cause = 'silence' AND id IN (\(idsOnB))") == 3
+        }
+        #expect(try await fixture.count("SELECT count(*) FROM devices WHERE status = 'online' AND id IN (\(idsA.map { "'\($0)'" }.joined(separator: ", ")))") == 3)
+        for device in onA { try await device.waitAllAcked(timeout: .seconds(60)) }
         for device in onB {
             #expect(try await fixture.readingCounts(device.id.rawValue).rows == 1_000, "\(device.id) stored nothing while b was down")
             #expect(!device.allAcked)
@@ -106,8 +117,9 @@ struct TwoBrokerTests {
         for device in onB { try await device.waitAllAcked(timeout: .seconds(120)) }
         for device in all {
             let counts = try await fixture.readingCounts(device.id.rawValue)
-            #expect(counts.rows == 1_500 && counts.distinct == 1_500, "\(device.id): \(counts)")
+            #expect(counts.rows == device.captured && counts.distinct == counts.rows, "\(device.id): \(counts)")
         }
+        for device in onB { #expect(device.captured == 1_500) }
         try await waitUntil(timeout: .seconds(30), "aggregators back on both brokers") {
             aggregators.allSatisfy { $0.brokers.disconnected.isEmpty }
         }
