@@ -59,7 +59,7 @@ test-live: deps
 ## chaos: the fault campaign (docs/chaos.md): 10 minutes of kill -9 of agents, simulators,
 ## aggregators, mosquitto and PostgreSQL while devices stream, then the exactly-once check.
 ## QUICK=1: about 2 minutes. SEED=n replays the faults of an earlier run.
-CHAOS_FLAGS = $(if $(filter-out 0 no false,$(QUICK)),--quick) $(if $(SEED),--seed $(SEED))
+CHAOS_FLAGS = $(if $(filter-out 0 no false,$(QUICK)),--quick) $(if $(SEED),--seed $(SEED)) $(if $(BROKERS),--brokers $(BROKERS))
 chaos: deps
 	@$(SWIFT) build -q --product outpost-agent && $(SWIFT) build -q --product outpost-aggregator \
 		&& $(SWIFT) build -q --product outpost-chaos
@@ -71,9 +71,11 @@ chaos: deps
 test-fuzz: deps
 	@packaging/dev/fuzz-wire.sh
 
-## test-chaos: the quick campaign, as a test (part of `make test`).
+## test-chaos: the quick campaign, as a test (part of `make test`), with one broker and then with
+## two (BROKERS=2: two mosquitto, devices spread over them, kill -9 of either).
 test-chaos:
 	@$(MAKE) --no-print-directory chaos QUICK=1
+	@$(MAKE) --no-print-directory chaos QUICK=1 BROKERS=2
 
 ## demo: PostgreSQL, mosquitto (TLS), an aggregator and three enrolled agents, under .state/demo.
 demo: deps

@@ -81,14 +81,15 @@ extension AgentCommand {
             do {
                 let streams = StreamController(logger: Logger.child(logger, "agent.stream"))
                 let renewer = CertificateRenewer(configuration: loaded, logger: Logger.child(logger, "agent.renewal"))
-                let connection = RenewedConnection()
+                let connection = RenewedConnection(configured: loaded.mqtt, stateDir: loaded.stateDir)
                 let events = EventQueue(device: loaded.deviceID)
                 let agent = try Agent(
                     configuration: loaded,
-                    extraHandlers: [StartStreamCommand(controller: streams, sources: loaded.streams), StopStreamCommand(controller: streams)],
+                    extraHandlers: [StartStreamCommand(controller: streams, sources: loaded.streams), StopStreamCommand(controller: streams)]
+                        + (renewer.map { [RenewCertificateCommand(renewer: $0)] } ?? []),
                     extraServices: [StreamEventForwarder(controller: streams, events: events)]
                         + (renewer.map { [$0, connection.hook(renewer: $0), RenewalSignal(renewer: $0)] } ?? []),
-                    events: events, logger: logger)
+                    events: events, brokerSettings: { connection.brokerSettings }, logger: logger)
                 connection.attach(agent.publisher)
                 logger.info("agent starting", metadata: [
                     "version": "\(OutpostVersion.current)", "sources": "\(loaded.sources.count)", "buffer": "\(agent.buffer.bufferID)",

@@ -103,7 +103,9 @@ final class APITestEnvironment: Sendable {
     }
 
     /// Runs `body` against a fresh database and server; tears everything down afterwards.
-    static func with(settings: APISettings = defaultSettings, _ body: (APITestEnvironment) async throws -> Void) async throws {
+    /// - Parameter brokers: the configured broker names `/devices/{id}/broker` knows.
+    static func with(settings: APISettings = defaultSettings, brokers: [String] = [AggregatorConfiguration.defaultBrokerName],
+                     _ body: (APITestEnvironment) async throws -> Void) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let postgres = try await PostgresServer(directory: directory.path)
@@ -136,8 +138,9 @@ final class APITestEnvironment: Sendable {
                 for statement in contractTables { try await client.query(PostgresQuery(unsafeSQL: statement), logger: logger) }
                 let metrics = AggregatorMetrics()
                 let recordings = RecordingSettings(enabled: true, directory: directory.path + "/recordings")
+                let brokerDirectory = BrokerDirectory(assignment: BrokerAssignment(brokers: brokers), addresses: [:], client: client, logger: logger)
                 let api = AdminAPI(client: client, settings: settings, identity: identityOperations, metrics: metrics, recordings: recordings,
-                                   logger: logger)
+                                   brokers: brokerDirectory, logger: logger)
                 let app = try HTTPServer.build(settings: httpSettings, providers: [api], metrics: metrics, logger: logger)
                 group.addTask { try await api.events.run() }
                 group.addTask { try await app.runService() }

@@ -150,7 +150,8 @@ struct AuthorizationMatrixTests {
             return ("/api/v1/api-keys/\(secret.split(separator: "_")[1])", nil)
         case (.get, "/devices/{id}"), (.patch, "/devices/{id}"), (.post, "/devices/{id}/decommission"), (.get, "/devices/{id}/readings"),
              (.get, "/devices/{id}/readings/latest"), (.get, "/devices/{id}/readings/export"), (.get, "/devices/{id}/commands"),
-             (.post, "/devices/{id}/commands"), (.get, "/devices/{id}/certificates"), (.get, "/devices/{id}/events"):
+             (.post, "/devices/{id}/commands"), (.get, "/devices/{id}/certificates"), (.get, "/devices/{id}/events"),
+             (.get, "/devices/{id}/broker"), (.put, "/devices/{id}/broker"):
             try env.psql("""
                 INSERT INTO devices (id) VALUES ('\(device)');
                 INSERT INTO readings (device, buffer, seq, ts, metric, value) VALUES ('\(device)', 1, 1, now() - interval '1 minute', 'power_w', 5)
@@ -160,6 +161,7 @@ struct AuthorizationMatrixTests {
             case "/devices/{id}/readings": return (path + "?metric=power_w&bucket=1m", nil)
             case "/devices/{id}/readings/export": return (path + "?from=2020-01-01T00:00:00Z&format=csv", nil)
             case "/devices/{id}/commands" where rule.method == .post: return (path, ["name": "ping"])
+            case "/devices/{id}/broker" where rule.method == .put: return (path, ["broker": "default"])
             default: return (path, rule.method == .patch ? ["name": .string("Meter \(fixture)")] : nil)
             }
         case (.post, "/devices/{id}/streams/start"), (.post, "/devices/{id}/streams/stop"):

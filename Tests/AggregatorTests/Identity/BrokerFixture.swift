@@ -13,9 +13,14 @@ final class BrokerFixture: @unchecked Sendable {
     let brokerPort: Int
     let process: ServerProcess
     let brokerDirectory: String
+    /// The second broker (`b`) when asked for: then the configuration has `brokers` a and b.
+    let second: (port: Int, process: ServerProcess, directory: String)?
 
-    /// - Parameter subscribeGuard: the `outpost_subscribe_guard` plugin to load, if any.
-    init(certificateLifetime: Int = 30 * 86_400, subscribeGuard: String? = nil) async throws {
+    /// - Parameters:
+    ///   - subscribeGuard: the `outpost_subscribe_guard` plugin to load, if any.
+    ///   - secondBroker: also start broker `b` from its own `broker-config --broker b` output,
+    ///     and configure `brokers` [a, b] (a being the first broker).
+    init(certificateLifetime: Int = 30 * 86_400, subscribeGuard: String? = nil, secondBroker: Bool = false) async throws {
         brokerPort = try FreePort.next()
         identity = try await IdentityFixture(certificateLifetime: certificateLifetime)
         brokerDirectory = identity.directory.file("broker")
@@ -26,34 +31,53 @@ final class BrokerFixture: @unchecked Sendable {
         identity.configuration.identity.brokerDir = brokerDirectory
         identity.configuration.identity.brokerPidFile = brokerDirectory + "/mosquitto.pid"
         identity.configuration.identity.deviceBrokerPort = brokerPort
+        process = try await Self.startBroker(identity, port: brokerPort, directory: brokerDirectory, subscribeGuard: subscribeGuard)
+        if secondBroker {
+            let port = try FreePort.next(), directory = identity.directory.file("broker-b")
+            identity.configuration.brokers = [
+                BrokerEndpoint(name: "a", host: "127.0.0.1", port: brokerPort, brokerDir: brokerDirectory, pidFile: brokerDirectory + "/mosquitto.pid"),
+                BrokerEndpoint(name: "b", host: "127.0.0.1", port: port, brokerDir: directory, pidFile: directory + "/mosquitto.pid"),
+            ]
+            second = (port, try await Self.startBroker(identity, port: port, directory: directory, subscribeGuard: subscribeGuard), directory)
+        } else {
+            second = nil
+        }
+        try await identity.startHTTP()
+    }
+
+    /// Writes a broker's files with ``BrokerConfigGenerator`` (as `broker-config` does) and starts mosquitto on them.
+    private static func startBroker(_ identity: IdentityFixture, port: Int, directory: String, subscribeGuard: String?) async throws
+        -> ServerProcess
+    {
         var options = BrokerConfigGenerator.Options()
-        options.port = brokerPort
+        options.port = port
         options.logDest = "stderr"
-        options.persistenceDir = brokerDirectory + "/"
+        options.persistenceDir = directory + "/"
         options.serverKeyGroup = getgrnam("nogroup")?.pointee.gr_gid ?? getgid()
         options.runAsUser = geteuid() == 0 ? "root" : (ProcessInfo.processInfo.environment["USER"] ?? "nobody")
         options.subscribeGuard = subscribeGuard
-        let output = try await BrokerConfigGenerator(authority: identity.authority, store: identity.store,
-                                                     revocation: Self.revocation(identity),
+        let revocation = Revocation(authority: identity.authority, store: identity.store, crlFile: directory + "/crl.pem",
+                                    crlValidity: .seconds(86_400), reloader: BrokerReloader(pidFile: directory + "/mosquitto.pid"),
+                                    broker: nil, logger: identity.logs.logger("aggregator.revoke"))
+        let output = try await BrokerConfigGenerator(authority: identity.authority, store: identity.store, revocation: revocation,
                                                      serviceIdentity: identity.configuration.serviceIdentity)
-            .write(to: brokerDirectory, options: options)
-        process = try ServerProcess(name: "mosquitto", executable: try locateTool("mosquitto"), arguments: ["-c", output.configFile],
-                                    logPath: brokerDirectory + "/mosquitto.log")
+            .write(to: directory, options: options)
+        let process = try ServerProcess(name: "mosquitto", executable: try locateTool("mosquitto"), arguments: ["-c", output.configFile],
+                                        logPath: directory + "/mosquitto.log")
         // mosquitto writes its pid file only when it daemonizes; systemd or the harness writes it otherwise.
-        try "\(process.pid)\n".write(toFile: brokerDirectory + "/mosquitto.pid", atomically: true, encoding: .utf8)
-        try await waitUntil(timeout: .seconds(20), "mosquitto on \(brokerPort)") { [process, brokerPort] in
+        try "\(process.pid)\n".write(toFile: directory + "/mosquitto.pid", atomically: true, encoding: .utf8)
+        try await waitUntil(timeout: .seconds(20), "mosquitto on \(port)") {
             guard process.isRunning else { throw HarnessError("mosquitto exited: \(process.log)") }
-            return FreePort.isAccepting(brokerPort)
+            return FreePort.isAccepting(port)
         }
-        try await identity.startHTTP()
+        return process
     }
 
     var revocation: Revocation { Self.revocation(identity) }
 
     static func revocation(_ identity: IdentityFixture) -> Revocation {
-        Revocation(authority: identity.authority, store: identity.store, crlFile: identity.configuration.crlFile,
-                   crlValidity: .seconds(86_400), reloader: BrokerReloader(pidFile: identity.configuration.identity.brokerPidFile),
-                   broker: identity.configuration.mqtt, logger: identity.logs.logger("aggregator.revoke"))
+        Revocation(configuration: identity.configuration, authority: identity.authority, store: identity.store,
+                   logger: identity.logs.logger("aggregator.revoke"))
     }
 
     /// Enrolls `device` through the config endpoint and returns its agent configuration.
@@ -67,6 +91,7 @@ final class BrokerFixture: @unchecked Sendable {
 
     func stop() async {
         await process.stop()
+        await second?.process.stop()
         await identity.stop()
     }
 }

@@ -169,11 +169,13 @@ final class AggregatorFixture: @unchecked Sendable {
         try await psql("INSERT INTO devices (id) VALUES \(ids.map { "('\($0)')" }.joined(separator: ", ")) ON CONFLICT DO NOTHING")
     }
 
-    /// Starts a test device (its certificate issued here).
+    /// Starts a test device (its certificate issued here) on `broker`, by default the fixture's.
     func device(_ id: String, resendAfter: Duration = .seconds(3), onCommand: (@Sendable (Command) -> CommandResult?)? = nil,
-                will: MQTTConfiguration.Will? = nil) async throws -> TestDevice
+                will: MQTTConfiguration.Will? = nil, broker: MosquittoServer? = nil) async throws -> TestDevice
     {
-        let device = try await blocking { try TestDevice(id, fixture: self, resendAfter: resendAfter, onCommand: onCommand, will: will) }
+        let device = try await blocking {
+            try TestDevice(id, fixture: self, resendAfter: resendAfter, onCommand: onCommand, will: will, broker: broker)
+        }
         devices.append(device)
         try await device.start()
         return device

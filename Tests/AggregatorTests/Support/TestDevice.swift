@@ -40,13 +40,14 @@ final class TestDevice: Sendable {
     private let commandsReceived = Mutex<[Command]>([])
 
     init(_ id: String, fixture: AggregatorFixture, resendAfter: Duration = .seconds(3),
-         onCommand: (@Sendable (Command) -> CommandResult?)? = nil, will: MQTTConfiguration.Will? = nil) throws {
+         onCommand: (@Sendable (Command) -> CommandResult?)? = nil, will: MQTTConfiguration.Will? = nil,
+         broker: MosquittoServer? = nil) throws {
         self.id = DeviceID(id)!
         self.commandHandler = onCommand
         self.buffer = BufferID.random()
         self.resendAfter = resendAfter
         let identity = try fixture.ca.issueClient(id)
-        var configuration = fixture.broker.settings(for: identity).clientConfiguration(clientID: id, will: will, sessionExpiry: 600)
+        var configuration = (broker ?? fixture.broker).settings(for: identity).clientConfiguration(clientID: id, will: will, sessionExpiry: 600)
         configuration.backoff = ReconnectBackoff(initial: 0.05, maximum: 0.5)
         configuration.keepAlive = 5
         client = try MQTTClient(configuration: configuration, logger: Logger(label: "test.device.\(id)"))

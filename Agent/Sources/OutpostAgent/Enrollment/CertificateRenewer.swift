@@ -27,6 +27,8 @@ public struct CertificateRenewer: Service {
     public struct Installed: Sendable, Equatable {
         public var serial: String
         public var notAfter: Date
+        /// The broker the centre assigns the device now (it changes when the device is moved).
+        public var broker: CertificateResponse.Broker
     }
 
     public let device: DeviceID
@@ -130,6 +132,6 @@ public struct CertificateRenewer: Service {
         }
         let certificate = try credentials.install(response, key: key, device: device)
         logger.notice("certificate renewed", metadata: ["serial": "\(response.serial)", "not_after": "\(certificate.notValidAfter)"])
-        return Installed(serial: response.serial, notAfter: certificate.notValidAfter)
+        return Installed(serial: response.serial, notAfter: certificate.notValidAfter, broker: response.broker)
     }
 }

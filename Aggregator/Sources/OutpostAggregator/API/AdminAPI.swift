@@ -26,6 +26,8 @@ public struct AdminAPI: RouteProvider {
     let deviceEvents: DeviceEventLog
     let commands: CommandRecords
     let identityRecords: IdentityRecords
+    /// Each device's broker and the operator's overrides (`/devices/{id}/broker`).
+    let brokers: BrokerDirectory
     /// Token creation and certificate revocation; nil when the aggregator has no CA.
     let identity: IdentityOperations?
     /// The live-event relay behind `GET /events`; run it in the service group (see ``services``).
@@ -41,7 +43,7 @@ public struct AdminAPI: RouteProvider {
     public let metrics: AggregatorMetrics
 
     public init(client: PostgresClient, settings: APISettings, identity: IdentityOperations? = nil, metrics: AggregatorMetrics,
-                live: LiveView? = nil, recordings: RecordingSettings? = nil, logger: Logger) {
+                live: LiveView? = nil, recordings: RecordingSettings? = nil, brokers: BrokerDirectory? = nil, logger: Logger) {
         var logger = logger
         logger[metadataKey: "component"] = "admin-api"
         self.settings = settings
@@ -60,6 +62,8 @@ public struct AdminAPI: RouteProvider {
         deviceEvents = DeviceEventLog(client: client, logger: logger)
         commands = CommandRecords(client: client, logger: logger)
         identityRecords = IdentityRecords(client: client, logger: logger)
+        self.brokers = brokers ?? BrokerDirectory(
+            assignment: BrokerAssignment(brokers: [AggregatorConfiguration.defaultBrokerName]), addresses: [:], client: client, logger: logger)
         self.identity = identity
         self.live = live
         self.recordings = recordings.map {
@@ -93,6 +97,7 @@ public struct AdminAPI: RouteProvider {
         }
         addIdentityRoutes(on)
         addDeviceRoutes(on)
+        addBrokerRoutes(on)
         addReadingsRoutes(on)
         addDeviceEventRoutes(on)
         addCommandRoutes(on)

@@ -10,7 +10,10 @@ import ServiceLifecycle
 public struct Aggregator: Sendable {
     public let configuration: AggregatorConfiguration
     public let database: Database
+    /// The client of the first configured broker (the only one without a `brokers` list).
     public let broker: MQTTClient
+    /// One client per configured broker, and where each device is published to.
+    public let brokers: BrokerSet
     public let metrics: AggregatorMetrics
     public let commands: CommandStore
     public let readiness: SchemaReadiness
@@ -54,20 +57,21 @@ public func buildAggregator(
     let readiness = SchemaReadiness()
     let database = try Database(settings: configuration.postgres, logger: component("postgres"))
 
-    var mqtt = configuration.mqtt.clientConfiguration(clientID: configuration.mqttClientID, sessionExpiry: UInt32(configuration.ingest.sessionExpirySeconds))
-    mqtt.receiveMaximum = 1_000
-    mqtt.incomingBufferLimit = 256
-    let broker = try MQTTClient(configuration: mqtt, logger: component("mqtt"))
+    let brokers = try BrokerSet(configuration: configuration, logger: component("mqtt")) { mqtt in
+        mqtt.receiveMaximum = 1_000
+        mqtt.incomingBufferLimit = 256
+    }
+    let broker = brokers.members[0].client
 
     let codec = WireCodec()
     let pipeline = IngestPipeline(
         settings: configuration.ingest, store: ReadingStore(client: database.client, logger: component("ingest"), metrics: metrics),
-        acks: MQTTAckPublisher(client: broker, codec: codec), metrics: metrics, logger: component("ingest"))
+        acks: MQTTAckPublisher(brokers: brokers, codec: codec), metrics: metrics, logger: component("ingest"))
     let presence = PresenceRecorder(maxPendingDevices: configuration.devices.maxPendingDevices)
     let commandInbox = BoundedQueue<CommandInbox>(limit: 1_000)
     let commands = CommandStore(client: database.client, logger: component("commands"))
     let router = MessageRouter(
-        codec: codec, pipeline: pipeline, presence: presence, commands: commandInbox, metrics: metrics,
+        codec: codec, pipeline: pipeline, presence: presence, commands: commandInbox, metrics: metrics, brokers: brokers,
         logger: component("ingest"))
 
     // The config endpoint needs the fleet CA; an aggregator whose state directory has none
@@ -100,15 +104,18 @@ public func buildAggregator(
     let disks = configuration.recordings.enabled
         ? ["state": configuration.stateDir, "recordings": configuration.recordings.directory] : ["state": configuration.stateDir]
     let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics, live: live,
-                            recordings: configuration.recordings.enabled ? configuration.recordings : nil, logger: component("api"))
+                            recordings: configuration.recordings.enabled ? configuration.recordings : nil,
+                            brokers: BrokerDirectory(configuration: configuration, client: database.client, logger: component("api")),
+                            logger: component("api"))
     let routes: [any RouteProvider] =
-        [HealthRoutes(database: database, broker: broker, metrics: metrics, metricsToken: try configuration.http.metricsToken(),
+        [HealthRoutes(database: database, brokers: brokers, metrics: metrics, metricsToken: try configuration.http.metricsToken(),
                       expiry: expiry, disks: disks)] + enrollment + [adminAPI] + routeProviders
         + [ConsoleRoutes(consoleDirectory: ConsoleRoutes.directory(configured: configuration.http.consoleDir),
                          javascriptDirectory: configuration.http.javascriptDir, metrics: metrics)]
     let events = adminAPI.events
     metrics.addProbe {
         metrics.eventSubscribers(await events.subscriberCount)
+        for member in brokers.members { metrics.brokerConnected(member.name, member.client.isConnected) }
         let read = expiry.read()
         metrics.expiries(certificates: read.certificates, crlNextUpdate: read.crlNextUpdate)
         for (name, path) in disks {
@@ -124,21 +131,26 @@ public func buildAggregator(
         RetentionService(settings: configuration.recordings, client: database.client, metrics: metrics, readiness: readiness,
                          logger: component("recordings")),
     ] } ?? []
+    let connections: [any Service] = brokers.members.map { member in
+        var logger = component("mqtt")
+        logger[metadataKey: "broker"] = "\(member.name)"
+        return BrokerConnection(client: member.client, readiness: readiness, shareGroup: configuration.ingest.shareGroup, logger: logger)
+    }
     let services: [any Service] = [
         database,
         SchemaService(database: database, migrationsDirectory: configuration.migrationsDir, settings: configuration.readings,
                       readiness: readiness, logger: component("schema")),
-        BrokerConnection(client: broker, readiness: readiness, shareGroup: configuration.ingest.shareGroup, logger: component("mqtt")),
+    ] + connections + [
         PresenceService(recorder: presence, store: DeviceStore(client: database.client, logger: component("presence")),
                         settings: configuration.devices, readiness: readiness, metrics: metrics, logger: component("presence")),
-        CommandService(store: commands, client: broker, inbox: commandInbox, settings: configuration.commands,
+        CommandService(store: commands, brokers: brokers, inbox: commandInbox, settings: configuration.commands,
                        readiness: readiness, metrics: metrics, logger: component("commands")),
-        IngestService(client: broker, router: router, pipeline: pipeline, readiness: readiness, logger: component("ingest")),
+        IngestService(brokers: brokers, router: router, pipeline: pipeline, readiness: readiness, logger: component("ingest")),
         adminAPI.events,
     ] + crlRefresh + (live.map { [LiveViewService(live: $0, readiness: readiness)] } ?? []) + recordingServices + [
         http,
         SystemdWatchdogService(isHealthy: { await database.isReachable() }),
     ]
-    return Aggregator(configuration: configuration, database: database, broker: broker, metrics: metrics, commands: commands,
+    return Aggregator(configuration: configuration, database: database, broker: broker, brokers: brokers, metrics: metrics, commands: commands,
                       readiness: readiness, services: services, logger: logger)
 }

@@ -278,8 +278,8 @@ extension AggregatorCommand {
                 try await failing {
                     try await IdentityContext.with(config: config, label: "aggregator.crl") { context in
                         let entries = try await context.revocation.publishCRL()
-                        try context.revocation.reloader.reload()
-                        print("CRL with \(entries) entries written to \(context.configuration.crlFile)")
+                        try context.revocation.reloadAll()
+                        print("CRL with \(entries) entries written to \(context.revocation.targets.map(\.crlFile).joined(separator: ", "))")
                     }
                 }
             }
@@ -311,13 +311,20 @@ extension AggregatorCommand {
             """) var subscribeGuard: String?
         @Option(help: "mosquitto (mosquitto.conf and acl) or emqx (EMQX 5 acl.conf; see docs/scale.md).")
         var format: BrokerConfigGenerator.Format = .mosquitto
+        @Option(help: "With a `brokers` list: the broker (by name) to write for; its port and pid file are the defaults. Run once per broker.")
+        var broker: String?
 
         func run() async throws {
             try await failing {
                 try await IdentityContext.with(config: config, label: "aggregator.broker-config") { context in
+                    let brokers = context.configuration.resolvedBrokers
+                    guard let target = broker.map({ name in brokers.first { $0.name == name } }) ?? brokers.first else {
+                        throw IdentityError(.fileWriteFailed,
+                                            "no broker named \(broker ?? "") in the configuration (\(brokers.map(\.name).joined(separator: ", ")))")
+                    }
                     var options = BrokerConfigGenerator.Options()
                     options.listenHost = listen
-                    options.port = port ?? context.configuration.mqtt.port
+                    options.port = port ?? target.settings.port
                     if !ipAddresses.isEmpty { options.ipAddresses = ipAddresses }
                     if !dnsNames.isEmpty { options.dnsNames = dnsNames }
                     options.extraServices = services
@@ -339,11 +346,16 @@ extension AggregatorCommand {
                     let generator = BrokerConfigGenerator(authority: context.authority, store: context.store, revocation: Revocation(
                         authority: revocation.authority, store: revocation.store,
                         crlFile: (out as NSString).appendingPathComponent("crl.pem"), crlValidity: revocation.crlValidity,
-                        reloader: revocation.reloader, broker: revocation.broker, logger: revocation.logger),
+                        reloader: BrokerReloader(pidFile: target.pidFile, mode: context.configuration.identity.brokerReload),
+                        broker: target.settings, logger: revocation.logger),
                         serviceIdentity: context.configuration.serviceIdentity)
                     let output = try await generator.write(to: out, options: options)
                     print("wrote \(output.configFile)")
-                    print("set identity.broker_dir to \(out) so that `cert revoke` updates this CRL")
+                    if context.configuration.brokers.isEmpty {
+                        print("set identity.broker_dir to \(out) so that `cert revoke` updates this CRL")
+                    } else {
+                        print("set brokers[\(target.name)].broker_dir to \(out) so that `cert revoke` updates this CRL")
+                    }
                 }
             }
         }

@@ -13,6 +13,9 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
     /// Directory of versioned `NNNN_name.sql` migrations. Defaults to `/usr/share/outpost-aggregator/migrations`.
     public var migrationsDir: String
     public var mqtt: BrokerSettings
+    /// Independent brokers devices are spread over (``BrokerEndpoint``); empty (the default):
+    /// the one broker of `mqtt`.
+    public var brokers: [BrokerEndpoint]
     public var postgres: PostgresSettings
     public var http: HTTPSettings
     public var logging: LoggingConfiguration
@@ -34,12 +37,14 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         migrationsDir: String = "/usr/share/outpost-aggregator/migrations", mqtt: BrokerSettings, postgres: PostgresSettings,
         http: HTTPSettings, logging: LoggingConfiguration = .init(), identity: IdentitySettings = .init(), api: APISettings = .init(),
         ingest: IngestSettings = .init(), devices: DeviceSettings = .init(), readings: ReadingsSettings = .init(),
-        commands: CommandSettings = .init(), live: LiveSettings = .init(), recordings: RecordingSettings = .init()
+        commands: CommandSettings = .init(), live: LiveSettings = .init(), recordings: RecordingSettings = .init(),
+        brokers: [BrokerEndpoint] = []
     ) {
         self.instanceID = instanceID
         self.stateDir = stateDir
         self.migrationsDir = migrationsDir
         self.mqtt = mqtt
+        self.brokers = brokers
         self.postgres = postgres
         self.http = http
         self.logging = logging
@@ -56,7 +61,7 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
     enum CodingKeys: String, CodingKey {
         case instanceID = "instanceId"
         case stateDir, migrationsDir, mqtt, postgres, http, logging, identity, api
-        case ingest, devices, readings, commands, live, recordings
+        case ingest, devices, readings, commands, live, recordings, brokers
     }
 
     public init(from decoder: any Decoder) throws {
@@ -66,6 +71,8 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         stateDir = try container.value(.stateDir, default: "/var/lib/outpost-aggregator")
         migrationsDir = try container.value(.migrationsDir, default: "/usr/share/outpost-aggregator/migrations")
         mqtt = try container.decode(BrokerSettings.self, forKey: .mqtt)
+        brokers = try container.value(.brokers, default: [], where: { Set($0.map(\.name)).count == $0.count },
+                                      "broker names must be unique")
         postgres = try container.value(.postgres, default: PostgresSettings())
         http = try container.decode(HTTPSettings.self, forKey: .http)
         logging = try container.value(.logging, default: LoggingConfiguration())

@@ -78,8 +78,8 @@ extension AggregatorConfiguration {
     public var caDirectory: String { (stateDir as NSString).appendingPathComponent("ca") }
     /// `identity.broker_dir`, or `{state_dir}/broker`.
     public var brokerDirectory: String { identity.brokerDir ?? (stateDir as NSString).appendingPathComponent("broker") }
-    /// The CRL mosquitto reads (`crlfile`).
-    public var crlFile: String { (brokerDirectory as NSString).appendingPathComponent("crl.pem") }
+    /// The CRL mosquitto reads (`crlfile`); with a `brokers` list, the first broker's (each has its own copy).
+    public var crlFile: String { resolvedBrokers[0].crlFile }
     public var enrollURL: String { identity.enrollUrl ?? "https://\(http.host):\(http.port)" }
     public var deviceBroker: CertificateResponse.Broker {
         .init(host: identity.deviceBrokerHost ?? mqtt.host, port: identity.deviceBrokerPort ?? mqtt.port)

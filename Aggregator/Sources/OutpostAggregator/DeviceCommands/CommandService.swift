@@ -24,7 +24,8 @@ public enum CommandInbox: Sendable {
 /// - Expiry: queued commands past `expiresAt`, sent ones past it plus the grace.
 public struct CommandService: Service {
     let store: CommandStore
-    let client: MQTTClient
+    /// Commands go to the broker the device was heard on, or the one it is assigned to.
+    let brokers: BrokerSet
     let inbox: BoundedQueue<CommandInbox>
     let settings: CommandSettings
     let readiness: SchemaReadiness
@@ -32,10 +33,10 @@ public struct CommandService: Service {
     let logger: Logger
     let codec = WireCodec()
 
-    public init(store: CommandStore, client: MQTTClient, inbox: BoundedQueue<CommandInbox>, settings: CommandSettings,
+    public init(store: CommandStore, brokers: BrokerSet, inbox: BoundedQueue<CommandInbox>, settings: CommandSettings,
                 readiness: SchemaReadiness, metrics: AggregatorMetrics, logger: Logger) {
         self.store = store
-        self.client = client
+        self.brokers = brokers
         self.inbox = inbox
         self.settings = settings
         self.readiness = readiness
@@ -105,7 +106,9 @@ public struct CommandService: Service {
         do {
             let expired = try await store.expireOverdue(graceSeconds: settings.resultGraceSeconds)
             metrics.command(CommandRecord.Status.expired.rawValue, by: expired)
-            if client.isConnected {
+            // Dispatch while any broker is up; a command for a device on a broker that is down
+            // waits in libmosquitto's queue for that broker (or expires), as with one broker.
+            if brokers.members.contains(where: { $0.client.isConnected }) {
                 let sent = try await store.dispatchQueued { command in await publish(command) }
                 metrics.command(CommandRecord.Status.sent.rawValue, by: sent)
             }
@@ -119,7 +122,7 @@ public struct CommandService: Service {
             let payload = try codec.encode(command.wireCommand)
             // Detached: libmosquitto holds the QoS 1 message (also across a reconnect), so a
             // slow broker never holds the claiming transaction open.
-            try client.publishDetached(Topic(command.device, .cmd).name, payload: payload, qos: .atLeastOnce)
+            try brokers.client(for: command.device).publishDetached(Topic(command.device, .cmd).name, payload: payload, qos: .atLeastOnce)
             logger.info("command sent", metadata: ["device": "\(command.device)", "command": "\(command.id)", "name": "\(command.name)"])
             return true
         } catch {

@@ -12,13 +12,17 @@ public struct EnrollmentService: Sendable {
     public let authority: CertificateAuthority
     public let store: IdentityStore
     public let certificateLifetime: Duration
+    /// The broker given to every device when ``directory`` is nil.
     public let broker: CertificateResponse.Broker
+    /// Each device's own broker (hash and override) when there is one; nil: ``broker``.
+    public let directory: BrokerDirectory?
     public let initialConfig: CertificateResponse.InitialConfig
     public let logger: Logger
 
     public init(authority: CertificateAuthority, store: IdentityStore, certificateLifetime: Duration, broker: CertificateResponse.Broker,
-                initialConfig: CertificateResponse.InitialConfig, logger: Logger) {
+                initialConfig: CertificateResponse.InitialConfig, directory: BrokerDirectory? = nil, logger: Logger) {
         self.authority = authority
+        self.directory = directory
         self.store = store
         self.certificateLifetime = certificateLifetime
         self.broker = broker
@@ -29,7 +33,8 @@ public struct EnrollmentService: Sendable {
     public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: IdentityStore, logger: Logger) {
         self.init(authority: authority, store: store, certificateLifetime: .seconds(configuration.identity.certificateLifetimeSeconds),
                   broker: configuration.deviceBroker,
-                  initialConfig: .init(keepalive: configuration.identity.deviceKeepalive, verifyHostname: true), logger: logger)
+                  initialConfig: .init(keepalive: configuration.identity.deviceKeepalive, verifyHostname: true),
+                  directory: BrokerDirectory(configuration: configuration, client: store.client, logger: logger), logger: logger)
     }
 
     /// The hex SHA-256 under which a token's secret is stored.
@@ -53,13 +58,14 @@ public struct EnrollmentService: Sendable {
         guard csr.commonName == record.deviceID else {
             throw IdentityError(.subjectMismatch, "the CSR names \(csr.commonName.prefix(64)), the token \(record.deviceID)")
         }
+        let address = try await brokerAddress(for: record.deviceID)
         let certificate = try authority.issue(commonName: record.deviceID, publicKey: csr.publicKey, usage: .client,
                                               lifetime: certificateLifetime, now: now)
         try await store.consumeToken(hash: hash, certificate: Self.record(certificate, device: record.deviceID), notBefore: certificate.notValidBefore)
         logger.info("device enrolled", metadata: [
             "device": "\(record.deviceID)", "serial": "\(certificate.serialNumber.hex)", "not_after": "\(certificate.notValidAfter)",
         ])
-        return try response(certificate, device: record.deviceID)
+        return try response(certificate, device: record.deviceID, broker: address)
     }
 
     /// `POST /api/v1/renew`, for the client certificate the TLS layer verified.
@@ -81,6 +87,7 @@ public struct EnrollmentService: Sendable {
         guard csr.commonName == device else {
             throw IdentityError(.subjectMismatch, "the CSR names \(csr.commonName.prefix(64)), the certificate \(device)")
         }
+        let address = try await brokerAddress(for: device)
         let certificate = try authority.issue(commonName: device, publicKey: csr.publicKey, usage: .client,
                                               lifetime: certificateLifetime, now: now)
         try await store.recordCertificate(Self.record(certificate, device: device), notBefore: certificate.notValidBefore)
@@ -88,7 +95,7 @@ public struct EnrollmentService: Sendable {
             "device": "\(device)", "serial": "\(certificate.serialNumber.hex)", "previous_serial": "\(record.serial)",
             "not_after": "\(certificate.notValidAfter)",
         ])
-        return try response(certificate, device: device)
+        return try response(certificate, device: device, broker: address)
     }
 
     static func record(_ certificate: Certificate, device: String?, purpose: String = "device") -> IdentityStore.CertificateRecord {
@@ -97,7 +104,12 @@ public struct EnrollmentService: Sendable {
                      notAfter: certificate.notValidAfter)
     }
 
-    private func response(_ certificate: Certificate, device: String) throws -> CertificateResponse {
+    /// The broker `device` is told to use, looked up before anything is issued.
+    private func brokerAddress(for device: String) async throws -> CertificateResponse.Broker {
+        try await directory?.address(for: device) ?? broker
+    }
+
+    private func response(_ certificate: Certificate, device: String, broker: CertificateResponse.Broker) throws -> CertificateResponse {
         CertificateResponse(
             deviceId: device, certificate: try CertificateAuthority.pem(certificate), caCertificate: authority.certificatePEM,
             serial: certificate.serialNumber.hex, notAfter: Int64(certificate.notValidAfter.timeIntervalSince1970), broker: broker,

@@ -80,11 +80,14 @@ public struct EnrollmentTokenIssuer: Sendable {
 }
 
 extension Revocation {
-    /// The revocation the configuration describes: CRL in `identity.broker_dir`, broker reloaded
-    /// as `identity.broker_reload` says, live sessions ended through `mqtt`. Shared by `cert revoke` and the admin API.
+    /// The revocation the configuration describes: for every broker (``AggregatorConfiguration/resolvedBrokers``),
+    /// the CRL in its directory (`identity.broker_dir` for the one broker of `mqtt`), the broker reloaded
+    /// as `identity.broker_reload` says, live sessions ended there. Shared by `cert revoke` and the admin API.
     public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: IdentityStore, logger: Logger) {
-        self.init(authority: authority, store: store, crlFile: configuration.crlFile,
-                  crlValidity: .seconds(configuration.identity.crlValiditySeconds),
-                  reloader: BrokerReloader(pidFile: configuration.identity.brokerPidFile, mode: configuration.identity.brokerReload), broker: configuration.mqtt, logger: logger)
+        self.init(authority: authority, store: store, crlValidity: .seconds(configuration.identity.crlValiditySeconds),
+                  targets: configuration.resolvedBrokers.map { broker in
+                      Target(name: broker.name, crlFile: broker.crlFile,
+                             reloader: BrokerReloader(pidFile: broker.pidFile, mode: configuration.identity.brokerReload), broker: broker.settings)
+                  }, logger: logger)
     }
 }

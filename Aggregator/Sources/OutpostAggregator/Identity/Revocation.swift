@@ -19,24 +19,66 @@ import X509
 /// Order matters: the terminator connects only after the broker provably enforces the
 /// new CRL (a revoked *probe* certificate is refused), so the device cannot slip back in.
 public struct Revocation: Sendable {
+    /// One broker a revocation must reach: where its CRL is written, how it reloads, where it listens.
+    public struct Target: Sendable {
+        public var name: String
+        public var crlFile: String
+        public var reloader: BrokerReloader
+        /// Where the broker listens, with `ca_file` the fleet CA; nil skips ending live sessions there.
+        public var broker: BrokerSettings?
+
+        public init(name: String, crlFile: String, reloader: BrokerReloader, broker: BrokerSettings?) {
+            self.name = name
+            self.crlFile = crlFile
+            self.reloader = reloader
+            self.broker = broker
+        }
+    }
+
     public let authority: CertificateAuthority
     public let store: IdentityStore
-    public let crlFile: String
     public let crlValidity: Duration
-    public let reloader: BrokerReloader
-    /// Where the broker listens, with `ca_file` the fleet CA; nil skips ending live sessions.
-    public let broker: BrokerSettings?
+    /// Every broker, the first one's CRL the one checked for freshness. With several brokers
+    /// the same CRL is written for each, each is reloaded, and the session is ended on each.
+    public let targets: [Target]
     public let logger: Logger
 
-    public init(authority: CertificateAuthority, store: IdentityStore, crlFile: String, crlValidity: Duration, reloader: BrokerReloader,
-                broker: BrokerSettings?, logger: Logger) {
+    /// The first broker's CRL file.
+    public var crlFile: String { targets[0].crlFile }
+    /// The first broker's reloader.
+    public var reloader: BrokerReloader { targets[0].reloader }
+    /// The first broker's address.
+    public var broker: BrokerSettings? { targets[0].broker }
+
+    public init(authority: CertificateAuthority, store: IdentityStore, crlValidity: Duration, targets: [Target], logger: Logger) {
+        precondition(!targets.isEmpty, "a revocation needs at least one broker")
         self.authority = authority
         self.store = store
-        self.crlFile = crlFile
         self.crlValidity = crlValidity
-        self.reloader = reloader
-        self.broker = broker
+        self.targets = targets
         self.logger = logger
+    }
+
+    /// One broker.
+    public init(authority: CertificateAuthority, store: IdentityStore, crlFile: String, crlValidity: Duration, reloader: BrokerReloader,
+                broker: BrokerSettings?, logger: Logger) {
+        self.init(authority: authority, store: store, crlValidity: crlValidity,
+                  targets: [Target(name: AggregatorConfiguration.defaultBrokerName, crlFile: crlFile, reloader: reloader, broker: broker)],
+                  logger: logger)
+    }
+
+    /// Reloads every broker; tries them all, then throws the first failure.
+    public func reloadAll() throws(IdentityError) {
+        var failure: IdentityError?
+        for target in targets {
+            do throws(IdentityError) {
+                try target.reloader.reload()
+            } catch {
+                logger.warning("broker not reloaded", metadata: ["broker": "\(target.name)", "error": "\(error)"])
+                failure = failure ?? error
+            }
+        }
+        if let failure { throw failure }
     }
 
     /// What a revocation did.
@@ -67,16 +109,18 @@ public struct Revocation: Sendable {
         }
         guard published else { return false }
         logger.notice("CRL re-issued before it lapses", metadata: ["crl_file": "\(crlFile)", "validity": "\(crlValidity)"])
-        try reloader.reload()
+        try reloadAll()
         return true
     }
 
-    /// Less than half of ``crlValidity`` left on the published CRL, or none readable.
+    /// Less than half of ``crlValidity`` left on any broker's published CRL, or one not readable.
     func isCRLDue(at now: Date) -> Bool {
-        guard let text = try? String(contentsOfFile: crlFile, encoding: .utf8),
-              let validity = CertificateRevocationList.validity(pem: text)
-        else { return true }
-        return validity.nextUpdate.timeIntervalSince(now) < crlValidity.seconds / 2
+        targets.contains { target in
+            guard let text = try? String(contentsOfFile: target.crlFile, encoding: .utf8),
+                  let validity = CertificateRevocationList.validity(pem: text)
+            else { return true }
+            return validity.nextUpdate.timeIntervalSince(now) < crlValidity.seconds / 2
+        }
     }
 
     /// Signs the CRL of every revoked, unexpired certificate and writes it; call under the publication lock.
@@ -85,16 +129,22 @@ public struct Revocation: Sendable {
             Certificate.SerialNumber(hex: entry.serial).map { (serial: $0, revokedAt: entry.revokedAt) }
         }
         let crl = try authority.revocationList(revoked: entries, number: try await store.nextCRLNumber(), nextUpdate: crlValidity)
-        try IdentityFiles.write(crl.pemString, to: crlFile, mode: 0o644)
+        for target in targets { try IdentityFiles.write(crl.pemString, to: target.crlFile, mode: 0o644) }
         return entries.count
     }
 
+    /// Revokes `device` on every broker: the CRL is written for each and each reloaded; then,
+    /// broker by broker, a revoked probe must be refused before the device's session there is
+    /// taken over. A broker that cannot be reached fails the call (`broker_unreachable`) after
+    /// the CRL is written everywhere: a dead mosquitto reads it when it starts again, and
+    /// repeating the call finishes the rest.
     public func revoke(device: DeviceID) async throws -> Outcome {
         let serials = try await store.revokeDevice(device.rawValue)
         logger.notice("device revoked", metadata: ["device": "\(device)", "serials": "\(serials.joined(separator: ","))"])
-        guard let broker else {
+        let reachable = targets.compactMap { target in target.broker.map { (target.name, $0) } }
+        guard !reachable.isEmpty else {
             let count = try await publishCRL()
-            try reloader.reload()
+            try reloadAll()
             return Outcome(revokedSerials: serials, crlEntries: count, sessionEnded: false)
         }
         let scratch = try ScratchDirectory()
@@ -102,14 +152,18 @@ public struct Revocation: Sendable {
         let probe = try await mint(commonName: "svc.crl-probe", in: scratch)
         try await store.revokeCertificate(serial: probe.serial)
         _ = try await publishCRL()
-        try reloader.reload()
-        try await waitUntilRefused(probe, broker: broker)
+        try reloadAll()
         let terminator = try await mint(commonName: device.rawValue, in: scratch)
-        let ended = try await takeOver(device: device, with: terminator, broker: broker)
+        var ended = true
+        for (name, broker) in reachable {
+            try await waitUntilRefused(probe, broker: broker)
+            let taken = try await takeOver(device: device, with: terminator, broker: broker)
+            logger.notice("revoked device's session ended", metadata: ["device": "\(device)", "broker": "\(name)", "taken_over": "\(taken)"])
+            ended = ended && taken
+        }
         try await store.revokeCertificate(serial: terminator.serial)
         let count = try await publishCRL()
-        try reloader.reload()
-        logger.notice("revoked device's session ended", metadata: ["device": "\(device)", "taken_over": "\(ended)"])
+        try reloadAll()
         return Outcome(revokedSerials: serials, crlEntries: count, sessionEnded: ended)
     }
 

@@ -258,15 +258,20 @@ public protocol AckPublisher: Sendable {
 /// Publishes acks on `outpost/v1/{device}/ack` with QoS 1, without waiting for the
 /// broker's PUBACK (libmosquitto queues them, also across a reconnect).
 public struct MQTTAckPublisher: AckPublisher {
-    let client: MQTTClient
+    let brokers: BrokerSet
     let codec: WireCodec
 
-    public init(client: MQTTClient, codec: WireCodec = WireCodec()) {
-        self.client = client
+    /// Acks go to the broker each device was heard on (``BrokerSet/client(for:)``).
+    public init(brokers: BrokerSet, codec: WireCodec = WireCodec()) {
+        self.brokers = brokers
         self.codec = codec
     }
 
+    public init(client: MQTTClient, codec: WireCodec = WireCodec()) {
+        self.init(brokers: BrokerSet(client: client), codec: codec)
+    }
+
     public func publish(_ ack: Ack) throws {
-        try client.publishDetached(Topic(ack.device, .ack).name, payload: try codec.encode(ack), qos: .atLeastOnce)
+        try brokers.client(for: ack.device).publishDetached(Topic(ack.device, .ack).name, payload: try codec.encode(ack), qos: .atLeastOnce)
     }
 }

@@ -8,15 +8,18 @@ import ServiceLifecycle
 /// everything already decoded, then return, so the broker connection (shut down
 /// after this service) still carries the last acks. Messages the client had buffered
 /// but not handed over are re-sent by their devices, which wait for acks.
+///
+/// With several brokers, one loop per broker feeds the same router and pipeline, so a
+/// broker that is down or slow holds only its own loop.
 public struct IngestService: Service {
-    let client: MQTTClient
+    let brokers: BrokerSet
     let router: MessageRouter
     let pipeline: IngestPipeline
     let readiness: SchemaReadiness
     let logger: Logger
 
-    public init(client: MQTTClient, router: MessageRouter, pipeline: IngestPipeline, readiness: SchemaReadiness, logger: Logger) {
-        self.client = client
+    public init(brokers: BrokerSet, router: MessageRouter, pipeline: IngestPipeline, readiness: SchemaReadiness, logger: Logger) {
+        self.brokers = brokers
         self.router = router
         self.pipeline = pipeline
         self.readiness = readiness
@@ -28,7 +31,11 @@ public struct IngestService: Service {
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await pipeline.run() }
             await cancelWhenGracefulShutdown {
-                await router.run(client.events)
+                await withTaskGroup(of: Void.self) { loops in
+                    for (index, member) in brokers.members.enumerated() {
+                        loops.addTask { await router.run(member.client.events, broker: index) }
+                    }
+                }
             }
             logger.info("draining ingest")
             pipeline.finish()

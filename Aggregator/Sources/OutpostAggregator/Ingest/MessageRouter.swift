@@ -20,11 +20,14 @@ public struct MessageRouter: Sendable {
     let presence: PresenceRecorder
     let commands: BoundedQueue<CommandInbox>
     let metrics: AggregatorMetrics
+    /// Told which broker each device was heard on, so acks and commands go back there; nil: one broker.
+    let brokers: BrokerSet?
     let logger: Logger
 
     public init(codec: WireCodec, pipeline: IngestPipeline, presence: PresenceRecorder,
-                commands: BoundedQueue<CommandInbox>, metrics: AggregatorMetrics, logger: Logger) {
+                commands: BoundedQueue<CommandInbox>, metrics: AggregatorMetrics, brokers: BrokerSet? = nil, logger: Logger) {
         self.codec = codec
+        self.brokers = brokers
         self.pipeline = pipeline
         self.presence = presence
         self.commands = commands
@@ -32,8 +35,8 @@ public struct MessageRouter: Sendable {
         self.logger = logger
     }
 
-    /// Consumes `events` until they end or the task is cancelled.
-    public func run(_ events: MQTTEvents) async {
+    /// Consumes `events` (of the broker at `broker` in ``brokers``) until they end or the task is cancelled.
+    public func run(_ events: MQTTEvents, broker: Int = 0) async {
         var share = DecodeShare()
         for await event in events {
             if Task.isCancelled { break }
@@ -43,14 +46,14 @@ public struct MessageRouter: Sendable {
                pipeline.isFull(device) || !share.admit(device, at: started) {
                 metrics.shed(readings: 0)
             } else {
-                await route(message)
+                await route(message, broker: broker)
             }
             share.busy(ContinuousClock.now - started, at: started)
         }
     }
 
-    /// Decodes and hands on one message.
-    public func route(_ message: MQTTMessage) async {
+    /// Decodes and hands on one message that came from the broker at `broker`.
+    public func route(_ message: MQTTMessage, broker: Int = 0) async {
         let receivedAtMs = WireClock.nowMs()
         let topic: Topic
         do throws(WireError) {
@@ -63,17 +66,21 @@ public struct MessageRouter: Sendable {
             switch topic.kind {
             case .telemetry:
                 let batch = try codec.decode(TelemetryBatch.self, from: message.payload, topicDevice: topic.device, nowMs: receivedAtMs)
+                brokers?.heard(topic.device, on: broker)
                 presence.saw(topic.device, atMs: receivedAtMs)
                 await pipeline.submit(ReceivedBatch(batch: batch, receivedAt: .now))
             case .state:
                 let state = try codec.decode(DeviceState.self, from: message.payload, topicDevice: topic.device, nowMs: receivedAtMs)
+                if state.status == .online { brokers?.heard(topic.device, on: broker) }
                 await presence.record(.state(StateObservation(state: state, retained: message.retain, receivedAtMs: receivedAtMs)))
             case .events:
                 let event = try codec.decode(DeviceEvent.self, from: message.payload, topicDevice: topic.device, nowMs: receivedAtMs)
+                brokers?.heard(topic.device, on: broker)
                 presence.saw(topic.device, atMs: receivedAtMs)
                 await presence.record(.event(event))
             case .cmdResult:
                 let result = try codec.decode(CommandResult.self, from: message.payload, topicDevice: topic.device, nowMs: receivedAtMs)
+                brokers?.heard(topic.device, on: broker)
                 presence.saw(topic.device, atMs: receivedAtMs)
                 await commands.push(.result(topic.device, result), weight: 1)
             case .ack, .cmd:

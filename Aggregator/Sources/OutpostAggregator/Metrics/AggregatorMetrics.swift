@@ -255,6 +255,14 @@ public final class AggregatorMetrics: Sendable {
         return render()
     }
 
+    /// More than one broker: 1 while this process is connected to broker `name`, else 0
+    /// (`outpost_broker_connected{broker}`), so an alert names the broker that is down.
+    func brokerConnected(_ name: String, _ connected: Bool) {
+        registry.makeGauge(descriptor: .outpost("outpost_broker_connected", "1 while this aggregator is connected to the broker."),
+                           labels: [("broker", name)])
+            .set(connected ? 1.0 : 0.0)
+    }
+
     /// Live-event (SSE) streams open now.
     func eventSubscribers(_ count: Int) {
         registry.makeGauge(descriptor: .outpost("outpost_api_event_subscribers", "Live-event (SSE) streams open on the admin API."))

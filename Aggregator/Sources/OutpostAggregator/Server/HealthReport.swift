@@ -5,7 +5,7 @@ import Foundation
 /// - `failing` (503): PostgreSQL does not answer, the broker connection is down, a watched
 ///   certificate has expired or the CRL is past its `nextUpdate`, or a watched file system is
 ///   less than 2% free.
-/// - `degraded` (200, still serving): a write path is retrying a transient failure, a
+/// - `degraded` (200, still serving): one of several brokers is disconnected, a write path is retrying a transient failure, a
 ///   certificate expires within 7 days, the CRL within a day, or a file system is less than 10% free.
 /// - `ok` (200) otherwise. `problems` names each finding.
 struct HealthReport: Sendable, Equatable {
@@ -22,7 +22,11 @@ struct HealthReport: Sendable, Equatable {
     static let diskFailingRatio = 0.02
 
     var databaseUp: Bool
+    /// At least one broker connection is up.
     var brokerUp: Bool
+    /// With several brokers, the ones this process is not connected to: `degraded`
+    /// (`broker_disconnected:{name}`), since ingest from the others goes on.
+    var brokersDown: [String] = []
     var failingWrites: [String]
     /// Watched certificates' `notAfter`, by name (`ca`, `https`, `mqtt_client`, `broker`).
     var certificates: [String: Date] = [:]
@@ -36,6 +40,7 @@ struct HealthReport: Sendable, Equatable {
         var found: [(String, Level)] = []
         if !databaseUp { found.append(("database_unreachable", .failing)) }
         if !brokerUp { found.append(("broker_disconnected", .failing)) }
+        if brokerUp { for name in brokersDown { found.append(("broker_disconnected:\(name)", .degraded)) } }
         for path in failingWrites { found.append(("write_failing:\(path)", .degraded)) }
         for (name, notAfter) in certificates {
             let left = notAfter.timeIntervalSince(now)

@@ -11,7 +11,7 @@ import OutpostCommon
 /// (`http.metrics_token_file`) it answers 401 unless the request carries `Authorization: Bearer {token}`.
 public struct HealthRoutes: RouteProvider {
     let database: Database
-    let broker: MQTTClient
+    let brokers: BrokerSet
     let metrics: AggregatorMetrics
     /// The bearer token `/metrics` requires; nil: none.
     let metricsToken: String?
@@ -21,10 +21,10 @@ public struct HealthRoutes: RouteProvider {
     /// Directories whose file system's free space `/health` weighs, by name.
     let disks: [String: String]
 
-    init(database: Database, broker: MQTTClient, metrics: AggregatorMetrics, metricsToken: String? = nil, expiry: ExpiryWatch? = nil,
+    init(database: Database, brokers: BrokerSet, metrics: AggregatorMetrics, metricsToken: String? = nil, expiry: ExpiryWatch? = nil,
          disks: [String: String] = [:]) {
         self.database = database
-        self.broker = broker
+        self.brokers = brokers
         self.metrics = metrics
         self.metricsToken = metricsToken
         self.expiry = expiry
@@ -34,7 +34,9 @@ public struct HealthRoutes: RouteProvider {
     public func addRoutes(to router: Router<AppRequestContext>) {
         router.get("/health") { _, _ -> Response in
             let databaseUp = await Self.within(.seconds(3)) { await database.isReachable() }
-            var report = HealthReport(databaseUp: databaseUp, brokerUp: broker.isConnected, failingWrites: metrics.failingWritePaths)
+            let down = brokers.disconnected
+            var report = HealthReport(databaseUp: databaseUp, brokerUp: down.count < brokers.members.count, failingWrites: metrics.failingWritePaths)
+            if brokers.members.count > 1 { report.brokersDown = down }
             if let expiry {
                 let read = expiry.read()
                 report.certificates = read.certificates

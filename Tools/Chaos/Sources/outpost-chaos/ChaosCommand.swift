@@ -17,6 +17,7 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Devices per simulator.") var devicesPerSimulator: Int?
     @Option(help: "Real `outpost-agent run` devices.") var agents: Int?
     @Option(help: "Readings per second per simulated device.") var rate: Double?
+    @Option(help: "Independent mosquitto brokers, devices spread over them (default 1).") var brokers: Int?
     @Option(help: "Directory with outpost-agent and outpost-aggregator (default: this executable's).") var binDir: String?
     @Option(help: "The source checkout, for Aggregator/Migrations (default: the current directory).") var sourceRoot: String?
     @Option(help: "Work directory for the fleet's files and logs (default: a fresh temporary one, removed on success).")
@@ -29,6 +30,7 @@ struct ChaosCommand: AsyncParsableCommand {
         if let agents, agents < 0 { throw ValidationError("--agents must not be negative") }
         if let devicesPerSimulator, !(1...10_000).contains(devicesPerSimulator) { throw ValidationError("--devices-per-simulator: 1-10000") }
         if let rate, !(rate > 0 && rate <= 1_000) { throw ValidationError("--rate must be above 0 and at most 1000") }
+        if let brokers, !(1...4).contains(brokers) { throw ValidationError("--brokers: 1-4") }
     }
 
     func run() async throws {
@@ -42,6 +44,7 @@ struct ChaosCommand: AsyncParsableCommand {
         if let devicesPerSimulator { settings.shape.devicesPerSimulator = devicesPerSimulator }
         if let agents { settings.shape.agents = agents }
         if let rate { settings.shape.rate = rate }
+        if let brokers { settings.shape.brokers = brokers }
         settings.workDirectory = workDir
         settings.keep = keep
         guard settings.shape.devices > 0 else { throw ValidationError("the fleet needs at least one device") }

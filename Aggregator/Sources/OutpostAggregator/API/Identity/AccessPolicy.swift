@@ -48,6 +48,8 @@ public enum AccessPolicy {
         Rule(method: .get, path: "/devices/{id}", minimumRole: .viewer),
         Rule(method: .patch, path: "/devices/{id}", minimumRole: .operator),
         Rule(method: .post, path: "/devices/{id}/decommission", minimumRole: .admin),
+        Rule(method: .get, path: "/devices/{id}/broker", minimumRole: .viewer),
+        Rule(method: .put, path: "/devices/{id}/broker", minimumRole: .admin),
 
         Rule(method: .get, path: "/devices/{id}/readings", minimumRole: .viewer),
         Rule(method: .get, path: "/devices/{id}/readings/latest", minimumRole: .viewer),

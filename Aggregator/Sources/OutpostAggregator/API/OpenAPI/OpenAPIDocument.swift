@@ -1072,6 +1072,140 @@ enum OpenAPIDocument {
         ]
       }
     },
+    "/devices/{id}/broker": {
+      "get": {
+        "summary": "The broker a device belongs on (brokers in the aggregator configuration): the rendezvous hash of its id over the broker names, unless an operator override names a configured broker. The config endpoint gives the device this broker at its next enrollment or renewal.",
+        "responses": {
+          "200": {
+            "description": "The device's broker.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/DeviceBroker"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        },
+        "x-minimum-role": "viewer",
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
+            }
+          }
+        ]
+      },
+      "put": {
+        "summary": "Pin a device to a configured broker ({\"broker\": \"name\"}) or hand it back to the hash ({\"broker\": null}); audited (device.broker_override). The device moves at its next renewal (outpost-agent renew, or its schedule) and keeps its buffer meanwhile; see docs/scale.md, Moving a device.",
+        "requestBody": {
+          "required": true,
+          "content": {
+            "application/json": {
+              "schema": {
+                "$ref": "#/components/schemas/DeviceBrokerInput"
+              }
+            }
+          }
+        },
+        "responses": {
+          "200": {
+            "description": "The device's broker after the change.",
+            "content": {
+              "application/json": {
+                "schema": {
+                  "$ref": "#/components/schemas/DeviceBroker"
+                }
+              }
+            }
+          },
+          "400": {
+            "$ref": "#/components/responses/BadRequest"
+          },
+          "401": {
+            "$ref": "#/components/responses/Unauthorized"
+          },
+          "403": {
+            "$ref": "#/components/responses/Forbidden"
+          },
+          "404": {
+            "$ref": "#/components/responses/NotFound"
+          },
+          "405": {
+            "$ref": "#/components/responses/MethodNotAllowed"
+          },
+          "413": {
+            "$ref": "#/components/responses/TooLarge"
+          },
+          "415": {
+            "$ref": "#/components/responses/UnsupportedMediaType"
+          },
+          "422": {
+            "$ref": "#/components/responses/Unprocessable"
+          },
+          "429": {
+            "$ref": "#/components/responses/RateLimited"
+          },
+          "500": {
+            "$ref": "#/components/responses/ServerError"
+          },
+          "503": {
+            "$ref": "#/components/responses/Unavailable"
+          }
+        },
+        "x-minimum-role": "admin",
+        "parameters": [
+          {
+            "name": "id",
+            "in": "path",
+            "required": true,
+            "schema": {
+              "type": "string",
+              "pattern": "^[a-z0-9][a-z0-9-]{0,62}$",
+              "description": "A device id; any other text is 404."
+            }
+          }
+        ]
+      }
+    },
     "/devices/{id}/readings": {
       "get": {
         "summary": "One metric of one device over [from, to), raw or in UTC buckets with avg/min/max/count.",
@@ -3781,6 +3915,53 @@ enum OpenAPIDocument {
         "required": [
           "deleted"
         ],
+        "additionalProperties": false
+      },
+      "DeviceBroker": {
+        "type": "object",
+        "required": [
+          "device",
+          "broker",
+          "hashed",
+          "override"
+        ],
+        "properties": {
+          "device": {
+            "type": "string"
+          },
+          "broker": {
+            "type": "string",
+            "description": "Where the device belongs now: override when it names a configured broker, else hashed."
+          },
+          "hashed": {
+            "type": "string",
+            "description": "The rendezvous hash's choice (SHA-256 of name NUL device id; highest wins)."
+          },
+          "override": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "description": "The operator's override, or null."
+          }
+        },
+        "additionalProperties": false
+      },
+      "DeviceBrokerInput": {
+        "type": "object",
+        "required": [
+          "broker"
+        ],
+        "properties": {
+          "broker": {
+            "type": [
+              "string",
+              "null"
+            ],
+            "pattern": "^[a-z0-9][a-z0-9-]{0,31}$",
+            "description": "A configured broker's name, or null to clear the override."
+          }
+        },
         "additionalProperties": false
       },
       "RecordingSettingInput": {

@@ -23,7 +23,7 @@ public final class Campaign {
         reporter.line("""
             \(settings.quick ? "quick" : "full") campaign: \(settings.windowSeconds) s of faults; \
             \(shape.simulators) simulator(s) × \(shape.devicesPerSimulator) devices at \(shape.rate)/s + \(shape.agents) agent(s), \
-            \(shape.aggregators) aggregators, mosquitto, PostgreSQL; wall-time bound \(settings.wallTimeBoundSeconds) s
+            \(shape.aggregators) aggregators, \(shape.brokers > 1 ? "\(shape.brokers) mosquitto brokers" : "mosquitto"), PostgreSQL; wall-time bound \(settings.wallTimeBoundSeconds) s
             """)
         let work: String
         do {
@@ -48,7 +48,7 @@ public final class Campaign {
         }
         do {
             try await fleet.bringUp(sourceRoot: settings.sourceRoot, captureSeconds: settings.captureSeconds)
-            reporter.line("fleet up: \(fleet.aggregators.map(\.name).joined(separator: ", ")), mosquitto on 127.0.0.1:\(fleet.brokerPort), "
+            reporter.line("fleet up: \(fleet.aggregators.map(\.name).joined(separator: ", ")), mosquitto on 127.0.0.1:\(([fleet.brokerPort] + fleet.extraBrokers.map(\.port)).map(String.init).joined(separator: ", ")), "
                           + "\(fleet.allDevices.count) devices in \(fleet.devices.count) device processes")
             try await fleet.waitUntilStreaming(timeout: .seconds(settings.streamingSeconds))
             reporter.line("every device has readings stored; faults begin")

@@ -38,7 +38,7 @@ public struct CampaignSettings: Sendable {
     /// The schedule's settings for this fleet.
     public var schedule: FaultSchedule.Settings {
         FaultSchedule.Settings(gapSeconds: gapSeconds, restartDelaySeconds: restartDelaySeconds,
-                               deviceProcesses: shape.deviceProcesses, aggregators: shape.aggregators)
+                               deviceProcesses: shape.deviceProcesses, aggregators: shape.aggregators, brokers: shape.brokers)
     }
 
     /// Seconds each simulator captures: the fault window plus the few seconds the fleet
@@ -53,5 +53,5 @@ public struct CampaignSettings: Sendable {
     public var wallTimeBoundSeconds: Int { setupSeconds + streamingSeconds + windowSeconds + 60 + catchUpSeconds + 120 }
 
     /// The command that replays this run.
-    public var reproduce: String { "make chaos\(quick ? " QUICK=1" : "") SEED=\(seed)" }
+    public var reproduce: String { "make chaos\(quick ? " QUICK=1" : "")\(shape.brokers > 1 ? " BROKERS=\(shape.brokers)" : "") SEED=\(seed)" }
 }

@@ -74,6 +74,7 @@ extension Fleet {
         for device in devices { if let process = device.process { await process.stop() } }
         for node in aggregators { if let process = node.process { await process.stop(timeout: .seconds(30)) } }
         if let broker { await broker.stop() }
+        for extra in extraBrokers { if let process = extra.process { await process.stop() } }
         await postgres.stop()
         ProcessRegistry.shared.killAll()
     }

@@ -18,7 +18,7 @@ extension Fleet {
         switch target.kind {
         case .device: devices[target.index].name
         case .aggregator: aggregators[target.index].name
-        case .broker: "mosquitto"
+        case .broker: target.index == 0 ? "mosquitto" : extraBrokers[target.index - 1].processName
         case .database: "postgres"
         }
     }
@@ -30,7 +30,7 @@ extension Fleet {
         switch target.kind {
         case .device: victim = devices[target.index].process
         case .aggregator: victim = aggregators[target.index].process
-        case .broker: victim = broker
+        case .broker: victim = target.index == 0 ? broker : extraBrokers[target.index - 1].process
         case .database:
             guard let pid = postgres.pid, postgres.isRunning else { return nil }
             await postgres.crash()
@@ -55,8 +55,12 @@ extension Fleet {
             try await startAggregator(node)
             return node.process!.pid
         case .broker:
-            try await startBroker()
-            return broker!.pid
+            guard target.index > 0 else {
+                try await startBroker()
+                return broker!.pid
+            }
+            try await startExtraBroker(target.index - 1)
+            return extraBrokers[target.index - 1].process!.pid
         case .database:
             try await restartPostgres()
             return postgres.pid ?? 0

@@ -21,6 +21,8 @@ final class Fleet {
     let brokerPort: Int
     let brokerConfig: String
     var broker: ServerProcess?
+    /// Brokers `b`, `c`, … when the shape has more than one (the first is ``broker``).
+    var extraBrokers: [ExtraBroker] = []
     var aggregators: [AggregatorNode] = []
     var devices: [DeviceProcess] = []
     /// Seconds a simulator waits for its buffers to drain after capture before giving up (exit 3).
@@ -45,6 +47,7 @@ final class Fleet {
     func bringUp(sourceRoot: String, captureSeconds: Int) async throws {
         try await setUpAggregators(sourceRoot: sourceRoot)
         try await startBroker()
+        for index in extraBrokers.indices { try await startExtraBroker(index) }
         for node in aggregators { try await startAggregator(node) }
         try await enrollAndStartDevices(captureSeconds: captureSeconds)
     }
@@ -74,6 +77,7 @@ final class Fleet {
         let state = "\(work)/aggregator"
         let brokerDirectory = "\(state)/broker"
         let instances = (0..<shape.aggregators).map { "chaos-\(String(UnicodeScalar(UInt8(97 + $0))))" }
+        extraBrokers = try (1..<max(1, shape.brokers)).map { try ExtraBroker(index: $0, work: work) }
         for (index, instance) in instances.enumerated() {
             let certificate = index == 0 ? "aggregator" : instance
             let node = AggregatorNode(instance: instance, configPath: "\(work)/\(instance).json", httpPort: try FreePort.next())
@@ -89,7 +93,7 @@ final class Fleet {
                 "identity": ["broker_dir": brokerDirectory, "broker_pid_file": "\(work)/mosquitto/mosquitto.pid",
                              "device_broker_host": "127.0.0.1", "device_broker_port": brokerPort],
                 "logging": ["format": "json", "level": "info"],
-            ]
+            ].merging(brokersSection(brokerDirectory: brokerDirectory)) { $1 }
             let data = try JSONSerialization.data(withJSONObject: configuration, options: [.prettyPrinted, .sortedKeys])
             try data.write(to: URL(fileURLWithPath: node.configPath))
             aggregators.append(node)
@@ -103,6 +107,11 @@ final class Fleet {
         try aggregator(["broker-config"] + config + ["--out", brokerDirectory, "--listen", "127.0.0.1", "--port", "\(brokerPort)",
                                                      "--persistence-dir", "\(work)/mosquitto/", "--log-dest", "stderr", "--user", user]
                        + aggregators.dropFirst().flatMap { ["--service", "svc.aggregator.\($0.instance)"] })
+        for extra in extraBrokers {
+            try aggregator(["broker-config"] + config + ["--broker", extra.name, "--out", extra.directory, "--listen", "127.0.0.1",
+                                                         "--persistence-dir", "\(extra.directory)/", "--log-dest", "stderr", "--user", user]
+                           + aggregators.dropFirst().flatMap { ["--service", "svc.aggregator.\($0.instance)"] })
+        }
         for node in aggregators.dropFirst() {
             try aggregator(["ca", "service-cert"] + config + ["--name", "svc.aggregator.\(node.instance)",
                                                              "--cert-out", "\(brokerDirectory)/\(node.instance).pem",

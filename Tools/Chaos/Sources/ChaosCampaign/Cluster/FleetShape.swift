@@ -9,8 +9,12 @@ public struct FleetShape: Sendable, Equatable {
     public var rate: Double
     /// `outpost-aggregator serve` processes sharing the subscription.
     public var aggregators: Int
+    /// Independent mosquitto brokers (`brokers` in the aggregators' configuration); devices
+    /// are spread over them by the assignment, every aggregator connects to each.
+    public var brokers: Int
 
-    public init(simulators: Int, devicesPerSimulator: Int, agents: Int, rate: Double, aggregators: Int = 2) {
+    public init(simulators: Int, devicesPerSimulator: Int, agents: Int, rate: Double, aggregators: Int = 2, brokers: Int = 1) {
+        self.brokers = brokers
         self.simulators = simulators
         self.devicesPerSimulator = devicesPerSimulator
         self.agents = agents

@@ -17,8 +17,12 @@ public struct FaultSchedule: Sendable {
         /// How many device processes (simulators and agents) and aggregators can be hit.
         public var deviceProcesses: Int
         public var aggregators: Int
+        /// How many brokers can be hit.
+        public var brokers: Int
 
-        public init(gapSeconds: ClosedRange<Double>, restartDelaySeconds: ClosedRange<Double>, deviceProcesses: Int, aggregators: Int) {
+        public init(gapSeconds: ClosedRange<Double>, restartDelaySeconds: ClosedRange<Double>, deviceProcesses: Int, aggregators: Int,
+                    brokers: Int = 1) {
+            self.brokers = brokers
             self.gapSeconds = gapSeconds
             self.restartDelaySeconds = restartDelaySeconds
             self.deviceProcesses = deviceProcesses
@@ -69,7 +73,8 @@ public struct FaultSchedule: Sendable {
         switch kind {
         case .device: settings.deviceProcesses
         case .aggregator: settings.aggregators
-        case .broker, .database: 1
+        case .broker: settings.brokers
+        case .database: 1
         }
     }
 
