@@ -52,6 +52,18 @@ public final class PatroniCluster: Sendable {
     @discardableResult
     public func killLeader() throws -> String { try run("kill-leader") }
 
+    /// SIGSTOPs the replica's WAL receiver: synchronous commits wait for it from then on.
+    public func freezeReplica() throws { _ = try run("freeze-replica") }
+
+    /// SIGCONTs the frozen WAL receiver.
+    public func thawReplica() throws { _ = try run("thaw-replica") }
+
+    /// Starts a killed node again (it rejoins as a replica).
+    public func startNode(_ name: String) throws { _ = try run("start-node", name) }
+
+    /// Waits until a replica streams from the leader.
+    public func waitStreaming() throws { _ = try run("wait-streaming") }
+
     /// Runs SQL as the superuser in `outpost` through `port` (the primary endpoint by default)
     /// over verified TLS; returns the unaligned, tuples-only output.
     @discardableResult

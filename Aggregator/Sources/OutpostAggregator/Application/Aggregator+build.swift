@@ -51,7 +51,10 @@ public func buildAggregator(
         return component
     }
     let readiness = SchemaReadiness()
-    let database = try Database(settings: configuration.postgres, logger: component("postgres"))
+    // Connections kept open for every writer and two more (API, presence), so a write after a
+    // failover does not wait behind connection attempts the pool makes only on demand.
+    let database = try Database(settings: configuration.postgres, logger: component("postgres"),
+                                minimumConnections: configuration.ingest.writers + 2)
 
     var mqtt = configuration.mqtt.clientConfiguration(clientID: configuration.mqttClientID, sessionExpiry: UInt32(configuration.ingest.sessionExpirySeconds))
     mqtt.receiveMaximum = 1_000
@@ -60,7 +63,8 @@ public func buildAggregator(
 
     let codec = WireCodec()
     let pipeline = IngestPipeline(
-        settings: configuration.ingest, store: ReadingStore(client: database.client, logger: component("ingest"), metrics: metrics),
+        settings: configuration.ingest, store: ReadingStore(client: database.client, logger: component("ingest"), metrics: metrics,
+                                                         deadline: .milliseconds(configuration.ingest.writeDeadlineMs)),
         acks: MQTTAckPublisher(client: broker, codec: codec), metrics: metrics, logger: component("ingest"))
     let presence = PresenceRecorder(maxPendingDevices: configuration.devices.maxPendingDevices)
     let commandInbox = BoundedQueue<CommandInbox>(limit: 1_000)

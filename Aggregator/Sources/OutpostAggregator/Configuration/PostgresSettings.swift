@@ -41,17 +41,19 @@ public struct PostgresSettings: Codable, Sendable, Equatable {
         tls = try container.value(.tls, default: PostgresTLSSettings())
     }
 
-    /// postgres-nio's pool configuration for these settings.
+    /// postgres-nio's pool configuration for these settings, keeping `minimumConnections`
+    /// open (at most ``maxConnections``).
     ///
     /// - Throws: ``StoreError`` when a TLS file cannot be used (``StoreError/Code/tlsFileUnreadable``,
     ///   ``StoreError/Code/tlsKeyPermissions``).
-    public func clientConfiguration() throws(StoreError) -> PostgresClient.Configuration {
+    public func clientConfiguration(minimumConnections: Int = 0) throws(StoreError) -> PostgresClient.Configuration {
         let tlsConfiguration = try tls.tlsConfiguration()
         var configuration = PostgresClient.Configuration(
             host: host, port: port, username: username, password: password?.value, database: database,
             tls: tlsConfiguration.map { .require($0) } ?? .disable)
         configuration.options.tlsServerName = tls.serverName
         configuration.options.maximumConnections = maxConnections
+        configuration.options.minimumConnections = min(max(0, minimumConnections), maxConnections)
         return configuration
     }
 

@@ -5,7 +5,8 @@ import Foundation
 /// - `failing` (503): PostgreSQL does not answer, the broker connection is down, a watched
 ///   certificate has expired or the CRL is past its `nextUpdate`, or a watched file system is
 ///   less than 2% free.
-/// - `degraded` (200, still serving): a write path is retrying a transient failure, a
+/// - `degraded` (200, still serving): a write path is retrying a transient failure, readings
+///   wait and nothing committed for `ingest.stall_seconds` (`ingest_stalled`), a
 ///   certificate expires within 7 days, the CRL within a day, or a file system is less than 10% free.
 /// - `ok` (200) otherwise. `problems` names each finding.
 struct HealthReport: Sendable, Equatable {
@@ -24,6 +25,8 @@ struct HealthReport: Sendable, Equatable {
     var databaseUp: Bool
     var brokerUp: Bool
     var failingWrites: [String]
+    /// Readings wait and nothing committed for `ingest.stall_seconds`.
+    var ingestStalled = false
     /// Watched certificates' `notAfter`, by name (`ca`, `https`, `mqtt_client`, `broker`).
     var certificates: [String: Date] = [:]
     var crlNextUpdate: Date?
@@ -37,6 +40,7 @@ struct HealthReport: Sendable, Equatable {
         if !databaseUp { found.append(("database_unreachable", .failing)) }
         if !brokerUp { found.append(("broker_disconnected", .failing)) }
         for path in failingWrites { found.append(("write_failing:\(path)", .degraded)) }
+        if ingestStalled { found.append(("ingest_stalled", .degraded)) }
         for (name, notAfter) in certificates {
             let left = notAfter.timeIntervalSince(now)
             if left <= 0 {

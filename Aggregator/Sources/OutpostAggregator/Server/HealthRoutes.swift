@@ -35,6 +35,7 @@ public struct HealthRoutes: RouteProvider {
         router.get("/health") { _, _ -> Response in
             let databaseUp = await Self.within(.seconds(3)) { await database.isReachable() }
             var report = HealthReport(databaseUp: databaseUp, brokerUp: broker.isConnected, failingWrites: metrics.failingWritePaths)
+            report.ingestStalled = metrics.ingestStalled
             if let expiry {
                 let read = expiry.read()
                 report.certificates = read.certificates
