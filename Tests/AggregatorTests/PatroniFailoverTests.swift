@@ -199,8 +199,9 @@ struct PatroniFailoverTests {
                 let leader = try await fixture.blocking { try cluster.leader() }
                 #expect(leader != killed)
                 try await waitUntil(timeout: .seconds(30), "round \(round): the stall clears") { !aggregator.metrics.ingestStalled }
+                let rejoining = killed
                 try await fixture.blocking {
-                    try cluster.startNode(killed)
+                    try cluster.startNode(rejoining)
                     try cluster.waitStreaming()
                 }
             }

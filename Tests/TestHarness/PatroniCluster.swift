@@ -52,6 +52,12 @@ public final class PatroniCluster: Sendable {
     @discardableResult
     public func killLeader() throws -> String { try run("kill-leader") }
 
+    /// The PID of `node`'s postmaster, from its `postmaster.pid`.
+    public func postmasterPID(of node: String) -> Int32? {
+        let file = (directory as NSString).appendingPathComponent("\(node)/data/postmaster.pid")
+        return (try? String(contentsOfFile: file, encoding: .utf8))?.split(separator: "\n").first.flatMap { Int32($0) }
+    }
+
     /// SIGSTOPs the replica's WAL receiver: synchronous commits wait for it from then on.
     public func freezeReplica() throws { _ = try run("freeze-replica") }
 
