@@ -54,11 +54,9 @@ struct IngestStallPolicyTests {
         #expect(report.json.contains(#""problems":["ingest_stalled"]"#))
     }
 
-    @Test("the pool keeps writers + 2 connections, never more than max_connections")
-    func minimumConnections() throws {
-        let settings = PostgresSettings(maxConnections: 3)
-        #expect(try settings.clientConfiguration(minimumConnections: 4).options.minimumConnections == 3)
-        #expect(try PostgresSettings().clientConfiguration(minimumConnections: 4).options.minimumConnections == 4)
+    @Test("the pool keeps no minimum of connections (postgres-nio 1.33.2 stops the process with one during a failover)")
+    func noMinimumConnections() throws {
+        #expect(try PostgresSettings().clientConfiguration().options.minimumConnections == 0)
     }
 
     @Test("ingest.write_deadline_ms and ingest.stall_seconds: defaults and bounds")

@@ -51,10 +51,7 @@ public func buildAggregator(
         return component
     }
     let readiness = SchemaReadiness()
-    // Connections kept open for every writer and two more (API, presence), so a write after a
-    // failover does not wait behind connection attempts the pool makes only on demand.
-    let database = try Database(settings: configuration.postgres, logger: component("postgres"),
-                                minimumConnections: configuration.ingest.writers + 2)
+    let database = try Database(settings: configuration.postgres, logger: component("postgres"))
 
     var mqtt = configuration.mqtt.clientConfiguration(clientID: configuration.mqttClientID, sessionExpiry: UInt32(configuration.ingest.sessionExpirySeconds))
     mqtt.receiveMaximum = 1_000
@@ -102,8 +99,13 @@ public func buildAggregator(
     // The file systems `/health` and `outpost_disk_free_*` watch: state, and recordings when on.
     let disks = configuration.recordings.enabled
         ? ["state": configuration.stateDir, "recordings": configuration.recordings.directory] : ["state": configuration.stateDir]
+    let readReplica = try configuration.postgres.readReplica.map { settings throws(StoreError) in
+        try ReadReplica(settings: settings, primarySettings: configuration.postgres, primary: database.client, metrics: metrics,
+                        logger: component("postgres.replica"))
+    }
     let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics, live: live,
-                            recordings: configuration.recordings.enabled ? configuration.recordings : nil, logger: component("api"))
+                            recordings: configuration.recordings.enabled ? configuration.recordings : nil, readReplica: readReplica,
+                            logger: component("api"))
     let routes: [any RouteProvider] =
         [HealthRoutes(database: database, broker: broker, metrics: metrics, metricsToken: try configuration.http.metricsToken(),
                       expiry: expiry, disks: disks)] + enrollment + [adminAPI] + routeProviders
@@ -138,7 +140,7 @@ public func buildAggregator(
                        readiness: readiness, metrics: metrics, logger: component("commands")),
         IngestService(client: broker, router: router, pipeline: pipeline, readiness: readiness, logger: component("ingest")),
         adminAPI.events,
-    ] + crlRefresh + (live.map { [LiveViewService(live: $0, readiness: readiness)] } ?? []) + recordingServices + [
+    ] + (readReplica.map { [$0] } ?? []) + crlRefresh + (live.map { [LiveViewService(live: $0, readiness: readiness)] } ?? []) + recordingServices + [
         http,
         SystemdWatchdogService(isHealthy: { await database.isReachable() }),
     ]

@@ -12,11 +12,9 @@ public struct Database: Service {
     public let logger: Logger
     let settings: PostgresSettings
 
-    /// - Parameter minimumConnections: connections the pool keeps open (at most `max_connections`).
     /// - Throws: ``StoreError`` when a `postgres.tls` file cannot be used.
-    public init(settings: PostgresSettings, logger: Logger, minimumConnections: Int = 0) throws(StoreError) {
-        self.client = PostgresClient(configuration: try settings.clientConfiguration(minimumConnections: minimumConnections),
-                                     backgroundLogger: logger)
+    public init(settings: PostgresSettings, logger: Logger) throws(StoreError) {
+        self.client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
         self.settings = settings
         self.logger = logger
     }
