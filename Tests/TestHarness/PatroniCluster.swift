@@ -9,6 +9,8 @@ public final class PatroniCluster: Sendable {
     public let primaryPort: Int
     /// HAProxy's read endpoint (a streaming replica).
     public let replicaPort: Int
+    /// Each node's own PostgreSQL port (`node1`, `node2`), bypassing HAProxy.
+    public let nodePorts: [String: Int]
     /// The CA that issued the nodes' certificate (valid for 127.0.0.1 and localhost).
     public let caFile: String
     public let outpostPassword: String
@@ -39,6 +41,7 @@ public final class PatroniCluster: Sendable {
               let ca = values["HA_CA_FILE"], let outpost = values["HA_OUTPOST_PASSWORD"], let superuser = values["HA_SUPERUSER_PASSWORD"]
         else { throw HarnessError("ha/cluster.sh wrote an incomplete \(directory)/env") }
         primaryPort = primary
+        nodePorts = ["node1": values["HA_NODE1_PORT"].flatMap(Int.init) ?? 0, "node2": values["HA_NODE2_PORT"].flatMap(Int.init) ?? 0]
         replicaPort = replica
         caFile = ca
         outpostPassword = outpost
