@@ -17,6 +17,13 @@ import TestHarness
 struct PatroniBenchmark {
     static let batches = 40, batchRows = 5_000
 
+    /// What the sampler and the reader collect while ingest runs.
+    final class Samples: Sendable {
+        let lags = Mutex<[Double]>([])
+        let queries = Mutex<[Duration]>([])
+        let running = Atomic<Bool>(true)
+    }
+
     /// Writes `batches` batches of `batchRows` readings through `client`; returns rows per second.
     static func ingest(_ client: PostgresClient, device: DeviceID) async throws -> Double {
         let store = ReadingStore(client: client, logger: Logger(label: "bench"))
@@ -57,24 +64,22 @@ struct PatroniBenchmark {
             _ = try await Self.ingest(directDatabase.client, device: DeviceID("bench-d")!)
             _ = try await Self.ingest(aggregator.database.client, device: DeviceID("bench-h")!)
             var directRates: [Double] = [], proxyRates: [Double] = []
-            let lags = Mutex<[Double]>([])
-            let queries = Mutex<[Duration]>([])
-            let sampling = Atomic<Bool>(true)
+            let samples = Samples()
             let sampler = Task {
-                while sampling.load(ordering: .relaxed) {
+                while samples.running.load(ordering: .relaxed) {
                     if let lag = try? await fixture.blocking({
                         try cluster.psql("SELECT coalesce(extract(epoch FROM max(replay_lag)), 0) FROM pg_stat_replication")
                     }), let value = Double(lag) {
-                        lags.withLock { $0.append(value) }
+                        samples.lags.withLock { $0.append(value) }
                     }
                     try? await Task.sleep(for: .milliseconds(200))
                 }
             }
             let reader = Task {
                 let store = ReadingsStore(primary: aggregator.database.client, replica: replica, logger: Logger(label: "bench"))
-                while sampling.load(ordering: .relaxed) {
+                while samples.running.load(ordering: .relaxed) {
                     let started = ContinuousClock.now
-                    if (try? await store.latest(device: "bench-h")) != nil { queries.withLock { $0.append(ContinuousClock.now - started) } }
+                    if (try? await store.latest(device: "bench-h")) != nil { samples.queries.withLock { $0.append(ContinuousClock.now - started) } }
                 }
             }
             let phaseStarted = ContinuousClock.now
@@ -83,14 +88,14 @@ struct PatroniBenchmark {
                 proxyRates.append(try await Self.ingest(aggregator.database.client, device: DeviceID("bench-h")!))
             }
             let phaseSeconds = Self.seconds(ContinuousClock.now - phaseStarted)
-            sampling.store(false, ordering: .relaxed)
+            samples.running.store(false, ordering: .relaxed)
             await sampler.value
             await reader.value
             let text = aggregator.metrics.render()
             let onReplica = metricValue(text, "outpost_api_reads_total", ["target": "replica"]) ?? 0
             let onPrimary = metricValue(text, "outpost_api_reads_total", ["target": "primary"]) ?? 0
-            let latencies = queries.withLock { $0 }.sorted()
-            let lagSamples = lags.withLock { $0 }
+            let latencies = samples.queries.withLock { $0 }.sorted()
+            let lagSamples = samples.lags.withLock { $0 }
             #expect(!latencies.isEmpty && !lagSamples.isEmpty)
             func fmt(_ value: Double) -> String { String(format: "%.0f", value) }
             print("BENCH patroni ingest (store, \(Self.batches) × \(Self.batchRows) rows, synchronous replica, TLS): direct \(directRates.map(fmt)) rows/s, "
