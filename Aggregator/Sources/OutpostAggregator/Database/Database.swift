@@ -65,10 +65,14 @@ public struct Database: Service {
         }
     }
 
-    /// True when a trivial query answers; for `/health`.
+    /// True when a trivial query answers within 3 s; for `/health`. Bounded by ``WriteDeadline``:
+    /// while PostgreSQL is down the pool keeps a lease request waiting, which must not hold `/health`.
     public func isReachable() async -> Bool {
+        let logger = logger
         do {
-            for try await _ in try await client.query("SELECT 1", logger: logger) {}
+            try await WriteDeadline(.seconds(3)).run(client) { connection in
+                for try await _ in try await connection.query("SELECT 1", logger: logger) {}
+            }
             return true
         } catch {
             return false
