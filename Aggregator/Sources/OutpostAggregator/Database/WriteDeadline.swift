@@ -4,11 +4,10 @@ import Synchronization
 /// A deadline on one write: the lease of a pooled connection and the statement on it.
 ///
 /// postgres-nio 1.33 bounds neither: a lease can wait behind connections that never come
-/// back (or for ever once the pool has stopped), and a statement waits as long as the server
-/// stays silent (a commit waiting for a stalled synchronous standby, a peer gone without a
-/// FIN). Past the deadline the caller gets ``StoreError/Code/writeDeadline`` at once; the
-/// write's task is cancelled (which withdraws a waiting lease request) and its connection,
-/// if it got one, closed, so the pool opens a new one and the caller retries.
+/// back, and a statement waits as long as the server stays silent (a commit waiting for a
+/// stalled synchronous standby, a peer gone without a FIN). Past the deadline the lease
+/// request is withdrawn, or the connection is closed, and ``StoreError/Code/writeDeadline``
+/// is thrown; the pool opens a new connection and the caller retries.
 ///
 /// Closing, never cancelling: a `CancelRequest` (or `statement_timeout`) ends a commit's
 /// wait for the synchronous standby and leaves it committed on the primary alone, where an
@@ -22,83 +21,42 @@ public struct WriteDeadline: Sendable {
         self.limit = limit
     }
 
-    /// One write's outcome, settled once: by the write, by the deadline, or by the caller's cancellation.
-    private final class Race<Result: Sendable>: Sendable {
-        let state = Mutex<(continuation: CheckedContinuation<Result, any Error>?, connection: PostgresConnection?)>((nil, nil))
-        /// The write and the deadline's timer.
-        let work = Mutex<Task<Void, Never>?>(nil)
-        let timer = Mutex<Task<Void, Never>?>(nil)
-
-        /// Resumes the caller unless already resumed; true when this call did.
-        @discardableResult
-        func settle(_ result: Swift.Result<Result, any Error>) -> Bool {
-            guard let continuation = state.withLock({ state in
-                defer { state.continuation = nil }
-                return state.continuation
-            }) else { return false }
-            continuation.resume(with: result)
-            return true
-        }
-
-        /// Records the leased connection; false when the race is already settled (the deadline passed).
-        func leased(_ connection: PostgresConnection) -> Bool {
-            state.withLock { state in
-                guard state.continuation != nil else { return false }
-                state.connection = connection
-                return true
-            }
-        }
-
-        /// Closes the leased connection, if any.
-        func closeConnection() {
-            let connection = state.withLock { state in
-                defer { state.connection = nil }
-                return state.connection
-            }
-            let closing: EventLoopFuture<Void>? = connection?.close()
-            _ = closing
-        }
+    /// The connection `run` leased, for the deadline to close.
+    private final class Lease: Sendable {
+        let connection = Mutex<PostgresConnection?>(nil)
     }
 
     /// Runs `body` on a pooled connection within ``limit``.
     ///
-    /// - Throws: ``StoreError`` ``StoreError/Code/writeDeadline`` past the deadline; `CancellationError`
-    ///   when the calling task is cancelled first; otherwise what `body` throws.
+    /// - Throws: ``StoreError`` ``StoreError/Code/writeDeadline`` past the deadline; otherwise what `body` throws.
     public func run<Result: Sendable>(
         _ client: PostgresClient, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let race = Race<Result>()
+        let lease = Lease()
         let limit = limit
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                race.state.withLock { $0.continuation = continuation }
-                race.work.withLock { $0 = Task {
-                    do {
-                        let result = try await client.withConnection { connection in
-                            // A statement ignores cancellation: never start one once the race is settled.
-                            guard race.leased(connection) else { throw CancellationError() }
-                            return try await body(connection)
-                        }
-                        race.settle(.success(result))
-                    } catch {
-                        race.settle(.failure(error))
-                    }
-                    race.timer.withLock { $0 }?.cancel()
-                } }
-                race.timer.withLock { $0 = Task {
-                    guard (try? await Task.sleep(for: limit)) != nil else { return }
-                    if race.settle(.failure(StoreError(.writeDeadline, "no answer within \(limit); the connection was closed"))) {
-                        race.work.withLock { $0 }?.cancel()
-                        race.closeConnection()
-                    }
-                } }
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask {
+                try await client.withConnection { connection in
+                    lease.connection.withLock { $0 = connection }
+                    // The deadline may have passed between the lease and the line above: it cancelled
+                    // this task before a connection was there to close, and a statement ignores cancellation.
+                    try Task.checkCancellation()
+                    let result = try await body(connection)
+                    lease.connection.withLock { $0 = nil }
+                    return result
+                }
             }
-        } onCancel: {
-            if race.settle(.failure(CancellationError())) {
-                race.work.withLock { $0 }?.cancel()
-                race.closeConnection()
+            group.addTask {
+                try await Task.sleep(for: limit)
+                return nil
             }
-            race.timer.withLock { $0 }?.cancel()
+            if let first = try await group.next(), let result = first {
+                group.cancelAll()
+                return result
+            }
+            group.cancelAll()
+            lease.connection.withLock { $0 }?.close().whenComplete { _ in }
+            throw StoreError(.writeDeadline, "no answer within \(limit); the connection was closed")
         }
     }
 }
