@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm test-vm-centre deb demo demo-stop demo-ha demo-ha-stop chaos bench clean
+.PHONY: all deps build test test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm test-vm-centre deb demo demo-stop demo-ha demo-ha-stop chaos chaos-failover bench clean
 
 all: build
 
@@ -66,6 +66,18 @@ chaos: deps
 	@mkdir -p $(PIDS_DIR)
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) "$$($(SWIFT) build --show-bin-path)/outpost-chaos" --source-root $(CURDIR) \
 		$(CHAOS_FLAGS) || status=$$?; packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
+	@$(MAKE) --no-print-directory chaos-failover
+
+## chaos-failover: the PostgreSQL failover campaign (part of `chaos` and `test-chaos`, ~3 min): the
+## fleet on a Patroni cluster (ha/cluster.sh), kill -9 of the leader with the replica streaming,
+## then lagging; ingest gap and drain per failover, then the exactly-once check. Unprivileged (as
+## root the cluster runs as `postgres`).
+chaos-failover: deps
+	@$(SWIFT) build -q --product outpost-agent && $(SWIFT) build -q --product outpost-aggregator \
+		&& $(SWIFT) build -q --product outpost-chaos
+	@mkdir -p $(PIDS_DIR)
+	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) "$$($(SWIFT) build --show-bin-path)/outpost-chaos" --source-root $(CURDIR) \
+		--failover $(if $(SEED),--seed $(SEED)) || status=$$?; packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
 
 ## test-fuzz: libFuzzer over the wire decoders for FUZZ_SECONDS (default 60; part of `make test`).
 test-fuzz: deps

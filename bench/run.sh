@@ -435,6 +435,18 @@ phase_live() {
     part live "$(cat "$root/.build/live-test/results.json")"
 }
 
+# Item 8: a Patroni cluster (ha/cluster.sh: synchronous replica, HAProxy, TLS) with the debug
+# build's `Patroni figures` suite: the store's rows/s through HAProxy against straight to the
+# leader, the replica's replay lag under that ingest, readings queries served by the replica
+# meanwhile (Tests/AggregatorTests/PatroniBenchmark.swift). As root the cluster runs as `postgres`.
+phase_patroni() {
+    log "patroni: swift test --filter PatroniBenchmark (debug build, OUTPOST_BENCH=1)"
+    mkdir -p "$root/.build/test-pids"
+    (cd "$root" && OUTPOST_BENCH=1 TEST_HARNESS_PIDS_DIR="$root/.build/test-pids" swift test --filter PatroniBenchmark) \
+        >"$BENCH_WORK/logs/patroni.log" 2>&1 || { "$root/packaging/dev/reap-test-processes.sh" "$root/.build/test-pids"; return 1; }
+    part patroni "$("$PY" -c 'import json, sys; print(json.dumps({"lines": [l.strip()[len("BENCH patroni "):] for l in open(sys.argv[1]) if l.startswith("BENCH patroni ")]}))' "$BENCH_WORK/logs/patroni.log")"
+}
+
 # ---------------------------------------------------------------------------------------------
 # `bench/run.sh --profile`: the aggregator under callgrind while simulated devices stream
 # (valgrind because this machine has no hardware counters for perf). Slow: a light load.
@@ -539,6 +551,7 @@ run_phase buffer 300
 run_phase api $((BENCH_API_DURATION * 2 + 900))
 run_phase rtp $((BENCH_RTP_DURATION + 660))
 run_phase live 900
+run_phase patroni 900
 
 stack_stop "$BENCH_WORK" >/dev/null
 trap - EXIT

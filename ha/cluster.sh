@@ -69,6 +69,19 @@ pid_of() {
 alive() { local pid; pid=$(pid_of "$1") && kill -0 "$pid" 2>/dev/null; }
 postmaster_pid() { [ -f "$dir/$1/data/postmaster.pid" ] && head -1 "$dir/$1/data/postmaster.pid"; }
 
+# Patroni starts the postmasters, and a killed Patroni leaves its postmaster running: their
+# PIDs go to the test harness's reaper too (listed in DIR/postmasters, so stop can forget them).
+track_postmasters() {
+    [ -n "${TEST_HARNESS_PIDS_DIR:-}" ] && [ -d "$TEST_HARNESS_PIDS_DIR" ] || return 0
+    local node pid
+    for node in node1 node2; do
+        pid=$(postmaster_pid $node) || continue
+        grep -q "$dir/$node/data" "/proc/$pid/cmdline" 2>/dev/null || continue
+        echo "ha-$node-postmaster" >"$TEST_HARNESS_PIDS_DIR/$pid"
+        grep -qx "$pid" "$dir/postmasters" 2>/dev/null || echo "$pid" >>"$dir/postmasters"
+    done
+}
+
 load_env() {
     [ -f "$dir/env" ] || die "$dir has no cluster (run start first)"
     # shellcheck disable=SC1091
@@ -222,6 +235,10 @@ defaults
     timeout client 30m
     timeout server 30m
     timeout check 2s
+    # TCP keepalives on both sides: a peer gone without a FIN (a dead host) is noticed by the
+    # kernel instead of holding a session until the 30-minute timeouts.
+    option clitcpka
+    option srvtcpka
 # Writes: whichever member answers 200 on Patroni's /primary.
 listen primary
     bind 127.0.0.1:$HA_PRIMARY_PORT
@@ -265,6 +282,7 @@ start() {
     alive haproxy || launch haproxy haproxy -db -f "$dir/haproxy.cfg"
     wait_for "a replica streaming through HAProxy" 120 streaming
     wait_for "HAProxy's replica endpoint" 30 replica_endpoint
+    track_postmasters
     superuser_psql "$HA_PRIMARY_PORT" postgres "SELECT 1 FROM pg_roles WHERE rolname = 'outpost'" | grep -q 1 \
         || superuser_psql "$HA_PRIMARY_PORT" postgres "CREATE ROLE outpost LOGIN PASSWORD '$HA_OUTPOST_PASSWORD'" >/dev/null
     superuser_psql "$HA_PRIMARY_PORT" postgres "SELECT 1 FROM pg_database WHERE datname = 'outpost'" | grep -q 1 \
@@ -308,6 +326,10 @@ stop() {
             for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
         fi
     done
+    if [ -f "$dir/postmasters" ]; then
+        while read -r pid; do forget "$pid"; done <"$dir/postmasters"
+        rm -f "$dir/postmasters"
+    fi
     if pid=$(pid_of etcd); then
         kill -TERM "$pid" 2>/dev/null || true
         for _ in $(seq 1 20); do kill -0 "$pid" 2>/dev/null || break; sleep 0.5; done
@@ -336,10 +358,11 @@ case $command in
         kill -KILL "$postmaster"
         rm -f "$dir/$node.pid"
         forget "$patroni"
+        forget "$postmaster"
         echo "$node"
         ;;
     start-node) load_env; start_node "${1:?node name}" ;;
-    wait-streaming) load_env; wait_for "a replica streaming" "${1:-120}" streaming ;;
+    wait-streaming) load_env; wait_for "a replica streaming" "${1:-120}" streaming; track_postmasters ;;
     freeze-replica)
         load_env
         node=$(leader) || die "no leader"

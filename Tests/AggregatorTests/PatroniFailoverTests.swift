@@ -8,13 +8,16 @@ import TestHarness
 
 /// The aggregator on a Patroni cluster (ha/cluster.sh: etcd, a primary and a synchronous
 /// replica, HAProxy) over verified TLS, with the leader killed under ingest.
-@Suite("PostgreSQL failover (Patroni)", .serialized, .timeLimit(.minutes(6)))
+@Suite("PostgreSQL failover (Patroni)", .serialized, .timeLimit(.minutes(9)))
 struct PatroniFailoverTests {
     static let script = AggregatorFixture.packageRoot.appendingPathComponent("ha/cluster.sh").path
 
     /// The cluster outlives the fixture, so the aggregators shut down (draining ingest) while
     /// their database still answers; then the cluster is stopped by PID.
-    static func withCluster(_ body: (AggregatorFixture, PatroniCluster, AggregatorConfiguration) async throws -> Void) async throws {
+    static func withCluster(
+        tweak: (inout AggregatorConfiguration) -> Void = { _ in },
+        _ body: (AggregatorFixture, PatroniCluster, AggregatorConfiguration) async throws -> Void
+    ) async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-ha")
         // Bootstrapping takes 15-25 s of blocking tool runs: off the cooperative pool.
         let cluster = try await withCheckedThrowingContinuation { continuation in
@@ -28,6 +31,7 @@ struct PatroniFailoverTests {
                     configuration.postgres = PostgresSettings(
                         host: "127.0.0.1", port: cluster.primaryPort, username: "outpost", password: cluster.outpostPassword,
                         database: "outpost", tls: PostgresTLSSettings(mode: .verifyFull, caFile: cluster.caFile))
+                    tweak(&configuration)
                 }
                 try await body(fixture, cluster, configuration)
             }
@@ -114,6 +118,101 @@ struct PatroniFailoverTests {
                 return false
             }
             listener.cancel()
+        }
+    }
+
+    /// Streams `devices` (50 readings every 50 ms each) while `faults` runs, then waits until
+    /// every captured reading is acked. Bounded: at most 3 minutes of sending.
+    static func stream(_ devices: [TestDevice], _ faults: () async throws -> Void) async throws {
+        let done = Atomic<Bool>(false)
+        let sender = Task {
+            let started = ContinuousClock.now
+            var round = 0
+            while (round < 20 || !done.load(ordering: .relaxed)) && ContinuousClock.now - started < .seconds(180) {
+                for device in devices { try await device.send(batches: 1, readings: 50) }
+                try await Task.sleep(for: .milliseconds(50))
+                round += 1
+            }
+        }
+        do {
+            try await faults()
+        } catch {
+            sender.cancel()
+            throw error
+        }
+        done.store(true, ordering: .relaxed)
+        try await sender.value
+        for device in devices { try await device.waitAllAcked(timeout: .seconds(180)) }
+    }
+
+    /// The run that once hung for minutes: the synchronous replica's WAL receiver stalls, so
+    /// every commit waits; the leader is killed; the replica resumes and is promoted. Twice in
+    /// a row on one cluster. Each time: no ack while the replica is stalled, writes pass their
+    /// deadline, `/health` says `ingest_stalled`, ingest resumes on the new primary, and every
+    /// captured reading is stored exactly once.
+    @Test("a stalled synchronous replica holds the acks back; kill -9 of the leader, twice: ingest recovers, every reading stored once")
+    func stalledReplicaFailoverRepeated() async throws {
+        try await Self.withCluster(tweak: { configuration in
+            configuration.ingest.writeDeadlineMs = 3_000
+            configuration.ingest.stallSeconds = 3
+        }) { fixture, cluster, configuration in
+            let aggregator = try await fixture.startInProcess(configuration)
+            let ids = ["meter-s1", "meter-s2"]
+            _ = try await fixture.blocking { try cluster.psql("INSERT INTO devices (id) VALUES \(ids.map { "('\($0)')" }.joined(separator: ", "))") }
+            var devices: [TestDevice] = []
+            for id in ids { devices.append(try await fixture.device(id, resendAfter: .seconds(2))) }
+            let stored = { @Sendable () async -> Int in
+                (try? await fixture.blocking { try cluster.psql("SELECT count(*) FROM readings") }).flatMap { Int($0) } ?? -1
+            }
+            var gaps: [Duration] = []
+            for round in 1...2 {
+                var killed = ""
+                try await Self.stream(devices) {
+                    let start = await stored()
+                    try await waitUntil(timeout: .seconds(60), "round \(round): readings stored before the freeze") {
+                        await stored() > start + 1_000
+                    }
+                    let deadlinesBefore = metricValue(aggregator.metrics.render(), "outpost_ingest_write_deadlines_total") ?? 0
+                    try await fixture.blocking { try cluster.freezeReplica() }
+                    // Commits now wait for the stalled replica: once the writes in flight have settled,
+                    // no further reading is acked (or visible) while it stays stalled.
+                    try await Task.sleep(for: .seconds(2))
+                    let acked = devices.map(\.ackedCount), visible = await stored()
+                    try await waitUntil(timeout: .seconds(30), "round \(round): /health reports the stall") {
+                        aggregator.metrics.ingestStalled
+                    }
+                    try await waitUntil(timeout: .seconds(30), "round \(round): a write passes its deadline") {
+                        (metricValue(aggregator.metrics.render(), "outpost_ingest_write_deadlines_total") ?? 0) > deadlinesBefore
+                    }
+                    #expect(devices.map(\.ackedCount) == acked, "round \(round): acks advanced while the synchronous replica was stalled")
+                    #expect(await stored() == visible)
+                    killed = try await fixture.blocking { try cluster.killLeader() }
+                    let killedAt = ContinuousClock.now
+                    try await fixture.blocking { try cluster.thawReplica() }
+                    try await waitUntil(timeout: .seconds(120), every: .milliseconds(200), "round \(round): readings stored on the new primary") {
+                        await stored() > visible
+                    }
+                    gaps.append(ContinuousClock.now - killedAt)
+                    let after = await stored()
+                    try await waitUntil(timeout: .seconds(60), "round \(round): ingest flowing on the new primary") { await stored() >= after + 1_000 }
+                }
+                let leader = try await fixture.blocking { try cluster.leader() }
+                #expect(leader != killed)
+                try await waitUntil(timeout: .seconds(30), "round \(round): the stall clears") { !aggregator.metrics.ingestStalled }
+                let rejoining = killed
+                try await fixture.blocking {
+                    try cluster.startNode(rejoining)
+                    try cluster.waitStreaming()
+                }
+            }
+            print("patroni stalled-replica failover ×2: first reading stored \(gaps) after the kill")
+            for device in devices {
+                let line = try await fixture.blocking {
+                    try cluster.psql("SELECT count(*), count(DISTINCT (buffer, seq)) FROM readings WHERE device = '\(device.id.rawValue)'")
+                }
+                let counts = line.split(separator: "|").compactMap { Int($0) }
+                #expect(counts == [device.captured, device.captured], "\(device.id): stored \(line) of \(device.captured)")
+            }
         }
     }
 }

@@ -9,6 +9,8 @@ public final class PatroniCluster: Sendable {
     public let primaryPort: Int
     /// HAProxy's read endpoint (a streaming replica).
     public let replicaPort: Int
+    /// Each node's own PostgreSQL port (`node1`, `node2`), bypassing HAProxy.
+    public let nodePorts: [String: Int]
     /// The CA that issued the nodes' certificate (valid for 127.0.0.1 and localhost).
     public let caFile: String
     public let outpostPassword: String
@@ -39,6 +41,7 @@ public final class PatroniCluster: Sendable {
               let ca = values["HA_CA_FILE"], let outpost = values["HA_OUTPOST_PASSWORD"], let superuser = values["HA_SUPERUSER_PASSWORD"]
         else { throw HarnessError("ha/cluster.sh wrote an incomplete \(directory)/env") }
         primaryPort = primary
+        nodePorts = ["node1": values["HA_NODE1_PORT"].flatMap(Int.init) ?? 0, "node2": values["HA_NODE2_PORT"].flatMap(Int.init) ?? 0]
         replicaPort = replica
         caFile = ca
         outpostPassword = outpost
@@ -51,6 +54,24 @@ public final class PatroniCluster: Sendable {
     /// `kill -9` of the leader's Patroni and postmaster, as when its host dies; returns its name.
     @discardableResult
     public func killLeader() throws -> String { try run("kill-leader") }
+
+    /// The PID of `node`'s postmaster, from its `postmaster.pid`.
+    public func postmasterPID(of node: String) -> Int32? {
+        let file = (directory as NSString).appendingPathComponent("\(node)/data/postmaster.pid")
+        return (try? String(contentsOfFile: file, encoding: .utf8))?.split(separator: "\n").first.flatMap { Int32($0) }
+    }
+
+    /// SIGSTOPs the replica's WAL receiver: synchronous commits wait for it from then on.
+    public func freezeReplica() throws { _ = try run("freeze-replica") }
+
+    /// SIGCONTs the frozen WAL receiver.
+    public func thawReplica() throws { _ = try run("thaw-replica") }
+
+    /// Starts a killed node again (it rejoins as a replica).
+    public func startNode(_ name: String) throws { _ = try run("start-node", name) }
+
+    /// Waits until a replica streams from the leader.
+    public func waitStreaming() throws { _ = try run("wait-streaming") }
 
     /// Runs SQL as the superuser in `outpost` through `port` (the primary endpoint by default)
     /// over verified TLS; returns the unaligned, tuples-only output.

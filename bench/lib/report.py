@@ -98,6 +98,9 @@ def table(r):
         rows.append(("7 live view, agent → Chromium via Janus",
                      f"latency median {live['latencyMs']['median']:.1f} ms, p95 {live['latencyMs']['p95']:.1f} ms; "
                      f"{live['packetsPerSecondOneViewer']:.0f} pkt/s with 1 viewer, {live['packetsPerSecondTwoViewers']:.0f} with 2", "—"))
+    patroni = r.get("patroni")
+    if patroni and patroni.get("lines"):
+        rows.append(("8 Patroni (sync replica, TLS; debug client)", "; ".join(patroni["lines"]), "—"))
     width = max(len(r[0]) for r in rows) if rows else 0
     lines = [f"{'figure'.ljust(width)} | value | busiest processes (mean CPU, 100% = one core)"]
     lines += [f"{a.ljust(width)} | {b} | {c}" for a, b, c in rows]

@@ -65,7 +65,7 @@ struct ReadingsAPITests {
             }
             #expect(mismatches.isEmpty, "\(mismatches.prefix(5))")
             #expect(compared == Self.devices * 720)
-            let store = ReadingsStore(client: env.client, logger: env.logger)
+            let store = ReadingsStore(primary: env.client, logger: env.logger)
             let query = try ReadingsQuery(["metric": "power_w", "bucket": "1h", "from": "2026-01-01T00:00:00Z", "to": "2026-01-31T00:00:00Z"])
             let storeStarted = ContinuousClock.now
             for device in expected.keys.sorted() { #expect(try await store.buckets(device: device, query).0.count == 720) }

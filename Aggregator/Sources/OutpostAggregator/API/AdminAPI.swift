@@ -43,7 +43,8 @@ public struct AdminAPI: RouteProvider {
     public let metrics: AggregatorMetrics
 
     public init(client: PostgresClient, settings: APISettings, identity: IdentityOperations? = nil, metrics: AggregatorMetrics,
-                live: LiveView? = nil, recordings: RecordingSettings? = nil, brokers: BrokerDirectory? = nil, logger: Logger) {
+                live: LiveView? = nil, recordings: RecordingSettings? = nil, brokers: BrokerDirectory? = nil,
+                readReplica: ReadReplica? = nil, logger: Logger) {
         var logger = logger
         logger[metadataKey: "component"] = "admin-api"
         self.settings = settings
@@ -58,7 +59,7 @@ public struct AdminAPI: RouteProvider {
             client: client, keyring: keyring, users: users, logger: logger,
             accessTokenLifetime: .seconds(settings.accessTokenSeconds), refreshTokenLifetime: .seconds(settings.refreshTokenSeconds))
         devices = DeviceCatalog(client: client, logger: logger)
-        readings = ReadingsStore(client: client, logger: logger)
+        readings = ReadingsStore(primary: client, replica: readReplica, logger: logger)
         deviceEvents = DeviceEventLog(client: client, logger: logger)
         commands = CommandRecords(client: client, logger: logger)
         identityRecords = IdentityRecords(client: client, logger: logger)

@@ -65,7 +65,8 @@ public func buildAggregator(
 
     let codec = WireCodec()
     let pipeline = IngestPipeline(
-        settings: configuration.ingest, store: ReadingStore(client: database.client, logger: component("ingest"), metrics: metrics),
+        settings: configuration.ingest, store: ReadingStore(client: database.client, logger: component("ingest"), metrics: metrics,
+                                                         deadline: .milliseconds(configuration.ingest.writeDeadlineMs)),
         acks: MQTTAckPublisher(brokers: brokers, codec: codec), metrics: metrics, logger: component("ingest"))
     let presence = PresenceRecorder(maxPendingDevices: configuration.devices.maxPendingDevices)
     let commandInbox = BoundedQueue<CommandInbox>(limit: 1_000)
@@ -103,9 +104,14 @@ public func buildAggregator(
     // The file systems `/health` and `outpost_disk_free_*` watch: state, and recordings when on.
     let disks = configuration.recordings.enabled
         ? ["state": configuration.stateDir, "recordings": configuration.recordings.directory] : ["state": configuration.stateDir]
+    let readReplica = try configuration.postgres.readReplica.map { settings throws(StoreError) in
+        try ReadReplica(settings: settings, primarySettings: configuration.postgres, primary: database.client, metrics: metrics,
+                        logger: component("postgres.replica"))
+    }
     let adminAPI = AdminAPI(client: database.client, settings: configuration.api, identity: identityOperations, metrics: metrics, live: live,
                             recordings: configuration.recordings.enabled ? configuration.recordings : nil,
                             brokers: BrokerDirectory(configuration: configuration, client: database.client, logger: component("api")),
+                            readReplica: readReplica,
                             logger: component("api"))
     let routes: [any RouteProvider] =
         [HealthRoutes(database: database, brokers: brokers, metrics: metrics, metricsToken: try configuration.http.metricsToken(),
@@ -147,7 +153,7 @@ public func buildAggregator(
                        readiness: readiness, metrics: metrics, logger: component("commands")),
         IngestService(brokers: brokers, router: router, pipeline: pipeline, readiness: readiness, logger: component("ingest")),
         adminAPI.events,
-    ] + crlRefresh + (live.map { [LiveViewService(live: $0, readiness: readiness)] } ?? []) + recordingServices + [
+    ] + (readReplica.map { [$0] } ?? []) + crlRefresh + (live.map { [LiveViewService(live: $0, readiness: readiness)] } ?? []) + recordingServices + [
         http,
         SystemdWatchdogService(isHealthy: { await database.isReachable() }),
     ]

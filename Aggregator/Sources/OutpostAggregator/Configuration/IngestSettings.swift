@@ -32,9 +32,16 @@ public struct IngestSettings: Codable, Sendable, Equatable {
     /// swallows its share of messages. Set the same random value (`openssl rand -hex 16`)
     /// on every aggregator and a device cannot join. `[A-Za-z0-9_-]{1,64}`; defaults to `outpost`.
     public var shareGroup: String
+    /// Longest one batch write may take, lease of a connection included, in ms. Past it the
+    /// connection is closed and the batch retried (``WriteDeadline``). Defaults to 30,000.
+    public var writeDeadlineMs: Int
+    /// Seconds with readings waiting and nothing committed before `/health` reports
+    /// `ingest_stalled` (degraded). Defaults to 30.
+    public var stallSeconds: Int
 
     public init(batchMaxRows: Int = 5_000, batchMaxDelayMs: Int = 50, queueMaxRows: Int = 20_000, deviceQueueMaxRows: Int = 5_000,
-                writers: Int = 2, sessionExpirySeconds: Int = 300, shareGroup: String = Topic.sharedGroup) {
+                writers: Int = 2, sessionExpirySeconds: Int = 300, shareGroup: String = Topic.sharedGroup,
+                writeDeadlineMs: Int = 30_000, stallSeconds: Int = 30) {
         self.batchMaxRows = batchMaxRows
         self.batchMaxDelayMs = batchMaxDelayMs
         self.queueMaxRows = queueMaxRows
@@ -42,6 +49,8 @@ public struct IngestSettings: Codable, Sendable, Equatable {
         self.writers = writers
         self.sessionExpirySeconds = sessionExpirySeconds
         self.shareGroup = shareGroup
+        self.writeDeadlineMs = writeDeadlineMs
+        self.stallSeconds = stallSeconds
     }
 
     /// True for a group name mosquitto and every MQTT v5 broker accept: `[A-Za-z0-9_-]{1,64}`.
@@ -64,5 +73,8 @@ public struct IngestSettings: Codable, Sendable, Equatable {
                                                    "must be 1-604800 seconds")
         shareGroup = try container.value(.shareGroup, default: Topic.sharedGroup, where: Self.isValidShareGroup,
                                          "must match [A-Za-z0-9_-]{1,64}")
+        writeDeadlineMs = try container.value(.writeDeadlineMs, default: 30_000, where: { (100...3_600_000).contains($0) },
+                                              "must be 100-3600000 ms")
+        stallSeconds = try container.value(.stallSeconds, default: 30, where: { (1...86_400).contains($0) }, "must be 1-86400 seconds")
     }
 }

@@ -18,9 +18,12 @@ public struct PostgresSettings: Codable, Sendable, Equatable {
     public var maxConnections: Int
     /// TLS for the connections. Defaults to `disable`; use `verify-full` once the database is on another host.
     public var tls: PostgresTLSSettings
+    /// A streaming replica for read-only readings queries, with a staleness bound; none by default.
+    public var readReplica: ReadReplicaSettings?
 
     public init(host: String = "127.0.0.1", port: Int = 5432, username: String = "outpost", password: String? = nil,
-                database: String = "outpost", maxConnections: Int = 10, tls: PostgresTLSSettings = PostgresTLSSettings()) {
+                database: String = "outpost", maxConnections: Int = 10, tls: PostgresTLSSettings = PostgresTLSSettings(),
+                readReplica: ReadReplicaSettings? = nil) {
         self.host = host
         self.port = port
         self.username = username
@@ -28,6 +31,7 @@ public struct PostgresSettings: Codable, Sendable, Equatable {
         self.database = database
         self.maxConnections = maxConnections
         self.tls = tls
+        self.readReplica = readReplica
     }
 
     public init(from decoder: any Decoder) throws {
@@ -39,9 +43,16 @@ public struct PostgresSettings: Codable, Sendable, Equatable {
         database = try container.value(.database, default: "outpost")
         maxConnections = try container.value(.maxConnections, default: 10, where: { (1...500).contains($0) }, "must be 1-500")
         tls = try container.value(.tls, default: PostgresTLSSettings())
+        readReplica = try container.decodeIfPresent(ReadReplicaSettings.self, forKey: .readReplica)
     }
 
     /// postgres-nio's pool configuration for these settings.
+    ///
+    /// No minimum of open connections: postgres-nio 1.33.2's pool stops the process on a
+    /// precondition (`PoolStateMachine+ConnectionGroup.swift:163`) with a minimum above zero
+    /// when connections fail during a failover (seen in `PatroniFailoverTests`). Its other
+    /// gap, a lease request left waiting when the last connection fails (postgres-nio #657),
+    /// is closed by ``WriteDeadline``: the request is withdrawn and a new one opens a connection.
     ///
     /// - Throws: ``StoreError`` when a TLS file cannot be used (``StoreError/Code/tlsFileUnreadable``,
     ///   ``StoreError/Code/tlsKeyPermissions``).

@@ -22,6 +22,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let tlsUnsupported = Code("postgres_tls_unsupported")
         /// The TLS handshake failed otherwise (protocol, or the server refused our client certificate).
         public static let tlsHandshakeFailed = Code("postgres_tls_handshake_failed")
+        /// A write (its connection lease and its statement) passed its deadline; its connection was closed.
+        public static let writeDeadline = Code("postgres_write_deadline")
     }
 
     public let code: Code

@@ -27,6 +27,8 @@ public final class IngestPipeline: Sendable {
     private let queuedRows = Mutex([DeviceID: Int]())
     private let share: DeviceShare
     private let batches: BoundedQueue<IngestBatch>
+    /// Readings in the pipeline and the last commit, for `/health`'s `ingest_stalled`.
+    private let progress = Mutex(IngestStall())
 
     public init(settings: IngestSettings, store: ReadingStore, acks: any AckPublisher, metrics: AggregatorMetrics, logger: Logger) {
         self.settings = settings
@@ -71,7 +73,11 @@ public final class IngestPipeline: Sendable {
             return true
         }
         let added = await queue.push(message, weight: message.rows)
-        if !added { release(message) }
+        if added {
+            progress.withLock { $0.admitted(message.rows, at: .now) }
+        } else {
+            release(message)
+        }
         metrics.queueRows.set(Double(queue.weight))
         return added
     }
@@ -98,6 +104,7 @@ public final class IngestPipeline: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     self.metrics.updateRate(now: .now)
+                    self.publishStall(now: .now)
                 }
             }
             // The rate ticker runs until the others are done.
@@ -105,6 +112,13 @@ public final class IngestPipeline: Sendable {
             for _ in 0..<settings.writers { await group.next() }
             group.cancelAll()
         }
+    }
+
+    /// `outpost_ingest_stalled_seconds` and `/health`'s `ingest_stalled`.
+    private func publishStall(now: ContinuousClock.Instant) {
+        let limit = Duration.seconds(settings.stallSeconds)
+        let (waited, stalled) = progress.withLock { ($0.waited(at: now), $0.isStalled(at: now, limit: limit)) }
+        metrics.ingestStall(seconds: Double(waited.components.seconds) + Double(waited.components.attoseconds) / 1e18, stalled: stalled)
     }
 
     private func assemble() async {
@@ -169,14 +183,19 @@ public final class IngestPipeline: Sendable {
                 "writer": "\(writer)", "rows": "\(remaining.reduce(0) { $0 + $1.rows })", "retry_in": "\(delay)",
                 "error": "\(String(reflecting: error))",
             ])
-            guard !Task.isCancelled else { return }
+            guard !Task.isCancelled else { return abandon(remaining) }
             try? await Task.sleep(for: delay)
             guard !Task.isCancelled else {
                 logger.warning("batch abandoned at shutdown; devices re-send it", metadata: ["rows": "\(batch.rows)"])
-                return
+                return abandon(remaining)
             }
             delay = min(delay * 2, .seconds(5))
         }
+    }
+
+    /// Forgets readings left unwritten at shutdown (their devices re-send them).
+    private func abandon(_ messages: [ReceivedBatch]) {
+        progress.withLock { $0.dropped(messages.reduce(0) { $0 + $1.rows }) }
     }
 
     /// Dead-letters messages PostgreSQL refused for their data, counts them, and acks them.
@@ -188,6 +207,7 @@ public final class IngestPipeline: Sendable {
             metrics.rejected(kind: RejectionReason.kind(.telemetry), reason: DeadLetter.databaseRefused, readings: message.rows)
         }
         publishAcks(for: offenders.map { $0.item })
+        progress.withLock { $0.committed(offenders.reduce(0) { $0 + $1.item.rows }, at: .now) }
     }
 
     /// Counts what the commit did and acknowledges the accepted messages.
@@ -206,6 +226,7 @@ public final class IngestPipeline: Sendable {
             }
         }
         metrics.stored(outcome.inserted, duplicates: acceptedRows - outcome.inserted, now: now)
+        progress.withLock { $0.committed(batch.rows, at: now) }
         publishAcks(for: accepted)
         let published = ContinuousClock.now
         for message in accepted { metrics.ackLagSeconds.record(published - message.receivedAt) }

@@ -23,11 +23,16 @@ public struct ReadingStore: Sendable {
     let client: PostgresClient
     let logger: Logger
     let conflictFallbacks: Counter?
+    let deadlines: Counter?
+    /// Bounds each write, lease included (``WriteDeadline``).
+    let deadline: WriteDeadline
 
-    public init(client: PostgresClient, logger: Logger, metrics: AggregatorMetrics? = nil) {
+    public init(client: PostgresClient, logger: Logger, metrics: AggregatorMetrics? = nil, deadline: Duration = .seconds(30)) {
         self.client = client
         self.logger = logger
         self.conflictFallbacks = metrics?.conflictFallbacks
+        self.deadlines = metrics?.writeDeadlines
+        self.deadline = WriteDeadline(deadline)
     }
 
     /// Writes `batch`. The plain insert runs first: re-deliveries are rare (they follow
@@ -35,6 +40,9 @@ public struct ReadingStore: Sendable {
     /// a third cheaper for the server. When the batch holds a reading already stored, the
     /// statement fails whole with a unique violation and nothing of it stays; it is then
     /// written again with `ON CONFLICT DO NOTHING`.
+    ///
+    /// - Throws: ``StoreError`` ``StoreError/Code/writeDeadline`` when a write takes longer than
+    ///   its deadline (its connection is closed; retrying is safe); PostgreSQL's errors otherwise.
     public func write(_ batch: IngestBatch) async throws -> Outcome {
         do {
             return try await write(batch, onConflictDoNothing: false)
@@ -54,6 +62,12 @@ public struct ReadingStore: Sendable {
         // row in a tuple store only to count them.
         let conflictClause = onConflictDoNothing ? "ON CONFLICT DO NOTHING RETURNING 1" : ""
         let insertedCount = onConflictDoNothing ? "(SELECT count(*) FROM inserted)" : "0::int8"
+        // A re-delivery may find its rows committed by a write whose connection was closed
+        // while the commit waited for the synchronous standby: committed on the primary, maybe
+        // not yet on the standby. Inserting nothing writes no WAL and would ack them at once;
+        // taking a transaction id gives this statement a commit record, and its commit waits
+        // until the standby holds everything before it, those rows included.
+        let durableRead = onConflictDoNothing ? "WHERE pg_current_xact_id() IS NOT NULL" : ""
         let query: PostgresQuery = """
             WITH known AS (
                 SELECT id, revoked_at IS NULL AS active FROM devices WHERE id = ANY(\(devices)::text[])
@@ -69,14 +83,25 @@ public struct ReadingStore: Sendable {
             SELECT \(unescaped: insertedCount),
                    coalesce((SELECT array_agg(id) FROM known WHERE active), '{}'::text[]),
                    coalesce((SELECT array_agg(id) FROM known WHERE NOT active), '{}'::text[])
+            \(unescaped: durableRead)
             """
-        var outcome = Outcome(inserted: 0, accepted: [], revoked: [])
-        for try await (inserted, accepted, revoked) in try await client.query(query, logger: logger)
-            .decode((Int64, [String], [String]).self)
-        {
-            outcome.inserted = Int(inserted)
-            outcome.accepted = Set(accepted.compactMap(DeviceID.init))
-            outcome.revoked = Set(revoked.compactMap(DeviceID.init))
+        let logger = logger
+        var outcome: Outcome
+        do {
+            outcome = try await deadline.run(client) { connection in
+                var outcome = Outcome(inserted: 0, accepted: [], revoked: [])
+                for try await (inserted, accepted, revoked) in try await connection.query(query, logger: logger)
+                    .decode((Int64, [String], [String]).self)
+                {
+                    outcome.inserted = Int(inserted)
+                    outcome.accepted = Set(accepted.compactMap(DeviceID.init))
+                    outcome.revoked = Set(revoked.compactMap(DeviceID.init))
+                }
+                return outcome
+            }
+        } catch let error as StoreError where error.code == .writeDeadline {
+            deadlines?.increment()
+            throw error
         }
         if !onConflictDoNothing {
             outcome.inserted = batch.messages.reduce(0) { $0 + (outcome.accepted.contains($1.batch.device) ? $1.rows : 0) }

@@ -27,6 +27,14 @@ public final class AggregatorMetrics: Sendable {
     let stateFlushFailures: Counter
     let shedMessages: Counter
     let shedReadings: Counter
+    /// Writes past their deadline (``WriteDeadline``), and the ingest stall `/health` reports.
+    let writeDeadlines: Counter
+    let stalledSeconds: Gauge
+    private let stalled = Atomic<Bool>(false)
+    /// Read-only API queries by target, and the read replica's staleness (`postgres.read_replica`).
+    let replicaReads: Counter
+    let primaryReads: Counter
+    let replicaStalenessSeconds: Gauge
     private let rateWindow = Mutex(RateWindow())
     /// Write paths (`readings`, `presence`, `commands`) whose last write failed transiently.
     private let failingPaths = Mutex<Set<String>>([])
@@ -67,6 +75,19 @@ public final class AggregatorMetrics: Sendable {
             "Telemetry messages shed (not queued, not acked; re-sent by the device) because their device held its share of the ingest queue."))
         shedReadings = registry.makeCounter(
             descriptor: .outpost("outpost_ingest_shed_readings_total", "Readings in shed telemetry messages."))
+        writeDeadlines = registry.makeCounter(descriptor: .outpost(
+            "outpost_ingest_write_deadlines_total",
+            "Batch writes that passed ingest.write_deadline_ms; their connection was closed and the batch retried."))
+        stalledSeconds = registry.makeGauge(descriptor: .outpost(
+            "outpost_ingest_stalled_seconds", "Seconds since the last commit while readings wait to be written; 0 when none wait."))
+        let reads = MetricNameDescriptor.outpost(
+            "outpost_api_reads_total", "Read-only API queries (readings, buckets, latest, export) by where they went: replica or primary.")
+        replicaReads = registry.makeCounter(descriptor: reads, labels: [("target", "replica")])
+        primaryReads = registry.makeCounter(descriptor: reads, labels: [("target", "primary")])
+        replicaStalenessSeconds = registry.makeGauge(descriptor: .outpost(
+            "outpost_postgres_replica_staleness_seconds",
+            "At most how old the read replica's data is (postgres.read_replica); -1 when unknown or none is configured."))
+        replicaStalenessSeconds.set(-1.0)
         for path in Self.writePaths { writePath(path, failing: false) }
         recordBuildInfo()
     }
@@ -115,6 +136,26 @@ public final class AggregatorMetrics: Sendable {
                            labels: [("path", path)])
             .set(failing ? 1.0 : 0.0)
     }
+
+    /// Publishes the ingest stall: `seconds` since the last commit while readings wait, and
+    /// whether that is past `ingest.stall_seconds` (then `/health` reports `ingest_stalled`).
+    func ingestStall(seconds: Double, stalled isStalled: Bool) {
+        stalledSeconds.set(seconds)
+        stalled.store(isStalled, ordering: .relaxed)
+    }
+
+    /// Counts a read-only API query by where it went (`outpost_api_reads_total{target}`).
+    func read(onReplica: Bool) {
+        (onReplica ? replicaReads : primaryReads).increment()
+    }
+
+    /// The read replica's staleness bound (`outpost_postgres_replica_staleness_seconds`), -1 when unknown.
+    func replicaStaleness(_ bound: Duration?) {
+        replicaStalenessSeconds.set(bound.map { Double($0.components.seconds) + Double($0.components.attoseconds) / 1e18 } ?? -1)
+    }
+
+    /// True while readings wait and nothing committed for `ingest.stall_seconds`.
+    public var ingestStalled: Bool { stalled.load(ordering: .relaxed) }
 
     /// The write paths failing now, sorted.
     public var failingWritePaths: [String] { failingPaths.withLock { $0.sorted() } }

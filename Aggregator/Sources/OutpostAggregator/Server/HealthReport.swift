@@ -5,7 +5,9 @@ import Foundation
 /// - `failing` (503): PostgreSQL does not answer, the broker connection is down, a watched
 ///   certificate has expired or the CRL is past its `nextUpdate`, or a watched file system is
 ///   less than 2% free.
-/// - `degraded` (200, still serving): one of several brokers is disconnected, a write path is retrying a transient failure, a
+/// - `degraded` (200, still serving): one of several brokers is disconnected, a write path is
+///   retrying a transient failure, readings wait and nothing committed for
+///   `ingest.stall_seconds` (`ingest_stalled`), a
 ///   certificate expires within 7 days, the CRL within a day, or a file system is less than 10% free.
 /// - `ok` (200) otherwise. `problems` names each finding.
 struct HealthReport: Sendable, Equatable {
@@ -28,6 +30,8 @@ struct HealthReport: Sendable, Equatable {
     /// (`broker_disconnected:{name}`), since ingest from the others goes on.
     var brokersDown: [String] = []
     var failingWrites: [String]
+    /// Readings wait and nothing committed for `ingest.stall_seconds`.
+    var ingestStalled = false
     /// Watched certificates' `notAfter`, by name (`ca`, `https`, `mqtt_client`, `broker`).
     var certificates: [String: Date] = [:]
     var crlNextUpdate: Date?
@@ -42,6 +46,7 @@ struct HealthReport: Sendable, Equatable {
         if !brokerUp { found.append(("broker_disconnected", .failing)) }
         if brokerUp { for name in brokersDown { found.append(("broker_disconnected:\(name)", .degraded)) } }
         for path in failingWrites { found.append(("write_failing:\(path)", .degraded)) }
+        if ingestStalled { found.append(("ingest_stalled", .degraded)) }
         for (name, notAfter) in certificates {
             let left = notAfter.timeIntervalSince(now)
             if left <= 0 {

@@ -37,6 +37,7 @@ public struct HealthRoutes: RouteProvider {
             let down = brokers.disconnected
             var report = HealthReport(databaseUp: databaseUp, brokerUp: down.count < brokers.members.count, failingWrites: metrics.failingWritePaths)
             if brokers.members.count > 1 { report.brokersDown = down }
+            report.ingestStalled = metrics.ingestStalled
             if let expiry {
                 let read = expiry.read()
                 report.certificates = read.certificates

@@ -23,6 +23,8 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Work directory for the fleet's files and logs (default: a fresh temporary one, removed on success).")
     var workDir: String?
     @Flag(help: "Keep the work directory even when every check passes.") var keep = false
+    @Flag(help: "The PostgreSQL failover campaign instead: a Patroni cluster, the leader killed with the replica streaming, then lagging.")
+    var failover = false
 
     func validate() throws {
         if let window, window < 10 { throw ValidationError("--window must be at least 10 seconds") }
@@ -37,7 +39,8 @@ struct ChaosCommand: AsyncParsableCommand {
         let binDirectory = binDir ?? Self.executableDirectory()
         let root = sourceRoot ?? FileManager.default.currentDirectoryPath
         let seed = seed ?? SeededGenerator.randomSeed()
-        var settings = quick ? CampaignSettings.quick(seed: seed, binDirectory: binDirectory, sourceRoot: root)
+        var settings = failover ? CampaignSettings.failover(seed: seed, binDirectory: binDirectory, sourceRoot: root)
+            : quick ? CampaignSettings.quick(seed: seed, binDirectory: binDirectory, sourceRoot: root)
             : CampaignSettings.full(seed: seed, binDirectory: binDirectory, sourceRoot: root)
         if let window { settings.windowSeconds = window }
         if let simulators { settings.shape.simulators = simulators }
@@ -51,7 +54,7 @@ struct ChaosCommand: AsyncParsableCommand {
 
         let signals = Self.endOnSignals()
         let watchdog = Self.watchdog(seconds: settings.wallTimeBoundSeconds)
-        let status = await Campaign(settings: settings).run()
+        let status = failover ? await FailoverCampaign(settings: settings).run() : await Campaign(settings: settings).run()
         watchdog.cancel()
         signals.forEach { $0.cancel() }
         if status != 0 { throw ExitCode(status) }

@@ -4,7 +4,9 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// Reads the `readings` table (`device, buffer, seq, ts, metric, value`) for the admin API.
+/// Reads the `readings` table (`device, buffer, seq, ts, metric, value`) for the admin API,
+/// from the read replica while it is fresh enough (``ReadReplica``): readings are written
+/// only by ingest, so no API caller reads its own writes here.
 struct ReadingsStore: Sendable {
     struct RawReading: Codable, Sendable, Equatable {
         let ts: Date
@@ -26,8 +28,18 @@ struct ReadingsStore: Sendable {
         let value: Double
     }
 
-    let client: PostgresClient
+    let primary: PostgresClient
+    let replica: ReadReplica?
     let logger: Logger
+
+    init(primary: PostgresClient, replica: ReadReplica? = nil, logger: Logger) {
+        self.primary = primary
+        self.replica = replica
+        self.logger = logger
+    }
+
+    /// The pool for the next query: the replica's when configured and fresh, else the primary's.
+    var client: PostgresClient { replica?.reader ?? primary }
 
     func hasMetric(device: String, metric: String) async throws -> Bool {
         let rows = try await client.query(

@@ -35,6 +35,15 @@ public struct CampaignSettings: Sendable {
                          sourceRoot: sourceRoot, workDirectory: nil, keep: false)
     }
 
+    /// ``FailoverCampaign`` (`make chaos` and `make test-chaos` run it after the main campaign):
+    /// the quick fleet, capturing for about as long as two failovers take.
+    public static func failover(seed: UInt64, binDirectory: String, sourceRoot: String) -> CampaignSettings {
+        CampaignSettings(seed: seed, quick: true, windowSeconds: 90, gapSeconds: 3...3, restartDelaySeconds: 0...0,
+                         shape: FleetShape(simulators: 2, devicesPerSimulator: 5, agents: 1, rate: 2),
+                         setupSeconds: 240, streamingSeconds: 120, catchUpSeconds: 300, binDirectory: binDirectory,
+                         sourceRoot: sourceRoot, workDirectory: nil, keep: false)
+    }
+
     /// The schedule's settings for this fleet.
     public var schedule: FaultSchedule.Settings {
         FaultSchedule.Settings(gapSeconds: gapSeconds, restartDelaySeconds: restartDelaySeconds,

@@ -17,7 +17,7 @@ final class Fleet {
     let binaries: Binaries
     let shape: FleetShape
     let reporter: Reporter
-    let postgres: PostgresServer
+    let postgres: any FleetDatabase
     let brokerPort: Int
     let brokerConfig: String
     var broker: ServerProcess?
@@ -28,16 +28,24 @@ final class Fleet {
     /// Seconds a simulator waits for its buffers to drain after capture before giving up (exit 3).
     let drainTimeoutSeconds: Int
 
-    /// Starts PostgreSQL; ``bringUp(sourceRoot:captureSeconds:)`` builds and starts the rest.
-    static func create(work: String, binaries: Binaries, shape: FleetShape, drainTimeoutSeconds: Int, reporter: Reporter) async throws -> Fleet {
+    /// Starts PostgreSQL (unless `database` is given: a Patroni cluster already running);
+    /// ``bringUp(sourceRoot:captureSeconds:)`` builds and starts the rest.
+    static func create(work: String, binaries: Binaries, shape: FleetShape, drainTimeoutSeconds: Int, reporter: Reporter,
+                       database: (any FleetDatabase)? = nil) async throws -> Fleet {
         for directory in ["logs", "postgres", "aggregator", "mosquitto"] {
             try FileManager.default.createDirectory(atPath: "\(work)/\(directory)", withIntermediateDirectories: true)
         }
         // As root, PostgreSQL runs as `postgres`, which must reach its data directory.
         if geteuid() == 0 { chmod(work, 0o755) }
-        let postgres = try await PostgresServer(directory: "\(work)/postgres")
-        if let pid = postgres.pid { ProcessRegistry.shared.record("postgres", pid) }
-        reporter.line("postgres up on 127.0.0.1:\(postgres.port) (pid \(postgres.pid.map(String.init) ?? "?"))")
+        let postgres: any FleetDatabase
+        if let database {
+            postgres = database
+        } else {
+            let server = try await PostgresServer(directory: "\(work)/postgres")
+            if let pid = server.pid { ProcessRegistry.shared.record("postgres", pid) }
+            reporter.line("postgres up on 127.0.0.1:\(server.port) (pid \(server.pid.map(String.init) ?? "?"))")
+            postgres = server
+        }
         return Fleet(work: work, binaries: binaries, shape: shape, reporter: reporter, postgres: postgres,
                      brokerPort: try FreePort.next(), drainTimeoutSeconds: drainTimeoutSeconds)
     }
@@ -52,7 +60,7 @@ final class Fleet {
         try await enrollAndStartDevices(captureSeconds: captureSeconds)
     }
 
-    private init(work: String, binaries: Binaries, shape: FleetShape, reporter: Reporter, postgres: PostgresServer, brokerPort: Int,
+    private init(work: String, binaries: Binaries, shape: FleetShape, reporter: Reporter, postgres: any FleetDatabase, brokerPort: Int,
                  drainTimeoutSeconds: Int) {
         self.work = work
         self.binaries = binaries
@@ -87,7 +95,7 @@ final class Fleet {
                 "migrations_dir": "\(sourceRoot)/Aggregator/Migrations",
                 "mqtt": ["host": "127.0.0.1", "port": brokerPort, "ca_file": "\(brokerDirectory)/ca.pem",
                          "cert_file": "\(brokerDirectory)/\(certificate).pem", "key_file": "\(brokerDirectory)/\(certificate).key"],
-                "postgres": ["host": "127.0.0.1", "port": postgres.port, "username": postgres.user, "database": postgres.database],
+                "postgres": postgres.settings,
                 "http": ["host": "127.0.0.1", "port": node.httpPort, "cert_file": "\(state)/https.pem", "key_file": "\(state)/https.key",
                          "client_ca_file": "\(state)/ca/ca.pem"],
                 "identity": ["broker_dir": brokerDirectory, "broker_pid_file": "\(work)/mosquitto/mosquitto.pid",

@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+import OutpostCommon
+import PostgresNIO
+import Synchronization
+import Testing
+import TestHarness
+@testable import OutpostAggregator
+
+/// The ingest stall `/health` reports, without a database.
+@Suite("Ingest stall policy")
+struct IngestStallPolicyTests {
+    @Test("the clock runs only while readings wait, from the last commit or from when they began to wait")
+    func stallClock() {
+        let t0 = ContinuousClock.now
+        var stall = IngestStall()
+        #expect(stall.waited(at: t0 + .seconds(100)) == .zero)
+        #expect(!stall.isStalled(at: t0 + .seconds(100), limit: .seconds(3)))
+
+        // Readings arrive long after any commit: the clock starts at their arrival.
+        stall.admitted(10, at: t0)
+        stall.admitted(5, at: t0 + .seconds(1))
+        #expect(stall.pendingRows == 15)
+        #expect(stall.waited(at: t0 + .seconds(2)) == .seconds(2))
+        #expect(!stall.isStalled(at: t0 + .milliseconds(2_999), limit: .seconds(3)))
+        #expect(stall.isStalled(at: t0 + .seconds(3), limit: .seconds(3)))
+
+        // A commit restarts it; readings still wait, so it runs on.
+        stall.committed(10, at: t0 + .seconds(4))
+        #expect(stall.pendingRows == 5)
+        #expect(stall.waited(at: t0 + .seconds(5)) == .seconds(1))
+        #expect(!stall.isStalled(at: t0 + .seconds(5), limit: .seconds(3)))
+        #expect(stall.isStalled(at: t0 + .seconds(8), limit: .seconds(3)))
+
+        // Nothing waits: no stall however long since the last commit.
+        stall.committed(5, at: t0 + .seconds(9))
+        #expect(stall.pendingRows == 0)
+        #expect(stall.waited(at: t0 + .seconds(60)) == .zero)
+        #expect(!stall.isStalled(at: t0 + .seconds(60), limit: .seconds(3)))
+
+        // Readings abandoned at shutdown leave the count; it never goes below zero.
+        stall.admitted(7, at: t0 + .seconds(70))
+        stall.dropped(9)
+        #expect(stall.pendingRows == 0)
+        #expect(!stall.isStalled(at: t0 + .seconds(90), limit: .seconds(3)))
+    }
+
+    @Test("/health is degraded with ingest_stalled while ingest is stalled")
+    func health() {
+        var report = HealthReport(databaseUp: true, brokerUp: true, failingWrites: [])
+        report.ingestStalled = true
+        #expect(report.level == .degraded && report.httpStatus == 200)
+        #expect(report.findings.map(\.problem) == ["ingest_stalled"])
+        #expect(report.json.contains(#""problems":["ingest_stalled"]"#))
+    }
+
+    @Test("the pool keeps no minimum of connections (postgres-nio 1.33.2 stops the process with one during a failover)")
+    func noMinimumConnections() throws {
+        #expect(try PostgresSettings().clientConfiguration().options.minimumConnections == 0)
+    }
+
+    @Test("ingest.write_deadline_ms and ingest.stall_seconds: defaults and bounds")
+    func settings() throws {
+        let defaults = try JSONDecoder().decode(IngestSettings.self, from: Data("{}".utf8))
+        #expect(defaults.writeDeadlineMs == 30_000 && defaults.stallSeconds == 30)
+        let set = try JSONDecoder().decode(IngestSettings.self, from: Data(#"{"writeDeadlineMs": 2000, "stallSeconds": 5}"#.utf8))
+        #expect(set.writeDeadlineMs == 2_000 && set.stallSeconds == 5)
+        #expect(throws: ConfigError(.invalidValue, key: "write_deadline_ms", "")) {
+            try JSONDecoder().decode(IngestSettings.self, from: Data(#"{"writeDeadlineMs": 5}"#.utf8))
+        }
+        #expect(throws: ConfigError(.invalidValue, key: "stall_seconds", "")) {
+            try JSONDecoder().decode(IngestSettings.self, from: Data(#"{"stallSeconds": 0}"#.utf8))
+        }
+    }
+}
+
+/// Write deadlines against a real PostgreSQL: a session holding a lock on `readings` makes
+/// every insert wait, as a commit waiting for a stalled synchronous standby does.
+@Suite("Write deadline", .serialized, .timeLimit(.minutes(3)))
+struct WriteDeadlineTests {
+    final class RecordingAcks: AckPublisher, Sendable {
+        let acks = Mutex<[Ack]>([])
+        func publish(_ ack: Ack) throws { acks.withLock { $0.append(ack) } }
+    }
+
+    /// A connection of its own holding `LOCK TABLE readings IN SHARE MODE` (inserts wait, reads do not) until `release`.
+    static func lockReadings(_ settings: PostgresSettings) async throws -> PostgresConnection {
+        let connection = try await PostgresConnection.connect(
+            configuration: try settings.connectionConfiguration(), id: 99, logger: Logger(label: "test.lock"))
+        try await connection.query("BEGIN", logger: Logger(label: "test.lock"))
+        try await connection.query("LOCK TABLE readings IN SHARE MODE", logger: Logger(label: "test.lock"))
+        return connection
+    }
+
+    @Test("a write that waits past its deadline fails with postgres_write_deadline; the batch is retried, acked once the wait ends, stored once")
+    func deadlineRetries() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let configuration = try fixture.configuration()
+            let aggregator = try await fixture.startInProcess(configuration)
+            try await fixture.addDevices(["dl-1"])
+
+            // The store alone: the error and its code.
+            let lock = try await Self.lockReadings(configuration.postgres)
+            let metrics = AggregatorMetrics()
+            let store = ReadingStore(client: aggregator.database.client, logger: Logger(label: "test"), metrics: metrics,
+                                     deadline: .seconds(1))
+            let now = WireClock.nowMs()
+            func batch(seq: Int64) -> ReceivedBatch {
+                ReceivedBatch(batch: TelemetryBatch(device: DeviceID("dl-1")!, buffer: BufferID(7), readings: (0..<10).map {
+                    Reading(seq: seq + $0, ts: now, metric: "power_w", value: 1)
+                }), receivedAt: .now)
+            }
+            let started = ContinuousClock.now
+            await #expect(throws: StoreError(.writeDeadline, "")) { _ = try await store.write(IngestBatch([batch(seq: 1)])) }
+            let waited = ContinuousClock.now - started
+            #expect(waited >= .seconds(1) && waited < .seconds(30), "the deadline fired after \(waited)")
+            #expect(metricValue(metrics.render(), "outpost_ingest_write_deadlines_total") == 1)
+
+            // The pipeline: retries past each deadline, no ack, /health's stall; then the lock goes.
+            let acks = RecordingAcks()
+            let pipeline = IngestPipeline(
+                settings: IngestSettings(batchMaxRows: 5_000, batchMaxDelayMs: 20, writers: 1, stallSeconds: 2),
+                store: store, acks: acks, metrics: metrics, logger: Logger(label: "test"))
+            let running = Task { await pipeline.run() }
+            await pipeline.submit(batch(seq: 1))
+            try await waitUntil(timeout: .seconds(60), "two more deadlines and the stall reported") {
+                (metricValue(metrics.render(), "outpost_ingest_write_deadlines_total") ?? 0) >= 3 && metrics.ingestStalled
+            }
+            #expect((metricValue(metrics.render(), "outpost_ingest_stalled_seconds") ?? 0) >= 2)
+            #expect(metrics.failingWritePaths == ["readings"])
+            #expect(acks.acks.withLock { $0 }.isEmpty, "nothing acked while the write cannot commit")
+            try await connection(lock, commit: true)
+            try await waitUntil(timeout: .seconds(60), "acked once the lock is gone") { !acks.acks.withLock { $0 }.isEmpty }
+            try await waitUntil(timeout: .seconds(10), "the stall clears") { !metrics.ingestStalled }
+            #expect(metricValue(metrics.render(), "outpost_ingest_stalled_seconds") == 0)
+            pipeline.finish()
+            await running.value
+            #expect(try await fixture.count("SELECT count(*) FROM readings WHERE device = 'dl-1'") == 10)
+            #expect(try await fixture.count("SELECT count(DISTINCT seq) FROM readings WHERE device = 'dl-1'") == 10)
+            #expect(acks.acks.withLock { $0 }.map(\.device.rawValue) == ["dl-1"])
+            #expect(metrics.failingWritePaths.isEmpty)
+        }
+    }
+
+    @Test("a re-delivery that inserts nothing still takes a transaction id, so its commit waits for a synchronous standby")
+    func conflictPathWritesWAL() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let aggregator = try await fixture.startInProcess(try fixture.configuration())
+            try await fixture.addDevices(["dl-2"])
+            let metrics = AggregatorMetrics()
+            let store = ReadingStore(client: aggregator.database.client, logger: Logger(label: "test"), metrics: metrics)
+            let batch = IngestBatch([ReceivedBatch(batch: TelemetryBatch(device: DeviceID("dl-2")!, buffer: BufferID(1), readings: (1...5).map {
+                Reading(seq: $0, ts: WireClock.nowMs(), metric: "power_w", value: 1)
+            }), receivedAt: .now)])
+            #expect(try await store.write(batch).inserted == 5)
+            let nextXid = { try await fixture.count("SELECT pg_snapshot_xmax(pg_current_snapshot())::text::int8") }
+            let before = try await nextXid()
+            let again = try await store.write(batch)
+            #expect(again.inserted == 0 && again.accepted == [DeviceID("dl-2")!])
+            #expect(metricValue(metrics.render(), "outpost_ingest_conflict_retries_total") == 1)
+            // The failed plain insert takes one id; the conflict path must take its own.
+            #expect(try await nextXid() >= before + 2)
+        }
+    }
+
+    private func connection(_ connection: PostgresConnection, commit: Bool) async throws {
+        try await connection.query(commit ? "COMMIT" : "ROLLBACK", logger: Logger(label: "test.lock"))
+        try await connection.close()
+    }
+}
