@@ -58,7 +58,8 @@ test-live: deps
 
 ## chaos: the fault campaign (docs/chaos.md): 10 minutes of kill -9 of agents, simulators,
 ## aggregators, mosquitto and PostgreSQL while devices stream, then the exactly-once check.
-## QUICK=1: about 2 minutes. SEED=n replays the faults of an earlier run.
+## QUICK=1: about 2 minutes. SEED=n replays the faults of an earlier run. BROKERS=2: two
+## mosquitto brokers. Then chaos-failover, unless FAILOVER=0.
 CHAOS_FLAGS = $(if $(filter-out 0 no false,$(QUICK)),--quick) $(if $(SEED),--seed $(SEED)) $(if $(BROKERS),--brokers $(BROKERS))
 chaos: deps
 	@$(SWIFT) build -q --product outpost-agent && $(SWIFT) build -q --product outpost-aggregator \
@@ -66,7 +67,7 @@ chaos: deps
 	@mkdir -p $(PIDS_DIR)
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) "$$($(SWIFT) build --show-bin-path)/outpost-chaos" --source-root $(CURDIR) \
 		$(CHAOS_FLAGS) || status=$$?; packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
-	@$(MAKE) --no-print-directory chaos-failover
+	@$(if $(filter 0 no false,$(FAILOVER)),true,$(MAKE) --no-print-directory chaos-failover)
 
 ## chaos-failover: the PostgreSQL failover campaign (part of `chaos` and `test-chaos`, ~3 min): the
 ## fleet on a Patroni cluster (ha/cluster.sh), kill -9 of the leader with the replica streaming,
@@ -87,7 +88,7 @@ test-fuzz: deps
 ## two (BROKERS=2: two mosquitto, devices spread over them, kill -9 of either).
 test-chaos:
 	@$(MAKE) --no-print-directory chaos QUICK=1
-	@$(MAKE) --no-print-directory chaos QUICK=1 BROKERS=2
+	@$(MAKE) --no-print-directory chaos QUICK=1 BROKERS=2 FAILOVER=0
 
 ## demo: PostgreSQL, mosquitto (TLS), an aggregator and three enrolled agents, under .state/demo.
 demo: deps
