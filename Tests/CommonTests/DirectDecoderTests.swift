@@ -177,4 +177,65 @@ struct DirectDecoderTests {
         }
         #expect(firstDisagreement(inputs) == nil)
     }
+
+    /// The strings (keys included) and numbers of a JSON text as spelled, sorted, and how many of each bracket.
+    static func tokens(_ bytes: [UInt8]) -> [[UInt8]] {
+        var tokens: [[UInt8]] = []
+        var index = 0
+        while index < bytes.count {
+            let start = index
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                index += 1
+                while bytes[index] != UInt8(ascii: "\"") { index += bytes[index] == UInt8(ascii: "\\") ? 2 : 1 }
+                index += 1
+            case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+                while index < bytes.count, Array("-+.eE0123456789".utf8).contains(bytes[index]) { index += 1 }
+            default:
+                index += 1
+            }
+            tokens.append(Array(bytes[start..<index]))
+        }
+        return tokens.sorted { $0.lexicographicallyPrecedes($1) }
+    }
+
+    @Test("the direct encoder spells every token as JSONEncoder does, for any batch, and refuses what it refuses")
+    func encoderBytes() throws {
+        var random = JSONScannerTests.SplitMix64(state: 7)
+        let characters: [Character] = ["a", "_", ".", "\"", "\\", "/", "\n", "\t", "\r", "\u{8}", "\u{c}", "\u{0}", "\u{1}", "\u{1f}",
+                                       "\u{7f}", "é", "\u{2028}", "😀", "7"]
+        for _ in 0..<2_000 {
+            let readings = (0..<Int.random(in: 1...8, using: &random)).map { _ in
+                let value: Double = switch Int.random(in: 0..<4, using: &random) {
+                case 0: Double(bitPattern: random.next())
+                case 1: Double(Int.random(in: -1_000_000...1_000_000, using: &random))
+                case 2: Double(Int.random(in: -100_000...100_000, using: &random)) / 10
+                default: Double.random(in: -1e3...1e3, using: &random)
+                }
+                let metric = String((0..<Int.random(in: 0...6, using: &random)).map { _ in characters.randomElement(using: &random)! })
+                return Reading(seq: Int64(bitPattern: random.next()), ts: Int64(bitPattern: random.next()), metric: metric, value: value)
+            }
+            let batch = TelemetryBatch(device: Self.device, buffer: BufferID(random.next()), readings: readings)
+            let direct = Result { try codec.encode(batch) }
+            let reference = Result { try codec.encodeThroughFoundation(batch) }
+            switch (direct, reference) {
+            case (.success(let a), .success(let b)):
+                // JSONEncoder orders members by hash; every token must be spelled the same.
+                #expect(Self.tokens(a) == Self.tokens(b), "direct \(String(decoding: a, as: UTF8.self)) JSONEncoder \(String(decoding: b, as: UTF8.self))")
+                let decoded = try JSONDecoder().decode(TelemetryBatch.self, from: Data(a))
+                #expect(decoded == batch && decoded.readings.map(\.value.bitPattern) == batch.readings.map(\.value.bitPattern))
+                if Self.tokens(a) != Self.tokens(b) { return }
+            case (.failure, .failure):
+                #expect(batch.readings.contains { !$0.value.isFinite })
+            default:
+                Issue.record("one encoder refused \(batch), the other did not")
+                return
+            }
+        }
+        let encoded = try codec.encode(TelemetryBatch(device: Self.device, buffer: BufferID(1), readings: [
+            Reading(seq: 1, ts: fixedNowMs, metric: "power_w", value: 1234.5),
+            Reading(seq: 2, ts: fixedNowMs, metric: "energy_wh", value: 5_821_990),
+        ]))
+        #expect(String(decoding: encoded, as: UTF8.self) == #"{"v":1,"device":"meter-0042","buffer":"0000000000000001","readings":[{"seq":1,"ts":1763800100000,"metric":"power_w","value":1234.5},{"seq":2,"ts":1763800100000,"metric":"energy_wh","value":5821990}]}"#)
+    }
 }

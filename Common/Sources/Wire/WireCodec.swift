@@ -17,7 +17,14 @@ public struct WireCodec: Sendable {
         self.limits = limits
     }
 
+    /// Encodes a message; a ``TelemetryBatch`` is written directly (the same bytes).
     public func encode<M: WireMessage>(_ message: M) throws -> [UInt8] {
+        if let batch = message as? TelemetryBatch { return try batch.encodedDirectly() }
+        return try encodeThroughFoundation(message)
+    }
+
+    /// `JSONEncoder`'s bytes: the other messages, and the reference for the direct encoder.
+    func encodeThroughFoundation<M: WireMessage>(_ message: M) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return Array(try encoder.encode(message))
