@@ -457,10 +457,31 @@ phase_profile() {
     stack_record simulator $!
     wait "$(stack_pid simulator)" || true
     stack_stop_one simulator >/dev/null
-    log "profile: stored $(sql "SELECT count(*) FROM readings"); stopping the aggregator (callgrind writes its output)"
+    local stored
+    stored="$(sql "SELECT count(*) FROM readings")"
+    log "profile: stored $stored; stopping the aggregator (callgrind writes its output)"
     STACK_STOP_TRIES=1200 stack_stop_one aggregator
     callgrind_annotate --inclusive=yes --threshold=99 "$out" | swift demangle --simplified > "$BENCH_WORK/profile-inclusive.txt"
     callgrind_annotate --threshold=99 "$out" | swift demangle --simplified > "$BENCH_WORK/profile-self.txt"
+    "$PY" - "$BENCH_WORK/profile-inclusive.txt" "$stored" >"$BENCH_WORK/profile-summary.json" <<'PYEND'
+import json, re, sys
+# Instructions (Ir) of the whole aggregator, and inclusive of WireCodec.decode, per stored reading.
+total, decode = None, 0
+for line in open(sys.argv[1]):
+    match = re.match(r"\s*([\d,]+)\s", line)
+    if not match:
+        continue
+    ir = int(match.group(1).replace(",", ""))
+    if "PROGRAM TOTALS" in line:
+        total = ir
+    elif "WireCodec.decode" in line:
+        decode = max(decode, ir)
+stored = int(sys.argv[2])
+print(json.dumps({"stored": stored, "ir_total": total, "ir_decode_inclusive": decode,
+                  "ir_per_reading": round(total / stored) if total and stored else None,
+                  "ir_decode_per_reading": round(decode / stored) if stored else None}))
+PYEND
+    log "profile: $(cat "$BENCH_WORK/profile-summary.json")"
     log "profile: $BENCH_WORK/profile-inclusive.txt and profile-self.txt"
 }
 

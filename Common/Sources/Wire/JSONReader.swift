@@ -112,32 +112,37 @@ struct JSONReader {
         }
     }
 
-    /// Calls `body` with each member's key and the index of its value, in document order.
+    /// Calls `body` with each member's key and the index of its value, in document order;
+    /// `body` returns the index after the value when it read the value through, else nil.
+    /// Returns the index after the object.
+    @discardableResult
     func forEachMember(
-        ofObjectAt index: Int, _ body: (StringSpan, Int) throws(WireError) -> Void
-    ) throws(WireError) {
+        ofObjectAt index: Int, _ body: (StringSpan, Int) throws(WireError) -> Int?
+    ) throws(WireError) -> Int {
         var cursor = skipWhitespace(from: index + 1)
-        if bytes[cursor] == UInt8(ascii: "}") { return }
+        if bytes[cursor] == UInt8(ascii: "}") { return cursor + 1 }
         while true {
             let (key, afterKey) = stringSpan(at: cursor)
             let valueStart = skipWhitespace(from: skipWhitespace(from: afterKey) + 1)
-            try body(key, valueStart)
-            cursor = skipWhitespace(from: end(ofValueAt: valueStart))
-            if bytes[cursor] == UInt8(ascii: "}") { return }
+            let valueEnd = try body(key, valueStart) ?? end(ofValueAt: valueStart)
+            cursor = skipWhitespace(from: valueEnd)
+            if bytes[cursor] == UInt8(ascii: "}") { return cursor + 1 }
             cursor = skipWhitespace(from: cursor + 1)
         }
     }
 
-    /// Calls `body` with the position and index of each element, in order.
-    func forEachElement(ofArrayAt index: Int, _ body: (Int, Int) throws(WireError) -> Void) throws(WireError) {
+    /// Calls `body` with the position and index of each element, in order; `body` returns the
+    /// index after the element when it read it through, else nil. Returns the index after the array.
+    @discardableResult
+    func forEachElement(ofArrayAt index: Int, _ body: (Int, Int) throws(WireError) -> Int?) throws(WireError) -> Int {
         var cursor = skipWhitespace(from: index + 1)
-        if bytes[cursor] == UInt8(ascii: "]") { return }
+        if bytes[cursor] == UInt8(ascii: "]") { return cursor + 1 }
         var position = 0
         while true {
-            try body(position, cursor)
+            let elementEnd = try body(position, cursor) ?? end(ofValueAt: cursor)
             position += 1
-            cursor = skipWhitespace(from: end(ofValueAt: cursor))
-            if bytes[cursor] == UInt8(ascii: "]") { return }
+            cursor = skipWhitespace(from: elementEnd)
+            if bytes[cursor] == UInt8(ascii: "]") { return cursor + 1 }
             cursor = skipWhitespace(from: cursor + 1)
         }
     }

@@ -10,13 +10,16 @@ protocol DirectlyDecodedMessage: WireMessage {
 extension TelemetryBatch: DirectlyDecodedMessage {
     /// Fields in declaration order (what the synthesized `Decodable` init reads):
     /// `v`, `device`, `buffer`, `readings`, then each reading's `seq`, `ts`, `metric`, `value`.
+    /// The readings are read where they stand in the payload (one pass over the bulk of it);
+    /// their refusal, if any, is kept until the fields before them have been checked.
     static func decodeDirectly(from reader: JSONReader) throws(WireError) -> TelemetryBatch {
         let root = reader.skipWhitespace(from: 0)
         guard reader.kind(at: root) == .object else {
             throw WireError(.wrongType, "the payload is \(reader.describe(reader.kind(at: root))), expected an object")
         }
-        var versionAt: Int?, deviceAt: Int?, bufferAt: Int?, readingsAt: Int?
-        try reader.forEachMember(ofObjectAt: root) { key, value in
+        var versionAt: Int?, deviceAt: Int?, bufferAt: Int?
+        var readings: Result<[Reading], WireError>?
+        try reader.forEachMember(ofObjectAt: root) { key, value -> Int? in
             if reader.key(key, is: "v") {
                 versionAt = value
             } else if reader.key(key, is: "device") {
@@ -24,8 +27,15 @@ extension TelemetryBatch: DirectlyDecodedMessage {
             } else if reader.key(key, is: "buffer") {
                 bufferAt = value
             } else if reader.key(key, is: "readings") {
-                readingsAt = value
+                do throws(WireError) {
+                    let (decoded, end) = try decodeReadings(from: reader, at: value)
+                    readings = .success(decoded)
+                    return end
+                } catch {
+                    readings = .failure(error)
+                }
             }
+            return nil
         }
         let claimedVersion = versionAt.flatMap { try? reader.int64(at: $0, path: ".v") }
         do throws(WireError) {
@@ -37,15 +47,8 @@ extension TelemetryBatch: DirectlyDecodedMessage {
             guard let buffer = BufferID(hex: try reader.string(at: required(bufferAt, ".buffer"), path: ".buffer")) else {
                 throw WireError(.invalidBufferID, "buffer id must be 16 lower-case hex digits")
             }
-            let readingsIndex = try required(readingsAt, ".readings")
-            guard reader.kind(at: readingsIndex) == .array else {
-                throw WireError(.wrongType, ".readings is \(reader.describe(reader.kind(at: readingsIndex))), expected an array")
-            }
-            var readings: [Reading] = []
-            try reader.forEachElement(ofArrayAt: readingsIndex) { position, element throws(WireError) in
-                readings.append(try Reading.decodeDirectly(from: reader, at: element, position: position))
-            }
-            var batch = TelemetryBatch(device: device, buffer: buffer, readings: readings)
+            guard let readings else { throw WireError(.missingField, "missing .readings") }
+            var batch = TelemetryBatch(device: device, buffer: buffer, readings: try readings.get())
             batch.v = Int(version)
             return batch
         } catch {
@@ -55,15 +58,32 @@ extension TelemetryBatch: DirectlyDecodedMessage {
             throw error
         }
     }
+
+    /// The readings array at `index` and the index after it.
+    private static func decodeReadings(from reader: JSONReader, at index: Int) throws(WireError) -> ([Reading], Int) {
+        guard reader.kind(at: index) == .array else {
+            throw WireError(.wrongType, ".readings is \(reader.describe(reader.kind(at: index))), expected an array")
+        }
+        var readings: [Reading] = []
+        // A reading takes at least 40 bytes of JSON: enough room for most batches at once.
+        readings.reserveCapacity(min(2_000, reader.bytes.count / 64))
+        let end = try reader.forEachElement(ofArrayAt: index) { position, element throws(WireError) -> Int? in
+            let (reading, end) = try Reading.decodeDirectly(from: reader, at: element, position: position)
+            readings.append(reading)
+            return end
+        }
+        return (readings, end)
+    }
 }
 
 extension Reading {
-    static func decodeDirectly(from reader: JSONReader, at index: Int, position: Int) throws(WireError) -> Reading {
+    /// The reading at `index` and the index after it.
+    static func decodeDirectly(from reader: JSONReader, at index: Int, position: Int) throws(WireError) -> (Reading, Int) {
         guard reader.kind(at: index) == .object else {
             throw WireError(.wrongType, ".readings[\(position)] is \(reader.describe(reader.kind(at: index))), expected an object")
         }
         var seqAt: Int?, tsAt: Int?, metricAt: Int?, valueAt: Int?
-        try reader.forEachMember(ofObjectAt: index) { key, value in
+        let end = try reader.forEachMember(ofObjectAt: index) { key, value -> Int? in
             if reader.key(key, is: "seq") {
                 seqAt = value
             } else if reader.key(key, is: "ts") {
@@ -73,13 +93,15 @@ extension Reading {
             } else if reader.key(key, is: "value") {
                 valueAt = value
             }
+            return nil
         }
         func path(_ field: String) -> String { ".readings[\(position)].\(field)" }
-        return Reading(
+        let reading = Reading(
             seq: try reader.int64(at: required(seqAt, path("seq")), path: path("seq")),
             ts: try reader.int64(at: required(tsAt, path("ts")), path: path("ts")),
             metric: try reader.string(at: required(metricAt, path("metric")), path: path("metric")),
             value: try reader.double(at: required(valueAt, path("value")), path: path("value")))
+        return (reading, end)
     }
 }
 
