@@ -17,7 +17,7 @@ public struct WireCodec: Sendable {
         self.limits = limits
     }
 
-    /// Encodes a message; a ``TelemetryBatch`` is written directly (the same bytes).
+    /// Encodes a message; a ``TelemetryBatch`` is written directly (`JSONEncoder`'s tokens).
     public func encode<M: WireMessage>(_ message: M) throws -> [UInt8] {
         if let batch = message as? TelemetryBatch { return try batch.encodedDirectly() }
         return try encodeThroughFoundation(message)
