@@ -8,7 +8,7 @@
 # default 30), BENCH_WARMUP (s, 15), BENCH_DEVICES (50), BENCH_RATE (readings/s per device, 4000: 200,000/s offered),
 # BENCH_FOOTPRINT_DURATION (60), BENCH_BACKLOG (100000), BENCH_API_DEVICES (10000),
 # BENCH_API_READINGS (per device, 1000), BENCH_API_DURATION (20), BENCH_API_CONNECTIONS (16),
-# BENCH_RTP_DURATION (30), BENCH_SKIP (comma-separated phases: ingest,baseline,footprint,buffer,api,rtp,live),
+# BENCH_RTP_DURATION (30), BENCH_SKIP (comma-separated phases: ingest,baseline,decode,footprint,buffer,api,rtp,live),
 # BENCH_PG_PORT / BENCH_MQTT_PORT / BENCH_HTTPS_PORT, BENCH_NO_BUILD=1 (use the release binaries as built).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -275,6 +275,38 @@ PYEND
 }
 
 # ---------------------------------------------------------------------------------------------
+# Item 1, the aggregator's share: instructions per reading of the telemetry decoder, the direct
+# one against the JSONDecoder path it replaced, in one binary (bench/decode/main.swift) under
+# callgrind (this VM has no hardware counters). Counts are exact, so the busy machine does not move them.
+
+phase_decode() {
+    local dir="$BENCH_WORK/decode"
+    mkdir -p "$dir"
+    swiftc -O -parse-as-library -module-name OutpostCommon "$root"/Common/Sources/Wire/*.swift \
+        "$root/Common/Sources/Identity/DeviceID.swift" "$root"/Common/Sources/Topics/*.swift "$root/bench/decode/main.swift" \
+        -o "$dir/decode-bench" 2>"$BENCH_WORK/logs/decode-build.log"
+    local mode count
+    for mode in direct foundation; do
+        for count in 20 120; do
+            valgrind --tool=callgrind --callgrind-out-file="$dir/callgrind.$mode.$count" "$dir/decode-bench" "$mode" "$count" \
+                >"$dir/$mode.$count.out" 2>"$dir/$mode.$count.log"
+        done
+    done
+    part decode "$("$PY" - "$dir" <<'PYEND'
+import json, re, sys
+work = sys.argv[1]
+def ir(mode, count):
+    return int(re.search(r"Collected : (\d+)", open(f"{work}/{mode}.{count}.log").read()).group(1))
+# 100 more rounds of a 500-reading batch: 50,000 readings between the two runs.
+per = {mode: (ir(mode, 120) - ir(mode, 20)) / 50_000 for mode in ("direct", "foundation")}
+print(json.dumps({"ir_per_reading_direct": round(per["direct"]), "ir_per_reading_jsondecoder": round(per["foundation"]),
+                  "ratio": per["foundation"] / per["direct"], "batch_readings": 500}))
+PYEND
+)"
+    log "decode: $(cat "$BENCH_PARTS/decode.json")"
+}
+
+# ---------------------------------------------------------------------------------------------
 # Item 4: the SQLite buffer on its own (ReadingBuffer in the release build).
 
 phase_buffer() {
@@ -469,10 +501,31 @@ phase_profile() {
     stack_record simulator $!
     wait "$(stack_pid simulator)" || true
     stack_stop_one simulator >/dev/null
-    log "profile: stored $(sql "SELECT count(*) FROM readings"); stopping the aggregator (callgrind writes its output)"
+    local stored
+    stored="$(sql "SELECT count(*) FROM readings")"
+    log "profile: stored $stored; stopping the aggregator (callgrind writes its output)"
     STACK_STOP_TRIES=1200 stack_stop_one aggregator
     callgrind_annotate --inclusive=yes --threshold=99 "$out" | swift demangle --simplified > "$BENCH_WORK/profile-inclusive.txt"
     callgrind_annotate --threshold=99 "$out" | swift demangle --simplified > "$BENCH_WORK/profile-self.txt"
+    "$PY" - "$BENCH_WORK/profile-inclusive.txt" "$stored" >"$BENCH_WORK/profile-summary.json" <<'PYEND'
+import json, re, sys
+# Instructions (Ir) of the whole aggregator, and inclusive of WireCodec.decode, per stored reading.
+total, decode = None, 0
+for line in open(sys.argv[1]):
+    match = re.match(r"\s*([\d,]+)\s", line)
+    if not match:
+        continue
+    ir = int(match.group(1).replace(",", ""))
+    if "PROGRAM TOTALS" in line:
+        total = ir
+    elif "WireCodec.decode" in line:
+        decode = max(decode, ir)
+stored = int(sys.argv[2])
+print(json.dumps({"stored": stored, "ir_total": total, "ir_decode_inclusive": decode,
+                  "ir_per_reading": round(total / stored) if total and stored else None,
+                  "ir_decode_per_reading": round(decode / stored) if stored else None}))
+PYEND
+    log "profile: $(cat "$BENCH_WORK/profile-summary.json")"
     log "profile: $BENCH_WORK/profile-inclusive.txt and profile-self.txt"
 }
 
@@ -546,6 +599,7 @@ else
     log "ingest, baseline: this outpost-agent has no simulate command"
     failed+=(ingest baseline)
 fi
+run_phase decode 600
 run_phase footprint $((BENCH_FOOTPRINT_DURATION + 360))
 run_phase buffer 300
 run_phase api $((BENCH_API_DURATION * 2 + 900))

@@ -62,7 +62,7 @@ struct AgentConfigurationTests {
     @Test("the drain starts at 5,000 readings/s (or drain_rate, if lower) and adapts up to drain_rate")
     func drainDefaults() throws {
         let defaults = try Self.load([:]).publisher
-        #expect(defaults.drainRate == 100_000 && defaults.drainLatencyTargetMs == 1_000)
+        #expect(defaults.drainRate == 100_000 && defaults.drainLatencyTargetMs == 500)
         #expect(defaults.drainController.readingsPerSecond == 5_000 && defaults.drainController.maximum == 100_000)
         let fixed = try Self.load(["publisher": ["drain_rate": 2_000, "drain_latency_target_ms": 250]]).publisher
         #expect(fixed.drainController.readingsPerSecond == 2_000 && fixed.drainController.maximum == 2_000)

@@ -82,6 +82,24 @@ struct JSONScannerTests {
         try scanner.scan(Array(#"{"a":1,"A":2,"a ":3}"#.utf8))
     }
 
+    @Test("keys are compared in place while an object has few and hashed past 16: a repeat is found either way")
+    func manyKeys() throws {
+        let keys = (0..<40).map { "\"k\($0)\":\($0)" }
+        try scanner.scan(Array(("{" + keys.joined(separator: ",") + "}").utf8))
+        for repeated in [#""k3":1"#, #""\u006b3":1"#, #""k39":1"#, #""k\u0032\u0035":1"#] {
+            #expect(throws: WireError(.malformedJSON, ""), "\(repeated)") {
+                try scanner.scan(Array(("{" + keys.joined(separator: ",") + "," + repeated + "}").utf8))
+            }
+        }
+        for repeated in [#""k3":1"#, #""\u006b3":1"#, #""k4":1"#, #""k\u0034":1"#] {
+            #expect(throws: WireError(.malformedJSON, ""), "\(repeated) among few keys") {
+                try scanner.scan(Array(("{" + keys.prefix(5).joined(separator: ",") + "," + repeated + "}").utf8))
+            }
+        }
+        // Each object has its own keys, however deep, before and after the limit.
+        try scanner.scan(Array(("{" + keys.joined(separator: ",") + #","x":{"k3":1,"x":{"k3":2}},"y":[{"k3":1},{"k3":2}]}"#).utf8))
+    }
+
     @Test("a non-contiguous collection is scanned the same way")
     func nonContiguous() {
         let bytes = Array(#"{"s":"\u0000"}"#.utf8)

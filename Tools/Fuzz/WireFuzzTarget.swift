@@ -6,7 +6,9 @@
 /// The first byte picks the message type (and whether the topic names a device); the rest
 /// is the payload. Any input must decode or throw a ``WireError`` (typed throws: its code is
 /// one of the documented ones); a decoded message must survive encode → decode unchanged.
-/// A crash, a sanitizer report, a hang or a failed round trip is a finding.
+/// Telemetry is also decoded through the `JSONDecoder` reference path: the direct decoder
+/// must give the same batch or the same code. A crash, a sanitizer report, a hang, a failed
+/// round trip or a disagreement is a finding.
 @_cdecl("LLVMFuzzerTestOneInput")
 public func wireFuzzTarget(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard size > 0 else { return 0 }
@@ -15,7 +17,9 @@ public func wireFuzzTarget(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let device = selector & 0x80 == 0 ? DeviceID("meter-0042") : nil
     let nowMs: Int64 = 1_763_800_000_000
     switch selector & 0x07 {
-    case 0: roundTrip(TelemetryBatch.self, payload, device, nowMs)
+    case 0:
+        roundTrip(TelemetryBatch.self, payload, device, nowMs)
+        compareWithReference(payload, device, nowMs)
     case 1: roundTrip(DeviceState.self, payload, device, nowMs)
     case 2: roundTrip(DeviceEvent.self, payload, device, nowMs)
     case 3: roundTrip(CommandResult.self, payload, device, nowMs)
@@ -37,5 +41,22 @@ private func roundTrip<M: WireMessage>(_ type: M.Type, _ payload: [UInt8], _ dev
     guard let encoded = try? codec.encode(message) else { fatalError("\(M.self) decoded but does not encode") }
     guard let again = try? codec.decode(M.self, from: encoded, topicDevice: device, nowMs: nowMs), again == message else {
         fatalError("\(M.self) does not survive encode → decode: \(String(decoding: encoded, as: UTF8.self))")
+    }
+}
+
+private func compareWithReference(_ payload: [UInt8], _ device: DeviceID?, _ nowMs: Int64) {
+    func outcome(directly: Bool) -> Result<TelemetryBatch, WireError> {
+        Result { () throws(WireError) in
+            try WireCodec().decode(TelemetryBatch.self, from: payload, topicDevice: device, nowMs: nowMs, directly: directly)
+        }
+    }
+    let direct = outcome(directly: true), reference = outcome(directly: false)
+    switch (direct, reference) {
+    case (.success(let a), .success(let b)) where a == b && a.readings.map(\.value.bitPattern) == b.readings.map(\.value.bitPattern):
+        return
+    case (.failure(let a), .failure(let b)) where a.code == b.code:
+        return
+    default:
+        fatalError("direct decoder \(direct) but JSONDecoder \(reference) for \(String(decoding: payload, as: UTF8.self))")
     }
 }

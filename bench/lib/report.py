@@ -61,6 +61,10 @@ def table(r):
         rows.append(("2 naive INSERT+COMMIT per reading", f"{fmt(naive['rows_per_second'])} readings/s", busiest(base["cpu"])))
         if ing and naive["rows_per_second"]:
             rows.append(("2 ratio Outpost / naive", f"{ing['end_to_end']['rows_per_second'] / naive['rows_per_second']:.1f}x", ""))
+    dec = r.get("decode")
+    if dec:
+        rows.append(("1 telemetry decode, instructions per reading", f"{fmt(dec['ir_per_reading_direct'])} direct vs {fmt(dec['ir_per_reading_jsondecoder'])} JSONDecoder ({dec['ratio']:.1f}x fewer)",
+                     "callgrind, 500-reading batches, one binary"))
     fp = r.get("footprint")
     if fp:
         live, drain = fp["live"]["processes"]["agent"], fp["drain"]["processes"]["agent"]

@@ -3,8 +3,8 @@
 # Builds the target with swiftc -sanitize=fuzzer,address from the sources of
 # Common/Sources/Wire, Topics and Identity/DeviceID.swift (nothing beyond Foundation), seeds it with
 # the valid and bad payload vectors of Tests/CommonTests/Vectors, and runs it for
-# FUZZ_SECONDS (default 60). A crash, sanitizer report, hang (> 10 s per input) or failed
-# round trip stops the run with the input saved under .build/fuzz/findings/: add it to
+# FUZZ_SECONDS (default 60). A crash, sanitizer report, hang (> 10 s per input), failed
+# round trip or a telemetry payload the direct decoder and JSONDecoder disagree on stops the run with the input saved under .build/fuzz/findings/: add it to
 # Tests/CommonTests/Vectors/bad-payloads.json (with the code it must yield) and fix it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."

@@ -45,12 +45,24 @@ public struct JSONScanner: Sendable {
     }
 }
 
+/// An object key seen so far: its bytes in the payload when it has no escape (the common
+/// case, no copy), else its unescaped bytes.
+private enum SeenKey {
+    case raw(Range<Int>)
+    case unescaped([UInt8])
+}
+
 /// The scanning state over one contiguous buffer. Recursion is bounded by `maxDepth`.
 private struct Cursor {
     let bytes: UnsafeBufferPointer<UInt8>
     let maxDepth: Int
     var index = 0
     var depth = 0
+    /// The keys of the objects being scanned, innermost last: an object compares a new key with
+    /// its own (from its base) linearly while it has few, then through a set.
+    var seenKeys: [SeenKey] = []
+    /// Objects with more keys than this switch to hashing, so a hostile object stays linear.
+    static let linearKeyLimit = 16
 
     init(bytes: UnsafeBufferPointer<UInt8>, maxDepth: Int) {
         self.bytes = bytes
@@ -81,7 +93,7 @@ private struct Cursor {
         case UInt8(ascii: "["): try array()
         case UInt8(ascii: "\""):
             var ignored: [UInt8]? = nil
-            try string(collecting: &ignored)
+            _ = try string(collecting: &ignored)
         case UInt8(ascii: "t"): try literal("true")
         case UInt8(ascii: "f"): try literal("false")
         case UInt8(ascii: "n"): try literal("null")
@@ -104,12 +116,31 @@ private struct Cursor {
             index += 1
             return
         }
-        var keys = Set<[UInt8]>()
+        let base = seenKeys.count
+        defer { seenKeys.removeSubrange(base...) }
+        var hashed: Set<[UInt8]>?
         while true {
             guard current == UInt8(ascii: "\"") else { throw malformed("expected a key") }
-            var key: [UInt8]? = []
-            try string(collecting: &key)
-            guard keys.insert(key ?? []).inserted else { throw malformed("duplicate key") }
+            let start = index
+            var ignored: [UInt8]? = nil
+            let key: SeenKey
+            if try string(collecting: &ignored) {
+                index = start
+                var unescaped: [UInt8]? = []
+                _ = try string(collecting: &unescaped)
+                key = .unescaped(unescaped ?? [])
+            } else {
+                key = .raw(start + 1..<index - 1)
+            }
+            if hashed == nil, seenKeys.count - base == Self.linearKeyLimit {
+                hashed = Set(seenKeys[base...].map(contents))
+            }
+            if hashed != nil {
+                guard hashed?.insert(contents(key)).inserted == true else { throw malformed("duplicate key") }
+            } else {
+                for earlier in seenKeys[base...] where same(earlier, key) { throw malformed("duplicate key") }
+                seenKeys.append(key)
+            }
             skipWhitespace()
             guard current == UInt8(ascii: ":") else { throw malformed("expected ':'") }
             index += 1
@@ -126,6 +157,24 @@ private struct Cursor {
             default:
                 throw malformed("expected ',' or '}'")
             }
+        }
+    }
+
+    private func contents(_ key: SeenKey) -> [UInt8] {
+        switch key {
+        case .raw(let range): Array(UnsafeBufferPointer(rebasing: bytes[range]))
+        case .unescaped(let unescaped): unescaped
+        }
+    }
+
+    private func same(_ a: SeenKey, _ b: SeenKey) -> Bool {
+        switch (a, b) {
+        case (.raw(let x), .raw(let y)):
+            x.count == y.count && UnsafeBufferPointer(rebasing: bytes[x]).elementsEqual(UnsafeBufferPointer(rebasing: bytes[y]))
+        case (.raw(let x), .unescaped(let y)), (.unescaped(let y), .raw(let x)):
+            x.count == y.count && UnsafeBufferPointer(rebasing: bytes[x]).elementsEqual(y)
+        case (.unescaped(let x), .unescaped(let y)):
+            x == y
         }
     }
 
@@ -187,17 +236,19 @@ private struct Cursor {
     }
 
     /// Scans a string starting at its opening quote; when `collecting` is non-nil, appends
-    /// its unescaped UTF-8 bytes (for duplicate-key detection).
-    private mutating func string(collecting: inout [UInt8]?) throws(WireError) {
+    /// its unescaped UTF-8 bytes (for duplicate-key detection). Returns whether it holds an escape.
+    private mutating func string(collecting: inout [UInt8]?) throws(WireError) -> Bool {
         index += 1
+        var escaped = false
         while true {
             guard let byte = current else { throw malformed("unterminated string") }
             switch byte {
             case UInt8(ascii: "\""):
                 index += 1
-                return
+                return escaped
             case UInt8(ascii: "\\"):
                 index += 1
+                escaped = true
                 try escape(collecting: &collecting)
             case 0x00..<0x20:
                 throw malformed("control character in a string")

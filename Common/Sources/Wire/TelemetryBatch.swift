@@ -21,10 +21,19 @@ public struct TelemetryBatch: WireMessage {
             throw WireError(.batchTooLarge, "\(readings.count) readings exceed the cap of \(limits.maxReadingsPerBatch)")
         }
         // A seq names one reading of the buffer: twice in one batch (whatever its ts) is refused.
-        var seqs = Set<Int64>(minimumCapacity: readings.count)
-        for reading in readings {
+        // Agents send seqs ascending, which cannot repeat: a set is built only at the first step down.
+        var seqs: Set<Int64>?
+        var previous = Int64.min
+        for (position, reading) in readings.enumerated() {
             try reading.validate(limits: limits, nowMs: nowMs)
-            guard seqs.insert(reading.seq).inserted else {
+            if seqs == nil {
+                if reading.seq > previous {
+                    previous = reading.seq
+                    continue
+                }
+                seqs = Set(readings[..<position].lazy.map(\.seq))
+            }
+            guard seqs?.insert(reading.seq).inserted == true else {
                 throw WireError(.duplicateSeq, "seq \(reading.seq) appears twice in the batch")
             }
         }

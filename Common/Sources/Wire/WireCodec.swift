@@ -17,13 +17,23 @@ public struct WireCodec: Sendable {
         self.limits = limits
     }
 
+    /// Encodes a message; a ``TelemetryBatch`` is written directly (`JSONEncoder`'s tokens).
     public func encode<M: WireMessage>(_ message: M) throws -> [UInt8] {
+        if let batch = message as? TelemetryBatch { return try batch.encodedDirectly() }
+        return try encodeThroughFoundation(message)
+    }
+
+    /// `JSONEncoder`'s bytes: the other messages, and the reference for the direct encoder.
+    func encodeThroughFoundation<M: WireMessage>(_ message: M) throws -> [UInt8] {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.withoutEscapingSlashes]
         return Array(try encoder.encode(message))
     }
 
     /// Decodes and validates a payload.
+    ///
+    /// ``TelemetryBatch`` is read straight from the bytes (``JSONReader``); the other
+    /// messages go through Foundation's `JSONDecoder`. Both give the same codes.
     ///
     /// - Parameters:
     ///   - payload: the raw MQTT payload.
@@ -32,11 +42,45 @@ public struct WireCodec: Sendable {
     public func decode<M: WireMessage>(
         _ type: M.Type, from payload: some Collection<UInt8>, topicDevice: DeviceID? = nil, nowMs: Int64 = WireClock.nowMs()
     ) throws(WireError) -> M {
+        try decode(type, from: payload, topicDevice: topicDevice, nowMs: nowMs, directly: true)
+    }
+
+    /// `directly: false` sends every message through `JSONDecoder`: the reference the direct
+    /// decoders are compared with (`DirectDecoderTests`, the wire fuzzer).
+    func decode<M: WireMessage>(
+        _ type: M.Type, from payload: some Collection<UInt8>, topicDevice: DeviceID?, nowMs: Int64, directly: Bool
+    ) throws(WireError) -> M {
         try JSONScanner(limits: limits).scan(payload)
-        let data = Data(payload)
         let message: M
+        if directly, let direct = M.self as? any DirectlyDecodedMessage.Type {
+            // The cast cannot fail: `direct` is `M.self`.
+            message = try Self.withReader(payload) { reader throws(WireError) in try direct.decodeDirectly(from: reader) } as! M
+        } else {
+            message = try decodeThroughFoundation(M.self, Data(payload))
+        }
+        guard message.v == M.schemaVersion else {
+            throw WireError(.unsupportedVersion, "version \(message.v) is not \(M.schemaVersion)")
+        }
+        if let topicDevice, let named = message.deviceField, named != topicDevice {
+            throw WireError(.deviceMismatch, "payload names \(named) but the topic names \(topicDevice)")
+        }
+        try message.validate(limits: limits, nowMs: nowMs)
+        return message
+    }
+
+    private static func withReader<R>(
+        _ payload: some Collection<UInt8>, _ body: (JSONReader) throws(WireError) -> R
+    ) throws(WireError) -> R {
+        let result: Result<R, WireError>? = payload.withContiguousStorageIfAvailable { bytes in
+            Result { () throws(WireError) in try body(JSONReader(bytes: bytes)) }
+        }
+        if let result { return try result.get() }
+        return try Array(payload).withUnsafeBufferPointer { bytes throws(WireError) in try body(JSONReader(bytes: bytes)) }
+    }
+
+    private func decodeThroughFoundation<M: WireMessage>(_ type: M.Type, _ data: Data) throws(WireError) -> M {
         do {
-            message = try JSONDecoder().decode(M.self, from: data)
+            return try JSONDecoder().decode(M.self, from: data)
         } catch let error as WireError {
             try rejectUnsupportedVersion(M.self, data)
             throw error
@@ -51,14 +95,6 @@ public struct WireCodec: Sendable {
         } catch {
             throw WireError(.malformedJSON, "\(error)")
         }
-        guard message.v == M.schemaVersion else {
-            throw WireError(.unsupportedVersion, "version \(message.v) is not \(M.schemaVersion)")
-        }
-        if let topicDevice, let named = message.deviceField, named != topicDevice {
-            throw WireError(.deviceMismatch, "payload names \(named) but the topic names \(topicDevice)")
-        }
-        try message.validate(limits: limits, nowMs: nowMs)
-        return message
     }
 
     /// When the shape is wrong, a different version explains why better than the shape error does.

@@ -7,23 +7,42 @@
 /// it ramps fast when acks are quick and slowly when the centre is already queueing; an ack
 /// slower than the target halves the rate, at most once per observed latency, so the
 /// acks of batches already in flight at the old rate do not halve it again. The rate stays
-/// within `minimum...maximum`. Pure value type: the caller passes monotonic milliseconds.
+/// within `minimum...maximum`.
+///
+/// The batches in flight follow the same signal (slow start): one batch after each
+/// (re)connect, one more per on-time ack up to `maximumWindow`, halved with the rate. A fleet
+/// reconnecting at once after an outage then sends one batch per device before any ack can
+/// report the centre's queue, instead of whole windows that queue ahead of live devices'
+/// readings. Pure value type: the caller passes monotonic milliseconds.
 public struct DrainController: Sendable, Equatable {
+    public let initial: Double
     public let minimum: Double
     public let maximum: Double
     public let targetLatencyMs: Int64
     public let increaseStep: Double
+    public let maximumWindow: Int
     public private(set) var readingsPerSecond: Double
+    /// Batches the publisher may have unacknowledged now, `1...maximumWindow`.
+    public private(set) var windowBatches = 1
     /// No second decrease before this instant (the congestion of one round trip halves once).
     private var holdDecreaseUntilMs = Int64.min
 
-    public init(initial: Double, minimum: Double, maximum: Double, targetLatencyMs: Int64, increaseStep: Double) {
-        precondition(minimum > 0 && minimum <= maximum && targetLatencyMs > 0 && increaseStep > 0)
+    public init(initial: Double, minimum: Double, maximum: Double, targetLatencyMs: Int64, increaseStep: Double, maximumWindow: Int = 8) {
+        precondition(minimum > 0 && minimum <= maximum && targetLatencyMs > 0 && increaseStep > 0 && maximumWindow > 0)
         self.minimum = minimum
         self.maximum = maximum
         self.targetLatencyMs = targetLatencyMs
         self.increaseStep = increaseStep
-        self.readingsPerSecond = min(maximum, max(minimum, initial))
+        self.maximumWindow = maximumWindow
+        self.initial = min(maximum, max(minimum, initial))
+        self.readingsPerSecond = self.initial
+    }
+
+    /// A new connection: what was learnt about the centre before the outage no longer holds.
+    public mutating func reconnected() {
+        readingsPerSecond = initial
+        windowBatches = 1
+        holdDecreaseUntilMs = Int64.min
     }
 
     /// One batch of `readings` fully acked `latencyMs` after it was first sent. `rateLimited`: the
@@ -34,9 +53,13 @@ public struct DrainController: Sendable, Equatable {
         if latencyMs > targetLatencyMs {
             if nowMs >= holdDecreaseUntilMs {
                 readingsPerSecond = max(minimum, readingsPerSecond / 2)
+                windowBatches = max(1, windowBatches / 2)
                 holdDecreaseUntilMs = nowMs + latencyMs
             }
-        } else if rateLimited {
+            return readingsPerSecond
+        }
+        windowBatches = min(maximumWindow, windowBatches + 1)
+        if rateLimited {
             let perRoundTrip = readingsPerSecond * Double(max(latencyMs, 1)) / 1_000
             readingsPerSecond = min(maximum, readingsPerSecond + increaseStep * min(1, Double(readings) / perRoundTrip))
         }

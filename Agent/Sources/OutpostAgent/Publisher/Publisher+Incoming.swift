@@ -26,10 +26,14 @@ extension Publisher {
                 switch event {
                 case .connected(let sessionPresent):
                     let now = WireClock.nowMs()
+                    let monotonicNow = monotonicMs
                     state.withLock { state in
                         state.figures.connected = true
                         state.figures.connectedSince = now
                         state.window.markAllForResend()
+                        state.controller.reconnected()
+                        state.rate.setRate(state.controller.readingsPerSecond, nowMs: monotonicNow)
+                        state.figures.drainRate = state.controller.readingsPerSecond
                     }
                     logger.info("connected; re-sending unacknowledged batches", metadata: ["session_present": "\(sessionPresent)"])
                     await publishState(client)

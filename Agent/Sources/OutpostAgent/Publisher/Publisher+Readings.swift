@@ -32,11 +32,13 @@ extension Publisher {
         }
     }
 
-    /// Sends one batch if one is due and allowed. Returns false when there is nothing to do now.
+    /// Sends one batch if one is due and allowed (a new one only within the controller's window).
+    /// Returns false when there is nothing to do now.
     func sendNext(_ client: MQTTClient) async throws -> Bool {
         let now = monotonicMs
         let (resend, cursor, hasRoom, allowance) = state.withLock { state in
-            (state.window.dueForResend(nowMs: now).first, state.window.cursor, state.window.hasRoom,
+            (state.window.dueForResend(nowMs: now).first, state.window.cursor,
+             state.window.hasRoom && state.window.entries.count < state.controller.windowBatches,
              state.rate.allowance(nowMs: now, limit: settings.batchSize))
         }
         let readings: [Reading]

@@ -11,7 +11,7 @@ public struct PublisherSettings: Codable, Sendable, Equatable {
     /// Readings per second the backlog drains at, at most. Defaults to 100,000. The rate starts at
     /// 5,000 (or this, if lower) and adapts to the centre's ack latency (``DrainController``).
     public var drainRate: Double
-    /// Ack latency above which the drain rate is halved. Defaults to 1,000 ms.
+    /// Ack latency above which the drain rate and window are halved. Defaults to 500 ms.
     public var drainLatencyTargetMs: Int
     /// Seconds between state messages (besides birth and shutdown). Defaults to 60.
     public var stateIntervalS: Double
@@ -19,7 +19,7 @@ public struct PublisherSettings: Codable, Sendable, Equatable {
     public var sessionExpiryS: Int
 
     public init(batchSize: Int = 500, window: Int = 8, ackTimeoutS: Double = 30, drainRate: Double = 100_000,
-                stateIntervalS: Double = 60, sessionExpiryS: Int = 3_600, drainLatencyTargetMs: Int = 1_000) {
+                stateIntervalS: Double = 60, sessionExpiryS: Int = 3_600, drainLatencyTargetMs: Int = 500) {
         self.batchSize = batchSize
         self.window = window
         self.ackTimeoutS = ackTimeoutS
@@ -30,10 +30,11 @@ public struct PublisherSettings: Codable, Sendable, Equatable {
     }
 
     /// The drain rate's controller: starts at 5,000 readings/s (or `drain_rate` if lower), never
-    /// below one batch per second, and adds four batches per second per round trip within the target.
+    /// below one batch per second, and adds four batches per second per round trip within the target;
+    /// its window of batches in flight starts at one and grows to `window`.
     public var drainController: DrainController {
         DrainController(initial: min(5_000, drainRate), minimum: min(Double(batchSize), drainRate), maximum: drainRate,
-                        targetLatencyMs: Int64(drainLatencyTargetMs), increaseStep: Double(4 * batchSize))
+                        targetLatencyMs: Int64(drainLatencyTargetMs), increaseStep: Double(4 * batchSize), maximumWindow: window)
     }
 
     /// The token bucket the controller moves: its starting rate, and a burst of one batch, so
@@ -49,7 +50,7 @@ public struct PublisherSettings: Codable, Sendable, Equatable {
         window = try container.value(.window, default: 8, where: { (1...256).contains($0) }, "must be 1-256")
         ackTimeoutS = try container.value(.ackTimeoutS, default: 30, where: { $0 >= 0.1 && $0 <= 3_600 }, "must be 0.1-3600 s")
         drainRate = try container.value(.drainRate, default: 100_000, where: { $0 >= 1 && $0 <= 1_000_000 }, "must be 1-1000000 readings/s")
-        drainLatencyTargetMs = try container.value(.drainLatencyTargetMs, default: 1_000, where: { (10...60_000).contains($0) },
+        drainLatencyTargetMs = try container.value(.drainLatencyTargetMs, default: 500, where: { (10...60_000).contains($0) },
                                                    "must be 10-60000 ms")
         stateIntervalS = try container.value(.stateIntervalS, default: 60, where: { $0 >= 1 && $0 <= 86_400 }, "must be 1-86400 s")
         sessionExpiryS = try container.value(.sessionExpiryS, default: 3_600, where: { (0...604_800).contains($0) }, "must be 0-604800 s")
