@@ -89,10 +89,11 @@ struct IngestEndToEndTests {
             #expect(metricValue(metrics, "outpost_ingest_readings_conflicting_total") == 50)
             #expect(metricValue(metrics, "outpost_ingest_readings_stored_total") == 150)
 
-            // Two repeats back to back (in one batch or two): both acked, neither stored.
+            // Two repeats back to back (in one batch or two; yesterday's partition and the
+            // default one): both acked, neither stored. (A ts over a day ahead is refused at decode.)
             acks = device.acksReceivedCount
             _ = try await device.replayFirstBatch(shiftingTs: -day)
-            _ = try await device.replayFirstBatch(shiftingTs: 2 * day)
+            _ = try await device.replayFirstBatch(shiftingTs: -3 * day)
             try await waitUntil(timeout: .seconds(20), "both repeats counted") {
                 metricValue(aggregator.metrics.render(), "outpost_ingest_readings_conflicting_total") == 150
             }
