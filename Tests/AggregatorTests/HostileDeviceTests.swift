@@ -98,13 +98,22 @@ struct HostileDeviceTests {
                             ["kind": "events", "reason": "payload_too_large"]) == 1
             }
 
+            // A stored (buffer, seq) sent again with another ts: acked, not stored again, counted.
+            try await hostile.send(batches: 1, readings: 10)
+            try await hostile.waitAllAcked()
+            let acks = hostile.acksReceivedCount
+            #expect(try await hostile.replayFirstBatch(shiftingTs: 86_400_000) == 10)
+            try await waitUntil(timeout: .seconds(20), "the repeat acked") { hostile.acksReceivedCount > acks }
+            #expect(metricValue(aggregator.metrics.render(), "outpost_ingest_readings_conflicting_total") == 10)
+
             try await streaming.value
             for device in honest { try await device.waitAllAcked(timeout: .seconds(60)) }
             for id in honestIDs {
                 let counts = try await fixture.readingCounts(id)
                 #expect(counts.rows == 800 && counts.distinct == 800, "\(id): \(counts)")
             }
-            #expect(try await fixture.count("SELECT count(*) FROM readings WHERE device = 'meter-0042'") == 0)
+            let hostileCounts = try await fixture.readingCounts("meter-0042")
+            #expect(hostileCounts.rows == 10 && hostileCounts.distinct == 10, "\(hostileCounts)")
             #expect(try await fixture.count("SELECT count(*) FROM device_events WHERE device = 'meter-0042'") == 0)
             #expect(try await fixture.count("SELECT count(*) FROM rejected_messages") == 0)
             #expect(try await fixture.psql("SELECT coalesce(version, '-') FROM devices WHERE id = 'meter-0042'") == "-")

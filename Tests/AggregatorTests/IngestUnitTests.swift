@@ -77,12 +77,39 @@ struct IngestUnitTests {
     func columns() {
         let big = BufferID(UInt64.max)
         let batch = IngestBatch([Self.message(buffer: big, seqs: [1, 2]), Self.message(Self.other, seqs: [3])])
-        let columns = batch.columns
-        #expect(columns.devices == ["dev-a", "dev-a", "dev-b"])
-        #expect(columns.buffers == [-1, -1, 7])
-        #expect(columns.seqs == [1, 2, 3])
+        let plan = batch.writePlan
+        #expect(plan.columns.devices == ["dev-a", "dev-a", "dev-b"])
+        #expect(plan.columns.buffers == [-1, -1, 7])
+        #expect(plan.columns.seqs == [1, 2, 3])
+        #expect(plan.marks == IngestBatch.Marks(devices: ["dev-a", "dev-b"], buffers: [-1, 7], lows: [1, 3], highs: [2, 3]))
+        #expect(plan.conflictingRepeats.isEmpty)
         #expect(batch.devices == [Self.device, Self.other])
         #expect(batch.rows == 3)
+    }
+
+    @Test("a (buffer, seq) repeated by a later message of the batch is written once, the first occurrence; other ts or value counts as conflicting")
+    func repeatsInsideOneBatch() {
+        let first = Self.message(seqs: [1, 2, 3])
+        var repeated = Self.message(seqs: [5, 3, 2, 4])
+        repeated.batch.readings[1].ts += 86_400_000  // seq 3: another ts
+        repeated.batch.readings[2].value = -1        // seq 2: another value
+        let exact = Self.message(seqs: [4, 6])      // seq 4 again, identical
+        let otherBuffer = Self.message(buffer: BufferID(8), seqs: [1, 2])
+        let plan = IngestBatch([first, repeated, exact, otherBuffer]).writePlan
+        #expect(plan.columns.seqs == [1, 2, 3, 5, 4, 6, 1, 2])
+        #expect(plan.columns.buffers == [7, 7, 7, 7, 7, 7, 8, 8])
+        // The first occurrences' ts and values are the ones written.
+        #expect(plan.columns.values == [1, 2, 3, 5, 4, 6, 1, 2])
+        #expect(Set(plan.columns.timestamps) == [1_763_800_000_000])
+        #expect(plan.conflictingRepeats == [Self.device: 2])
+        #expect(plan.marks == IngestBatch.Marks(devices: ["dev-a", "dev-a"], buffers: [7, 8], lows: [1, 1], highs: [6, 2]))
+        // Messages whose seq spans do not overlap are written whole, in order.
+        let inOrder = IngestBatch([Self.message(seqs: [3, 4]), Self.message(seqs: [1, 2]), Self.message(seqs: [5])]).writePlan
+        #expect(inOrder.columns.seqs == [3, 4, 1, 2, 5])
+        #expect(inOrder.marks.lows == [1] && inOrder.marks.highs == [5])
+        // Acks still name every seq of every message, repeats included.
+        let acks = AckPlanner.acks(for: [first, repeated, exact])
+        #expect(acks.map(\.ranges) == [[SeqRange(1, 6)]])
     }
 
     @Test("transition times: receipt for live messages, the message's ts for a replayed online, last seen for a replayed offline")

@@ -51,4 +51,42 @@ struct IdentityOperationsAPITests {
             #expect(try await env.send(.POST, "/api/v1/devices/meter-7/certificates/revoke", token: operatorToken).status == 403)
         }
     }
+
+    @Test("GET /rejected-messages lists dead letters for admins, newest first, by device, paged; viewers are refused")
+    func rejectedMessages() async throws {
+        try await APITestEnvironment.with { env in
+            try await env.createUser("boss", role: .admin)
+            try await env.createUser("eye", role: .viewer)
+            let admin = try await env.login("boss").access
+            let viewer = try await env.login("eye").access
+            _ = try env.psql("""
+                INSERT INTO rejected_messages (device, topic, code, sqlstate, excerpt) VALUES
+                    ('meter-1', 'outpost/v1/meter-1/telemetry', 'database_refused', '22021', '{"a":1}'),
+                    ('meter-2', 'outpost/v1/meter-2/events', 'database_refused', '22P05', '{"b":2}'),
+                    ('meter-1', 'outpost/v1/meter-1/state', 'database_refused', '54000', '{"c":3}')
+                """)
+            func items(_ reply: AdminAPIClient.Reply) -> [JSONValue] {
+                if case .array(let items) = reply.json["items"] { return items }
+                return []
+            }
+            let all = try await env.send(.GET, "/api/v1/rejected-messages", token: admin)
+            #expect(all.status == 200, "\(all.text)")
+            #expect(items(all).map { $0["sqlstate"]?.stringValue } == ["54000", "22P05", "22021"])
+            #expect(items(all).first?["topic"]?.stringValue == "outpost/v1/meter-1/state")
+            #expect(items(all).first?["excerpt"]?.stringValue == #"{"c":3}"#)
+
+            let mine = try await env.send(.GET, "/api/v1/rejected-messages?device=meter-1", token: admin)
+            #expect(items(mine).map { $0["sqlstate"]?.stringValue } == ["54000", "22021"])
+
+            let first = try await env.send(.GET, "/api/v1/rejected-messages?limit=2", token: admin)
+            #expect(items(first).count == 2)
+            let cursor = try #require(first.json["nextCursor"]?.stringValue)
+            let rest = try await env.send(.GET, "/api/v1/rejected-messages?limit=2&cursor=\(cursor)", token: admin)
+            #expect(items(rest).map { $0["sqlstate"]?.stringValue } == ["22021"])
+            #expect(rest.json["nextCursor"]?.stringValue == nil)
+
+            #expect(try await env.send(.GET, "/api/v1/rejected-messages?device=Bad_ID", token: admin).errorCode == "invalid_parameter")
+            #expect(try await env.send(.GET, "/api/v1/rejected-messages", token: viewer).status == 403)
+        }
+    }
 }

@@ -91,6 +91,15 @@ final class AggregatorFixture: @unchecked Sendable {
         return aggregator
     }
 
+    /// Shuts down the aggregators started by ``startInProcess(_:)`` (the first half of a restart).
+    func stopInProcess() async {
+        for (group, task) in running {
+            await group.triggerGracefulShutdown()
+            _ = await task.result
+        }
+        running.removeAll()
+    }
+
     /// Writes `configuration` as the JSON file `serve --config` reads.
     func writeConfiguration(_ configuration: AggregatorConfiguration) throws -> String {
         let encoder = JSONEncoder()

@@ -131,8 +131,11 @@ final class TestDevice: Sendable {
     }
 
     /// Publishes the first batch again, as an agent does when an ack was lost; returns its size.
-    func replayFirstBatch() async throws -> Int {
-        guard let batch = state.withLock({ $0.firstBatch }) else { return 0 }
+    /// A nonzero `shiftingTs` (ms) moves every reading's ts: the same (buffer, seq) with
+    /// another ts, as a buggy or hostile device might send.
+    func replayFirstBatch(shiftingTs shift: Int64 = 0) async throws -> Int {
+        guard var batch = state.withLock({ $0.firstBatch }) else { return 0 }
+        for index in batch.readings.indices { batch.readings[index].ts += shift }
         try await client.publish(Topic(id, .telemetry).name, payload: try codec.encode(batch))
         return batch.readings.count
     }

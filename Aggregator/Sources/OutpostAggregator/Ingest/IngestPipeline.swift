@@ -227,6 +227,12 @@ public final class IngestPipeline: Sendable {
         }
         metrics.stored(outcome.inserted, duplicates: acceptedRows - outcome.inserted, now: now)
         progress.withLock { $0.committed(batch.rows, at: now) }
+        if outcome.conflicting > 0 {
+            metrics.readingsConflicting.increment(by: Int64(outcome.conflicting))
+            logger.warning("readings repeat a stored (buffer, seq) with another ts, metric or value; kept the first, acked", metadata: [
+                "devices": "\(outcome.conflictingDevices.map(\.rawValue).sorted())", "readings": "\(outcome.conflicting)",
+            ])
+        }
         publishAcks(for: accepted)
         let published = ContinuousClock.now
         for message in accepted { metrics.ackLagSeconds.record(published - message.receivedAt) }

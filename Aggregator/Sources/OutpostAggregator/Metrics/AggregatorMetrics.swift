@@ -13,6 +13,9 @@ public final class AggregatorMetrics: Sendable {
     let readingsStored: Counter
     /// Readings re-delivered and already stored: acked again, inserted nothing.
     let readingsDuplicate: Counter
+    /// Readings whose `(device, buffer, seq)` was stored already with another ts, metric or
+    /// value: not stored again, acked (a buggy or hostile device; no Outpost agent does this).
+    let readingsConflicting: Counter
     /// The stored rate over the last ``RateWindow/span``, for a quick look without PromQL.
     let readingsStoredPerSecond: Gauge
     let batchRows: ValueHistogram
@@ -45,6 +48,9 @@ public final class AggregatorMetrics: Sendable {
             descriptor: .outpost("outpost_ingest_readings_stored_total", "Readings inserted into PostgreSQL (re-deliveries excluded)."))
         readingsDuplicate = registry.makeCounter(
             descriptor: .outpost("outpost_ingest_readings_duplicate_total", "Re-delivered readings that were already stored."))
+        readingsConflicting = registry.makeCounter(descriptor: .outpost(
+            "outpost_ingest_readings_conflicting_total",
+            "Readings not stored because their (device, buffer, seq) was stored already with another ts, metric or value (acked)."))
         readingsStoredPerSecond = registry.makeGauge(
             descriptor: .outpost("outpost_ingest_readings_stored_per_second", "Readings stored per second over the last 10 seconds."))
         batchRows = registry.makeValueHistogram(
@@ -63,7 +69,7 @@ public final class AggregatorMetrics: Sendable {
             descriptor: .outpost("outpost_ingest_write_failures_total", "Batch writes that failed and were retried."))
         conflictFallbacks = registry.makeCounter(descriptor: .outpost(
             "outpost_ingest_conflict_retries_total",
-            "Batches that held an already stored reading and were written again with ON CONFLICT DO NOTHING."))
+            "Batches that held an already stored reading above its buffer's high-water mark and were written again looking up every reading."))
         queueRows = registry.makeGauge(descriptor: .outpost("outpost_ingest_queue_rows", "Decoded readings waiting for a batch."))
         devicesOnline = registry.makeGauge(descriptor: .outpost("outpost_devices_online", "Devices whose status is online."))
         devicesWentOffline = registry.makeCounter(
