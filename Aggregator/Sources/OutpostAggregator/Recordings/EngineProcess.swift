@@ -9,9 +9,12 @@ final class EngineProcess: @unchecked Sendable {
     let pid: pid_t
     private let lock = NSLock()
     private var status: Int32?
+    private let recordPath: String?
 
-    /// Starts `executable` with stdin from /dev/null and stdout and stderr to `logPath` (truncated).
-    init(executable: String, arguments: [String], logPath: String) throws {
+    /// Starts `executable` with stdin from /dev/null and stdout and stderr to `logPath`
+    /// (truncated). With `record`, writes an ``EngineRecord`` there (removed once the child is
+    /// reaped), so that a later aggregator can end this engine if this one is killed.
+    init(executable: String, arguments: [String], logPath: String, record: (path: String, device: String, runPrefix: String)? = nil) throws {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -37,6 +40,16 @@ final class EngineProcess: @unchecked Sendable {
         let rc = posix_spawn(&child, executable, &actions, &attributes, argv, environment)
         guard rc == 0 else { throw RecordingError(.engineFailed, "posix_spawn \(executable): \(String(cString: strerror(rc)))") }
         pid = child
+        recordPath = record?.path
+        if let record {
+            let entry = EngineRecord(device: record.device, runPrefix: record.runPrefix, pid: child,
+                                     startTime: ProcFS.startTime(pid: child) ?? 0, executable: ProcFS.resolved(executable),
+                                     ownerPID: getpid(), ownerStartTime: ProcFS.startTime(pid: getpid()) ?? 0)
+            let temporary = record.path + ".tmp"
+            if FileManager.default.createFile(atPath: temporary, contents: Data(entry.encoded.utf8), attributes: [.posixPermissions: 0o600]) {
+                _ = rename(temporary, record.path)
+            }
+        }
     }
 
     /// Reaps the child if it has exited; true while it runs.
@@ -47,6 +60,7 @@ final class EngineProcess: @unchecked Sendable {
             let reaped = waitpid(pid, &raw, WNOHANG)
             guard reaped == pid || reaped < 0 else { return true }
             status = raw
+            if let recordPath { unlink(recordPath) }
             return false
         }
     }
