@@ -162,3 +162,91 @@ struct OrphanedEngineTests {
         }
     }
 }
+
+/// The whole path: `outpost-aggregator serve` as a process records a real agent's stream,
+/// is killed with SIGKILL (its ffmpeg keeps running), and is started again.
+@Suite("A killed aggregator's engine (real aggregator process, real agent)", .serialized)
+struct KilledAggregatorEngineTests {
+    static let device = "cam-killed"
+
+    /// The process runs (exists and is not a zombie waiting for its reaper).
+    static func alive(_ pid: pid_t) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8), let close = stat.lastIndex(of: ")") else { return false }
+        return !stat[stat.index(after: close)...].hasPrefix(" Z")
+    }
+
+    @Test("kill -9 of the recording aggregator: the next start ends its ffmpeg by PID, counted, the old run's rows are all finished, and recording resumes with new segments",
+          .timeLimit(.minutes(6)))
+    func nextStartEndsTheOrphan() async throws {
+        let directory = try TemporaryDirectory(prefix: "outpost-killed")
+        defer { directory.remove() }
+        let clip = try RecordingEndToEndTests.clip(in: directory.path)
+        let recordings = directory.file("recordings")
+        try await FleetFixture.with { fleet in
+            let postgres = fleet.broker.identity.postgres
+            _ = try await fleet.startAgent(Self.device, streams: ["camera": .file(path: clip, framesPerSecond: 30, loop: true)])
+            _ = try postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(Self.device)'")
+            try await waitUntil(timeout: .seconds(60), "\(Self.device) online") {
+                try postgres.psql("SELECT status FROM devices WHERE id = '\(Self.device)'") == "online"
+            }
+            // The in-process aggregator does not record; `a2`, a process, does.
+            var configuration = fleet.configuration
+            configuration.instanceID = "a2"
+            configuration.http.port = try FreePort.next()
+            configuration.recordings = RecordingSettings(enabled: true, directory: recordings, mediaAddress: "127.0.0.1", rtpPortRange: "44000-44999",
+                                                         segmentSeconds: 2, ffmpegPath: try locateTool("ffmpeg"), ffprobePath: try locateTool("ffprobe"),
+                                                         floorPercent: 0, floorBytes: 0, checkIntervalSeconds: 1)
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            let configPath = directory.file("aggregator-a2.json")
+            try encoder.encode(configuration).write(to: URL(fileURLWithPath: configPath))
+            func start(_ run: Int) throws -> ServerProcess {
+                try ServerProcess(name: "outpost-aggregator a2", executable: try AggregatorFixture.binary, arguments: ["serve", "--config", configPath],
+                                  logPath: directory.file("aggregator-a2-\(run).log"))
+            }
+            _ = try postgres.psql("INSERT INTO recording_settings (device, mode, updated_by) VALUES ('\(Self.device)', 'continuous', 'test')")
+            var aggregator = try start(1)
+            do {
+                func complete() throws -> [String] {
+                    try postgres.psql("SELECT path FROM recordings WHERE state = 'complete' ORDER BY path").split(separator: "\n").map(String.init)
+                }
+                try await waitUntil(timeout: .seconds(90), "two segments recorded by a2") { try complete().count >= 2 }
+                let engines = RecordingEndToEndTests.enginePIDs(directory: recordings)
+                #expect(engines.count == 1)
+                let orphan = try #require(engines.first)
+                let oldRun = try #require(try complete().first.map { String($0.split(separator: "/")[1].prefix { $0 != "-" }) })
+
+                await aggregator.crash()
+                try await Task.sleep(for: .seconds(1))
+                #expect(Self.alive(orphan), "ffmpeg outlives the aggregator killed with SIGKILL")
+
+                aggregator = try start(2)
+                try await waitUntil(timeout: .seconds(60), "the orphaned ffmpeg \(orphan) ended") {
+                    !Self.alive(orphan)
+                }
+                try await waitUntil(timeout: .seconds(90), "a new run's segments") {
+                    try complete().filter { !$0.hasPrefix("\(Self.device)/\(oldRun)-") }.count >= 2
+                }
+                #expect(aggregator.log.contains("orphaned media engine ended"), "\(aggregator.log.suffix(3_000))")
+                // Every row of the old run is finished: complete with its file, or removed as partial.
+                let old = try postgres.psql("SELECT path || ' ' || state FROM recordings WHERE path LIKE '\(Self.device)/\(oldRun)-%' ORDER BY path")
+                    .split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+                #expect(old.count >= 2)
+                for row in old {
+                    #expect(row[1] == "complete" || row[1] == "deleted", "\(row)")
+                    if row[1] == "complete" { #expect(FileManager.default.fileExists(atPath: (recordings as NSString).appendingPathComponent(row[0])), "\(row)") }
+                }
+                let engineNow = RecordingEndToEndTests.enginePIDs(directory: recordings)
+                #expect(engineNow.count == 1 && !engineNow.contains(orphan), "\(engineNow)")
+                print("orphaned ffmpeg \(orphan) ended; old run rows \(old.map { $0[1] }); new engine \(engineNow)")
+                #expect(await aggregator.stop(signal: SIGTERM, timeout: .seconds(30)) == 0, "\(aggregator.log.suffix(3_000))")
+                try await waitUntil(timeout: .seconds(30), "engines stopped") { RecordingEndToEndTests.enginePIDs(directory: recordings).isEmpty }
+            } catch {
+                print("--- a2 log (tail) ---\n\(aggregator.log.suffix(4_000))")
+                await aggregator.crash()
+                for pid in RecordingEndToEndTests.enginePIDs(directory: recordings) { kill(pid, SIGKILL) }
+                throw error
+            }
+        }
+    }
+}
