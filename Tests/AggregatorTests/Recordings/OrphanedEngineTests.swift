@@ -75,6 +75,9 @@ struct OrphanedEngineTests {
         #expect(written.pid == process.pid && written.ownerPID == getpid() && written.executable == ProcFS.resolved(sleep))
         let attributes = try FileManager.default.attributesOfItem(atPath: path)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        // It holds none of this process's descriptors (which would outlive a killed aggregator).
+        let descriptors = try FileManager.default.contentsOfDirectory(atPath: "/proc/\(process.pid)/fd").compactMap(Int.init).sorted()
+        #expect(descriptors == [0, 1, 2], "\(descriptors)")
 
         // This process spawned it and runs: not an orphan.
         #expect(await OrphanedEngines(directory: directory.path).end().isEmpty)

@@ -4,7 +4,8 @@ import Foundation
 ///
 /// Spawned with `posix_spawn` with every signal unblocked and at its default action: the
 /// aggregator's threads block or ignore SIGTERM for the service group's handler, and a child
-/// that inherited that would ignore the SIGTERM that makes ffmpeg close its segment.
+/// that inherited that would ignore the SIGTERM that makes ffmpeg close its segment. It gets
+/// stdin, stdout and stderr only.
 final class EngineProcess: @unchecked Sendable {
     let pid: pid_t
     private let lock = NSLock()
@@ -21,6 +22,9 @@ final class EngineProcess: @unchecked Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of the aggregator's: an engine that outlives a killed aggregator would
+        // otherwise keep its listening sockets and connections, and the next start could not bind.
+        guard Self.addCloseFrom(&actions, 3) == 0 else { throw RecordingError(.engineFailed, "posix_spawn_file_actions_addclosefrom_np failed") }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -51,6 +55,15 @@ final class EngineProcess: @unchecked Sendable {
             }
         }
     }
+
+    /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which the Glibc
+    /// module does not import; looked up once. An older glibc fails every spawn here.
+    private static let addCloseFrom: @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32 = {
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
+            return { _, _ in ENOSYS }
+        }
+        return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
+    }()
 
     /// Reaps the child if it has exited; true while it runs.
     var isRunning: Bool {
