@@ -57,7 +57,10 @@ public struct LiveView: Sendable {
                 RTPRelay.Destination(host: session.mediaHost ?? settings.mediaAddress, rtpPort: session.rtpPort, rtcpPort: session.rtcpPort))
         } else {
             do {
-                _ = try await commands.send(device: session.device, name: "stop_stream", args: [:], ttl: 30, origin: origin, audit: audit)
+                // Addressed to the mountpoint: if the recorder re-pointed the stream meanwhile,
+                // the agent keeps it running (stream_other_destination).
+                let args = LivePlan.stopArguments(host: session.mediaHost ?? settings.mediaAddress, rtpPort: session.rtpPort)
+                _ = try await commands.send(device: session.device, name: "stop_stream", args: args, ttl: 30, origin: origin, audit: audit)
             } catch {
                 logger.warning("stop_stream not queued", metadata: ["device": "\(session.device)", "error": "\(error)"])
             }
