@@ -39,6 +39,7 @@ struct StopStreamTargetTests {
 
         // The live view's stream, then the recorder's takeover: stop, start toward the relay.
         _ = try await controller.start(request(to: janus))
+        try await waitUntil(timeout: .seconds(10), "RTP at the live view's destination") { janus.receive() != nil }
         #expect(try await stop.handle(Self.command([:]))["packets"]?.intValue ?? 0 > 0)
         _ = try await controller.start(request(to: relay))
 
