@@ -18,6 +18,11 @@ struct LivePlanTests {
 
         """
 
+    @Test("stop_stream names the destination the live view's start_stream named")
+    func stopArguments() {
+        #expect(LivePlan.stopArguments(host: "127.0.0.1", rtpPort: 5004) == ["host": "127.0.0.1", "rtpPort": 5004])
+    }
+
     @Test("the offer's H.264 fmtp: payload type, packetization-mode, profile-level-id (lower case), sprop-parameter-sets")
     func formatParameters() throws {
         let format = try LivePlan.h264FormatParameters(offer: Self.offer)

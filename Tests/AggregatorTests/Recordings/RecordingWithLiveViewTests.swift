@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import OutpostAgent
 @testable import OutpostAggregator
 import OutpostCommon
@@ -146,6 +147,27 @@ struct RecordingWithLiveViewTests {
                 #expect(try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'stop_stream' AND status = 'succeeded'") == "1")
                 #expect(try postgres.psql("SELECT srtp_key IS NULL FROM live_sessions WHERE device = '\(device)'") == "t")
                 #expect(try postgres.psql("SELECT count(*) FROM media_relays WHERE device = '\(device)'") == "1")
+
+                // The race, made deterministic: the stop of a live view stopped at the moment of the
+                // takeover (addressed to its mountpoint) arrives after it. The agent refuses it, and
+                // the recorder's stream, and so recording, carries on.
+                let client = fleet.broker.identity.database.client, logger = Logger(label: "test.race")
+                let records = CommandRecords(client: client, logger: logger)
+                let janusPort = try #require(Int(try postgres.psql("SELECT rtp_port FROM live_sessions WHERE device = '\(device)'")))
+                let stale = try await records.send(device: device, name: "stop_stream",
+                                                   args: LivePlan.stopArguments(host: "127.0.0.1", rtpPort: janusPort), ttl: 30,
+                                                   origin: LiveView.systemOrigin, audit: AuditLog(client: client, logger: logger))
+                var answered: CommandRecords.Command?
+                try await waitUntil(timeout: .seconds(20), "the stale stop answered") {
+                    answered = try await records.get(stale.id)
+                    return answered?.status == "failed" || answered?.status == "succeeded"
+                }
+                #expect(answered?.status == "failed" && answered?.errorCode == "stream_other_destination", "\(String(describing: answered))")
+                let beforeStale = try segments()
+                try await waitUntil(timeout: .seconds(30), "segments after the refused stop") { try segments() >= beforeStale + 2 }
+                #expect(try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'start_stream'") == "2",
+                        "the recorder never had to ask for the stream again")
+
                 let mine = try await fleet.api.send(.GET, "/api/v1/devices/\(device)/live", token: viewer)
                 #expect(mine.json["mountpoint"]?.intValue == mountpoint, "the same mountpoint: its viewers stay")
                 #expect(try await gateway.mountpointInfo(id: mountpoint)?.srtp == true)

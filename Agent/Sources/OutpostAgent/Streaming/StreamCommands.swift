@@ -31,6 +31,9 @@ public struct StartStreamCommand: CommandHandler {
 }
 
 /// `stop_stream`: stops the running stream with an RTCP BYE; answers its final counters.
+/// With `host` and `rtpPort` (the destination the sender's `start_stream` named), only a
+/// stream to that destination is stopped: `stream_other_destination` otherwise. Without them,
+/// whatever runs is stopped (what aggregators before the argument send).
 public struct StopStreamCommand: CommandHandler {
     public let name = "stop_stream"
     let controller: StreamController
@@ -38,9 +41,21 @@ public struct StopStreamCommand: CommandHandler {
     public init(controller: StreamController) { self.controller = controller }
 
     public func handle(_ command: Command) async throws(CommandFailure) -> JSONValue {
-        guard let statistics = await controller.stop() else {
-            throw CommandFailure(CommandFailure.Code("not_streaming"), "no stream is running")
+        let statistics: StreamStatistics?
+        switch (command.args["host"], command.args["rtpPort"]) {
+        case (nil, nil):
+            statistics = await controller.stop()
+        case (.string(let host)?, .number(let port)?) where port == port.rounded() && (1...65_535).contains(port):
+            do {
+                let destination = try SocketAddress.resolve(host: host, port: Int(port))
+                statistics = try await controller.stop(ifSendingTo: destination)
+            } catch {
+                throw CommandFailure(CommandFailure.Code(error.code.rawValue), error.context)
+            }
+        default:
+            throw CommandFailure(.invalidArgs, "stop_stream takes host (a string) and rtpPort (1-65535) together, or neither")
         }
+        guard let statistics else { throw CommandFailure(CommandFailure.Code("not_streaming"), "no stream is running") }
         return statistics.json
     }
 }

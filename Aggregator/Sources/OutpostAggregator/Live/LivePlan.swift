@@ -10,6 +10,13 @@ public enum LivePlan {
     static let srtpKeyBytes = 30
 
     /// A fresh SRTP master key and salt, base64 (RFC 4568 inline key without the prefix).
+    /// `stop_stream` arguments naming the destination the stream to stop goes to, so that a
+    /// stop racing the recorder's takeover cannot end the recorder's stream (an agent that
+    /// predates the arguments ignores them and stops whatever runs).
+    public static func stopArguments(host: String, rtpPort: Int) -> JSONValue {
+        ["host": .string(host), "rtpPort": .number(Double(rtpPort))]
+    }
+
     public static func newSRTPKey() -> String {
         var generator = SystemRandomNumberGenerator()
         return Data((0..<srtpKeyBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }).base64EncodedString()

@@ -48,22 +48,32 @@ public struct LiveView: Sendable {
                         relays: MediaRelayStore(client: client, logger: logger))
     }
 
-    /// Stops the agent's stream (or, for a recorded camera, the relay's copy to Janus: at once
-    /// when the relay runs here, within a second on another aggregator once the row is gone),
-    /// destroys the mountpoint and forgets the session.
+    /// Forgets the session, then stops the agent's stream (or, for a recorded camera, the
+    /// relay's copy to Janus: at once when the relay runs here, within a second on another
+    /// aggregator once the row is gone) and destroys the mountpoint. Only the teardown that
+    /// deletes the row acts: an operator's stop and the sweep (which sees the mountpoint that
+    /// stop just destroyed) may race, and the loser must not send a second `stop_stream`.
+    /// A mountpoint Janus refuses to destroy is logged; Janus drops it when it restarts.
     func teardown(_ session: LiveSessionStore.Session, reason: String, origin: AuditLog.Origin) async throws {
+        guard try await store.delete(device: session.device, mountpoint: session.mountpoint, reason: reason) else { return }
         if session.startCommand == Self.fromRecording {
             await ingress?.session(session.device)?.relay.remove(
                 RTPRelay.Destination(host: session.mediaHost ?? settings.mediaAddress, rtpPort: session.rtpPort, rtcpPort: session.rtcpPort))
         } else {
             do {
-                _ = try await commands.send(device: session.device, name: "stop_stream", args: [:], ttl: 30, origin: origin, audit: audit)
+                // Addressed to the mountpoint: if the recorder re-pointed the stream meanwhile,
+                // the agent keeps it running (stream_other_destination).
+                let args = LivePlan.stopArguments(host: session.mediaHost ?? settings.mediaAddress, rtpPort: session.rtpPort)
+                _ = try await commands.send(device: session.device, name: "stop_stream", args: args, ttl: 30, origin: origin, audit: audit)
             } catch {
                 logger.warning("stop_stream not queued", metadata: ["device": "\(session.device)", "error": "\(error)"])
             }
         }
-        try await janus.destroyMountpoint(id: session.mountpoint)
-        guard try await store.delete(device: session.device, mountpoint: session.mountpoint, reason: reason) else { return }
+        do {
+            try await janus.destroyMountpoint(id: session.mountpoint)
+        } catch {
+            logger.warning("mountpoint not destroyed", metadata: ["device": "\(session.device)", "mountpoint": "\(session.mountpoint)", "error": "\(error)"])
+        }
         try await audit.record("live.stop", target: "device:\(session.device)",
                                detail: ["mountpoint": "\(session.mountpoint)", "reason": reason], origin: origin)
         metrics.live("ended", reason: reason)

@@ -227,6 +227,12 @@ public final class AggregatorMetrics: Sendable {
         recordingCounter("outpost_recorder_restarts", "total", "Media engine restarts after an unexpected exit.", []).increment()
     }
 
+    /// Counts a media engine left running by a killed aggregator and ended at start.
+    func orphanedEngineEnded() {
+        recordingCounter("outpost_recorder_orphans_ended", "total", "Media engines left by a killed aggregator, ended by PID at start.", [])
+            .increment()
+    }
+
     /// Cameras being recorded by this aggregator now.
     func recordersRunning(_ count: Int) {
         recordingGauge("outpost_recorders", "running", "Cameras this aggregator records now.").set(Double(count))

@@ -26,6 +26,9 @@ struct CameraRecorder: Sendable {
     let audit: AuditLog
     let metrics: AggregatorMetrics
     let logger: Logger
+    /// The agent may still stream to a relay of a killed aggregator (its engine was ended at
+    /// start): the first session stops that stream before asking for a new one.
+    var inheritsStream = false
 
     static let origin = AuditLog.Origin(principal: Principal(kind: .cli, id: "recorder", name: "recorder", role: .admin),
                                         sourceIP: "local", requestID: nil)
@@ -39,7 +42,7 @@ struct CameraRecorder: Sendable {
     /// and catalogued) and the agent's stream, or points that stream back at the live view.
     func run() async {
         var attempt = 0
-        var streaming = false
+        var streaming = inheritsStream
         var key: String?
         while !Task.isCancelled {
             attempt += 1
@@ -190,7 +193,9 @@ struct CameraRecorder: Sendable {
             executable: settings.ffmpegPath,
             arguments: RecordingPlan.engineArguments(sdp: sdp, receiveAddress: "127.0.0.1", segmentSeconds: settings.segmentSeconds,
                                                      list: list, pattern: (deviceDirectory as NSString).appendingPathComponent(prefix)),
-            logPath: logPath)
+            logPath: logPath,
+            record: (path: (engineDirectory as NSString).appendingPathComponent("\(device).pid"), device: device,
+                     runPrefix: String(prefix.prefix { $0 != "-" }) + "-"))
         logger.info("media engine started", metadata: ["device": "\(device)", "pid": "\(process.pid)"])
 
         var done = Set<String>()

@@ -40,14 +40,38 @@ public struct RecorderService: Service {
         self.logger = logger
     }
 
-    func recorder(for device: String) -> CameraRecorder {
-        CameraRecorder(device: device, owner: owner, settings: settings, library: library, ingress: ingress, relays: relays, commands: commands,
-                       audit: audit, metrics: metrics, logger: logger)
+    func recorder(for device: String, inheritsStream: Bool = false) -> CameraRecorder {
+        var recorder = CameraRecorder(device: device, owner: owner, settings: settings, library: library, ingress: ingress, relays: relays,
+                                      commands: commands, audit: audit, metrics: metrics, logger: logger)
+        recorder.inheritsStream = inheritsStream
+        return recorder
+    }
+
+    /// Ends the engines an aggregator killed with this recordings directory left running
+    /// (``OrphanedEngines``), counted, and finishes their runs' segments, before any recorder
+    /// starts (a new engine for the camera would otherwise race the old one).
+    /// Returns their cameras.
+    func endOrphanedEngines() async -> Set<String> {
+        let engines = (settings.directory as NSString).appendingPathComponent(".engine")
+        var devices = Set<String>()
+        for record in await OrphanedEngines(directory: engines).end() {
+            devices.insert(record.device)
+            metrics.orphanedEngineEnded()
+            logger.warning("orphaned media engine ended", metadata: ["device": "\(record.device)", "pid": "\(record.pid)"])
+            do {
+                try await library.finishRun(device: record.device, runPrefix: record.runPrefix)
+            } catch {
+                logger.warning("orphaned engine's segments not finished", metadata: ["device": "\(record.device)", "error": "\(error)"])
+            }
+        }
+        return devices
     }
 
     public func run() async throws {
         do { try await readiness.wait() } catch { return }
+        let orphaned = await endOrphanedEngines()
         await cancelWhenGracefulShutdown {
+            var inherited = orphaned
             var running: [String: Task<Void, Never>] = [:]
             while !Task.isCancelled {
                 do {
@@ -64,7 +88,7 @@ public struct RecorderService: Service {
                             continue
                         }
                         if running[device] == nil {
-                            let recorder = recorder(for: device)
+                            let recorder = recorder(for: device, inheritsStream: inherited.remove(device) != nil)
                             running[device] = Task { await recorder.run() }
                         }
                     }

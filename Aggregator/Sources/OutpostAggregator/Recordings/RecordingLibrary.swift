@@ -62,6 +62,24 @@ struct RecordingLibrary: Sendable {
         return finished
     }
 
+    /// Finishes what an engine run ended by ``OrphanedEngines`` left: each of the run's files
+    /// (named with `runPrefix`) whose row is missing or still `recording` is catalogued at once
+    /// (the engine is known gone: no quiet time to wait), outcome `recovered`. Returns how many.
+    @discardableResult
+    func finishRun(device: String, runPrefix: String) async throws -> Int {
+        let directory = absolute(device)
+        let names = ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? [])
+            .filter { $0.hasPrefix(runPrefix) && $0.hasSuffix(".mp4") }.sorted()
+        guard !names.isEmpty else { return 0 }
+        let states = try await store.states(paths: names.map { "\(device)/\($0)" })
+        var finished = 0
+        for name in names where (states["\(device)/\(name)"] ?? "recording") == "recording" {
+            await catalogue(device: device, name: name, outcome: "recovered")
+            finished += 1
+        }
+        return finished
+    }
+
     /// fsync → ffprobe → thumbnail → row `complete` for `{device}/{name}`, counted under
     /// `outcome`; an unplayable file is removed, its row (if any) marked `deleted` with
     /// reason `partial`, and counted as deleted (`partial`).

@@ -159,6 +159,17 @@ public struct RecordingStore: Sendable {
             """, logger: logger))
     }
 
+    /// The state of each of `paths` that has a row.
+    func states(paths: [String]) async throws -> [String: String] {
+        var states: [String: String] = [:]
+        for try await (path, state) in try await client.query("SELECT path, state FROM recordings WHERE path = ANY(\(paths))", logger: logger)
+            .decode((String, String).self)
+        {
+            states[path] = state
+        }
+        return states
+    }
+
     /// Every row whose file should be on disk (complete or recording).
     func present() async throws -> [Recording] {
         try await recordings(try await client.query(

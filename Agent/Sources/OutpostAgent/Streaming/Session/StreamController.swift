@@ -128,6 +128,18 @@ public actor StreamController {
         return await engine.finished.wait()
     }
 
+    /// Stops the stream only if it goes to `destination` (its RTP address and port); nil if
+    /// none runs. A stop meant for a stream that was replaced since (a live view's stop arriving
+    /// after the recorder re-pointed the stream) throws `stream_other_destination` and stops nothing.
+    @discardableResult
+    public func stop(ifSendingTo destination: SocketAddress) async throws(StreamError) -> StreamStatistics? {
+        guard let current = currentSession else { return nil }
+        guard current.destinationRTP == destination else {
+            throw StreamError(.otherDestination, "the running stream goes to \(current.destinationRTP), not \(destination)")
+        }
+        return await stop()
+    }
+
     /// Waits until the stream ends by itself (its source ended, or the feedback watchdog
     /// stopped it) or is stopped; returns its final counters.
     public func waitUntilEnded() async -> StreamStatistics? {

@@ -21,6 +21,9 @@ public struct StreamError: Error, Sendable, Equatable, CustomStringConvertible {
         public static let alreadyStreaming = Code("already_streaming")
         /// No stream is prepared or running.
         public static let notStreaming = Code("not_streaming")
+        /// `stop_stream` named a destination the running stream does not go to (it was
+        /// re-pointed since): that stream keeps running.
+        public static let otherDestination = Code("stream_other_destination")
         /// libsrtp could not set up a session or protect a packet.
         public static let srtpFailed = Code("srtp_failed")
         /// An SRTCP packet failed authentication or the replay check.

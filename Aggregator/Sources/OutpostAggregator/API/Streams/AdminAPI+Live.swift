@@ -232,7 +232,8 @@ extension AdminAPI {
         } catch {
             live.metrics.live("failed")
             if queued != nil {
-                _ = try? await commands.send(device: device, name: "stop_stream", args: [:], ttl: 30, origin: origin, audit: audit)
+                _ = try? await commands.send(device: device, name: "stop_stream", args: LivePlan.stopArguments(host: address, rtpPort: ports.rtp),
+                                             ttl: 30, origin: origin, audit: audit)
             }
             _ = try? await live.janus.destroyMountpoint(id: mountpoint)
             throw error
