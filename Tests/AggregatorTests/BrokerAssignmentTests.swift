@@ -125,6 +125,32 @@ struct BrokerAssignmentTests {
         }
     }
 
+    @Test("brokers sharing a pid file (both defaulted, or written alike) or a broker directory are refused at load")
+    func distinctBrokerFiles() throws {
+        let loader = ConfigLoader(environment: [:])
+        // Both default to identity.broker_pid_file: a reload would signal one mosquitto twice and never the other.
+        let defaulted = #expect(throws: ConfigError(.invalidValue, key: "brokers.pid_file", "")) {
+            try loader.decode(AggregatorConfiguration.self, from: Self.with([["name": "a", "host": "h1"], ["name": "b", "host": "h2"]]))
+        }
+        #expect(defaulted?.problem == "brokers a and b both use /run/m.pid; give each its own")
+        #expect(throws: ConfigError(.invalidValue, key: "brokers.pid_file", "")) {
+            try loader.decode(AggregatorConfiguration.self, from: Self.with([
+                ["name": "a", "host": "h1", "pid_file": "/run/x.pid"], ["name": "b", "host": "h2", "pid_file": "/run//x.pid"],
+            ]))
+        }
+        #expect(throws: ConfigError(.invalidValue, key: "brokers.broker_dir", "")) {
+            try loader.decode(AggregatorConfiguration.self, from: Self.with([
+                ["name": "a", "host": "h1", "broker_dir": "/srv/m"], ["name": "b", "host": "h2", "pid_file": "/run/b.pid", "broker_dir": "/srv/m/"],
+            ]))
+        }
+        // The default directory is per name, and one broker may keep the default pid file.
+        let configuration = try loader.decode(AggregatorConfiguration.self, from: Self.with([
+            ["name": "a", "host": "h1"], ["name": "b", "host": "h2", "pid_file": "/run/b.pid"],
+        ]))
+        #expect(configuration.resolvedBrokers.map(\.pidFile) == ["/run/m.pid", "/run/b.pid"])
+        #expect(configuration.resolvedBrokers.map(\.directory) == ["/var/lib/o/broker-a", "/var/lib/o/broker-b"])
+    }
+
     @Test("health: one of two brokers down is degraded with its name; all down is failing")
     func health() {
         var report = HealthReport(databaseUp: true, brokerUp: true, failingWrites: [])

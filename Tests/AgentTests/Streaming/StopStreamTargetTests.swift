@@ -65,4 +65,30 @@ struct StopStreamTargetTests {
         #expect(await Self.failure(stop, ["rtpPort": 5004])?.code == .invalidArgs)
         #expect(await Self.failure(stop, ["host": "127.0.0.1", "rtpPort": 70_000])?.code == .invalidArgs)
     }
+
+    @Test("the stop matches the host as start_stream wrote it, never resolved again: a name stops its stream, the same address written otherwise does not",
+          .timeLimit(.minutes(1)))
+    func hostComparedAsWritten() async throws {
+        let directory = try TemporaryDirectory(prefix: "outpost-stop")
+        defer { directory.remove() }
+        let file = try StreamFixtures.smallStream(in: directory)
+        let receiver = try UDPSocket(binding: SocketAddress(host: "127.0.0.1", port: 0, family: .ipv4))
+        let port = receiver.localAddress.port
+        let controller = StreamController(logger: StreamFixtures.logger)
+        let stop = StopStreamCommand(controller: controller)
+        _ = try await controller.start(StreamRequest(source: .file(path: file, framesPerSecond: 30, loop: true), destinationHost: "127.0.0.1",
+                                                     rtpPort: port))
+        try await waitUntil(timeout: .seconds(10), "RTP at the receiver") { receiver.receive() != nil }
+
+        // The same address written as another text (what a re-resolved name can turn into) is another destination.
+        for host in ["127.000.000.001", "::ffff:127.0.0.1"] {
+            let refused = await Self.failure(stop, ["host": .string(host), "rtpPort": .number(Double(port))])
+            #expect(refused?.code.rawValue == "stream_other_destination", "\(host): \(String(describing: refused))")
+        }
+        #expect(await Self.failure(stop, ["host": "127.0.0.1", "rtpPort": .number(Double(port + 1))])?.code.rawValue == "stream_other_destination")
+        #expect(await controller.currentSession != nil)
+        // As written in start_stream: stopped.
+        #expect(try await stop.handle(Self.command(["host": "127.0.0.1", "rtpPort": .number(Double(port))]))["packets"]?.intValue ?? 0 > 0)
+        #expect(await controller.currentSession == nil)
+    }
 }

@@ -177,8 +177,9 @@ struct DeviceEventsAPITests {
                 "SELECT string_agg(device || ':' || kind || ':' || coalesce(data->>'viewers', '-'), ',' ORDER BY device, kind) FROM device_events")
             #expect(stored == "cam-1:stream_stats:2,cam-1:warning:-,cam-2:stream_stats:-")
 
-            #expect(try await sessions.delete(device: "cam-1", mountpoint: 78, reason: "no_media") == false)
-            #expect(try await sessions.delete(device: "cam-1", mountpoint: 77, reason: "no_media"))
+            let stop = LiveSessionStore.StopRequest(fallbackHost: "127.0.0.1", ttlSeconds: 30, actor: "cli:live-view")
+            #expect(try await sessions.end(device: "cam-1", mountpoint: 78, reason: "no_media", stop: stop) == nil)
+            #expect(try await sessions.end(device: "cam-1", mountpoint: 77, reason: "no_media", stop: stop) != nil)
             let viewer = try await env.createAPIKey(role: .viewer)
             let ended = try await env.send(.GET, "/api/v1/devices/cam-1/events?kind=stream_state", token: viewer)
             guard case .array(let items)? = ended.json["items"] else { throw Failure("no items: \(ended.text)") }

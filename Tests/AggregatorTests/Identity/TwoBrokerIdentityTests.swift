@@ -103,4 +103,51 @@ struct TwoBrokerIdentityTests {
         for client in clients { await client.shutdown() }
         await fixture.stop()
     }
+
+    @Test("broker a down: the device's session on b is still ended, the terminator revoked, and the error names a")
+    func revokeWithOneBrokerDown() async throws {
+        let fixture = try await BrokerFixture(secondBroker: true)
+        var clients: [WatchedClient] = []
+        do {
+            let logs = fixture.identity.logs
+            let assignment = fixture.identity.configuration.brokerAssignment
+            let device = try #require((0..<100).map { "meter-\($0)" }.first { assignment.broker(for: $0) == "a" })
+            var onB = try await fixture.enroll(device).mqtt
+            onB.port = try #require(fixture.second?.port)
+            let deviceOnB = try WatchedClient(onB, clientID: device, logger: logs.logger("agent.b"))
+            clients.append(deviceOnB)
+            try await deviceOnB.waitConnected()
+            // a is first in the list, so a revocation that stopped at the first failure would never reach b.
+            await fixture.process.crash()
+
+            let error = await #expect(throws: IdentityError.self) { try await fixture.revocation.revoke(device: DeviceID(device)!) }
+            #expect(error?.code == .brokerUnreachable)
+            #expect(error?.brokers == ["a"])
+            #expect(error?.context.contains("not enforced on a:") == true)
+
+            try await waitUntil(timeout: .seconds(20), "the session on b ended") {
+                deviceOnB.recorded.contains { if case .disconnected = $0 { true } else { false } }
+            }
+            try await waitUntil(timeout: .seconds(90), "b refuses the device's reconnects") {
+                deviceOnB.recorded.filter { if case .connectionFailed = $0 { true } else { false } }.count >= 2
+            }
+            #expect(!deviceOnB.client.isConnected)
+            #expect(try #require(fixture.second?.process.log).contains("Client \(device) already connected, closing old connection"))
+            // The terminator (the device's CN, five minutes) was minted and is revoked: on the CRL both brokers read.
+            let rows = try await fixture.identity.database.client.query(
+                "SELECT count(*)::int, count(revoked_at)::int FROM certificates WHERE purpose = 'session_terminator' AND subject = \(device)")
+            for try await (minted, revoked) in rows.decode((Int, Int).self) {
+                #expect(minted == 1 && revoked == 1, "terminators minted \(minted), revoked \(revoked)")
+            }
+            let crlA = try String(contentsOfFile: fixture.brokerDirectory + "/crl.pem", encoding: .utf8)
+            let crlB = try String(contentsOfFile: try #require(fixture.second?.directory) + "/crl.pem", encoding: .utf8)
+            #expect(crlA == crlB && crlA.contains("BEGIN X509 CRL"))
+        } catch {
+            for client in clients { await client.shutdown() }
+            await fixture.stop()
+            throw error
+        }
+        for client in clients { await client.shutdown() }
+        await fixture.stop()
+    }
 }

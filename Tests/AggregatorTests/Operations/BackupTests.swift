@@ -35,6 +35,14 @@ struct BackupTests {
             UPDATE devices SET revoked_at = now() WHERE id = 'meter-gone';
             INSERT INTO audit_log (actor, action, target) VALUES ('cli:root', 'device.revoke', 'device:meter-gone')
             """)
+        // A running stream's SRTP key, in a recorder's relay and a live session: never in a backup.
+        let srtpKey = "c3J0cC1rZXktbmV2ZXItaW4tYS1iYWNrdXAtMDEyMzQ1"
+        try fixture.postgres.psql("""
+            INSERT INTO devices (id, kind) VALUES ('cam-live', 'camera');
+            INSERT INTO media_relays (device, owner, srtp_key, offer) VALUES ('cam-live', 'a1', '\(srtpKey)', 'v=0');
+            INSERT INTO live_sessions (device, mountpoint, rtp_port, rtcp_port, start_command, started_by, srtp_key, media_host)
+            VALUES ('cam-live', 7, 20000, 20001, 'cmd-1', 'admin', '\(srtpKey)', '127.0.0.1')
+            """)
         let fingerprint = fixture.authority.fingerprint
         let configPath = fixture.directory.file("aggregator.json")
         try Self.writeConfig(fixture.configuration, to: configPath)
@@ -92,6 +100,9 @@ struct BackupTests {
             #expect(try fresh.psql(query) == fixture.postgres.psql(query), "\(query)")
         }
         #expect(try fresh.psql("SELECT revoked_at IS NOT NULL FROM devices WHERE id = 'meter-gone'") == "t")
+        // The key tables came back empty (their definitions restored), the source's rows untouched.
+        #expect(try fresh.psql("SELECT (SELECT count(*) FROM media_relays) || ',' || (SELECT count(*) FROM live_sessions)") == "0,0")
+        #expect(try fixture.postgres.psql("SELECT count(*) FROM media_relays WHERE srtp_key = '\(srtpKey)'") == "1")
 
         // A second restore over it is refused unless asked to overwrite.
         #expect(throws: BackupError(.wouldOverwrite, "")) {

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import OutpostAggregator
+@testable import OutpostAggregator
 import OutpostCommon
 import Testing
 
@@ -28,6 +28,21 @@ struct RecordingStartupTests {
         #expect(error?.code.rawValue == "recording_tool_missing")
         #expect(error?.context.contains("/nonexistent/\(tool)") == true, "\(error?.context ?? "")")
         #expect(error?.context.contains("recordings.\(tool)_path") == true)
+    }
+
+    @Test("a C library without posix_spawn_file_actions_addclosefrom_np: recording_spawn_unsupported at start, not a failed spawn per segment")
+    func spawnUnsupported() throws {
+        var recordings = RecordingSettings(enabled: true, directory: NSTemporaryDirectory() + "outpost-startup-\(getpid())")
+        recordings.ffmpegPath = "/bin/true"
+        recordings.ffprobePath = "/bin/true"
+        let error = #expect(throws: RecordingError.self) { try MediaTools.check(recordings, spawnClosesDescriptors: false) }
+        #expect(error?.code == .spawnUnsupported)
+        #expect(error?.code.rawValue == "recording_spawn_unsupported")
+        #expect(error?.context.contains("posix_spawn_file_actions_addclosefrom_np") == true, "\(error?.context ?? "")")
+        try MediaTools.check(recordings, spawnClosesDescriptors: true)
+        #expect(EngineProcess.closesInheritedDescriptors, "glibc 2.34 and later (Debian 12: 2.36) have it")
+        recordings.enabled = false
+        try MediaTools.check(recordings, spawnClosesDescriptors: false)
     }
 
     @Test("recordings off: missing tools do not matter (the build gets past the check to the next missing file)")

@@ -31,8 +31,9 @@ public struct StartStreamCommand: CommandHandler {
 }
 
 /// `stop_stream`: stops the running stream with an RTCP BYE; answers its final counters.
-/// With `host` and `rtpPort` (the destination the sender's `start_stream` named), only a
-/// stream to that destination is stopped: `stream_other_destination` otherwise. Without them,
+/// With `host` and `rtpPort` (the destination the sender's `start_stream` named, compared as
+/// written there, not resolved), only a stream to that destination is stopped:
+/// `stream_other_destination` otherwise. Without them,
 /// whatever runs is stopped (what aggregators before the argument send).
 public struct StopStreamCommand: CommandHandler {
     public let name = "stop_stream"
@@ -47,8 +48,7 @@ public struct StopStreamCommand: CommandHandler {
             statistics = await controller.stop()
         case (.string(let host)?, .number(let port)?) where port == port.rounded() && (1...65_535).contains(port):
             do {
-                let destination = try SocketAddress.resolve(host: host, port: Int(port))
-                statistics = try await controller.stop(ifSendingTo: destination)
+                statistics = try await controller.stop(ifSentTo: host, rtpPort: Int(port))
             } catch {
                 throw CommandFailure(CommandFailure.Code(error.code.rawValue), error.context)
             }

@@ -48,6 +48,12 @@ struct BackupPlan: Sendable, Equatable {
 /// operator can also undo by hand. The passphrase reaches `openssl` through a 0600 file,
 /// never a command line.
 public enum BackupArchive {
+    /// Tables whose rows stay out of the dump (their definitions are in it): the running
+    /// streams' SRTP keys (`media_relays`, `live_sessions.srtp_key`). They are worth nothing
+    /// after a restore (those streams, mountpoints and relays are gone) and must not outlive
+    /// their streams in an archive kept for months.
+    static let excludedTableData = ["--exclude-table-data=media_relays", "--exclude-table-data=live_sessions"]
+
     /// `openssl enc` arguments, shared by encryption and decryption.
     static let cipher = ["-aes-256-cbc", "-pbkdf2", "-iter", "600000", "-md", "sha256"]
 
@@ -71,7 +77,7 @@ public enum BackupArchive {
             try run("cp", ["-a", "--", item.hostPath, target])
             included.append(item.archivePath)
         }
-        try run("pg_dump", ["--format=custom", "--file", (tree as NSString).appendingPathComponent("database.dump")]
+        try run("pg_dump", ["--format=custom", "--file", (tree as NSString).appendingPathComponent("database.dump")] + excludedTableData
                 + connection(configuration.postgres), environment: libpqEnvironment(configuration.postgres))
         included.append("database.dump")
         let manifest = #"{"format":\#(BackupPlan.formatVersion),"outpostVersion":"\#(OutpostVersion.current)","createdAt":"\#(ISO8601DateFormatter().string(from: Date()))","contents":[\#(included.map { "\"\($0)\"" }.joined(separator: ","))]}"#

@@ -5,11 +5,12 @@ import Synchronization
 /// This aggregator's MQTT clients, one per configured broker, each with its own reconnect,
 /// and where to publish to a device.
 ///
-/// A device's acks and commands go to the broker the device was last heard on (telemetry,
-/// events, command results or an `online` state), because that is where it is connected, even
-/// while it still sits on its old broker after a move. A device not heard since this process
-/// started gets the broker ``BrokerAssignment`` gives it. A retained `online` on a broker the
-/// device has left is superseded as soon as the device sends anything on its new one.
+/// A device's acks and commands go to the broker the device was last heard on (live
+/// telemetry, events or command results), because that is where it is connected, even while
+/// it still sits on its old broker after a move. A device not heard since this process
+/// started gets the broker ``BrokerAssignment`` gives it. Retained messages and state never
+/// count (``MessageRouter/showsConnection(_:retained:)``): a retained `online` left on a
+/// broker the device has left must not draw its acks and commands back there.
 public final class BrokerSet: Sendable {
     public struct Member: Sendable {
         public let name: String

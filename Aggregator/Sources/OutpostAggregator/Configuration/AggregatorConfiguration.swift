@@ -84,6 +84,7 @@ public struct AggregatorConfiguration: Codable, Sendable, Equatable {
         commands = try container.value(.commands, default: CommandSettings())
         live = try container.value(.live, default: LiveSettings())
         recordings = try container.value(.recordings, default: RecordingSettings())
+        try Self.checkDistinct(resolvedBrokers)
     }
 
     /// The service identity this process uses on the broker: `svc.aggregator.{instance_id}`.

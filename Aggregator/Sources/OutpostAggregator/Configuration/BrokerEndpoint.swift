@@ -88,6 +88,24 @@ extension AggregatorConfiguration {
         }
     }
 
+    /// Refuses brokers that share a pid file (one broker would be signalled twice and another
+    /// never reloaded, so its CRL would not be enforced) or a broker directory (one `crl.pem`,
+    /// certificates and `mosquitto.conf` for two brokers). In a `brokers` list every broker
+    /// but one therefore needs its own `pid_file` (the default is `identity.broker_pid_file`).
+    static func checkDistinct(_ brokers: [ResolvedBroker]) throws(ConfigError) {
+        let checks: [(key: String, path: (ResolvedBroker) -> String)] = [("brokers.pid_file", \.pidFile), ("brokers.broker_dir", \.directory)]
+        for check in checks {
+            var seen: [String: String] = [:]
+            for broker in brokers {
+                let path = (check.path(broker) as NSString).standardizingPath
+                if let other = seen[path] {
+                    throw ConfigError(.invalidValue, key: check.key, "brokers \(other) and \(broker.name) both use \(path); give each its own")
+                }
+                seen[path] = broker.name
+            }
+        }
+    }
+
     /// The assignment over ``resolvedBrokers``' names, without overrides.
     public var brokerAssignment: BrokerAssignment { BrokerAssignment(brokers: resolvedBrokers.map(\.name)) }
 }

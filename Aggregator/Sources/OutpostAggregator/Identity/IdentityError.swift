@@ -51,10 +51,13 @@ public struct IdentityError: Error, Sendable, Equatable, CustomStringConvertible
     public let code: Code
     /// What happened, for the operator; never a secret.
     public let context: String
+    /// The brokers a revocation could not finish on (`broker_unreachable` from ``Revocation``); empty otherwise.
+    public let brokers: [String]
 
-    public init(_ code: Code, _ context: String) {
+    public init(_ code: Code, _ context: String, brokers: [String] = []) {
         self.code = code
         self.context = context
+        self.brokers = brokers
     }
 
     public var description: String { "\(code): \(context)" }

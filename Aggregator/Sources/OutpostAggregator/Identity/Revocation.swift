@@ -69,16 +69,21 @@ public struct Revocation: Sendable {
 
     /// Reloads every broker; tries them all, then throws the first failure.
     public func reloadAll() throws(IdentityError) {
-        var failure: IdentityError?
+        if let failure = reloadEach().first?.error { throw failure }
+    }
+
+    /// Reloads every broker and returns those that failed, in configuration order.
+    private func reloadEach() -> [(broker: String, error: IdentityError)] {
+        var failures: [(broker: String, error: IdentityError)] = []
         for target in targets {
             do throws(IdentityError) {
                 try target.reloader.reload()
             } catch {
                 logger.warning("broker not reloaded", metadata: ["broker": "\(target.name)", "error": "\(error)"])
-                failure = failure ?? error
+                failures.append((target.name, error))
             }
         }
-        if let failure { throw failure }
+        return failures
     }
 
     /// What a revocation did.
@@ -135,14 +140,15 @@ public struct Revocation: Sendable {
 
     /// Revokes `device` on every broker: the CRL is written for each and each reloaded; then,
     /// broker by broker, a revoked probe must be refused before the device's session there is
-    /// taken over. A broker that cannot be reached fails the call (`broker_unreachable`) after
-    /// the CRL is written everywhere: a dead mosquitto reads it when it starts again, and
-    /// repeating the call finishes the rest.
+    /// taken over. A broker that fails (its reload, the probe or the takeover) does not stop
+    /// the others: every broker is tried, the terminator certificate is revoked whatever
+    /// happened, and then the call fails with `broker_unreachable` naming every broker that
+    /// failed (``IdentityError/brokers``). A dead mosquitto reads the CRL when it starts
+    /// again, and repeating the call finishes the rest.
     public func revoke(device: DeviceID) async throws -> Outcome {
         let serials = try await store.revokeDevice(device.rawValue)
         logger.notice("device revoked", metadata: ["device": "\(device)", "serials": "\(serials.joined(separator: ","))"])
-        let reachable = targets.compactMap { target in target.broker.map { (target.name, $0) } }
-        guard !reachable.isEmpty else {
+        guard targets.contains(where: { $0.broker != nil }) else {
             let count = try await publishCRL()
             try reloadAll()
             return Outcome(revokedSerials: serials, crlEntries: count, sessionEnded: false)
@@ -152,18 +158,32 @@ public struct Revocation: Sendable {
         let probe = try await mint(commonName: "svc.crl-probe", in: scratch)
         try await store.revokeCertificate(serial: probe.serial)
         _ = try await publishCRL()
-        try reloadAll()
+        var failures = reloadEach()
         let terminator = try await mint(commonName: device.rawValue, in: scratch)
         var ended = true
-        for (name, broker) in reachable {
-            try await waitUntilRefused(probe, broker: broker)
-            let taken = try await takeOver(device: device, with: terminator, broker: broker)
-            logger.notice("revoked device's session ended", metadata: ["device": "\(device)", "broker": "\(name)", "taken_over": "\(taken)"])
-            ended = ended && taken
+        for target in targets {
+            guard let broker = target.broker, !failures.contains(where: { $0.broker == target.name }) else { continue }
+            do {
+                try await waitUntilRefused(probe, broker: broker)
+                let taken = try await takeOver(device: device, with: terminator, broker: broker)
+                logger.notice("revoked device's session ended", metadata: ["device": "\(device)", "broker": "\(target.name)", "taken_over": "\(taken)"])
+                ended = ended && taken
+            } catch {
+                logger.warning("revoked device's session not ended", metadata: ["device": "\(device)", "broker": "\(target.name)", "error": "\(error)"])
+                failures.append((target.name, error as? IdentityError ?? IdentityError(.brokerUnreachable, "\(error)")))
+            }
         }
         try await store.revokeCertificate(serial: terminator.serial)
         let count = try await publishCRL()
-        try reloadAll()
+        for failure in reloadEach() where !failures.contains(where: { $0.broker == failure.broker }) { failures.append(failure) }
+        guard failures.isEmpty else {
+            let names = targets.map(\.name).filter { name in failures.contains { $0.broker == name } }
+            throw IdentityError(
+                .brokerUnreachable,
+                "\(device) is revoked and the CRL written for every broker, but not enforced on \(names.joined(separator: ", ")): "
+                    + failures.map { "\($0.broker): \($0.error.context)" }.joined(separator: "; "),
+                brokers: names)
+        }
         return Outcome(revokedSerials: serials, crlEntries: count, sessionEnded: ended)
     }
 

@@ -66,21 +66,20 @@ public struct MessageRouter: Sendable {
             switch topic.kind {
             case .telemetry:
                 let batch = try codec.decode(TelemetryBatch.self, from: message.payload, topicDevice: topic.device, nowMs: receivedAtMs)
-                brokers?.heard(topic.device, on: broker)
+                heard(topic, message, on: broker)
                 presence.saw(topic.device, atMs: receivedAtMs)
                 await pipeline.submit(ReceivedBatch(batch: batch, receivedAt: .now))
             case .state:
                 let state = try codec.decode(DeviceState.self, from: message.payload, topicDevice: topic.device, nowMs: receivedAtMs)
-                if state.status == .online { brokers?.heard(topic.device, on: broker) }
                 await presence.record(.state(StateObservation(state: state, retained: message.retain, receivedAtMs: receivedAtMs)))
             case .events:
                 let event = try codec.decode(DeviceEvent.self, from: message.payload, topicDevice: topic.device, nowMs: receivedAtMs)
-                brokers?.heard(topic.device, on: broker)
+                heard(topic, message, on: broker)
                 presence.saw(topic.device, atMs: receivedAtMs)
                 await presence.record(.event(event))
             case .cmdResult:
                 let result = try codec.decode(CommandResult.self, from: message.payload, topicDevice: topic.device, nowMs: receivedAtMs)
-                brokers?.heard(topic.device, on: broker)
+                heard(topic, message, on: broker)
                 presence.saw(topic.device, atMs: receivedAtMs)
                 await commands.push(.result(topic.device, result), weight: 1)
             case .ack, .cmd:
@@ -88,6 +87,24 @@ public struct MessageRouter: Sendable {
             }
         } catch {
             refuse(kind: RejectionReason.kind(topic.kind), error, topic: message.topic)
+        }
+    }
+
+    /// Tells ``brokers`` the device is connected to `broker` when `message` proves it.
+    private func heard(_ topic: Topic, _ message: MQTTMessage, on broker: Int) {
+        if Self.showsConnection(topic.kind, retained: message.retain) { brokers?.heard(topic.device, on: broker) }
+    }
+
+    /// Whether a message of `kind` shows where its device is connected now: only live telemetry,
+    /// events and command results do. A retained message was published at some earlier time,
+    /// perhaps on a broker the device has since left (its old `online` stays there until the
+    /// session's will replaces it), and a state message is retained by design, so neither may
+    /// send acks and commands to that broker.
+    static func showsConnection(_ kind: Topic.Kind, retained: Bool) -> Bool {
+        guard !retained else { return false }
+        switch kind {
+        case .telemetry, .events, .cmdResult: return true
+        case .state, .ack, .cmd: return false
         }
     }
 

@@ -64,29 +64,70 @@ public struct LiveSessionStore: Sendable {
         return inserted
     }
 
-    /// Removes the device's session if it is still `mountpoint`, and stores why it ended as the
-    /// device's `stream_state` event (`{"state": "live_ended", "reason", "mountpoint"}`), which the
-    /// console's timeline shows; returns whether it did.
-    @discardableResult
-    public func delete(device: String, mountpoint: Int, reason: String) async throws -> Bool {
-        var deleted = false
-        for try await _ in try await client.query(
+    /// The `stop_stream` a teardown queues when the agent streams to the mountpoint itself.
+    public struct StopRequest: Sendable {
+        /// The mountpoint's address for a session from before `media_host` was kept.
+        public var fallbackHost: String
+        public var ttlSeconds: Int
+        /// Who the command names as its creator (`commands.created_by`).
+        public var actor: String
+
+        public init(fallbackHost: String, ttlSeconds: Int, actor: String) {
+            self.fallbackHost = fallbackHost
+            self.ttlSeconds = ttlSeconds
+            self.actor = actor
+        }
+    }
+
+    /// A session's row as its delete returned it.
+    public struct Ended: Sendable, Equatable {
+        public var startCommand: String
+        public var mediaHost: String?
+        public var rtpPort: Int
+        public var rtcpPort: Int
+        /// The id of the `stop_stream` queued with the delete; nil when none was (a relay-fed
+        /// session, or a decommissioned device).
+        public var stopCommand: String?
+    }
+
+    /// Ends the device's session if it is still `mountpoint`, in one statement: deletes the row,
+    /// stores why it ended as the device's `stream_state` event (`{"state": "live_ended",
+    /// "reason", "mountpoint"}`, shown on the console's timeline), and, when the row as deleted
+    /// says the agent streams to the mountpoint itself (`start_command` other than
+    /// `recording`), queues `stop_stream` addressed to it (``LivePlan/stopArguments(host:rtpPort:)``).
+    /// The command queue then publishes it and retries until it is sent or expires; if the
+    /// statement fails, the row stays and the next teardown tries again. Acting on the deleted
+    /// row, not on a caller's earlier read, means a recorder's takeover (or hand-back) between
+    /// the two cannot make a teardown skip the stop or send it to a stream it no longer owns.
+    /// Nil when the row was already gone (another teardown won).
+    public func end(device: String, mountpoint: Int, reason: String, stop: StopRequest) async throws -> Ended? {
+        let commandID = "cmd-" + SecretToken.generate(bytes: 12)
+        for try await row in try await client.query(
             """
             WITH gone AS (
-                DELETE FROM live_sessions WHERE device = \(device) AND mountpoint = \(Int32(mountpoint)) RETURNING device
+                DELETE FROM live_sessions WHERE device = \(device) AND mountpoint = \(Int32(mountpoint))
+                RETURNING device, start_command, media_host, rtp_port, rtcp_port
             ), event AS (
                 INSERT INTO device_events (device, ts, kind, data)
                 SELECT device, now(), 'stream_state',
                        jsonb_build_object('state', 'live_ended', 'reason', \(reason)::text, 'mountpoint', \(Int32(mountpoint)))
                 FROM gone
+            ), stop AS (
+                INSERT INTO commands (id, device, name, args, created_by, expires_at)
+                SELECT \(commandID), g.device, 'stop_stream',
+                       jsonb_build_object('host', coalesce(g.media_host, \(stop.fallbackHost)::text), 'rtpPort', g.rtp_port),
+                       \(stop.actor), now() + make_interval(secs => \(stop.ttlSeconds))
+                FROM gone g JOIN devices d ON d.id = g.device AND d.decommissioned_at IS NULL
+                WHERE g.start_command <> \(LiveView.fromRecording)
+                RETURNING id
             )
-            SELECT 1 FROM gone
+            SELECT start_command, media_host, rtp_port, rtcp_port, (SELECT id FROM stop) FROM gone
             """,
-            logger: logger).decode(Int32.self)
+            logger: logger).decode((String, String?, Int32, Int32, String?).self)
         {
-            deleted = true
+            return Ended(startCommand: row.0, mediaHost: row.1, rtpPort: Int(row.2), rtcpPort: Int(row.3), stopCommand: row.4)
         }
-        return deleted
+        return nil
     }
 
     /// Records how many browsers watch now (copied into the device's `stream_stats` events as

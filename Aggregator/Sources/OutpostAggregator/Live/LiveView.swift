@@ -48,26 +48,26 @@ public struct LiveView: Sendable {
                         relays: MediaRelayStore(client: client, logger: logger))
     }
 
-    /// Forgets the session, then stops the agent's stream (or, for a recorded camera, the
-    /// relay's copy to Janus: at once when the relay runs here, within a second on another
-    /// aggregator once the row is gone) and destroys the mountpoint. Only the teardown that
-    /// deletes the row acts: an operator's stop and the sweep (which sees the mountpoint that
-    /// stop just destroyed) may race, and the loser must not send a second `stop_stream`.
-    /// A mountpoint Janus refuses to destroy is logged; Janus drops it when it restarts.
+    /// Ends the session and its stream, then destroys the mountpoint. The row's delete queues
+    /// the agent's `stop_stream` in the same statement (``LiveSessionStore/end(device:mountpoint:reason:stop:)``),
+    /// so the stop is as durable as the delete and follows the row as it was deleted, not the
+    /// caller's snapshot; for a recorded camera the relay's copy to Janus stops instead (at once
+    /// when the relay runs here, within a second on another aggregator once the row is gone).
+    /// Only the teardown that deletes the row acts: an operator's stop and the sweep (which sees
+    /// the mountpoint that stop just destroyed) may race, and the loser must not send a second
+    /// `stop_stream`. A mountpoint Janus refuses to destroy is logged; Janus drops it when it restarts.
     func teardown(_ session: LiveSessionStore.Session, reason: String, origin: AuditLog.Origin) async throws {
-        guard try await store.delete(device: session.device, mountpoint: session.mountpoint, reason: reason) else { return }
-        if session.startCommand == Self.fromRecording {
+        // Addressed to the mountpoint: if the recorder re-points the stream after this, the
+        // agent keeps it running (stream_other_destination).
+        guard let ended = try await store.end(device: session.device, mountpoint: session.mountpoint, reason: reason,
+                                              stop: .init(fallbackHost: settings.mediaAddress, ttlSeconds: 30, actor: origin.actor))
+        else { return }
+        if let command = ended.stopCommand {
+            try await audit.record("command.send", target: "device:\(session.device)", detail: ["command": command, "name": "stop_stream"],
+                                   origin: origin)
+        } else if ended.startCommand == Self.fromRecording {
             await ingress?.session(session.device)?.relay.remove(
-                RTPRelay.Destination(host: session.mediaHost ?? settings.mediaAddress, rtpPort: session.rtpPort, rtcpPort: session.rtcpPort))
-        } else {
-            do {
-                // Addressed to the mountpoint: if the recorder re-pointed the stream meanwhile,
-                // the agent keeps it running (stream_other_destination).
-                let args = LivePlan.stopArguments(host: session.mediaHost ?? settings.mediaAddress, rtpPort: session.rtpPort)
-                _ = try await commands.send(device: session.device, name: "stop_stream", args: args, ttl: 30, origin: origin, audit: audit)
-            } catch {
-                logger.warning("stop_stream not queued", metadata: ["device": "\(session.device)", "error": "\(error)"])
-            }
+                RTPRelay.Destination(host: ended.mediaHost ?? settings.mediaAddress, rtpPort: ended.rtpPort, rtcpPort: ended.rtcpPort))
         }
         do {
             try await janus.destroyMountpoint(id: session.mountpoint)

@@ -12,7 +12,8 @@ import ServiceLifecycle
 /// At start: applies pending migrations (under the runner's advisory lock, so several
 /// aggregators may start at once), creates the partitions of ``PartitionPlan``, then
 /// opens ``SchemaReadiness``. Every `maintenance_interval_seconds` after that: creates
-/// the partitions ahead and drops those past retention. PostgreSQL being down at start
+/// the partitions ahead and drops those past retention, deletes audit rows and finished
+/// commands past theirs, and dead recorders' media relays. PostgreSQL being down at start
 /// is waited out with backoff; a migration that fails, or TLS that can never work
 /// (``Database/probe()``), is fatal.
 public struct SchemaService: Service {
@@ -85,8 +86,11 @@ public struct SchemaService: Service {
             SELECT count(*) FROM gone
             """
         }
-        if audit + commands > 0 {
-            logger.info("deleted rows past retention", metadata: ["audit_log": "\(audit)", "commands": "\(commands)"])
+        // Also where no aggregator records any more: a dead recorder's relay keeps its stream's key.
+        let relays = try await MediaRelayStore(client: database.client, logger: logger).sweepLapsed()
+        if audit + commands + relays > 0 {
+            logger.info("deleted rows past retention",
+                        metadata: ["audit_log": "\(audit)", "commands": "\(commands)", "media_relays": "\(relays)"])
         }
     }
 

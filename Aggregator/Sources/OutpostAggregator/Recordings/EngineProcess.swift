@@ -57,13 +57,19 @@ final class EngineProcess: @unchecked Sendable {
     }
 
     /// glibc's `posix_spawn_file_actions_addclosefrom_np` (2.34 and later), which the Glibc
-    /// module does not import; looked up once. An older glibc fails every spawn here.
+    /// module does not import; looked up once. An older glibc fails every spawn here, which is
+    /// why ``MediaTools/check(_:spawnClosesDescriptors:)`` refuses to start recording without it.
     private static let addCloseFrom: @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32 = {
-        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np") else {
-            return { _, _ in ENOSYS }
-        }
+        guard let symbol = addCloseFromSymbol() else { return { _, _ in ENOSYS } }
         return unsafeBitCast(symbol, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32).self)
     }()
+
+    private static func addCloseFromSymbol() -> UnsafeMutableRawPointer? {
+        dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np")
+    }
+
+    /// Whether this process's C library can close inherited descriptors in a spawned child.
+    static let closesInheritedDescriptors = addCloseFromSymbol() != nil
 
     /// Reaps the child if it has exited; true while it runs.
     var isRunning: Bool {

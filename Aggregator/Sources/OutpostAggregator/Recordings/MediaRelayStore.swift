@@ -28,8 +28,35 @@ struct MediaRelayStore: Sendable {
     /// A published relay counts only while its owner's recording claim was renewed this recently.
     static let freshSeconds = 60
 
+    /// A relay whose owner's claim is gone or was last renewed longer ago than this belongs to
+    /// a recorder that died without withdrawing it (SIGKILL, a lost host): ``sweepLapsed()``
+    /// deletes it, and its SRTP key with it. Well past ``freshSeconds`` and the claim's takeover
+    /// (at least 15 s), so a recorder that is merely late is never swept.
+    static let lapsedSeconds = 300
+
     let client: PostgresClient
     let logger: Logger
+
+    /// Deletes every relay whose owner no longer holds a claim renewed within ``lapsedSeconds``;
+    /// returns how many.
+    @discardableResult
+    func sweepLapsed() async throws -> Int {
+        var swept = 0
+        for try await count in try await client.query(
+            """
+            WITH gone AS (
+                DELETE FROM media_relays r WHERE NOT EXISTS (
+                    SELECT 1 FROM recording_claims c
+                    WHERE c.device = r.device AND c.owner = r.owner
+                      AND c.heartbeat_at > now() - make_interval(secs => \(Self.lapsedSeconds)))
+                RETURNING 1)
+            SELECT count(*) FROM gone
+            """, logger: logger).decode(Int64.self)
+        {
+            swept = Int(count)
+        }
+        return swept
+    }
 
     func publish(device: String, owner: String, srtpKey: String, offer: String) async throws {
         try await client.query(

@@ -20,15 +20,25 @@ struct MediaTools: Sendable {
         thumbnailWidth = settings.thumbnailWidth
     }
 
-    /// With recording enabled, ffmpeg and ffprobe must be executables at their configured paths.
+    /// With recording enabled, ffmpeg and ffprobe must be executables at their configured paths,
+    /// and the C library must let ``EngineProcess`` spawn them without the aggregator's descriptors.
     ///
-    /// - Throws: ``RecordingError/Code/toolMissing``, naming the tool, its path and its setting.
-    static func check(_ settings: RecordingSettings) throws(RecordingError) {
+    /// - Parameter spawnClosesDescriptors: whether glibc has `posix_spawn_file_actions_addclosefrom_np`
+    ///   (``EngineProcess/closesInheritedDescriptors``; a parameter so that tests can say no).
+    /// - Throws: ``RecordingError/Code/toolMissing``, naming the tool, its path and its setting;
+    ///   ``RecordingError/Code/spawnUnsupported`` when every engine spawn would fail.
+    static func check(_ settings: RecordingSettings, spawnClosesDescriptors: Bool = EngineProcess.closesInheritedDescriptors)
+        throws(RecordingError)
+    {
         guard settings.enabled else { return }
         for (tool, path) in [("ffmpeg", settings.ffmpegPath), ("ffprobe", settings.ffprobePath)]
         where !FileManager.default.isExecutableFile(atPath: path) {
             throw RecordingError(.toolMissing, "recordings.enabled is set but \(tool) is not an executable at \(path) (recordings.\(tool)_path): "
                                  + "install ffmpeg (Debian: apt install ffmpeg) or turn recording off")
+        }
+        guard spawnClosesDescriptors else {
+            throw RecordingError(.spawnUnsupported, "recordings.enabled is set but this C library has no posix_spawn_file_actions_addclosefrom_np "
+                                 + "(glibc 2.34 or later), without which no media engine can be started: upgrade glibc or turn recording off")
         }
     }
 

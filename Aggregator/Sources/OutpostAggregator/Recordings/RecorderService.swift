@@ -7,7 +7,8 @@ import ServiceLifecycle
 /// and that this aggregator has claimed (`recording_claims`; a claim not renewed for
 /// `staleClaimSeconds` passes to another aggregator). Every `checkIntervalSeconds` it
 /// starts what is wanted and stops what is not, and finishes segments left `recording` by a
-/// crash (``RecordingLibrary/finishAbandoned(owner:except:staleAfter:)``); on shutdown it stops
+/// crash (``RecordingLibrary/finishAbandoned(owner:except:staleAfter:)``) and deletes the relays
+/// (and stream keys) of recorders that died (``MediaRelayStore/sweepLapsed()``); on shutdown it stops
 /// every recorder, so each engine closes its segment and gets SIGTERM by PID.
 public struct RecorderService: Service {
     let settings: RecordingSettings
@@ -99,6 +100,8 @@ public struct RecorderService: Service {
                         try await store.release(device: device, owner: owner)
                     }
                     try await library.finishAbandoned(owner: owner, except: Set(running.keys), staleAfter: staleClaimSeconds)
+                    let swept = try await relays.sweepLapsed()
+                    if swept > 0 { logger.notice("media relays of dead recorders removed", metadata: ["count": "\(swept)"]) }
                 } catch is CancellationError {
                     break
                 } catch {

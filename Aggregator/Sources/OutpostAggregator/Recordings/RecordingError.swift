@@ -18,6 +18,9 @@ public struct RecordingError: Error, Sendable, Equatable, CustomStringConvertibl
         /// Recording is enabled but ffmpeg or ffprobe is not an executable at its configured
         /// path: the aggregator refuses to start (rather than retrying a recorder forever).
         public static let toolMissing = Code("recording_tool_missing")
+        /// Recording is enabled but the C library lacks `posix_spawn_file_actions_addclosefrom_np`
+        /// (glibc before 2.34), so no engine could be spawned: the aggregator refuses to start.
+        public static let spawnUnsupported = Code("recording_spawn_unsupported")
     }
 
     public let code: Code

@@ -21,6 +21,8 @@ public actor StreamController {
     private let logger: Logger
     private var engine: StreamEngine?
     private var session: StreamSession?
+    /// The destination as `start_stream` wrote it (host text, RTP port), which a stop names.
+    private var requested: (host: String, rtpPort: Int)?
 
     public init(logger: Logger) {
         var logger = logger
@@ -111,6 +113,7 @@ public actor StreamController {
                                     destinationRTP: destinationRTP, destinationRTCP: destinationRTCP, parameterSets: parameterSets,
                                     offer: offer)
         self.session = session
+        requested = (request.destinationHost, request.rtpPort)
         return session
     }
 
@@ -128,14 +131,16 @@ public actor StreamController {
         return await engine.finished.wait()
     }
 
-    /// Stops the stream only if it goes to `destination` (its RTP address and port); nil if
+    /// Stops the stream only if its `start_stream` named `host` (the same text, case aside: a
+    /// name is not resolved again, since it may resolve differently now) and `rtpPort`; nil if
     /// none runs. A stop meant for a stream that was replaced since (a live view's stop arriving
     /// after the recorder re-pointed the stream) throws `stream_other_destination` and stops nothing.
     @discardableResult
-    public func stop(ifSendingTo destination: SocketAddress) async throws(StreamError) -> StreamStatistics? {
-        guard let current = currentSession else { return nil }
-        guard current.destinationRTP == destination else {
-            throw StreamError(.otherDestination, "the running stream goes to \(current.destinationRTP), not \(destination)")
+    public func stop(ifSentTo host: String, rtpPort: Int) async throws(StreamError) -> StreamStatistics? {
+        guard let current = currentSession, let requested else { return nil }
+        guard requested.host.lowercased() == host.lowercased(), requested.rtpPort == rtpPort else {
+            throw StreamError(.otherDestination,
+                              "the running stream goes to \(requested.host) port \(requested.rtpPort) (\(current.destinationRTP)), not \(host) port \(rtpPort)")
         }
         return await stop()
     }

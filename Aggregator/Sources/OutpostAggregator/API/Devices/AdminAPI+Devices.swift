@@ -74,8 +74,9 @@ extension AdminAPI {
                 // Decommissioned but not fully revoked (the CRL may be written, the broker not
                 // reloaded): recorded as such; repeating the call finishes the revocation.
                 let code = (error as? IdentityError)?.code.rawValue ?? "internal_error"
-                try await audit.record("device.decommission", target: "device:\(device)", detail: ["revocation": "failed: \(code)"],
-                                       origin: origin(context))
+                var detail = ["revocation": "failed: \(code)"]
+                if let brokers = (error as? IdentityError)?.brokers, !brokers.isEmpty { detail["failed_brokers"] = brokers.joined(separator: ",") }
+                try await audit.record("device.decommission", target: "device:\(device)", detail: detail, origin: origin(context))
                 if let error = error as? IdentityError { throw APIError(error) }
                 throw error
             }
