@@ -11,7 +11,8 @@ struct LiveTeardownTests {
     static func liveView(_ env: APITestEnvironment) -> LiveView {
         let logger = Logger(label: "test.live")
         return LiveView(settings: LiveSettings(janusUrl: "http://127.0.0.1:1", mediaAddress: "192.0.2.1"),
-                        janus: JanusClient(baseURL: "http://127.0.0.1:1", secrets: .init(apiSecret: "s", adminKey: "k")), adminKey: "k",
+                        janus: JanusClient(baseURL: "http://127.0.0.1:1", secrets: .init(apiSecret: "s", adminKey: "k"), timeout: .seconds(2)),
+                        adminKey: "k",
                         store: LiveSessionStore(client: env.client, logger: logger),
                         relaySessions: LiveRelaySessions(client: env.client, logger: logger),
                         commands: CommandRecords(client: env.client, logger: logger), audit: AuditLog(client: env.client, logger: logger),
