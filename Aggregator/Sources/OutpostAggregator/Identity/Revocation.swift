@@ -150,7 +150,8 @@ public struct Revocation: Sendable {
         logger.notice("device revoked", metadata: ["device": "\(device)", "serials": "\(serials.joined(separator: ","))"])
         guard targets.contains(where: { $0.broker != nil }) else {
             let count = try await publishCRL()
-            try reloadAll()
+            let failures = reloadEach()
+            guard failures.isEmpty else { throw Self.notEnforced(device, failures, order: targets) }
             return Outcome(revokedSerials: serials, crlEntries: count, sessionEnded: false)
         }
         let scratch = try ScratchDirectory()
@@ -176,15 +177,18 @@ public struct Revocation: Sendable {
         try await store.revokeCertificate(serial: terminator.serial)
         let count = try await publishCRL()
         for failure in reloadEach() where !failures.contains(where: { $0.broker == failure.broker }) { failures.append(failure) }
-        guard failures.isEmpty else {
-            let names = targets.map(\.name).filter { name in failures.contains { $0.broker == name } }
-            throw IdentityError(
-                .brokerUnreachable,
-                "\(device) is revoked and the CRL written for every broker, but not enforced on \(names.joined(separator: ", ")): "
-                    + failures.map { "\($0.broker): \($0.error.context)" }.joined(separator: "; "),
-                brokers: names)
-        }
+        guard failures.isEmpty else { throw Self.notEnforced(device, failures, order: targets) }
         return Outcome(revokedSerials: serials, crlEntries: count, sessionEnded: ended)
+    }
+
+    /// `broker_unreachable` naming, in configuration order, every broker where the revocation failed.
+    private static func notEnforced(_ device: DeviceID, _ failures: [(broker: String, error: IdentityError)], order: [Target]) -> IdentityError {
+        let names = order.map(\.name).filter { name in failures.contains { $0.broker == name } }
+        return IdentityError(
+            .brokerUnreachable,
+            "\(device) is revoked and the CRL written for every broker, but not enforced on \(names.joined(separator: ", ")): "
+                + failures.map { "\($0.broker): \($0.error.context)" }.joined(separator: "; "),
+            brokers: names)
     }
 
     struct Minted {
