@@ -30,6 +30,7 @@ struct OperationsMetricsTests {
         "outpost_camera_stats_timestamp_seconds": "Tests/AggregatorTests/PresenceTests.swift",
         // Recording (off in this fleet) is measured by its own suites.
         "outpost_recorder_restarts_total": "Tests/AggregatorTests/Recordings/RecordingEndToEndTests.swift",
+        "outpost_recorder_orphans_ended_total": "Tests/AggregatorTests/Recordings/OrphanedEngineTests.swift",
         "outpost_recorders_running": "Tests/AggregatorTests/Recordings/RecordingEndToEndTests.swift",
         "outpost_recordings_segments_total": "Tests/AggregatorTests/Recordings/RecordingEndToEndTests.swift",
         "outpost_recordings_deleted_total": "Tests/AggregatorTests/Recordings/RetentionServiceTests.swift",
