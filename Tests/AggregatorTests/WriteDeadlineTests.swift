@@ -202,14 +202,23 @@ struct WriteDeadlineTests {
 struct IngestSessionTests {
     static let logger = Logger(label: "test.ingest-sessions")
 
-    /// A connection of its own holding the row lock of `device`'s buffer 1 mark until it ends.
-    static func lockMark(_ settings: PostgresSettings, device: String) async throws -> PostgresConnection {
+    /// Runs `body` while a connection of its own holds the row lock of `device`'s buffer 1
+    /// mark; `body` may end that transaction early by calling its argument. The connection is
+    /// closed whatever happens.
+    static func holdingMarkLock(_ settings: PostgresSettings, device: String,
+                                _ body: (_ release: @Sendable () async throws -> Void) async throws -> Void) async throws {
         let connection = try await PostgresConnection.connect(configuration: try settings.connectionConfiguration(), id: 98, logger: logger)
-        try await connection.query("BEGIN", logger: logger)
-        let locked = try await connection.query("SELECT high_seq FROM reading_marks WHERE device = \(device) AND buffer = 1 FOR UPDATE",
-                                                logger: logger).collect().count
-        #expect(locked == 1)
-        return connection
+        do {
+            try await connection.query("BEGIN", logger: logger)
+            let locked = try await connection.query(
+                "SELECT high_seq FROM reading_marks WHERE device = \(device) AND buffer = 1 FOR UPDATE", logger: logger).collect().count
+            #expect(locked == 1)
+            try await body { _ = try await connection.query("ROLLBACK", logger: logger) }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try await connection.close()
     }
 
     static func batch(_ device: String, seq: Int64) -> ReceivedBatch {
@@ -237,34 +246,34 @@ struct IngestSessionTests {
             let store = ReadingStore(client: aggregator.database.ingest, logger: Self.logger, metrics: metrics, deadline: .seconds(30))
             #expect(try await store.write(IngestBatch([Self.batch("lk-1", seq: 1)])).inserted == 10)
 
-            let lock = try await Self.lockMark(configuration.postgres, device: "lk-1")
-            let started = ContinuousClock.now
-            let outcome = await BatchIsolation<ReceivedBatch, ReadingStore.Outcome>().write(
-                [Self.batch("lk-1", seq: 11), Self.batch("lk-1", seq: 21)]) { try await store.write(IngestBatch($0)) }
-            let waited = ContinuousClock.now - started
-            let error = try #require(outcome.transientError as? PSQLError)
-            #expect(error.serverInfo?[.sqlState] == "55P03")
-            #expect(WriteFailure.classify(error) == .transient)
-            #expect(outcome.offenders.isEmpty && outcome.outputs.isEmpty)
-            #expect(outcome.remaining.map { $0.batch.readings[0].seq } == [11, 21], "the whole batch is left to retry, in order")
-            #expect(waited >= .milliseconds(900) && waited < .seconds(20), "the lock wait ended after \(waited), the deadline is 30 s")
-            #expect((metricValue(metrics.render(), "outpost_ingest_write_deadlines_total") ?? 0) == 0)
+            try await Self.holdingMarkLock(configuration.postgres, device: "lk-1") { release in
+                let started = ContinuousClock.now
+                let outcome = await BatchIsolation<ReceivedBatch, ReadingStore.Outcome>().write(
+                    [Self.batch("lk-1", seq: 11), Self.batch("lk-1", seq: 21)]) { try await store.write(IngestBatch($0)) }
+                let waited = ContinuousClock.now - started
+                let error = try #require(outcome.transientError as? PSQLError)
+                #expect(error.serverInfo?[.sqlState] == "55P03")
+                #expect(WriteFailure.classify(error) == .transient)
+                #expect(outcome.offenders.isEmpty && outcome.outputs.isEmpty)
+                #expect(outcome.remaining.map { $0.batch.readings[0].seq } == [11, 21], "the whole batch is left to retry, in order")
+                #expect(waited >= .milliseconds(900) && waited < .seconds(20), "the lock wait ended after \(waited), the deadline is 30 s")
+                #expect((metricValue(metrics.render(), "outpost_ingest_write_deadlines_total") ?? 0) == 0)
 
-            // The pipeline: retried while the lock is held, nothing dead-lettered or acked; acked once it goes.
-            let acks = WriteDeadlineTests.RecordingAcks()
-            let pipeline = IngestPipeline(settings: IngestSettings(batchMaxRows: 5_000, batchMaxDelayMs: 20, writers: 1),
-                                          store: store, acks: acks, metrics: metrics, logger: Self.logger)
-            let running = Task { await pipeline.run() }
-            await pipeline.submit(Self.batch("lk-1", seq: 11))
-            try await waitUntil(timeout: .seconds(30), "the readings path reported failing") { metrics.failingWritePaths == ["readings"] }
-            try await Task.sleep(for: .seconds(3))
-            #expect(acks.acks.withLock { $0 }.isEmpty)
-            #expect(try await fixture.count("SELECT count(*) FROM rejected_messages") == 0)
-            try await lock.query("ROLLBACK", logger: Self.logger)
-            try await lock.close()
-            try await waitUntil(timeout: .seconds(60), "acked once the lock is gone") { !acks.acks.withLock { $0 }.isEmpty }
-            pipeline.finish()
-            await running.value
+                // The pipeline: retried while the lock is held, nothing dead-lettered or acked; acked once it goes.
+                let acks = WriteDeadlineTests.RecordingAcks()
+                let pipeline = IngestPipeline(settings: IngestSettings(batchMaxRows: 5_000, batchMaxDelayMs: 20, writers: 1),
+                                              store: store, acks: acks, metrics: metrics, logger: Self.logger)
+                let running = Task { await pipeline.run() }
+                await pipeline.submit(Self.batch("lk-1", seq: 11))
+                try await waitUntil(timeout: .seconds(30), "the readings path reported failing") { metrics.failingWritePaths == ["readings"] }
+                try await Task.sleep(for: .seconds(3))
+                #expect(acks.acks.withLock { $0 }.isEmpty)
+                #expect(try await fixture.count("SELECT count(*) FROM rejected_messages") == 0)
+                try await release()
+                try await waitUntil(timeout: .seconds(60), "acked once the lock is gone") { !acks.acks.withLock { $0 }.isEmpty }
+                pipeline.finish()
+                await running.value
+            }
             #expect(try await fixture.count("SELECT count(*) FROM rejected_messages") == 0)
             #expect(try await fixture.count("SELECT count(*) FROM readings WHERE device = 'lk-1'") == 20)
             #expect((metricValue(metrics.render(), "outpost_ingest_write_deadlines_total") ?? 0) == 0)
@@ -287,21 +296,20 @@ struct IngestSessionTests {
             defer { poolRunning.cancel() }
             let store = ReadingStore(client: pool, logger: Self.logger, deadline: .seconds(3))
             #expect(try await store.write(IngestBatch([Self.batch("lk-2", seq: 1)])).inserted == 10)
-            let lock = try await Self.lockMark(configuration.postgres, device: "lk-2")
-            let write = Task { try await store.write(IngestBatch([Self.batch("lk-2", seq: 11)])) }
-            try await waitUntil(timeout: .seconds(10), "the write's backend waits for the mark lock") {
-                try await Self.testBackends(fixture, waitingForLock: true) == 1
+            try await Self.holdingMarkLock(configuration.postgres, device: "lk-2") { _ in
+                let write = Task { try await store.write(IngestBatch([Self.batch("lk-2", seq: 11)])) }
+                try await waitUntil(timeout: .seconds(10), "the write's backend waits for the mark lock") {
+                    try await Self.testBackends(fixture, waitingForLock: true) == 1
+                }
+                await #expect(throws: StoreError(.writeDeadline, "")) { _ = try await write.value }
+                let closed = ContinuousClock.now
+                try await waitUntil(timeout: .seconds(30), "the abandoned backend is gone") {
+                    try await Self.testBackends(fixture, waitingForLock: false) == 0
+                }
+                let gone = ContinuousClock.now - closed
+                #expect(gone < .seconds(15), "the abandoned backend ended \(gone) after its connection was closed")
+                #expect(try await fixture.count("SELECT count(*) FROM pg_locks WHERE NOT granted") == 0, "nothing waits for the mark any more")
             }
-            await #expect(throws: StoreError(.writeDeadline, "")) { _ = try await write.value }
-            let closed = ContinuousClock.now
-            try await waitUntil(timeout: .seconds(30), "the abandoned backend is gone") {
-                try await Self.testBackends(fixture, waitingForLock: false) == 0
-            }
-            let gone = ContinuousClock.now - closed
-            #expect(gone < .seconds(15), "the abandoned backend ended \(gone) after its connection was closed")
-            #expect(try await fixture.count("SELECT count(*) FROM pg_locks WHERE NOT granted") == 0, "nothing waits for the mark any more")
-            try await lock.query("ROLLBACK", logger: Self.logger)
-            try await lock.close()
             #expect(try await fixture.count("SELECT count(*) FROM readings WHERE device = 'lk-2'") == 10, "the abandoned write stored nothing")
         }
     }
