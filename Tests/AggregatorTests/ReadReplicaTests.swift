@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import OutpostCommon
+import PostgresNIO
 import Testing
 import TestHarness
 @testable import OutpostAggregator
@@ -8,18 +9,21 @@ import TestHarness
 /// The read replica's staleness bound, without a database.
 @Suite("Read replica staleness")
 struct ReplicaStalenessTests {
+    static let server = ServerIdentity(systemIdentifier: 7_100_000_000_000_000_001, timeline: 1)
+
     @Test("the bound is the age of the newest primary position the replica has replayed; unknown sends reads to the primary")
     func bound() {
         let t0 = ContinuousClock.now
+        let server = Self.server
         var staleness = ReplicaStaleness()
         #expect(staleness.bound(at: t0) == nil)
         #expect(!staleness.allowsReplica(at: t0, limit: .seconds(5)))
 
-        staleness.primary(lsn: 100, at: t0)
-        staleness.primary(lsn: 200, at: t0 + .seconds(1))
-        staleness.primary(lsn: 300, at: t0 + .seconds(2))
+        staleness.primary(lsn: 100, server: server, at: t0)
+        staleness.primary(lsn: 200, server: server, at: t0 + .seconds(1))
+        staleness.primary(lsn: 300, server: server, at: t0 + .seconds(2))
         // Replayed 250: it holds what the primary had at t0+1, not yet what it had at t0+2.
-        staleness.replica(replayed: 250, at: t0 + .seconds(2))
+        staleness.replica(.replaying(systemIdentifier: server.systemIdentifier, replayed: 250), at: t0 + .seconds(2))
         #expect(staleness.bound(at: t0 + .seconds(2)) == .seconds(1))
         #expect(staleness.allowsReplica(at: t0 + .seconds(2), limit: .seconds(1)))
         // The bound grows with time until the next observation.
@@ -27,25 +31,104 @@ struct ReplicaStalenessTests {
         #expect(!staleness.allowsReplica(at: t0 + .seconds(7), limit: .seconds(5)))
 
         // A replica stuck at 250 stays bounded by t0+1 however far the primary goes.
-        staleness.primary(lsn: 900, at: t0 + .seconds(8))
-        staleness.replica(replayed: 250, at: t0 + .seconds(8))
+        staleness.primary(lsn: 900, server: server, at: t0 + .seconds(8))
+        staleness.replica(.replaying(systemIdentifier: server.systemIdentifier, replayed: 250), at: t0 + .seconds(8))
         #expect(staleness.bound(at: t0 + .seconds(8)) == .seconds(7))
 
         // Caught up.
-        staleness.replica(replayed: 900, at: t0 + .seconds(9))
+        staleness.replica(.replaying(systemIdentifier: server.systemIdentifier, replayed: 900), at: t0 + .seconds(9))
         #expect(staleness.bound(at: t0 + .seconds(9)) == .seconds(1))
 
-        // Behind every sample kept: unknown.
-        staleness.replica(replayed: 50, at: t0 + .seconds(10))
+        // Behind every sample kept, or nothing replayed yet: unknown.
+        staleness.replica(.replaying(systemIdentifier: server.systemIdentifier, replayed: 50), at: t0 + .seconds(10))
+        #expect(staleness.bound(at: t0 + .seconds(10)) == nil)
+        staleness.replica(.replaying(systemIdentifier: server.systemIdentifier, replayed: 900), at: t0 + .seconds(10))
+        staleness.replica(.replaying(systemIdentifier: server.systemIdentifier, replayed: nil), at: t0 + .seconds(10))
         #expect(staleness.bound(at: t0 + .seconds(10)) == nil)
 
-        // Not in recovery (the replica port reached a primary): as fresh as the observation.
-        staleness.replica(replayed: nil, at: t0 + .seconds(11))
-        #expect(staleness.bound(at: t0 + .seconds(11)) == .zero)
-
+        staleness.replica(.replaying(systemIdentifier: server.systemIdentifier, replayed: 900), at: t0 + .seconds(11))
         staleness.unreachable()
         #expect(staleness.bound(at: t0 + .seconds(11)) == nil)
         #expect(!staleness.allowsReplica(at: t0 + .seconds(11), limit: .seconds(60)))
+    }
+
+    @Test("a server not in recovery at the replica's address is fresh only when it is the primary itself; a replica of another cluster is never fresh")
+    func notInRecovery() {
+        let t0 = ContinuousClock.now
+        let server = Self.server
+        var staleness = ReplicaStaleness()
+        // Nothing known of the primary yet: not even the primary itself can be recognised.
+        staleness.replica(.primary(server, lsn: 500), at: t0)
+        #expect(staleness.bound(at: t0) == nil)
+
+        staleness.primary(lsn: 500, server: server, at: t0)
+        // The same server (the replica port reached the primary): as fresh as the question.
+        staleness.replica(.primary(server, lsn: 520), at: t0 + .milliseconds(10))
+        #expect(staleness.bound(at: t0 + .milliseconds(10)) == .zero)
+        #expect(staleness.allowsReplica(at: t0 + .milliseconds(10), limit: .seconds(1)))
+
+        // The old primary after a failover: same cluster, the timeline it left, maybe further on in its own history.
+        staleness.replica(.primary(ServerIdentity(systemIdentifier: server.systemIdentifier, timeline: 0), lsn: 9_000), at: t0 + .seconds(1))
+        #expect(staleness.bound(at: t0 + .seconds(1)) == nil)
+        #expect(!staleness.allowsReplica(at: t0 + .seconds(1), limit: .seconds(60)))
+
+        // Another cluster, not in recovery or replaying: never fresh.
+        staleness.replica(.primary(server, lsn: 520), at: t0 + .seconds(2))
+        staleness.replica(.primary(ServerIdentity(systemIdentifier: 42, timeline: 1), lsn: 9_000), at: t0 + .seconds(2))
+        #expect(staleness.bound(at: t0 + .seconds(2)) == nil)
+        staleness.replica(.primary(server, lsn: 520), at: t0 + .seconds(2))
+        staleness.replica(.replaying(systemIdentifier: 42, replayed: 9_000), at: t0 + .seconds(2))
+        #expect(staleness.bound(at: t0 + .seconds(2)) == nil)
+
+        // Same cluster and timeline but behind the primary's last sample: not the primary.
+        staleness.replica(.primary(server, lsn: 499), at: t0 + .seconds(3))
+        #expect(staleness.bound(at: t0 + .seconds(3)) == nil)
+    }
+
+    @Test("a new primary timeline (a failover) or cluster drops the samples of the old one")
+    func timelineChangeClearsSamples() {
+        let t0 = ContinuousClock.now
+        let old = Self.server
+        let promoted = ServerIdentity(systemIdentifier: old.systemIdentifier, timeline: 2)
+        var staleness = ReplicaStaleness()
+        staleness.primary(lsn: 500, server: old, at: t0)
+        staleness.primary(lsn: 900, server: old, at: t0 + .seconds(1))
+        staleness.replica(.replaying(systemIdentifier: old.systemIdentifier, replayed: 900), at: t0 + .seconds(1))
+        #expect(staleness.bound(at: t0 + .seconds(1)) == .zero)
+
+        // The promoted standby forked at 700; what the old primary had at 900 is not in its history.
+        staleness.primary(lsn: 700, server: promoted, at: t0 + .seconds(3))
+        #expect(staleness.bound(at: t0 + .seconds(3)) == nil, "nothing is known of the replica against the new primary")
+        // A replica at 600 passed the old primary's t0 sample, which bounds nothing on the new timeline.
+        staleness.replica(.replaying(systemIdentifier: old.systemIdentifier, replayed: 600), at: t0 + .seconds(3))
+        #expect(staleness.bound(at: t0 + .seconds(3)) == nil)
+        staleness.replica(.replaying(systemIdentifier: old.systemIdentifier, replayed: 710), at: t0 + .seconds(3))
+        #expect(staleness.bound(at: t0 + .seconds(3)) == .zero)
+
+        // Another cluster behind the primary's address: the same.
+        staleness.primary(lsn: 800, server: ServerIdentity(systemIdentifier: 42, timeline: 1), at: t0 + .seconds(4))
+        #expect(staleness.bound(at: t0 + .seconds(4)) == nil)
+        staleness.replica(.replaying(systemIdentifier: old.systemIdentifier, replayed: 900), at: t0 + .seconds(4))
+        #expect(staleness.bound(at: t0 + .seconds(4)) == nil)
+    }
+
+    @Test("a primary sample is timed when its question is sent: a slow answer makes the bound larger, never smaller")
+    func sampleTimedAtQuestion() async throws {
+        let primary = PostgresClient(configuration: try PostgresSettings().clientConfiguration(), backgroundLogger: Logger(label: "test"))
+        let replica = try ReadReplica(settings: ReadReplicaSettings(port: 1), primarySettings: PostgresSettings(), primary: primary,
+                                      metrics: nil, logger: Logger(label: "test"))
+        let server = Self.server
+        // The primary answers after 1.5 s; the replica at once, having replayed exactly what the primary reported.
+        await replica.measure { client in
+            if client === primary {
+                try await Task.sleep(for: .milliseconds(1_500))
+                return .primary(server, lsn: 4_000)
+            }
+            return .replaying(systemIdentifier: server.systemIdentifier, replayed: 4_000)
+        }
+        let bound = try #require(replica.bound)
+        #expect(bound >= .milliseconds(1_500), "the primary may have committed up to 4000 only just before answering: \(bound)")
+        #expect(bound < .seconds(60))
     }
 
     @Test("postgres.read_replica: defaults, bounds, and the primary's role, database and TLS")
@@ -110,6 +193,51 @@ struct ReadReplicaTests {
             try await fixture.blocking { try cluster.thawReplica() }
             try await waitUntil(timeout: .seconds(30), "back on the replica") { replica.reader === replica.client }
             #expect(try await store.latest(device: "rr-1").map(\.value) == [2])
+        }
+    }
+}
+
+/// What the replica's address reaches, against real servers: the primary itself, or another
+/// cluster that is not in recovery (as the old primary is after a failover).
+@Suite("Read replica identity", .serialized, .timeLimit(.minutes(3)))
+struct ReadReplicaIdentityTests {
+    /// Whether reads go to a replica at `port` after two measurements.
+    static func usesReplica(_ settings: PostgresSettings, port: Int) async throws -> (fresh: Bool, bound: Duration?) {
+        let logger = Logger(label: "test.replica-identity")
+        let primary = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+        let replica = try ReadReplica(settings: ReadReplicaSettings(port: port), primarySettings: settings, primary: primary,
+                                      metrics: nil, logger: logger)
+        let pools = Task {
+            await withDiscardingTaskGroup { group in
+                group.addTask { await primary.run() }
+                group.addTask { await replica.client.run() }
+            }
+        }
+        defer { pools.cancel() }
+        await replica.measure()
+        await replica.measure()
+        return (replica.reader === replica.client, replica.bound)
+    }
+
+    @Test("the primary's own address is fresh; another cluster not in recovery is not, and reads go to the primary")
+    func identity() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let settings = try fixture.configuration().postgres
+            let same = try await Self.usesReplica(settings, port: fixture.postgres.port)
+            #expect(same.fresh, "the same server is as fresh as the primary")
+            #expect(same.bound.map { $0 < .seconds(5) } == true)
+
+            let other = try await PostgresServer(directory: fixture.directory.file("other-cluster"))
+            let elsewhere: (fresh: Bool, bound: Duration?)
+            do {
+                elsewhere = try await Self.usesReplica(settings, port: other.port)
+            } catch {
+                await other.stop()
+                throw error
+            }
+            await other.stop()
+            #expect(!elsewhere.fresh, "a primary of another cluster is not a fresh replica")
+            #expect(elsewhere.bound == nil)
         }
     }
 }

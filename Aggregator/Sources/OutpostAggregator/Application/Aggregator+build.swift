@@ -55,7 +55,7 @@ public func buildAggregator(
     }
     try MediaTools.check(configuration.recordings)
     let readiness = SchemaReadiness()
-    let database = try Database(settings: configuration.postgres, logger: component("postgres"))
+    let database = try Database(settings: configuration.postgres, ingest: configuration.ingest, logger: component("postgres"))
 
     let brokers = try BrokerSet(configuration: configuration, logger: component("mqtt")) { mqtt in
         mqtt.receiveMaximum = 1_000
@@ -65,7 +65,7 @@ public func buildAggregator(
 
     let codec = WireCodec()
     let pipeline = IngestPipeline(
-        settings: configuration.ingest, store: ReadingStore(client: database.client, logger: component("ingest"), metrics: metrics,
+        settings: configuration.ingest, store: ReadingStore(client: database.ingest, logger: component("ingest"), metrics: metrics,
                                                          deadline: .milliseconds(configuration.ingest.writeDeadlineMs)),
         acks: MQTTAckPublisher(brokers: brokers, codec: codec), metrics: metrics, logger: component("ingest"))
     let presence = PresenceRecorder(maxPendingDevices: configuration.devices.maxPendingDevices)

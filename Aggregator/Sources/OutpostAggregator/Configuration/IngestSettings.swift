@@ -35,13 +35,18 @@ public struct IngestSettings: Codable, Sendable, Equatable {
     /// Longest one batch write may take, lease of a connection included, in ms. Past it the
     /// connection is closed and the batch retried (``WriteDeadline``). Defaults to 30,000.
     public var writeDeadlineMs: Int
+    /// Longest a batch write waits for a row lock (a mark another session holds), in ms: the
+    /// server ends the wait with SQLSTATE 55P03 and the batch is retried, before the deadline
+    /// closes the connection. Below `write_deadline_ms`. Defaults to 5,000 (half the deadline
+    /// when that is shorter).
+    public var lockTimeoutMs: Int
     /// Seconds with readings waiting and nothing committed before `/health` reports
     /// `ingest_stalled` (degraded). Defaults to 30.
     public var stallSeconds: Int
 
     public init(batchMaxRows: Int = 5_000, batchMaxDelayMs: Int = 50, queueMaxRows: Int = 20_000, deviceQueueMaxRows: Int = 5_000,
                 writers: Int = 2, sessionExpirySeconds: Int = 300, shareGroup: String = Topic.sharedGroup,
-                writeDeadlineMs: Int = 30_000, stallSeconds: Int = 30) {
+                writeDeadlineMs: Int = 30_000, lockTimeoutMs: Int? = nil, stallSeconds: Int = 30) {
         self.batchMaxRows = batchMaxRows
         self.batchMaxDelayMs = batchMaxDelayMs
         self.queueMaxRows = queueMaxRows
@@ -50,8 +55,12 @@ public struct IngestSettings: Codable, Sendable, Equatable {
         self.sessionExpirySeconds = sessionExpirySeconds
         self.shareGroup = shareGroup
         self.writeDeadlineMs = writeDeadlineMs
+        self.lockTimeoutMs = lockTimeoutMs ?? Self.defaultLockTimeoutMs(writeDeadlineMs: writeDeadlineMs)
         self.stallSeconds = stallSeconds
     }
+
+    /// 5 s, or half the write deadline when that is shorter.
+    static func defaultLockTimeoutMs(writeDeadlineMs: Int) -> Int { min(5_000, writeDeadlineMs / 2) }
 
     /// True for a group name mosquitto and every MQTT v5 broker accept: `[A-Za-z0-9_-]{1,64}`.
     static func isValidShareGroup(_ group: String) -> Bool {
@@ -75,6 +84,9 @@ public struct IngestSettings: Codable, Sendable, Equatable {
                                          "must match [A-Za-z0-9_-]{1,64}")
         writeDeadlineMs = try container.value(.writeDeadlineMs, default: 30_000, where: { (100...3_600_000).contains($0) },
                                               "must be 100-3600000 ms")
+        lockTimeoutMs = try container.value(.lockTimeoutMs, default: Self.defaultLockTimeoutMs(writeDeadlineMs: writeDeadlineMs),
+                                            where: { [writeDeadlineMs] in $0 >= 10 && $0 < writeDeadlineMs },
+                                            "must be at least 10 ms and below write_deadline_ms")
         stallSeconds = try container.value(.stallSeconds, default: 30, where: { (1...86_400).contains($0) }, "must be 1-86400 seconds")
     }
 }

@@ -66,6 +66,36 @@ public struct PostgresSettings: Codable, Sendable, Equatable {
         return configuration
     }
 
+    /// The ingest writers' pool: `connections` sessions whose startup parameters bound what an
+    /// abandoned write can hold (``Database/ingest``).
+    ///
+    /// - `lock_timeout`: a wait for a row lock (a reading mark held by a session whose commit
+    ///   waits for the synchronous standby, or by one abandoned at its deadline) ends with
+    ///   SQLSTATE 55P03 before the deadline; the batch is retried (``WriteFailure/transient``).
+    ///   It only ends lock waits, never a commit's wait for the standby (`statement_timeout` would).
+    /// - `client_connection_check_interval`: the server polls the client's socket while a
+    ///   statement runs, so a backend whose connection ``WriteDeadline`` closed ends within it
+    ///   instead of waiting on (and holding its locks) until its own wait ends.
+    ///
+    /// Startup parameters rather than `SET LOCAL` in the write's transaction: the connection
+    /// check is armed when a statement starts, so setting it inside the call would not cover
+    /// that call, and a transaction block would cost three more round trips per batch.
+    func ingestClientConfiguration(lockTimeoutMs: Int, connections: Int) throws(StoreError) -> PostgresClient.Configuration {
+        var configuration = try clientConfiguration()
+        configuration.options.maximumConnections = connections
+        configuration.options.additionalStartupParameters = [
+            ("application_name", Self.ingestApplicationName),
+            ("lock_timeout", "\(lockTimeoutMs)ms"),
+            ("client_connection_check_interval", "\(Self.clientCheckIntervalMs)ms"),
+        ]
+        return configuration
+    }
+
+    /// `application_name` of the ingest sessions, to find them in `pg_stat_activity`.
+    static let ingestApplicationName = "outpost-ingest"
+    /// How often the server checks that an ingest session's client is still there.
+    static let clientCheckIntervalMs = 1_000
+
     /// A single connection's configuration for these settings, for ``Database/probe()``.
     func connectionConfiguration() throws -> PostgresConnection.Configuration {
         let tlsConfiguration = try tls.tlsConfiguration()

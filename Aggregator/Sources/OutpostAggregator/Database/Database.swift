@@ -7,14 +7,21 @@ import ServiceLifecycle
 ///
 /// Everything that talks to PostgreSQL borrows from ``client``; the pool reconnects by
 /// itself when the server restarts. The aggregator keeps no state of its own beyond it.
+/// Ingest batch writes use ``ingest``, a pool of their own with bounded lock waits.
 public struct Database: Service {
     public let client: PostgresClient
+    /// The ingest writers' sessions (`ingest.writers` of them), with `lock_timeout` and
+    /// `client_connection_check_interval` (``PostgresSettings/ingestClientConfiguration(lockTimeoutMs:connections:)``).
+    public let ingest: PostgresClient
     public let logger: Logger
     let settings: PostgresSettings
 
     /// - Throws: ``StoreError`` when a `postgres.tls` file cannot be used.
-    public init(settings: PostgresSettings, logger: Logger) throws(StoreError) {
+    public init(settings: PostgresSettings, ingest: IngestSettings = IngestSettings(), logger: Logger) throws(StoreError) {
         self.client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+        self.ingest = PostgresClient(
+            configuration: try settings.ingestClientConfiguration(lockTimeoutMs: ingest.lockTimeoutMs, connections: ingest.writers),
+            backgroundLogger: logger)
         self.settings = settings
         self.logger = logger
     }
@@ -58,10 +65,13 @@ public struct Database: Service {
         }
     }
 
-    /// Runs the pool until the task is cancelled or the service group shuts down.
+    /// Runs the pools until the task is cancelled or the service group shuts down.
     public func run() async {
         await cancelWhenGracefulShutdown {
-            await client.run()
+            await withDiscardingTaskGroup { group in
+                group.addTask { await client.run() }
+                group.addTask { await ingest.run() }
+            }
         }
     }
 

@@ -8,7 +8,9 @@ import Synchronization
 /// Once a second it samples the primary's WAL position and the replica's replayed one
 /// (``ReplicaStaleness``). ``reader`` hands out the replica's pool while its data is known
 /// to be at most `max_staleness_ms` old, the primary's otherwise (replica unreachable, behind,
-/// or not yet measured). Only queries that need not read their own writes use it.
+/// or not yet measured). A server at the replica's address that is not in recovery counts
+/// only when it is the primary itself (``ReplicaStaleness``): after a failover it may be the
+/// old, diverged primary. Only queries that need not read their own writes use it.
 public final class ReadReplica: Service, Sendable {
     public let client: PostgresClient
     let primary: PostgresClient
@@ -55,31 +57,44 @@ public final class ReadReplica: Service, Sendable {
     }
 
     /// One sample of the primary, then one observation of the replica, each bounded to 2 s
-    /// (``WriteDeadline`` closes a connection that does not answer).
+    /// (``WriteDeadline`` closes a connection that does not answer) and timed when its
+    /// question is sent: the server's answer is at least as new as that moment.
     func measure() async {
-        if let lsn = try? await Self.lsn(primary, "pg_current_wal_lsn()", logger) {
-            let sampled = ContinuousClock.now
-            staleness.withLock { $0.primary(lsn: lsn, at: sampled) }
+        await measure { [logger] client in try await Self.observe(client, logger) }
+    }
+
+    /// ``measure()`` with `observe` asking a pool's server (``observe(_:_:)``).
+    func measure(_ observe: (PostgresClient) async throws -> ReplicaObservation?) async {
+        let asked = ContinuousClock.now
+        if case .primary(let server, let lsn)? = try? await observe(primary) {
+            staleness.withLock { $0.primary(lsn: lsn, server: server, at: asked) }
         }
-        let replayed: UInt64??
-        do {
-            replayed = .some(try await Self.lsn(client, "CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() END", logger))
-        } catch {
-            replayed = nil
-        }
-        let now = ContinuousClock.now
+        let observed = ContinuousClock.now
+        let observation = try? await observe(client)
         staleness.withLock { state in
-            if let replayed { state.replica(replayed: replayed, at: now) } else { state.unreachable() }
+            if let observation { state.replica(observation, at: observed) } else { state.unreachable() }
         }
         metrics?.replicaStaleness(bound)
     }
 
-    /// A WAL position in bytes, or nil when the expression is NULL.
-    static func lsn(_ client: PostgresClient, _ expression: String, _ logger: Logger) async throws -> UInt64? {
-        let query = PostgresQuery(unsafeSQL: "SELECT ((\(expression)) - '0/0'::pg_lsn)::int8")
-        return try await WriteDeadline(.seconds(2)).run(client) { connection in
-            for try await value in try await connection.query(query, logger: logger).decode(Int64?.self) {
-                return value.map { UInt64($0) }
+    /// Whether the server is in recovery, its cluster, its WAL position (replayed or
+    /// current) and, not in recovery, its timeline (from the name of its current WAL file).
+    static let observation: PostgresQuery = """
+        SELECT recovering, (SELECT system_identifier FROM pg_control_system()),
+               ((CASE WHEN recovering THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END) - '0/0'::pg_lsn)::int8,
+               CASE WHEN NOT recovering THEN ('x' || substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8))::bit(32)::int8 END
+        FROM pg_is_in_recovery() AS recovering
+        """
+
+    /// What `client`'s server says about itself (``observation``).
+    static func observe(_ client: PostgresClient, _ logger: Logger) async throws -> ReplicaObservation? {
+        try await WriteDeadline(.seconds(2)).run(client) { connection in
+            for try await (recovering, system, lsn, timeline) in try await connection.query(observation, logger: logger)
+                .decode((Bool, Int64, Int64?, Int64?).self)
+            {
+                if recovering { return .replaying(systemIdentifier: system, replayed: lsn.map { UInt64($0) }) }
+                guard let lsn, let timeline else { return nil }
+                return .primary(ServerIdentity(systemIdentifier: system, timeline: timeline), lsn: UInt64(lsn))
             }
             return nil
         }
