@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestHarness
 @testable import OutpostAgent
-@testable import OutpostCommon
+@testable import OutpostWire
 
 /// Sources on their own, in-process, with real files, /proc and real commands.
 @Suite("Reading sources")
