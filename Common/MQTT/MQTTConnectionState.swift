@@ -65,13 +65,8 @@ public struct MQTTConnectionState: Sendable {
         self.refusedBackoff = refusedCertificateBackoff
     }
 
+    /// Steps the machine: records what `event` says and returns what to do, in order.
     public mutating func handle(_ event: Event) -> [Action] {
-        var generator = SystemRandomNumberGenerator()
-        return handle(event, using: &generator)
-    }
-
-    /// Steps the machine; `generator` draws the jitter of reconnect delays.
-    public mutating func handle<R: RandomNumberGenerator>(_ event: Event, using generator: inout R) -> [Action] {
         switch event {
         case .connectRequested:
             guard !stopped else { return [] }
@@ -97,14 +92,14 @@ public struct MQTTConnectionState: Sendable {
         case .connectionEnded(let failure):
             guard !stopped else { return [] }
             if acceptedThisConnection {
-                return [.reconnect(after: ordinaryDelay(using: &generator))]
+                return [.reconnect(after: ordinaryDelay())]
             }
             if let alert = certificateAlert {
                 let error = MQTTError(.certificateRefused, "the broker \(endpoint) refused this client's certificate: \(alert)")
-                return [.fail(error, reason: alert), .reconnect(after: refusedBackoff.nextDelay(using: &generator))]
+                return [.fail(error, reason: alert), .reconnect(after: refusedBackoff.nextDelay())]
             }
             let error = MQTTError(failure.tls ? .tls : .connectionLost, "connect to \(endpoint): \(failure.reason)")
-            return [.fail(error, reason: failure.reason), .reconnect(after: ordinaryDelay(using: &generator))]
+            return [.fail(error, reason: failure.reason), .reconnect(after: ordinaryDelay())]
         case .stop:
             stopped = true
             isConnected = false
@@ -113,8 +108,8 @@ public struct MQTTConnectionState: Sendable {
     }
 
     /// The next ordinary delay; a certificate refusal has ended, so its slow backoff starts over.
-    private mutating func ordinaryDelay<R: RandomNumberGenerator>(using generator: inout R) -> Double {
+    private mutating func ordinaryDelay() -> Double {
         refusedBackoff.reset()
-        return backoff.nextDelay(using: &generator)
+        return backoff.nextDelay()
     }
 }
