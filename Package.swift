@@ -4,7 +4,8 @@ import PackageDescription
 /// Outpost: a device agent, a central aggregator, and the shared wire contract between them.
 ///
 /// Layout (see README.md):
-/// - `Common/`     — `OutpostCommon` (wire codec, topics, ACL, config, logging, MQTT client) and the C modules.
+/// - `Common/`     — `OutpostSupport` (config, logging, files, systemd, errors), `OutpostWire` (codec, topics,
+///                   ACL, identity messages; no C module), `OutpostMQTT` (libmosquitto client) and the C modules.
 /// - `Agent/`      — `OutpostAgent` library + `outpost-agent` executable. Links no aggregator dependency.
 /// - `Aggregator/` — `OutpostAggregator` library + `outpost-aggregator` executable.
 /// - `Tests/`      — one target per library, plus `TestHarness` for real-server tests.
@@ -44,22 +45,31 @@ let package = Package(
         .systemLibrary(name: "CLibcrypto", path: "Common/CLibcrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
 
-        // MARK: Shared
+        // MARK: Shared (Common/): support primitives, the wire contract, the MQTT client.
         .target(
-            name: "OutpostCommon",
+            name: "OutpostSupport",
             dependencies: [
-                "CMosquitto",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
-            path: "Common/Sources"
+            path: "Common/Support"
+        ),
+        .target(
+            name: "OutpostWire",
+            dependencies: ["OutpostSupport"],
+            path: "Common/Wire"
+        ),
+        .target(
+            name: "OutpostMQTT",
+            dependencies: ["OutpostSupport", "CMosquitto", .product(name: "Logging", package: "swift-log")],
+            path: "Common/MQTT"
         ),
 
         // MARK: Agent (device side): never depends on an aggregator dependency.
         .target(
             name: "OutpostAgent",
             dependencies: [
-                "OutpostCommon", "CSQLite", "CCurl", "CSRTP", "CLibcrypto",
+                "OutpostSupport", "OutpostWire", "OutpostMQTT", "CSQLite", "CCurl", "CSRTP", "CLibcrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -77,7 +87,7 @@ let package = Package(
         .target(
             name: "OutpostAggregator",
             dependencies: [
-                "OutpostCommon",
+                "OutpostSupport", "OutpostWire", "OutpostMQTT",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -104,7 +114,7 @@ let package = Package(
         // MARK: Tools: the fault campaign (`make chaos`), driving the real binaries as processes.
         .target(
             name: "ChaosCampaign",
-            dependencies: ["OutpostCommon", "TestHarness", "CSQLite"],
+            dependencies: ["OutpostSupport", "OutpostWire", "TestHarness", "CSQLite"],
             path: "Tools/Chaos/Sources/ChaosCampaign"
         ),
         .executableTarget(
@@ -115,21 +125,36 @@ let package = Package(
         // MARK: Tools (built by `make bench`; not part of any shipped product)
         .executableTarget(
             name: "outpost-bench",
-            dependencies: ["OutpostAgent", "OutpostCommon", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OutpostAgent", "OutpostWire", .product(name: "Logging", package: "swift-log")],
             path: "Tools/Bench"
         ),
 
         // MARK: Tests
         .target(
             name: "TestHarness",
-            dependencies: ["OutpostCommon", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OutpostWire", "OutpostMQTT", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestHarness"
         ),
         .testTarget(
-            name: "CommonTests",
-            dependencies: ["OutpostCommon", "TestHarness"],
-            path: "Tests/CommonTests",
+            name: "SupportTests",
+            dependencies: ["OutpostSupport", "OutpostMQTT", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/SupportTests"
+        ),
+        .testTarget(
+            name: "WireTests",
+            dependencies: ["OutpostWire", "OutpostSupport"],
+            path: "Tests/WireTests",
             resources: [.copy("Vectors")]
+        ),
+        .testTarget(
+            name: "MQTTTests",
+            dependencies: ["OutpostMQTT", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/MQTTTests"
+        ),
+        .testTarget(
+            name: "MQTTIntegrationTests",
+            dependencies: ["OutpostMQTT", "OutpostWire", "TestHarness", .product(name: "Logging", package: "swift-log")],
+            path: "Tests/MQTTIntegrationTests"
         ),
         .testTarget(
             name: "AgentTests",
@@ -156,7 +181,7 @@ let package = Package(
         ),
         .testTarget(
             name: "ChaosTests",
-            dependencies: ["ChaosCampaign", "OutpostAgent", "OutpostCommon", "TestHarness"],
+            dependencies: ["ChaosCampaign", "OutpostAgent", "OutpostWire", "TestHarness"],
             path: "Tests/ChaosTests"
         ),
     ],

@@ -282,9 +282,14 @@ PYEND
 phase_decode() {
     local dir="$BENCH_WORK/decode"
     mkdir -p "$dir"
-    swiftc -O -parse-as-library -module-name OutpostCommon "$root"/Common/Sources/Wire/*.swift \
-        "$root/Common/Sources/Identity/DeviceID.swift" "$root"/Common/Sources/Topics/*.swift "$root/bench/decode/main.swift" \
-        -o "$dir/decode-bench" 2>"$BENCH_WORK/logs/decode-build.log"
+    mkdir -p "$dir/modules"
+    swiftc -O -parse-as-library -module-name OutpostSupport -emit-module -emit-module-path "$dir/modules/OutpostSupport.swiftmodule" \
+        -emit-library -static -o "$dir/libOutpostSupport.a" \
+        "$root/Common/Support/Errors/CodedError.swift" "$root/Common/Support/JSON/JSONValue.swift" 2>"$BENCH_WORK/logs/decode-build.log"
+    swiftc -O -parse-as-library -module-name OutpostWire -I "$dir/modules" "$root"/Common/Wire/Payload/*.swift \
+        "$root"/Common/Wire/Messages/*.swift "$root/Common/Wire/Identity/DeviceID.swift" "$root"/Common/Wire/Topics/*.swift \
+        "$root/bench/decode/main.swift" "$dir/libOutpostSupport.a" \
+        -o "$dir/decode-bench" 2>>"$BENCH_WORK/logs/decode-build.log"
     local mode count
     for mode in direct foundation; do
         for count in 20 120; do

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 import TestHarness
 @testable import OutpostAgent
-@testable import OutpostCommon
+@testable import OutpostSupport
 
 @Suite("Agent configuration")
 struct AgentConfigurationTests {

@@ -2,7 +2,8 @@ import Foundation
 import Testing
 import TestHarness
 @testable import OutpostAgent
-@testable import OutpostCommon
+@testable import OutpostSupport
+@testable import OutpostWire
 
 /// The real `outpost-agent` process against a real mosquitto with TLS and the acking
 /// aggregator stand-in: crashes, broker outages, caps, misbehaving sources, commands.

@@ -3,7 +3,7 @@ import Logging
 import Testing
 import TestHarness
 @testable import OutpostAgent
-import OutpostCommon
+import OutpostMQTT
 
 /// A device moved between brokers learns the new one from its renewal, keeps it across
 /// restarts in its state directory, and an operator's later edit of agent.json wins.

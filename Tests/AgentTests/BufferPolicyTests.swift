@@ -1,6 +1,6 @@
 import Testing
 @testable import OutpostAgent
-@testable import OutpostCommon
+@testable import OutpostWire
 
 /// The buffer and publishing policies as pure values: no disk, no network, no clock.
 @Suite("Buffer policy (pure)")

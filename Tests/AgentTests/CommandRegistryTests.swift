@@ -1,7 +1,8 @@
 import Logging
 import Testing
 @testable import OutpostAgent
-@testable import OutpostCommon
+@testable import OutpostSupport
+@testable import OutpostWire
 
 @Suite("Command registry (pure)")
 struct CommandRegistryTests {

@@ -4,7 +4,7 @@ import Synchronization
 import Testing
 import TestHarness
 @testable import OutpostAgent
-@testable import OutpostCommon
+@testable import OutpostMQTT
 
 /// The agent in-process: the MQTT connection is rebuilt from fresh settings (a renewed
 /// certificate) without losing or duplicating the window.

@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 @testable import OutpostAgent
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import Testing
 import X509
 

@@ -1,6 +1,7 @@
 import Foundation
 @testable import OutpostAgent
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import Testing
 
 /// The agent writes `agent.json` and parses PEM with FoundationEssentials only; these tests

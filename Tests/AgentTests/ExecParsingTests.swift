@@ -1,6 +1,5 @@
 import Testing
 @testable import OutpostAgent
-@testable import OutpostCommon
 
 @Suite("Exec output parsing and certificate expiry (pure)")
 struct ExecParsingTests {

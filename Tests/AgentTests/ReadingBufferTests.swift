@@ -3,7 +3,7 @@ import Logging
 import Testing
 import TestHarness
 @testable import OutpostAgent
-@testable import OutpostCommon
+@testable import OutpostWire
 
 /// The buffer against real SQLite files in a temporary directory.
 @Suite("Reading buffer on a real SQLite file", .serialized, .timeLimit(.minutes(2)))

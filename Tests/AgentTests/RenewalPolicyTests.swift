@@ -1,6 +1,6 @@
 import Foundation
 import OutpostAgent
-import OutpostCommon
+import OutpostWire
 import Testing
 
 @Suite("Renewal policy and enrollment tokens (pure)")

@@ -2,7 +2,6 @@ import Foundation
 import Testing
 import TestHarness
 @testable import OutpostAgent
-@testable import OutpostCommon
 
 /// Sources on their own, in-process, with real files, /proc and real commands.
 @Suite("Reading sources")

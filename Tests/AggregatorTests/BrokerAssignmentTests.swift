@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-import OutpostCommon
+import OutpostSupport
 @testable import OutpostAggregator
 
 /// Spreading devices over independent brokers: the pure parts, no network, no disk.

@@ -1,6 +1,5 @@
 import Foundation
 import Synchronization
-import OutpostCommon
 import Testing
 import TestHarness
 @testable import OutpostAggregator

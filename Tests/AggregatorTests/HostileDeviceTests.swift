@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostWire
 import Testing
 import TestHarness
 @testable import OutpostAggregator
@@ -35,7 +35,7 @@ struct HostileDeviceTests {
     /// cases whose verdict depends on today's clock are checked against it.
     static func cases() throws -> [BadCase] {
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("../CommonTests/Vectors/bad-payloads.json")
+            .appendingPathComponent("../WireTests/Vectors/bad-payloads.json")
         let all = try JSONDecoder().decode([BadCase].self, from: Data(contentsOf: file))
         return all.filter { bad in
             guard let kind = Topic.Kind(rawValue: bad.topic), kind.direction == .deviceToCentre else { return false }

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostWire
 import Testing
 import TestHarness
 @testable import OutpostAggregator

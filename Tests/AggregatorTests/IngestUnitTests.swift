@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 @testable import OutpostAggregator
 
 /// The ingest pipeline's pure parts: no network, no disk.

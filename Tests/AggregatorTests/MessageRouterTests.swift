@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 @testable import OutpostAggregator
-import OutpostCommon
+import OutpostMQTT
+import OutpostWire
 import PostgresNIO
 import Testing
 

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostWire
 import PostgresNIO
 import Synchronization
 import Testing

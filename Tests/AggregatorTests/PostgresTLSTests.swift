@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
 import PostgresNIO
 import Testing
 import TestHarness

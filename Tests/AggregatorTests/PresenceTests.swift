@@ -1,9 +1,11 @@
 import Foundation
-import OutpostCommon
+import OutpostMQTT
+import OutpostWire
 import Testing
 import TestHarness
 @testable import OutpostAggregator
-@testable import OutpostCommon
+@testable import OutpostMQTT
+@testable import OutpostWire
 
 /// Device presence from the state topic, the last will, activity and silence.
 @Suite("Device presence", .serialized, .timeLimit(.minutes(3)))

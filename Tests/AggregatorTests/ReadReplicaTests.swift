@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostSupport
 import PostgresNIO
 import Testing
 import TestHarness

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import PostgresNIO
 import Synchronization
 import Testing

@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostWire
 import Testing
 import TestHarness
 @testable import ChaosCampaign

@@ -1,5 +1,6 @@
 import Foundation
-import OutpostCommon
+import OutpostMQTT
+import OutpostWire
 
 /// A throwaway mosquitto 2.x on 127.0.0.1: TLS only, client certificates required,
 /// the certificate CN as username, and the fleet ACL from ``BrokerACL``.

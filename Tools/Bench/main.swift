@@ -10,7 +10,7 @@
 import Foundation
 import Logging
 import OutpostAgent
-import OutpostCommon
+import OutpostWire
 
 struct BufferBenchmark {
     var directory: String

@@ -1,6 +1,6 @@
 // libFuzzer entry point over the wire decoders. Not part of the Swift package: built by
 // packaging/dev/fuzz-wire.sh with swiftc -sanitize=fuzzer,address together with the
-// sources of Common/Sources/Wire, Topics and Identity/DeviceID.swift, and run for a bounded
+// sources of Common/Wire (Payload, Messages, Topics, Identity/DeviceID.swift), and run for a bounded
 // time by `make test`.
 
 /// The first byte picks the message type (and whether the topic names a device); the rest

@@ -1,6 +1,6 @@
 // `make bench` phase "decode": decodes the same four 500-reading telemetry batches `count`
 // times through one path (`direct`: JSONReader; `foundation`: the JSONDecoder path kept as the
-// reference), built with swiftc -O from the sources of Common/Sources/Wire like the fuzz
+// reference), built with swiftc -O from the sources of Common/Wire like the fuzz
 // target. Run under callgrind at two counts, the difference gives instructions per reading
 // without start-up.
 #if canImport(FoundationEssentials)

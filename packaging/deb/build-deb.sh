@@ -19,8 +19,8 @@ while [ $# -gt 0 ]; do
     esac
 done
 
-version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Common/Sources/OutpostVersion.swift)"
-[ -n "$version" ] || { echo "cannot read the version from Common/Sources/OutpostVersion.swift" >&2; exit 1; }
+version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Common/Support/OutpostVersion.swift)"
+[ -n "$version" ] || { echo "cannot read the version from Common/Support/OutpostVersion.swift" >&2; exit 1; }
 debversion="$version-$revision"
 arch="$(dpkg --print-architecture)"
 scratch="$root/.build-release"

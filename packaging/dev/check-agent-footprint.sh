@@ -3,7 +3,7 @@
 # FoundationInternationalization or ICU (about 60 MB of the stripped binary when they crept in).
 #
 # Checks, without root and in about a second:
-#   1. no file under Agent/Sources or Common/Sources imports Foundation except as the macOS
+#   1. no file under Agent/Sources or Common/ imports Foundation except as the macOS
 #      fallback of `#if canImport(FoundationEssentials)`, and none imports
 #      FoundationInternationalization, FoundationNetworking or FoundationXML;
 #   2. the binary's NEEDED entries name no Foundation or ICU library (a debug build links
@@ -39,7 +39,7 @@ failures=0
 fail() { echo "agent footprint: FAIL $*"; failures=$((failures + 1)); }
 
 # 1. Sources: `import Foundation` only directly after the `#else` of a canImport(FoundationEssentials) guard.
-offenders="$(find Agent/Sources Common/Sources -name '*.swift' -print0 | xargs -0 awk '
+offenders="$(find Agent/Sources Common -name '*.swift' -print0 | xargs -0 awk '
     FNR == 1 { guard = 0; previous = "" }
     /^[[:space:]]*#if[[:space:]]+canImport\(FoundationEssentials\)/ { guard = 1 }
     /^[[:space:]]*#endif/ { guard = 0 }
@@ -55,7 +55,7 @@ $offenders"
 
 # 5. Sources: the agent's identity cryptography goes through the system's libcrypto.
 crypto_imports="$(grep -rnE '^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*import[[:space:]]+(Crypto|_CryptoExtras|X509|SwiftASN1)([[:space:]]|$)' \
-    Agent/Sources Common/Sources || true)"
+    Agent/Sources Common || true)"
 [ -z "$crypto_imports" ] || fail "swift-crypto, swift-certificates or swift-asn1 imported by agent code (use CLibcrypto):
 $crypto_imports"
 

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # libFuzzer over the wire decoders (Tools/Fuzz/WireFuzzTarget.swift), bounded in time.
 # Builds the target with swiftc -sanitize=fuzzer,address from the sources of
-# Common/Sources/Wire, Topics and Identity/DeviceID.swift (nothing beyond Foundation), seeds it with
-# the valid and bad payload vectors of Tests/CommonTests/Vectors, and runs it for
+# Common/Wire (Payload, Messages, Topics, Identity/DeviceID.swift) and the two OutpostSupport files
+# they use (nothing beyond Foundation), seeds it with
+# the valid and bad payload vectors of Tests/WireTests/Vectors, and runs it for
 # FUZZ_SECONDS (default 60). A crash, sanitizer report, hang (> 10 s per input), failed
 # round trip or a telemetry payload the direct decoder and JSONDecoder disagree on stops the run with the input saved under .build/fuzz/findings/: add it to
-# Tests/CommonTests/Vectors/bad-payloads.json (with the code it must yield) and fix it.
+# Tests/WireTests/Vectors/bad-payloads.json (with the code it must yield) and fix it.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 out=.build/fuzz
@@ -13,15 +14,20 @@ seconds="${FUZZ_SECONDS:-60}"
 mkdir -p "$out/corpus" "$out/findings"
 rm -rf "$out/seeds" && mkdir -p "$out/seeds"
 
-swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name OutpostCommon \
-    Common/Sources/Wire/*.swift Common/Sources/Identity/DeviceID.swift Common/Sources/Topics/*.swift \
-    Tools/Fuzz/WireFuzzTarget.swift -o "$out/wire-fuzz"
+# The two OutpostSupport files the wire code uses (CodedError, JSONValue) as a module of their own.
+mkdir -p "$out/modules"
+swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name OutpostSupport -emit-module \
+    -emit-module-path "$out/modules/OutpostSupport.swiftmodule" -emit-library -static -o "$out/libOutpostSupport.a" \
+    Common/Support/Errors/CodedError.swift Common/Support/JSON/JSONValue.swift
+swiftc -sanitize=fuzzer,address -parse-as-library -O -module-name OutpostWire -I "$out/modules" \
+    Common/Wire/Payload/*.swift Common/Wire/Messages/*.swift Common/Wire/Identity/DeviceID.swift Common/Wire/Topics/*.swift \
+    Tools/Fuzz/WireFuzzTarget.swift "$out/libOutpostSupport.a" -o "$out/wire-fuzz"
 
 # Seeds: the first byte selects the decoder (see the target), bit 7 set means no topic device.
 python3 - "$out/seeds" <<'PY'
 import json, os, sys
 out = sys.argv[1]
-vectors = "Tests/CommonTests/Vectors"
+vectors = "Tests/WireTests/Vectors"
 kinds = {"telemetry": 0, "state": 1, "events": 2, "cmd/result": 3, "cmd": 4, "ack": 5}
 files = {"telemetry.json": 0, "state-online.json": 1, "state-offline.json": 1, "event.json": 2,
          "command-result-ok.json": 3, "command-result-error.json": 3, "command.json": 4, "ack.json": 5}

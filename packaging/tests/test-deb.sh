@@ -25,7 +25,7 @@ absent() { for path in "$@"; do [ ! -e "$path" ] || { echo "$path still exists";
 export DEBIAN_FRONTEND=noninteractive
 packaging/deb/build-deb.sh || exit 1
 packaging/deb/build-deb.sh --revision 2 || exit 1
-version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Common/Sources/OutpostVersion.swift)"
+version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Common/Support/OutpostVersion.swift)"
 arch="$(dpkg --print-architecture)"
 agent1="dist/outpost-agent_${version}-1_${arch}.deb"
 aggregator1="dist/outpost-aggregator_${version}-1_${arch}.deb"

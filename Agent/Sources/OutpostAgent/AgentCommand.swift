@@ -1,6 +1,6 @@
 import ArgumentParser
 import Logging
-import OutpostCommon
+import OutpostSupport
 
 #if canImport(FoundationEssentials)
 import FoundationEssentials

@@ -1,4 +1,6 @@
-import OutpostCommon
+import OutpostMQTT
+import OutpostSupport
+import OutpostWire
 
 /// The agent's configuration file (`/etc/outpost/agent.json`), documented in `packaging/agent.sample.json`
 /// and `docs/agent.md`.

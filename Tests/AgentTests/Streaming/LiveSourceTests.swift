@@ -2,7 +2,8 @@ import Foundation
 import Testing
 import TestHarness
 @testable import OutpostAgent
-@testable import OutpostCommon
+@testable import OutpostSupport
+@testable import OutpostWire
 
 @Suite("Live sources, bitrate adaptation and the feedback watchdog", .serialized, .timeLimit(.minutes(2)))
 struct LiveSourceTests {

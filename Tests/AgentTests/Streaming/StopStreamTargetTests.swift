@@ -1,5 +1,6 @@
 import Foundation
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import TestHarness
 import Testing
 @testable import OutpostAgent

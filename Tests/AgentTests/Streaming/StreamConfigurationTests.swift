@@ -2,7 +2,8 @@ import Foundation
 import Testing
 import TestHarness
 @testable import OutpostAgent
-@testable import OutpostCommon
+@testable import OutpostSupport
+@testable import OutpostWire
 
 @Suite("SDP offer and stream requests")
 struct StreamConfigurationTests {

@@ -1,5 +1,6 @@
 import Foundation
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import Testing
 import TestHarness
 @testable import OutpostAgent

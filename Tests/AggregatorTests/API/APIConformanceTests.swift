@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import NIOHTTP1
-import OutpostCommon
 import Testing
 @testable import OutpostAggregator
 

@@ -1,6 +1,6 @@
 import AsyncHTTPClient
 import Foundation
-import OutpostCommon
+import OutpostSupport
 import Logging
 import NIOCore
 import NIOHTTP1

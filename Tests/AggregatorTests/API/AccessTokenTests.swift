@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import OutpostCommon
+import OutpostWire
 import Testing
 @testable import OutpostAggregator
 

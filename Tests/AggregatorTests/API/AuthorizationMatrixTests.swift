@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 import NIOHTTP1
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import Testing
 @testable import OutpostAggregator
 

@@ -1,6 +1,5 @@
 import Foundation
 import NIOHTTP1
-import OutpostCommon
 import Testing
 import TestHarness
 @testable import OutpostAggregator

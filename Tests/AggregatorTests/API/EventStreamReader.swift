@@ -1,7 +1,7 @@
 import AsyncHTTPClient
 import Foundation
 import NIOCore
-import OutpostCommon
+import OutpostSupport
 import Synchronization
 import Testing
 import TestHarness

@@ -3,7 +3,7 @@ import Foundation
 import NIOCore
 import OutpostAgent
 import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
 import Testing
 import TestHarness
 

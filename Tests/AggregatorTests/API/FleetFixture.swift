@@ -4,7 +4,7 @@ import Logging
 import NIOSSL
 import OutpostAgent
 import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
 import ServiceLifecycle
 import TestHarness
 import Testing

@@ -1,6 +1,7 @@
 import Foundation
 import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import Testing
 import TestHarness
 

@@ -1,6 +1,5 @@
 import AsyncHTTPClient
 import Foundation
-import OutpostCommon
 import Testing
 import TestHarness
 @testable import OutpostAggregator

@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostSupport
 import Testing
 @testable import OutpostAggregator
 

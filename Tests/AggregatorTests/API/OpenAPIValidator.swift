@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostSupport
 
 /// Checks responses against the served OpenAPI 3.1 document: the operation exists, the
 /// status is documented, and a JSON body validates against the schema.

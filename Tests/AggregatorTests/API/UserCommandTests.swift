@@ -1,5 +1,4 @@
 import Foundation
-import OutpostCommon
 import Testing
 import TestHarness
 @testable import OutpostAggregator

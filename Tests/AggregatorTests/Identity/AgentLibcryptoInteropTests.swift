@@ -2,7 +2,7 @@ import Crypto
 import Foundation
 @testable import OutpostAgent
 import OutpostAggregator
-import OutpostCommon
+import OutpostWire
 import Testing
 import TestHarness
 import X509

@@ -1,6 +1,6 @@
 import Foundation
 import OutpostAggregator
-import OutpostCommon
+import OutpostWire
 import Testing
 import TestHarness
 

@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import OutpostAgent
 import OutpostAggregator
-import OutpostCommon
+import OutpostMQTT
+import OutpostSupport
 import Synchronization
 import TestHarness
 

@@ -1,7 +1,8 @@
 import Foundation
 import OutpostAgent
 import OutpostAggregator
-import OutpostCommon
+import OutpostMQTT
+import OutpostWire
 import Testing
 import TestHarness
 

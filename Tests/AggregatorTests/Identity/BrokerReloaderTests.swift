@@ -1,6 +1,6 @@
 import Foundation
 import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
 import Testing
 
 @Suite("How the broker learns of a new CRL (identity.broker_reload)", .serialized, .timeLimit(.minutes(1)))

@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import OutpostAggregator
-import OutpostCommon
+import OutpostWire
 import SwiftASN1
 import Testing
 import TestHarness

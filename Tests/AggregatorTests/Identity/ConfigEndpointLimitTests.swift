@@ -4,7 +4,7 @@ import NIOHTTP1
 import NIOSSL
 import OutpostAgent
 import OutpostAggregator
-import OutpostCommon
+import OutpostWire
 import Testing
 import TestHarness
 

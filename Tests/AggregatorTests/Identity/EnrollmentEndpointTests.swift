@@ -2,7 +2,8 @@ import Crypto
 import Foundation
 import OutpostAgent
 import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import Testing
 import TestHarness
 import X509

@@ -4,7 +4,9 @@ import Hummingbird
 import Logging
 import OutpostAgent
 import OutpostAggregator
-import OutpostCommon
+import OutpostMQTT
+import OutpostSupport
+import OutpostWire
 import PostgresNIO
 import Synchronization
 import TestHarness

@@ -1,7 +1,7 @@
 import Foundation
 import OutpostAgent
 import OutpostAggregator
-import OutpostCommon
+import OutpostWire
 import Synchronization
 import Testing
 import TestHarness

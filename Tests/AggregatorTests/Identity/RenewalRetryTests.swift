@@ -1,7 +1,8 @@
 import Foundation
 import OutpostAgent
 import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import Testing
 import TestHarness
 import X509

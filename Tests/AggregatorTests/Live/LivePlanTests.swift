@@ -1,6 +1,6 @@
 import Foundation
 import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
 import Testing
 
 @Suite("Live view decisions (no network)")

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 @testable import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
 import Testing
 
 /// A live view's teardown in real PostgreSQL (Janus absent: its mountpoint's destroy fails and

@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 @testable import OutpostAgent
 import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
 import TestHarness
 import Testing
 

@@ -1,7 +1,8 @@
 import Foundation
 import Logging
 import OutpostAggregator
-import OutpostCommon
+import OutpostMQTT
+import OutpostSupport
 import Testing
 import TestHarness
 

@@ -2,7 +2,7 @@ import AsyncHTTPClient
 import Foundation
 import NIOCore
 import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
 import Testing
 import TestHarness
 

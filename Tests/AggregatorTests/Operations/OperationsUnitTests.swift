@@ -1,6 +1,6 @@
 import Foundation
 import HTTPTypes
-import OutpostCommon
+import OutpostSupport
 import Testing
 import TestHarness
 @testable import OutpostAggregator

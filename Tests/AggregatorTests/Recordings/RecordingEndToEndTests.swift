@@ -1,7 +1,7 @@
 import Foundation
 import OutpostAgent
 @testable import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
 import TestHarness
 import Testing
 

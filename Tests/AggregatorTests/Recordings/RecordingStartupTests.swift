@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 @testable import OutpostAggregator
-import OutpostCommon
+import OutpostMQTT
 import Testing
 
 /// With recording on, a missing ffmpeg or ffprobe stops the aggregator at start with a typed

@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import OutpostAgent
 @testable import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import TestHarness
 import Testing
 

@@ -1,6 +1,6 @@
 import Foundation
 @testable import OutpostAggregator
-import OutpostCommon
+import OutpostSupport
 import Testing
 
 @Suite("Recordings API over a real PostgreSQL", .serialized)

@@ -1,6 +1,5 @@
 import Foundation
 import OutpostAgent
-import OutpostCommon
 import Testing
 import TestHarness
 

@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import OutpostCommon
 import ServiceLifecycle
 import Testing
 import TestHarness

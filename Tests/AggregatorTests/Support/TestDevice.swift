@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostMQTT
+import OutpostWire
 import Synchronization
 import TestHarness
 

@@ -18,7 +18,7 @@ cd "$root"
 packaging/dev/install-deps.sh "$here/host-packages.txt"
 start=$SECONDS
 
-version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Common/Sources/OutpostVersion.swift)"
+version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Common/Support/OutpostVersion.swift)"
 arch="$(dpkg --print-architecture)"
 aggregator_deb="outpost-aggregator_${version}-1_${arch}.deb"
 agent_deb="outpost-agent_${version}-1_${arch}.deb"

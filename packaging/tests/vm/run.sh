@@ -20,7 +20,7 @@ cd "$root"
 packaging/dev/install-deps.sh "$here/host-packages.txt"
 start=$SECONDS
 
-version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Common/Sources/OutpostVersion.swift)"
+version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Common/Support/OutpostVersion.swift)"
 arch="$(dpkg --print-architecture)"
 rev1="outpost-agent_${version}-1_${arch}.deb"
 rev2="outpost-agent_${version}-2_${arch}.deb"

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// The `buffer` section of the agent configuration.
 public struct BufferSettings: Codable, Sendable, Equatable {

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostWire
 
 /// The buffer's figures for the device state and `outpost-agent status`.
 public struct BufferStats: Sendable, Equatable, Codable {

@@ -1,6 +1,6 @@
 import Dispatch
 import Logging
-import OutpostCommon
+import OutpostWire
 
 /// The agent's store-and-forward buffer: group commit in front of ``ReadingStore``.
 ///

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostWire
 
 #if canImport(Glibc)
 import Glibc

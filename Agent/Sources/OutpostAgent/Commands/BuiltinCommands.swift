@@ -1,4 +1,5 @@
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// `ping`: answers `{"pong": true, "version": ..., "ts": ...}` at once.
 public struct PingCommand: CommandHandler {

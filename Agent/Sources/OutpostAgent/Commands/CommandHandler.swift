@@ -1,4 +1,5 @@
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// Runs one named command. Register handlers with ``CommandRegistry``; the agent's
 /// built-ins are `ping`, `set_interval`, `collect_now` and `restart_agent`, and other
@@ -27,6 +28,8 @@ public protocol CommandHandler: Sendable {
 }
 
 /// Why a command failed; becomes the `error` of its `cmd/result`.
+///
+/// Not a `CodedError`: handlers define their own codes, so the set is open, not an enum.
 public struct CommandFailure: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String

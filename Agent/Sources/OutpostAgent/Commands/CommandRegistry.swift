@@ -1,5 +1,5 @@
 import Logging
-import OutpostCommon
+import OutpostWire
 import Synchronization
 
 /// The open set of command handlers, by name, and the rules every command goes through:

@@ -3,7 +3,9 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import OutpostCommon
+import OutpostMQTT
+import OutpostSupport
+import OutpostWire
 
 /// The broker the centre named at the last certificate renewal, when it differs from the
 /// one in `agent.json`: how a device moved between brokers (`PUT /devices/{id}/broker`)

@@ -9,7 +9,7 @@ import Glibc
 import Musl
 #endif
 import Logging
-import OutpostCommon
+import OutpostWire
 import ServiceLifecycle
 
 /// Keeps the device certificate fresh: a `Service` the agent's run loop hosts.

@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import OutpostCommon
+import OutpostWire
 
 /// Talks to the aggregator's config endpoint: fetches its CA (checked by fingerprint),
 /// enrolls with a token, renews with the current certificate.

@@ -8,7 +8,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// A device's key and the files that hold its identity: `device.key` (0600, or 0640 to a
 /// group), `device.pem` and `ca.pem` (0644), all written atomically, and owned by `owner`

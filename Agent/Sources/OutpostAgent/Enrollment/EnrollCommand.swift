@@ -9,7 +9,7 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import OutpostCommon
+import OutpostSupport
 
 extension AgentCommand {
     /// `outpost-agent enroll --server URL --token TOKEN`: turns this host into a trusted device.

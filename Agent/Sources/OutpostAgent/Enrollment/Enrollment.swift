@@ -8,7 +8,8 @@ import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// `outpost-agent enroll`, as a function the command and the tests share.
 ///

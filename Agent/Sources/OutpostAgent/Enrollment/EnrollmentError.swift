@@ -1,4 +1,7 @@
 /// Why enrollment or renewal failed, with a stable code; printed as one line by `enroll`.
+///
+/// Not a `CodedError`: it also carries the config endpoint's own code (`serverCode`), which
+/// its description prints and its equality compares.
 public struct EnrollmentError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String

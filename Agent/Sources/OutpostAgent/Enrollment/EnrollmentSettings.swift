@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// The `enrollment` section of `agent.json`: where the running agent renews its certificate.
 public struct EnrollmentSettings: Codable, Sendable, Equatable {

@@ -1,5 +1,5 @@
 import CCurl
-import OutpostCommon
+import OutpostSupport
 
 /// One HTTPS request with libcurl, for the config endpoint. Blocking; callers run it off
 /// the cooperative pool (``perform()``).

@@ -1,4 +1,5 @@
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// `renew_certificate`: renews the certificate now, as SIGUSR1 does. The centre sends it to
 /// move a device to another broker at once (the renewal's answer names the new broker)

@@ -10,7 +10,7 @@ import Glibc
 import Musl
 #endif
 import Logging
-import OutpostCommon
+import OutpostSupport
 
 extension AgentCommand {
     /// `outpost-agent renew`: renew the device certificate now instead of at two thirds of its lifetime.

@@ -1,5 +1,6 @@
 import Logging
-import OutpostCommon
+import OutpostMQTT
+import OutpostWire
 import ServiceLifecycle
 import Synchronization
 

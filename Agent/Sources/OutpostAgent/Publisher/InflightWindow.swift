@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostWire
 
 /// The batches sent and not yet acknowledged, as a value type (no clock, no network).
 ///

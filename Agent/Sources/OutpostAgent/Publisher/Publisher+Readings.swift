@@ -4,7 +4,8 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
-import OutpostCommon
+import OutpostMQTT
+import OutpostWire
 import ServiceLifecycle
 import Synchronization
 

@@ -4,7 +4,9 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
-import OutpostCommon
+import OutpostMQTT
+import OutpostSupport
+import OutpostWire
 import ServiceLifecycle
 import Synchronization
 

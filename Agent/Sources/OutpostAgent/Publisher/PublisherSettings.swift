@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// The `publisher` section of the agent configuration.
 public struct PublisherSettings: Codable, Sendable, Equatable {

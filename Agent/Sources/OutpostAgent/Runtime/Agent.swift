@@ -1,5 +1,7 @@
 import Logging
-import OutpostCommon
+import OutpostMQTT
+import OutpostSupport
+import OutpostWire
 import ServiceLifecycle
 
 #if canImport(Glibc)

@@ -1,4 +1,5 @@
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import Synchronization
 
 /// Device events waiting for the publisher, capped: beyond `capacity` the oldest go and

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostWire
 
 /// One device's figures for the report.
 public struct DeviceSnapshot: Sendable, Equatable {

@@ -4,7 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
-import OutpostCommon
+import OutpostWire
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

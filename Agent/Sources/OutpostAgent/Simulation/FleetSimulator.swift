@@ -4,7 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
-import OutpostCommon
+import OutpostSupport
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc

@@ -5,7 +5,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
-import OutpostCommon
+import OutpostSupport
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -4,7 +4,8 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc

@@ -1,4 +1,3 @@
-import OutpostCommon
 import Synchronization
 
 /// A meter that captures exactly `rate` readings per second, whatever the scheduler's jitter:

@@ -3,7 +3,6 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import OutpostCommon
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

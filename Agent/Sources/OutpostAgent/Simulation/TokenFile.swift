@@ -3,7 +3,8 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

@@ -3,7 +3,8 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// Runs a command every interval and reads its stdout as readings.
 ///

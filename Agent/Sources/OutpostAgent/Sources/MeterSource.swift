@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostWire
 import Synchronization
 
 /// A simulated power meter. Values evolve by seeded random walks, so two runs with one

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// Something that measures: a meter, a command, a file, the host.
 ///
@@ -24,36 +24,22 @@ public struct SourceOutput: Sendable, Equatable {
 }
 
 /// A failed collection, with a stable code.
-public struct SourceError: Error, Sendable, Equatable, CustomStringConvertible {
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        private init(_ rawValue: String) { self.rawValue = rawValue }
-        public var description: String { rawValue }
+public typealias SourceError = CodedError<SourceErrorCode>
 
-        /// A command ran past its timeout and was killed.
-        public static let timeout = Code("timeout")
-        /// A command printed more than its output cap and was killed.
-        public static let outputTooLarge = Code("output_too_large")
-        /// Output held no reading at all.
-        public static let badOutput = Code("bad_output")
-        /// A command exited non-zero.
-        public static let commandFailed = Code("command_failed")
-        /// A command could not be started.
-        public static let spawnFailed = Code("spawn_failed")
-        /// A file could not be read.
-        public static let unreadable = Code("unreadable")
-    }
-
-    public let code: Code
-    public let context: String
-
-    public init(_ code: Code, _ context: String) {
-        self.code = code
-        self.context = context
-    }
-
-    public var description: String { "\(code): \(context)" }
-    public static func == (lhs: SourceError, rhs: SourceError) -> Bool { lhs.code == rhs.code }
+/// The stable codes of ``SourceError``.
+public enum SourceErrorCode: String, ErrorCode {
+    /// A command ran past its timeout and was killed.
+    case timeout
+    /// A command printed more than its output cap and was killed.
+    case outputTooLarge = "output_too_large"
+    /// Output held no reading at all.
+    case badOutput = "bad_output"
+    /// A command exited non-zero.
+    case commandFailed = "command_failed"
+    /// A command could not be started.
+    case spawnFailed = "spawn_failed"
+    /// A file could not be read.
+    case unreadable
 }
 
 extension SourceConfiguration {

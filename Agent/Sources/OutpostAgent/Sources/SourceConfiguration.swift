@@ -1,4 +1,5 @@
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// One entry of the `sources` list. `type` picks the source; the other keys depend on it
 /// (see `packaging/agent.sample.json` and `docs/agent.md`).

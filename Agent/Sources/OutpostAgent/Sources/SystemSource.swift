@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostWire
 import Synchronization
 
 #if canImport(Glibc)

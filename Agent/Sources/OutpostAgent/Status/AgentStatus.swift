@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import OutpostCommon
+import OutpostSupport
 
 #if canImport(Glibc)
 import Glibc

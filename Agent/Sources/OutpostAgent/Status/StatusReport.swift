@@ -3,7 +3,8 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// What `outpost-agent status` prints: the running agent's last snapshot when it runs,
 /// otherwise the buffer file read directly (depth, drops) and the certificate's expiry.

@@ -10,7 +10,7 @@ import Glibc
 import Musl
 #endif
 import Logging
-import OutpostCommon
+import OutpostSupport
 import ServiceLifecycle
 
 extension AgentCommand {

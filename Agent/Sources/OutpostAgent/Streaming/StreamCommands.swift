@@ -1,5 +1,6 @@
 import Logging
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import ServiceLifecycle
 
 /// `start_stream`: starts the camera stream named by `args.source` (one of the agent's

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// The `api` section: limits and lifetimes of the admin API. Every field has a default.
 public struct APISettings: Codable, Sendable, Equatable {

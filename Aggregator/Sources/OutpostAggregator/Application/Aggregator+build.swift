@@ -1,6 +1,8 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostMQTT
+import OutpostSupport
+import OutpostWire
 import ServiceLifecycle
 
 /// Everything `outpost-aggregator serve` runs, wired from one configuration.

@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostSupport
 
 /// What a backup holds and where each part lives on the host, from one configuration.
 ///
@@ -131,7 +131,7 @@ public enum BackupArchive {
         do {
             try run("tar", ["--extract", "--gzip", "--same-permissions", "--file", tarball, "--directory", tree])
         } catch {
-            throw BackupError(.decryptionFailed, "\(archive) is not a readable archive (wrong passphrase or damaged): \(error.message)")
+            throw BackupError(.decryptionFailed, "\(archive) is not a readable archive (wrong passphrase or damaged): \(error.context)")
         }
         let manifestPath = (tree as NSString).appendingPathComponent("manifest.json")
         guard let data = FileManager.default.contents(atPath: manifestPath),

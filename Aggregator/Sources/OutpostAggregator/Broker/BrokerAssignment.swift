@@ -1,5 +1,4 @@
 import Crypto
-import OutpostCommon
 
 /// Which of the configured brokers a device belongs on: an explicit override when the
 /// operator set one, otherwise rendezvous (highest-random-weight) hashing of the device id

@@ -1,5 +1,5 @@
 import Logging
-import OutpostCommon
+import OutpostWire
 import PostgresNIO
 
 /// Which broker a device belongs on, with the operator's overrides from PostgreSQL

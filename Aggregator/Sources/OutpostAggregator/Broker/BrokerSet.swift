@@ -1,5 +1,6 @@
 import Logging
-import OutpostCommon
+import OutpostMQTT
+import OutpostWire
 import Synchronization
 
 /// This aggregator's MQTT clients, one per configured broker, each with its own reconnect,

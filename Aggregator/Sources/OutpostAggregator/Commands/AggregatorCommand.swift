@@ -1,5 +1,6 @@
 import ArgumentParser
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// `outpost-aggregator`: the centre. Subcommands are added by the modules that own them.
 public struct AggregatorCommand: AsyncParsableCommand {

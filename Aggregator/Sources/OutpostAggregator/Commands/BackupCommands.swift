@@ -1,6 +1,6 @@
 import ArgumentParser
 import Foundation
-import OutpostCommon
+import OutpostSupport
 
 extension AggregatorCommand {
     /// `outpost-aggregator backup --out FILE`: the database, the CA, the certificates and keys,

@@ -5,7 +5,8 @@ import Foundation
 #endif
 import ArgumentParser
 import Logging
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 extension AggregatorCommand {
     /// `outpost-aggregator cmd`: device commands from the shell.

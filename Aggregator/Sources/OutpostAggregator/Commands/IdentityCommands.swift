@@ -2,7 +2,8 @@ import ArgumentParser
 import Crypto
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// Runs `body` with the configuration, a running PostgreSQL pool and the CA loaded.
 struct IdentityContext {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import OutpostCommon
+import OutpostSupport
 
 extension AggregatorCommand {
     /// `outpost-aggregator janus-config`: writes Janus's configuration for live view into

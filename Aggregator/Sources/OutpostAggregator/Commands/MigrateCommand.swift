@@ -1,6 +1,6 @@
 import ArgumentParser
 import Logging
-import OutpostCommon
+import OutpostSupport
 
 extension AggregatorCommand {
     /// `outpost-aggregator migrate`: applies pending migrations and exits. Safe to run

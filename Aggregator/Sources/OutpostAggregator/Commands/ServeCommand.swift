@@ -1,6 +1,6 @@
 import ArgumentParser
 import Logging
-import OutpostCommon
+import OutpostSupport
 
 extension AggregatorCommand {
     /// `outpost-aggregator serve`: runs everything until SIGTERM or SIGINT, then drains and stops.

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostSupport
 
 extension AggregatorCommand {
     /// `outpost-aggregator user …`: admin API users, managed on the server itself.

@@ -1,4 +1,6 @@
-import OutpostCommon
+import OutpostMQTT
+import OutpostSupport
+import OutpostWire
 
 /// The aggregator's configuration file (`/etc/outpost/aggregator.json`), documented in
 /// `packaging/aggregator.sample.json`.

@@ -1,5 +1,7 @@
 import Foundation
-import OutpostCommon
+import OutpostMQTT
+import OutpostSupport
+import OutpostWire
 
 /// One entry of the `brokers` list: an independent mosquitto (no clustering between them).
 ///

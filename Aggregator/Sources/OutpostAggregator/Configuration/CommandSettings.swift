@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// The `commands` section: dispatch and expiry of device commands.
 public struct CommandSettings: Codable, Sendable, Equatable {

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// The `devices` section: presence tracking.
 public struct DeviceSettings: Codable, Sendable, Equatable {

@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostSupport
 
 /// The `http` section: the HTTPS server for the config endpoint, the admin API, `/health` and `/metrics`.
 public struct HTTPSettings: Codable, Sendable, Equatable {

@@ -1,4 +1,5 @@
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import Foundation
 
 /// The `identity` section: the CA's certificates, enrollment tokens, and how the broker learns of revocations.

@@ -1,4 +1,5 @@
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// The `ingest` section: how readings are batched into PostgreSQL.
 ///

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// The `live` section: live view through a Janus gateway (docs/streaming.md, "Live view").
 /// Without `janusUrl` live view is off and its routes answer 503 `live_unavailable`.

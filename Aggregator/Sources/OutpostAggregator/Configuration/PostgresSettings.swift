@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 import NIOSSL
 import PostgresNIO
 

@@ -2,7 +2,7 @@
 import Glibc
 #endif
 import NIOSSL
-import OutpostCommon
+import OutpostSupport
 
 /// The `postgres.tls` section: how the aggregator's PostgreSQL connections are protected
 /// once the database lives on another host.

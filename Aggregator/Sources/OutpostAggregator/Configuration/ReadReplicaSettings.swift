@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// `postgres.read_replica`: a streaming replica (HAProxy's `/replica` port in front of a
 /// Patroni cluster) for the admin API's read-only readings queries. The role, password,

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// The `readings` section: partitions and retention of the readings table, and the retention
 /// of the audit log and finished commands, which the same maintenance applies.

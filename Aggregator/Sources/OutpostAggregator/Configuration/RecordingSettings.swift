@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// The `recordings` section (docs/recordings.md): where segments go, how long they are, and
 /// the retention limits the retention service enforces. Per-camera mode and limits are set

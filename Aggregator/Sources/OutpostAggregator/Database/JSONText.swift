@@ -3,7 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
-import OutpostCommon
+import OutpostSupport
 
 /// Free-form JSON to and from the text PostgreSQL casts to `jsonb`.
 enum JSONText {

@@ -1,4 +1,5 @@
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// A command as stored in `commands`.
 public struct CommandRecord: Sendable, Equatable, Codable {

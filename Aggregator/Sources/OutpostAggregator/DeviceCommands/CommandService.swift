@@ -1,5 +1,5 @@
 import Logging
-import OutpostCommon
+import OutpostWire
 import ServiceLifecycle
 
 /// What reaches the command service: a result from a device, or a wake-up because a

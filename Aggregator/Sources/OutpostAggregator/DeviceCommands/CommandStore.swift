@@ -1,5 +1,6 @@
 import Logging
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import PostgresNIO
 
 /// The `commands` table: queueing (with an audit entry), claiming for dispatch,

@@ -1,5 +1,5 @@
 import Logging
-import OutpostCommon
+import OutpostWire
 import PostgresNIO
 
 /// The presence columns of `devices`, `device_status_changes` and `device_events`.

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostWire
 
 /// When a device's status changed, judged from one state message.
 ///

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostWire
 import Synchronization
 
 /// Where the broker consumer drops what presence tracking needs, for ``PresenceService``

@@ -1,5 +1,5 @@
 import Logging
-import OutpostCommon
+import OutpostWire
 import ServiceLifecycle
 
 /// Writes presence in batches and marks silent devices offline.

@@ -1,6 +1,6 @@
 import Crypto
 import Foundation
-import OutpostCommon
+import OutpostWire
 import X509
 
 /// `broker-config`: everything mosquitto needs, in one directory.

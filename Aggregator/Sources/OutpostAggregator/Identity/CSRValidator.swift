@@ -1,5 +1,4 @@
 import Crypto
-import OutpostCommon
 import X509
 
 /// Checks a PEM CSR before anything is issued for it: it parses, its self-signature

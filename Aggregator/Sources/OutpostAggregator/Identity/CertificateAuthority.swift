@@ -1,6 +1,7 @@
 import Crypto
 import Foundation
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import SwiftASN1
 import X509
 

@@ -2,7 +2,7 @@ import Foundation
 import Hummingbird
 import Logging
 import NIOCore
-import OutpostCommon
+import OutpostWire
 import X509
 
 /// The config endpoint: `POST /api/v1/enroll` and `POST /api/v1/renew`, JSON in and out,

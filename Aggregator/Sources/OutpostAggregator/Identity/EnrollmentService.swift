@@ -1,7 +1,7 @@
 import Crypto
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostWire
 import X509
 
 /// Enrollment and renewal, independent of HTTP: the routes decode and encode, this decides.

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostWire
 
 /// Creates one-time enrollment tokens: the one code path behind `token create` and
 /// `POST /api/v1/enrollment-tokens`. Only the token's hash is stored; the printed token

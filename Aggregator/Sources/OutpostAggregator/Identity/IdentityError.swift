@@ -1,5 +1,7 @@
 /// A refusal or failure of the identity module, with a stable code. The config endpoint
 /// answers each code with its HTTP status and `{"error": {"code", "message"}}`.
+///
+/// Not a `CodedError`: it also carries the brokers a refusal names (`brokers`).
 public struct IdentityError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String

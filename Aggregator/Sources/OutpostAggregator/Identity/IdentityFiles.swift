@@ -1,7 +1,7 @@
 import Foundation
-import OutpostCommon
+import OutpostSupport
 
-/// ``OutpostCommon/SecureFile`` with failures as ``IdentityError``.
+/// ``OutpostSupport/SecureFile`` with failures as ``IdentityError``.
 enum IdentityFiles {
     static func write(_ text: String, to path: String, mode: mode_t, group: gid_t? = nil) throws(IdentityError) {
         do {

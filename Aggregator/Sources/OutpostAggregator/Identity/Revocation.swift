@@ -1,7 +1,8 @@
 import Crypto
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostMQTT
+import OutpostWire
 import X509
 
 /// `cert revoke`: revokes a device in PostgreSQL, publishes the new CRL where the broker

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostWire
 
 /// Turns the messages of a committed batch into the acks to publish: one per
 /// (device, buffer), naming coalesced seq ranges, split so no ack exceeds the wire cap.

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostWire
 import PostgresNIO
 
 /// A device message PostgreSQL refused for its data, kept in `rejected_messages` instead of

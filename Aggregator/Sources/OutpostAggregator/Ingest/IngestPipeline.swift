@@ -1,5 +1,6 @@
 import Logging
-import OutpostCommon
+import OutpostMQTT
+import OutpostWire
 import Synchronization
 
 /// Decoded telemetry → batches → PostgreSQL → acks.

@@ -1,5 +1,4 @@
 import Logging
-import OutpostCommon
 import ServiceLifecycle
 
 /// The broker consumer and the ingest pipeline as one service.

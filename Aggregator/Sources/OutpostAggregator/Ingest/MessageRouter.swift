@@ -1,5 +1,6 @@
 import Logging
-import OutpostCommon
+import OutpostMQTT
+import OutpostWire
 
 /// Takes every message the broker delivers, decodes it strictly, and hands it on:
 /// telemetry to the ``IngestPipeline``, state and events to the ``PresenceRecorder``,

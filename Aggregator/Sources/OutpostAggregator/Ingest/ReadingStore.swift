@@ -1,5 +1,5 @@
 import Logging
-import OutpostCommon
+import OutpostWire
 import PostgresNIO
 import Prometheus
 

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostWire
 
 /// One decoded telemetry message on its way to PostgreSQL.
 public struct ReceivedBatch: Sendable, Equatable {

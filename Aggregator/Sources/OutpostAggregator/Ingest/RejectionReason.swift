@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostWire
 
 /// The `reason` label of `outpost_ingest_rejected_total`: a ``WireError`` code for a
 /// payload the codec refused, or one of these for what only the centre can judge.

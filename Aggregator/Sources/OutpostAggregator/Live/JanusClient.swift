@@ -3,7 +3,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOHTTP1
-import OutpostCommon
+import OutpostSupport
 
 /// Janus's HTTP API (the REST transport), with the API secret added to every request.
 ///

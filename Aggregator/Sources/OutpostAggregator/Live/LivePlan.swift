@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostSupport
 
 /// The live view's decisions, free of network and disk: what a mountpoint is made of, when
 /// one is torn down, which of a browser's Janus requests pass, and how the key is hidden.

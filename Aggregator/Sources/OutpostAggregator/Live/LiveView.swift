@@ -1,6 +1,5 @@
 import Foundation
 import Logging
-import OutpostCommon
 import PostgresNIO
 import ServiceLifecycle
 

@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostSupport
 
 /// The version and commit `outpost_build_info` carries.
 enum BuildInfo {

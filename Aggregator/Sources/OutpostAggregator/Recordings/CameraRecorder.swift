@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// Records one camera: asks its agent for the stream (SRTP, a fresh key) toward a port
 /// pair here, where an ``RTPRelay`` passes it on to ffmpeg on loopback (and to Janus while

@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostSupport
 
 /// ffprobe and ffmpeg run to completion on one segment: what it holds, and its thumbnail.
 struct MediaTools: Sendable {

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostWire
 
 /// The segments on disk and their rows together: cataloguing a closed segment, deleting
 /// one (row first, then its files), and the orphan scan.

@@ -1,6 +1,5 @@
 import Hummingbird
 import NIOCore
-import OutpostCommon
 
 /// `GET /health` and `GET /metrics`.
 ///

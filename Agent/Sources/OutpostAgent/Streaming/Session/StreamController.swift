@@ -1,5 +1,4 @@
 import Logging
-import OutpostCommon
 
 /// Starts and stops the device's camera stream; what `start_stream` and `stop_stream` call.
 ///

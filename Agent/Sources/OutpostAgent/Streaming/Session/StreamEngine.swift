@@ -9,7 +9,8 @@ import Glibc
 import Musl
 #endif
 import Logging
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import Synchronization
 
 /// Runs one stream on a thread of its own: reads the source, paces and sends RTP, sends

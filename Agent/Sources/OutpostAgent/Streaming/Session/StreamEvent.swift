@@ -1,4 +1,5 @@
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// Something a stream reports: ready to become a ``DeviceEvent`` with `kind` and `data`.
 public struct StreamEvent: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// How a stream behaves. Every default is written down here and in docs/streaming.md.
 public struct StreamOptions: Sendable, Hashable {

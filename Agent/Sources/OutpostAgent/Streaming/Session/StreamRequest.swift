@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// Everything needed to start one stream: what to send, where, and how.
 public struct StreamRequest: Sendable, Hashable {

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// A prepared or running stream: where it sends from and to, and its SDP offer.
 public struct StreamSession: Sendable, Hashable {

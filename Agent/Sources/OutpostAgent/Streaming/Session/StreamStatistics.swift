@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// A stream's counters and the receiver's latest view of it.
 public struct StreamStatistics: Sendable, Hashable {

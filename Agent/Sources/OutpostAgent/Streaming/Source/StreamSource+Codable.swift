@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 extension StreamSource: Codable {
     /// The JSON form ``init(json:)`` reads, so a configuration round-trips.

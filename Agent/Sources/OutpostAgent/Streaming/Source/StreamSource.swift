@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostSupport
 
 /// Where the H.264 Annex-B byte stream comes from.
 public enum StreamSource: Sendable, Hashable {

@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostSupport
 import PostgresNIO
 
 /// Who changed what, when, from where (`audit_log`, shared with ingest). Every change

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import OutpostCommon
+import OutpostSupport
 
 /// `POST /devices/{id}/commands`: `name` (a built-in command), optional `args` (an object)
 /// and `ttlSeconds` (10–86400, default 300), after which an undelivered command expires.

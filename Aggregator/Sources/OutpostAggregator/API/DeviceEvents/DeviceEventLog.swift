@@ -1,6 +1,6 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostSupport
 import PostgresNIO
 
 /// Reads a device's stored events (`device_events`: stream statistics and states, buffer

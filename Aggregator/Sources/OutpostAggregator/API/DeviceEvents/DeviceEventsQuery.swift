@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostWire
 
 /// A validated query of one device's stored events (`device_events`), newest first:
 /// `[from, to)`, optionally one `kind`, `limit` per page, resuming after `cursor`. Built from

@@ -1,7 +1,6 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import OutpostCommon
 
 /// `PUT /devices/{id}/broker`: `{"broker": "b"}` pins the device to a configured broker;
 /// `{"broker": null}` hands it back to the hash. Nothing else is accepted.

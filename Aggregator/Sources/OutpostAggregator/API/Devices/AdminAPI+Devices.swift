@@ -1,7 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// `PATCH /devices/{id}`: only `name`, `tags` and `metadata`. Any other field (status,
 /// revokedAt, id, …) is refused with 422 `read_only_field`, never applied.

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import PostgresNIO
 
 /// Devices as the admin API sees them: the shared `devices` table.

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import OutpostCommon
+import OutpostWire
 
 /// `POST /enrollment-tokens`: `{device, kind?, ttlSeconds?}`.
 struct CreateEnrollmentTokenRequest: Decodable, StrictKeys {

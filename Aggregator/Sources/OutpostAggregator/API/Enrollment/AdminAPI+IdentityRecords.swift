@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import OutpostCommon
+import OutpostWire
 
 extension AdminAPI {
     func addIdentityRecordRoutes(_ on: (HTTPRequest.Method, String, @escaping Handler) -> Void) {

@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostWire
 
 /// What the admin API and the CLI need to change identities: the same token issuer as
 /// `token create` and the same revocation as `cert revoke`, each audited in one place

@@ -4,6 +4,9 @@ import Hummingbird
 /// An admin API failure: an HTTP status, a stable machine-readable `code`, and a message
 /// safe to show the caller. Rendered by ``ErrorResponseMiddleware`` as
 /// `{"error": {"code", "message", "requestId"}}`.
+///
+/// Not a `CodedError`: it carries an HTTP status and headers, and its codes are an open set
+/// (routes pass through the codes of other domains, e.g. `LiveError`'s).
 public struct APIError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String

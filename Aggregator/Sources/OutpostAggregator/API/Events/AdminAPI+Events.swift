@@ -2,7 +2,8 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import Logging
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import ServiceLifecycle
 
 extension AdminAPI {

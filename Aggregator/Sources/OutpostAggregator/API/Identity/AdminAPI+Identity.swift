@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import OutpostCommon
+import OutpostWire
 
 /// Bodies of the identity routes. Each refuses fields it does not know.
 struct LoginRequest: Decodable, StrictKeys {

@@ -1,7 +1,7 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import OutpostCommon
+import OutpostWire
 
 struct ReadingsPage<Item: Encodable & Sendable>: Encodable, Sendable {
     let device: String

@@ -2,7 +2,6 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
-import OutpostCommon
 
 /// `PUT /devices/{id}/recording`: `mode` (`off`, `continuous`, `on_demand`), for
 /// `on_demand` `durationSeconds` (10–86400, default 3600; the other modes ignore it), and

@@ -1,7 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 import ServiceLifecycle
 
 /// `POST /devices/{id}/live`: optional `source`, the agent's stream source (default `live.default_source`).

@@ -1,7 +1,8 @@
 import Foundation
 import HTTPTypes
 import Hummingbird
-import OutpostCommon
+import OutpostSupport
+import OutpostWire
 
 /// `POST /devices/{id}/streams/start|stop`: optional `args` for the agent's
 /// `start_stream` / `stop_stream` commands (see docs/protocol.md). A camera that is not

@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostWire
 
 /// Pagination cursors: the last item's sort key as plain text with one exact grammar per list,
 /// so the OpenAPI document can state each as a `pattern` and every string matching it is a

@@ -1,5 +1,4 @@
 import Foundation
-import OutpostCommon
 import TestHarness
 
 /// The whole system on loopback, built from the real binaries: one PostgreSQL, mosquitto

@@ -1,4 +1,4 @@
-import OutpostCommon
+import OutpostWire
 
 /// The SQL that counts, per `(device, buffer)`, what PostgreSQL's `readings` holds, and
 /// the parser of its `psql -At` output. One query for the whole fleet: the devices'

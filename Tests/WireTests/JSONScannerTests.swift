@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import OutpostCommon
+@testable import OutpostWire
 
 @Suite("JSON scanner")
 struct JSONScannerTests {

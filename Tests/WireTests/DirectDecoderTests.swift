@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import OutpostCommon
+@testable import OutpostWire
 
 /// The direct ``TelemetryBatch`` decoder (``JSONReader``) against the `JSONDecoder` path it
 /// replaced, on the same inputs: the vector files, generated batches whose fields take

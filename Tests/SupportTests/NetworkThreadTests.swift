@@ -1,5 +1,5 @@
 import Foundation
-import OutpostCommon
+import OutpostSupport
 import Testing
 
 @Suite("NetworkThread: a named pthread without Foundation's Thread")

@@ -1,3 +1,5 @@
+import OutpostSupport
+
 /// A one-time enrollment token as an operator copies it to a device:
 /// `opt1.{device}.{secret}.{ca-fingerprint}`.
 ///

@@ -1,3 +1,5 @@
+import OutpostSupport
+
 /// Something a device reports besides readings, on `outpost/v1/{device}/events`:
 /// stream statistics, buffer clean-ups, warnings.
 public struct DeviceEvent: WireMessage {

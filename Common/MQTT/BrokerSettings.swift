@@ -1,3 +1,5 @@
+import OutpostSupport
+
 /// The `mqtt` section both sides share: where the broker is and which files prove who we are.
 public struct BrokerSettings: Codable, Sendable, Equatable {
     /// Defaults to `127.0.0.1`.

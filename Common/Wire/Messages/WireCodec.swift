@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import OutpostSupport
 
 /// Encodes and strictly decodes every ``WireMessage``.
 ///
@@ -128,13 +129,6 @@ public struct WireCodec: Sendable {
 
 private struct VersionProbe: Decodable {
     var v: Int
-}
-
-extension WireError {
-    /// Wraps this error so a `Decoder` reports it with its coding path; ``WireCodec`` unwraps it again.
-    func decoding(at decoder: any Decoder) -> DecodingError {
-        .dataCorrupted(DecodingError.Context(codingPath: decoder.codingPath, debugDescription: context, underlyingError: self))
-    }
 }
 
 /// Wall-clock time in UTC milliseconds, the unit of every timestamp on the wire.

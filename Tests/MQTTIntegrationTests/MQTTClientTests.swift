@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import Testing
 import TestHarness
-@testable import OutpostCommon
+@testable import OutpostMQTT
+@testable import OutpostWire
 
 /// The MQTT client against a real mosquitto with TLS and client certificates.
 @Suite("MQTT client against a real mosquitto", .serialized, .timeLimit(.minutes(3)))

@@ -1,3 +1,5 @@
+import OutpostSupport
+
 /// An instruction for one device, on `outpost/v1/{device}/cmd`.
 public struct Command: WireMessage {
     public static let schemaVersion = 1

@@ -2,7 +2,8 @@ import Foundation
 import Logging
 import Testing
 import TestHarness
-@testable import OutpostCommon
+@testable import OutpostMQTT
+@testable import OutpostWire
 
 /// Releasing a client whose delivered messages were never consumed must not crash
 /// (libdispatch traps on a semaphore disposed below its initial value).

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import OutpostCommon
+@testable import OutpostWire
 
 /// A fixed clock for timestamp checks: 2025-11-22T08:28:20Z.
 let fixedNowMs: Int64 = 1_763_800_100_000

@@ -1,6 +1,7 @@
 import CMosquitto
 import Dispatch
 import Logging
+import OutpostSupport
 import Synchronization
 
 #if canImport(Glibc)
@@ -13,7 +14,7 @@ import Musl
 ///
 /// - TLS with a client certificate, a last will, QoS 1 publish and subscribe
 ///   (shared subscriptions are ordinary filters starting `$share/`).
-/// - Its own network thread: connects, reconnects with ``ReconnectBackoff``, and
+/// - Its own network thread: connects, reconnects as ``MQTTConnectionState`` decides, and
 ///   re-subscribes every recorded subscription after each reconnect.
 /// - Events (connection changes and messages) arrive on ``events``, with back-pressure.
 /// - ``shutdown()`` sends DISCONNECT (so no will), stops the thread and ends the stream.
@@ -39,12 +40,7 @@ public final class MQTTClient: Sendable {
 
     private struct State {
         var started = false
-        var connected = false
-        var acceptedThisConnection = false
-        var backoff: ReconnectBackoff
-        var refusedBackoff: ReconnectBackoff
-        /// The TLS alert of the current connection attempt that refuses our certificate, from libmosquitto's log.
-        var certificateAlert: String?
+        var connection: MQTTConnectionState
         /// Filters to (re-)subscribe on every connect, in subscription order.
         var subscriptions: [(filter: String, qos: MQTTQoS)] = []
         var publishWaiters: [Int32: CheckedContinuation<Void, any Error>] = [:]
@@ -60,7 +56,9 @@ public final class MQTTClient: Sendable {
         MQTTLibrary.ensureInitialized()
         self.configuration = configuration
         self.logger = logger
-        self.state = Mutex(State(backoff: configuration.backoff, refusedBackoff: configuration.refusedCertificateBackoff))
+        self.state = Mutex(State(connection: MQTTConnectionState(
+            endpoint: "\(configuration.host):\(configuration.port)", backoff: configuration.backoff,
+            refusedCertificateBackoff: configuration.refusedCertificateBackoff)))
         let (stream, continuation) = AsyncStream<MQTTEvent>.makeStream(bufferingPolicy: .unbounded)
         self.continuation = continuation
         self.events = MQTTEvents(stream: stream, credits: DispatchSemaphore(value: configuration.incomingBufferLimit))
@@ -141,12 +139,12 @@ public final class MQTTClient: Sendable {
     }
 
     /// True while a connection is accepted by the broker.
-    public var isConnected: Bool { state.withLock { $0.connected } }
+    public var isConnected: Bool { state.withLock { $0.connection.isConnected } }
 
     private func finish() {
         let (publishWaiters, subscribeWaiters) = state.withLock { state in
             state.finished = true
-            state.connected = false
+            _ = state.connection.handle(.stop)
             defer {
                 state.publishWaiters = [:]
                 state.subscribeWaiters = [:]
@@ -180,16 +178,13 @@ public final class MQTTClient: Sendable {
                 if ContinuousClock.now > deadline { break }
             }
             if !socketOpen {
-                state.withLock { state in
-                    state.acceptedThisConnection = false
-                    state.certificateAlert = nil
-                }
+                guard transition(.connectRequested).actions.contains(.connect) else { break }
                 let rc = mosquitto_connect_bind_v5(
                     mosq, configuration.host, Int32(configuration.port), Int32(configuration.keepAlive), nil, properties)
                 if rc == MOSQ_ERR_SUCCESS.rawValue {
                     socketOpen = true
                 } else {
-                    connectionAttemptFailed(rc)
+                    perform(transition(.connectionEnded(Self.failure(rc))))
                     continue
                 }
             }
@@ -197,12 +192,7 @@ public final class MQTTClient: Sendable {
             if rc != MOSQ_ERR_SUCCESS.rawValue {
                 socketOpen = false
                 if stopRequested.load(ordering: .relaxed) { break }
-                let wasAccepted = state.withLock { $0.acceptedThisConnection }
-                if wasAccepted {
-                    pauseBeforeReconnect()
-                } else {
-                    connectionAttemptFailed(rc)
-                }
+                perform(transition(.connectionEnded(Self.failure(rc))))
             }
         }
     }
@@ -232,72 +222,75 @@ public final class MQTTClient: Sendable {
         return mosquitto_loop_misc(mosq)
     }
 
-    private func connectionAttemptFailed(_ rc: Int32) {
-        if let alert = state.withLock({ $0.certificateAlert }) {
-            let error = MQTTError(.certificateRefused, "the broker \(configuration.host):\(configuration.port) refused this client's certificate: \(alert)")
-            logger.error("the broker refused this client's certificate (revoked, expired or not issued by its CA); retrying slowly", metadata: [
-                "code": "\(error.code)", "reason": "\(alert)",
-                "certificate": "\(configuration.tls?.certificateFile ?? "")",
-            ])
-            continuation.yield(.connectionFailed(error))
-            pauseBeforeReconnect(certificateRefused: true)
-            return
-        }
-        let code: MQTTError.Code = rc == MOSQ_ERR_TLS.rawValue ? .tls : .connectionLost
-        let error = MQTTError(code, "connect to \(configuration.host):\(configuration.port): \(MQTTLibrary.describe(rc))")
-        logger.warning("mqtt connection attempt failed", metadata: ["code": "\(code)", "reason": "\(MQTTLibrary.describe(rc))"])
-        continuation.yield(.connectionFailed(error))
-        pauseBeforeReconnect()
+    private static func failure(_ rc: Int32) -> MQTTConnectionState.Failure {
+        MQTTConnectionState.Failure(tls: rc == MOSQ_ERR_TLS.rawValue, reason: MQTTLibrary.describe(rc))
     }
 
-    private func pauseBeforeReconnect(certificateRefused: Bool = false) {
-        let delay = state.withLock { state in
-            if certificateRefused { return state.refusedBackoff.nextDelay() }
-            state.refusedBackoff.reset()
-            return state.backoff.nextDelay()
+    /// What the connection state decided, with the subscriptions as they stood at that moment.
+    private typealias Step = (actions: [MQTTConnectionState.Action], subscriptions: [(filter: String, qos: MQTTQoS)])
+
+    /// Steps the connection state under the lock.
+    private func transition(_ event: MQTTConnectionState.Event) -> Step {
+        state.withLock { state in (state.connection.handle(event), state.subscriptions) }
+    }
+
+    /// Carries out what the connection state decided (network thread).
+    private func perform(_ step: Step) {
+        for action in step.actions {
+            switch action {
+            case .connect:
+                // Only `.connectRequested` answers it, and the network loop opens the socket itself.
+                break
+            case .resubscribe:
+                for subscription in step.subscriptions {
+                    var messageID: Int32 = 0
+                    mosquitto_subscribe_v5(handle.pointer, &messageID, subscription.filter, subscription.qos.rawValue, 0, nil)
+                }
+            case .emit(let event):
+                switch event {
+                case .connected(let sessionPresent):
+                    logger.info("mqtt connected", metadata: ["session_present": "\(sessionPresent)", "resubscribed": "\(step.subscriptions.count)"])
+                case .disconnected(let reasonCode):
+                    logger.info("mqtt disconnected", metadata: ["reason_code": "\(reasonCode)"])
+                case .connectionFailed, .message:
+                    break
+                }
+                continuation.yield(event)
+            case .fail(let error, let reason):
+                switch error.code {
+                case .certificateRefused:
+                    logger.error("the broker refused this client's certificate (revoked, expired or not issued by its CA); retrying slowly", metadata: [
+                        "code": "\(error.code)", "reason": "\(reason)",
+                        "certificate": "\(configuration.tls?.certificateFile ?? "")",
+                    ])
+                case .refused:
+                    logger.warning("mqtt connection refused", metadata: ["reason": "\(reason)"])
+                default:
+                    logger.warning("mqtt connection attempt failed", metadata: ["code": "\(error.code)", "reason": "\(reason)"])
+                }
+                continuation.yield(.connectionFailed(error))
+            case .reconnect(let delay):
+                _ = wakeUp.wait(timeout: .now() + delay)
+            }
         }
-        _ = wakeUp.wait(timeout: .now() + delay)
     }
 
     /// libmosquitto's log lines (network thread). Only OpenSSL's reports of a TLS alert from the
     /// broker that refuses our certificate are kept; the next failed attempt reports them.
     func handleLog(level: Int32, message: String) {
         guard level == MOSQ_LOG_ERR, let alert = TLSAlert.certificateRefusal(in: message) else { return }
-        state.withLock { $0.certificateAlert = alert }
+        _ = transition(.certificateRefused(alert: alert))
     }
 
     // MARK: Callbacks (network thread)
 
     func handleConnack(reasonCode: Int32, sessionPresent: Bool) {
-        guard reasonCode == 0 else {
-            let reason = String(cString: mosquitto_reason_string(reasonCode))
-            logger.warning("mqtt connection refused", metadata: ["reason": "\(reason)"])
-            continuation.yield(.connectionFailed(MQTTError(.refused, "broker refused CONNECT: \(reason)")))
-            return
-        }
-        let subscriptions = state.withLock { state in
-            state.connected = true
-            state.acceptedThisConnection = true
-            state.backoff.reset()
-            state.refusedBackoff.reset()
-            return state.subscriptions
-        }
-        for subscription in subscriptions {
-            var messageID: Int32 = 0
-            mosquitto_subscribe_v5(handle.pointer, &messageID, subscription.filter, subscription.qos.rawValue, 0, nil)
-        }
-        logger.info("mqtt connected", metadata: ["session_present": "\(sessionPresent)", "resubscribed": "\(subscriptions.count)"])
-        continuation.yield(.connected(sessionPresent: sessionPresent))
+        let reason = reasonCode == 0 ? "" : String(cString: mosquitto_reason_string(reasonCode))
+        perform(transition(.connack(reasonCode: reasonCode, reason: reason, sessionPresent: sessionPresent)))
     }
 
     func handleDisconnect(reasonCode: Int32) {
-        let wasConnected = state.withLock { state in
-            defer { state.connected = false }
-            return state.connected
-        }
-        guard wasConnected else { return }
-        logger.info("mqtt disconnected", metadata: ["reason_code": "\(reasonCode)"])
-        continuation.yield(.disconnected(reasonCode: reasonCode))
+        perform(transition(.disconnected(reasonCode: reasonCode)))
     }
 
     func handlePublishCompleted(messageID: Int32, reasonCode: Int32) {
@@ -333,7 +326,7 @@ public final class MQTTClient: Sendable {
             let outcome: Result<Void, MQTTError>? = state.withLock { state in
                 // The lock is held across the call so the completion callback cannot run before the waiter is recorded.
                 if state.finished { return .failure(MQTTError(.shutdown, "client is shut down")) }
-                guard state.connected else { return .failure(MQTTError(.notConnected, "not connected to the broker")) }
+                guard state.connection.isConnected else { return .failure(MQTTError(.notConnected, "not connected to the broker")) }
                 var messageID: Int32 = 0
                 let rc = send(topic, payload, qos, retain, &messageID)
                 guard rc == MOSQ_ERR_SUCCESS.rawValue else { return .failure(Self.publishError(rc)) }
@@ -386,7 +379,7 @@ public final class MQTTClient: Sendable {
                     state.subscriptions.append((filter, qos))
                 }
                 // Not connected: the network thread subscribes at the next CONNACK.
-                guard state.connected else { return .success(nil) }
+                guard state.connection.isConnected else { return .success(nil) }
                 var messageID: Int32 = 0
                 let rc = mosquitto_subscribe_v5(handle.pointer, &messageID, filter, qos.rawValue, 0, nil)
                 guard rc == MOSQ_ERR_SUCCESS.rawValue else { return .failure(Self.publishError(rc)) }

@@ -1,3 +1,5 @@
+import OutpostSupport
+
 /// A command's outcome, on `outpost/v1/{device}/cmd/result`.
 ///
 /// Exactly one of `output` (when `ok`) or `error` (when not) is meaningful.

@@ -1,4 +1,7 @@
 /// A configuration problem, naming the key (as written in the file, e.g. `mqtt.port`) and what is wrong.
+///
+/// Not a ``CodedError``: the key is a field of its own, which equality compares and the
+/// description prints (`config key mqtt.port: ...`) instead of the code.
 public struct ConfigError: Error, Sendable, Equatable, CustomStringConvertible {
     public struct Code: Hashable, Sendable, CustomStringConvertible {
         public let rawValue: String

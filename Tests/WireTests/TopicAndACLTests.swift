@@ -1,5 +1,5 @@
 import Testing
-@testable import OutpostCommon
+@testable import OutpostWire
 
 @Suite("Topics and the broker ACL")
 struct TopicAndACLTests {

@@ -1,7 +1,7 @@
 import Foundation
 import Logging
 import Testing
-@testable import OutpostCommon
+@testable import OutpostMQTT
 
 /// A TLS file the client cannot use is refused before libmosquitto sees it, with an error
 /// that names the file and the reason; a broker's refusal of our certificate is recognised

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import OutpostCommon
+@testable import OutpostSupport
 
 @Suite("sd_notify")
 struct SystemdNotifierTests {
