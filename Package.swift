@@ -55,11 +55,18 @@ let package = Package(
             path: "Common/Sources"
         ),
 
+        // MARK: Streaming: RTP/RTCP/SDP/SRTP/H.264 as value types and small wrappers; no session, no process.
+        .target(
+            name: "OutpostStreaming",
+            dependencies: ["CSRTP"],
+            path: "Common/Streaming"
+        ),
+
         // MARK: Agent (device side): never depends on an aggregator dependency.
         .target(
             name: "OutpostAgent",
             dependencies: [
-                "OutpostCommon", "CSQLite", "CCurl", "CSRTP", "CLibcrypto",
+                "OutpostCommon", "OutpostStreaming", "CSQLite", "CCurl", "CLibcrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -134,17 +141,22 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "OutpostAgent", "TestHarness",
+                "OutpostAgent", "OutpostStreaming", "TestHarness",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Tests/AgentTests",
-            exclude: ["Streaming/Vectors"]
+            path: "Tests/AgentTests"
+        ),
+        .testTarget(
+            name: "StreamingTests",
+            dependencies: ["OutpostStreaming"],
+            path: "Tests/StreamingTests",
+            exclude: ["Vectors"]
         ),
         .testTarget(
             name: "AggregatorTests",
             dependencies: [
-                "OutpostAggregator", "OutpostAgent", "TestHarness",
+                "OutpostAggregator", "OutpostAgent", "OutpostStreaming", "TestHarness",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

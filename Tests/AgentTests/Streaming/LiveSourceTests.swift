@@ -3,6 +3,7 @@ import Testing
 import TestHarness
 @testable import OutpostAgent
 @testable import OutpostCommon
+@testable import OutpostStreaming
 
 @Suite("Live sources, bitrate adaptation and the feedback watchdog", .serialized, .timeLimit(.minutes(2)))
 struct LiveSourceTests {

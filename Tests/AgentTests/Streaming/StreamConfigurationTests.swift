@@ -3,6 +3,7 @@ import Testing
 import TestHarness
 @testable import OutpostAgent
 @testable import OutpostCommon
+@testable import OutpostStreaming
 
 @Suite("SDP offer and stream requests")
 struct StreamConfigurationTests {

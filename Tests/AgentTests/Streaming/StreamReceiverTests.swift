@@ -4,6 +4,7 @@ import Testing
 import TestHarness
 @testable import OutpostAgent
 @testable import OutpostCommon
+@testable import OutpostStreaming
 
 /// Real receivers from Debian packages: ffmpeg and GStreamer, on loopback.
 @Suite("RTP streaming to real receivers", .serialized, .timeLimit(.minutes(3)))

@@ -3,6 +3,7 @@ import Foundation
 @testable import OutpostAgent
 import OutpostAggregator
 import OutpostCommon
+@testable import OutpostStreaming
 import TestHarness
 import Testing
 

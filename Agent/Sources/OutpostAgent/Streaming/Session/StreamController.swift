@@ -1,5 +1,6 @@
 import Logging
 import OutpostCommon
+import OutpostStreaming
 
 /// Starts and stops the device's camera stream; what `start_stream` and `stop_stream` call.
 ///

@@ -10,6 +10,7 @@ import Musl
 #endif
 import Logging
 import OutpostCommon
+import OutpostStreaming
 import Synchronization
 
 /// Runs one stream on a thread of its own: reads the source, paces and sends RTP, sends
