@@ -14,7 +14,7 @@ import Glibc
 import Musl
 #endif
 
-/// Device state, events and the status file.
+/// Device state and events.
 extension Publisher {
     // MARK: State, events, status
 
@@ -38,8 +38,7 @@ extension Publisher {
         }
     }
 
-    /// Every 2 s: the status file, and a state message when drops grew; every
-    /// `state_interval_s`: a state message regardless.
+    /// Every 2 s: a state message when drops grew; every `state_interval_s`: a state message regardless.
     func report(_ client: MQTTClient) async {
         var sinceState: Duration = .zero
         let stateInterval = Duration.milliseconds(Int64(settings.stateIntervalS * 1000))
@@ -59,7 +58,6 @@ extension Publisher {
                 sinceState = .zero
                 try? client.publishDetached(topic(.state), payload: try codec.encode(deviceState(.online, stats)), retain: true)
             }
-            await writeStatus(connection: client.isConnected ? "connected" : "disconnected")
         }
     }
 
@@ -76,26 +74,6 @@ extension Publisher {
                     break
                 }
             }
-        }
-    }
-
-    func writeStatus(connection: String) async {
-        guard let stateDir else { return }
-        let stats = await buffer.stats()
-        let figures = self.figures
-        let now = WireClock.nowMs()
-        let status = AgentStatus(
-            pid: getpid(), device: device.rawValue, version: OutpostVersion.current, updatedAt: now, connection: connection,
-            connectedSince: figures.connected ? figures.connectedSince : nil, buffer: stats.buffer.hex, bufferDepth: stats.depth,
-            bufferBytes: stats.bytes, oldestUnackedAgeMs: stats.oldestTs.map { max(0, now - $0) }, dropped: stats.dropped,
-            refusedSamples: await buffer.refused,
-            lastSeq: stats.lastSeq, lastAckAt: figures.lastAckAt, ackedReadings: figures.ackedReadings,
-            batchesSent: figures.batchesSent, batchesResent: figures.batchesResent, inflightBatches: figures.inflightBatches,
-            certificateNotAfter: CertificateExpiry.notAfterMs(pemFile: brokerSettings().certFile), sources: sourceCounters())
-        do {
-            try status.write(stateDir: stateDir)
-        } catch {
-            logger.warning("status file not written", metadata: ["error": "\(error)"])
         }
     }
 }
