@@ -55,18 +55,23 @@ let package = Package(
             path: "Common/Sources"
         ),
 
-        // MARK: Streaming: RTP/RTCP/SDP/SRTP/H.264 as value types and small wrappers; no session, no process.
+        // MARK: Streaming: H.264/RTP/RTCP/SDP as value types and small wrappers (no session, no process, no C
+        // library, so the aggregator's relay uses it too); SRTP over libsrtp2 apart, for the agent.
         .target(
             name: "OutpostStreaming",
-            dependencies: ["CSRTP"],
             path: "Common/Streaming"
+        ),
+        .target(
+            name: "OutpostSRTP",
+            dependencies: ["OutpostStreaming", "CSRTP"],
+            path: "Common/SRTP"
         ),
 
         // MARK: Agent (device side): never depends on an aggregator dependency.
         .target(
             name: "OutpostAgent",
             dependencies: [
-                "OutpostCommon", "OutpostStreaming", "CSQLite", "CCurl", "CLibcrypto",
+                "OutpostCommon", "OutpostStreaming", "OutpostSRTP", "CSQLite", "CCurl", "CLibcrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -141,7 +146,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "OutpostAgent", "OutpostStreaming", "TestHarness",
+                "OutpostAgent", "OutpostStreaming", "OutpostSRTP", "TestHarness",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -156,7 +161,7 @@ let package = Package(
         .testTarget(
             name: "AggregatorTests",
             dependencies: [
-                "OutpostAggregator", "OutpostAgent", "OutpostStreaming", "TestHarness",
+                "OutpostAggregator", "OutpostAgent", "OutpostStreaming", "OutpostSRTP", "TestHarness",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

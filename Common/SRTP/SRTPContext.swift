@@ -1,4 +1,5 @@
 import CSRTP
+import OutpostStreaming
 
 /// One libsrtp2 session (AES_CM_128_HMAC_SHA1_80), the only place the agent calls libsrtp.
 /// An outbound context protects RTP and RTCP; an inbound one checks and decrypts SRTCP.

@@ -3,7 +3,8 @@ import Foundation
 @testable import OutpostAgent
 import OutpostAggregator
 import OutpostCommon
-@testable import OutpostStreaming
+@testable import OutpostSRTP
+import OutpostStreaming
 import TestHarness
 import Testing
 

@@ -10,6 +10,7 @@ import Musl
 #endif
 import Logging
 import OutpostCommon
+import OutpostSRTP
 import OutpostStreaming
 import Synchronization
 

@@ -1,4 +1,5 @@
 import OutpostCommon
+import OutpostSRTP
 import OutpostStreaming
 
 /// How a stream behaves. Every default is written down here and in docs/streaming.md.
