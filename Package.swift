@@ -90,6 +90,7 @@ let package = Package(
             name: "OutpostAggregator",
             dependencies: [
                 "OutpostCommon",
+                "OutpostStreaming",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
