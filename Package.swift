@@ -65,11 +65,25 @@ let package = Package(
             path: "Common/MQTT"
         ),
 
+        // MARK: Streaming: H.264/RTP/RTCP/SDP as value types and small wrappers (no session, no process, no C
+        // library, so the aggregator's relay uses it too); SRTP over libsrtp2 apart, for the agent.
+        .target(
+            name: "OutpostStreaming",
+            dependencies: ["OutpostSupport"],
+            path: "Common/Streaming"
+        ),
+        .target(
+            name: "OutpostSRTP",
+            dependencies: ["OutpostStreaming", "CSRTP"],
+            path: "Common/SRTP"
+        ),
+
         // MARK: Agent (device side): never depends on an aggregator dependency.
         .target(
             name: "OutpostAgent",
             dependencies: [
-                "OutpostSupport", "OutpostWire", "OutpostMQTT", "CSQLite", "CCurl", "CSRTP", "CLibcrypto",
+                "OutpostSupport", "OutpostWire", "OutpostMQTT", "OutpostStreaming", "OutpostSRTP",
+                "CSQLite", "CCurl", "CLibcrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -87,7 +101,7 @@ let package = Package(
         .target(
             name: "OutpostAggregator",
             dependencies: [
-                "OutpostSupport", "OutpostWire", "OutpostMQTT",
+                "OutpostSupport", "OutpostWire", "OutpostMQTT", "OutpostStreaming",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -159,17 +173,22 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "OutpostAgent", "TestHarness",
+                "OutpostAgent", "OutpostStreaming", "OutpostSRTP", "TestHarness",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
-            path: "Tests/AgentTests",
-            exclude: ["Streaming/Vectors"]
+            path: "Tests/AgentTests"
+        ),
+        .testTarget(
+            name: "StreamingTests",
+            dependencies: ["OutpostStreaming"],
+            path: "Tests/StreamingTests",
+            exclude: ["Vectors"]
         ),
         .testTarget(
             name: "AggregatorTests",
             dependencies: [
-                "OutpostAggregator", "OutpostAgent", "TestHarness",
+                "OutpostAggregator", "OutpostAgent", "OutpostStreaming", "OutpostSRTP", "TestHarness",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

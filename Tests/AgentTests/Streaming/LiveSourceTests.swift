@@ -4,6 +4,7 @@ import TestHarness
 @testable import OutpostAgent
 @testable import OutpostSupport
 @testable import OutpostWire
+@testable import OutpostStreaming
 
 @Suite("Live sources, bitrate adaptation and the feedback watchdog", .serialized, .timeLimit(.minutes(2)))
 struct LiveSourceTests {

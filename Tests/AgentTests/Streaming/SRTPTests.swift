@@ -2,6 +2,8 @@ import Foundation
 import Testing
 import TestHarness
 @testable import OutpostAgent
+@testable import OutpostSRTP
+@testable import OutpostStreaming
 
 /// SRTP through libsrtp2: the wrapper alone, then a real receiver (ffmpeg's SRTP input).
 @Suite("SRTP")

@@ -4,6 +4,7 @@ import OutpostWire
 import TestHarness
 import Testing
 @testable import OutpostAgent
+@testable import OutpostStreaming
 
 /// `stop_stream` addressed to a destination, with real UDP on loopback: the race of a live
 /// view stopped while the recorder takes its stream over, played in the order that lost the

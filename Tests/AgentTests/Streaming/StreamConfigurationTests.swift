@@ -4,6 +4,7 @@ import TestHarness
 @testable import OutpostAgent
 @testable import OutpostSupport
 @testable import OutpostWire
+@testable import OutpostStreaming
 
 @Suite("SDP offer and stream requests")
 struct StreamConfigurationTests {

@@ -3,6 +3,7 @@ import Logging
 import Testing
 import TestHarness
 @testable import OutpostAgent
+@testable import OutpostStreaming
 
 /// Real receivers from Debian packages: ffmpeg and GStreamer, on loopback.
 @Suite("RTP streaming to real receivers", .serialized, .timeLimit(.minutes(3)))

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import TestHarness
 @testable import OutpostAgent
+@testable import OutpostStreaming
 
 /// H.264 test streams made by ffmpeg at test time, and helpers around real receivers.
 enum StreamFixtures {

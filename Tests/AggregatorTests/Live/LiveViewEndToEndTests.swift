@@ -3,6 +3,8 @@ import Foundation
 @testable import OutpostAgent
 import OutpostAggregator
 import OutpostSupport
+@testable import OutpostSRTP
+import OutpostStreaming
 import TestHarness
 import Testing
 

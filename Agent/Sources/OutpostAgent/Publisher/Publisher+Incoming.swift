@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import OutpostMQTT
 import OutpostSupport
@@ -10,50 +5,41 @@ import OutpostWire
 import ServiceLifecycle
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
-/// Acks and commands arriving from the centre.
+/// Acks arriving from the centre, and its commands handed on to the ``CommandService``.
 extension Publisher {
     // MARK: Incoming
 
     func consumeEvents(_ client: MQTTClient) async {
-        let (commandStream, commandQueue) = AsyncStream<Command>.makeStream(bufferingPolicy: .bufferingOldest(64))
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.runCommands(commandStream, client) }
-            for await event in client.events {
-                switch event {
-                case .connected(let sessionPresent):
-                    let now = WireClock.nowMs()
-                    let monotonicNow = monotonicMs
-                    state.withLock { state in
-                        state.figures.connected = true
-                        state.figures.connectedSince = now
-                        state.window.markAllForResend()
-                        state.controller.reconnected()
-                        state.rate.setRate(state.controller.readingsPerSecond, nowMs: monotonicNow)
-                        state.figures.drainRate = state.controller.readingsPerSecond
-                    }
-                    logger.info("connected; re-sending unacknowledged batches", metadata: ["session_present": "\(sessionPresent)"])
-                    await publishState(client)
-                    pumpWakeup.signal()
-                    events.wakeup.signal()
-                case .disconnected, .connectionFailed:
-                    state.withLock { $0.figures.connected = false }
-                case .message(let message):
-                    if message.topic == topic(.ack) {
-                        await handleAck(message.payload)
-                    } else if message.topic == topic(.cmd) {
-                        handleCommand(message.payload, client: client, queue: commandQueue)
-                    }
+        let (commandMessages, commandInbox) = AsyncStream<[UInt8]>.makeStream()
+        commandSessionOpened.yield(CommandSession(messages: commandMessages, client: client, publisher: self))
+        for await event in client.events {
+            switch event {
+            case .connected(let sessionPresent):
+                let now = WireClock.nowMs()
+                let monotonicNow = monotonicMs
+                state.withLock { state in
+                    state.figures.connected = true
+                    state.figures.connectedSince = now
+                    state.window.markAllForResend()
+                    state.controller.reconnected()
+                    state.rate.setRate(state.controller.readingsPerSecond, nowMs: monotonicNow)
+                    state.figures.drainRate = state.controller.readingsPerSecond
+                }
+                logger.info("connected; re-sending unacknowledged batches", metadata: ["session_present": "\(sessionPresent)"])
+                await publishState(client)
+                pumpWakeup.signal()
+                events.wakeup.signal()
+            case .disconnected, .connectionFailed:
+                state.withLock { $0.figures.connected = false }
+            case .message(let message):
+                if message.topic == topic(.ack) {
+                    await handleAck(message.payload)
+                } else if message.topic == topic(.cmd) {
+                    commandInbox.yield(message.payload)
                 }
             }
-            commandQueue.finish()
-            group.cancelAll()
         }
+        commandInbox.finish()
     }
 
     func handleAck(_ payload: [UInt8]) async {
@@ -94,55 +80,6 @@ extension Publisher {
         } catch {
             // The readings stay; a later ack of the re-sent batch deletes them.
             logger.error("deleting acked readings failed", metadata: ["code": "\(error.code)", "error": "\(error.context)"])
-        }
-    }
-
-    func handleCommand(_ payload: [UInt8], client: MQTTClient, queue: AsyncStream<Command>.Continuation) {
-        let command: Command
-        do {
-            command = try codec.decode(Command.self, from: payload)
-        } catch {
-            state.withLock { $0.figures.refusedMessages += 1 }
-            logger.warning("command refused", metadata: ["code": "\(error.code)", "error": "\(error.context)"])
-            if let id = Self.commandID(in: payload) {
-                publishResult(.failure(id: id, code: CommandResult.Failure.invalidArgs, message: "\(error.code): \(error.context)"), client)
-            }
-            return
-        }
-        if case .dropped = queue.yield(command) {
-            publishResult(.failure(id: command.id, code: CommandResult.Failure.failed, message: "too many commands waiting"), client)
-        }
-    }
-
-    /// The id of a command that failed validation, so the sender still gets a result.
-    static func commandID(in payload: [UInt8]) -> String? {
-        guard payload.count <= WireLimits.standard.maxPayloadBytes,
-              let object = try? JSONDecoder().decode(JSONValue.self, from: Data(payload)), let id = object["id"]?.stringValue, Command.isValidID(id)
-        else { return nil }
-        return id
-    }
-
-    func runCommands(_ stream: AsyncStream<Command>, _ client: MQTTClient) async {
-        var commandLogger = logger
-        commandLogger[metadataKey: "component"] = "commands"
-        for await command in stream {
-            let result = await commands.execute(command, nowMs: WireClock.nowMs(), logger: commandLogger)
-            if lifecycle.isRestartRequested {
-                if let payload = try? codec.encode(result) {
-                    _ = await publishConfirmed(client, topic(.cmdResult), payload, retain: false, timeout: .seconds(3))
-                }
-                await lifecycle.performPendingRestart()
-            } else {
-                publishResult(result, client)
-            }
-        }
-    }
-
-    func publishResult(_ result: CommandResult, _ client: MQTTClient) {
-        do {
-            try client.publishDetached(topic(.cmdResult), payload: try codec.encode(result))
-        } catch {
-            logger.warning("command result not sent", metadata: ["command": "\(result.id)", "error": "\(error)"])
         }
     }
 }

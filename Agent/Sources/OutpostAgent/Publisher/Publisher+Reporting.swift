@@ -1,8 +1,3 @@
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 import Logging
 import OutpostMQTT
 import OutpostSupport
@@ -10,13 +5,7 @@ import OutpostWire
 import ServiceLifecycle
 import Synchronization
 
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Musl)
-import Musl
-#endif
-
-/// Device state, events and the status file.
+/// Device state and events.
 extension Publisher {
     // MARK: State, events, status
 
@@ -40,8 +29,7 @@ extension Publisher {
         }
     }
 
-    /// Every 2 s: the status file, and a state message when drops grew; every
-    /// `state_interval_s`: a state message regardless.
+    /// Every 2 s: a state message when drops grew; every `state_interval_s`: a state message regardless.
     func report(_ client: MQTTClient) async {
         var sinceState: Duration = .zero
         let stateInterval = Duration.milliseconds(Int64(settings.stateIntervalS * 1000))
@@ -61,7 +49,6 @@ extension Publisher {
                 sinceState = .zero
                 try? client.publishDetached(topic(.state), payload: try codec.encode(deviceState(.online, stats)), retain: true)
             }
-            await writeStatus(connection: client.isConnected ? "connected" : "disconnected")
         }
     }
 
@@ -78,26 +65,6 @@ extension Publisher {
                     break
                 }
             }
-        }
-    }
-
-    func writeStatus(connection: String) async {
-        guard let stateDir else { return }
-        let stats = await buffer.stats()
-        let figures = self.figures
-        let now = WireClock.nowMs()
-        let status = AgentStatus(
-            pid: getpid(), device: device.rawValue, version: OutpostVersion.current, updatedAt: now, connection: connection,
-            connectedSince: figures.connected ? figures.connectedSince : nil, buffer: stats.buffer.hex, bufferDepth: stats.depth,
-            bufferBytes: stats.bytes, oldestUnackedAgeMs: stats.oldestTs.map { max(0, now - $0) }, dropped: stats.dropped,
-            refusedSamples: await buffer.refused,
-            lastSeq: stats.lastSeq, lastAckAt: figures.lastAckAt, ackedReadings: figures.ackedReadings,
-            batchesSent: figures.batchesSent, batchesResent: figures.batchesResent, inflightBatches: figures.inflightBatches,
-            certificateNotAfter: CertificateExpiry.notAfterMs(pemFile: brokerSettings().certFile), sources: sourceCounters())
-        do {
-            try status.write(stateDir: stateDir)
-        } catch {
-            logger.warning("status file not written", metadata: ["error": "\(error)"])
         }
     }
 }

@@ -28,7 +28,8 @@ import Musl
 /// - At every connect it publishes a retained `online` state (version, depth, oldest
 ///   unacked age, dropped); the will is a retained `offline`, and a graceful shutdown
 ///   publishes `offline` itself before disconnecting.
-/// - Commands go through the ``CommandRegistry`` one at a time; each gets a `cmd/result`.
+/// - The centre's commands of each session go to the ``CommandService`` (``commandSessions``);
+///   the status file is the ``StatusWriter``'s.
 /// - ``renewConnection()`` rebuilds the MQTT client from fresh ``BrokerSettings`` (new
 ///   certificate files after a renewal) without losing the window.
 public final class Publisher: Service, Sendable {
@@ -59,11 +60,7 @@ public final class Publisher: Service, Sendable {
     let settings: PublisherSettings
     let brokerSettings: @Sendable () -> BrokerSettings
     let buffer: ReadingBuffer
-    let commands: CommandRegistry
     let events: EventQueue
-    let lifecycle: AgentLifecycle
-    let stateDir: String?
-    let sourceCounters: @Sendable () -> [String: SourceScheduler.Counters]
     let logger: Logger
     let codec = WireCodec()
     let state: Mutex<State>
@@ -72,22 +69,19 @@ public final class Publisher: Service, Sendable {
     let sessionEnd = Wakeup()
     let clock = ContinuousClock()
     let epoch: ContinuousClock.Instant
+    /// One ``CommandSession`` per MQTT session; a session no one took yet gives way to the next.
+    let commandSessions: AsyncStream<CommandSession>
+    let commandSessionOpened: AsyncStream<CommandSession>.Continuation
 
     public init(
         device: DeviceID, settings: PublisherSettings, brokerSettings: @escaping @Sendable () -> BrokerSettings,
-        buffer: ReadingBuffer, commands: CommandRegistry, events: EventQueue, lifecycle: AgentLifecycle,
-        stateDir: String?, sourceCounters: @escaping @Sendable () -> [String: SourceScheduler.Counters] = { [:] },
-        logger: Logger
+        buffer: ReadingBuffer, events: EventQueue, logger: Logger
     ) {
         self.device = device
         self.settings = settings
         self.brokerSettings = brokerSettings
         self.buffer = buffer
-        self.commands = commands
         self.events = events
-        self.lifecycle = lifecycle
-        self.stateDir = stateDir
-        self.sourceCounters = sourceCounters
         var logger = logger
         logger[metadataKey: "device"] = "\(device)"
         self.logger = logger
@@ -95,6 +89,7 @@ public final class Publisher: Service, Sendable {
         self.state = Mutex(State(
             window: InflightWindow(capacity: settings.window, ackTimeoutMs: Int64(settings.ackTimeoutS * 1000)),
             rate: settings.drainBucket, controller: settings.drainController))
+        (commandSessions, commandSessionOpened) = AsyncStream.makeStream(bufferingPolicy: .bufferingNewest(1))
     }
 
     public var figures: Figures { state.withLock { $0.figures } }
@@ -166,7 +161,7 @@ public final class Publisher: Service, Sendable {
             await consumer.value
             state.withLock { $0.window.markAllForResend() }
         }
-        await writeStatus(connection: "stopped")
+        commandSessionOpened.finish()
     }
 
     func makeClient() throws -> MQTTClient {

@@ -78,6 +78,7 @@ public struct FleetSimulator: Sendable {
         var configuration = ServiceGroupConfiguration(
             services: [
                 .init(service: ConcurrentServices(name: "publishers", services: devices.map(\.publisher))),
+                .init(service: ConcurrentServices(name: "commands", services: devices.map(\.commandService))),
                 .init(service: ConcurrentServices(name: "committers", services: devices.map(\.committer))),
                 .init(service: capture),
                 .init(service: supervisor, successTerminationBehavior: .gracefullyShutdownGroup),

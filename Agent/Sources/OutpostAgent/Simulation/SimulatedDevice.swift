@@ -30,6 +30,7 @@ public final class SimulatedDevice: Sendable {
     public let buffer: ReadingBuffer
     public let scheduler: SourceScheduler
     public let publisher: Publisher
+    public let commandService: CommandService
     let committer: BufferCommitter
 
     /// - Parameters:
@@ -67,11 +68,11 @@ public final class SimulatedDevice: Sendable {
                                     logger: Logger.child(logger, "agent.sources"))
         let commands = CommandRegistry([PingCommand(), SetIntervalCommand(scheduler: scheduler), CollectNowCommand(scheduler: scheduler)])
         let mqtt = configuration.mqtt
-        let scheduler = self.scheduler
         publisher = Publisher(
-            device: device, settings: configuration.publisher, brokerSettings: { mqtt }, buffer: buffer, commands: commands,
-            events: events, lifecycle: AgentLifecycle(), stateDir: nil, sourceCounters: { scheduler.counters() },
+            device: device, settings: configuration.publisher, brokerSettings: { mqtt }, buffer: buffer, events: events,
             logger: Logger.child(logger, "agent.publisher"))
+        commandService = CommandService(registry: commands, publisher: publisher, lifecycle: AgentLifecycle(),
+                                        logger: Logger.child(logger, "agent.commands"))
     }
 
     /// The buffer's figures, with samples still waiting for their commit counted as pending.

@@ -15,17 +15,20 @@ struct StatusReport {
     var certificateNotAfter: Int64?
     var problem: String?
 
-    static func gather(configuration: AgentConfiguration) async -> StatusReport {
-        let snapshot = try? AgentStatus.read(stateDir: configuration.stateDir)
+    /// - Parameters:
+    ///   - certificateFile: the device certificate (`mqtt.cert_file`).
+    ///   - bufferPath: the buffer file, read when no agent runs.
+    static func gather(stateDir: String, certificateFile: String, bufferPath: String) async -> StatusReport {
+        let snapshot = try? AgentStatus.read(stateDir: stateDir)
         let running = snapshot?.isWriterRunning == true && snapshot?.connection != "stopped"
         var report = StatusReport(running: running, status: snapshot,
-                                  certificateNotAfter: CertificateExpiry.notAfterMs(pemFile: configuration.mqtt.certFile))
+                                  certificateNotAfter: CertificateExpiry.notAfterMs(pemFile: certificateFile))
         if !running {
             do {
-                let (store, _) = try ReadingStore.openForReading(path: configuration.bufferPath)
+                let (store, _) = try ReadingStore.openForReading(path: bufferPath)
                 report.bufferStats = try store.stats()
             } catch {
-                report.problem = "buffer \(configuration.bufferPath): \(error)"
+                report.problem = "buffer \(bufferPath): \(error)"
             }
         }
         return report

@@ -1,4 +1,5 @@
 import Foundation
+import OutpostStreaming
 
 /// What the relay, the camera's first receiver at the centre, reports back to it: RTCP
 /// receiver reports (RFC 3550 §6.4.2) about the stream as it arrives, from the RTP headers
@@ -65,7 +66,7 @@ struct RelayReceptionReport: Sendable {
         let extendedMax = cycles &+ UInt32(maxSequence)
         let expected = extendedMax &- baseSequence &+ 1
         let lost = Int64(expected) - Int64(received)
-        let cumulative = UInt32(bitPattern: Int32(clamping: max(-0x80_0000, min(0x7F_FFFF, lost)))) & 0xFF_FFFF
+        let cumulative = Int32(clamping: max(-0x80_0000, min(0x7F_FFFF, lost)))
         let expectedInterval = Int64(expected &- expectedPrior)
         let receivedInterval = Int64(received &- receivedPrior)
         expectedPrior = expected
@@ -77,10 +78,8 @@ struct RelayReceptionReport: Sendable {
             lsr = last.ntp
             dlsr = UInt32(min(Double(UInt32.max), max(0, (now - last.arrival) * 65_536)))
         }
-        var bytes: [UInt8] = [0x81, 201, 0, 7]
-        for word in [reporter, source, UInt32(fraction) << 24 | cumulative, extendedMax, UInt32(min(Double(UInt32.max), jitter)), lsr, dlsr] {
-            bytes += [UInt8(word >> 24), UInt8(word >> 16 & 0xFF), UInt8(word >> 8 & 0xFF), UInt8(word & 0xFF)]
-        }
-        return bytes
+        let block = ReportBlock(ssrc: source, fractionLost: fraction, cumulativeLost: cumulative, extendedHighestSequenceNumber: extendedMax,
+                                jitter: UInt32(min(Double(UInt32.max), jitter)), lastSenderReport: lsr, delaySinceLastSenderReport: dlsr)
+        return RTCPCodec.encode([.receiverReport(ReceiverReport(ssrc: reporter, reports: [block]))])
     }
 }

@@ -1,4 +1,5 @@
 import Logging
+import OutpostStreaming
 
 /// Starts and stops the device's camera stream; what `start_stream` and `stop_stream` call.
 ///

@@ -11,6 +11,8 @@ import Musl
 import Logging
 import OutpostSupport
 import OutpostWire
+import OutpostSRTP
+import OutpostStreaming
 import Synchronization
 
 /// Runs one stream on a thread of its own: reads the source, paces and sends RTP, sends

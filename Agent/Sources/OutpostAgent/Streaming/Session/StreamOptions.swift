@@ -1,4 +1,6 @@
 import OutpostSupport
+import OutpostSRTP
+import OutpostStreaming
 
 /// How a stream behaves. Every default is written down here and in docs/streaming.md.
 public struct StreamOptions: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import OutpostSupport
+import OutpostStreaming
 
 /// Everything needed to start one stream: what to send, where, and how.
 public struct StreamRequest: Sendable, Hashable {

@@ -1,4 +1,5 @@
 import OutpostSupport
+import OutpostStreaming
 
 /// A prepared or running stream: where it sends from and to, and its SDP offer.
 public struct StreamSession: Sendable, Hashable {

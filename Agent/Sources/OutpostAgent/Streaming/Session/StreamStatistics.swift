@@ -1,4 +1,5 @@
 import OutpostSupport
+import OutpostStreaming
 
 /// A stream's counters and the receiver's latest view of it.
 public struct StreamStatistics: Sendable, Hashable {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import OutpostStreaming
 
 /// The open end of a ``StreamSource``, read by the streaming thread.
 protocol ByteSource: AnyObject {

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import OutpostStreaming
 
 /// A command's stdout. The command runs in its own process group, so stopping it ends a
 /// whole pipeline the command may have started, and nothing else.

@@ -1,4 +1,5 @@
 import OutpostSupport
+import OutpostStreaming
 
 /// Where the H.264 Annex-B byte stream comes from.
 public enum StreamSource: Sendable, Hashable {

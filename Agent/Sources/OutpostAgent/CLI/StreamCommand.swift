@@ -11,6 +11,7 @@ import Musl
 #endif
 import Logging
 import OutpostSupport
+import OutpostStreaming
 import ServiceLifecycle
 
 extension AgentCommand {

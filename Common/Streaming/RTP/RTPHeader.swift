@@ -49,23 +49,23 @@ public struct RTPHeader: Sendable, Hashable {
 }
 
 extension Array where Element == UInt8 {
-    mutating func appendBigEndian(_ value: UInt16) {
+    package mutating func appendBigEndian(_ value: UInt16) {
         append(UInt8(value >> 8))
         append(UInt8(value & 0xFF))
     }
 
-    mutating func appendBigEndian(_ value: UInt32) {
+    package mutating func appendBigEndian(_ value: UInt32) {
         append(UInt8(value >> 24))
         append(UInt8((value >> 16) & 0xFF))
         append(UInt8((value >> 8) & 0xFF))
         append(UInt8(value & 0xFF))
     }
 
-    func readBigEndianUInt16(at offset: Int) -> UInt16 {
+    package func readBigEndianUInt16(at offset: Int) -> UInt16 {
         UInt16(self[offset]) << 8 | UInt16(self[offset + 1])
     }
 
-    func readBigEndianUInt32(at offset: Int) -> UInt32 {
+    package func readBigEndianUInt32(at offset: Int) -> UInt32 {
         UInt32(self[offset]) << 24 | UInt32(self[offset + 1]) << 16 | UInt32(self[offset + 2]) << 8 | UInt32(self[offset + 3])
     }
 }

@@ -10,12 +10,13 @@ import Glibc
 import Musl
 #endif
 
-/// The whole agent wired together: buffer, sources, publisher and commands in one
-/// service group with SIGTERM and SIGINT as graceful signals. `outpost-agent run` and
-/// the tests both build it here.
+/// The whole agent wired together: buffer, sources, publisher, command execution and the
+/// status file in one service group with SIGTERM and SIGINT as graceful signals.
+/// `outpost-agent run` and the tests both build it here.
 ///
 /// Shutdown order (reverse of start): sources stop (killing running commands), the
-/// buffer commits what they left, then the publisher says offline and disconnects.
+/// buffer commits what they left, command execution stops, then the publisher says
+/// offline and disconnects, and the status file says `stopped`.
 /// The group allows 8 s for that, so the process exits 0 within 10 s of SIGTERM.
 public final class Agent: Sendable {
     public let configuration: AgentConfiguration
@@ -68,14 +69,20 @@ public final class Agent: Sendable {
         ])
         for handler in extraHandlers { commands.register(handler) }
         let mqtt = configuration.mqtt
+        let brokerSettings = brokerSettings ?? { mqtt }
         let scheduler = self.scheduler
         publisher = Publisher(
-            device: configuration.deviceID, settings: configuration.publisher, brokerSettings: brokerSettings ?? { mqtt }, buffer: buffer,
-            commands: commands, events: events, lifecycle: lifecycle, stateDir: configuration.stateDir,
-            sourceCounters: { scheduler.counters() }, logger: Logger.child(logger, "agent.publisher"))
+            device: configuration.deviceID, settings: configuration.publisher, brokerSettings: brokerSettings, buffer: buffer,
+            events: events, logger: Logger.child(logger, "agent.publisher"))
+        let statusWriter = StatusWriter(
+            stateDir: configuration.stateDir, device: configuration.deviceID, buffer: buffer, publisher: publisher,
+            brokerSettings: brokerSettings, sourceCounters: { scheduler.counters() }, logger: Logger.child(logger, "agent.status"))
+        let commandService = CommandService(registry: commands, publisher: publisher, lifecycle: lifecycle,
+                                            logger: Logger.child(logger, "agent.commands"))
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
-                .init(service: publisher), .init(service: BufferCommitter(buffer: buffer)), .init(service: scheduler),
+                .init(service: statusWriter), .init(service: publisher), .init(service: commandService),
+                .init(service: BufferCommitter(buffer: buffer)), .init(service: scheduler),
             ] + extraServices.map { .init(service: $0) } + [.init(service: SystemdWatchdogService())],
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger.child(logger, "agent.lifecycle"))
@@ -94,13 +101,3 @@ public final class Agent: Sendable {
         await group.triggerGracefulShutdown()
     }
 }
-
-extension Logger {
-    /// A logger for a sub-component: the same handler configuration under its own label, keeping metadata.
-    static func child(_ parent: Logger, _ label: String) -> Logger {
-        var logger = Logger(label: label)
-        for (key, value) in parent.handler.metadata { logger[metadataKey: key] = value }
-        return logger
-    }
-}
-

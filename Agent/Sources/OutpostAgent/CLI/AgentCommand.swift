@@ -119,7 +119,7 @@ extension AgentCommand {
 
         func run() async throws {
             let loaded = try AgentConfiguration.loadForCommand(path: config)
-            let report = await StatusReport.gather(configuration: loaded)
+            let report = await StatusReport.gather(stateDir: loaded.stateDir, certificateFile: loaded.mqtt.certFile, bufferPath: loaded.bufferPath)
             print(json ? report.json : report.text)
             if !report.running { throw ExitCode(3) }
         }

@@ -1,13 +1,14 @@
 import CSRTP
+import OutpostStreaming
 
 /// One libsrtp2 session (AES_CM_128_HMAC_SHA1_80), the only place the agent calls libsrtp.
 /// An outbound context protects RTP and RTCP; an inbound one checks and decrypts SRTCP.
 /// Not thread-safe: a stream engine owns its contexts on its own thread.
-final class SRTPContext {
-    enum Direction { case outbound, inbound }
+package final class SRTPContext {
+    package enum Direction { case outbound, inbound }
 
     /// Bytes that protection may add to a packet (auth tag, SRTCP index).
-    static let maximumTrailer = Int(outpost_srtp_max_trailer_length())
+    package static let maximumTrailer = Int(outpost_srtp_max_trailer_length())
 
     private static let initialized: Result<Void, StreamError> = {
         let status = srtp_init()
@@ -16,7 +17,7 @@ final class SRTPContext {
 
     private var session: srtp_t?
 
-    init(key: SRTPKey, direction: Direction) throws(StreamError) {
+    package init(key: SRTPKey, direction: Direction) throws(StreamError) {
         try Self.initialized.get()
         var policy = srtp_policy_t()
         srtp_crypto_policy_set_rtp_default(&policy.rtp)
@@ -40,22 +41,22 @@ final class SRTPContext {
     }
 
     /// The SRTP form of an RTP packet.
-    func protectRTP(_ packet: [UInt8]) throws(StreamError) -> [UInt8] {
+    package func protectRTP(_ packet: [UInt8]) throws(StreamError) -> [UInt8] {
         try transform(packet, grow: true) { srtp_protect($0, $1, $2) }
     }
 
     /// The SRTCP form of a compound RTCP packet.
-    func protectRTCP(_ packet: [UInt8]) throws(StreamError) -> [UInt8] {
+    package func protectRTCP(_ packet: [UInt8]) throws(StreamError) -> [UInt8] {
         try transform(packet, grow: true) { srtp_protect_rtcp($0, $1, $2) }
     }
 
     /// The plain RTCP inside an SRTCP packet; throws when authentication or replay checks fail.
-    func unprotectRTCP(_ packet: [UInt8]) throws(StreamError) -> [UInt8] {
+    package func unprotectRTCP(_ packet: [UInt8]) throws(StreamError) -> [UInt8] {
         try transform(packet, grow: false) { srtp_unprotect_rtcp($0, $1, $2) }
     }
 
     /// The plain RTP inside an SRTP packet (for receivers and tests).
-    func unprotectRTP(_ packet: [UInt8]) throws(StreamError) -> [UInt8] {
+    package func unprotectRTP(_ packet: [UInt8]) throws(StreamError) -> [UInt8] {
         try transform(packet, grow: false) { srtp_unprotect($0, $1, $2) }
     }
 

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import OutpostStreaming
 
 /// The master key and salt of one SRTP session (AES_CM_128_HMAC_SHA1_80, RFC 3711): 16 key
 /// bytes then 14 salt bytes, written as base64 the way SDES `inline:` and Janus's

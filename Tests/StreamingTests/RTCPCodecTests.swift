@@ -1,5 +1,5 @@
 import Testing
-@testable import OutpostAgent
+@testable import OutpostStreaming
 
 @Suite("RTCP codec and feedback policy")
 struct RTCPCodecTests {

@@ -1,5 +1,5 @@
 import Testing
-@testable import OutpostAgent
+@testable import OutpostStreaming
 
 private let sps = H264NALUnit([0x67, 0x42, 0xC0, 0x1E, 0xD9])!
 private let pps = H264NALUnit([0x68, 0xCE, 0x3C, 0x80])!

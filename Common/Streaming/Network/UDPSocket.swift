@@ -3,12 +3,12 @@ import Glibc
 #endif
 
 /// A non-blocking UDP socket bound to one local address. Owned by one thread at a time.
-final class UDPSocket {
-    private(set) var fd: Int32
-    let localAddress: SocketAddress
+package final class UDPSocket {
+    package private(set) var fd: Int32
+    package let localAddress: SocketAddress
 
     /// Binds to `address` (port 0 for an ephemeral port).
-    init(binding address: SocketAddress, sendBufferBytes: Int = 1 << 20) throws(StreamError) {
+    package init(binding address: SocketAddress, sendBufferBytes: Int = 1 << 20) throws(StreamError) {
         let fd = socket(address.addressFamily, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw StreamError(.bindFailed, "socket(): \(String(cString: strerror(errno)))") }
         var size = Int32(sendBufferBytes)
@@ -31,7 +31,7 @@ final class UDPSocket {
     deinit { close() }
 
     /// Releases the port now rather than when the last reference goes.
-    func close() {
+    package func close() {
         guard fd >= 0 else { return }
         Glibc.close(fd)
         fd = -1
@@ -40,7 +40,7 @@ final class UDPSocket {
     /// Sends one datagram; returns false when the kernel refused it (buffer full, no route,
     /// ICMP port unreachable reported from an earlier send).
     @discardableResult
-    func send(_ bytes: [UInt8], to destination: SocketAddress) -> Bool {
+    package func send(_ bytes: [UInt8], to destination: SocketAddress) -> Bool {
         let sent = bytes.withUnsafeBytes { buffer in
             destination.withSockaddr { sendto(fd, buffer.baseAddress, buffer.count, Int32(MSG_NOSIGNAL), $0, $1) }
         }
@@ -48,7 +48,7 @@ final class UDPSocket {
     }
 
     /// Reads one datagram if one is waiting.
-    func receive(maximumSize: Int = 2048) -> (bytes: [UInt8], from: SocketAddress?)? {
+    package func receive(maximumSize: Int = 2048) -> (bytes: [UInt8], from: SocketAddress?)? {
         var buffer = [UInt8](repeating: 0, count: maximumSize)
         var storage = sockaddr_storage()
         var length = socklen_t(MemoryLayout<sockaddr_storage>.size)
@@ -63,7 +63,7 @@ final class UDPSocket {
 
     /// An even RTP port and the odd RTCP port above it on `address` (RFC 3550 §11), or one
     /// socket for both when `multiplexed`. `port` 0 picks free ports.
-    static func bindPair(on address: SocketAddress, port: Int, multiplexed: Bool) throws(StreamError) -> (rtp: UDPSocket, rtcp: UDPSocket?) {
+    package static func bindPair(on address: SocketAddress, port: Int, multiplexed: Bool) throws(StreamError) -> (rtp: UDPSocket, rtcp: UDPSocket?) {
         if multiplexed { return (try UDPSocket(binding: address.withPort(port)), nil) }
         if port != 0 {
             let rtp = try UDPSocket(binding: address.withPort(port))
