@@ -93,7 +93,8 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            path: "Aggregator/Sources/OutpostAggregator"
+            path: "Aggregator/Sources/OutpostAggregator",
+            resources: [.embedInCode("API/OpenAPI/openapi.json")]
         ),
         .executableTarget(
             name: "outpost-aggregator",
@@ -131,6 +132,7 @@ let package = Package(
             path: "Tests/CommonTests",
             resources: [.copy("Vectors")]
         ),
+        // Fast tier (`make test-fast`): pure logic and in-process router tests; no servers, no TLS.
         .testTarget(
             name: "AgentTests",
             dependencies: [
@@ -144,7 +146,34 @@ let package = Package(
         .testTarget(
             name: "AggregatorTests",
             dependencies: [
-                "OutpostAggregator", "OutpostAgent", "TestHarness",
+                "OutpostAggregator", "AggregatorTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/AggregatorTests"
+        ),
+        /// What the fast and the integration aggregator tests share: the OpenAPI validator and the reply checks.
+        .target(
+            name: "AggregatorTestSupport",
+            dependencies: ["OutpostCommon", .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "Tests/AggregatorTestSupport"
+        ),
+        // Integration tier: real mosquitto, PostgreSQL, ffmpeg, Janus, openssl, the agent as a process.
+        .testTarget(
+            name: "AgentIntegrationTests",
+            dependencies: [
+                "OutpostAgent", "TestHarness",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/AgentIntegrationTests"
+        ),
+        .testTarget(
+            name: "AggregatorIntegrationTests",
+            dependencies: [
+                "OutpostAggregator", "OutpostAgent", "AggregatorTestSupport", "TestHarness",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -152,7 +181,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            path: "Tests/AggregatorTests"
+            path: "Tests/AggregatorIntegrationTests"
         ),
         .testTarget(
             name: "ChaosTests",
