@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm test-vm-centre deb demo demo-stop demo-ha demo-ha-stop chaos chaos-failover bench clean
+.PHONY: all deps build test test-fast test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm test-vm-centre deb demo demo-stop demo-ha demo-ha-stop chaos chaos-failover bench clean
 
 all: build
 
@@ -24,9 +24,21 @@ test: test-swift test-prometheus test-api-schema test-console test-live test-cha
 		&& $(MAKE) --no-print-directory test-vm-centre; \
 	else echo "test-deb, test-vm and test-vm-centre skipped: they install packages and need root (run them in CI)"; fi
 
+## test-fast: the fast tier (docs/testing.md): pure logic and in-process router tests, no servers,
+## no TLS; Swift Testing runs its suites in parallel (SwiftPM's --parallel is for XCTest and only
+## adds a listing pass). About 30 s once built.
+FAST_TESTS = AgentTests AggregatorTests SupportTests WireTests MQTTTests
+FAST_FILTER = ^($(subst $(eval) ,|,$(strip $(FAST_TESTS))))\.
+test-fast: deps
+	@$(SWIFT) test --filter '$(FAST_FILTER)'
+
+## test-swift: every Swift suite: the fast tier in parallel, then the integration tier (real
+## servers and processes) one test at a time, as the harness's tools still block the
+## cooperative pool.
 test-swift: deps
 	@mkdir -p $(PIDS_DIR)
-	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) $(SWIFT) test --no-parallel || status=$$?; \
+	@$(SWIFT) test --filter '$(FAST_FILTER)'
+	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) $(SWIFT) test --no-parallel --skip '$(FAST_FILTER)' || status=$$?; \
 		packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
 	@packaging/dev/check-agent-footprint.sh
 

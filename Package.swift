@@ -117,7 +117,8 @@ let package = Package(
                 .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            path: "Aggregator/Sources/OutpostAggregator"
+            path: "Aggregator/Sources/OutpostAggregator",
+            resources: [.embedInCode("API/OpenAPI/openapi.json")]
         ),
         .executableTarget(
             name: "outpost-aggregator",
@@ -149,6 +150,7 @@ let package = Package(
             dependencies: ["OutpostWire", "OutpostMQTT", .product(name: "Logging", package: "swift-log")],
             path: "Tests/TestHarness"
         ),
+        // Fast tier (`make test-fast`): pure logic and in-process router tests; no servers, no TLS.
         .testTarget(
             name: "SupportTests",
             dependencies: ["OutpostSupport", "OutpostMQTT", .product(name: "Logging", package: "swift-log")],
@@ -173,7 +175,7 @@ let package = Package(
         .testTarget(
             name: "AgentTests",
             dependencies: [
-                "OutpostAgent", "OutpostStreaming", "OutpostSRTP", "TestHarness",
+                "OutpostAgent", "TestHarness",
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
@@ -188,7 +190,34 @@ let package = Package(
         .testTarget(
             name: "AggregatorTests",
             dependencies: [
-                "OutpostAggregator", "OutpostAgent", "OutpostStreaming", "OutpostSRTP", "TestHarness",
+                "OutpostAggregator", "AggregatorTestSupport",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ],
+            path: "Tests/AggregatorTests"
+        ),
+        /// What the fast and the integration aggregator tests share: the OpenAPI validator and the reply checks.
+        .target(
+            name: "AggregatorTestSupport",
+            dependencies: ["OutpostSupport", .product(name: "NIOHTTP1", package: "swift-nio")],
+            path: "Tests/AggregatorTestSupport"
+        ),
+        // Integration tier: real mosquitto, PostgreSQL, ffmpeg, Janus, openssl, the agent as a process.
+        .testTarget(
+            name: "AgentIntegrationTests",
+            dependencies: [
+                "OutpostAgent", "OutpostStreaming", "OutpostSRTP", "TestHarness",
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            path: "Tests/AgentIntegrationTests"
+        ),
+        .testTarget(
+            name: "AggregatorIntegrationTests",
+            dependencies: [
+                "OutpostAggregator", "OutpostAgent", "OutpostStreaming", "OutpostSRTP", "AggregatorTestSupport", "TestHarness",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -196,7 +225,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
             ],
-            path: "Tests/AggregatorTests"
+            path: "Tests/AggregatorIntegrationTests"
         ),
         .testTarget(
             name: "ChaosTests",

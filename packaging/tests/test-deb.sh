@@ -24,13 +24,13 @@ absent() { for path in "$@"; do [ ! -e "$path" ] || { echo "$path still exists";
 
 export DEBIAN_FRONTEND=noninteractive
 packaging/deb/build-deb.sh || exit 1
-packaging/deb/build-deb.sh --revision 2 || exit 1
 version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Common/Support/OutpostVersion.swift)"
 arch="$(dpkg --print-architecture)"
 agent1="dist/outpost-agent_${version}-1_${arch}.deb"
 aggregator1="dist/outpost-aggregator_${version}-1_${arch}.deb"
-agent2="dist/outpost-agent_${version}-2_${arch}.deb"
-aggregator2="dist/outpost-aggregator_${version}-2_${arch}.deb"
+# Revision 2 is revision 1 repacked with the new version: the same build, not a second one.
+agent2="$(packaging/deb/repack-deb.sh "$agent1" 2)" || exit 1
+aggregator2="$(packaging/deb/repack-deb.sh "$aggregator1" 2)" || exit 1
 
 for deb in "$agent1" "$aggregator1"; do
     check "lintian is clean: $(basename "$deb")" lintian --fail-on error,warning --suppress-tags-from-file /dev/null "$deb"

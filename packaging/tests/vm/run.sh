@@ -25,8 +25,8 @@ arch="$(dpkg --print-architecture)"
 rev1="outpost-agent_${version}-1_${arch}.deb"
 rev2="outpost-agent_${version}-2_${arch}.deb"
 [ -f "dist/$rev1" ] || packaging/deb/build-deb.sh --only outpost-agent
-# Revision 2 repackages the same release build (cached by build-deb.sh), for the upgrade step.
-[ -f "dist/$rev2" ] || packaging/deb/build-deb.sh --only outpost-agent --revision 2 >/dev/null
+# Revision 2 is revision 1 repacked with the new version, for the upgrade step.
+[ -f "dist/$rev2" ] || packaging/deb/repack-deb.sh "dist/$rev1" 2 >/dev/null
 
 image="$("$here/build-image.sh")"
 # The aggregator reads every OUTPOST_* variable as a configuration override.

@@ -21,12 +21,23 @@ public enum HTTPServer {
         return tls
     }
 
-    ///
-    /// Requests no route takes get 405 with `Allow` on a known path and 404 elsewhere, in
-    /// the admin API's error shape (see ``UnmatchedRouteMiddleware``), counted in `metrics`.
+    /// The HTTPS application: ``router(providers:metrics:)`` served over TLS only.
     public static func build(
         settings: HTTPSettings, providers: [any RouteProvider], metrics: AggregatorMetrics, logger: Logger
     ) throws -> some ApplicationProtocol {
+        Application(
+            router: router(providers: providers, metrics: metrics),
+            server: try .tls(.http1(), tlsConfiguration: tlsConfiguration(settings)),
+            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "outpost-aggregator"),
+            logger: logger)
+    }
+
+    /// The routes of every provider with the server-wide middleware, without a listener, so
+    /// tests can drive it in process (HummingbirdTesting's `.router`).
+    ///
+    /// Requests no route takes get 405 with `Allow` on a known path and 404 elsewhere, in
+    /// the admin API's error shape (see ``UnmatchedRouteMiddleware``), counted in `metrics`.
+    public static func router(providers: [any RouteProvider], metrics: AggregatorMetrics) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         // Before any route: it wraps every route and the not-found responder.
         router.add(middleware: HTTPMetricsMiddleware(metrics: metrics))
@@ -36,10 +47,6 @@ public enum HTTPServer {
             .add(middleware: SecurityHeadersMiddleware())
             .add(middleware: ErrorResponseMiddleware(metrics: metrics))
             .add(middleware: UnmatchedRouteMiddleware(table: RouteTable(router.routes.map { ($0.path.description, $0.method) })))
-        return Application(
-            router: router,
-            server: try .tls(.http1(), tlsConfiguration: tlsConfiguration(settings)),
-            configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "outpost-aggregator"),
-            logger: logger)
+        return router
     }
 }

@@ -24,7 +24,7 @@ struct ConnectionRenewalTests {
                 logger: Logger(label: "test.agent"))
             let running = Task { try await agent.run() }
             let aggregator = fixture.aggregator
-            try await waitUntil(timeout: .seconds(20), "readings with the first certificate") { aggregator.storedCount >= 50 }
+            try await aggregator.wait(timeout: .seconds(20), "readings with the first certificate") { $0.storedCount >= 50 }
             let onlineBefore = aggregator.snapshot.states.filter { $0.status == .online }.count
 
             // A new key and certificate (same CN) at new paths; the old files disappear.
@@ -33,11 +33,11 @@ struct ConnectionRenewalTests {
             try FileManager.default.moveItem(atPath: renewed.keyFile, toPath: fresh.keyFile)
             useRenewed.store(true, ordering: .sequentiallyConsistent)
             agent.publisher.renewConnection()
-            try await waitUntil(timeout: .seconds(20), "a second birth after renewal") {
-                aggregator.snapshot.states.filter { $0.status == .online }.count > onlineBefore
+            try await aggregator.wait(timeout: .seconds(20), "a second birth after renewal") { record in
+                record.states.filter { $0.status == .online }.count > onlineBefore
             }
             let afterRenewal = aggregator.storedCount
-            try await waitUntil(timeout: .seconds(20), "readings with the renewed certificate") { aggregator.storedCount >= afterRenewal + 50 }
+            try await aggregator.wait(timeout: .seconds(20), "readings with the renewed certificate") { $0.storedCount >= afterRenewal + 50 }
 
             await agent.shutdown()
             try await running.value
@@ -45,7 +45,7 @@ struct ConnectionRenewalTests {
             let stored = aggregator.snapshot.stored[stats.buffer] ?? []
             let left = try await agent.buffer.readings(after: 0, limit: 100_000).map(\.seq)
             #expect(stored.union(left).count == Int(stats.lastSeq), "nothing lost across the renewal")
-            try await waitUntil(timeout: .seconds(10), "offline state after shutdown") { aggregator.snapshot.states.last?.status == .offline }
+            try await aggregator.wait(timeout: .seconds(10), "offline state after shutdown") { $0.states.last?.status == .offline }
         }
     }
 }

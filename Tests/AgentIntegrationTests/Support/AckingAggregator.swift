@@ -19,6 +19,15 @@ final class AckingAggregator: Sendable {
         var events: [DeviceEvent] = []
         /// The lowest new seq of each batch that carried anything new, in arrival order.
         var firstNewSeqs: [Int64] = []
+
+        /// Distinct readings stored for any buffer.
+        var storedCount: Int { stored.values.reduce(0) { $0 + $1.count } }
+    }
+
+    /// A test waiting in ``wait(timeout:_:until:)`` for the record to satisfy its condition.
+    private struct Waiter {
+        let condition: @Sendable (Record) -> Bool
+        let continuation: CheckedContinuation<Bool, Never>
     }
 
     static let identity = "svc.aggregator.test"
@@ -28,6 +37,8 @@ final class AckingAggregator: Sendable {
     private let acking = Atomic<Bool>(true)
     private let codec = WireCodec()
     private let consumer: Mutex<Task<Void, Never>?> = Mutex(nil)
+    private let waiters = Mutex<[UInt64: Waiter]>([:])
+    private let nextWaiter = Atomic<UInt64>(0)
 
     init(broker: MosquittoServer, ca: TestCertificateAuthority) async throws {
         let identity = try ca.issueClient(Self.identity)
@@ -55,7 +66,47 @@ final class AckingAggregator: Sendable {
     var snapshot: Record { record.withLock { $0 } }
 
     /// Distinct readings stored for any buffer.
-    var storedCount: Int { record.withLock { $0.stored.values.reduce(0) { $0 + $1.count } } }
+    var storedCount: Int { snapshot.storedCount }
+
+    /// Waits until the record satisfies `condition`, woken by each message that changes it
+    /// rather than by polling; throws after `timeout`.
+    func wait(timeout: Duration, _ what: String, until condition: @escaping @Sendable (Record) -> Bool) async throws {
+        let id = nextWaiter.add(1, ordering: .relaxed).newValue
+        let met = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let metAlready = self.record.withLock { record -> Bool in
+                        if condition(record) { return true }
+                        self.waiters.withLock { $0[id] = Waiter(condition: condition, continuation: continuation) }
+                        return false
+                    }
+                    if metAlready { continuation.resume(returning: true) }
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                self.waiters.withLock { $0.removeValue(forKey: id) }?.continuation.resume(returning: false)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+        guard met else { throw HarnessError("timed out after \(timeout) waiting for \(what)") }
+    }
+
+    /// Changes the record, then wakes every waiter whose condition now holds.
+    private func update(_ change: (inout Record) -> Void) {
+        let woken: [Waiter] = record.withLock { record in
+            change(&record)
+            return waiters.withLock { waiters in
+                let ready = waiters.filter { $0.value.condition(record) }
+                for key in ready.keys { waiters.removeValue(forKey: key) }
+                return Array(ready.values)
+            }
+        }
+        for waiter in woken { waiter.continuation.resume(returning: true) }
+    }
 
     func send(_ command: Command, to device: DeviceID) throws {
         try client.publishDetached(Topic(device, .cmd).name, payload: try codec.encode(command))
@@ -68,7 +119,7 @@ final class AckingAggregator: Sendable {
     /// Sends a command and waits for its result.
     func run(_ command: Command, on device: DeviceID, timeout: Duration = .seconds(20)) async throws -> CommandResult {
         try send(command, to: device)
-        try await waitUntil(timeout: timeout, "result of \(command.name) \(command.id)") { snapshot.results[command.id] != nil }
+        try await wait(timeout: timeout, "result of \(command.name) \(command.id)") { $0.results[command.id] != nil }
         return snapshot.results[command.id]!
     }
 
@@ -78,7 +129,7 @@ final class AckingAggregator: Sendable {
             switch topic.kind {
             case .telemetry:
                 guard let batch = try? codec.decode(TelemetryBatch.self, from: message.payload, topicDevice: topic.device) else { continue }
-                record.withLock { record in
+                update { record in
                     record.batches += 1
                     var firstNew: Int64?
                     for reading in batch.readings {
@@ -97,15 +148,15 @@ final class AckingAggregator: Sendable {
                 }
             case .state:
                 if let state = try? codec.decode(DeviceState.self, from: message.payload, topicDevice: topic.device) {
-                    record.withLock { $0.states.append(state) }
+                    update { $0.states.append(state) }
                 }
             case .cmdResult:
                 if let result = try? codec.decode(CommandResult.self, from: message.payload) {
-                    record.withLock { $0.results[result.id] = result }
+                    update { $0.results[result.id] = result }
                 }
             case .events:
                 if let event = try? codec.decode(DeviceEvent.self, from: message.payload, topicDevice: topic.device) {
-                    record.withLock { $0.events.append(event) }
+                    update { $0.events.append(event) }
                 }
             case .ack, .cmd:
                 break

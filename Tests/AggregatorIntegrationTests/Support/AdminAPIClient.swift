@@ -10,15 +10,7 @@ import TestHarness
 /// OpenAPI document that server serves, and against the cross-cutting guarantees.
 /// ``APITestEnvironment`` uses one; end-to-end tests with a whole aggregator use one too.
 struct AdminAPIClient: Sendable {
-    struct Reply: Sendable {
-        let status: Int
-        let headers: HTTPHeaders
-        let body: Data
-
-        var json: JSONValue { (try? JSONDecoder().decode(JSONValue.self, from: body)) ?? .null }
-        var errorCode: String? { json["error"]?["code"]?.stringValue }
-        var text: String { String(decoding: body, as: UTF8.self) }
-    }
+    typealias Reply = APIReply
 
     let http: HTTPClient
     let baseURL: String
@@ -58,22 +50,7 @@ struct AdminAPIClient: Sendable {
         let response = try await http.execute(request, timeout: .seconds(30))
         let body = Data(buffer: try await response.body.collect(upTo: 64 << 20))
         let reply = Reply(status: Int(response.status.code), headers: response.headers, body: body)
-        #expect(response.headers.first(name: "X-Request-Id")?.isEmpty == false, "no request id on \(method) \(path)", sourceLocation: sourceLocation)
-        #expect(response.headers.first(name: "X-Content-Type-Options") == "nosniff", "no security headers on \(method) \(path)",
-                sourceLocation: sourceLocation)
-        // 502 command_failed relays a device's own failure, 503 live_unavailable says live view
-        // is not configured; every other 5xx is a server fault.
-        #expect(reply.status < 500 || ["command_failed", "live_unavailable"].contains(reply.errorCode), "\(method) \(path) answered \(reply.status): \(reply.text)", sourceLocation: sourceLocation)
-        if reply.status >= 400 {
-            #expect(reply.json["error"]?["requestId"]?.stringValue == response.headers.first(name: "X-Request-Id"),
-                    "error body of \(method) \(path) lacks the request id", sourceLocation: sourceLocation)
-        }
-        do {
-            try validator.validate(method: method.rawValue, path: path, status: reply.status,
-                                   contentType: response.headers.first(name: "Content-Type"), body: body)
-        } catch {
-            Issue.record("OpenAPI: \(error)", sourceLocation: sourceLocation)
-        }
+        reply.check(method.rawValue, path, validator: validator, sourceLocation: sourceLocation)
         return reply
     }
 

@@ -1,3 +1,4 @@
+import AggregatorTestSupport
 import Foundation
 import HTTPTypes
 import NIOHTTP1
@@ -37,11 +38,41 @@ struct RouteTableTests {
     }
 }
 
-@Suite("Admin API conformance against a live server", .serialized, .timeLimit(.minutes(5)))
-struct APIConformanceTests {
+@Suite("Admin API router in process: no TLS, no database")
+struct RouterTests {
+    @Test("request ids, security headers, CORS off, unknown routes and methods, body limit")
+    func crossCutting() async throws {
+        try await RouterTestEnvironment.with { env in
+            let echoed = try await env.send(.GET, "/api/v1/me", headers: [("X-Request-Id", "abc-123.x")])
+            #expect(echoed.headers.first(name: "X-Request-Id") == "abc-123.x")
+            #expect(echoed.errorCode == "unauthenticated")
+            #expect(echoed.json["error"]?["requestId"] == "abc-123.x")
+            let replaced = try await env.send(.GET, "/api/v1/me", headers: [("X-Request-Id", "bad id <script>")])
+            #expect(replaced.headers.first(name: "X-Request-Id")?.count == 32)
+            #expect(replaced.headers.first(name: "Strict-Transport-Security") == "max-age=31536000")
+            #expect(replaced.headers.first(name: "Cache-Control") == "no-store")
+
+            let cors = try await env.send(.GET, "/api/v1/openapi.json", headers: [("Origin", "https://evil.example")])
+            #expect(cors.status == 200)
+            #expect(cors.headers.first(name: "Access-Control-Allow-Origin") == nil)
+
+            let missing = try await env.send(.GET, "/api/v1/no/such/thing")
+            #expect(missing.status == 404)
+            #expect(missing.errorCode == "not_found")
+            let wrongMethod = try await env.send(.PUT, "/api/v1/devices")
+            #expect(wrongMethod.status == 405)
+            #expect(wrongMethod.errorCode == "method_not_allowed")
+
+            let huge = Data(repeating: UInt8(ascii: "a"), count: env.settings.maxBodyBytes + 1)
+            let tooLarge = try await env.send(.POST, "/api/v1/auth/login", rawBody: huge, contentType: "application/json")
+            #expect(tooLarge.status == 413)
+            #expect(tooLarge.errorCode == "body_too_large")
+        }
+    }
+
     @Test("every undeclared method on every route, TRACE included, is 405 with Allow; each refusal is counted")
     func methodNotAllowed() async throws {
-        try await APITestEnvironment.with { env in
+        try await RouterTestEnvironment.with { env in
             let methods: [HTTPMethod] = [.GET, .POST, .PUT, .PATCH, .DELETE, .RAW(value: "TRACE")]
             var refused = 0
             for path in Set(AccessPolicy.rules.map(\.path)).sorted() {
@@ -62,31 +93,6 @@ struct APIConformanceTests {
             let text = env.metrics.render()
             #expect(metricValue(text, "outpost_api_errors_total", ["code": "method_not_allowed"]) == Double(refused))
             #expect(metricValue(text, "outpost_api_errors_total", ["code": "not_found"]) == 1)
-        }
-    }
-
-    @Test("text PostgreSQL cannot hold is 422 naming the field, never a 500, in bodies and query strings")
-    func unstorableText() async throws {
-        try await APITestEnvironment.with { env in
-            try env.psql("INSERT INTO devices (id) VALUES ('meter-1')")
-            let operatorKey = try await env.createAPIKey(role: .operator)
-            let command = try await env.send(.POST, "/api/v1/devices/meter-1/commands", token: operatorKey,
-                                             json: ["name": "ping", "args": ["note": "a\u{0}b"]])
-            #expect(command.status == 422)
-            #expect(command.errorCode == "validation_failed")
-            #expect(command.json["error"]?["message"]?.stringValue?.contains("'args.note'") == true, "\(command.text)")
-            let surrogate = try await env.send(.POST, "/api/v1/devices/meter-1/commands", token: operatorKey,
-                                               rawBody: Data(#"{"name":"ping","args":{"k":"\ud800"}}"#.utf8), contentType: "application/json")
-            #expect(surrogate.status == 422)
-            #expect(surrogate.json["error"]?["message"]?.stringValue?.contains("'args.k'") == true, "\(surrogate.text)")
-            let name = try await env.send(.PATCH, "/api/v1/devices/meter-1", token: operatorKey, json: ["name": "Meter\u{0}"])
-            #expect(name.status == 422)
-            #expect(name.json["error"]?["message"]?.stringValue?.contains("'name'") == true, "\(name.text)")
-            let query = try await env.send(.GET, "/api/v1/devices?q=a%00b", token: operatorKey)
-            #expect(query.status == 400)
-            #expect(query.errorCode == "invalid_parameter")
-            #expect(try env.psql("SELECT count(*) FROM commands") == "0")
-            #expect(metricValue(env.metrics.render(), "outpost_api_errors_total", ["code": "validation_failed"]) == 3)
         }
     }
 }

@@ -17,7 +17,7 @@ struct AgentProcessTests {
             let aggregator = fixture.aggregator
             let device = fixture.device
             // The first collection runs at start: one AC sample is five readings.
-            try await waitUntil(timeout: .seconds(20), "first collection") { aggregator.storedCount == 5 }
+            try await aggregator.wait(timeout: .seconds(20), "first collection") { $0.storedCount == 5 }
             let later = WireClock.nowMs() + 60_000
 
             let ping = try await aggregator.run(Command(id: "c-ping", name: "ping", expiresAt: later), on: device)
@@ -27,7 +27,7 @@ struct AgentProcessTests {
 
             let collect = try await aggregator.run(Command(id: "c-collect", name: "collect_now", args: ["source": "meter"], expiresAt: later), on: device)
             #expect(collect.ok && collect.output?["sources"] == ["meter"])
-            try await waitUntil(timeout: .seconds(20), "collect_now readings") { aggregator.storedCount == 10 }
+            try await aggregator.wait(timeout: .seconds(20), "collect_now readings") { $0.storedCount == 10 }
 
             let expired = try await aggregator.run(Command(id: "c-expired", name: "collect_now", expiresAt: WireClock.nowMs() - 1_000), on: device)
             #expect(!expired.ok && expired.error?.code == "expired")
@@ -38,14 +38,14 @@ struct AgentProcessTests {
             #expect(!badArgs.ok && badArgs.error?.code == "invalid_args")
 
             try aggregator.sendRaw(#"{"v":1,"id":"c-malformed","name":"ping","args":[]}"#, to: device)
-            try await waitUntil(timeout: .seconds(20), "result of a malformed command") { aggregator.snapshot.results["c-malformed"] != nil }
+            try await aggregator.wait(timeout: .seconds(20), "result of a malformed command") { $0.results["c-malformed"] != nil }
             #expect(aggregator.snapshot.results["c-malformed"]?.error?.code == "invalid_args")
 
             let interval = try await aggregator.run(
                 Command(id: "c-interval", name: "set_interval", args: ["source": "meter", "interval_s": 0.05], expiresAt: later), on: device)
             #expect(interval.ok)
             #expect(interval.output?["old_interval_s"] == .number(3_600))
-            try await waitUntil(timeout: .seconds(20), "readings at the new interval") { aggregator.storedCount >= 100 }
+            try await aggregator.wait(timeout: .seconds(20), "readings at the new interval") { $0.storedCount >= 100 }
             // The expired collect_now never ran: before set_interval exactly 10 readings had arrived.
 
             let restart = try await aggregator.run(Command(id: "c-restart", name: "restart_agent", expiresAt: later), on: device)
@@ -54,7 +54,7 @@ struct AgentProcessTests {
             #expect(code == AgentLifecycle.restartExitCode, "restart_agent exits 75 so systemd's RestartForceExitStatus restarts it")
             let states = aggregator.snapshot.states
             #expect(states.first?.status == .online)
-            try await waitUntil(timeout: .seconds(10), "offline state") { aggregator.snapshot.states.last?.status == .offline }
+            try await aggregator.wait(timeout: .seconds(10), "offline state") { $0.states.last?.status == .offline }
         }
     }
 
@@ -70,7 +70,7 @@ struct AgentProcessTests {
             for round in 1...3 {
                 try agent.start()
                 let threshold = round * 4_000 + Int(random.next() % 2_000)
-                try await waitUntil(timeout: .seconds(60), "round \(round): \(threshold) readings stored") { aggregator.storedCount >= threshold }
+                try await aggregator.wait(timeout: .seconds(60), "round \(round): \(threshold) readings stored") { $0.storedCount >= threshold }
                 // In round 2 the centre stores but stops acking first, as if it died after its
                 // commit: the agent must re-send those batches after its own restart.
                 if round == 2 { aggregator.setAcking(false) }
@@ -108,7 +108,7 @@ struct AgentProcessTests {
             let agent = try fixture.agent(fixture.configuration(sources: [.meter(intervalS: 0.05, samplesPerCollect: 4)]))
             let aggregator = fixture.aggregator
             try agent.start()
-            try await waitUntil(timeout: .seconds(30), "readings flowing") { aggregator.storedCount >= 500 }
+            try await aggregator.wait(timeout: .seconds(30), "readings flowing") { $0.storedCount >= 500 }
             await fixture.broker.stop()
             var depthDuringOutage = 0
             var lastSeqDuringOutage: Int64 = 0
@@ -120,9 +120,10 @@ struct AgentProcessTests {
             }
             let storedBefore = aggregator.storedCount
             try await fixture.broker.start()
-            try await waitUntil(timeout: .seconds(60), "the backlog drained") {
-                let stored = aggregator.snapshot.stored.values.first ?? []
-                return (1...lastSeqDuringOutage).allSatisfy { stored.contains($0) }
+            let backlogEnd = lastSeqDuringOutage
+            try await aggregator.wait(timeout: .seconds(60), "the backlog drained") { record in
+                let stored = record.stored.values.first ?? []
+                return (1...backlogEnd).allSatisfy { stored.contains($0) }
             }
             let stopped = await agent.stop()
             #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
@@ -147,8 +148,8 @@ struct AgentProcessTests {
             buffer.maxRows = 500
             let agent = try fixture.agent(fixture.configuration(sources: [.meter(intervalS: 0.02, samplesPerCollect: 4)], buffer: buffer))
             try agent.start()
-            try await waitUntil(timeout: .seconds(30), "drops reported in the device state") {
-                fixture.aggregator.snapshot.states.contains { ($0.dropped ?? 0) > 1_000 }
+            try await fixture.aggregator.wait(timeout: .seconds(30), "drops reported in the device state") { record in
+                record.states.contains { ($0.dropped ?? 0) > 1_000 }
             }
             let stopped = await agent.stop()
             #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
@@ -264,8 +265,8 @@ struct AgentProcessTests {
             let agent = try fixture.agent(configuration)
             try agent.start()
             let aggregator = fixture.aggregator
-            try await waitUntil(timeout: .seconds(20), "a buffer_recovered event and fresh readings") {
-                aggregator.snapshot.events.contains { $0.kind == DeviceEvent.Kind.bufferRecovered } && aggregator.storedCount >= 20
+            try await aggregator.wait(timeout: .seconds(20), "a buffer_recovered event and fresh readings") { record in
+                record.events.contains { $0.kind == DeviceEvent.Kind.bufferRecovered } && record.storedCount >= 20
             }
             let event = try #require(aggregator.snapshot.events.first { $0.kind == DeviceEvent.Kind.bufferRecovered })
             let movedTo = try #require(event.data["moved_to"]?.stringValue)

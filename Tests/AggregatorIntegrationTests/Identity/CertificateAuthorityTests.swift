@@ -112,12 +112,6 @@ struct CertificateAuthorityTests {
     }
 }
 
-func fileMode(_ path: String) throws -> Int {
-    var info = stat()
-    guard stat(path, &info) == 0 else { throw HarnessError("stat \(path) failed") }
-    return Int(info.st_mode & 0o777)
-}
-
 func csrPEM(commonName: String, key: Certificate.PrivateKey) throws -> String {
     let signatureAlgorithm: Certificate.SignatureAlgorithm = P384.Signing.PublicKey(key.publicKey) != nil
         ? .ecdsaWithSHA384 : .ecdsaWithSHA256

@@ -8,25 +8,25 @@ import OutpostSupport
 /// JSON Schema subset (type, properties, required, additionalProperties, items, enum,
 /// $ref, format date-time/uuid, minimum/maximum, min/maxLength, maxItems, pattern), and
 /// the validator refuses any keyword outside it, so the subset cannot grow unnoticed.
-struct OpenAPIValidator {
-    struct Failure: Error, CustomStringConvertible {
-        let description: String
+public struct OpenAPIValidator: Sendable {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
     }
 
-    let document: [String: JSONValue]
-    let prefix = "/api/v1"
+    public let document: [String: JSONValue]
+    public let prefix = "/api/v1"
 
-    init(data: Data) throws {
+    public init(data: Data) throws {
         guard case .object(let document) = try JSONDecoder().decode(JSONValue.self, from: data) else {
             throw Failure(description: "the document is not a JSON object")
         }
         self.document = document
     }
 
-    var paths: [String: JSONValue] { document["paths"]?.objectValue ?? [:] }
+    public var paths: [String: JSONValue] { document["paths"]?.objectValue ?? [:] }
 
     /// The documented path template matching `path` (without query), if any.
-    func template(for path: String) -> String? {
+    public func template(for path: String) -> String? {
         guard path.hasPrefix(prefix) else { return nil }
         let segments = path.dropFirst(prefix.count).split(separator: "/", omittingEmptySubsequences: false).dropFirst()
         let candidates = paths.keys.filter { template in
@@ -38,7 +38,7 @@ struct OpenAPIValidator {
     }
 
     /// Validates one exchange; throws a readable failure.
-    func validate(method: String, path: String, status: Int, contentType: String?, body: Data) throws {
+    public func validate(method: String, path: String, status: Int, contentType: String?, body: Data) throws {
         let pathOnly = String(path.split(separator: "?", maxSplits: 1).first ?? "")
         guard let template = template(for: pathOnly), let item = paths[template]?.objectValue else {
             if status == 404 || status == 405 || status == 401 { return try validateError(status: status, contentType: contentType, body: body, where: path) }
@@ -67,7 +67,7 @@ struct OpenAPIValidator {
 
     /// Validates one server-sent event of `GET path` against the schema the document's
     /// `x-events` map gives its type; an undocumented type fails.
-    func validateEvent(path: String, type: String, data: JSONValue) throws {
+    public func validateEvent(path: String, type: String, data: JSONValue) throws {
         let pathOnly = String(path.split(separator: "?", maxSplits: 1).first ?? "")
         guard let template = template(for: pathOnly),
               let media = paths[template]?["get"]?["responses"]?["200"]?["content"]?["text/event-stream"]
@@ -82,7 +82,7 @@ struct OpenAPIValidator {
         try validate(value, against: .object(["$ref": .string("#/components/schemas/Error")]), at: "\(path) \(status) $")
     }
 
-    func resolve(_ reference: String) throws -> [String: JSONValue] {
+    public func resolve(_ reference: String) throws -> [String: JSONValue] {
         guard reference.hasPrefix("#/") else { throw Failure(description: "external $ref \(reference)") }
         var node = JSONValue.object(document)
         for part in reference.dropFirst(2).split(separator: "/") {
@@ -94,14 +94,14 @@ struct OpenAPIValidator {
     }
 
     /// RFC 3339 date-time.
-    static let dateTimePattern = #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"#
+    public static let dateTimePattern = #"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$"#
 
-    static let knownKeywords: Set<String> = [
+    public static let knownKeywords: Set<String> = [
         "type", "properties", "required", "additionalProperties", "items", "enum", "$ref", "format", "minimum", "maximum",
         "minLength", "maxLength", "maxItems", "minProperties", "pattern", "description",
     ]
 
-    func validate(_ value: JSONValue, against schemaValue: JSONValue, at location: String) throws {
+    public func validate(_ value: JSONValue, against schemaValue: JSONValue, at location: String) throws {
         guard var schema = schemaValue.objectValue else { throw Failure(description: "\(location): schema is not an object") }
         if case .string(let reference)? = schema["$ref"] { schema = try resolve(reference) }
         if let unknown = schema.keys.first(where: { !Self.knownKeywords.contains($0) }) {
@@ -172,7 +172,7 @@ struct OpenAPIValidator {
         }
     }
 
-    static func matches(_ value: JSONValue, type: String) -> Bool {
+    public static func matches(_ value: JSONValue, type: String) -> Bool {
         switch (type, value) {
         case ("null", .null), ("object", .object), ("array", .array), ("string", .string), ("boolean", .bool), ("number", .number): true
         case ("integer", .number(let number)): number == number.rounded()
@@ -182,11 +182,11 @@ struct OpenAPIValidator {
 }
 
 extension JSONValue {
-    var objectValue: [String: JSONValue]? { if case .object(let object) = self { object } else { nil } }
+    public var objectValue: [String: JSONValue]? { if case .object(let object) = self { object } else { nil } }
 }
 
 extension JSONValue {
-    subscript(index: Int) -> JSONValue? {
+    public subscript(index: Int) -> JSONValue? {
         if case .array(let items) = self, items.indices.contains(index) { return items[index] }
         return nil
     }
