@@ -27,7 +27,7 @@ test: test-swift test-prometheus test-api-schema test-console test-live test-cha
 ## test-fast: the fast tier (docs/testing.md): pure logic and in-process router tests, no servers,
 ## no TLS; Swift Testing runs its suites in parallel (SwiftPM's --parallel is for XCTest and only
 ## adds a listing pass). About 30 s once built.
-FAST_TESTS = AgentTests AggregatorTests SupportTests WireTests MQTTTests
+FAST_TESTS = AgentTests AggregatorTests SupportTests WireTests MQTTTests StreamingTests
 FAST_FILTER = ^($(subst $(eval) ,|,$(strip $(FAST_TESTS))))\.
 test-fast: deps
 	@$(SWIFT) test --filter '$(FAST_FILTER)'
