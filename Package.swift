@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "outpost-agent", targets: ["outpost-agent"]),
         .executable(name: "outpost-aggregator", targets: ["outpost-aggregator"]),
         .executable(name: "outpost-chaos", targets: ["outpost-chaos"]),
+        .executable(name: "outpost-simulator", targets: ["outpost-simulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -54,12 +55,18 @@ let package = Package(
             ],
             path: "Common/Sources"
         ),
+        // `posix_spawn` set-up written once: the agent's commands, the aggregator's media
+        // engines and the local servers of tests and tools.
+        .target(
+            name: "OutpostProcess",
+            path: "Common/Process"
+        ),
 
         // MARK: Agent (device side): never depends on an aggregator dependency.
         .target(
             name: "OutpostAgent",
             dependencies: [
-                "OutpostCommon", "CSQLite", "CCurl", "CSRTP", "CLibcrypto",
+                "OutpostCommon", "OutpostProcess", "CSQLite", "CCurl", "CSRTP", "CLibcrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -77,7 +84,7 @@ let package = Package(
         .target(
             name: "OutpostAggregator",
             dependencies: [
-                "OutpostCommon",
+                "OutpostCommon", "OutpostProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -101,10 +108,35 @@ let package = Package(
             path: "Aggregator/Sources/outpost-aggregator"
         ),
 
+        // MARK: Tools: the simulator, a fleet of simulated meters on the agent's real parts (not in the agent .deb).
+        .target(
+            name: "OutpostSimulator",
+            dependencies: [
+                "OutpostAgent", "OutpostCommon",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tools/Simulator/Sources/OutpostSimulator"
+        ),
+        .executableTarget(
+            name: "outpost-simulator",
+            dependencies: [
+                "OutpostSimulator", "OutpostCommon",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/Simulator/Sources/outpost-simulator"
+        ),
+        // MARK: Tools: mosquitto, PostgreSQL and Patroni run locally, for the tests and the fault campaign.
+        .target(
+            name: "LocalServers",
+            dependencies: ["OutpostCommon", "OutpostProcess"],
+            path: "Tools/LocalServers"
+        ),
         // MARK: Tools: the fault campaign (`make chaos`), driving the real binaries as processes.
         .target(
             name: "ChaosCampaign",
-            dependencies: ["OutpostCommon", "TestHarness", "CSQLite"],
+            dependencies: ["OutpostCommon", "LocalServers", "CSQLite"],
             path: "Tools/Chaos/Sources/ChaosCampaign"
         ),
         .executableTarget(
@@ -122,7 +154,7 @@ let package = Package(
         // MARK: Tests
         .target(
             name: "TestHarness",
-            dependencies: ["OutpostCommon", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LocalServers"],
             path: "Tests/TestHarness"
         ),
         .testTarget(
@@ -140,6 +172,11 @@ let package = Package(
             ],
             path: "Tests/AgentTests",
             exclude: ["Streaming/Vectors"]
+        ),
+        .testTarget(
+            name: "SimulatorTests",
+            dependencies: ["OutpostSimulator", "OutpostAgent", "OutpostCommon"],
+            path: "Tests/SimulatorTests"
         ),
         .testTarget(
             name: "AggregatorTests",

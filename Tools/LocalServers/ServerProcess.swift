@@ -1,4 +1,5 @@
 import Foundation
+import OutpostProcess
 
 /// A child process the harness started. It is only ever signalled by its own PID.
 ///
@@ -19,34 +20,16 @@ public final class ServerProcess: @unchecked Sendable {
     {
         self.name = name
         self.logPath = logPath
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_addopen(&actions, 1, logPath, O_WRONLY | O_CREAT | O_APPEND, 0o644)
-        posix_spawn_file_actions_adddup2(&actions, 1, 2)
-        // Close every other inherited descriptor: a server that kept the write end of
-        // another test's `runTool` pipe would hold that reader until the server exits.
-        closeInheritedDescriptors(&actions)
-        let argv = ([executable] + arguments).map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        let env = (environment ?? ProcessInfo.processInfo.environment).map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { env.forEach { free($0) } }
-        // Threads of the test runner block signals; without a reset the child would inherit
-        // that mask and ignore SIGTERM.
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var noSignals = sigset_t()
-        sigemptyset(&noSignals)
-        posix_spawnattr_setsigmask(&attributes, &noSignals)
-        var allSignals = sigset_t()
-        sigfillset(&allSignals)
-        posix_spawnattr_setsigdefault(&attributes, &allSignals)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var child: pid_t = 0
-        let rc = posix_spawn(&child, executable, &actions, &attributes, argv, env)
-        guard rc == 0 else { throw HarnessError("posix_spawn \(executable) failed: \(String(cString: strerror(rc)))") }
+        // Every other inherited descriptor closed: a server that kept the write end of another
+        // test's `runTool` pipe would hold that reader until the server exits.
+        let launch = ProcessLaunch(argv: [executable] + arguments, environment: environment.map(ProcessLaunch.entries),
+                                   output: .file(path: logPath, truncate: false, mode: 0o644), errorOutput: .sameAsOutput)
+        let child: pid_t
+        do {
+            child = try launch.spawn()
+        } catch {
+            throw HarnessError("posix_spawn \(executable) failed: \(error.reason)")
+        }
         pid = child
         if let directory = ProcessInfo.processInfo.environment["TEST_HARNESS_PIDS_DIR"] {
             let file = (directory as NSString).appendingPathComponent("\(child)")
@@ -61,14 +44,10 @@ public final class ServerProcess: @unchecked Sendable {
     public var isRunning: Bool {
         lock.withLock {
             guard exitStatus == nil else { return false }
-            var status: Int32 = 0
-            let reaped = waitpid(pid, &status, WNOHANG)
-            if reaped == pid || reaped < 0 {
-                exitStatus = status
-                if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
-                return false
-            }
-            return true
+            guard let reaped = ProcessSignal.reap(pid) else { return true }
+            exitStatus = reaped.raw
+            if let pidFile { try? FileManager.default.removeItem(atPath: pidFile) }
+            return false
         }
     }
 
@@ -77,10 +56,10 @@ public final class ServerProcess: @unchecked Sendable {
     /// Sends `signal` and waits (bounded) for the exit; SIGKILL after `timeout`. Returns the raw wait status.
     @discardableResult
     public func stop(signal: Int32 = SIGTERM, timeout: Duration = .seconds(15)) async -> Int32 {
-        if isRunning { kill(pid, signal) }
+        if isRunning { ProcessSignal.send(signal, to: pid) }
         let deadline = ContinuousClock.now + timeout
         while isRunning {
-            if ContinuousClock.now > deadline { kill(pid, SIGKILL) }
+            if ContinuousClock.now > deadline { ProcessSignal.send(SIGKILL, to: pid) }
             try? await Task.sleep(for: .milliseconds(10))
         }
         return lock.withLock { exitStatus ?? 0 }
@@ -88,15 +67,6 @@ public final class ServerProcess: @unchecked Sendable {
 
     /// `kill -9`, as a crash would.
     public func crash() async { await stop(signal: SIGKILL) }
-}
-
-/// Adds "close every descriptor from 3 up" to `actions` (glibc 2.34+'s
-/// `posix_spawn_file_actions_addclosefrom_np`, which the Swift Glibc module does not
-/// export, so it is looked up at run time; without it the child inherits them as before).
-private func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
-    typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
-    guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return }
-    _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(&actions, 3)
 }
 
 /// Runs a tool to completion and returns its output; throws on a non-zero exit.

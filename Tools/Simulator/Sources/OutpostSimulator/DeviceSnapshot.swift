@@ -1,3 +1,4 @@
+import OutpostAgent
 import OutpostCommon
 
 /// One device's figures for the report.

@@ -4,6 +4,7 @@ import FoundationEssentials
 import Foundation
 #endif
 import Logging
+import OutpostAgent
 import OutpostCommon
 #if canImport(Glibc)
 import Glibc

@@ -1,3 +1,4 @@
+import OutpostAgent
 import OutpostCommon
 import Synchronization
 

@@ -3,6 +3,7 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import OutpostAgent
 import OutpostCommon
 #if canImport(Glibc)
 import Glibc
