@@ -181,7 +181,7 @@ let package = Package(
         .testTarget(
             name: "AggregatorTests",
             dependencies: [
-                "OutpostAggregator", "OutpostAgent", "TestHarness",
+                "OutpostAggregator", "OutpostAgent", "OutpostSimulator", "TestHarness",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

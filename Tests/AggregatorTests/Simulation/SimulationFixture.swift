@@ -6,7 +6,7 @@ import Testing
 import TestHarness
 @testable import OutpostAggregator
 
-/// The whole real path for `outpost-agent simulate`: PostgreSQL, the fleet CA with its
+/// The whole real path for `outpost-simulator`: PostgreSQL, the fleet CA with its
 /// config endpoint, mosquitto configured by `broker-config` (TLS, client certificates, the
 /// per-device ACL), and an aggregator ingesting in this process. The simulator and the
 /// token command run as the built binaries, the way `make bench` and `make chaos` run them.
@@ -65,10 +65,10 @@ final class SimulationFixture: @unchecked Sendable {
         await broker.stop()
     }
 
-    /// `outpost-agent`: `$AGENT_TEST_BINARY` when set (e.g. a release build), else the debug build.
-    static func agentBinary() throws -> String {
-        if let chosen = ProcessInfo.processInfo.environment["AGENT_TEST_BINARY"] { return chosen }
-        return try CommandRun.executable("outpost-agent")
+    /// `outpost-simulator`: `$SIMULATOR_TEST_BINARY` when set (e.g. a release build), else the debug build.
+    static func simulatorBinary() throws -> String {
+        if let chosen = ProcessInfo.processInfo.environment["SIMULATOR_TEST_BINARY"] { return chosen }
+        return try CommandRun.executable("outpost-simulator")
     }
 
     /// Runs a tool to completion on a dispatch thread, keeping the cooperative pool free for the aggregator.
@@ -87,11 +87,11 @@ final class SimulationFixture: @unchecked Sendable {
         return (file, run)
     }
 
-    /// Starts `outpost-agent simulate` with the fixture's endpoint; output goes to `log`.
+    /// Starts `outpost-simulator` with the fixture's endpoint; output goes to `log`.
     func startSimulator(tokens: String, stateDir: String, extra: [String], log: String) throws -> ServerProcess {
         try ServerProcess(
-            name: "outpost-agent-simulate", executable: try Self.agentBinary(),
-            arguments: ["simulate", "--server", serverURL, "--tokens", tokens, "--state-dir", stateDir] + extra, logPath: log)
+            name: "outpost-simulator", executable: try Self.simulatorBinary(),
+            arguments: ["--server", serverURL, "--tokens", tokens, "--state-dir", stateDir] + extra, logPath: log)
     }
 
     /// Waits (bounded) for `process` to exit by itself; returns its exit status.

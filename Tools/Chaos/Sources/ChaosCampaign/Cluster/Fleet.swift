@@ -1,6 +1,6 @@
 import Foundation
 import OutpostCommon
-import TestHarness
+import LocalServers
 
 /// The whole system on loopback, built from the real binaries: one PostgreSQL, mosquitto
 /// with TLS, client certificates and the fleet ACL (its files written by
@@ -8,9 +8,17 @@ import TestHarness
 /// aggregators sharing the subscription, and device processes enrolled through the
 /// config endpoint.
 final class Fleet {
+    /// `outpost-agent`, `outpost-simulator` and `outpost-aggregator`, from one directory.
     struct Binaries {
         var agent: String
+        var simulator: String
         var aggregator: String
+
+        init(directory: String) {
+            agent = "\(directory)/outpost-agent"
+            simulator = "\(directory)/outpost-simulator"
+            aggregator = "\(directory)/outpost-aggregator"
+        }
     }
 
     let work: String
@@ -198,8 +206,8 @@ final class Fleet {
     func startDevice(_ device: DeviceProcess, drain: Bool = false) throws {
         switch device.role {
         case .simulator(let tokens, let stateDirectory, let report):
-            device.process = try spawn(device.name, binaries.agent, [
-                "simulate", "--server", enrollURL, "--tokens", tokens, "--state-dir", stateDirectory,
+            device.process = try spawn(device.name, binaries.simulator, [
+                "--server", enrollURL, "--tokens", tokens, "--state-dir", stateDirectory,
                 "--rate", "\(shape.rate)", "--duration", "\(device.remainingCaptureSeconds)s",
                 "--drain-timeout", "\(drainTimeoutSeconds)s", "--report", report,
             ])
