@@ -1,7 +1,7 @@
 import Foundation
 import OutpostProcess
 
-/// A child process the harness started. It is only ever signalled by its own PID.
+/// A local server's process. It is only ever signalled by its own PID.
 ///
 /// Spawned with `posix_spawn` and reaped with `waitpid`, so exit detection does not
 /// depend on a run loop. Every PID is also written to `$TEST_HARNESS_PIDS_DIR` (a
@@ -69,24 +69,42 @@ public final class ServerProcess: @unchecked Sendable {
     public func crash() async { await stop(signal: SIGKILL) }
 }
 
-/// Runs a tool to completion and returns its output; throws on a non-zero exit.
+/// Runs a tool to completion and returns its output (stdout and stderr together); throws on a
+/// non-zero exit. The tool is waited for on a Dispatch thread (``ProcessRun``), so awaiting it
+/// holds no thread of the cooperative pool and tests can run side by side.
 @discardableResult
-public func runTool(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    if let environment { process.environment = environment }
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = pipe
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else {
-        throw HarnessError("\(executable) \(arguments.joined(separator: " ")) exited \(process.terminationStatus): \(output)")
+public func runTool(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) async throws -> String {
+    let outcome: ProcessRun.Outcome
+    do {
+        outcome = try await ProcessRun.run(toolLaunch(executable, arguments, environment))
+    } catch {
+        throw HarnessError("\(executable) \(arguments.joined(separator: " ")) could not start: \(error)")
     }
-    return output
+    return try toolOutput(executable, arguments, outcome)
+}
+
+/// ``runTool(_:_:environment:)`` for synchronous callers: it blocks the calling thread until the tool exits.
+@discardableResult
+public func runToolBlocking(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
+    let outcome: ProcessRun.Outcome
+    do {
+        outcome = try ProcessRun.runBlocking(toolLaunch(executable, arguments, environment))
+    } catch {
+        throw HarnessError("\(executable) \(arguments.joined(separator: " ")) could not start: \(error)")
+    }
+    return try toolOutput(executable, arguments, outcome)
+}
+
+private func toolLaunch(_ executable: String, _ arguments: [String], _ environment: [String: String]?) -> ProcessLaunch {
+    ProcessLaunch(argv: [executable] + arguments, environment: environment.map(ProcessLaunch.entries), errorOutput: .sameAsOutput)
+}
+
+private func toolOutput(_ executable: String, _ arguments: [String], _ outcome: ProcessRun.Outcome) throws -> String {
+    guard outcome.exitStatus == 0 else {
+        let status = outcome.exitStatus.map { "exited \($0)" } ?? "was killed by a signal"
+        throw HarnessError("\(executable) \(arguments.joined(separator: " ")) \(status): \(outcome.text)")
+    }
+    return outcome.text
 }
 
 /// The absolute path of a tool, searching `PATH` and then `extraDirectories`.

@@ -136,7 +136,7 @@ struct BufferFile: Equatable {
             SELECT (SELECT value FROM meta WHERE key = 'buffer_id'), coalesce((SELECT value FROM meta WHERE key = 'dropped'), 0),
                    coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'readings'), 0), (SELECT count(*) FROM readings);
             """
-        let output = try runTool(try locateTool("sqlite3"), ["-readonly", "-separator", "|", path, sql])
+        let output = try runToolBlocking(try locateTool("sqlite3"), ["-readonly", "-separator", "|", path, sql])
         let fields = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").map { Int64($0) }
         guard fields.count == 4, let buffer = fields[0], let dropped = fields[1], let lastSeq = fields[2], let pending = fields[3] else {
             throw HarnessError("unexpected buffer figures from \(path): \(output)")

@@ -187,7 +187,7 @@ final class Fleet {
             ]
             try JSONSerialization.data(withJSONObject: settings, options: [.prettyPrinted, .sortedKeys])
                 .write(to: URL(fileURLWithPath: "\(directory)/agent.json"))
-            try runTool(binaries.agent, ["enroll", "--server", enrollURL, "--token", String(token), "--config-dir", directory])
+            try await runTool(binaries.agent, ["enroll", "--server", enrollURL, "--token", String(token), "--config-dir", directory])
             var drain = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(directory)/agent.json")))
                 as? [String: Any] ?? [:]
             drain["sources"] = [Any]()
@@ -220,7 +220,7 @@ final class Fleet {
 
     @discardableResult
     func aggregator(_ arguments: [String]) throws -> String {
-        try runTool(binaries.aggregator, arguments)
+        try runToolBlocking(binaries.aggregator, arguments)
     }
 
     /// Starts a process whose output goes to `logs/<name>.log` (appended across restarts)
