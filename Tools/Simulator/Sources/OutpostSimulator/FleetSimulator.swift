@@ -13,7 +13,7 @@ import Glibc
 import Musl
 #endif
 
-/// `outpost-agent simulate`: many simulated meters in one process, each on the real path
+/// `outpost-simulator`: many simulated meters in one process, each on the real path
 /// (its own enrollment, certificate, MQTT connection over TLS, SQLite buffer, and the
 /// centre's end-to-end acks).
 ///

@@ -11,7 +11,7 @@ import Glibc
 import Musl
 #endif
 
-/// The summary `outpost-agent simulate` prints (one line on stdout) and writes to `--report`.
+/// The summary `outpost-simulator` prints (one line on stdout) and writes to `--report`.
 ///
 /// Counts are read from the buffer files, so they cover every run on the same state
 /// directory: `captured` is the sum of each buffer's last seq, `pending` what is still
