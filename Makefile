@@ -74,8 +74,8 @@ test-live: deps
 ## mosquitto brokers. Then chaos-failover, unless FAILOVER=0.
 CHAOS_FLAGS = $(if $(filter-out 0 no false,$(QUICK)),--quick) $(if $(SEED),--seed $(SEED)) $(if $(BROKERS),--brokers $(BROKERS))
 chaos: deps
-	@$(SWIFT) build -q --product outpost-agent && $(SWIFT) build -q --product outpost-aggregator \
-		&& $(SWIFT) build -q --product outpost-chaos
+	@$(SWIFT) build -q --product outpost-agent && $(SWIFT) build -q --product outpost-simulator \
+		&& $(SWIFT) build -q --product outpost-aggregator && $(SWIFT) build -q --product outpost-chaos
 	@mkdir -p $(PIDS_DIR)
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) "$$($(SWIFT) build --show-bin-path)/outpost-chaos" --source-root $(CURDIR) \
 		$(CHAOS_FLAGS) || status=$$?; packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
@@ -86,8 +86,8 @@ chaos: deps
 ## then lagging; ingest gap and drain per failover, then the exactly-once check. Unprivileged (as
 ## root the cluster runs as `postgres`).
 chaos-failover: deps
-	@$(SWIFT) build -q --product outpost-agent && $(SWIFT) build -q --product outpost-aggregator \
-		&& $(SWIFT) build -q --product outpost-chaos
+	@$(SWIFT) build -q --product outpost-agent && $(SWIFT) build -q --product outpost-simulator \
+		&& $(SWIFT) build -q --product outpost-aggregator && $(SWIFT) build -q --product outpost-chaos
 	@mkdir -p $(PIDS_DIR)
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) "$$($(SWIFT) build --show-bin-path)/outpost-chaos" --source-root $(CURDIR) \
 		--failover $(if $(SEED),--seed $(SEED)) || status=$$?; packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status

@@ -16,6 +16,7 @@ let package = Package(
         .executable(name: "outpost-agent", targets: ["outpost-agent"]),
         .executable(name: "outpost-aggregator", targets: ["outpost-aggregator"]),
         .executable(name: "outpost-chaos", targets: ["outpost-chaos"]),
+        .executable(name: "outpost-simulator", targets: ["outpost-simulator"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -77,12 +78,18 @@ let package = Package(
             dependencies: ["OutpostStreaming", "CSRTP"],
             path: "Common/SRTP"
         ),
+        // `posix_spawn` set-up written once: the agent's commands, the aggregator's media
+        // engines and the local servers of tests and tools.
+        .target(
+            name: "OutpostProcess",
+            path: "Common/Process"
+        ),
 
         // MARK: Agent (device side): never depends on an aggregator dependency.
         .target(
             name: "OutpostAgent",
             dependencies: [
-                "OutpostSupport", "OutpostWire", "OutpostMQTT", "OutpostStreaming", "OutpostSRTP",
+                "OutpostSupport", "OutpostWire", "OutpostMQTT", "OutpostStreaming", "OutpostSRTP", "OutpostProcess",
                 "CSQLite", "CCurl", "CLibcrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -101,7 +108,7 @@ let package = Package(
         .target(
             name: "OutpostAggregator",
             dependencies: [
-                "OutpostSupport", "OutpostWire", "OutpostMQTT", "OutpostStreaming",
+                "OutpostSupport", "OutpostWire", "OutpostMQTT", "OutpostStreaming", "OutpostProcess",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -126,10 +133,35 @@ let package = Package(
             path: "Aggregator/Sources/outpost-aggregator"
         ),
 
+        // MARK: Tools: the simulator, a fleet of simulated meters on the agent's real parts (not in the agent .deb).
+        .target(
+            name: "OutpostSimulator",
+            dependencies: [
+                "OutpostAgent", "OutpostSupport", "OutpostWire", "OutpostMQTT",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tools/Simulator/Sources/OutpostSimulator"
+        ),
+        .executableTarget(
+            name: "outpost-simulator",
+            dependencies: [
+                "OutpostSimulator", "OutpostSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "Tools/Simulator/Sources/outpost-simulator"
+        ),
+        // MARK: Tools: mosquitto, PostgreSQL and Patroni run locally, for the tests and the fault campaign.
+        .target(
+            name: "LocalServers",
+            dependencies: ["OutpostWire", "OutpostProcess"],
+            path: "Tools/LocalServers"
+        ),
         // MARK: Tools: the fault campaign (`make chaos`), driving the real binaries as processes.
         .target(
             name: "ChaosCampaign",
-            dependencies: ["OutpostSupport", "OutpostWire", "TestHarness", "CSQLite"],
+            dependencies: ["OutpostSupport", "OutpostWire", "LocalServers", "CSQLite"],
             path: "Tools/Chaos/Sources/ChaosCampaign"
         ),
         .executableTarget(
@@ -147,7 +179,7 @@ let package = Package(
         // MARK: Tests
         .target(
             name: "TestHarness",
-            dependencies: ["OutpostWire", "OutpostMQTT", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["LocalServers"],
             path: "Tests/TestHarness"
         ),
         // Fast tier (`make test-fast`): pure logic and in-process router tests; no servers, no TLS.
@@ -188,6 +220,11 @@ let package = Package(
             exclude: ["Vectors"]
         ),
         .testTarget(
+            name: "SimulatorTests",
+            dependencies: ["OutpostSimulator", "OutpostAgent", "OutpostSupport", "OutpostWire"],
+            path: "Tests/SimulatorTests"
+        ),
+        .testTarget(
             name: "AggregatorTests",
             dependencies: [
                 "OutpostAggregator", "AggregatorTestSupport",
@@ -217,7 +254,7 @@ let package = Package(
         .testTarget(
             name: "AggregatorIntegrationTests",
             dependencies: [
-                "OutpostAggregator", "OutpostAgent", "OutpostStreaming", "OutpostSRTP", "AggregatorTestSupport", "TestHarness",
+                "OutpostAggregator", "OutpostAgent", "OutpostSimulator", "OutpostStreaming", "OutpostSRTP", "AggregatorTestSupport", "TestHarness",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "X509", package: "swift-certificates"),
                 .product(name: "Crypto", package: "swift-crypto"),

@@ -61,7 +61,7 @@ enroll_simulator() {
     "$STACK_AGG" token create --config "$STACK_CONFIG" --device-prefix sim- --count "$BENCH_DEVICES" --ttl 2h \
         --out "$BENCH_WORK/sim.tokens" >/dev/null
     log "enrolling $BENCH_DEVICES simulated devices"
-    timeout 300 "$BENCH_AGENT" simulate --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$BENCH_WORK/sim" \
+    timeout 300 "$BENCH_SIMULATOR" --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$BENCH_WORK/sim" \
         --devices "$BENCH_DEVICES" --duration 0s --drain-timeout 30s >"$BENCH_WORK/logs/sim-enroll.out" 2>"$BENCH_WORK/logs/sim-enroll.log"
 }
 
@@ -71,7 +71,7 @@ steady_window() {
     local name="$1"; shift
     local total=$((BENCH_WARMUP + BENCH_DURATION + 5))
     rm -f "$BENCH_WORK"/sim/*/buffer.db*  # fresh buffers (new ids): each phase gets the same stream from seq 1
-    "$BENCH_AGENT" simulate --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$BENCH_WORK/sim" \
+    "$BENCH_SIMULATOR" --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$BENCH_WORK/sim" \
         --devices "$BENCH_DEVICES" --rate "$BENCH_RATE" --duration "${total}s" --drain-timeout 5s \
         --report "$BENCH_WORK/$name.sim.json" >"$BENCH_WORK/logs/sim-$name.out" 2>"$BENCH_WORK/logs/sim-$name.log" &
     local sim=$!
@@ -500,7 +500,7 @@ phase_profile() {
     sql "TRUNCATE readings" >/dev/null
     rm -f "$BENCH_WORK"/sim/*/buffer.db*
     log "profile: ${BENCH_PROFILE_DEVICES:-20} devices × ${BENCH_PROFILE_RATE:-50}/s for ${seconds}s into the aggregator under callgrind"
-    "$BENCH_AGENT" simulate --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$BENCH_WORK/sim" \
+    "$BENCH_SIMULATOR" --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$BENCH_WORK/sim" \
         --devices "${BENCH_PROFILE_DEVICES:-20}" --rate "${BENCH_PROFILE_RATE:-50}" --duration "${seconds}s" --drain-timeout 60s \
         --report "$BENCH_WORK/profile.sim.json" >"$BENCH_WORK/logs/sim-profile.out" 2>"$BENCH_WORK/logs/sim-profile.log" &
     stack_record simulator $!
@@ -551,7 +551,7 @@ started="$(date +%s)"
 log "building release binaries (.build-release, static Swift stdlib)"
 scratch="$root/.build-release"
 build_started="$(date +%s)"
-for product in outpost-aggregator outpost-agent outpost-bench; do
+for product in outpost-aggregator outpost-agent outpost-simulator outpost-bench; do
     [ -n "${BENCH_NO_BUILD:-}" ] && break  # iterate on the scripts with the binaries already built
     mkdir -p "$root/.state"
     if ! timeout 3600 swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" \
@@ -564,7 +564,7 @@ for product in outpost-aggregator outpost-agent outpost-bench; do
 done
 bin="${BENCH_BIN:-$(swift build -c release --scratch-path "$scratch" --show-bin-path)}"
 build_seconds=$(( $(date +%s) - build_started ))
-export STACK_AGG="$bin/outpost-aggregator" BENCH_AGENT="$bin/outpost-agent" BENCH_TOOL="$bin/outpost-bench"
+export STACK_AGG="$bin/outpost-aggregator" BENCH_AGENT="$bin/outpost-agent" BENCH_SIMULATOR="$bin/outpost-simulator" BENCH_TOOL="$bin/outpost-bench"
 for binary in "$STACK_AGG" "$BENCH_AGENT" "$BENCH_TOOL"; do [ -x "$binary" ] || { log "missing $binary"; exit 1; }; done
 
 [ -f "$BENCH_WORK/pids/.order" ] && stack_stop "$BENCH_WORK" >/dev/null
@@ -597,11 +597,11 @@ if [ "${1:-}" = --profile ]; then
     stack_stop "$BENCH_WORK" >/dev/null
     exit 0
 fi
-if "$BENCH_AGENT" simulate --help >/dev/null 2>&1; then
+if [ -x "$BENCH_SIMULATOR" ]; then
     run_phase ingest $((BENCH_WARMUP + BENCH_DURATION + 420))
     run_phase baseline $((BENCH_WARMUP + BENCH_DURATION + 120))
 else
-    log "ingest, baseline: this outpost-agent has no simulate command"
+    log "ingest, baseline: no outpost-simulator in $bin"
     failed+=(ingest baseline)
 fi
 run_phase decode 600

@@ -12,13 +12,13 @@ struct CertificateIdentityTests {
         defer { directory.remove() }
         for (serial, expected) in [("0x7F3A0C", "7f3a0c"), ("0x80112233445566778899", "80112233445566778899")] {
             let pem = directory.file("cert-\(expected).pem")
-            _ = try runTool("/usr/bin/openssl", [
+            _ = try runToolBlocking("/usr/bin/openssl", [
                 "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-keyout", directory.file("key.pem"),
                 "-out", pem, "-subj", "/CN=meter-1", "-days", "30", "-set_serial", serial,
             ])
             let identity = try #require(CertificateExpiry.identity(pemFile: pem))
             #expect(identity.serial == expected)
-            let enddate = try runTool("/usr/bin/openssl", ["x509", "-in", pem, "-noout", "-enddate", "-dateopt", "iso_8601"])
+            let enddate = try runToolBlocking("/usr/bin/openssl", ["x509", "-in", pem, "-noout", "-enddate", "-dateopt", "iso_8601"])
             // notAfter=2027-01-05 06:44:00Z
             let text = enddate.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "notAfter=", with: "")
             let formatter = ISO8601DateFormatter()

@@ -122,7 +122,7 @@ struct ReadingBufferTests {
         try Self.withDirectory { directory in
             let path = directory.file("buffer.db")
             let store = try ReadingStore.open(path: path, capacity: BufferCapacity(maxRows: 1_000_000, maxBytes: 1 << 30)).store
-            #expect(try runTool("/usr/bin/sqlite3", [path, "PRAGMA auto_vacuum"]).trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+            #expect(try runToolBlocking("/usr/bin/sqlite3", [path, "PRAGMA auto_vacuum"]).trimmingCharacters(in: .whitespacesAndNewlines) == "2")
             for start in stride(from: 0, to: 60_000, by: 10_000) { try store.append(Self.samples(10_000, from: start)) }
             store.checkpoint()
             let full = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)

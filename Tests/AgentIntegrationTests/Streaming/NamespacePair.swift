@@ -12,8 +12,8 @@ struct NamespacePair {
     static var available: Bool {
         guard geteuid() == 0, let ip = try? locateTool("ip") else { return false }
         let probe = "outpost-probe-\(getpid())"
-        guard (try? runTool(ip, ["netns", "add", probe])) != nil else { return false }
-        _ = try? runTool(ip, ["netns", "del", probe])
+        guard (try? runToolBlocking(ip, ["netns", "add", probe])) != nil else { return false }
+        _ = try? runToolBlocking(ip, ["netns", "del", probe])
         return true
     }
 
@@ -24,19 +24,19 @@ struct NamespacePair {
         receiver = "outpost-b-\(tag)"
         let vethA = "opa\(UInt16.random(in: 0...UInt16.max))"
         let vethB = "opb\(UInt16.random(in: 0...UInt16.max))"
-        try runTool(ip, ["netns", "add", sender])
-        try runTool(ip, ["netns", "add", receiver])
-        try runTool(ip, ["link", "add", vethA, "netns", sender, "type", "veth", "peer", "name", vethB, "netns", receiver])
+        try runToolBlocking(ip, ["netns", "add", sender])
+        try runToolBlocking(ip, ["netns", "add", receiver])
+        try runToolBlocking(ip, ["link", "add", vethA, "netns", sender, "type", "veth", "peer", "name", vethB, "netns", receiver])
         for (namespace, device, address) in [(sender, vethA, Self.senderAddress), (receiver, vethB, Self.receiverAddress)] {
-            try runTool(ip, ["-n", namespace, "addr", "add", "\(address)/24", "dev", device])
-            try runTool(ip, ["-n", namespace, "link", "set", device, "up"])
-            try runTool(ip, ["-n", namespace, "link", "set", "lo", "up"])
+            try runToolBlocking(ip, ["-n", namespace, "addr", "add", "\(address)/24", "dev", device])
+            try runToolBlocking(ip, ["-n", namespace, "link", "set", device, "up"])
+            try runToolBlocking(ip, ["-n", namespace, "link", "set", "lo", "up"])
         }
     }
 
     func remove() {
         guard let ip = try? locateTool("ip") else { return }
-        _ = try? runTool(ip, ["netns", "del", sender])
-        _ = try? runTool(ip, ["netns", "del", receiver])
+        _ = try? runToolBlocking(ip, ["netns", "del", sender])
+        _ = try? runToolBlocking(ip, ["netns", "del", receiver])
     }
 }

@@ -20,7 +20,7 @@ enum StreamFixtures {
     }
 
     private static func encode(_ path: String, _ arguments: [String]) throws -> String {
-        try runTool(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-y"] + arguments
+        try runToolBlocking(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-y"] + arguments
             + ["-threads", "1", "-bsf:v", "h264_mp4toannexb", "-f", "h264", path])
         return path
     }
@@ -34,7 +34,7 @@ enum StreamFixtures {
 
     static func sourceFrameHashes(_ file: String, in directory: TemporaryDirectory) throws -> [String] {
         let output = directory.file("\((file as NSString).lastPathComponent).md5")
-        try runTool(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-y", "-i", file, "-fps_mode", "passthrough",
+        try runToolBlocking(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-y", "-i", file, "-fps_mode", "passthrough",
                                           "-f", "framemd5", output])
         return try frameHashes(ofFramemd5: output)
     }
@@ -99,7 +99,7 @@ enum StreamFixtures {
         let needle = String(format: ":%04X ", port)
         let tables: [String]
         if let namespace {
-            tables = [(try? runTool(locateTool("ip"), ["netns", "exec", namespace, "cat", "/proc/net/udp", "/proc/net/udp6"])) ?? ""]
+            tables = [(try? runToolBlocking(locateTool("ip"), ["netns", "exec", namespace, "cat", "/proc/net/udp", "/proc/net/udp6"])) ?? ""]
         } else {
             tables = ["/proc/net/udp", "/proc/net/udp6"].map { (try? String(contentsOfFile: $0, encoding: .utf8)) ?? "" }
         }

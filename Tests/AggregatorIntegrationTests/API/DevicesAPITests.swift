@@ -100,7 +100,7 @@ struct DevicesAPITests {
             #expect(cameraGone.json["certificateExpiresAt"] == .null)
             #expect(try env.psql("SELECT string_agg(serial, ',' ORDER BY serial) FROM certificates WHERE revoked_at IS NOT NULL") == "0a,0b,0c")
             #expect(try env.psql("SELECT revoked_at FROM certificates WHERE serial = '0b'").hasPrefix("2026-01-25"), "an earlier revocation keeps its time")
-            let crl = try runTool("/usr/bin/openssl", ["crl", "-in", env.crlFile, "-noout", "-text"])
+            let crl = try await runTool("/usr/bin/openssl", ["crl", "-in", env.crlFile, "-noout", "-text"])
             #expect(["0A", "0B", "0C"].allSatisfy { crl.contains("Serial Number: \($0)") }, "decommission publishes the CRL: \(crl)")
 
             let gone = try await env.send(.POST, "/api/v1/devices/meter-3/decommission", token: admin)

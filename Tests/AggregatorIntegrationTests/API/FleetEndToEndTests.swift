@@ -88,7 +88,7 @@ struct FleetEndToEndTests {
             }
 
             // The CRL the broker reads lists the serial.
-            let crl = try runTool("/usr/bin/openssl", ["crl", "-in", fleet.configuration.crlFile, "-noout", "-text"])
+            let crl = try await runTool("/usr/bin/openssl", ["crl", "-in", fleet.configuration.crlFile, "-noout", "-text"])
             #expect(crl.uppercased().contains("SERIAL NUMBER: \(serial.uppercased())"), "\(crl)")
             // The agent's live session was taken over and closed.
             #expect(fleet.broker.process.log.contains("Client meter-gone already connected, closing old connection"))

@@ -46,7 +46,7 @@ struct IdentityOperationsAPITests {
             #expect(revoked.status == 200, "\(revoked.text)")
             #expect(revoked.json["revokedSerials"] == .array([.string(serial)]))
             #expect(try env.psql("SELECT count(*) FROM certificates WHERE serial = '\(serial)' AND revoked_at IS NOT NULL").contains("1"))
-            let crl = try runTool("/usr/bin/openssl", ["crl", "-in", env.crlFile, "-noout", "-text"])
+            let crl = try await runTool("/usr/bin/openssl", ["crl", "-in", env.crlFile, "-noout", "-text"])
             #expect(crl.uppercased().contains(serial.uppercased()))
             #expect(try await env.send(.POST, "/api/v1/devices/nobody/certificates/revoke", token: admin).status == 404)
             #expect(try await env.send(.POST, "/api/v1/devices/meter-7/certificates/revoke", token: operatorToken).status == 403)

@@ -21,7 +21,7 @@ struct UserCommandTests {
                  "http": {"cert_file": "/nonexistent/s.pem", "key_file": "/nonexistent/s.key"},
                  "api": {"bcrypt_cost": 4}}
                 """.write(toFile: config, atomically: true, encoding: .utf8)
-            let output = try runTool(Self.binary, ["user", "create", "--config", config, "--username", "root-admin", "--role", "admin"],
+            let output = try await runTool(Self.binary, ["user", "create", "--config", config, "--username", "root-admin", "--role", "admin"],
                                      environment: ["USER": "ops", "PATH": "/usr/bin:/bin"])
             let line = output.split(separator: "\n").first { $0.hasPrefix("password (shown once): ") }
             let password = try #require(line.map { String($0.dropFirst("password (shown once): ".count)) })
@@ -32,10 +32,10 @@ struct UserCommandTests {
                     == "cli:ops user.create user:root-admin")
             #expect(try env.psql("SELECT password_hash LIKE '$2b$04$%' FROM api_users WHERE username = 'root-admin'") == "t")
             #expect(throws: (any Error).self) {
-                try runTool(Self.binary, ["user", "create", "--config", config, "--username", "root-admin", "--role", "viewer"])
+                try runToolBlocking(Self.binary, ["user", "create", "--config", config, "--username", "root-admin", "--role", "viewer"])
             }
             #expect(throws: (any Error).self) {
-                try runTool(Self.binary, ["user", "create", "--config", config, "--username", "x", "--role", "superuser"])
+                try runToolBlocking(Self.binary, ["user", "create", "--config", config, "--username", "x", "--role", "superuser"])
             }
         }
     }

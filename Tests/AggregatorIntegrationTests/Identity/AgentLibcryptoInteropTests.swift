@@ -28,7 +28,7 @@ struct AgentLibcryptoInteropTests {
 
         let file = directory.file("device.csr")
         try csr.write(toFile: file, atomically: true, encoding: .utf8)
-        let verified = try runTool(locateTool("openssl"), ["req", "-in", file, "-verify", "-noout", "-subject", "-nameopt", "multiline"])
+        let verified = try runToolBlocking(locateTool("openssl"), ["req", "-in", file, "-verify", "-noout", "-subject", "-nameopt", "multiline"])
         #expect(verified.contains("verify OK") || verified.contains("Certificate request self-signature verify OK"))
         #expect(verified.contains("commonName") && verified.contains("= meter-0007"))
 
@@ -93,7 +93,7 @@ struct AgentLibcryptoInteropTests {
         let installed = try credentials.install(honest, key: key, device: device)
         #expect(installed.serialNumber.hex == issued.serialNumber.hex)
         #expect(try fileMode(credentials.keyFile) == 0o600)
-        let text = try runTool(locateTool("openssl"), ["pkey", "-in", credentials.keyFile, "-noout", "-text"])
+        let text = try runToolBlocking(locateTool("openssl"), ["pkey", "-in", credentials.keyFile, "-noout", "-text"])
         #expect(text.contains("prime256v1") || text.contains("P-256"))
     }
 

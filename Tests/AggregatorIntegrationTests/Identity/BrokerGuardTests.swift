@@ -56,7 +56,7 @@ struct BrokerGuardTests {
         defer { pluginDirectory.remove() }
         let sourceRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().deletingLastPathComponent().path
-        let plugin = try runTool("/bin/bash", [sourceRoot + "/packaging/mosquitto-plugin/build.sh", pluginDirectory.path])
+        let plugin = try await runTool("/bin/bash", [sourceRoot + "/packaging/mosquitto-plugin/build.sh", pluginDirectory.path])
             .trimmingCharacters(in: .whitespacesAndNewlines)
         let fixture = try await BrokerFixture(subscribeGuard: plugin)
         var clients: [WatchedClient] = []

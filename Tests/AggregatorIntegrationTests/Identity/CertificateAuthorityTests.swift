@@ -34,7 +34,7 @@ struct CertificateAuthorityTests {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let authority = try CertificateAuthority.initialize(directory: directory.path)
-        let output = try runTool(locateTool("openssl"), ["x509", "-in", directory.file("ca.pem"), "-noout", "-fingerprint", "-sha256"])
+        let output = try runToolBlocking(locateTool("openssl"), ["x509", "-in", directory.file("ca.pem"), "-noout", "-fingerprint", "-sha256"])
         let printed = try #require(output.split(separator: "=").last).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(CertificateFingerprint(printed) == authority.fingerprint)
     }
@@ -51,9 +51,9 @@ struct CertificateAuthorityTests {
         let file = directory.file("device.pem")
         try certificate.serializeAsPEM().pemString.write(toFile: file, atomically: true, encoding: .utf8)
         let openssl = try locateTool("openssl")
-        let verified = try runTool(openssl, ["verify", "-purpose", "sslclient", "-CAfile", directory.file("ca.pem"), file])
+        let verified = try runToolBlocking(openssl, ["verify", "-purpose", "sslclient", "-CAfile", directory.file("ca.pem"), file])
         #expect(verified.contains(": OK"))
-        let text = try runTool(openssl, ["x509", "-in", file, "-noout", "-subject", "-ext", "extendedKeyUsage,keyUsage,basicConstraints"])
+        let text = try runToolBlocking(openssl, ["x509", "-in", file, "-noout", "-subject", "-ext", "extendedKeyUsage,keyUsage,basicConstraints"])
         #expect(text.contains("subject=CN = meter-0001") || text.contains("subject=CN=meter-0001"))
         #expect(text.contains("TLS Web Client Authentication"))
         #expect(!text.contains("Server Authentication"))
@@ -77,13 +77,13 @@ struct CertificateAuthorityTests {
         try revoked.serializeAsPEM().pemString.write(toFile: directory.file("a.pem"), atomically: true, encoding: .utf8)
         try kept.serializeAsPEM().pemString.write(toFile: directory.file("b.pem"), atomically: true, encoding: .utf8)
         let openssl = try locateTool("openssl")
-        let crlText = try runTool(openssl, ["crl", "-in", directory.file("crl.pem"), "-noout", "-text", "-CAfile", directory.file("ca.pem")])
+        let crlText = try runToolBlocking(openssl, ["crl", "-in", directory.file("crl.pem"), "-noout", "-text", "-CAfile", directory.file("ca.pem")])
         #expect(crlText.contains("verify OK"))
         #expect(crlText.uppercased().contains(revoked.serialNumber.hex.uppercased()))
         #expect(crlText.contains("X509v3 CRL Number"))
         let arguments = ["verify", "-crl_check", "-CAfile", directory.file("ca.pem"), "-CRLfile", directory.file("crl.pem")]
-        #expect(try runTool(openssl, arguments + [directory.file("b.pem")]).contains(": OK"))
-        let refusal = #expect(throws: HarnessError.self) { try runTool(openssl, arguments + [directory.file("a.pem")]) }
+        #expect(try runToolBlocking(openssl, arguments + [directory.file("b.pem")]).contains(": OK"))
+        let refusal = #expect(throws: HarnessError.self) { try runToolBlocking(openssl, arguments + [directory.file("a.pem")]) }
         #expect(refusal?.description.contains("certificate revoked") == true)
     }
 

@@ -24,7 +24,7 @@ struct EnrollmentEndpointTests {
             #expect(try fileMode(configDirectory + "/device.key") == 0o600)
             #expect(try fileMode(configDirectory + "/ca.pem") == 0o644)
             #expect(try fileMode(configDirectory + "/device.pem") == 0o644)
-            let verified = try runTool(locateTool("openssl"), ["verify", "-CAfile", configDirectory + "/ca.pem", configDirectory + "/device.pem"])
+            let verified = try await runTool(locateTool("openssl"), ["verify", "-CAfile", configDirectory + "/ca.pem", configDirectory + "/device.pem"])
             #expect(verified.contains(": OK"))
             let loaded = try ConfigLoader(environment: [:]).load(AgentConfiguration.self, path: configDirectory + "/agent.json")
             #expect(loaded.deviceID.rawValue == "meter-0001")

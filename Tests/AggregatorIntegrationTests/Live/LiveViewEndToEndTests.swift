@@ -18,7 +18,7 @@ struct LiveViewEndToEndTests {
     /// A 10 s H.264 baseline clip of ffmpeg's testsrc2, 30 fps, a keyframe every second.
     static func clip(in directory: String) throws -> String {
         let path = (directory as NSString).appendingPathComponent("testsrc2.h264")
-        try runTool(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+        try runToolBlocking(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
                                           "-t", "10", "-c:v", "libx264", "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-g", "30",
                                           "-bf", "0", "-f", "h264", path])
         return path

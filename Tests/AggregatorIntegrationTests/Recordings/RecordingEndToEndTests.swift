@@ -15,7 +15,7 @@ struct RecordingEndToEndTests {
     /// A 10 s 640x360 H.264 baseline clip of testsrc2, 30 fps, a keyframe every second.
     static func clip(in directory: String) throws -> String {
         let path = (directory as NSString).appendingPathComponent("testsrc2.h264")
-        try runTool(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
+        try runToolBlocking(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=640x360:rate=30",
                                           "-t", "10", "-c:v", "libx264", "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-g", "30",
                                           "-bf", "0", "-f", "h264", path])
         return path
@@ -23,7 +23,7 @@ struct RecordingEndToEndTests {
 
     /// ffprobe's view of one file: duration (s), codec, width, height.
     static func probe(_ path: String) throws -> (duration: Double, codec: String, width: Int, height: Int) {
-        let text = try runTool(locateTool("ffprobe"), ["-v", "error", "-select_streams", "v:0", "-show_entries",
+        let text = try runToolBlocking(locateTool("ffprobe"), ["-v", "error", "-select_streams", "v:0", "-show_entries",
                                                        "stream=codec_name,width,height:format=duration", "-of", "json", path])
         let json = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
         guard case .array(let streams)? = json["streams"], let stream = streams.first,

@@ -113,8 +113,8 @@ struct RetentionServiceTests {
         try await APITestEnvironment.with { env in
             let mount = env.recordingsDirectory + "-tmpfs"
             try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
-            try runTool(locateTool("mount"), ["-t", "tmpfs", "-o", "size=8m,mode=0750", "tmpfs", mount])
-            defer { _ = try? runTool(locateTool("umount"), [mount]) }
+            try await runTool(locateTool("mount"), ["-t", "tmpfs", "-o", "size=8m,mode=0750", "tmpfs", mount])
+            defer { _ = try? runToolBlocking(locateTool("umount"), [mount]) }
             let service = Self.service(env, floorBytes: 3 << 20, directory: mount)
             let segment = RecordingFixtures.sampleSegment
             var inserted = 0

@@ -3,10 +3,11 @@ import OutpostAgent
 import OutpostAggregator
 import OutpostSupport
 import OutpostWire
+import OutpostSimulator
 import Testing
 import TestHarness
 
-@Suite("outpost-agent simulate and bulk tokens, end to end through TLS, the ACL, the aggregator and PostgreSQL",
+@Suite("outpost-simulator and bulk tokens, end to end through TLS, the ACL, the aggregator and PostgreSQL",
        .serialized, .timeLimit(.minutes(5)))
 struct SimulateEndToEndTests {
     @Test("token create --device-prefix: N distinct single-use tokens in a 0600 file, nothing secret on stdout")

@@ -6,7 +6,7 @@ import TestHarness
 /// The simulator's own cost per device: resident memory and threads of the process at
 /// steady state, for `SIMULATE_FOOTPRINT` devices (e.g. `10,200`), each at 1 reading/s for 20 s.
 /// Opt-in (it takes minutes at 200 devices): `SIMULATE_FOOTPRINT=10,200 swift test --skip-build --filter SimulateFootprint`.
-@Suite("outpost-agent simulate footprint (opt-in: SIMULATE_FOOTPRINT=10,200)", .serialized, .timeLimit(.minutes(15)),
+@Suite("outpost-simulator footprint (opt-in: SIMULATE_FOOTPRINT=10,200)", .serialized, .timeLimit(.minutes(15)),
        .enabled(if: ProcessInfo.processInfo.environment["SIMULATE_FOOTPRINT"] != nil))
 struct SimulateFootprintTests {
     @Test("RSS and threads per device at steady state; every run drains")

@@ -5,7 +5,7 @@ import Testing
 import TestHarness
 @testable import OutpostAggregator
 
-/// The whole real path for `outpost-agent simulate`: PostgreSQL, the fleet CA with its
+/// The whole real path for `outpost-simulator`: PostgreSQL, the fleet CA with its
 /// config endpoint, mosquitto configured by `broker-config` (TLS, client certificates, the
 /// per-device ACL), and an aggregator ingesting in this process. The simulator and the
 /// token command run as the built binaries, the way `make bench` and `make chaos` run them.
@@ -64,10 +64,10 @@ final class SimulationFixture: @unchecked Sendable {
         await broker.stop()
     }
 
-    /// `outpost-agent`: `$AGENT_TEST_BINARY` when set (e.g. a release build), else the debug build.
-    static func agentBinary() throws -> String {
-        if let chosen = ProcessInfo.processInfo.environment["AGENT_TEST_BINARY"] { return chosen }
-        return try CommandRun.executable("outpost-agent")
+    /// `outpost-simulator`: `$SIMULATOR_TEST_BINARY` when set (e.g. a release build), else the debug build.
+    static func simulatorBinary() throws -> String {
+        if let chosen = ProcessInfo.processInfo.environment["SIMULATOR_TEST_BINARY"] { return chosen }
+        return try CommandRun.executable("outpost-simulator")
     }
 
     /// Runs a tool to completion on a dispatch thread, keeping the cooperative pool free for the aggregator.
@@ -86,11 +86,11 @@ final class SimulationFixture: @unchecked Sendable {
         return (file, run)
     }
 
-    /// Starts `outpost-agent simulate` with the fixture's endpoint; output goes to `log`.
+    /// Starts `outpost-simulator` with the fixture's endpoint; output goes to `log`.
     func startSimulator(tokens: String, stateDir: String, extra: [String], log: String) throws -> ServerProcess {
         try ServerProcess(
-            name: "outpost-agent-simulate", executable: try Self.agentBinary(),
-            arguments: ["simulate", "--server", serverURL, "--tokens", tokens, "--state-dir", stateDir] + extra, logPath: log)
+            name: "outpost-simulator", executable: try Self.simulatorBinary(),
+            arguments: ["--server", serverURL, "--tokens", tokens, "--state-dir", stateDir] + extra, logPath: log)
     }
 
     /// Waits (bounded) for `process` to exit by itself; returns its exit status.
@@ -135,7 +135,7 @@ struct BufferFile: Equatable {
             SELECT (SELECT value FROM meta WHERE key = 'buffer_id'), coalesce((SELECT value FROM meta WHERE key = 'dropped'), 0),
                    coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'readings'), 0), (SELECT count(*) FROM readings);
             """
-        let output = try runTool(try locateTool("sqlite3"), ["-readonly", "-separator", "|", path, sql])
+        let output = try runToolBlocking(try locateTool("sqlite3"), ["-readonly", "-separator", "|", path, sql])
         let fields = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").map { Int64($0) }
         guard fields.count == 4, let buffer = fields[0], let dropped = fields[1], let lastSeq = fields[2], let pending = fields[3] else {
             throw HarnessError("unexpected buffer figures from \(path): \(output)")

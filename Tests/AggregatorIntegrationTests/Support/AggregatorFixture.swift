@@ -133,7 +133,7 @@ final class AggregatorFixture: @unchecked Sendable {
     /// Runs `outpost-aggregator` with `arguments` to completion.
     func runBinary(_ arguments: [String]) async throws -> String {
         let binary = try Self.binary
-        return try await blocking { try runTool(binary, arguments) }
+        return try await blocking { try runToolBlocking(binary, arguments) }
     }
 
     /// Runs SQL through psql.
@@ -159,7 +159,7 @@ final class AggregatorFixture: @unchecked Sendable {
     /// GET over HTTPS with curl, trusting the fixture's CA. Returns the body; throws on a non-2xx status.
     func https(_ configuration: AggregatorConfiguration, _ path: String) async throws -> String {
         let curl = try locateTool("curl"), caFile = ca.certificateFile
-        return try await blocking { try runTool(curl, [
+        return try await blocking { try runToolBlocking(curl, [
             "-sS", "--fail-with-body", "--max-time", "10", "--cacert", caFile,
             "https://127.0.0.1:\(configuration.http.port)\(path)",
         ]) }
@@ -167,7 +167,7 @@ final class AggregatorFixture: @unchecked Sendable {
 
     /// GET over HTTPS with curl whatever the status; returns the status code and the body.
     func httpsStatus(_ configuration: AggregatorConfiguration, _ path: String) throws -> (status: Int, body: String) {
-        let output = try runTool(try locateTool("curl"), [
+        let output = try runToolBlocking(try locateTool("curl"), [
             "-sS", "--max-time", "10", "--cacert", ca.certificateFile, "-w", "\n%{http_code}",
             "https://127.0.0.1:\(configuration.http.port)\(path)",
         ])

@@ -8,7 +8,7 @@ enum RecordingFixtures {
         let directory = NSTemporaryDirectory() + "outpost-recording-sample-\(getpid())"
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let file = directory + "/sample.mp4"
-        _ = try? runTool(try locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+        _ = try? runToolBlocking(try locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-y", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
                                                   "-t", "2", "-c:v", "libx264", "-pix_fmt", "yuv420p", "-g", "30", "-movflags", "+faststart", file])
         defer { try? FileManager.default.removeItem(atPath: directory) }
         return FileManager.default.contents(atPath: file) ?? Data()

@@ -2,10 +2,14 @@ import ServiceLifecycle
 
 /// The group-commit clock: commits the buffer's pending samples every `commitInterval`,
 /// and once more at graceful shutdown after the sources have stopped.
-struct BufferCommitter: Service {
+package struct BufferCommitter: Service {
     let buffer: ReadingBuffer
 
-    func run() async throws {
+    package init(buffer: ReadingBuffer) {
+        self.buffer = buffer
+    }
+
+    package func run() async throws {
         let interval = buffer.configuration.commitInterval
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {

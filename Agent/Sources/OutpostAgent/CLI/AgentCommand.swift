@@ -14,7 +14,7 @@ public struct AgentCommand: AsyncParsableCommand {
         commandName: "outpost-agent",
         abstract: "Collects readings, keeps them safe on disk, and publishes them to the Outpost centre.",
         version: OutpostVersion.current,
-        subcommands: [Run.self, Status.self, CheckConfig.self, Enroll.self, Renew.self, Stream.self, Simulate.self]
+        subcommands: [Run.self, Status.self, CheckConfig.self, Enroll.self, Renew.self, Stream.self]
     )
 
     public init() {}

@@ -18,7 +18,7 @@ struct ChaosCommand: AsyncParsableCommand {
     @Option(help: "Real `outpost-agent run` devices.") var agents: Int?
     @Option(help: "Readings per second per simulated device.") var rate: Double?
     @Option(help: "Independent mosquitto brokers, devices spread over them (default 1).") var brokers: Int?
-    @Option(help: "Directory with outpost-agent and outpost-aggregator (default: this executable's).") var binDir: String?
+    @Option(help: "Directory with outpost-agent, outpost-simulator and outpost-aggregator (default: this executable's).") var binDir: String?
     @Option(help: "The source checkout, for Aggregator/Migrations (default: the current directory).") var sourceRoot: String?
     @Option(help: "Work directory for the fleet's files and logs (default: a fresh temporary one, removed on success).")
     var workDir: String?

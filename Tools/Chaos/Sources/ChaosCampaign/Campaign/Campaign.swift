@@ -1,5 +1,5 @@
 import Foundation
-import TestHarness
+import LocalServers
 
 /// One fault campaign: build the fleet, let it stream, kill -9 one process at a time
 /// (by the seeded ``FaultSchedule``) and restart it after the planned delay, then let
@@ -38,8 +38,7 @@ public final class Campaign {
         let fleet: Fleet
         do {
             fleet = try await Fleet.create(
-                work: work, binaries: .init(agent: "\(settings.binDirectory)/outpost-agent",
-                                            aggregator: "\(settings.binDirectory)/outpost-aggregator"),
+                work: work, binaries: .init(directory: settings.binDirectory),
                 shape: shape, drainTimeoutSeconds: settings.drainTimeoutSeconds, reporter: reporter)
         } catch {
             reporter.line("set-up failed: PostgreSQL: \(error)")

@@ -1,5 +1,5 @@
 import Foundation
-import TestHarness
+import LocalServers
 
 /// The PostgreSQL failover campaign: the fleet of ``Campaign`` (simulators, an agent, two
 /// aggregators, mosquitto) writing through HAProxy to a Patroni cluster (`ha/cluster.sh`: a
@@ -50,8 +50,7 @@ public final class FailoverCampaign {
         let fleet: Fleet
         do {
             fleet = try await Fleet.create(
-                work: work, binaries: .init(agent: "\(settings.binDirectory)/outpost-agent",
-                                            aggregator: "\(settings.binDirectory)/outpost-aggregator"),
+                work: work, binaries: .init(directory: settings.binDirectory),
                 shape: shape, drainTimeoutSeconds: settings.drainTimeoutSeconds, reporter: reporter, database: database)
             try await fleet.bringUp(sourceRoot: settings.sourceRoot, captureSeconds: settings.captureSeconds)
             reporter.line("fleet up: \(fleet.allDevices.count) devices in \(fleet.devices.count) device processes")

@@ -1,4 +1,4 @@
-import TestHarness
+import LocalServers
 
 /// One `outpost-aggregator serve` process: its instance id, configuration and HTTPS port.
 final class AggregatorNode {

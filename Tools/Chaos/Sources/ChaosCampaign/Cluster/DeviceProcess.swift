@@ -1,7 +1,7 @@
 import Foundation
-import TestHarness
+import LocalServers
 
-/// One device-side process of the fleet: an `outpost-agent simulate` holding several
+/// One device-side process of the fleet: an `outpost-simulator` holding several
 /// devices, or one real `outpost-agent run`.
 final class DeviceProcess {
     enum Role {

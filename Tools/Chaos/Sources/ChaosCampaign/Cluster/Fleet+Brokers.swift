@@ -1,5 +1,5 @@
 import Foundation
-import TestHarness
+import LocalServers
 
 /// A broker past the first (`--brokers N`): named `b`, `c`, …, with its own port, the files
 /// `broker-config --broker NAME` wrote, and its process.

@@ -1,5 +1,5 @@
 import Foundation
-import TestHarness
+import LocalServers
 
 extension Fleet {
     /// Waits (bounded) until PostgreSQL holds readings of every device: the fleet streams.

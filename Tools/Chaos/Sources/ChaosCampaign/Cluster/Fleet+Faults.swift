@@ -1,5 +1,5 @@
 import Foundation
-import TestHarness
+import LocalServers
 
 /// A killed process: what it was and the PID that died.
 struct Victim {

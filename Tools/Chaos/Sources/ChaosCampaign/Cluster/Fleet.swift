@@ -1,5 +1,6 @@
 import Foundation
 import TestHarness
+import LocalServers
 
 /// The whole system on loopback, built from the real binaries: one PostgreSQL, mosquitto
 /// with TLS, client certificates and the fleet ACL (its files written by
@@ -7,9 +8,17 @@ import TestHarness
 /// aggregators sharing the subscription, and device processes enrolled through the
 /// config endpoint.
 final class Fleet {
+    /// `outpost-agent`, `outpost-simulator` and `outpost-aggregator`, from one directory.
     struct Binaries {
         var agent: String
+        var simulator: String
         var aggregator: String
+
+        init(directory: String) {
+            agent = "\(directory)/outpost-agent"
+            simulator = "\(directory)/outpost-simulator"
+            aggregator = "\(directory)/outpost-aggregator"
+        }
     }
 
     let work: String
@@ -106,21 +115,21 @@ final class Fleet {
             aggregators.append(node)
         }
         let config = ["--config", primary.configPath]
-        try aggregator(["migrate"] + config)
-        try aggregator(["ca", "init"] + config)
-        try aggregator(["ca", "server-cert"] + config + ["--ip", "127.0.0.1", "--dns", "localhost", "--cert-out", "\(state)/https.pem",
+        try await aggregator(["migrate"] + config)
+        try await aggregator(["ca", "init"] + config)
+        try await aggregator(["ca", "server-cert"] + config + ["--ip", "127.0.0.1", "--dns", "localhost", "--cert-out", "\(state)/https.pem",
                                                          "--key-out", "\(state)/https.key"])
         let user = geteuid() == 0 ? "root" : (getpwuid(geteuid()).map { String(cString: $0.pointee.pw_name) } ?? "nobody")
-        try aggregator(["broker-config"] + config + ["--out", brokerDirectory, "--listen", "127.0.0.1", "--port", "\(brokerPort)",
+        try await aggregator(["broker-config"] + config + ["--out", brokerDirectory, "--listen", "127.0.0.1", "--port", "\(brokerPort)",
                                                      "--persistence-dir", "\(work)/mosquitto/", "--log-dest", "stderr", "--user", user]
                        + aggregators.dropFirst().flatMap { ["--service", "svc.aggregator.\($0.instance)"] })
         for extra in extraBrokers {
-            try aggregator(["broker-config"] + config + ["--broker", extra.name, "--out", extra.directory, "--listen", "127.0.0.1",
+            try await aggregator(["broker-config"] + config + ["--broker", extra.name, "--out", extra.directory, "--listen", "127.0.0.1",
                                                          "--persistence-dir", "\(extra.directory)/", "--log-dest", "stderr", "--user", user]
                            + aggregators.dropFirst().flatMap { ["--service", "svc.aggregator.\($0.instance)"] })
         }
         for node in aggregators.dropFirst() {
-            try aggregator(["ca", "service-cert"] + config + ["--name", "svc.aggregator.\(node.instance)",
+            try await aggregator(["ca", "service-cert"] + config + ["--name", "svc.aggregator.\(node.instance)",
                                                              "--cert-out", "\(brokerDirectory)/\(node.instance).pem",
                                                              "--key-out", "\(brokerDirectory)/\(node.instance).key"])
         }
@@ -150,7 +159,7 @@ final class Fleet {
             let directory = "\(work)/simulator-\(index + 1)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             let tokens = "\(directory)/tokens"
-            try aggregator(["token", "create", "--config", primary.configPath, "--device-prefix", shape.simulatorPrefix(index),
+            try await aggregator(["token", "create", "--config", primary.configPath, "--device-prefix", shape.simulatorPrefix(index),
                             "--count", "\(shape.devicesPerSimulator)", "--ttl", "2h", "--out", tokens])
             let stateDirectory = "\(directory)/devices"
             let simulator = DeviceProcess(
@@ -165,7 +174,7 @@ final class Fleet {
             let device = shape.agentDevice(index)
             let directory = "\(work)/\(device)"
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-            let output = try aggregator(["token", "create", "--config", primary.configPath, "--device", device, "--ttl", "2h"])
+            let output = try await aggregator(["token", "create", "--config", primary.configPath, "--device", device, "--ttl", "2h"])
             guard let token = output.split(separator: "\n").first(where: { $0.hasPrefix("token: ") })?.dropFirst(7) else {
                 throw ChaosError(.unexpectedOutput, "token create printed no token")
             }
@@ -178,7 +187,7 @@ final class Fleet {
             ]
             try JSONSerialization.data(withJSONObject: settings, options: [.prettyPrinted, .sortedKeys])
                 .write(to: URL(fileURLWithPath: "\(directory)/agent.json"))
-            try runTool(binaries.agent, ["enroll", "--server", enrollURL, "--token", String(token), "--config-dir", directory])
+            try await runTool(binaries.agent, ["enroll", "--server", enrollURL, "--token", String(token), "--config-dir", directory])
             var drain = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: "\(directory)/agent.json")))
                 as? [String: Any] ?? [:]
             drain["sources"] = [Any]()
@@ -197,8 +206,8 @@ final class Fleet {
     func startDevice(_ device: DeviceProcess, drain: Bool = false) throws {
         switch device.role {
         case .simulator(let tokens, let stateDirectory, let report):
-            device.process = try spawn(device.name, binaries.agent, [
-                "simulate", "--server", enrollURL, "--tokens", tokens, "--state-dir", stateDirectory,
+            device.process = try spawn(device.name, binaries.simulator, [
+                "--server", enrollURL, "--tokens", tokens, "--state-dir", stateDirectory,
                 "--rate", "\(shape.rate)", "--duration", "\(device.remainingCaptureSeconds)s",
                 "--drain-timeout", "\(drainTimeoutSeconds)s", "--report", report,
             ])
@@ -210,8 +219,8 @@ final class Fleet {
     // MARK: Processes
 
     @discardableResult
-    func aggregator(_ arguments: [String]) throws -> String {
-        try runTool(binaries.aggregator, arguments)
+    func aggregator(_ arguments: [String]) async throws -> String {
+        try await runTool(binaries.aggregator, arguments)
     }
 
     /// Starts a process whose output goes to `logs/<name>.log` (appended across restarts)

@@ -1,6 +1,6 @@
 import Foundation
 import Synchronization
-import TestHarness
+import LocalServers
 
 /// The database a fleet writes to: one PostgreSQL server (``Campaign``), or a Patroni
 /// cluster behind HAProxy (``FailoverCampaign``).

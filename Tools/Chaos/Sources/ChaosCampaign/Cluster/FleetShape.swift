@@ -1,6 +1,6 @@
 /// How many of each process the campaign runs, and how fast devices capture.
 public struct FleetShape: Sendable, Equatable {
-    /// `outpost-agent simulate` processes.
+    /// `outpost-simulator` processes.
     public var simulators: Int
     public var devicesPerSimulator: Int
     /// Real `outpost-agent run` processes, one device each.

@@ -1,6 +1,6 @@
 /// What a fault kills: one process of one kind.
 public enum FaultKind: String, CaseIterable, Sendable, Comparable {
-    /// An `outpost-agent simulate` process (several devices) or an `outpost-agent run`.
+    /// An `outpost-simulator` process (several devices) or an `outpost-agent run`.
     case device
     /// One of the `outpost-aggregator serve` processes.
     case aggregator

@@ -1,3 +1,4 @@
+import OutpostAgent
 import ServiceLifecycle
 import Synchronization
 

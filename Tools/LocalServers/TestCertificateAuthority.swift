@@ -22,7 +22,7 @@ public struct TestCertificateAuthority: Sendable {
         certificateFile = (directory as NSString).appendingPathComponent("\(Self.slug(name))-ca.pem")
         keyFile = (directory as NSString).appendingPathComponent("\(Self.slug(name))-ca.key")
         try generateKey(keyFile)
-        try runTool(openssl, [
+        try runToolBlocking(openssl, [
             "req", "-new", "-x509", "-key", keyFile, "-out", certificateFile, "-days", "2", "-subj", "/CN=\(name)",
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
         ])
@@ -47,9 +47,9 @@ public struct TestCertificateAuthority: Sendable {
         let base = (directory as NSString).appendingPathComponent(Self.slug(commonName))
         let key = base + ".key", csr = base + ".csr", certificate = base + ".pem", extensionFile = base + ".ext"
         try generateKey(key)
-        try runTool(openssl, ["req", "-new", "-key", key, "-out", csr, "-subj", "/CN=\(commonName)"])
+        try runToolBlocking(openssl, ["req", "-new", "-key", key, "-out", csr, "-subj", "/CN=\(commonName)"])
         try extensions.joined(separator: "\n").write(toFile: extensionFile, atomically: true, encoding: .utf8)
-        try runTool(openssl, [
+        try runToolBlocking(openssl, [
             "x509", "-req", "-in", csr, "-CA", certificateFile, "-CAkey", keyFile, "-set_serial",
             "\(UInt64.random(in: 1...UInt64(Int64.max)))", "-days", "1", "-out", certificate, "-extfile", extensionFile,
         ])
@@ -57,7 +57,7 @@ public struct TestCertificateAuthority: Sendable {
     }
 
     private func generateKey(_ path: String) throws {
-        try runTool(openssl, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", path])
+        try runToolBlocking(openssl, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", path])
         chmod(path, 0o600)
     }
 

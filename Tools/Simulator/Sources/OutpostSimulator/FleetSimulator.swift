@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Logging
 import OutpostSupport
+import OutpostAgent
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
@@ -12,7 +13,7 @@ import Glibc
 import Musl
 #endif
 
-/// `outpost-agent simulate`: many simulated meters in one process, each on the real path
+/// `outpost-simulator`: many simulated meters in one process, each on the real path
 /// (its own enrollment, certificate, MQTT connection over TLS, SQLite buffer, and the
 /// centre's end-to-end acks).
 ///

@@ -1,4 +1,4 @@
-/// What `outpost-agent simulate` was asked to do, validated.
+/// What `outpost-simulator` was asked to do, validated.
 public struct SimulationOptions: Sendable, Equatable {
     /// The aggregator's config endpoint (`https://…`).
     public var server: String

@@ -59,10 +59,10 @@ public final class PostgresServer: @unchecked Sendable {
             runAs = nil
         }
         let initdb = try unprivileged(command("initdb"), ["-D", dataDirectory, "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"])
-        try runTool(initdb.executable, initdb.arguments)
+        try await runTool(initdb.executable, initdb.arguments)
         if let tls { try configure(tls) }
         try await start()
-        try runTool(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-v", "ON_ERROR_STOP=1",
+        try await runTool(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-v", "ON_ERROR_STOP=1",
                                         "-c", "CREATE DATABASE \(database)"])
     }
 
@@ -79,7 +79,7 @@ public final class PostgresServer: @unchecked Sendable {
         let isReady = try locateTool("pg_isready")
         try await waitUntil(timeout: .seconds(60), "postgres on port \(port)") { [process, port] in
             guard let process, process.isRunning else { throw HarnessError("postgres exited: \(process?.log ?? "")") }
-            return (try? runTool(isReady, ["-h", "127.0.0.1", "-p", "\(port)", "-U", "outpost", "-d", "postgres"])) != nil
+            return (try? await runTool(isReady, ["-h", "127.0.0.1", "-p", "\(port)", "-U", "outpost", "-d", "postgres"])) != nil
         }
     }
 
@@ -103,7 +103,7 @@ public final class PostgresServer: @unchecked Sendable {
     /// Runs SQL through `psql` and returns the unaligned, tuples-only output.
     @discardableResult
     public func psql(_ sql: String) throws -> String {
-        try runTool(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1",
+        try runToolBlocking(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1",
                                         "-At", "-c", sql]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

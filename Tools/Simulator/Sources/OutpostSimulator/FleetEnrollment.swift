@@ -5,6 +5,7 @@ import Foundation
 #endif
 import Logging
 import OutpostWire
+import OutpostAgent
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)

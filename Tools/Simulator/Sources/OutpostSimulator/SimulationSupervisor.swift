@@ -1,4 +1,5 @@
 import Logging
+import OutpostAgent
 import ServiceLifecycle
 import Synchronization
 

@@ -1,7 +1,7 @@
 import Foundation
 import OutpostWire
 import Testing
-@testable import OutpostAgent
+@testable import OutpostSimulator
 
 @Suite("Simulator parts without a network: options, token file, meter rate, report")
 struct SimulationTests {

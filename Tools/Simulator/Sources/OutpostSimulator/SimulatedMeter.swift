@@ -1,3 +1,4 @@
+import OutpostAgent
 import Synchronization
 
 /// A meter that captures exactly `rate` readings per second, whatever the scheduler's jitter:

@@ -1,4 +1,5 @@
 import OutpostWire
+import OutpostAgent
 
 /// One device's figures for the report.
 public struct DeviceSnapshot: Sendable, Equatable {

@@ -26,9 +26,9 @@ public final class PatroniCluster: Sendable {
         // As root the cluster runs as `postgres`, which must reach the directory.
         if geteuid() == 0 { chmod((directory as NSString).deletingLastPathComponent, 0o755) }
         do {
-            _ = try runTool(script, ["start", directory, "\(base)"])
+            _ = try runToolBlocking(script, ["start", directory, "\(base)"])
         } catch {
-            _ = try? runTool(script, ["stop", directory])
+            _ = try? runToolBlocking(script, ["stop", directory])
             throw error
         }
         let environment = try String(contentsOfFile: (directory as NSString).appendingPathComponent("env"), encoding: .utf8)
@@ -77,7 +77,7 @@ public final class PatroniCluster: Sendable {
     /// over verified TLS; returns the unaligned, tuples-only output.
     @discardableResult
     public func psql(_ sql: String, port: Int? = nil) throws -> String {
-        try runTool(try locateTool("psql"), [
+        try runToolBlocking(try locateTool("psql"), [
             "host=127.0.0.1 port=\(port ?? primaryPort) user=postgres dbname=outpost sslmode=verify-full sslrootcert=\(caFile)",
             "-v", "ON_ERROR_STOP=1", "-At", "-c", sql,
         ], environment: ["PGPASSWORD": superuserPassword, "PATH": "/usr/bin:/bin"]).trimmingCharacters(in: .whitespacesAndNewlines)
@@ -85,11 +85,11 @@ public final class PatroniCluster: Sendable {
 
     /// Ends every process of the cluster, by PID.
     public func stop() {
-        _ = try? runTool(script, ["stop", directory])
+        _ = try? runToolBlocking(script, ["stop", directory])
     }
 
     private func run(_ arguments: String...) throws -> String {
-        try runTool(script, [arguments[0], directory] + arguments.dropFirst()).trimmingCharacters(in: .whitespacesAndNewlines)
+        try runToolBlocking(script, [arguments[0], directory] + arguments.dropFirst()).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private static func freeRange(_ count: Int) throws -> Int {

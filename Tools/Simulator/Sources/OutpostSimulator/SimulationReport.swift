@@ -3,13 +3,14 @@ import FoundationEssentials
 #else
 import Foundation
 #endif
+import OutpostAgent
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
 import Musl
 #endif
 
-/// The summary `outpost-agent simulate` prints (one line on stdout) and writes to `--report`.
+/// The summary `outpost-simulator` prints (one line on stdout) and writes to `--report`.
 ///
 /// Counts are read from the buffer files, so they cover every run on the same state
 /// directory: `captured` is the sum of each buffer's last seq, `pending` what is still

@@ -6,6 +6,7 @@ import Foundation
 import Logging
 import OutpostSupport
 import OutpostWire
+import OutpostAgent
 import ServiceLifecycle
 #if canImport(Glibc)
 import Glibc
