@@ -155,7 +155,7 @@ let package = Package(
         // MARK: Tools: mosquitto, PostgreSQL and Patroni run locally, for the tests and the fault campaign.
         .target(
             name: "LocalServers",
-            dependencies: ["OutpostWire", "OutpostProcess"],
+            dependencies: ["OutpostWire", "OutpostMQTT", "OutpostProcess"],
             path: "Tools/LocalServers"
         ),
         // MARK: Tools: the fault campaign (`make chaos`), driving the real binaries as processes.
