@@ -1,164 +1,109 @@
-import Foundation
-import Hummingbird
 import Logging
-import NIOCore
+import OutpostCommon
 import PostgresNIO
+import Prometheus
 
-/// Reads the `readings` table (`device, buffer, seq, ts, metric, value`) for the admin API,
-/// from the read replica while it is fresh enough (``ReadReplica``): readings are written
-/// only by ingest, so no API caller reads its own writes here.
-struct ReadingsStore: Sendable {
-    struct RawReading: Codable, Sendable, Equatable {
-        let ts: Date
-        let value: Double
+/// Writes a batch of readings in one round trip: one statement, committed on its own.
+///
+/// The statement calls `outpost_store_readings` (migration 0120) with column arrays (no
+/// per-row statements): it keeps only readings of devices that exist and are not revoked,
+/// stores each `(device, buffer, seq)` once whatever its `ts`, and reports how many rows were
+/// new, how many repeated a stored key with another `ts`, metric or value, and which devices
+/// were refused, so their messages can be counted and left unacked.
+public struct ReadingStore: Sendable {
+    /// What one write did.
+    public struct Outcome: Sendable, Equatable {
+        /// Readings inserted; the rest of the accepted ones were already stored.
+        public var inserted: Int
+        /// Readings of accepted devices not inserted because their `(device, buffer, seq)` was
+        /// already stored (or earlier in the batch) with another `ts`, metric or value.
+        public var conflicting: Int
+        /// The devices that sent them.
+        public var conflictingDevices: Set<DeviceID>
+        /// Devices whose readings were accepted.
+        public var accepted: Set<DeviceID>
+        /// Devices with a row but `revoked_at` set.
+        public var revoked: Set<DeviceID>
     }
 
-    struct Aggregate: Codable, Sendable, Equatable {
-        let start: Date
-        let avg: Double
-        let min: Double
-        let max: Double
-        let count: Int64
-    }
-
-    struct Latest: Codable, Sendable, Equatable {
-        let device: String
-        let metric: String
-        let ts: Date
-        let value: Double
-    }
-
-    let primary: PostgresClient
-    let replica: ReadReplica?
+    let client: PostgresClient
     let logger: Logger
+    let conflictFallbacks: Counter?
+    let deadlines: Counter?
+    /// Bounds each write, lease included (``WriteDeadline``).
+    let deadline: WriteDeadline
 
-    init(primary: PostgresClient, replica: ReadReplica? = nil, logger: Logger) {
-        self.primary = primary
-        self.replica = replica
+    public init(client: PostgresClient, logger: Logger, metrics: AggregatorMetrics? = nil, deadline: Duration = .seconds(30)) {
+        self.client = client
         self.logger = logger
+        self.conflictFallbacks = metrics?.conflictFallbacks
+        self.deadlines = metrics?.writeDeadlines
+        self.deadline = WriteDeadline(deadline)
     }
 
-    /// The pool for the next query: the replica's when configured and fresh, else the primary's.
-    var client: PostgresClient { replica?.reader ?? primary }
-
-    func hasMetric(device: String, metric: String) async throws -> Bool {
-        let rows = try await client.query(
-            "SELECT EXISTS (SELECT 1 FROM readings WHERE device = \(device) AND metric = \(metric))", logger: logger)
-        for try await exists in rows.decode(Bool.self) { return exists }
-        return false
+    /// Writes `batch`. Readings above their buffer's high-water mark are inserted without a
+    /// conflict check, the common case; those at or below it are looked up first. A reading
+    /// above the mark that is stored already (written outside ingest, e.g. by a restore that
+    /// left the marks behind) fails the statement whole with a unique violation, and nothing
+    /// of it stays; it is then written again looking up every reading.
+    ///
+    /// A re-delivered batch whose readings are all stored still raises (rewrites) its marks, so
+    /// its commit waits for a synchronous standby before the ack, as a first delivery's does: a
+    /// write whose connection was closed while its commit waited for the standby may have left
+    /// its rows on the primary only, and the re-delivery must not ack them before the standby has them.
+    ///
+    /// - Throws: ``StoreError`` ``StoreError/Code/writeDeadline`` when a write takes longer than
+    ///   its deadline (its connection is closed; retrying is safe); PostgreSQL's errors otherwise.
+    public func write(_ batch: IngestBatch) async throws -> Outcome {
+        let plan = batch.writePlan
+        do {
+            return try await write(plan, checkAll: false)
+        } catch let error as PSQLError where error.serverInfo?[.sqlState] == Self.uniqueViolation {
+            conflictFallbacks?.increment()
+            return try await write(plan, checkAll: true)
+        }
     }
 
-    /// Up to `limit` raw readings and the cursor for the next page.
-    func raw(device: String, _ query: ReadingsQuery) async throws -> ([RawReading], String?) {
-        let after = query.rawAfter
-        let rows = try await client.query(
+    static let uniqueViolation = "23505"
+
+    /// The statement that stores `plan`: one call of `outpost_store_readings`.
+    static func statement(_ plan: IngestBatch.WritePlan, checkAll: Bool) -> PostgresQuery {
+        let columns = plan.columns
+        let marks = plan.marks
+        return """
+            SELECT inserted, conflicting, conflicting_devices, accepted, revoked FROM outpost_store_readings(
+                \(columns.devices)::text[], \(columns.buffers)::int8[], \(columns.seqs)::int8[],
+                \(columns.timestamps)::int8[], \(columns.metrics)::text[], \(columns.values)::float8[],
+                \(marks.devices)::text[], \(marks.buffers)::int8[], \(marks.lows)::int8[], \(marks.highs)::int8[], \(checkAll))
             """
-            SELECT ts, value, (extract(epoch FROM ts) * 1000000)::bigint, buffer, seq FROM readings
-            WHERE device = \(device) AND metric = \(query.metric) AND ts >= \(query.from) AND ts < \(query.to)
-              AND (\(after?.t)::bigint IS NULL
-                   OR (ts, buffer, seq) > ('epoch'::timestamptz + \(after?.t)::bigint * interval '1 microsecond', \(after?.b)::bigint, \(after?.s)::bigint))
-            ORDER BY ts, buffer, seq LIMIT \(query.limit + 1)
-            """, logger: logger)
-        var readings: [RawReading] = []
-        var last: ReadingsQuery.RawPosition?
-        var more = false
-        for try await (ts, value, micros, buffer, seq) in rows.decode((Date, Double, Int64, Int64, Int64).self) {
-            if readings.count == query.limit {
-                more = true
-                break
+    }
+
+    func write(_ plan: IngestBatch.WritePlan, checkAll: Bool) async throws -> Outcome {
+        let query = Self.statement(plan, checkAll: checkAll)
+        let logger = logger
+        var outcome: Outcome
+        do {
+            outcome = try await deadline.run(client) { connection in
+                var outcome = Outcome(inserted: 0, conflicting: 0, conflictingDevices: [], accepted: [], revoked: [])
+                for try await (inserted, conflicting, devices, accepted, revoked) in try await connection.query(query, logger: logger)
+                    .decode((Int64, Int64, [String], [String], [String]).self)
+                {
+                    outcome.inserted = Int(inserted)
+                    outcome.conflicting = Int(conflicting)
+                    outcome.conflictingDevices = Set(devices.compactMap(DeviceID.init))
+                    outcome.accepted = Set(accepted.compactMap(DeviceID.init))
+                    outcome.revoked = Set(revoked.compactMap(DeviceID.init))
+                }
+                return outcome
             }
-            readings.append(RawReading(ts: ts, value: value))
-            last = .init(t: micros, b: buffer, s: seq)
+        } catch let error as StoreError where error.code == .writeDeadline {
+            deadlines?.increment()
+            throw error
         }
-        return (readings, more ? last.map { Cursor.encode($0) } : nil)
-    }
-
-    /// Buckets of `query.bucket` aligned to the epoch (UTC). One page covers at most
-    /// `limit` bucket widths, so a page's work is bounded however long the range is.
-    func buckets(device: String, _ query: ReadingsQuery) async throws -> ([Aggregate], String?) {
-        let width = query.bucket.seconds! * 1_000_000
-        let rangeStart = ReadingsQuery.microseconds(query.from)
-        let rangeEnd = ReadingsQuery.microseconds(query.to)
-        let alignedStart = Self.floor(rangeStart, to: width)
-        let pageStart = max(query.bucketFrom ?? alignedStart, alignedStart)
-        let pageEnd = min(rangeEnd, pageStart + Int64(query.limit) * width)
-        guard pageStart < rangeEnd else { return ([], nil) }
-        let rows = try await client.query(
-            """
-            SELECT (extract(epoch FROM date_bin(\(width)::bigint * interval '1 microsecond', ts, 'epoch'::timestamptz)) * 1000000)::bigint AS start,
-                   avg(value), min(value), max(value), count(*)
-            FROM readings
-            WHERE device = \(device) AND metric = \(query.metric)
-              AND ts >= 'epoch'::timestamptz + \(max(pageStart, rangeStart))::bigint * interval '1 microsecond'
-              AND ts < 'epoch'::timestamptz + \(pageEnd)::bigint * interval '1 microsecond'
-            GROUP BY 1 ORDER BY 1
-            """, logger: logger)
-        var aggregates: [Aggregate] = []
-        for try await (start, avg, min, max, count) in rows.decode((Int64, Double, Double, Double, Int64).self) {
-            aggregates.append(Aggregate(start: Date(timeIntervalSince1970: Double(start) / 1_000_000), avg: avg, min: min, max: max, count: count))
+        for (device, repeats) in plan.conflictingRepeats where outcome.accepted.contains(device) {
+            outcome.conflicting += repeats
+            outcome.conflictingDevices.insert(device)
         }
-        return (aggregates, pageEnd < rangeEnd ? String(pageEnd) : nil)
-    }
-
-    /// The newest reading of each metric of one device, found through the
-    /// (device, metric, ts) index one metric at a time rather than by scanning the device.
-    func latest(device: String) async throws -> [Latest] {
-        let rows = try await client.query(
-            """
-            WITH RECURSIVE metrics AS (
-                (SELECT metric FROM readings WHERE device = \(device) ORDER BY metric LIMIT 1)
-                UNION ALL
-                SELECT (SELECT r.metric FROM readings r WHERE r.device = \(device) AND r.metric > m.metric ORDER BY r.metric LIMIT 1)
-                FROM metrics m WHERE m.metric IS NOT NULL
-            )
-            SELECT m.metric, l.ts, l.value FROM metrics m
-            CROSS JOIN LATERAL (
-                SELECT ts, value FROM readings WHERE device = \(device) AND metric = m.metric ORDER BY ts DESC LIMIT 1) l
-            WHERE m.metric IS NOT NULL ORDER BY m.metric
-            """, logger: logger)
-        var latest: [Latest] = []
-        for try await (metric, ts, value) in rows.decode((String, Date, Double).self) {
-            latest.append(Latest(device: device, metric: metric, ts: ts, value: value))
-        }
-        return latest
-    }
-
-    /// Streams one device's readings in `[from, to)` as CSV or NDJSON, in chunks of about
-    /// 64 KiB. postgres-nio's row stream is back-pressured, so memory stays flat however
-    /// many rows there are.
-    func export(device: String, metric: String?, from: Date, to: Date, format: ExportFormat, writer: inout any ResponseBodyWriter)
-        async throws
-    {
-        let rows = try await client.query(
-            """
-            SELECT ts, metric, value, buffer, seq FROM readings
-            WHERE device = \(device) AND (\(metric)::text IS NULL OR metric = \(metric)::text) AND ts >= \(from) AND ts < \(to)
-            ORDER BY ts, metric, buffer, seq
-            """, logger: logger)
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(80 * 1024)
-        if format == .csv { buffer.writeString("ts,device,metric,value,buffer,seq\n") }
-        for try await (ts, rowMetric, value, bufferID, seq) in rows.decode((Date, String, Double, Int64, Int64).self) {
-            let time = APIJSON.timestamp(ts)
-            switch format {
-            case .csv:
-                buffer.writeString("\(time),\(device),\(rowMetric),\(value),\(bufferID),\(seq)\n")
-            case .ndjson:
-                buffer.writeString(#"{"ts":"\#(time)","device":"\#(device)","metric":"\#(rowMetric)","value":\#(value.isFinite ? "\(value)" : "null"),"buffer":\#(bufferID),"seq":\#(seq)}"#)
-                buffer.writeString("\n")
-            }
-            if buffer.readableBytes >= 64 * 1024 {
-                try await writer.write(buffer)
-                buffer.clear()
-            }
-        }
-        if buffer.readableBytes > 0 { try await writer.write(buffer) }
-    }
-
-    enum ExportFormat: String, Sendable { case csv, ndjson }
-
-    static func floor(_ value: Int64, to width: Int64) -> Int64 {
-        let remainder = value % width
-        return remainder >= 0 ? value - remainder : value - remainder - width
+        return outcome
     }
 }
