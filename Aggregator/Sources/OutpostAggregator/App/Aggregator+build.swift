@@ -65,7 +65,7 @@ public func buildAggregator(
 
     let codec = WireCodec()
     let pipeline = IngestPipeline(
-        settings: configuration.ingest, store: ReadingStore(client: database.ingest, logger: component("ingest"), metrics: metrics,
+        settings: configuration.ingest, store: ReadingsStore(primary: database.ingest, logger: component("ingest"), metrics: metrics,
                                                          deadline: .milliseconds(configuration.ingest.writeDeadlineMs)),
         acks: MQTTAckPublisher(brokers: brokers, codec: codec), metrics: metrics, logger: component("ingest"))
     let presence = PresenceRecorder(maxPendingDevices: configuration.devices.maxPendingDevices)

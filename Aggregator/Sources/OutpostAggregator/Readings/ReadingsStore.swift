@@ -3,14 +3,15 @@ import OutpostCommon
 import PostgresNIO
 import Prometheus
 
-/// Writes a batch of readings in one round trip: one statement, committed on its own.
+/// The `readings` table. Ingest writes a batch of readings in one round trip on the primary:
+/// one statement, committed on its own; the admin API reads (`ReadingsStore+Reads.swift`).
 ///
 /// The statement calls `outpost_store_readings` (migration 0120) with column arrays (no
 /// per-row statements): it keeps only readings of devices that exist and are not revoked,
 /// stores each `(device, buffer, seq)` once whatever its `ts`, and reports how many rows were
 /// new, how many repeated a stored key with another `ts`, metric or value, and which devices
 /// were refused, so their messages can be counted and left unacked.
-public struct ReadingStore: Sendable {
+public struct ReadingsStore: Sendable {
     /// What one write did.
     public struct Outcome: Sendable, Equatable {
         /// Readings inserted; the rest of the accepted ones were already stored.
@@ -26,15 +27,19 @@ public struct ReadingStore: Sendable {
         public var revoked: Set<DeviceID>
     }
 
-    let client: PostgresClient
+    /// The pool writes go to, and reads when there is no fresh replica.
+    let primary: PostgresClient
+    let replica: ReadReplica?
     let logger: Logger
     let conflictFallbacks: Counter?
     let deadlines: Counter?
     /// Bounds each write, lease included (``WriteDeadline``).
     let deadline: WriteDeadline
 
-    public init(client: PostgresClient, logger: Logger, metrics: AggregatorMetrics? = nil, deadline: Duration = .seconds(30)) {
-        self.client = client
+    public init(primary: PostgresClient, replica: ReadReplica? = nil, logger: Logger, metrics: AggregatorMetrics? = nil,
+                deadline: Duration = .seconds(30)) {
+        self.primary = primary
+        self.replica = replica
         self.logger = logger
         self.conflictFallbacks = metrics?.conflictFallbacks
         self.deadlines = metrics?.writeDeadlines
@@ -83,7 +88,7 @@ public struct ReadingStore: Sendable {
         let logger = logger
         var outcome: Outcome
         do {
-            outcome = try await deadline.run(client) { connection in
+            outcome = try await deadline.run(primary) { connection in
                 var outcome = Outcome(inserted: 0, conflicting: 0, conflictingDevices: [], accepted: [], revoked: [])
                 for try await (inserted, conflicting, devices, accepted, revoked) in try await connection.query(query, logger: logger)
                     .decode((Int64, Int64, [String], [String], [String]).self)

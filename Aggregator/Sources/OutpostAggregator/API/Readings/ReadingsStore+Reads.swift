@@ -4,10 +4,10 @@ import Logging
 import NIOCore
 import PostgresNIO
 
-/// Reads the `readings` table (`device, buffer, seq, ts, metric, value`) for the admin API,
+/// Reads of the `readings` table (`device, buffer, seq, ts, metric, value`) for the admin API,
 /// from the read replica while it is fresh enough (``ReadReplica``): readings are written
 /// only by ingest, so no API caller reads its own writes here.
-struct ReadingsStore: Sendable {
+extension ReadingsStore {
     struct RawReading: Codable, Sendable, Equatable {
         let ts: Date
         let value: Double
@@ -26,16 +26,6 @@ struct ReadingsStore: Sendable {
         let metric: String
         let ts: Date
         let value: Double
-    }
-
-    let primary: PostgresClient
-    let replica: ReadReplica?
-    let logger: Logger
-
-    init(primary: PostgresClient, replica: ReadReplica? = nil, logger: Logger) {
-        self.primary = primary
-        self.replica = replica
-        self.logger = logger
     }
 
     /// The pool for the next query: the replica's when configured and fresh, else the primary's.
