@@ -149,7 +149,7 @@ struct WriteIsolationTests {
             let metrics = AggregatorMetrics()
             let recorder = PresenceRecorder(maxPendingDevices: 100)
             let service = PresenceService(
-                recorder: recorder, store: DeviceStore(client: aggregator.database.client, logger: Logger(label: "test")),
+                recorder: recorder, store: DevicesStore(client: aggregator.database.client, logger: Logger(label: "test")),
                 settings: DeviceSettings(flushIntervalMs: 100), readiness: aggregator.readiness, metrics: metrics,
                 logger: Logger(label: "test"))
             let running = Task { try await service.run() }

@@ -13,7 +13,7 @@ struct LiveTeardownTests {
         return LiveView(settings: LiveSettings(janusUrl: "http://127.0.0.1:1", mediaAddress: "192.0.2.1"),
                         janus: JanusClient(baseURL: "http://127.0.0.1:1", secrets: .init(apiSecret: "s", adminKey: "k"), timeout: .seconds(2)),
                         adminKey: "k",
-                        store: LiveSessionStore(client: env.client, logger: logger),
+                        store: LiveSessionStore(client: env.client, logger: logger), devices: DevicesStore(client: env.client, logger: logger),
                         relaySessions: LiveRelaySessions(client: env.client, logger: logger),
                         commands: CommandRecords(client: env.client, logger: logger), audit: AuditLog(client: env.client, logger: logger),
                         metrics: env.metrics, logger: logger, ingress: nil, relays: MediaRelayStore(client: env.client, logger: logger))

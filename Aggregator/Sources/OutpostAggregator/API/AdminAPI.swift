@@ -21,7 +21,7 @@ public struct AdminAPI: RouteProvider {
     let apiKeys: APIKeyStore
     let keyring: SigningKeyring
     let sessions: SessionService
-    let devices: DeviceCatalog
+    let devices: DevicesStore
     let readings: ReadingsStore
     let deviceEvents: DeviceEventLog
     let commands: CommandRecords
@@ -58,7 +58,7 @@ public struct AdminAPI: RouteProvider {
         sessions = SessionService(
             client: client, keyring: keyring, users: users, logger: logger,
             accessTokenLifetime: .seconds(settings.accessTokenSeconds), refreshTokenLifetime: .seconds(settings.refreshTokenSeconds))
-        devices = DeviceCatalog(client: client, logger: logger)
+        devices = DevicesStore(client: client, logger: logger)
         readings = ReadingsStore(primary: client, replica: readReplica, logger: logger)
         deviceEvents = DeviceEventLog(client: client, logger: logger)
         commands = CommandRecords(client: client, logger: logger)

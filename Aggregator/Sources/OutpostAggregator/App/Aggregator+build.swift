@@ -147,7 +147,7 @@ public func buildAggregator(
         SchemaService(database: database, migrationsDirectory: configuration.migrationsDir, settings: configuration.readings,
                       readiness: readiness, logger: component("schema")),
     ] + connections + [
-        PresenceService(recorder: presence, store: DeviceStore(client: database.client, logger: component("presence")),
+        PresenceService(recorder: presence, store: DevicesStore(client: database.client, logger: component("presence")),
                         settings: configuration.devices, readiness: readiness, metrics: metrics, logger: component("presence")),
         CommandService(store: commands, brokers: brokers, inbox: commandInbox, settings: configuration.commands,
                        readiness: readiness, metrics: metrics, logger: component("commands")),

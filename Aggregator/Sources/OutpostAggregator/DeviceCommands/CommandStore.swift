@@ -58,13 +58,7 @@ public struct CommandStore: Sendable {
     private func insert(id: String, device: DeviceID, name: String, argsText: String, ttlSeconds: Int, actor: String,
                         auditDetails: String, logger: Logger) async throws -> CommandRecord {
         try await client.withTransaction(logger: logger) { connection in
-            var revoked: Bool? = nil
-            for try await isRevoked in try await connection.query(
-                "SELECT revoked_at IS NOT NULL FROM devices WHERE id = \(device.rawValue) FOR SHARE", logger: logger).decode(Bool.self)
-            {
-                revoked = isRevoked
-            }
-            guard let revoked else { throw CommandError(.unknownDevice, "no device \(device)") }
+            guard let revoked = try await DevicesStore.isRevoked(device, on: connection, logger: logger) else { throw CommandError(.unknownDevice, "no device \(device)") }
             guard !revoked else { throw CommandError(.revokedDevice, "device \(device) is revoked") }
             var stored: CommandRecord? = nil
             for try await row in try await connection.query(

@@ -44,11 +44,7 @@ public struct IdentityStore: Sendable {
     /// Creates the device row if new (kind updated if given again) and stores the token's hash.
     public func createToken(hash: String, device: String, kind: String, expiresAt: Date) async throws {
         try await transaction { connection in
-            try await connection.query(
-                """
-                INSERT INTO devices (id, kind) VALUES (\(device), \(kind))
-                ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind
-                """, logger: logger)
+            try await DevicesStore.register(device, kind: kind, on: connection, logger: logger)
             try await connection.query(
                 "INSERT INTO enrollment_tokens (token_hash, device_id, expires_at) VALUES (\(hash), \(device), \(expiresAt))",
                 logger: logger)
@@ -62,11 +58,7 @@ public struct IdentityStore: Sendable {
         guard !tokens.isEmpty else { return }
         let hashes = tokens.map(\.hash), devices = tokens.map(\.device)
         try await transaction { connection in
-            try await connection.query(
-                """
-                INSERT INTO devices (id, kind) SELECT unnest(\(devices)::text[]), \(kind)
-                ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind
-                """, logger: logger)
+            try await DevicesStore.register(devices, kind: kind, on: connection, logger: logger)
             try await connection.query(
                 """
                 INSERT INTO enrollment_tokens (token_hash, device_id, expires_at)
@@ -125,7 +117,7 @@ public struct IdentityStore: Sendable {
                 throw expired ? IdentityError(.tokenExpired, "the token expired") : IdentityError(.tokenUsed, "the token was used already")
             }
             try await insert(certificate, notBefore: notBefore, on: connection)
-            try await connection.query("UPDATE devices SET revoked_at = NULL WHERE id = \(certificate.deviceID)", logger: logger)
+            try await DevicesStore.clearRevocation(of: certificate.deviceID, on: connection, logger: logger)
         }
     }
 
@@ -161,23 +153,9 @@ public struct IdentityStore: Sendable {
     /// revoked now; throws `unknown_device` for an unknown id.
     public func revokeDevice(_ device: String) async throws -> [String] {
         try await transaction { connection in
-            var known = false
-            for try await _ in try await connection.query(
-                "UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = \(device) RETURNING id", logger: logger)
-            {
-                known = true
+            guard try await DevicesStore.revoke(device, on: connection, logger: logger) else {
+                throw IdentityError(.unknownDevice, "no device \(device)")
             }
-            guard known else { throw IdentityError(.unknownDevice, "no device \(device)") }
-            // Offline at once: a revoked device cannot be online, and the silence sweep skips it.
-            try await connection.query(
-                """
-                WITH gone AS (
-                    UPDATE devices SET status = 'offline', status_cause = 'revoked', status_changed_at = now()
-                    WHERE id = \(device) AND status = 'online' RETURNING id, status_changed_at
-                )
-                INSERT INTO device_status_changes (device, status, changed_at, cause)
-                SELECT id, 'offline', status_changed_at, 'revoked' FROM gone
-                """, logger: logger)
             // Unused tokens for the device die with it: revocation must not be undone by an old token.
             try await connection.query(
                 "UPDATE enrollment_tokens SET expires_at = now() WHERE device_id = \(device) AND used_at IS NULL AND expires_at > now()",

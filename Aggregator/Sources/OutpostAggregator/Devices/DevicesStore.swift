@@ -2,11 +2,12 @@ import Logging
 import OutpostCommon
 import PostgresNIO
 
-/// The presence columns of `devices`, `device_status_changes` and `device_events`.
+/// The `devices` table, with `device_status_changes` and `device_events` that presence writes
+/// beside it. The admin API's view of it is in `API/Devices/DevicesStore+Catalog.swift`.
 ///
-/// Every write touches only devices that exist and are not revoked; what it reports
+/// Every presence write touches only devices that exist and are not revoked; what it reports
 /// back tells the caller which messages to count as refused.
-public struct DeviceStore: Sendable {
+public struct DevicesStore: Sendable {
     let client: PostgresClient
     let logger: Logger
 
@@ -147,9 +148,99 @@ public struct DeviceStore: Sendable {
         }
         return groups
     }
+    /// Whether the device's presence says offline (a device not yet heard from is not).
+    public func isOffline(device: String) async throws -> Bool {
+        var offline = false
+        for try await status in try await client.query("SELECT status FROM devices WHERE id = \(device)", logger: logger)
+            .decode(String?.self)
+        {
+            offline = status == "offline"
+        }
+        return offline
+    }
+
+    /// The broker override of `device`: nil when no such device row exists, `.some(nil)` when it has none.
+    public func brokerOverride(of device: String) async throws -> String?? {
+        let rows = try await client.query("SELECT broker_override FROM devices WHERE id = \(device)", logger: logger)
+        for try await override in rows.decode(String?.self) {
+            return .some(override)
+        }
+        return nil
+    }
+
+    /// Sets (or with nil clears) the broker override of `device`; returns the stored override,
+    /// nil when no such device row exists.
+    public func setBrokerOverride(_ broker: String?, for device: String) async throws -> String?? {
+        let rows = try await client.query(
+            "UPDATE devices SET broker_override = \(broker) WHERE id = \(device) RETURNING broker_override", logger: logger)
+        for try await override in rows.decode(String?.self) {
+            return .some(override)
+        }
+        return nil
+    }
 }
 
-/// One kind-and-status group of ``DeviceStore/fleet()``.
+/// Statements on `devices` that run inside another store's transaction.
+extension DevicesStore {
+    /// Creates the device row if new; a known device gets `kind` again.
+    static func register(_ device: String, kind: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO devices (id, kind) VALUES (\(device), \(kind))
+            ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind
+            """, logger: logger)
+    }
+
+    /// Creates the device rows that are new; known devices get `kind` again.
+    static func register(_ devices: [String], kind: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO devices (id, kind) SELECT unnest(\(devices)::text[]), \(kind)
+            ON CONFLICT (id) DO UPDATE SET kind = EXCLUDED.kind
+            """, logger: logger)
+    }
+
+    /// Clears the device's revocation (a new certificate was issued to it).
+    static func clearRevocation(of device: String?, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("UPDATE devices SET revoked_at = NULL WHERE id = \(device)", logger: logger)
+    }
+
+    /// Marks the device revoked and, if online, offline at once: a revoked device cannot be
+    /// online, and the silence sweep skips it. False for an unknown device (nothing written).
+    static func revoke(_ device: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        var known = false
+        for try await _ in try await connection.query(
+            "UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = \(device) RETURNING id", logger: logger)
+        {
+            known = true
+        }
+        guard known else { return false }
+        try await connection.query(
+            """
+            WITH gone AS (
+                UPDATE devices SET status = 'offline', status_cause = 'revoked', status_changed_at = now()
+                WHERE id = \(device) AND status = 'online' RETURNING id, status_changed_at
+            )
+            INSERT INTO device_status_changes (device, status, changed_at, cause)
+            SELECT id, 'offline', status_changed_at, 'revoked' FROM gone
+            """, logger: logger)
+        return true
+    }
+
+    /// Whether the device is revoked, its row locked `FOR SHARE` until the transaction ends;
+    /// nil for an unknown device.
+    static func isRevoked(_ device: DeviceID, on connection: PostgresConnection, logger: Logger) async throws -> Bool? {
+        var revoked: Bool? = nil
+        for try await isRevoked in try await connection.query(
+            "SELECT revoked_at IS NOT NULL FROM devices WHERE id = \(device.rawValue) FOR SHARE", logger: logger).decode(Bool.self)
+        {
+            revoked = isRevoked
+        }
+        return revoked
+    }
+}
+
+/// One kind-and-status group of ``DevicesStore/fleet()``.
 public struct FleetGroup: Sendable, Equatable {
     public var kind: String
     /// `online`, `offline`, `unknown` (never connected) or `revoked`.

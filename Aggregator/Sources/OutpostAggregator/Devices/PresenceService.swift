@@ -12,13 +12,13 @@ import ServiceLifecycle
 /// graceful shutdown whatever is pending is flushed once more.
 public struct PresenceService: Service {
     let recorder: PresenceRecorder
-    let store: DeviceStore
+    let store: DevicesStore
     let settings: DeviceSettings
     let readiness: SchemaReadiness
     let metrics: AggregatorMetrics
     let logger: Logger
 
-    public init(recorder: PresenceRecorder, store: DeviceStore, settings: DeviceSettings, readiness: SchemaReadiness,
+    public init(recorder: PresenceRecorder, store: DevicesStore, settings: DeviceSettings, readiness: SchemaReadiness,
                 metrics: AggregatorMetrics, logger: Logger) {
         self.recorder = recorder
         self.store = store

@@ -140,15 +140,4 @@ public struct LiveSessionStore: Sendable {
             WHERE device = \(device)
             """, logger: logger)
     }
-
-    /// Whether the device's presence says offline (a device not yet heard from is not).
-    public func isOffline(device: String) async throws -> Bool {
-        var offline = false
-        for try await status in try await client.query("SELECT status FROM devices WHERE id = \(device)", logger: logger)
-            .decode(String?.self)
-        {
-            offline = status == "offline"
-        }
-        return offline
-    }
 }

@@ -13,6 +13,8 @@ public struct LiveView: Sendable {
     let janus: JanusClient
     let adminKey: String
     let store: LiveSessionStore
+    /// Presence, for the teardown of sessions whose camera went offline.
+    let devices: DevicesStore
     /// Who created each Janus session of the browser relay.
     let relaySessions: LiveRelaySessions
     let commands: CommandRecords
@@ -41,7 +43,7 @@ public struct LiveView: Sendable {
         guard let url = settings.janusUrl else { return nil }
         let secrets = try JanusConfigGenerator.readSecrets(from: settings.janusConfigDir)
         return LiveView(settings: settings, janus: JanusClient(baseURL: url, secrets: secrets), adminKey: secrets.adminKey,
-                        store: LiveSessionStore(client: client, logger: logger),
+                        store: LiveSessionStore(client: client, logger: logger), devices: DevicesStore(client: client, logger: logger),
                         relaySessions: LiveRelaySessions(client: client, logger: logger),
                         commands: CommandRecords(client: client, logger: logger),
                         audit: AuditLog(client: client, logger: logger), metrics: metrics, logger: logger, ingress: ingress,
@@ -103,7 +105,7 @@ public struct LiveView: Sendable {
                     try await store.recordViewers(device: session.device, count: info.viewers)
                     if info.viewers > 0 { idleSince = now }
                 }
-                let offline = try await store.isOffline(device: session.device)
+                let offline = try await devices.isOffline(device: session.device)
                 if let reason = LivePlan.teardownReason(
                     deviceOffline: offline, exists: info != nil, viewers: info?.viewers ?? 0, idleSince: idleSince,
                     mediaAgeMs: info?.mediaAgeMs, startedAt: session.startedAt, now: now,

@@ -3,8 +3,8 @@ import Logging
 import OutpostCommon
 import PostgresNIO
 
-/// Devices as the admin API sees them: the shared `devices` table.
-public struct DeviceCatalog: Sendable {
+/// Devices as the admin API sees them.
+extension DevicesStore {
     public struct Device: Codable, Sendable, Equatable {
         public let id: String
         public let kind: String
@@ -78,14 +78,6 @@ public struct DeviceCatalog: Sendable {
         (SELECT max(not_after) FROM certificates c WHERE c.device_id = devices.id AND c.revoked_at IS NULL),
         cert_serial, cert_not_after
         """
-
-    let client: PostgresClient
-    let logger: Logger
-
-    public init(client: PostgresClient, logger: Logger) {
-        self.client = client
-        self.logger = logger
-    }
 
     public func list(_ filter: Filter) async throws -> [Device] {
         let pattern = filter.search.map { "%" + Self.escapeLike($0) + "%" }
