@@ -5,7 +5,7 @@ import Synchronization
 
 /// API keys for automation: `opk_{id}_{secret}`, shown once at creation, stored as the
 /// SHA-256 of the secret, each with a role and an expiry.
-public struct APIKeyStore: Sendable {
+public struct APIKeysStore: Sendable {
     public struct Key: Codable, Sendable, Equatable {
         public let id: String
         public let name: String

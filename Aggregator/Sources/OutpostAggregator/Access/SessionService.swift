@@ -23,12 +23,12 @@ public struct SessionService: Sendable {
 
     let client: PostgresClient
     let keyring: SigningKeyring
-    let users: UserStore
+    let users: UsersStore
     let logger: Logger
     let accessTokenLifetime: Duration
     let refreshTokenLifetime: Duration
 
-    init(client: PostgresClient, keyring: SigningKeyring, users: UserStore, logger: Logger,
+    init(client: PostgresClient, keyring: SigningKeyring, users: UsersStore, logger: Logger,
          accessTokenLifetime: Duration, refreshTokenLifetime: Duration) {
         self.client = client
         self.keyring = keyring
@@ -39,7 +39,7 @@ public struct SessionService: Sendable {
     }
 
     /// Starts a new refresh family for a user who just proved their password.
-    func startSession(for user: UserStore.User) async throws -> Tokens {
+    func startSession(for user: UsersStore.User) async throws -> Tokens {
         let refresh = SecretToken.generate()
         let family = UUID().uuidString
         try await client.query(
@@ -52,7 +52,7 @@ public struct SessionService: Sendable {
     }
 
     enum RefreshOutcome {
-        case rotated(UserStore.User, String)
+        case rotated(UsersStore.User, String)
         case reused(userID: String, family: String)
         case invalid
     }
@@ -79,14 +79,14 @@ public struct SessionService: Sendable {
             }
             if revoked || expired { return .invalid }
             try await connection.query("UPDATE api_refresh_tokens SET used_at = now() WHERE id = \(id)::uuid", logger: logger)
-            var user: UserStore.User?
+            var user: UsersStore.User?
             let userRows = try await connection.query(
                 """
                 SELECT username, role, created_at, must_change_password FROM api_users
                 WHERE id = \(userID)::uuid AND disabled_at IS NULL
                 """, logger: logger)
             for try await (username, role, createdAt, mustChange) in userRows.decode((String, String, Date, Bool).self) {
-                user = UserStore.User(id: userID, username: username, role: Role(rawValue: role) ?? .viewer, createdAt: createdAt,
+                user = UsersStore.User(id: userID, username: username, role: Role(rawValue: role) ?? .viewer, createdAt: createdAt,
                                       disabled: false, mustChangePassword: mustChange)
             }
             guard let user else { return .invalid }
@@ -125,7 +125,7 @@ public struct SessionService: Sendable {
         return userID
     }
 
-    private func tokens(for user: UserStore.User, refresh: String) async throws -> Tokens {
+    private func tokens(for user: UsersStore.User, refresh: String) async throws -> Tokens {
         let (kid, key) = try await keyring.signingKey()
         let now = Int64(Date().timeIntervalSince1970)
         let lifetime = accessTokenLifetime.wholeSeconds

@@ -7,7 +7,7 @@ import PostgresNIO
 
 /// Admin API users: bcrypt password hashes and a role. No user exists until an operator
 /// creates one (`outpost-aggregator user create`); there are no default credentials.
-public struct UserStore: Sendable {
+public struct UsersStore: Sendable {
     public struct User: Codable, Sendable, Equatable {
         public let id: String
         public let username: String

@@ -15,7 +15,7 @@ public struct Aggregator: Sendable {
     /// One client per configured broker, and where each device is published to.
     public let brokers: BrokerSet
     public let metrics: AggregatorMetrics
-    public let commands: CommandStore
+    public let commands: CommandsStore
     public let readiness: SchemaReadiness
     /// In start order; the service group shuts them down in reverse, so the HTTPS server
     /// stops first, ingest drains while the broker and database are still up, and the
@@ -70,7 +70,7 @@ public func buildAggregator(
         acks: MQTTAckPublisher(brokers: brokers, codec: codec), metrics: metrics, logger: component("ingest"))
     let presence = PresenceRecorder(maxPendingDevices: configuration.devices.maxPendingDevices)
     let commandInbox = BoundedQueue<CommandInbox>(limit: 1_000)
-    let commands = CommandStore(client: database.client, logger: component("commands"))
+    let commands = CommandsStore(client: database.client, logger: component("commands"))
     let router = MessageRouter(
         codec: codec, pipeline: pipeline, presence: presence, commands: commandInbox, metrics: metrics, brokers: brokers,
         logger: component("ingest"))

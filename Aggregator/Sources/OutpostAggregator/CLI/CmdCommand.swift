@@ -49,7 +49,7 @@ extension AggregatorCommand.Cmd {
             configuration.logging.bootstrap()
             let logger = Logger(label: "aggregator.cmd")
             let database = try Database(settings: configuration.postgres, logger: logger)
-            let store = CommandStore(client: database.client, logger: logger)
+            let store = CommandsStore(client: database.client, logger: logger)
             let actor = "cli:\(ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "unknown")"
             let final: CommandRecord = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await database.client.run() }
@@ -94,7 +94,7 @@ extension AggregatorCommand.Cmd {
             configuration.logging.bootstrap()
             let logger = Logger(label: "aggregator.cmd")
             let database = try Database(settings: configuration.postgres, logger: logger)
-            let store = CommandStore(client: database.client, logger: logger)
+            let store = CommandsStore(client: database.client, logger: logger)
             let record = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await database.client.run() }
                 defer { group.cancelAll() }

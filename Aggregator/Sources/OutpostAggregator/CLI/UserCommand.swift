@@ -32,7 +32,7 @@ extension AggregatorCommand.User {
 
         func validate() throws {
             guard Role(rawValue: role) != nil else { throw ValidationError("--role must be admin, operator or viewer") }
-            guard UserStore.isValidUsername(username) else { throw ValidationError("--username must match [a-z0-9][a-z0-9._-]{0,62}") }
+            guard UsersStore.isValidUsername(username) else { throw ValidationError("--username must match [a-z0-9][a-z0-9._-]{0,62}") }
         }
 
         func run() async throws {
@@ -46,13 +46,13 @@ extension AggregatorCommand.User {
             } else {
                 password = SecretToken.generate(bytes: 18)
             }
-            if let problem = UserStore.passwordProblem(password) { throw ValidationError(problem) }
+            if let problem = UsersStore.passwordProblem(password) { throw ValidationError(problem) }
             let database = try Database(settings: configuration.postgres, logger: logger)
             let account = ProcessInfo.processInfo.environment["SUDO_USER"] ?? ProcessInfo.processInfo.environment["USER"] ?? "root"
             let user = try await withThrowingTaskGroup(of: Void.self) { group in
                 group.addTask { await database.client.run() }
                 defer { group.cancelAll() }
-                let store = UserStore(client: database.client, logger: logger, bcryptCost: UInt8(configuration.api.bcryptCost))
+                let store = UsersStore(client: database.client, logger: logger, bcryptCost: UInt8(configuration.api.bcryptCost))
                 return try await store.create(username: username, password: password, role: Role(rawValue: role)!,
                                               origin: .cli(account: account), audit: AuditLog(client: database.client, logger: logger))
             }

@@ -3,11 +3,12 @@ import Logging
 import OutpostCommon
 import PostgresNIO
 
-/// Device commands in the `commands` table (queued → sent → succeeded | failed | expired).
-/// Inserting a row is all "send" does: the table's trigger wakes the aggregators'
-/// dispatchers, which publish it and track its state.
-struct CommandRecords: Sendable {
-    struct Command: Codable, Sendable, Equatable {
+/// Commands as the admin API, live view and recorder see them (queued → sent → succeeded |
+/// failed | expired). Inserting a row is all "send" does: the table's trigger wakes the
+/// aggregators' dispatchers, which publish it and track its state.
+extension CommandsStore {
+    /// A command as the admin API, live view and recorder show it.
+    struct View: Codable, Sendable, Equatable {
         let id: String
         let device: String
         let name: String
@@ -44,14 +45,12 @@ struct CommandRecords: Sendable {
     /// The agent's built-in commands (see DESIGN.md, Commands).
     static let names: Set<String> = ["ping", "set_interval", "collect_now", "start_stream", "stop_stream", "restart_agent"]
     static let statuses: Set<String> = ["queued", "sent", "succeeded", "failed", "expired"]
-    static let columns = """
+    /// The columns of a ``View``.
+    static let viewColumns = """
         id, device, name, args::text, status, created_at, created_by, expires_at, sent_at, finished_at, output::text, error_code, error_message
         """
 
-    let client: PostgresClient
-    let logger: Logger
-
-    func send(device: String, name: String, args: JSONValue, ttl: Int, origin: AuditLog.Origin, audit: AuditLog) async throws -> Command {
+    func send(device: String, name: String, args: JSONValue, ttl: Int, origin: AuditLog.Origin, audit: AuditLog) async throws -> View {
         let id = "cmd-" + SecretToken.generate(bytes: 12)
         let argsJSON = String(decoding: try JSONEncoder().encode(args), as: UTF8.self)
         let rows = try await client.query(
@@ -59,7 +58,7 @@ struct CommandRecords: Sendable {
             INSERT INTO commands (id, device, name, args, created_by, expires_at)
             SELECT \(id), id, \(name), \(argsJSON)::jsonb, \(origin.actor), now() + make_interval(secs => \(ttl))
             FROM devices WHERE id = \(device) AND decommissioned_at IS NULL
-            RETURNING \(unescaped: Self.columns)
+            RETURNING \(unescaped: Self.viewColumns)
             """, logger: logger)
         guard let command = try await Self.commands(rows).first else {
             throw APIError(.conflict, .conflict, "device \(device) is decommissioned")
@@ -68,22 +67,22 @@ struct CommandRecords: Sendable {
         return command
     }
 
-    func get(_ id: String) async throws -> Command? {
+    func get(_ id: String) async throws -> View? {
         guard id.range(of: "^[A-Za-z0-9_-]{1,64}$", options: .regularExpression) != nil else { return nil }
-        return try await Self.commands(try await client.query("SELECT \(unescaped: Self.columns) FROM commands WHERE id = \(id)", logger: logger)).first
+        return try await Self.commands(try await client.query("SELECT \(unescaped: Self.viewColumns) FROM commands WHERE id = \(id)", logger: logger)).first
     }
 
     /// Newest first; the position of each command is the cursor to continue after it.
-    func list(device: String, status: String?, after: Position?, limit: Int) async throws -> [(Command, Position)] {
+    func list(device: String, status: String?, after: Position?, limit: Int) async throws -> [(View, Position)] {
         let rows = try await client.query(
             """
-            SELECT \(unescaped: Self.columns), (extract(epoch FROM created_at) * 1000000)::bigint FROM commands
+            SELECT \(unescaped: Self.viewColumns), (extract(epoch FROM created_at) * 1000000)::bigint FROM commands
             WHERE device = \(device) AND (\(status)::text IS NULL OR status = \(status)::text)
               AND (\(after?.t)::bigint IS NULL
                    OR (created_at, id) < ('epoch'::timestamptz + \(after?.t)::bigint * interval '1 microsecond', \(after?.i)::text))
             ORDER BY created_at DESC, id DESC LIMIT \(limit)
             """, logger: logger)
-        var result: [(Command, Position)] = []
+        var result: [(View, Position)] = []
         for try await row in rows.decode(
             (String, String, String, String, String, Date, String, Date, Date?, Date?, String?, String?, String?, Int64).self)
         {
@@ -108,7 +107,7 @@ struct CommandRecords: Sendable {
         init?(cursorText text: Substring) {
             let parts = text.split(separator: ".", maxSplits: 1, omittingEmptySubsequences: false)
             guard parts.count == 2, let t = Cursor.integer(parts[0], digits: 16, signed: true), (1...64).contains(parts[1].utf8.count),
-                  parts[1].utf8.allSatisfy({ CommandRecords.isIDByte($0) })
+                  parts[1].utf8.allSatisfy({ CommandsStore.isIDByte($0) })
             else { return nil }
             self.init(t: t, i: String(parts[1]))
         }
@@ -119,20 +118,20 @@ struct CommandRecords: Sendable {
         (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || byte == 0x2D || byte == 0x5F
     }
 
-    typealias Row = (String, String, String, String, String, Date, String, Date, Date?, Date?, String?, String?, String?)
+    typealias ViewRow = (String, String, String, String, String, Date, String, Date, Date?, Date?, String?, String?, String?)
 
-    private static func commands(_ rows: PostgresRowSequence) async throws -> [Command] {
-        var commands: [Command] = []
-        for try await row in rows.decode(Row.self) { commands.append(command(row)) }
+    private static func commands(_ rows: PostgresRowSequence) async throws -> [View] {
+        var commands: [View] = []
+        for try await row in rows.decode(ViewRow.self) { commands.append(command(row)) }
         return commands
     }
 
-    private static func command(_ row: Row) -> Command {
+    private static func command(_ row: ViewRow) -> View {
         func json(_ text: String?) -> JSONValue? {
             text.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
         }
         // The SRTP key of a live view's start_stream is for the agent only (see docs/streaming.md).
-        return Command(id: row.0, device: row.1, name: row.2, args: SRTPKey.redacted(json(row.3) ?? .object([:])), status: row.4, createdAt: row.5,
+        return View(id: row.0, device: row.1, name: row.2, args: SRTPKey.redacted(json(row.3) ?? .object([:])), status: row.4, createdAt: row.5,
                        createdBy: row.6, expiresAt: row.7, sentAt: row.8, finishedAt: row.9, output: json(row.10),
                        errorCode: row.11, errorMessage: row.12)
     }

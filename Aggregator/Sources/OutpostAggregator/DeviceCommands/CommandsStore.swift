@@ -4,7 +4,7 @@ import PostgresNIO
 
 /// The `commands` table: queueing (with an audit entry), claiming for dispatch,
 /// results, expiry. Shared by `outpost-aggregator cmd`, the dispatcher and the Admin API.
-public struct CommandStore: Sendable {
+public struct CommandsStore: Sendable {
     let client: PostgresClient
     let logger: Logger
     let limits: WireLimits

@@ -2,10 +2,10 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Read-only views of the fleet CA's records (`certificates`, `enrollment_tokens`, owned by
-/// the identity module) for the admin API. Issuing and revoking stay with that module,
-/// which also publishes the CRL the broker enforces.
-struct IdentityRecords: Sendable {
+/// Read-only views of the fleet CA's records (`certificates`, `enrollment_tokens`) for the
+/// admin API. Issuing and revoking stay with ``CertificateAuthority``, ``EnrollmentService``
+/// and ``Revocation``, which also publishes the CRL the broker enforces.
+extension IdentityStore {
     struct Certificate: Codable, Sendable, Equatable {
         let serial: String
         let subject: String
@@ -44,9 +44,6 @@ struct IdentityRecords: Sendable {
             try container.encode(usedSerial, forKey: AnyKey(stringValue: "usedSerial"))
         }
     }
-
-    let client: PostgresClient
-    let logger: Logger
 
     /// A device's certificates, newest first.
     func certificates(device: String) async throws -> [Certificate] {

@@ -4,7 +4,7 @@ import PostgresNIO
 
 /// The `live_sessions` table: which camera has a mountpoint, on which ports, since when,
 /// and when it last had a viewer.
-public struct LiveSessionStore: Sendable {
+public struct LiveSessionsStore: Sendable {
     public struct Session: Sendable, Equatable, Codable {
         public var device: String
         public var mountpoint: Int

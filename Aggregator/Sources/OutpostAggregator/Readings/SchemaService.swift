@@ -87,7 +87,7 @@ public struct SchemaService: Service {
             """
         }
         // Also where no aggregator records any more: a dead recorder's relay keeps its stream's key.
-        let relays = try await MediaRelayStore(client: database.client, logger: logger).sweepLapsed()
+        let relays = try await MediaRelaysStore(client: database.client, logger: logger).sweepLapsed()
         if audit + commands + relays > 0 {
             logger.info("deleted rows past retention",
                         metadata: ["audit_log": "\(audit)", "commands": "\(commands)", "media_relays": "\(relays)"])

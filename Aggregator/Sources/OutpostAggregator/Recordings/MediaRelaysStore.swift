@@ -10,7 +10,7 @@ import PostgresNIO
 /// live session with `start_command` `recording`; the relay, wherever it runs, forwards to the
 /// mountpoints those rows name. A recorder that starts while a live view has the agent's stream
 /// takes that stream over with the live session's key.
-struct MediaRelayStore: Sendable {
+struct MediaRelaysStore: Sendable {
     /// A published relay: whose it is, the stream's SRTP key and the agent's SDP offer.
     struct Relay: Sendable, Equatable {
         let owner: String

@@ -3,7 +3,7 @@ import Logging
 import PostgresNIO
 
 /// The `recordings`, `recording_settings` and `recording_claims` tables.
-public struct RecordingStore: Sendable {
+public struct RecordingsStore: Sendable {
     public struct Recording: Sendable, Equatable {
         public var id: Int64
         public var device: String

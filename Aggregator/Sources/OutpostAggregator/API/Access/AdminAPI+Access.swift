@@ -107,7 +107,7 @@ extension AdminAPI {
             let body = try await request.decodeJSON(LoginRequest.self, limit: settings.maxBodyBytes)
             try await loginIPLimiter.take(context.remoteAddress ?? "unknown").enforce("login attempts from this address")
             try await loginUserLimiter.take(body.username.lowercased()).enforce("login attempts for this user")
-            guard body.password.unicodeScalars.count <= UserStore.maxPasswordCharacters, let user = try await users.authenticate(username: body.username, password: body.password)
+            guard body.password.unicodeScalars.count <= UsersStore.maxPasswordCharacters, let user = try await users.authenticate(username: body.username, password: body.password)
             else {
                 try await audit.record("auth.login_failed", target: "user:\(body.username.prefix(64))", origin: origin(context))
                 throw APIError(.unauthorized, .invalidCredentials, "wrong username or password")

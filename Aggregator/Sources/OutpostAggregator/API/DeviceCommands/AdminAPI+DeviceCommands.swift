@@ -15,8 +15,8 @@ struct SendCommandRequest: Decodable, StrictKeys {
         try Self.refuseUnknownKeys(decoder)
         let container = try decoder.container(keyedBy: AnyKey.self)
         name = try container.decode(String.self, forKey: AnyKey(stringValue: "name"))
-        guard CommandRecords.names.contains(name) else {
-            throw APIError.validation("name must be one of \(CommandRecords.names.sorted().joined(separator: ", "))")
+        guard CommandsStore.names.contains(name) else {
+            throw APIError.validation("name must be one of \(CommandsStore.names.sorted().joined(separator: ", "))")
         }
         args = try container.decodeOptional(JSONValue.self, "args") ?? .object([:])
         guard case .object = args else { throw APIError.validation("args must be a JSON object") }
@@ -38,10 +38,10 @@ extension AdminAPI {
         on(.get, "/devices/{id}/commands") { request, context in
             let query = try request.queryParameters(allowing: ["status", "cursor", "limit"])
             let limit = try QueryValue.limit(query, maximum: Self.maximumPageSize)
-            if let status = query["status"], !CommandRecords.statuses.contains(status) {
-                throw APIError.invalidParameter("status", "must be one of \(CommandRecords.statuses.sorted().joined(separator: ", "))")
+            if let status = query["status"], !CommandsStore.statuses.contains(status) {
+                throw APIError.invalidParameter("status", "must be one of \(CommandsStore.statuses.sorted().joined(separator: ", "))")
             }
-            let after = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: CommandRecords.Position.self) }
+            let after = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: CommandsStore.Position.self) }
             let device = try await existingDevice(context)
             let found = try await commands.list(device: device, status: query["status"], after: after, limit: limit + 1)
             let page = Array(found.prefix(limit))
