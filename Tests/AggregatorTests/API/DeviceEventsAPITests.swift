@@ -102,7 +102,7 @@ struct DeviceEventsAPITests {
 
             // Stored through ingest's own writer, one second apart, oldest first.
             let base: Int64 = 1_767_225_600_000
-            let store = DevicesStore(client: env.client, logger: env.logger)
+            let store = DeviceEventsStore(client: env.client, logger: env.logger)
             let cam1 = DeviceID("cam-1")!, cam2 = DeviceID("cam-2")!
             var events: [DeviceEvent] = (0..<7).map { index in
                 DeviceEvent(device: cam1, ts: base + Int64(index) * 1000, kind: index % 3 == 0 ? "stream_state" : "stream_stats",
@@ -166,7 +166,7 @@ struct DeviceEventsAPITests {
             let sessions = LiveSessionsStore(client: env.client, logger: env.logger)
             try await sessions.recordViewers(device: "cam-1", count: 2)
             #expect(try env.psql("SELECT viewers, last_viewer_at > started_at FROM live_sessions") == "2|t")
-            let store = DevicesStore(client: env.client, logger: env.logger)
+            let store = DeviceEventsStore(client: env.client, logger: env.logger)
             let now = WireClock.nowMs()
             _ = try await store.insert([
                 DeviceEvent(device: DeviceID("cam-1")!, ts: now, kind: "stream_stats", data: ["bitrateKbps": 800]),

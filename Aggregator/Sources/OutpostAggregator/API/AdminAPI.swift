@@ -23,7 +23,7 @@ public struct AdminAPI: RouteProvider {
     let sessions: SessionService
     let devices: DevicesStore
     let readings: ReadingsStore
-    let deviceEvents: DeviceEventLog
+    let deviceEvents: DeviceEventsStore
     let commands: CommandsStore
     let identityRecords: IdentityStore
     /// Each device's broker and the operator's overrides (`/devices/{id}/broker`).
@@ -60,7 +60,7 @@ public struct AdminAPI: RouteProvider {
             accessTokenLifetime: .seconds(settings.accessTokenSeconds), refreshTokenLifetime: .seconds(settings.refreshTokenSeconds))
         devices = DevicesStore(client: client, logger: logger)
         readings = ReadingsStore(primary: client, replica: readReplica, logger: logger)
-        deviceEvents = DeviceEventLog(client: client, logger: logger)
+        deviceEvents = DeviceEventsStore(client: client, logger: logger)
         commands = CommandsStore(client: client, logger: logger)
         identityRecords = IdentityStore(client: client, logger: logger)
         self.brokers = brokers ?? BrokerDirectory(

@@ -78,6 +78,17 @@ public struct AuditLog: Sendable {
         logger.info("audit", metadata: ["action": "\(action)", "target": "\(target ?? "-")", "actor": "\(origin.actor)"])
     }
 
+    /// The `command.send` entry of a command queued in `connection`'s transaction, so that the
+    /// command and its entry are stored together or not at all.
+    static func recordCommandSend(_ id: String, actor: String, details: String, on connection: PostgresConnection,
+                                  logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO audit_log (actor, action, target, details)
+            VALUES (\(actor), 'command.send', \(id), \(details)::jsonb)
+            """, logger: logger)
+    }
+
     /// What `GET /audit` asks for: exact action, target and actor, a time range `[from, to)`,
     /// and a page of `limit` entries with ids below `before`. Validated without the database.
     struct Filter: Sendable, Equatable {

@@ -47,7 +47,7 @@ struct IdentityContext {
 }
 
 /// Prints `error: {code}: {message}` on one line and exits non-zero.
-func failing<T>(_ body: () async throws -> T) async throws -> T {
+func reportingIdentityErrors<T>(_ body: () async throws -> T) async throws -> T {
     do {
         return try await body()
     } catch let error as IdentityError {
@@ -74,7 +74,7 @@ extension AggregatorCommand {
             @Flag(help: "Replace an existing CA. Every issued certificate stops working.") var overwrite = false
 
             func run() async throws {
-                try await failing {
+                try await reportingIdentityErrors {
                     let configuration = try ConfigLoader().load(AggregatorConfiguration.self, path: config)
                     let authority = try CertificateAuthority.initialize(directory: configuration.caDirectory, name: name, overwrite: overwrite)
                     print("CA created in \(configuration.caDirectory)")
@@ -96,7 +96,7 @@ extension AggregatorCommand {
             @Option(help: "Lifetime, e.g. 365d.") var lifetime: String = "365d"
 
             func run() async throws {
-                try await failing {
+                try await reportingIdentityErrors {
                     guard let duration = DurationText.parse(lifetime) else { throw ValidationError("--lifetime: use e.g. 90s, 15m, 24h, 365d") }
                     try await IdentityContext.with(config: config, label: "aggregator.ca") { context in
                         let key = P256.Signing.PrivateKey()
@@ -133,7 +133,7 @@ extension AggregatorCommand {
         }
 
         func run() async throws {
-            try await failing {
+            try await reportingIdentityErrors {
                 try await IdentityContext.with(config: config, label: "aggregator.ca") { context in
                     let key = P256.Signing.PrivateKey()
                     let certificate = try context.authority.issue(commonName: name, publicKey: .init(key.publicKey), usage: .client,
@@ -210,7 +210,7 @@ extension AggregatorCommand {
             }
 
             func run() async throws {
-                try await failing {
+                try await reportingIdentityErrors {
                     try await IdentityContext.with(config: config, label: "aggregator.token") { context in
                         if let devicePrefix, let count, let out {
                             try await createBulk(context, devices: Self.bulkDevices(prefix: devicePrefix, count: count, start: start)!, out: out)
@@ -256,7 +256,7 @@ extension AggregatorCommand {
             @Option(help: "Device id.") var device: String
 
             func run() async throws {
-                try await failing {
+                try await reportingIdentityErrors {
                     guard let id = DeviceID(device) else { throw IdentityError(.unknownDevice, "\(device.prefix(64)) is not a device id") }
                     try await IdentityContext.with(config: config, label: "aggregator.revoke") { context in
                         let outcome = try await context.operations.revokeCertificates(device: id, origin: IdentityContext.origin,
@@ -275,7 +275,7 @@ extension AggregatorCommand {
             @Option(help: "Configuration file.") var config: String = AggregatorConfiguration.defaultPath
 
             func run() async throws {
-                try await failing {
+                try await reportingIdentityErrors {
                     try await IdentityContext.with(config: config, label: "aggregator.crl") { context in
                         let entries = try await context.revocation.publishCRL()
                         try context.revocation.reloadAll()
@@ -315,7 +315,7 @@ extension AggregatorCommand {
         var broker: String?
 
         func run() async throws {
-            try await failing {
+            try await reportingIdentityErrors {
                 try await IdentityContext.with(config: config, label: "aggregator.broker-config") { context in
                     let brokers = context.configuration.resolvedBrokers
                     guard let target = broker.map({ name in brokers.first { $0.name == name } }) ?? brokers.first else {

@@ -70,11 +70,7 @@ public struct CommandsStore: Sendable {
             {
                 stored = Self.record(row)
             }
-            try await connection.query(
-                """
-                INSERT INTO audit_log (actor, action, target, details)
-                VALUES (\(actor), 'command.send', \(id), \(auditDetails)::jsonb)
-                """, logger: logger)
+            try await AuditLog.recordCommandSend(id, actor: actor, details: auditDetails, on: connection, logger: logger)
             guard let stored else { throw CommandError(.notFound, "command \(id) vanished") }
             return stored
         }

@@ -2,8 +2,7 @@ import Logging
 import OutpostCommon
 import PostgresNIO
 
-/// The `devices` table, with `device_status_changes` and `device_events` that presence writes
-/// beside it. The admin API's view of it is in `API/Devices/DevicesStore+Catalog.swift`.
+/// The `devices` table, with `device_status_changes` that presence writes beside it. The admin API's view of it is in `API/Devices/DevicesStore+Catalog.swift`.
 ///
 /// Every presence write touches only devices that exist and are not revoked; what it reports
 /// back tells the caller which messages to count as refused.
@@ -83,32 +82,6 @@ public struct DevicesStore: Sendable {
             SELECT id, 'online', status_changed_at, 'activity' FROM changed WHERE transitioned
             """
         try await client.query(query, logger: logger)
-    }
-
-    /// Stores events in one statement; returns the devices whose events were accepted. A camera's
-    /// `stream_stats` object gets `viewers` while it is live through Janus (the agent cannot know them).
-    public func insert(_ events: [DeviceEvent]) async throws -> Set<DeviceID> {
-        guard !events.isEmpty else { return [] }
-        let data = events.map { JSONText.encode($0.data) }
-        let devices = events.map(\.device.rawValue), ts = events.map(\.ts), kinds = events.map(\.kind)
-        let query: PostgresQuery = """
-            WITH ins AS (
-                INSERT INTO device_events (device, ts, kind, data)
-                SELECT e.device, timestamptz 'epoch' + e.ts_ms * interval '1 millisecond', e.kind,
-                       CASE WHEN e.kind = 'stream_stats' AND l.viewers IS NOT NULL AND jsonb_typeof(e.data::jsonb) = 'object'
-                            THEN e.data::jsonb || jsonb_build_object('viewers', l.viewers) ELSE e.data::jsonb END
-                FROM unnest(\(devices)::text[], \(ts)::int8[], \(kinds)::text[], \(data)::text[]) AS e(device, ts_ms, kind, data)
-                JOIN devices d ON d.id = e.device AND d.revoked_at IS NULL
-                LEFT JOIN live_sessions l ON l.device = e.device
-                RETURNING device
-            )
-            SELECT coalesce(array_agg(DISTINCT device), '{}'::text[]) FROM ins
-            """
-        var accepted: Set<DeviceID> = []
-        for try await ids in try await client.query(query, logger: logger).decode([String].self) {
-            accepted = Set(ids.compactMap(DeviceID.init))
-        }
-        return accepted
     }
 
     /// Marks online devices silent for longer than `seconds` offline, dated at their

@@ -119,9 +119,9 @@ public struct PresenceService: Service {
             try await store.recordSeen(pending.seen)
             pending.seen = [:]
             if !pending.events.isEmpty {
-                let store = store
+                let eventsStore = DeviceEventsStore(client: store.client, logger: store.logger)
                 let outcome = await BatchIsolation<DeviceEvent, ([DeviceEvent], Set<DeviceID>)>().write(pending.events) { events in
-                    (events, try await store.insert(events))
+                    (events, try await eventsStore.insert(events))
                 }
                 for (events, accepted) in outcome.outputs {
                     for event in events where !accepted.contains(event.device) {

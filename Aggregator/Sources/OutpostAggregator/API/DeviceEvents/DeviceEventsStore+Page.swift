@@ -3,10 +3,10 @@ import Logging
 import OutpostCommon
 import PostgresNIO
 
-/// Reads a device's stored events (`device_events`: stream statistics and states, buffer
-/// drops, warnings) for the console's timeline. Pages walk the `(device, ts DESC)` index,
-/// so a page costs `limit` rows whatever the device's history.
-struct DeviceEventLog: Sendable {
+/// Reads a device's stored events (stream statistics and states, buffer drops, warnings) for
+/// the console's timeline. Pages walk the `(device, ts DESC)` index, so a page costs `limit`
+/// rows whatever the device's history.
+extension DeviceEventsStore {
     /// One stored event. `data` is what the device sent, as JSON.
     struct Entry: Encodable, Sendable, Equatable {
         let id: Int64
@@ -24,9 +24,6 @@ struct DeviceEventLog: Sendable {
             try container.encode(receivedAt, forKey: AnyKey(stringValue: "receivedAt"))
         }
     }
-
-    let client: PostgresClient
-    let logger: Logger
 
     /// Newest first; the cursor of the next page when there is one.
     func page(device: String, _ query: DeviceEventsQuery) async throws -> ([Entry], String?) {
