@@ -127,6 +127,11 @@ struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
     }
 }
 
+/// A whole list, not paged.
+struct ItemsResponse<Item: Encodable & Sendable>: Encodable, Sendable {
+    let items: [Item]
+}
+
 /// Decoding that refuses fields a type does not know: mass assignment cannot slip a
 /// field through, and a typo is reported instead of ignored.
 protocol StrictKeys: Decodable {

@@ -97,10 +97,6 @@ struct MeResponse: Encodable, Sendable {
     let mustChangePassword: Bool
 }
 
-struct ItemsResponse<Item: Encodable & Sendable>: Encodable, Sendable {
-    let items: [Item]
-}
-
 extension AdminAPI {
     func addIdentityRoutes(_ on: (HTTPRequest.Method, String, @escaping Handler) -> Void) {
         on(.post, "/auth/login") { request, context in
