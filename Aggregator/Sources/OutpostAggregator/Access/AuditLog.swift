@@ -89,6 +89,15 @@ public struct AuditLog: Sendable {
             """, logger: logger)
     }
 
+    /// Retention: deletes up to `limit` entries older than `cutoff`, answering how many.
+    static func retentionBatch(before cutoff: Date, limit: Int64) -> PostgresQuery {
+        """
+        WITH gone AS (DELETE FROM audit_log WHERE id IN (
+            SELECT id FROM audit_log WHERE at < \(cutoff) LIMIT \(limit)) RETURNING 1)
+        SELECT count(*) FROM gone
+        """
+    }
+
     /// What `GET /audit` asks for: exact action, target and actor, a time range `[from, to)`,
     /// and a page of `limit` entries with ids below `before`. Validated without the database.
     struct Filter: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import OutpostCommon
 import PostgresNIO
@@ -58,7 +59,9 @@ public struct CommandsStore: Sendable {
     private func insert(id: String, device: DeviceID, name: String, argsText: String, ttlSeconds: Int, actor: String,
                         auditDetails: String, logger: Logger) async throws -> CommandRecord {
         try await client.withTransaction(logger: logger) { connection in
-            guard let revoked = try await DevicesStore.isRevoked(device, on: connection, logger: logger) else { throw CommandError(.unknownDevice, "no device \(device)") }
+            guard let revoked = try await DevicesStore.isRevoked(device, on: connection, logger: logger) else {
+                throw CommandError(.unknownDevice, "no device \(device)")
+            }
             guard !revoked else { throw CommandError(.revokedDevice, "device \(device) is revoked") }
             var stored: CommandRecord? = nil
             for try await row in try await connection.query(
@@ -150,5 +153,15 @@ public struct CommandsStore: Sendable {
             count = Int(expired)
         }
         return count
+    }
+
+    /// Retention: deletes up to `limit` finished commands created before `cutoff`, answering how many.
+    static func retentionBatch(before cutoff: Date, limit: Int64) -> PostgresQuery {
+        """
+        WITH gone AS (DELETE FROM commands WHERE id IN (
+            SELECT id FROM commands WHERE status IN ('succeeded', 'failed', 'expired')
+                AND created_at < \(cutoff) LIMIT \(limit)) RETURNING 1)
+        SELECT count(*) FROM gone
+        """
     }
 }
