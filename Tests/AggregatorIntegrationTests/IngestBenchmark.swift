@@ -36,7 +36,7 @@ struct IngestBenchmark {
             print("BENCH batches: \(metricValue(text, "outpost_ingest_batch_rows_count") ?? 0), commit seconds total: \(metricValue(text, "outpost_ingest_commit_seconds_sum") ?? 0)")
 
             // The store alone: 40 batches of 5,000 rows, one round trip each.
-            let store = ReadingStore(client: aggregator.database.client, logger: Logger(label: "bench"))
+            let store = ReadingsStore(primary: aggregator.database.client, logger: Logger(label: "bench"))
             let device = DeviceID("bench-1")!, buffer = BufferID.random()
             let now = WireClock.nowMs()
             let storeStarted = ContinuousClock.now

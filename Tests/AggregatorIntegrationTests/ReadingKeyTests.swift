@@ -6,7 +6,7 @@ import Testing
 import TestHarness
 @testable import OutpostAggregator
 
-/// Exactly once by `(device, buffer, seq)`, whatever the `ts`: ``ReadingStore`` and
+/// Exactly once by `(device, buffer, seq)`, whatever the `ts`: ``ReadingsStore`` and
 /// `outpost_store_readings` (migration 0120) against a real PostgreSQL, no broker.
 @Suite("Ingest exactly once by (device, buffer, seq)", .serialized, .timeLimit(.minutes(3)))
 struct ReadingKeyTests {
@@ -21,7 +21,7 @@ struct ReadingKeyTests {
     }
 
     /// A migrated database with device `meter-1` and the partitions of 2026-01-10 and 2026-01-11.
-    static func withStore(_ body: (PostgresServer, Database, ReadingStore, AggregatorMetrics) async throws -> Void) async throws {
+    static func withStore(_ body: (PostgresServer, Database, ReadingsStore, AggregatorMetrics) async throws -> Void) async throws {
         try await SchemaTests.withDatabase { server, database in
             let runner = MigrationRunner(client: database.client, directory: SchemaTests.migrations, logger: Logger(label: "test.migrate"))
             try await runner.migrate()
@@ -30,7 +30,7 @@ struct ReadingKeyTests {
                 SELECT outpost_ensure_readings_partition('2026-01-10'), outpost_ensure_readings_partition('2026-01-11')
                 """)
             let metrics = AggregatorMetrics()
-            let store = ReadingStore(client: database.client, logger: Logger(label: "test.store"), metrics: metrics)
+            let store = ReadingsStore(primary: database.client, logger: Logger(label: "test.store"), metrics: metrics)
             try await body(server, database, store, metrics)
         }
     }
@@ -112,7 +112,7 @@ struct ReadingKeyTests {
                 try await database.client.withConnection { connection in
                     try await connection.query("BEGIN", logger: Logger(label: "test"))
                     let plan = IngestBatch([Self.message(first)]).writePlan
-                    for try await row in try await connection.query(ReadingStore.statement(plan, checkAll: false), logger: Logger(label: "test"))
+                    for try await row in try await connection.query(ReadingsStore.statement(plan, checkAll: false), logger: Logger(label: "test"))
                         .decode((Int64, Int64, [String], [String], [String]).self)
                     {
                         #expect(row.0 == Int64(first.count))
@@ -160,7 +160,7 @@ struct ReadingKeyTests {
             }
             #expect(try await runner.migrate().contains(120))
             #expect(try server.psql("SELECT string_agg(buffer || ':' || high_seq, ',' ORDER BY buffer) FROM reading_marks") == "1:40,2:80")
-            let store = ReadingStore(client: database.client, logger: Logger(label: "test.store"))
+            let store = ReadingsStore(primary: database.client, logger: Logger(label: "test.store"))
             let outcome = try await store.write(IngestBatch([Self.message(79...81, buffer: BufferID(2), ts: Self.noon + Self.day)]))
             #expect(outcome.inserted == 1 && outcome.conflicting == 2)
             #expect(try Self.count(server) == 121)

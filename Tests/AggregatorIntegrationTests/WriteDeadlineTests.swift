@@ -129,7 +129,7 @@ struct WriteDeadlineTests {
             // The store alone: the error and its code.
             let lock = try await Self.lockReadings(configuration.postgres)
             let metrics = AggregatorMetrics()
-            let store = ReadingStore(client: aggregator.database.client, logger: Logger(label: "test"), metrics: metrics,
+            let store = ReadingsStore(primary: aggregator.database.client, logger: Logger(label: "test"), metrics: metrics,
                                      deadline: .seconds(1))
             let now = WireClock.nowMs()
             func batch(seq: Int64) -> ReceivedBatch {
@@ -175,7 +175,7 @@ struct WriteDeadlineTests {
             let aggregator = try await fixture.startInProcess(try fixture.configuration())
             try await fixture.addDevices(["dl-2"])
             let metrics = AggregatorMetrics()
-            let store = ReadingStore(client: aggregator.database.client, logger: Logger(label: "test"), metrics: metrics)
+            let store = ReadingsStore(primary: aggregator.database.client, logger: Logger(label: "test"), metrics: metrics)
             let batch = IngestBatch([ReceivedBatch(batch: TelemetryBatch(device: DeviceID("dl-2")!, buffer: BufferID(1), readings: (1...5).map {
                 Reading(seq: $0, ts: WireClock.nowMs(), metric: "power_w", value: 1)
             }), receivedAt: .now)])
@@ -244,12 +244,12 @@ struct IngestSessionTests {
             let aggregator = try await fixture.startInProcess(configuration)
             try await fixture.addDevices(["lk-1"])
             let metrics = AggregatorMetrics()
-            let store = ReadingStore(client: aggregator.database.ingest, logger: Self.logger, metrics: metrics, deadline: .seconds(30))
+            let store = ReadingsStore(primary: aggregator.database.ingest, logger: Self.logger, metrics: metrics, deadline: .seconds(30))
             #expect(try await store.write(IngestBatch([Self.batch("lk-1", seq: 1)])).inserted == 10)
 
             try await Self.holdingMarkLock(configuration.postgres, device: "lk-1") { release in
                 let started = ContinuousClock.now
-                let outcome = await BatchIsolation<ReceivedBatch, ReadingStore.Outcome>().write(
+                let outcome = await BatchIsolation<ReceivedBatch, ReadingsStore.Outcome>().write(
                     [Self.batch("lk-1", seq: 11), Self.batch("lk-1", seq: 21)]) { try await store.write(IngestBatch($0)) }
                 let waited = ContinuousClock.now - started
                 let error = try #require(outcome.transientError as? PSQLError)
@@ -295,7 +295,7 @@ struct IngestSessionTests {
             let pool = PostgresClient(configuration: options, backgroundLogger: Self.logger)
             let poolRunning = Task { await pool.run() }
             defer { poolRunning.cancel() }
-            let store = ReadingStore(client: pool, logger: Self.logger, deadline: .seconds(3))
+            let store = ReadingsStore(primary: pool, logger: Self.logger, deadline: .seconds(3))
             #expect(try await store.write(IngestBatch([Self.batch("lk-2", seq: 1)])).inserted == 10)
             try await Self.holdingMarkLock(configuration.postgres, device: "lk-2") { _ in
                 let write = Task { try await store.write(IngestBatch([Self.batch("lk-2", seq: 11)])) }

@@ -113,7 +113,7 @@ struct WriteIsolationTests {
             let acks = RecordingAcks()
             let pipeline = IngestPipeline(
                 settings: IngestSettings(batchMaxRows: 5_000, batchMaxDelayMs: 200, writers: 1),
-                store: ReadingStore(client: aggregator.database.client, logger: Logger(label: "test")), acks: acks,
+                store: ReadingsStore(primary: aggregator.database.client, logger: Logger(label: "test")), acks: acks,
                 metrics: metrics, logger: Logger(label: "test"))
             let running = Task { await pipeline.run() }
             let now = WireClock.nowMs()
@@ -149,7 +149,7 @@ struct WriteIsolationTests {
             let metrics = AggregatorMetrics()
             let recorder = PresenceRecorder(maxPendingDevices: 100)
             let service = PresenceService(
-                recorder: recorder, store: DeviceStore(client: aggregator.database.client, logger: Logger(label: "test")),
+                recorder: recorder, store: DevicesStore(client: aggregator.database.client, logger: Logger(label: "test")),
                 settings: DeviceSettings(flushIntervalMs: 100), readiness: aggregator.readiness, metrics: metrics,
                 logger: Logger(label: "test"))
             let running = Task { try await service.run() }

@@ -23,7 +23,7 @@ struct MessageRouterTests {
         let logger = Logger(label: "test.router")
         let postgres = PostgresClient(configuration: .init(host: "127.0.0.1", port: 1, username: "none", password: nil, database: nil, tls: .disable),
                                       backgroundLogger: logger)
-        let pipeline = IngestPipeline(settings: IngestSettings(), store: ReadingStore(client: postgres, logger: logger),
+        let pipeline = IngestPipeline(settings: IngestSettings(), store: ReadingsStore(primary: postgres, logger: logger),
                                       acks: MQTTAckPublisher(brokers: brokers), metrics: metrics, logger: logger)
         let commands = BoundedQueue<CommandInbox>(limit: 100)
         let router = MessageRouter(codec: WireCodec(), pipeline: pipeline, presence: PresenceRecorder(maxPendingDevices: 100),

@@ -1,4 +1,4 @@
--- The device list's SQL (DeviceCatalog.list, GET /api/v1/devices?limit=100) with its filters unset:
+-- The device list's SQL (DevicesStore.list, GET /api/v1/devices?limit=100) with its filters unset:
 -- PostgreSQL's own rate for what the API answers, run by `make bench` with pgbench -f.
 SELECT id, kind, name, tags, metadata::text, status, status_changed_at, last_seen, version, buffer_depth, dropped,
        created_at, revoked_at, decommissioned_at,

@@ -45,7 +45,7 @@ struct APIKeyCacheTests {
         try await APITestEnvironment.with { env in
             // Long enough that the psql in between cannot outlast it on a loaded machine.
             let bound: Int64 = 10_000
-            let store = APIKeyStore(client: env.client, logger: env.logger, revocationBoundMs: bound)
+            let store = APIKeysStore(client: env.client, logger: env.logger, revocationBoundMs: bound)
             let audit = AuditLog(client: env.client, logger: env.logger)
             let created = try await store.create(name: "cache", role: .operator, expiresAt: Date().addingTimeInterval(3_600),
                                                  origin: .cli(account: "test"), audit: audit)

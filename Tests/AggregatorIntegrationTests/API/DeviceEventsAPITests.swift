@@ -103,7 +103,7 @@ struct DeviceEventsAPITests {
 
             // Stored through ingest's own writer, one second apart, oldest first.
             let base: Int64 = 1_767_225_600_000
-            let store = DeviceStore(client: env.client, logger: env.logger)
+            let store = DeviceEventsStore(client: env.client, logger: env.logger)
             let cam1 = DeviceID("cam-1")!, cam2 = DeviceID("cam-2")!
             var events: [DeviceEvent] = (0..<7).map { index in
                 DeviceEvent(device: cam1, ts: base + Int64(index) * 1000, kind: index % 3 == 0 ? "stream_state" : "stream_stats",
@@ -164,10 +164,10 @@ struct DeviceEventsAPITests {
                 INSERT INTO live_sessions (device, mountpoint, rtp_port, rtcp_port, start_command, started_by)
                 VALUES ('cam-1', 77, 47000, 47001, 'c1', 'alice')
                 """)
-            let sessions = LiveSessionStore(client: env.client, logger: env.logger)
+            let sessions = LiveSessionsStore(client: env.client, logger: env.logger)
             try await sessions.recordViewers(device: "cam-1", count: 2)
             #expect(try env.psql("SELECT viewers, last_viewer_at > started_at FROM live_sessions") == "2|t")
-            let store = DeviceStore(client: env.client, logger: env.logger)
+            let store = DeviceEventsStore(client: env.client, logger: env.logger)
             let now = WireClock.nowMs()
             _ = try await store.insert([
                 DeviceEvent(device: DeviceID("cam-1")!, ts: now, kind: "stream_stats", data: ["bitrateKbps": 800]),
@@ -178,7 +178,7 @@ struct DeviceEventsAPITests {
                 "SELECT string_agg(device || ':' || kind || ':' || coalesce(data->>'viewers', '-'), ',' ORDER BY device, kind) FROM device_events")
             #expect(stored == "cam-1:stream_stats:2,cam-1:warning:-,cam-2:stream_stats:-")
 
-            let stop = LiveSessionStore.StopRequest(fallbackHost: "127.0.0.1", ttlSeconds: 30, actor: "cli:live-view")
+            let stop = LiveSessionsStore.StopRequest(fallbackHost: "127.0.0.1", ttlSeconds: 30, actor: "cli:live-view")
             #expect(try await sessions.end(device: "cam-1", mountpoint: 78, reason: "no_media", stop: stop) == nil)
             #expect(try await sessions.end(device: "cam-1", mountpoint: 77, reason: "no_media", stop: stop) != nil)
             let viewer = try await env.createAPIKey(role: .viewer)

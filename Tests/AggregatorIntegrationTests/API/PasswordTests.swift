@@ -89,9 +89,9 @@ struct PasswordTests {
     func longPasswords() {
         let first = String(repeating: "é", count: 40) + "a"
         let second = String(repeating: "é", count: 40) + "b"
-        #expect(UserStore.passwordProblem(first) == nil)
-        #expect(UserStore.bcryptInput(first) != UserStore.bcryptInput(second))
-        #expect(UserStore.bcryptInput("short enough password") == "short enough password")
-        #expect(UserStore.passwordProblem(String(repeating: "é", count: 73)) != nil)
+        #expect(UsersStore.passwordProblem(first) == nil)
+        #expect(UsersStore.bcryptInput(first) != UsersStore.bcryptInput(second))
+        #expect(UsersStore.bcryptInput("short enough password") == "short enough password")
+        #expect(UsersStore.passwordProblem(String(repeating: "é", count: 73)) != nil)
     }
 }

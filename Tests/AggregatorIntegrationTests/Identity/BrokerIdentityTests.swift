@@ -88,7 +88,7 @@ struct BrokerIdentityTests {
                 == "offline revoked")
             #expect(try fixture.identity.postgres.psql(
                 "SELECT status || ' ' || cause FROM device_status_changes WHERE device = 'meter-a'") == "offline revoked")
-            let catalog = DeviceCatalog(client: fixture.identity.database.client, logger: logs.logger("api"))
+            let catalog = DevicesStore(client: fixture.identity.database.client, logger: logs.logger("api"))
             #expect(try await catalog.get("meter-a")?.status == "revoked")
             #expect(try await catalog.get("meter-b")?.status == "unknown")
             // A's client knows why: the broker refused its certificate (not a network fault).

@@ -13,14 +13,14 @@ struct LiveTeardownTests {
         return LiveView(settings: LiveSettings(janusUrl: "http://127.0.0.1:1", mediaAddress: "192.0.2.1"),
                         janus: JanusClient(baseURL: "http://127.0.0.1:1", secrets: .init(apiSecret: "s", adminKey: "k"), timeout: .seconds(2)),
                         adminKey: "k",
-                        store: LiveSessionStore(client: env.client, logger: logger),
+                        store: LiveSessionsStore(client: env.client, logger: logger), devices: DevicesStore(client: env.client, logger: logger),
                         relaySessions: LiveRelaySessions(client: env.client, logger: logger),
-                        commands: CommandRecords(client: env.client, logger: logger), audit: AuditLog(client: env.client, logger: logger),
-                        metrics: env.metrics, logger: logger, ingress: nil, relays: MediaRelayStore(client: env.client, logger: logger))
+                        commands: CommandsStore(client: env.client, logger: logger), audit: AuditLog(client: env.client, logger: logger),
+                        metrics: env.metrics, logger: logger, ingress: nil, relays: MediaRelaysStore(client: env.client, logger: logger))
     }
 
-    static func session(_ device: String, mountpoint: Int, startCommand: String, mediaHost: String?) -> LiveSessionStore.Session {
-        LiveSessionStore.Session(device: device, mountpoint: mountpoint, rtpPort: 20_000, rtcpPort: 20_001, startCommand: startCommand,
+    static func session(_ device: String, mountpoint: Int, startCommand: String, mediaHost: String?) -> LiveSessionsStore.Session {
+        LiveSessionsStore.Session(device: device, mountpoint: mountpoint, rtpPort: 20_000, rtcpPort: 20_001, startCommand: startCommand,
                                  startedBy: "test", startedAt: Date(), lastViewerAt: Date(), mediaHost: mediaHost)
     }
 

@@ -9,7 +9,7 @@ struct MediaRelaySweepTests {
     @Test("kept while the owner's claim is renewed within 5 minutes; swept when it is older, gone, or another aggregator's")
     func sweepsLapsedRelays() async throws {
         try await APITestEnvironment.with { env in
-            let relays = MediaRelayStore(client: env.client, logger: Logger(label: "test.relays"))
+            let relays = MediaRelaysStore(client: env.client, logger: Logger(label: "test.relays"))
             _ = try env.psql("""
                 INSERT INTO devices (id, kind) VALUES ('cam-live', 'camera'), ('cam-late', 'camera'), ('cam-dead', 'camera'),
                     ('cam-gone', 'camera'), ('cam-moved', 'camera');

@@ -43,7 +43,7 @@ struct RecordingRecoveryTests {
             var settings = RecordingSettings(enabled: true, directory: env.recordingsDirectory, segmentSeconds: 2)
             settings.ffmpegPath = try locateTool("ffmpeg")
             settings.ffprobePath = try locateTool("ffprobe")
-            let library = RecordingLibrary(settings: settings, store: RecordingStore(client: env.client, logger: Logger(label: "test")),
+            let library = RecordingLibrary(settings: settings, store: RecordingsStore(client: env.client, logger: Logger(label: "test")),
                                            metrics: env.metrics, logger: Logger(label: "test.recovery"))
             try env.psql("INSERT INTO devices (id, kind) VALUES ('\(Self.device)', 'camera')")
             for name in names + ["1700000000000-000009.mp4"] {

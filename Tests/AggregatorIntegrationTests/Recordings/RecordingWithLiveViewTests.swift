@@ -153,12 +153,12 @@ struct RecordingWithLiveViewTests {
                 // takeover (addressed to its mountpoint) arrives after it. The agent refuses it, and
                 // the recorder's stream, and so recording, carries on.
                 let client = fleet.broker.identity.database.client, logger = Logger(label: "test.race")
-                let records = CommandRecords(client: client, logger: logger)
+                let records = CommandsStore(client: client, logger: logger)
                 let janusPort = try #require(Int(try postgres.psql("SELECT rtp_port FROM live_sessions WHERE device = '\(device)'")))
                 let stale = try await records.send(device: device, name: "stop_stream",
                                                    args: LivePlan.stopArguments(host: "127.0.0.1", rtpPort: janusPort), ttl: 30,
                                                    origin: LiveView.systemOrigin, audit: AuditLog(client: client, logger: logger))
-                var answered: CommandRecords.Command?
+                var answered: CommandsStore.View?
                 try await waitUntil(timeout: .seconds(20), "the stale stop answered") {
                     answered = try await records.get(stale.id)
                     return answered?.status == "failed" || answered?.status == "succeeded"

@@ -182,7 +182,7 @@ final class APITestEnvironment: Sendable {
     // MARK: Seeding through the same code paths as the API and CLI
 
     func createUser(_ username: String, role: Role, password: String = "correct horse battery") async throws {
-        _ = try await UserStore(client: client, logger: logger, bcryptCost: 4)
+        _ = try await UsersStore(client: client, logger: logger, bcryptCost: 4)
             .create(username: username, password: password, role: role, origin: .cli(account: "test"),
                     audit: AuditLog(client: client, logger: logger))
     }
@@ -195,7 +195,7 @@ final class APITestEnvironment: Sendable {
     }
 
     func createAPIKey(role: Role, expiresAt: Date = Date().addingTimeInterval(86_400)) async throws -> String {
-        try await APIKeyStore(client: client, logger: logger)
+        try await APIKeysStore(client: client, logger: logger)
             .create(name: "test \(role)", role: role, expiresAt: expiresAt, origin: .cli(account: "test"),
                     audit: AuditLog(client: client, logger: logger)).secret
     }

@@ -123,7 +123,7 @@ final class FleetFixture: @unchecked Sendable {
     /// An API key of `role`, made the way `outpost-aggregator` makes them.
     func apiKey(_ role: Role) async throws -> String {
         let client = broker.identity.database.client, logger = Logger(label: "test.fleet")
-        return try await APIKeyStore(client: client, logger: logger)
+        return try await APIKeysStore(client: client, logger: logger)
             .create(name: "fleet test \(role)", role: role, expiresAt: Date().addingTimeInterval(3_600), origin: .cli(account: "test"),
                     audit: AuditLog(client: client, logger: logger)).secret
     }

@@ -17,15 +17,15 @@ public struct AdminAPI: RouteProvider {
     let logger: Logger
     let audit: AuditLog
     let deadLetters: DeadLetterStore
-    let users: UserStore
-    let apiKeys: APIKeyStore
+    let users: UsersStore
+    let apiKeys: APIKeysStore
     let keyring: SigningKeyring
     let sessions: SessionService
-    let devices: DeviceCatalog
+    let devices: DevicesStore
     let readings: ReadingsStore
-    let deviceEvents: DeviceEventLog
-    let commands: CommandRecords
-    let identityRecords: IdentityRecords
+    let deviceEvents: DeviceEventsStore
+    let commands: CommandsStore
+    let identityRecords: IdentityStore
     /// Each device's broker and the operator's overrides (`/devices/{id}/broker`).
     let brokers: BrokerDirectory
     /// Token creation and certificate revocation; nil when the aggregator has no CA.
@@ -52,23 +52,23 @@ public struct AdminAPI: RouteProvider {
         self.logger = logger
         audit = AuditLog(client: client, logger: logger)
         deadLetters = DeadLetterStore(client: client, metrics: nil, logger: logger)
-        users = UserStore(client: client, logger: logger, bcryptCost: UInt8(settings.bcryptCost))
-        apiKeys = APIKeyStore(client: client, logger: logger)
+        users = UsersStore(client: client, logger: logger, bcryptCost: UInt8(settings.bcryptCost))
+        apiKeys = APIKeysStore(client: client, logger: logger)
         keyring = SigningKeyring(client: client, logger: logger)
         sessions = SessionService(
             client: client, keyring: keyring, users: users, logger: logger,
             accessTokenLifetime: .seconds(settings.accessTokenSeconds), refreshTokenLifetime: .seconds(settings.refreshTokenSeconds))
-        devices = DeviceCatalog(client: client, logger: logger)
+        devices = DevicesStore(client: client, logger: logger)
         readings = ReadingsStore(primary: client, replica: readReplica, logger: logger)
-        deviceEvents = DeviceEventLog(client: client, logger: logger)
-        commands = CommandRecords(client: client, logger: logger)
-        identityRecords = IdentityRecords(client: client, logger: logger)
+        deviceEvents = DeviceEventsStore(client: client, logger: logger)
+        commands = CommandsStore(client: client, logger: logger)
+        identityRecords = IdentityStore(client: client, logger: logger)
         self.brokers = brokers ?? BrokerDirectory(
             assignment: BrokerAssignment(brokers: [AggregatorConfiguration.defaultBrokerName]), addresses: [:], client: client, logger: logger)
         self.identity = identity
         self.live = live
         self.recordings = recordings.map {
-            RecordingLibrary(settings: $0, store: RecordingStore(client: client, logger: logger), metrics: metrics, logger: logger)
+            RecordingLibrary(settings: $0, store: RecordingsStore(client: client, logger: logger), metrics: metrics, logger: logger)
         }
         events = EventFeed(client: client, logger: logger)
         generalLimiter = RateLimiter(policy: .perWindow(settings.requestsPerMinute, seconds: 60))

@@ -30,14 +30,13 @@ public struct BrokerDirectory: Sendable {
 
     public let assignment: BrokerAssignment
     public let addresses: [String: CertificateResponse.Broker]
-    let client: PostgresClient
-    let logger: Logger
+    /// Where the overrides are stored.
+    let devices: DevicesStore
 
     public init(assignment: BrokerAssignment, addresses: [String: CertificateResponse.Broker], client: PostgresClient, logger: Logger) {
         self.assignment = assignment
         self.addresses = addresses
-        self.client = client
-        self.logger = logger
+        self.devices = DevicesStore(client: client, logger: logger)
     }
 
     public init(configuration: AggregatorConfiguration, client: PostgresClient, logger: Logger) {
@@ -48,11 +47,7 @@ public struct BrokerDirectory: Sendable {
 
     /// The placement of `device`; nil when no such device row exists.
     public func placement(of device: String) async throws -> Placement? {
-        let rows = try await client.query("SELECT broker_override FROM devices WHERE id = \(device)", logger: logger)
-        for try await override in rows.decode(String?.self) {
-            return placement(device, override: override)
-        }
-        return nil
+        try await devices.brokerOverride(of: device).map { placement(device, override: $0) }
     }
 
     func placement(_ device: String, override: String?) -> Placement {
@@ -70,11 +65,6 @@ public struct BrokerDirectory: Sendable {
 
     /// Sets (or with nil clears) the override of `device`; nil when no such device row exists.
     public func setOverride(_ broker: String?, for device: String) async throws -> Placement? {
-        let rows = try await client.query(
-            "UPDATE devices SET broker_override = \(broker) WHERE id = \(device) RETURNING broker_override", logger: logger)
-        for try await override in rows.decode(String?.self) {
-            return placement(device, override: override)
-        }
-        return nil
+        try await devices.setBrokerOverride(broker, for: device).map { placement(device, override: $0) }
     }
 }

@@ -3,6 +3,9 @@ import OutpostSupport
 
 /// The `http` section: the HTTPS server for the config endpoint, the admin API, `/health` and `/metrics`.
 public struct HTTPSettings: Codable, Sendable, Equatable {
+    /// Debian's shared JavaScript libraries, the default of `http.javascript_dir`.
+    public static let debianJavaScriptDirectory = "/usr/share/javascript"
+
     /// Address to bind. Defaults to `127.0.0.1`; set `0.0.0.0` or a LAN address on purpose to serve devices.
     public var host: String
     /// Defaults to 8443.
@@ -25,7 +28,7 @@ public struct HTTPSettings: Codable, Sendable, Equatable {
     public var metricsTokenFile: String?
 
     public init(host: String = "127.0.0.1", port: Int = 8443, certFile: String, keyFile: String, clientCaFile: String? = nil,
-                consoleDir: String? = nil, javascriptDir: String = ConsoleRoutes.debianJavaScriptDirectory,
+                consoleDir: String? = nil, javascriptDir: String = HTTPSettings.debianJavaScriptDirectory,
                 metricsTokenFile: String? = nil) {
         self.host = host
         self.port = port
@@ -45,7 +48,7 @@ public struct HTTPSettings: Codable, Sendable, Equatable {
         keyFile = try container.decode(String.self, forKey: .keyFile)
         clientCaFile = try container.decodeIfPresent(String.self, forKey: .clientCaFile)
         consoleDir = try container.decodeIfPresent(String.self, forKey: .consoleDir)
-        javascriptDir = try container.value(.javascriptDir, default: ConsoleRoutes.debianJavaScriptDirectory, where: { !$0.isEmpty }, "must not be empty")
+        javascriptDir = try container.value(.javascriptDir, default: HTTPSettings.debianJavaScriptDirectory, where: { !$0.isEmpty }, "must not be empty")
         metricsTokenFile = try container.decodeIfPresent(String.self, forKey: .metricsTokenFile)
     }
 

@@ -29,14 +29,14 @@ public struct IdentitySettings: Codable, Sendable, Equatable {
     /// How the broker learns of a new CRL: `signal` (SIGHUP to the pid in `broker_pid_file`) or
     /// `crl_watch` (the aggregator only writes `crl.pem`; something watching it reloads the broker,
     /// e.g. the packaged `outpost-aggregator-broker-reload.path`). Defaults to `signal`.
-    public var brokerReload: BrokerReloader.Mode
+    public var brokerReload: BrokerReloadMode
     /// Config endpoint requests (`enroll`, `renew`, `ca`) per source address per minute, all
     /// of them available at once; more answer 429 with `Retry-After`. Defaults to 600.
     public var configRequestsPerMinute: Int
 
     public init(certificateLifetimeSeconds: Int = 30 * 86_400, tokenTtlSeconds: Int = 86_400, crlValiditySeconds: Int = 365 * 86_400,
                 deviceBrokerHost: String? = nil, deviceBrokerPort: Int? = nil, deviceKeepalive: Int = 30, enrollUrl: String? = nil,
-                brokerDir: String? = nil, brokerPidFile: String = "/run/mosquitto/mosquitto.pid", brokerReload: BrokerReloader.Mode = .signal,
+                brokerDir: String? = nil, brokerPidFile: String = "/run/mosquitto/mosquitto.pid", brokerReload: BrokerReloadMode = .signal,
                 crlCheckIntervalSeconds: Int = 3_600, configRequestsPerMinute: Int = 600) {
         self.certificateLifetimeSeconds = certificateLifetimeSeconds
         self.tokenTtlSeconds = tokenTtlSeconds
@@ -84,5 +84,24 @@ extension AggregatorConfiguration {
     public var enrollURL: String { identity.enrollUrl ?? "https://\(http.host):\(http.port)" }
     public var deviceBroker: CertificateResponse.Broker {
         .init(host: identity.deviceBrokerHost ?? mqtt.host, port: identity.deviceBrokerPort ?? mqtt.port)
+    }
+}
+
+/// Who makes the broker reload after the CRL is written (`identity.broker_reload`).
+public enum BrokerReloadMode: String, Codable, Sendable, Equatable {
+    /// SIGHUP to the pid in the pid file: the aggregator may signal mosquitto (same user, or root).
+    case signal
+    /// Nothing here: writing `crl.pem` is the trigger. A system mosquitto runs as its own user,
+    /// which a hardened aggregator (`NoNewPrivileges`) cannot signal; the aggregator package's
+    /// `outpost-aggregator-broker-reload.path` reloads it when the file changes.
+    case crlWatch = "crl_watch"
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let mode = BrokerReloadMode(rawValue: text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "must be signal or crl_watch, not \(text)")
+        }
+        self = mode
     }
 }

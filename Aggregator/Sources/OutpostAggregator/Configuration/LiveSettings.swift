@@ -53,7 +53,7 @@ public struct LiveSettings: Codable, Sendable, Equatable {
         httpPort = try container.value(.httpPort, default: defaults.httpPort, where: { (1...65_535).contains($0) }, "must be 1-65535")
         httpAddress = try container.value(.httpAddress, default: defaults.httpAddress, where: { !Self.isWildcard($0) },
                                           "must be one address, never a wildcard")
-        rtpPortRange = try container.value(.rtpPortRange, default: defaults.rtpPortRange, where: { JanusConfigGenerator.portRange($0) != nil },
+        rtpPortRange = try container.value(.rtpPortRange, default: defaults.rtpPortRange, where: { PortRange.parse($0) != nil },
                                            "must be low-high within 1024-65535")
         iceInterface = try container.value(.iceInterface, default: nil)
         idleTimeoutSeconds = try container.value(.idleTimeoutSeconds, default: defaults.idleTimeoutSeconds,

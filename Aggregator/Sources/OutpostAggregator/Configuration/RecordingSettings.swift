@@ -63,7 +63,7 @@ public struct RecordingSettings: Codable, Sendable, Equatable {
 
     /// The even RTP ports of ``rtpPortRange`` (each with its odd RTCP neighbour inside the range).
     var rtpPorts: [Int] {
-        guard let range = JanusConfigGenerator.portRange(rtpPortRange) else { return [] }
+        guard let range = PortRange.parse(rtpPortRange) else { return [] }
         return stride(from: range.lowerBound + range.lowerBound % 2, to: range.upperBound, by: 2).map { $0 }
     }
 
@@ -74,7 +74,7 @@ public struct RecordingSettings: Codable, Sendable, Equatable {
         directory = try container.value(.directory, default: defaults.directory, where: { $0.hasPrefix("/") }, "must be an absolute path")
         mediaAddress = try container.value(.mediaAddress, default: defaults.mediaAddress, where: { !LiveSettings.isWildcard($0) },
                                            "must be the routed address cameras send to, never a wildcard")
-        rtpPortRange = try container.value(.rtpPortRange, default: defaults.rtpPortRange, where: { JanusConfigGenerator.portRange($0) != nil },
+        rtpPortRange = try container.value(.rtpPortRange, default: defaults.rtpPortRange, where: { PortRange.parse($0) != nil },
                                            "must be low-high within 1024-65535")
         segmentSeconds = try container.value(.segmentSeconds, default: defaults.segmentSeconds, where: { (2...3_600).contains($0) },
                                              "must be 2-3600 seconds")

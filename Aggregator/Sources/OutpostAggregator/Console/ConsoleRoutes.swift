@@ -11,14 +11,12 @@ import Hummingbird
 public struct ConsoleRoutes: RouteProvider {
     /// Where the package installs the console.
     public static let installedDirectory = "/usr/share/outpost-aggregator/console"
-    /// Debian's shared JavaScript libraries.
-    public static let debianJavaScriptDirectory = "/usr/share/javascript"
 
     let console: StaticFileTree
     let javascript: StaticFileTree
     let metrics: AggregatorMetrics
 
-    public init(consoleDirectory: String, javascriptDirectory: String = Self.debianJavaScriptDirectory, metrics: AggregatorMetrics) {
+    public init(consoleDirectory: String, javascriptDirectory: String = HTTPSettings.debianJavaScriptDirectory, metrics: AggregatorMetrics) {
         console = StaticFileTree(root: consoleDirectory)
         javascript = StaticFileTree(root: javascriptDirectory)
         self.metrics = metrics

@@ -13,7 +13,7 @@ import Synchronization
 /// wait for the synchronous standby and leaves it committed on the primary alone, where an
 /// ack would promise a row a failover can lose. A closed client leaves that backend waiting
 /// as it was (a commit waits for the standby with interrupts held off). The retry must itself
-/// write WAL before it acks (``ReadingStore``), so its commit waits for the standby to hold
+/// write WAL before it acks (``ReadingsStore``), so its commit waits for the standby to hold
 /// everything before it, the abandoned commit included. On ingest sessions (``Database/ingest``)
 /// a backend abandoned while its statement still runs, a lock wait included, ends within
 /// `client_connection_check_interval`, and `lock_timeout` ends a lock wait before the deadline.

@@ -23,7 +23,7 @@ public enum CommandInbox: Sendable {
 ///   and expiry run as usual.
 /// - Expiry: queued commands past `expiresAt`, sent ones past it plus the grace.
 public struct CommandService: Service {
-    let store: CommandStore
+    let store: CommandsStore
     /// Commands go to the broker the device was heard on, or the one it is assigned to.
     let brokers: BrokerSet
     let inbox: BoundedQueue<CommandInbox>
@@ -33,7 +33,7 @@ public struct CommandService: Service {
     let logger: Logger
     let codec = WireCodec()
 
-    public init(store: CommandStore, brokers: BrokerSet, inbox: BoundedQueue<CommandInbox>, settings: CommandSettings,
+    public init(store: CommandsStore, brokers: BrokerSet, inbox: BoundedQueue<CommandInbox>, settings: CommandSettings,
                 readiness: SchemaReadiness, metrics: AggregatorMetrics, logger: Logger) {
         self.store = store
         self.brokers = brokers

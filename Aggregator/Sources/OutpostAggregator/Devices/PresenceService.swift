@@ -12,13 +12,13 @@ import ServiceLifecycle
 /// graceful shutdown whatever is pending is flushed once more.
 public struct PresenceService: Service {
     let recorder: PresenceRecorder
-    let store: DeviceStore
+    let store: DevicesStore
     let settings: DeviceSettings
     let readiness: SchemaReadiness
     let metrics: AggregatorMetrics
     let logger: Logger
 
-    public init(recorder: PresenceRecorder, store: DeviceStore, settings: DeviceSettings, readiness: SchemaReadiness,
+    public init(recorder: PresenceRecorder, store: DevicesStore, settings: DeviceSettings, readiness: SchemaReadiness,
                 metrics: AggregatorMetrics, logger: Logger) {
         self.recorder = recorder
         self.store = store
@@ -119,9 +119,9 @@ public struct PresenceService: Service {
             try await store.recordSeen(pending.seen)
             pending.seen = [:]
             if !pending.events.isEmpty {
-                let store = store
+                let eventsStore = DeviceEventsStore(client: store.client, logger: store.logger)
                 let outcome = await BatchIsolation<DeviceEvent, ([DeviceEvent], Set<DeviceID>)>().write(pending.events) { events in
-                    (events, try await store.insert(events))
+                    (events, try await eventsStore.insert(events))
                 }
                 for (events, accepted) in outcome.outputs {
                     for event in events where !accepted.contains(event.device) {

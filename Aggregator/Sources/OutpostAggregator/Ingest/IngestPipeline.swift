@@ -18,7 +18,7 @@ import Synchronization
 /// out for it until it commits. A message refused for its data is dead-lettered instead. Stopping: ``finish()``, then ``run()`` drains what was submitted.
 public final class IngestPipeline: Sendable {
     let settings: IngestSettings
-    let store: ReadingStore
+    let store: ReadingsStore
     let acks: any AckPublisher
     let metrics: AggregatorMetrics
     let logger: Logger
@@ -31,7 +31,7 @@ public final class IngestPipeline: Sendable {
     /// Readings in the pipeline and the last commit, for `/health`'s `ingest_stalled`.
     private let progress = Mutex(IngestStall())
 
-    public init(settings: IngestSettings, store: ReadingStore, acks: any AckPublisher, metrics: AggregatorMetrics, logger: Logger) {
+    public init(settings: IngestSettings, store: ReadingsStore, acks: any AckPublisher, metrics: AggregatorMetrics, logger: Logger) {
         self.settings = settings
         self.store = store
         self.acks = acks
@@ -160,7 +160,7 @@ public final class IngestPipeline: Sendable {
         var remaining = batch.messages
         let store = store
         while true {
-            let outcome = await BatchIsolation<ReceivedBatch, (IngestBatch, ReadingStore.Outcome)>().write(remaining) { messages in
+            let outcome = await BatchIsolation<ReceivedBatch, (IngestBatch, ReadingsStore.Outcome)>().write(remaining) { messages in
                 let part = IngestBatch(messages)
                 let started = ContinuousClock.now
                 let written = try await store.write(part)
@@ -212,7 +212,7 @@ public final class IngestPipeline: Sendable {
     }
 
     /// Counts what the commit did and acknowledges the accepted messages.
-    private func settle(_ batch: IngestBatch, _ outcome: ReadingStore.Outcome, now: ContinuousClock.Instant) {
+    private func settle(_ batch: IngestBatch, _ outcome: ReadingsStore.Outcome, now: ContinuousClock.Instant) {
         var accepted: [ReceivedBatch] = []
         var acceptedRows = 0
         for message in batch.messages {

@@ -43,13 +43,6 @@ public struct JanusConfigGenerator: Sendable {
         return "/usr/lib/x86_64-linux-gnu/janus"
     }
 
-    /// `low-high` within 1024-65535, low < high.
-    static func portRange(_ text: String) -> ClosedRange<Int>? {
-        let parts = text.split(separator: "-").compactMap { Int($0) }
-        guard parts.count == 2, parts[0] >= 1_024, parts[1] <= 65_535, parts[0] < parts[1] else { return nil }
-        return parts[0]...parts[1]
-    }
-
     static func quoted(_ text: String) -> String {
         "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
     }

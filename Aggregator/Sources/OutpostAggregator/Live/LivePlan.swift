@@ -2,31 +2,14 @@ import Foundation
 import OutpostSupport
 
 /// The live view's decisions, free of network and disk: what a mountpoint is made of, when
-/// one is torn down, which of a browser's Janus requests pass, and how the key is hidden.
+/// one is torn down, and which of a browser's Janus requests pass. The stream's key is an
+/// ``SRTPKey``.
 public enum LivePlan {
-    /// The text that replaces an SRTP key wherever a command's arguments are shown or kept.
-    public static let redactedKey = "[redacted]"
-    /// SRTP master key (16 bytes) + salt (14 bytes) for AES_CM_128_HMAC_SHA1_80.
-    static let srtpKeyBytes = 30
-
-    /// A fresh SRTP master key and salt, base64 (RFC 4568 inline key without the prefix).
     /// `stop_stream` arguments naming the destination the stream to stop goes to, so that a
     /// stop racing the recorder's takeover cannot end the recorder's stream (an agent that
     /// predates the arguments ignores them and stops whatever runs).
     public static func stopArguments(host: String, rtpPort: Int) -> JSONValue {
         ["host": .string(host), "rtpPort": .number(Double(rtpPort))]
-    }
-
-    public static func newSRTPKey() -> String {
-        var generator = SystemRandomNumberGenerator()
-        return Data((0..<srtpKeyBytes).map { _ in UInt8.random(in: .min ... .max, using: &generator) }).base64EncodedString()
-    }
-
-    /// `args` with any `srtpKey` replaced by ``redactedKey``.
-    public static func redacted(_ args: JSONValue) -> JSONValue {
-        guard case .object(var members) = args, let key = members["srtpKey"], key != .null else { return args }
-        members["srtpKey"] = .string(redactedKey)
-        return .object(members)
     }
 
     /// The H.264 format parameters of an SDP offer: the `a=fmtp` line of the first payload

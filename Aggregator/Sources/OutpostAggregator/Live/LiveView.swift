@@ -11,10 +11,12 @@ public struct LiveView: Sendable {
     let settings: LiveSettings
     let janus: JanusClient
     let adminKey: String
-    let store: LiveSessionStore
+    let store: LiveSessionsStore
+    /// Presence, for the teardown of sessions whose camera went offline.
+    let devices: DevicesStore
     /// Who created each Janus session of the browser relay.
     let relaySessions: LiveRelaySessions
-    let commands: CommandRecords
+    let commands: CommandsStore
     let audit: AuditLog
     let metrics: AggregatorMetrics
     let logger: Logger
@@ -22,7 +24,7 @@ public struct LiveView: Sendable {
     /// stream (docs/recordings.md) instead of asking the agent for a second one.
     let ingress: RecordingIngress?
     /// The relays of cameras recorded on any aggregator, which a live view joins the same way.
-    let relays: MediaRelayStore
+    let relays: MediaRelaysStore
     /// `start_command` of a session fed by the recorder's relay rather than its own `start_stream`.
     static let fromRecording = "recording"
     /// Serializes starts per device within this process; across aggregators the table's
@@ -40,22 +42,22 @@ public struct LiveView: Sendable {
         guard let url = settings.janusUrl else { return nil }
         let secrets = try JanusConfigGenerator.readSecrets(from: settings.janusConfigDir)
         return LiveView(settings: settings, janus: JanusClient(baseURL: url, secrets: secrets), adminKey: secrets.adminKey,
-                        store: LiveSessionStore(client: client, logger: logger),
+                        store: LiveSessionsStore(client: client, logger: logger), devices: DevicesStore(client: client, logger: logger),
                         relaySessions: LiveRelaySessions(client: client, logger: logger),
-                        commands: CommandRecords(client: client, logger: logger),
+                        commands: CommandsStore(client: client, logger: logger),
                         audit: AuditLog(client: client, logger: logger), metrics: metrics, logger: logger, ingress: ingress,
-                        relays: MediaRelayStore(client: client, logger: logger))
+                        relays: MediaRelaysStore(client: client, logger: logger))
     }
 
     /// Ends the session and its stream, then destroys the mountpoint. The row's delete queues
-    /// the agent's `stop_stream` in the same statement (``LiveSessionStore/end(device:mountpoint:reason:stop:)``),
+    /// the agent's `stop_stream` in the same statement (``LiveSessionsStore/end(device:mountpoint:reason:stop:)``),
     /// so the stop is as durable as the delete and follows the row as it was deleted, not the
     /// caller's snapshot; for a recorded camera the relay's copy to Janus stops instead (at once
     /// when the relay runs here, within a second on another aggregator once the row is gone).
     /// Only the teardown that deletes the row acts: an operator's stop and the sweep (which sees
     /// the mountpoint that stop just destroyed) may race, and the loser must not send a second
     /// `stop_stream`. A mountpoint Janus refuses to destroy is logged; Janus drops it when it restarts.
-    func teardown(_ session: LiveSessionStore.Session, reason: String, origin: AuditLog.Origin) async throws {
+    func teardown(_ session: LiveSessionsStore.Session, reason: String, origin: AuditLog.Origin) async throws {
         // Addressed to the mountpoint: if the recorder re-points the stream after this, the
         // agent keeps it running (stream_other_destination).
         guard let ended = try await store.end(device: session.device, mountpoint: session.mountpoint, reason: reason,
@@ -89,7 +91,7 @@ public struct LiveView: Sendable {
         } catch {
             logger.warning("relay sessions not swept", metadata: ["error": "\(error)"])
         }
-        let sessions: [LiveSessionStore.Session]
+        let sessions: [LiveSessionsStore.Session]
         do { sessions = try await store.all() } catch {
             logger.warning("live sessions not readable", metadata: ["error": "\(error)"])
             return
@@ -102,7 +104,7 @@ public struct LiveView: Sendable {
                     try await store.recordViewers(device: session.device, count: info.viewers)
                     if info.viewers > 0 { idleSince = now }
                 }
-                let offline = try await store.isOffline(device: session.device)
+                let offline = try await devices.isOffline(device: session.device)
                 if let reason = LivePlan.teardownReason(
                     deviceOffline: offline, exists: info != nil, viewers: info?.viewers ?? 0, idleSince: idleSince,
                     mediaAgeMs: info?.mediaAgeMs, startedAt: session.startedAt, now: now,

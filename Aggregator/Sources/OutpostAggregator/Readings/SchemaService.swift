@@ -72,22 +72,13 @@ public struct SchemaService: Service {
         try await partitions(today: today)
         let batch = Int64(Self.retentionBatch)
         let audit = try await deleteInBatches(days: settings.auditRetentionDays, today: today) { cutoff in
-            """
-            WITH gone AS (DELETE FROM audit_log WHERE id IN (
-                SELECT id FROM audit_log WHERE at < \(cutoff) LIMIT \(batch)) RETURNING 1)
-            SELECT count(*) FROM gone
-            """
+            AuditLog.retentionBatch(before: cutoff, limit: batch)
         }
         let commands = try await deleteInBatches(days: settings.commandRetentionDays, today: today) { cutoff in
-            """
-            WITH gone AS (DELETE FROM commands WHERE id IN (
-                SELECT id FROM commands WHERE status IN ('succeeded', 'failed', 'expired')
-                    AND created_at < \(cutoff) LIMIT \(batch)) RETURNING 1)
-            SELECT count(*) FROM gone
-            """
+            CommandsStore.retentionBatch(before: cutoff, limit: batch)
         }
         // Also where no aggregator records any more: a dead recorder's relay keeps its stream's key.
-        let relays = try await MediaRelayStore(client: database.client, logger: logger).sweepLapsed()
+        let relays = try await MediaRelaysStore(client: database.client, logger: logger).sweepLapsed()
         if audit + commands + relays > 0 {
             logger.info("deleted rows past retention",
                         metadata: ["audit_log": "\(audit)", "commands": "\(commands)", "media_relays": "\(relays)"])
@@ -130,8 +121,7 @@ public struct SchemaService: Service {
         {
             dropped.append(name)
         }
-        try await database.client.query(
-            "DELETE FROM device_events WHERE ts < \(horizon)::date::timestamp AT TIME ZONE 'UTC'", logger: logger)
+        try await DeviceEventsStore(client: database.client, logger: logger).deleteBefore(day: horizon)
         if !dropped.isEmpty { logger.info("dropped readings partitions past retention", metadata: ["partitions": "\(dropped)"]) }
     }
 }

@@ -14,7 +14,7 @@ import OutpostWire
 /// A live view the agent already streams to (started before recording) is taken over: the
 /// agent's stream is re-pointed to the relay with that live view's key, so Janus's mountpoint
 /// and its viewers carry on after a short gap. The relay feeds whichever mountpoint the
-/// camera's live session names, on any aggregator (``MediaRelayStore``); when recording stops
+/// camera's live session names, on any aggregator (``MediaRelaysStore``); when recording stops
 /// while someone watches, the agent's stream is pointed back at the mountpoint.
 struct CameraRecorder: Sendable {
     let device: String
@@ -22,8 +22,8 @@ struct CameraRecorder: Sendable {
     let settings: RecordingSettings
     let library: RecordingLibrary
     let ingress: RecordingIngress
-    let relays: MediaRelayStore
-    let commands: CommandRecords
+    let relays: MediaRelaysStore
+    let commands: CommandsStore
     let audit: AuditLog
     let metrics: AggregatorMetrics
     let logger: Logger
@@ -60,7 +60,7 @@ struct CameraRecorder: Sendable {
                 let live = try await relays.directLive(device: device, defaultHost: settings.mediaAddress)
                 // One key for the recorder's whole run: a mountpoint made with it keeps working
                 // when the stream is asked for again.
-                let sessionKey = live?.srtpKey ?? key ?? LivePlan.newSRTPKey()
+                let sessionKey = live?.srtpKey ?? key ?? SRTPKey.generate()
                 if streaming || live != nil { await stopStream(wait: true) }
                 streaming = false
                 relay.setViewers(try await relays.destinations(device: device, defaultHost: settings.mediaAddress))
@@ -147,7 +147,7 @@ struct CameraRecorder: Sendable {
     }
 
     private func startStream(host: String, port: Int, rtcpPort: Int, key: String, within limit: Duration = .seconds(25)) async throws
-        -> (command: CommandRecords.Command, offer: String)
+        -> (command: CommandsStore.View, offer: String)
     {
         let args: JSONValue = [
             "source": .string(settings.source), "host": .string(host), "rtpPort": .number(Double(port)),
@@ -173,7 +173,7 @@ struct CameraRecorder: Sendable {
     }
 
     /// The command once final, polled every 100 ms.
-    private func outcome(of command: CommandRecords.Command, within limit: Duration) async throws -> CommandRecords.Command {
+    private func outcome(of command: CommandsStore.View, within limit: Duration) async throws -> CommandsStore.View {
         let deadline = ContinuousClock.now + limit
         while ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))

@@ -8,16 +8,16 @@ import ServiceLifecycle
 /// `staleClaimSeconds` passes to another aggregator). Every `checkIntervalSeconds` it
 /// starts what is wanted and stops what is not, and finishes segments left `recording` by a
 /// crash (``RecordingLibrary/finishAbandoned(owner:except:staleAfter:)``) and deletes the relays
-/// (and stream keys) of recorders that died (``MediaRelayStore/sweepLapsed()``); on shutdown it stops
+/// (and stream keys) of recorders that died (``MediaRelaysStore/sweepLapsed()``); on shutdown it stops
 /// every recorder, so each engine closes its segment and gets SIGTERM by PID.
 public struct RecorderService: Service {
     let settings: RecordingSettings
     let owner: String
-    let store: RecordingStore
+    let store: RecordingsStore
     let library: RecordingLibrary
     let ingress: RecordingIngress
-    let relays: MediaRelayStore
-    let commands: CommandRecords
+    let relays: MediaRelaysStore
+    let commands: CommandsStore
     let audit: AuditLog
     let metrics: AggregatorMetrics
     let readiness: SchemaReadiness
@@ -31,10 +31,10 @@ public struct RecorderService: Service {
         self.ingress = ingress
         self.settings = settings
         self.owner = owner
-        store = RecordingStore(client: client, logger: logger)
+        store = RecordingsStore(client: client, logger: logger)
         library = RecordingLibrary(settings: settings, store: store, metrics: metrics, logger: logger)
-        relays = MediaRelayStore(client: client, logger: logger)
-        commands = CommandRecords(client: client, logger: logger)
+        relays = MediaRelaysStore(client: client, logger: logger)
+        commands = CommandsStore(client: client, logger: logger)
         audit = AuditLog(client: client, logger: logger)
         self.metrics = metrics
         self.readiness = readiness

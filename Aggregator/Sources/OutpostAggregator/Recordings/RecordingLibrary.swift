@@ -6,12 +6,12 @@ import OutpostWire
 /// one (row first, then its files), and the orphan scan.
 struct RecordingLibrary: Sendable {
     let settings: RecordingSettings
-    let store: RecordingStore
+    let store: RecordingsStore
     let media: MediaTools
     let metrics: AggregatorMetrics
     let logger: Logger
 
-    init(settings: RecordingSettings, store: RecordingStore, metrics: AggregatorMetrics, logger: Logger) {
+    init(settings: RecordingSettings, store: RecordingsStore, metrics: AggregatorMetrics, logger: Logger) {
         self.settings = settings
         self.store = store
         media = MediaTools(settings: settings)
@@ -35,7 +35,7 @@ struct RecordingLibrary: Sendable {
     }
 
     /// Finishes the rows left `recording` by an engine or an aggregator that is gone
-    /// (``RecordingStore/abandoned(owner:except:staleAfter:)``): a file that is quiet (not
+    /// (``RecordingsStore/abandoned(owner:except:staleAfter:)``): a file that is quiet (not
     /// modified for two segment lengths plus 30 s) is catalogued, which makes it `complete` or,
     /// unplayable, `deleted` (`partial`); a row without its file becomes `missing`. Returns how
     /// many rows it finished.

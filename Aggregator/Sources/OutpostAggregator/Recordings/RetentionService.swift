@@ -12,7 +12,7 @@ import ServiceLifecycle
 /// `orphanScanIntervalSeconds`.
 public struct RetentionService: Service {
     let settings: RecordingSettings
-    let store: RecordingStore
+    let store: RecordingsStore
     let library: RecordingLibrary
     let metrics: AggregatorMetrics
     let readiness: SchemaReadiness
@@ -22,7 +22,7 @@ public struct RetentionService: Service {
 
     public init(settings: RecordingSettings, client: PostgresClient, metrics: AggregatorMetrics, readiness: SchemaReadiness, logger: Logger) {
         self.settings = settings
-        store = RecordingStore(client: client, logger: logger)
+        store = RecordingsStore(client: client, logger: logger)
         library = RecordingLibrary(settings: settings, store: store, metrics: metrics, logger: logger)
         self.metrics = metrics
         self.readiness = readiness

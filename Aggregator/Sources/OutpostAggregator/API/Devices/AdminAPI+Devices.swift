@@ -9,12 +9,12 @@ import OutpostWire
 struct DevicePatchRequest: Decodable, StrictKeys {
     static let allowedKeys: Set<String> = ["name", "tags", "metadata"]
     static let tagPattern = "^[a-z0-9][a-z0-9:._-]{0,62}$"
-    let patch: DeviceCatalog.Patch
+    let patch: DevicesStore.Patch
 
     init(from decoder: any Decoder) throws {
         try Self.refuseUnknownKeys(decoder)
         let container = try decoder.container(keyedBy: AnyKey.self)
-        var patch = DeviceCatalog.Patch()
+        var patch = DevicesStore.Patch()
         let nameKey = AnyKey(stringValue: "name")
         if container.contains(nameKey) {
             let name = try container.decodeIfPresent(String.self, forKey: nameKey)
@@ -92,13 +92,13 @@ extension AdminAPI {
     }
 
     /// Parses the list filters; the returned `limit` is one more than the page size, to see whether more follow.
-    static func deviceFilter(_ query: [String: String]) throws(APIError) -> DeviceCatalog.Filter {
+    static func deviceFilter(_ query: [String: String]) throws(APIError) -> DevicesStore.Filter {
         let limit = try QueryValue.limit(query, maximum: maximumPageSize)
-        if let kind = query["kind"], !DeviceCatalog.kinds.contains(kind) {
-            throw APIError.invalidParameter("kind", "must be one of \(DeviceCatalog.kinds.sorted().joined(separator: ", "))")
+        if let kind = query["kind"], !DevicesStore.kinds.contains(kind) {
+            throw APIError.invalidParameter("kind", "must be one of \(DevicesStore.kinds.sorted().joined(separator: ", "))")
         }
-        if let status = query["status"], !DeviceCatalog.statuses.contains(status) {
-            throw APIError.invalidParameter("status", "must be one of \(DeviceCatalog.statuses.sorted().joined(separator: ", "))")
+        if let status = query["status"], !DevicesStore.statuses.contains(status) {
+            throw APIError.invalidParameter("status", "must be one of \(DevicesStore.statuses.sorted().joined(separator: ", "))")
         }
         if let tag = query["tag"], tag.range(of: DevicePatchRequest.tagPattern, options: .regularExpression) == nil {
             throw APIError.invalidParameter("tag", "must match \(DevicePatchRequest.tagPattern)")
@@ -107,7 +107,7 @@ extension AdminAPI {
             throw APIError.invalidParameter("q", "must be 1-100 characters without control characters")
         }
         let after = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: DeviceID.self).rawValue }
-        return DeviceCatalog.Filter(kind: query["kind"], status: query["status"], tag: query["tag"], search: query["q"], after: after,
+        return DevicesStore.Filter(kind: query["kind"], status: query["status"], tag: query["tag"], search: query["q"], after: after,
                                   limit: limit + 1)
     }
 }

@@ -10,7 +10,7 @@ import Hummingbird
 struct AuthenticationMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let keyring: SigningKeyring
-    let apiKeys: APIKeyStore
+    let apiKeys: APIKeysStore
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
@@ -23,7 +23,7 @@ struct AuthenticationMiddleware: RouterMiddleware {
     }
 
     func authenticate(_ credential: String) async throws -> Principal {
-        if credential.hasPrefix(APIKeyStore.prefix) { return try await apiKeys.authenticate(credential) }
+        if credential.hasPrefix(APIKeysStore.prefix) { return try await apiKeys.authenticate(credential) }
         let claims = try await keyring.verify(credential, now: Date())
         return Principal(kind: .user, id: claims.sub, name: claims.name, role: claims.role, mustChangePassword: claims.pwc ?? false)
     }

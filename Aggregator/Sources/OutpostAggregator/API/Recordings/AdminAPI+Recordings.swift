@@ -32,7 +32,7 @@ struct RecordingSettingRequest: Decodable, StrictKeys {
 
 /// One segment as the API shows it, with the paths of its video and thumbnail.
 struct RecordingResponse: Encodable, Sendable {
-    let recording: RecordingStore.Recording
+    let recording: RecordingsStore.Recording
 
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: AnyKey.self)
@@ -56,7 +56,7 @@ struct RecordingResponse: Encodable, Sendable {
 /// A camera's recording mode and limits (defaults when never set) and its storage totals.
 struct RecordingSettingResponse: Encodable, Sendable {
     let device: String
-    let setting: RecordingStore.DeviceSetting?
+    let setting: RecordingsStore.DeviceSetting?
     let bytes: Int64
     let segments: Int64
     let oldest: Date?
@@ -120,7 +120,7 @@ extension AdminAPI {
             let query = try request.queryParameters(allowing: ["from", "to", "cursor", "limit"])
             let limit = try QueryValue.limit(query, maximum: Self.maximumPageSize)
             let from = try QueryValue.date(query, "from"), to = try QueryValue.date(query, "to")
-            let after = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: RecordingStore.Position.self) }
+            let after = try query["cursor"].map { cursor throws(APIError) in try Cursor.decode(cursor, as: RecordingsStore.Position.self) }
             let device = try await existingDevice(context)
             let found = try await library.store.list(device: device, from: from, to: to, after: after, limit: limit + 1)
             let page = Array(found.prefix(limit))
@@ -199,7 +199,7 @@ extension AdminAPI {
 
     /// A segment's file with HTTP Range: 200 whole, 206 one range, 416 outside the file.
     private func serveFile(_ request: Request, _ context: AppRequestContext, contentType: String,
-                           file: (RecordingStore.Recording) -> String?) async throws -> Response {
+                           file: (RecordingsStore.Recording) -> String?) async throws -> Response {
         let library = try requireRecordings()
         _ = try request.queryParameters(allowing: [])
         let id = try Self.recordingID(context)

@@ -28,7 +28,7 @@ struct LiveResponse: Encodable, Sendable {
     /// Browsers watching now, as Janus counts them; nil when not asked (start) or Janus did not answer.
     let viewers: Int?
 
-    init(_ session: LiveSessionStore.Session, reused: Bool, viewers: Int? = nil) {
+    init(_ session: LiveSessionsStore.Session, reused: Bool, viewers: Int? = nil) {
         device = session.device
         mountpoint = session.mountpoint
         janusPath = AdminAPI.prefix + "/live/janus"
@@ -177,7 +177,7 @@ extension AdminAPI {
     /// the ports), sends the agent `start_stream` toward it with a fresh SRTP key, and
     /// re-creates the mountpoint on the same ports with the offer's H.264 parameters.
     private func startLive(_ live: LiveView, device: String, source: String, origin: AuditLog.Origin) async throws
-        -> (LiveSessionStore.Session, Bool)
+        -> (LiveSessionsStore.Session, Bool)
     {
         if let existing = try await live.store.get(device: device) {
             if try await live.janus.mountpointInfo(id: existing.mountpoint) != nil {
@@ -196,10 +196,10 @@ extension AdminAPI {
             return try await joinRecording(live, srtpKey: recording.srtpKey, offer: recording.offer, relay: nil, device: device,
                                            mountpoint: mountpoint, origin: origin)
         }
-        let key = LivePlan.newSRTPKey()
+        let key = SRTPKey.generate()
         let ports = try await live.janus.createMountpoint(LivePlan.createMountpoint(
             id: mountpoint, device: device, address: address, ports: nil, payloadType: 96, fmtp: nil, srtpKey: key, adminKey: live.adminKey))
-        var queued: CommandRecords.Command?
+        var queued: CommandsStore.View?
         do {
             let args: JSONValue = [
                 "source": .string(source), "host": .string(address), "rtpPort": .number(Double(ports.rtp)),
@@ -219,7 +219,7 @@ extension AdminAPI {
             try await recreate(live, LivePlan.createMountpoint(
                 id: mountpoint, device: device, address: address, ports: ports, payloadType: format.payloadType, fmtp: format.fmtp,
                 srtpKey: key, adminKey: live.adminKey))
-            let session = LiveSessionStore.Session(
+            let session = LiveSessionsStore.Session(
                 device: device, mountpoint: mountpoint, rtpPort: ports.rtp, rtcpPort: ports.rtcp, startCommand: command.id,
                 startedBy: origin.actor, startedAt: Date(), lastViewerAt: Date(), mediaHost: address)
             guard try await live.store.insert(session, srtpKey: key) else {
@@ -246,7 +246,7 @@ extension AdminAPI {
     /// the relay when it runs in this process (fed at once); a relay on another aggregator
     /// reads the live session's row and feeds the mountpoint within a second.
     private func joinRecording(_ live: LiveView, srtpKey: String, offer: String, relay: RTPRelay?, device: String, mountpoint: Int,
-                               origin: AuditLog.Origin) async throws -> (LiveSessionStore.Session, Bool) {
+                               origin: AuditLog.Origin) async throws -> (LiveSessionsStore.Session, Bool) {
         let address = live.settings.mediaAddress
         let format = try LivePlan.h264FormatParameters(offer: offer)
         let ports = try await live.janus.createMountpoint(LivePlan.createMountpoint(
@@ -254,7 +254,7 @@ extension AdminAPI {
             srtpKey: srtpKey, adminKey: live.adminKey))
         let destination = RTPRelay.Destination(host: address, rtpPort: ports.rtp, rtcpPort: ports.rtcp)
         relay?.add(destination)
-        let session = LiveSessionStore.Session(
+        let session = LiveSessionsStore.Session(
             device: device, mountpoint: mountpoint, rtpPort: ports.rtp, rtcpPort: ports.rtcp, startCommand: LiveView.fromRecording,
             startedBy: origin.actor, startedAt: Date(), lastViewerAt: Date(), mediaHost: address)
         guard try await live.store.insert(session) else {

@@ -22,7 +22,7 @@ struct StreamRequest: Decodable, StrictKeys {
 
 /// The outcome of a stream command: the command, and for a started stream the agent's SDP offer.
 struct StreamResponse: Encodable, Sendable {
-    let command: CommandRecords.Command
+    let command: CommandsStore.View
     let offer: String?
 
     func encode(to encoder: any Encoder) throws {
@@ -79,7 +79,7 @@ extension AdminAPI {
 
     /// The command once it reaches a final state, or its latest state after `timeout`.
     /// `updates` was subscribed before the command was queued, so no change is missed.
-    func awaitOutcome(of id: String, updates: AsyncStream<String>, timeout: Duration) async throws -> CommandRecords.Command? {
+    func awaitOutcome(of id: String, updates: AsyncStream<String>, timeout: Duration) async throws -> CommandsStore.View? {
         let finished: Set<String> = ["succeeded", "failed", "expired"]
         if let current = try await commands.get(id), finished.contains(current.status) { return current }
         await withTaskGroup(of: Void.self) { group in

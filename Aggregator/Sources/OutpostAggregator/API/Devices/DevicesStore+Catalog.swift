@@ -1,0 +1,170 @@
+import Foundation
+import Logging
+import OutpostSupport
+import OutpostWire
+import PostgresNIO
+
+/// Devices as the admin API sees them.
+extension DevicesStore {
+    public struct Device: Codable, Sendable, Equatable {
+        public let id: String
+        public let kind: String
+        public let name: String?
+        public let tags: [String]
+        public let metadata: JSONValue
+        public let status: String
+        public let statusChangedAt: Date?
+        public let lastSeen: Date?
+        public let version: String?
+        public let bufferDepth: Int64?
+        public let dropped: Int64?
+        public let createdAt: Date
+        public let revokedAt: Date?
+        public let decommissionedAt: Date?
+        /// When the newest unrevoked certificate expires; nil when the device has none.
+        public let certificateExpiresAt: Date?
+        /// Serial of the certificate the device's agent last reported connecting with (`state`).
+        public let certificateInUse: String?
+        /// That certificate's `notAfter`, as the agent reported it.
+        public let certificateInUseExpiresAt: Date?
+
+        /// Absent values are written as `null`, so every documented field is always present.
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: AnyKey.self)
+            try container.encode(id, forKey: AnyKey(stringValue: "id"))
+            try container.encode(kind, forKey: AnyKey(stringValue: "kind"))
+            try container.encode(name, forKey: AnyKey(stringValue: "name"))
+            try container.encode(tags, forKey: AnyKey(stringValue: "tags"))
+            try container.encode(metadata, forKey: AnyKey(stringValue: "metadata"))
+            try container.encode(status, forKey: AnyKey(stringValue: "status"))
+            try container.encode(statusChangedAt, forKey: AnyKey(stringValue: "statusChangedAt"))
+            try container.encode(lastSeen, forKey: AnyKey(stringValue: "lastSeen"))
+            try container.encode(version, forKey: AnyKey(stringValue: "version"))
+            try container.encode(bufferDepth, forKey: AnyKey(stringValue: "bufferDepth"))
+            try container.encode(dropped, forKey: AnyKey(stringValue: "dropped"))
+            try container.encode(createdAt, forKey: AnyKey(stringValue: "createdAt"))
+            try container.encode(revokedAt, forKey: AnyKey(stringValue: "revokedAt"))
+            try container.encode(decommissionedAt, forKey: AnyKey(stringValue: "decommissionedAt"))
+            try container.encode(certificateExpiresAt, forKey: AnyKey(stringValue: "certificateExpiresAt"))
+            try container.encode(certificateInUse, forKey: AnyKey(stringValue: "certificateInUse"))
+            try container.encode(certificateInUseExpiresAt, forKey: AnyKey(stringValue: "certificateInUseExpiresAt"))
+        }
+    }
+
+    public struct Filter: Sendable, Equatable {
+        public var kind: String?
+        public var status: String?
+        public var tag: String?
+        public var search: String?
+        public var after: String?
+        public var limit: Int
+    }
+
+    /// The fields a patch may change; nil leaves a field alone.
+    public struct Patch: Sendable, Equatable {
+        public var name: String??
+        public var tags: [String]?
+        public var metadata: JSONValue?
+
+        public var changedFields: [String] {
+            [name != nil ? "name" : nil, tags != nil ? "tags" : nil, metadata != nil ? "metadata" : nil].compactMap { $0 }
+        }
+    }
+
+    static let kinds: Set<String> = ["meter", "camera"]
+    static let statuses: Set<String> = ["unknown", "online", "offline", "revoked", "decommissioned"]
+    static let columns = """
+        id, kind, name, tags, metadata::text, status, status_changed_at, last_seen, version, buffer_depth, dropped,
+        created_at, revoked_at, decommissioned_at,
+        (SELECT max(not_after) FROM certificates c WHERE c.device_id = devices.id AND c.revoked_at IS NULL),
+        cert_serial, cert_not_after
+        """
+
+    public func list(_ filter: Filter) async throws -> [Device] {
+        let pattern = filter.search.map { "%" + Self.escapeLike($0) + "%" }
+        let live = filter.status == "decommissioned" || filter.status == "revoked" ? nil : filter.status
+        let onlyDecommissioned = filter.status == "decommissioned"
+        let onlyRevoked = filter.status == "revoked"
+        let rows = try await client.query(
+            """
+            SELECT \(unescaped: Self.columns) FROM devices
+            WHERE (\(filter.kind)::text IS NULL OR kind = \(filter.kind)::text)
+              AND (\(live)::text IS NULL OR (status = \(live)::text AND decommissioned_at IS NULL AND revoked_at IS NULL))
+              AND (NOT \(onlyDecommissioned) OR decommissioned_at IS NOT NULL)
+              AND (NOT \(onlyRevoked) OR (revoked_at IS NOT NULL AND decommissioned_at IS NULL))
+              AND (\(filter.tag)::text IS NULL OR tags @> ARRAY[\(filter.tag)::text])
+              AND (\(pattern)::text IS NULL OR id ILIKE \(pattern)::text OR name ILIKE \(pattern)::text)
+              AND (\(filter.after)::text IS NULL OR id > \(filter.after)::text)
+            ORDER BY id LIMIT \(filter.limit)
+            """, logger: logger)
+        return try await Self.devices(rows)
+    }
+
+    public func get(_ id: String) async throws -> Device? {
+        guard DeviceID.isValid(id) else { return nil }
+        let rows = try await client.query("SELECT \(unescaped: Self.columns) FROM devices WHERE id = \(id)", logger: logger)
+        return try await Self.devices(rows).first
+    }
+
+    /// Applies a patch; nil when the device does not exist.
+    public func apply(_ patch: Patch, to id: String, origin: AuditLog.Origin, audit: AuditLog) async throws -> Device? {
+        guard DeviceID.isValid(id) else { return nil }
+        let setName = patch.name != nil
+        let name = patch.name ?? nil
+        let metadata = try patch.metadata.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        let rows = try await client.query(
+            """
+            UPDATE devices SET
+              name = CASE WHEN \(setName) THEN \(name)::text ELSE name END,
+              tags = coalesce(\(patch.tags)::text[], tags),
+              metadata = coalesce(\(metadata)::jsonb, metadata)
+            WHERE id = \(id)
+            RETURNING \(unescaped: Self.columns)
+            """, logger: logger)
+        guard let device = try await Self.devices(rows).first else { return nil }
+        try await audit.record("device.patch", target: "device:\(id)", detail: ["fields": patch.changedFields.joined(separator: ",")],
+                               origin: origin)
+        return device
+    }
+
+    /// Marks the device decommissioned and revoked, so ingest refuses its readings from
+    /// then on; an earlier decommission keeps its time. False when the device does not exist.
+    ///
+    /// Its certificates are not touched here: the decommission route hands the device to
+    /// ``Revocation`` next, the one code path that revokes (as `cert revoke` does).
+    public func markDecommissioned(_ id: DeviceID) async throws -> Bool {
+        let rows = try await client.query(
+            """
+            UPDATE devices SET decommissioned_at = coalesce(decommissioned_at, now()), revoked_at = coalesce(revoked_at, now())
+            WHERE id = \(id.rawValue) RETURNING id
+            """, logger: logger)
+        for try await _ in rows.decode(String.self) { return true }
+        return false
+    }
+
+    static func escapeLike(_ text: String) -> String {
+        text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "%", with: "\\%").replacingOccurrences(of: "_", with: "\\_")
+    }
+
+    private static func devices(_ rows: PostgresRowSequence) async throws -> [Device] {
+        var devices: [Device] = []
+        for try await row in rows {
+            let (id, kind, name, tags, metadata, status, changed, lastSeen, version, depth, dropped, created, revoked, decommissioned,
+                 certificateExpiry) = try row.decode(
+                    (String, String, String?, [String], String, String, Date?, Date?, String?, Int64?, Int64?, Date, Date?, Date?, Date?).self)
+            // Past the 15 columns a tuple decodes: the certificate in use, by position.
+            let extra = row.makeRandomAccess()
+            let inUse = try extra[15].decode(String?.self, context: .default)
+            let inUseExpiry = try extra[16].decode(Date?.self, context: .default)
+            let metadataValue = (try? JSONDecoder().decode(JSONValue.self, from: Data(metadata.utf8))) ?? .object([:])
+            devices.append(Device(
+                id: id, kind: kind, name: name, tags: tags, metadata: metadataValue,
+                status: decommissioned != nil ? "decommissioned" : revoked != nil ? "revoked" : status, statusChangedAt: changed,
+                lastSeen: lastSeen,
+                version: version, bufferDepth: depth, dropped: dropped, createdAt: created, revokedAt: revoked,
+                decommissionedAt: decommissioned, certificateExpiresAt: certificateExpiry, certificateInUse: inUse,
+                certificateInUseExpiresAt: inUseExpiry))
+        }
+        return devices
+    }
+}
