@@ -24,12 +24,18 @@ test: test-swift test-prometheus test-api-schema test-console test-live test-cha
 		&& $(MAKE) --no-print-directory test-vm-centre; \
 	else echo "test-deb, test-vm and test-vm-centre skipped: they install packages and need root (run them in CI)"; fi
 
-## test-fast: the fast tier (docs/testing.md): pure logic and in-process router tests, no servers,
-## no TLS; Swift Testing runs its suites in parallel (SwiftPM's --parallel is for XCTest and only
+# The source folder of every module whose folders must not form a cycle (docs/architecture.md).
+MODULE_DIRS = Common/Support Common/Wire Common/MQTT Common/Process Common/Streaming Common/SRTP \
+	Agent/Sources/OutpostAgent Aggregator/Sources/OutpostAggregator Tools/Simulator/Sources/OutpostSimulator \
+	Tools/LocalServers Tools/Chaos/Sources/ChaosCampaign
+
+## test-fast: the fast tier (docs/testing.md): no folder cycle in any module, then pure logic and
+## in-process router tests, no servers, no TLS; Swift Testing runs its suites in parallel (SwiftPM's --parallel is for XCTest and only
 ## adds a listing pass). About 30 s once built.
-FAST_TESTS = AgentTests AggregatorTests SupportTests WireTests MQTTTests StreamingTests
+FAST_TESTS = AgentTests AggregatorTests SupportTests WireTests MQTTTests StreamingTests SimulatorTests
 FAST_FILTER = ^($(subst $(eval) ,|,$(strip $(FAST_TESTS))))\.
 test-fast: deps
+	@packaging/dev/folder-deps.py --quiet $(MODULE_DIRS)
 	@$(SWIFT) test --filter '$(FAST_FILTER)'
 
 ## test-swift: every Swift suite: the fast tier in parallel, then the integration tier (real
@@ -37,6 +43,7 @@ test-fast: deps
 ## cooperative pool.
 test-swift: deps
 	@mkdir -p $(PIDS_DIR)
+	@packaging/dev/folder-deps.py --quiet $(MODULE_DIRS)
 	@$(SWIFT) test --filter '$(FAST_FILTER)'
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) $(SWIFT) test --no-parallel --skip '$(FAST_FILTER)' || status=$$?; \
 		packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
