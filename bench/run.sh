@@ -475,7 +475,7 @@ phase_live() {
 # Item 8: a Patroni cluster (ha/cluster.sh: synchronous replica, HAProxy, TLS) with the debug
 # build's `Patroni figures` suite: the store's rows/s through HAProxy against straight to the
 # leader, the replica's replay lag under that ingest, readings queries served by the replica
-# meanwhile (Tests/AggregatorTests/PatroniBenchmark.swift). As root the cluster runs as `postgres`.
+# meanwhile (Tests/AggregatorIntegrationTests/PatroniBenchmark.swift). As root the cluster runs as `postgres`.
 phase_patroni() {
     log "patroni: swift test --filter PatroniBenchmark (debug build, OUTPOST_BENCH=1)"
     mkdir -p "$root/.build/test-pids"

@@ -1,6 +1,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
+import OutpostProcess
 import OutpostStreaming
 
 /// A command's stdout. The command runs in its own process group, so stopping it ends a
@@ -34,32 +35,17 @@ final class CommandByteSource: ByteSource {
         guard pipe(&pipeFDs) == 0 else { throw StreamError(.sourceFailed, "pipe: \(String(cString: strerror(errno)))") }
         pipeFDs.forEach { _ = fcntl($0, F_SETFD, FD_CLOEXEC) }
         let arguments = Self.expand(template, bitrate: bitrate)
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        posix_spawn_file_actions_adddup2(&actions, pipeFDs[1], 1)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        // Threads of this process block signals; reset the mask so the command obeys SIGTERM.
-        var none = sigset_t()
-        sigemptyset(&none)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setpgroup(&attributes, 0)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP))
-        let argv = arguments.map { strdup($0) } + [nil]
-        defer { argv.forEach { free($0) } }
-        var child: pid_t = 0
-        let rc = posix_spawnp(&child, arguments[0], &actions, &attributes, argv, environ)
-        Glibc.close(pipeFDs[1])
-        guard rc == 0 else {
+        let launch = ProcessLaunch(argv: arguments, output: .descriptor(pipeFDs[1]), errorOutput: .inherited,
+                                   ownProcessGroup: true, searchPath: true)
+        let child: pid_t
+        do {
+            child = try launch.spawn()
+        } catch {
+            Glibc.close(pipeFDs[1])
             Glibc.close(pipeFDs[0])
-            throw StreamError(.sourceFailed, "cannot start \(arguments[0]): \(String(cString: strerror(rc)))")
+            throw StreamError(.sourceFailed, "cannot start \(arguments[0]): \(error.reason)")
         }
+        Glibc.close(pipeFDs[1])
         _ = fcntl(pipeFDs[0], F_SETFL, fcntl(pipeFDs[0], F_GETFL) | O_NONBLOCK)
         pid = child
         fd = pipeFDs[0]
@@ -85,19 +71,18 @@ final class CommandByteSource: ByteSource {
     /// (closing first would greet the encoder with EPIPE instead of a clean stop).
     private func terminate() {
         if pid > 0 {
-            kill(-pid, SIGTERM)
-            var status: Int32 = 0
+            ProcessSignal.sendToGroup(SIGTERM, pid)
             var reaped = false
             for _ in 0..<200 where !reaped {
-                if waitpid(pid, &status, WNOHANG) != 0 {
+                if ProcessSignal.reap(pid) != nil {
                     reaped = true
                 } else {
                     usleep(10_000)
                 }
             }
             if !reaped {
-                kill(-pid, SIGKILL)
-                waitpid(pid, &status, 0)
+                ProcessSignal.sendToGroup(SIGKILL, pid)
+                _ = ProcessSignal.wait(pid)
             }
             pid = 0
         }
