@@ -15,8 +15,10 @@ import Musl
 /// `outpost-agent run` and the tests both build it here.
 ///
 /// Shutdown order (reverse of start): sources stop (killing running commands), the
-/// buffer commits what they left, command execution stops, then the publisher says
-/// offline and disconnects, and the status file says `stopped`.
+/// buffer commits what they left, the publisher says offline and disconnects, then command
+/// execution ends with the publisher's last session (a command still running is cancelled
+/// once the client is gone, as when the publisher ran commands itself), and the status
+/// file says `stopped`.
 /// The group allows 8 s for that, so the process exits 0 within 10 s of SIGTERM.
 public final class Agent: Sendable {
     public let configuration: AgentConfiguration
@@ -81,7 +83,7 @@ public final class Agent: Sendable {
                                             logger: Logger.child(logger, "agent.commands"))
         var groupConfiguration = ServiceGroupConfiguration(
             services: [
-                .init(service: statusWriter), .init(service: publisher), .init(service: commandService),
+                .init(service: statusWriter), .init(service: commandService), .init(service: publisher),
                 .init(service: BufferCommitter(buffer: buffer)), .init(service: scheduler),
             ] + extraServices.map { .init(service: $0) } + [.init(service: SystemdWatchdogService())],
             gracefulShutdownSignals: [.sigterm, .sigint],

@@ -30,14 +30,15 @@ public struct CommandService: Service {
         self.lifecycle = lifecycle
         var logger = logger
         logger[metadataKey: "device"] = "\(publisher.device)"
+        logger[metadataKey: "component"] = "commands"
         self.logger = logger
     }
 
+    /// Ends when the publisher has ended its last session, not at the group's graceful
+    /// shutdown: the service is placed before the publisher in the group, so it stops after it.
     public func run() async {
-        await cancelWhenGracefulShutdown {
-            for await session in publisher.commandSessions {
-                await serve(session)
-            }
+        for await session in publisher.commandSessions {
+            await serve(session)
         }
     }
 

@@ -10,7 +10,9 @@ extension Publisher {
     // MARK: Incoming
 
     func consumeEvents(_ client: MQTTClient) async {
-        let (commandMessages, commandInbox) = AsyncStream<[UInt8]>.makeStream()
+        // As many as the client itself holds undelivered: the command service takes them at
+        // once, except while it still finishes the previous session's running command.
+        let (commandMessages, commandInbox) = AsyncStream<[UInt8]>.makeStream(bufferingPolicy: .bufferingOldest(256))
         commandSessionOpened.yield(CommandSession(messages: commandMessages, client: client, publisher: self))
         for await event in client.events {
             switch event {
@@ -35,7 +37,10 @@ extension Publisher {
                 if message.topic == topic(.ack) {
                     await handleAck(message.payload)
                 } else if message.topic == topic(.cmd) {
-                    commandInbox.yield(message.payload)
+                    if case .dropped = commandInbox.yield(message.payload) {
+                        state.withLock { $0.figures.refusedMessages += 1 }
+                        logger.warning("command dropped: 256 waiting for the command service")
+                    }
                 }
             }
         }

@@ -7,7 +7,7 @@ import Synchronization
 
 /// Device state and events.
 extension Publisher {
-    // MARK: State, events, status
+    // MARK: State and events
 
     func deviceState(_ status: DeviceState.Status, _ stats: BufferStats) -> DeviceState {
         let now = WireClock.nowMs()

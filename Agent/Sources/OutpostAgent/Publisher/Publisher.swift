@@ -111,6 +111,7 @@ public final class Publisher: Service, Sendable {
 
     public func run() async throws {
         await buffer.onCommit(pumpWakeup)
+        defer { commandSessionOpened.finish() }
         var isFirstSession = true
         while true {
             renewRequested.store(false, ordering: .sequentiallyConsistent)
@@ -161,7 +162,6 @@ public final class Publisher: Service, Sendable {
             await consumer.value
             state.withLock { $0.window.markAllForResend() }
         }
-        commandSessionOpened.finish()
     }
 
     func makeClient() throws -> MQTTClient {

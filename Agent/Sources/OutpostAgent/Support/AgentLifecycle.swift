@@ -2,7 +2,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// Lets a command end the process the graceful way: ``requestRestart()`` marks it, and
-/// once the command's result is published the publisher calls ``performPendingRestart()``,
+/// once the command's result is published the ``CommandService`` calls ``performPendingRestart()``,
 /// which triggers the service group's graceful shutdown; `run` then exits with
 /// ``restartExitCode`` so that systemd starts the agent again.
 public final class AgentLifecycle: Sendable {

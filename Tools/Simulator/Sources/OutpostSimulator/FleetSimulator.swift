@@ -18,9 +18,10 @@ import Musl
 /// centre's end-to-end acks).
 ///
 /// One ``ServiceGroup`` with SIGTERM and SIGINT as graceful signals runs, in start order:
-/// every publisher, every buffer committer, the capture (every scheduler), and the
-/// ``SimulationSupervisor``. Shutdown runs in reverse: capture stops, the buffers commit,
-/// then every publisher says offline and disconnects, all at once.
+/// every command service, every publisher, every buffer committer, the capture (every
+/// scheduler), and the ``SimulationSupervisor``. Shutdown runs in reverse: capture stops, the
+/// buffers commit, then every publisher says offline and disconnects, all at once, and the
+/// command services end with their publishers' last sessions.
 public struct FleetSimulator: Sendable {
     public let options: SimulationOptions
     let logger: Logger
@@ -78,8 +79,8 @@ public struct FleetSimulator: Sendable {
                                               drainTimeout: options.drainTimeout, logger: Logger.child(logger, "agent.simulate"))
         var configuration = ServiceGroupConfiguration(
             services: [
-                .init(service: ConcurrentServices(name: "publishers", services: devices.map(\.publisher))),
                 .init(service: ConcurrentServices(name: "commands", services: devices.map(\.commandService))),
+                .init(service: ConcurrentServices(name: "publishers", services: devices.map(\.publisher))),
                 .init(service: ConcurrentServices(name: "committers", services: devices.map(\.committer))),
                 .init(service: capture),
                 .init(service: supervisor, successTerminationBehavior: .gracefullyShutdownGroup),
