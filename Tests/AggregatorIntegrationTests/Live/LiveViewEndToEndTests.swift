@@ -116,13 +116,13 @@ struct LiveViewEndToEndTests {
 
                 // The key is redacted wherever commands are kept or shown.
                 let postgres = fleet.broker.identity.postgres
-                #expect(try postgres.psql("SELECT args->>'srtpKey' FROM commands WHERE name = 'start_stream'") == SRTPKey.redactedKey)
+                #expect(try postgres.psql("SELECT args->>'srtpKey' FROM commands WHERE name = 'start_stream'") == SRTPKeyText.redactedKey)
                 #expect(try postgres.psql("SELECT count(*) FROM commands WHERE args::text LIKE '%' || '\(key)' || '%'") == "0")
                 #expect(try postgres.psql("SELECT count(*) FROM audit_log WHERE details::text LIKE '%' || '\(key)' || '%'") == "0")
                 let listed = try await fleet.api.send(.GET, "/api/v1/devices/\(Self.device)/commands", token: viewer)
                 #expect(listed.status == 200)
                 #expect(!listed.text.contains(key))
-                #expect(listed.text.contains(SRTPKey.redactedKey))
+                #expect(listed.text.contains(SRTPKeyText.redactedKey))
                 let audit = try await fleet.api.send(.GET, "/api/v1/audit?limit=200", token: admin)
                 #expect(audit.status == 200)
                 #expect(!audit.text.contains(key))

@@ -52,7 +52,7 @@ struct LivePlanTests {
 
     @Test("a fresh SRTP key per call: base64 of 30 bytes")
     func keys() {
-        let a = SRTPKey.generate(), b = SRTPKey.generate()
+        let a = SRTPKeyText.generate(), b = SRTPKeyText.generate()
         #expect(a != b)
         #expect(Data(base64Encoded: a)?.count == 30)
     }
@@ -60,9 +60,9 @@ struct LivePlanTests {
     @Test("redaction replaces srtpKey and leaves everything else")
     func redaction() {
         let args: JSONValue = ["source": "camera", "srtpKey": "c2VjcmV0", "rtpPort": 5004]
-        #expect(SRTPKey.redacted(args) == ["source": "camera", "srtpKey": .string(SRTPKey.redactedKey), "rtpPort": 5004])
-        #expect(SRTPKey.redacted(["source": "camera"]) == ["source": "camera"])
-        #expect(SRTPKey.redacted(["srtpKey": .null]) == ["srtpKey": .null])
+        #expect(SRTPKeyText.redacted(args) == ["source": "camera", "srtpKey": .string(SRTPKeyText.redactedKey), "rtpPort": 5004])
+        #expect(SRTPKeyText.redacted(["source": "camera"]) == ["source": "camera"])
+        #expect(SRTPKeyText.redacted(["srtpKey": .null]) == ["srtpKey": .null])
     }
 
     @Test("the mountpoint request: RTP, video only, SRTP suite 80 with the key, no keyframe buffer, the routed address, private")

@@ -74,7 +74,7 @@ extension AggregatorCommand.Cmd {
         /// The record as JSON, with any SRTP key in its arguments redacted.
         static func json(_ record: CommandRecord) throws -> String {
             var record = record
-            record.args = SRTPKey.redacted(record.args)
+            record.args = SRTPKeyText.redacted(record.args)
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
             return String(decoding: try encoder.encode(record), as: UTF8.self)

@@ -132,7 +132,7 @@ extension CommandsStore {
             text.flatMap { try? JSONDecoder().decode(JSONValue.self, from: Data($0.utf8)) }
         }
         // The SRTP key of a live view's start_stream is for the agent only (see docs/streaming.md).
-        return View(id: row.0, device: row.1, name: row.2, args: SRTPKey.redacted(json(row.3) ?? .object([:])), status: row.4, createdAt: row.5,
+        return View(id: row.0, device: row.1, name: row.2, args: SRTPKeyText.redacted(json(row.3) ?? .object([:])), status: row.4, createdAt: row.5,
                        createdBy: row.6, expiresAt: row.7, sentAt: row.8, finishedAt: row.9, output: json(row.10),
                        errorCode: row.11, errorMessage: row.12)
     }

@@ -3,7 +3,7 @@ import OutpostSupport
 
 /// The live view's decisions, free of network and disk: what a mountpoint is made of, when
 /// one is torn down, and which of a browser's Janus requests pass. The stream's key is an
-/// ``SRTPKey``.
+/// ``SRTPKeyText``.
 public enum LivePlan {
     /// `stop_stream` arguments naming the destination the stream to stop goes to, so that a
     /// stop racing the recorder's takeover cannot end the recorder's stream (an agent that

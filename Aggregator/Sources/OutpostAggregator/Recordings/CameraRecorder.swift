@@ -60,7 +60,7 @@ struct CameraRecorder: Sendable {
                 let live = try await relays.directLive(device: device, defaultHost: settings.mediaAddress)
                 // One key for the recorder's whole run: a mountpoint made with it keeps working
                 // when the stream is asked for again.
-                let sessionKey = live?.srtpKey ?? key ?? SRTPKey.generate()
+                let sessionKey = live?.srtpKey ?? key ?? SRTPKeyText.generate()
                 if streaming || live != nil { await stopStream(wait: true) }
                 streaming = false
                 relay.setViewers(try await relays.destinations(device: device, defaultHost: settings.mediaAddress))

@@ -196,7 +196,7 @@ extension AdminAPI {
             return try await joinRecording(live, srtpKey: recording.srtpKey, offer: recording.offer, relay: nil, device: device,
                                            mountpoint: mountpoint, origin: origin)
         }
-        let key = SRTPKey.generate()
+        let key = SRTPKeyText.generate()
         let ports = try await live.janus.createMountpoint(LivePlan.createMountpoint(
             id: mountpoint, device: device, address: address, ports: nil, payloadType: 96, fmtp: nil, srtpKey: key, adminKey: live.adminKey))
         var queued: CommandsStore.View?

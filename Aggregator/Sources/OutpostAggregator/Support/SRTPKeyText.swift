@@ -1,8 +1,10 @@
 import Foundation
 import OutpostSupport
-/// The SRTP master key a camera's stream is encrypted with (live view and recording), and how
-/// it is hidden wherever a command's arguments are shown or kept.
-public enum SRTPKey {
+
+/// The SRTP master key a camera's stream is encrypted with (live view and recording), as the
+/// text commands carry (base64), and how it is hidden wherever a command's arguments are shown
+/// or kept.
+public enum SRTPKeyText {
     /// The text that replaces an SRTP key wherever a command's arguments are shown or kept.
     public static let redactedKey = "[redacted]"
     /// SRTP master key (16 bytes) + salt (14 bytes) for AES_CM_128_HMAC_SHA1_80.
