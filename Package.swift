@@ -3,12 +3,16 @@ import PackageDescription
 
 /// Outpost: a device agent, a central aggregator, and the shared wire contract between them.
 ///
-/// Layout (see README.md):
-/// - `Common/`     — `OutpostSupport` (config, logging, files, systemd, errors), `OutpostWire` (codec, topics,
-///                   ACL, identity messages; no C module), `OutpostMQTT` (libmosquitto client) and the C modules.
+/// Layout (see README.md and docs/architecture.md):
+/// - `Common/`     — shared modules: `OutpostSupport` (config, logging, files, systemd, errors), `OutpostWire`
+///                   (codec, topics, ACL, identity messages; no C module), `OutpostMQTT` (libmosquitto client),
+///                   `OutpostProcess` (posix_spawn once), `OutpostStreaming` (H.264/RTP/RTCP/SDP),
+///                   `OutpostSRTP` (libsrtp2), and the C modules.
 /// - `Agent/`      — `OutpostAgent` library + `outpost-agent` executable. Links no aggregator dependency.
 /// - `Aggregator/` — `OutpostAggregator` library + `outpost-aggregator` executable.
-/// - `Tests/`      — one target per library, plus `TestHarness` for real-server tests.
+/// - `Tools/`      — never shipped: `outpost-simulator`, `outpost-chaos`, `outpost-bench`, `LocalServers`.
+/// - `Tests/`      — per module a fast target (no servers) and, where needed, an integration target
+///                   (real servers); `TestHarness` and `AggregatorTestSupport` are what they share.
 let package = Package(
     name: "outpost",
     platforms: [.macOS(.v15)],

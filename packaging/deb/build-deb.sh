@@ -4,16 +4,15 @@
 # Release builds, Swift standard library linked statically, stripped. Depends: is read off
 # the binaries' NEEDED entries (objdump), resolved to the Debian packages that ship them.
 #
-# Usage: build-deb.sh [--revision N] [--only NAME]
-#   N > 1 packages the same build as VERSION-N, for upgrade tests; --only outpost-agent builds one package.
+# Usage: build-deb.sh [--only NAME]
+#   --only outpost-agent builds one package. Packages are revision 1; packaging/deb/repack-deb.sh
+#   makes another revision of the same build (the upgrade tests).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$root"
-revision=1
 only=""
 while [ $# -gt 0 ]; do
     case "$1" in
-        --revision) revision="$2"; shift 2 ;;
         --only) only="$2"; shift 2 ;;
         *) echo "unknown option $1" >&2; exit 2 ;;
     esac
@@ -21,7 +20,7 @@ done
 
 version="$(sed -n 's/.*static let current = "\(.*\)".*/\1/p' Common/Support/OutpostVersion.swift)"
 [ -n "$version" ] || { echo "cannot read the version from Common/Support/OutpostVersion.swift" >&2; exit 1; }
-debversion="$version-$revision"
+debversion="$version-1"
 arch="$(dpkg --print-architecture)"
 scratch="$root/.build-release"
 dist="$root/dist"
