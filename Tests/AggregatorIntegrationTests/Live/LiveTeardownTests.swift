@@ -14,7 +14,7 @@ struct LiveTeardownTests {
                         janus: JanusClient(baseURL: "http://127.0.0.1:1", secrets: .init(apiSecret: "s", adminKey: "k"), timeout: .seconds(2)),
                         adminKey: "k",
                         store: LiveSessionsStore(client: env.client, logger: logger), devices: DevicesStore(client: env.client, logger: logger),
-                        relaySessions: LiveRelaySessions(client: env.client, logger: logger),
+                        relaySessions: LiveRelaySessionsStore(client: env.client, logger: logger),
                         commands: CommandsStore(client: env.client, logger: logger), audit: AuditLog(client: env.client, logger: logger),
                         metrics: env.metrics, logger: logger, ingress: nil, relays: MediaRelaysStore(client: env.client, logger: logger))
     }

@@ -2,10 +2,10 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// Read-only views of the fleet CA's records (`certificates`, `enrollment_tokens`) for the
-/// admin API. Issuing and revoking stay with ``CertificateAuthority``, ``EnrollmentService``
-/// and ``Revocation``, which also publishes the CRL the broker enforces.
-extension IdentityStore {
+/// The admin API's read-only view of issued certificates. Issuing and revoking stay with
+/// ``CertificateAuthority``, ``EnrollmentService`` and ``Revocation``, which also publishes
+/// the CRL the broker enforces.
+extension CertificatesStore {
     struct Certificate: Codable, Sendable, Equatable {
         let serial: String
         let subject: String
@@ -27,26 +27,8 @@ extension IdentityStore {
         }
     }
 
-    /// An enrollment token's record; the secret itself is never stored, so never shown.
-    struct EnrollmentToken: Codable, Sendable, Equatable {
-        let device: String
-        let createdAt: Date
-        let expiresAt: Date
-        let usedAt: Date?
-        let usedSerial: String?
-
-        func encode(to encoder: any Encoder) throws {
-            var container = encoder.container(keyedBy: AnyKey.self)
-            try container.encode(device, forKey: AnyKey(stringValue: "device"))
-            try container.encode(createdAt, forKey: AnyKey(stringValue: "createdAt"))
-            try container.encode(expiresAt, forKey: AnyKey(stringValue: "expiresAt"))
-            try container.encode(usedAt, forKey: AnyKey(stringValue: "usedAt"))
-            try container.encode(usedSerial, forKey: AnyKey(stringValue: "usedSerial"))
-        }
-    }
-
     /// A device's certificates, newest first.
-    func certificates(device: String) async throws -> [Certificate] {
+    func list(device: String) async throws -> [Certificate] {
         let rows = try await client.query(
             """
             SELECT serial, subject, purpose, not_before, not_after, issued_at, revoked_at FROM certificates
@@ -60,21 +42,5 @@ extension IdentityStore {
                                             issuedAt: issuedAt, revokedAt: revokedAt))
         }
         return certificates
-    }
-
-    /// Tokens newest first; `pending` keeps only unused, unexpired ones.
-    func enrollmentTokens(pending: Bool, device: String?, limit: Int) async throws -> [EnrollmentToken] {
-        let rows = try await client.query(
-            """
-            SELECT device_id, created_at, expires_at, used_at, used_serial FROM enrollment_tokens
-            WHERE (NOT \(pending) OR (used_at IS NULL AND expires_at > now()))
-              AND (\(device)::text IS NULL OR device_id = \(device)::text)
-            ORDER BY created_at DESC LIMIT \(limit)
-            """, logger: logger)
-        var tokens: [EnrollmentToken] = []
-        for try await (device, createdAt, expiresAt, usedAt, usedSerial) in rows.decode((String, Date, Date, Date?, String?).self) {
-            tokens.append(EnrollmentToken(device: device, createdAt: createdAt, expiresAt: expiresAt, usedAt: usedAt, usedSerial: usedSerial))
-        }
-        return tokens
     }
 }

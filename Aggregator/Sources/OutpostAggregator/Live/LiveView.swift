@@ -15,7 +15,7 @@ public struct LiveView: Sendable {
     /// Presence, for the teardown of sessions whose camera went offline.
     let devices: DevicesStore
     /// Who created each Janus session of the browser relay.
-    let relaySessions: LiveRelaySessions
+    let relaySessions: LiveRelaySessionsStore
     let commands: CommandsStore
     let audit: AuditLog
     let metrics: AggregatorMetrics
@@ -43,7 +43,7 @@ public struct LiveView: Sendable {
         let secrets = try JanusConfigGenerator.readSecrets(from: settings.janusConfigDir)
         return LiveView(settings: settings, janus: JanusClient(baseURL: url, secrets: secrets), adminKey: secrets.adminKey,
                         store: LiveSessionsStore(client: client, logger: logger), devices: DevicesStore(client: client, logger: logger),
-                        relaySessions: LiveRelaySessions(client: client, logger: logger),
+                        relaySessions: LiveRelaySessionsStore(client: client, logger: logger),
                         commands: CommandsStore(client: client, logger: logger),
                         audit: AuditLog(client: client, logger: logger), metrics: metrics, logger: logger, ingress: ingress,
                         relays: MediaRelaysStore(client: client, logger: logger))
