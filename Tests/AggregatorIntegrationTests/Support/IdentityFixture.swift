@@ -98,8 +98,8 @@ final class IdentityFixture: @unchecked Sendable {
     func makeToken(device: String, ttl: TimeInterval = 600) async throws -> EnrollmentToken {
         let token = EnrollmentToken(device: DeviceID(device)!, secret: (0..<32).map { _ in UInt8.random(in: 0...255) },
                                     caFingerprint: authority.fingerprint)
-        try await store.createToken(hash: EnrollmentService.tokenHash(token), device: device, kind: "meter",
-                                    expiresAt: Date().addingTimeInterval(ttl))
+        try await enrollmentTokens.createToken(hash: EnrollmentService.tokenHash(token), device: device, kind: "meter",
+                                               expiresAt: Date().addingTimeInterval(ttl))
         return token
     }
 
