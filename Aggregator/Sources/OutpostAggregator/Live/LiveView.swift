@@ -25,8 +25,6 @@ public struct LiveView: Sendable {
     let ingress: RecordingIngress?
     /// The relays of cameras recorded on any aggregator, which a live view joins the same way.
     let relays: MediaRelaysStore
-    /// `start_command` of a session fed by the recorder's relay rather than its own `start_stream`.
-    static let fromRecording = "recording"
     /// Serializes starts per device within this process; across aggregators the table's
     /// primary key decides and the loser undoes its mountpoint.
     let gate = DeviceGate()
@@ -66,7 +64,7 @@ public struct LiveView: Sendable {
         if let command = ended.stopCommand {
             try await audit.record("command.send", target: "device:\(session.device)", detail: ["command": command, "name": "stop_stream"],
                                    origin: origin)
-        } else if ended.startCommand == Self.fromRecording {
+        } else if ended.startCommand == LiveSessionsStore.fromRecording {
             await ingress?.session(session.device)?.relay.remove(
                 RTPRelay.Destination(host: ended.mediaHost ?? settings.mediaAddress, rtpPort: ended.rtpPort, rtcpPort: ended.rtcpPort))
         }

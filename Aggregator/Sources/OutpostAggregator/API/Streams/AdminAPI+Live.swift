@@ -255,7 +255,7 @@ extension AdminAPI {
         let destination = RTPRelay.Destination(host: address, rtpPort: ports.rtp, rtcpPort: ports.rtcp)
         relay?.add(destination)
         let session = LiveSessionsStore.Session(
-            device: device, mountpoint: mountpoint, rtpPort: ports.rtp, rtcpPort: ports.rtcp, startCommand: LiveView.fromRecording,
+            device: device, mountpoint: mountpoint, rtpPort: ports.rtp, rtcpPort: ports.rtcp, startCommand: LiveSessionsStore.fromRecording,
             startedBy: origin.actor, startedAt: Date(), lastViewerAt: Date(), mediaHost: address)
         guard try await live.store.insert(session) else {
             relay?.remove(destination)
