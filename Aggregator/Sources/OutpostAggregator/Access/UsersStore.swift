@@ -194,16 +194,17 @@ public struct UsersStore: Sendable {
 
     /// The enabled user `id` inside another store's transaction (a refresh token's rotation), or nil.
     static func enabledUser(id userID: String, on connection: PostgresConnection, logger: Logger) async throws -> User? {
-        let userRows = try await connection.query(
+        let rows = try await connection.query(
             """
             SELECT username, role, created_at, must_change_password FROM api_users
             WHERE id = \(userID)::uuid AND disabled_at IS NULL
             """, logger: logger)
-        for try await (username, role, createdAt, mustChange) in userRows.decode((String, String, Date, Bool).self) {
-            return User(id: userID, username: username, role: Role(rawValue: role) ?? .viewer, createdAt: createdAt,
+        var user: User?
+        for try await (username, role, createdAt, mustChange) in rows.decode((String, String, Date, Bool).self) {
+            user = User(id: userID, username: username, role: Role(rawValue: role) ?? .viewer, createdAt: createdAt,
                         disabled: false, mustChangePassword: mustChange)
         }
-        return nil
+        return user
     }
 
     /// The current role of an enabled user, or nil; refresh re-reads it, so a demotion
