@@ -182,7 +182,7 @@ struct WriteIsolationTests {
             #expect(metricValue(text, "outpost_ingest_dead_lettered_total", ["kind": "state", "sqlstate": "22021"]) == 1)
             #expect(metricValue(text, "outpost_devices_flush_failures_total") == 0)
             #expect(metrics.failingWritePaths.isEmpty)
-            let listed = try await DeadLetterStore(client: aggregator.database.client, metrics: nil, logger: Logger(label: "test"))
+            let listed = try await RejectedMessagesStore(client: aggregator.database.client, metrics: nil, logger: Logger(label: "test"))
                 .list(limit: 10, before: nil, device: "iso-p2")
             #expect(listed.map(\.topic) == ["outpost/v1/iso-p2/events"])
             #expect(listed.first?.excerpt.contains(#""kind":"warning""#) == true)

@@ -188,7 +188,7 @@ struct AuthorizationMatrixTests {
             return ("/api/v1/enrollment-tokens", ["device": .string(device), "kind": "meter", "ttlSeconds": 600])
         case (.delete, "/enrollment-tokens/{id}"):
             let hash = String(format: "%064x", fixture)
-            try await env.identityStore.createToken(hash: hash, device: device, kind: "meter", expiresAt: Date().addingTimeInterval(600))
+            try await env.enrollmentTokens.createToken(hash: hash, device: device, kind: "meter", expiresAt: Date().addingTimeInterval(600))
             return ("/api/v1/enrollment-tokens/\(hash)", nil)
         case (.post, "/devices/{id}/certificates/revoke"):
             try env.psql("INSERT INTO devices (id) VALUES ('\(device)')")

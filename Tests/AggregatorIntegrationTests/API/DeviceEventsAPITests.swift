@@ -188,9 +188,9 @@ struct DeviceEventsAPITests {
             #expect(items.first?["data"] == ["state": "live_ended", "reason": "no_media", "mountpoint": 77])
 
             // The relay's Janus sessions: only their creator claims one; unused ones are swept.
-            let relay = LiveRelaySessions(client: env.client, logger: env.logger)
-            let alice = LiveRelaySessions.owner(Principal(kind: .user, id: "u-alice", name: "alice", role: .viewer))
-            let key = LiveRelaySessions.owner(Principal(kind: .apiKey, id: "k-1", name: "automation", role: .admin))
+            let relay = LiveRelaySessionsStore(client: env.client, logger: env.logger)
+            let alice = LiveRelaySessionsStore.owner(Principal(kind: .user, id: "u-alice", name: "alice", role: .viewer))
+            let key = LiveRelaySessionsStore.owner(Principal(kind: .apiKey, id: "k-1", name: "automation", role: .admin))
             #expect(alice == "user:u-alice" && key == "api_key:k-1")
             try await relay.bind(session: 4_503_599_627_370_495, owner: alice)
             try await relay.bind(session: 12, owner: key)

@@ -24,7 +24,7 @@ struct IdentityOperationsAPITests {
             #expect(EnrollmentService.tokenHash(token) == id)
             #expect(token.device.rawValue == "meter-7")
             #expect(created.json["enrollCommand"]?.stringValue?.hasSuffix("--token \(printed)") == true)
-            let record = try #require(try await env.identityStore.token(hash: id))
+            let record = try #require(try await env.enrollmentTokens.token(hash: id))
             #expect(record.deviceID == "meter-7" && record.kind == "camera" && record.usedAt == nil)
             #expect(try env.psql("SELECT count(*) FROM enrollment_tokens WHERE token_hash = '\(printed)'").contains("0"))
 
@@ -32,7 +32,7 @@ struct IdentityOperationsAPITests {
             #expect(bad.status == 422 && bad.errorCode == "validation_failed")
 
             #expect(try await env.send(.DELETE, "/api/v1/enrollment-tokens/\(id)", token: operatorToken).status == 204)
-            let expired = try #require(try await env.identityStore.token(hash: id))
+            let expired = try #require(try await env.enrollmentTokens.token(hash: id))
             #expect(expired.expiresAt <= Date())
             let unknown = try await env.send(.DELETE, "/api/v1/enrollment-tokens/\(String(repeating: "ab", count: 32))", token: operatorToken)
             #expect(unknown.status == 404)

@@ -17,7 +17,7 @@ struct BrokerConfigFormatTests {
             options.format = .emqx
             options.extraServices = ["svc.aggregator.b"]
             let output = try await BrokerConfigGenerator(
-                authority: identity.authority, store: identity.store, revocation: BrokerFixture.revocation(identity),
+                authority: identity.authority, store: identity.certificates, revocation: BrokerFixture.revocation(identity),
                 serviceIdentity: identity.configuration.serviceIdentity
             ).write(to: directory, options: options)
             #expect(output.configFile == directory + "/acl.conf")

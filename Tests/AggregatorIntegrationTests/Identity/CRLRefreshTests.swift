@@ -14,7 +14,7 @@ struct CRLRefreshTests {
         configuration.identity.crlCheckIntervalSeconds = 1
         configuration.identity.brokerDir = fixture.directory.file("crl-broker")
         configuration.identity.brokerPidFile = broker.pidFile
-        return (Revocation(configuration: configuration, authority: fixture.authority, store: fixture.store,
+        return (Revocation(configuration: configuration, authority: fixture.authority, store: fixture.certificates,
                            logger: fixture.logs.logger("aggregator.crl")), configuration)
     }
 

@@ -94,11 +94,11 @@ struct EnrollmentEndpointTests {
                 let outcomes = await withTaskGroup(of: String.self) { group in
                     for attempt in 0..<2 {
                         group.addTask {
-                            let record = IdentityStore.CertificateRecord(
+                            let record = CertificatesStore.CertificateRecord(
                                 serial: String(format: "%02x%02x", round, attempt) + "ab", subject: device, deviceID: device, purpose: "device",
                                 notAfter: Date().addingTimeInterval(3600))
                             do {
-                                try await fixture.store.consumeToken(hash: hash, certificate: record, notBefore: Date())
+                                try await fixture.enrollmentTokens.consumeToken(hash: hash, certificate: record, notBefore: Date())
                                 return "ok"
                             } catch let error as IdentityError {
                                 return error.code.rawValue
@@ -211,7 +211,7 @@ struct EnrollmentEndpointTests {
             }
             #expect(mismatch?.serverCode == "subject_mismatch")
 
-            _ = try await fixture.store.revokeDevice("meter-renew")
+            _ = try await fixture.certificates.revokeDevice("meter-renew")
             let revoked = await #expect(throws: EnrollmentError.self) { _ = try await renewer.renewOnce() }
             #expect(revoked?.serverCode == "revoked")
             #expect(try fixture.certificateCount(device: "meter-renew") == 2)
@@ -237,14 +237,14 @@ struct IdentitySchemaTests {
         let fixture = try await IdentityFixture()
         do {
             let token = try await fixture.makeToken(device: "meter-gone")
-            try await fixture.store.consumeToken(
+            try await fixture.enrollmentTokens.consumeToken(
                 hash: EnrollmentService.tokenHash(token),
                 certificate: .init(serial: "0a0b0c", subject: "meter-gone", deviceID: "meter-gone", purpose: "device",
                                    notAfter: Date().addingTimeInterval(3600)),
                 notBefore: Date())
-            #expect(try await fixture.store.revokedCertificates().isEmpty)
+            #expect(try await fixture.certificates.revokedCertificates().isEmpty)
             try fixture.postgres.psql("DELETE FROM devices WHERE id = 'meter-gone'")
-            #expect(try await fixture.store.revokedCertificates().map(\.serial) == ["0a0b0c"])
+            #expect(try await fixture.certificates.revokedCertificates().map(\.serial) == ["0a0b0c"])
             #expect(try fixture.postgres.psql("SELECT count(*) FROM enrollment_tokens") == "0")
         } catch {
             await fixture.stop()

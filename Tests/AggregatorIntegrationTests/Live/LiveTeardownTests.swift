@@ -14,7 +14,7 @@ struct LiveTeardownTests {
                         janus: JanusClient(baseURL: "http://127.0.0.1:1", secrets: .init(apiSecret: "s", adminKey: "k"), timeout: .seconds(2)),
                         adminKey: "k",
                         store: LiveSessionsStore(client: env.client, logger: logger), devices: DevicesStore(client: env.client, logger: logger),
-                        relaySessions: LiveRelaySessions(client: env.client, logger: logger),
+                        relaySessions: LiveRelaySessionsStore(client: env.client, logger: logger),
                         commands: CommandsStore(client: env.client, logger: logger), audit: AuditLog(client: env.client, logger: logger),
                         metrics: env.metrics, logger: logger, ingress: nil, relays: MediaRelaysStore(client: env.client, logger: logger))
     }
@@ -38,7 +38,7 @@ struct LiveTeardownTests {
             // The agent streams straight to the mountpoint, but the sweep's snapshot predates
             // that (it still says the recorder's relay fed it): the row as deleted decides.
             #expect(try await live.store.insert(Self.session("cam-a", mountpoint: 7, startCommand: "cmd-start-a", mediaHost: "10.1.2.3")))
-            try await live.teardown(Self.session("cam-a", mountpoint: 7, startCommand: LiveView.fromRecording, mediaHost: nil),
+            try await live.teardown(Self.session("cam-a", mountpoint: 7, startCommand: LiveSessionsStore.fromRecording, mediaHost: nil),
                                     reason: "idle", origin: LiveView.systemOrigin)
             #expect(try stops("cam-a") == [#"queued {"host": "10.1.2.3", "rtpPort": 20000} cli:live-view"#])
             let args = try JSONDecoder().decode(JSONValue.self, from: Data(try env.psql(

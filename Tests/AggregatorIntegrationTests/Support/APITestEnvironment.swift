@@ -26,8 +26,9 @@ final class APITestEnvironment: Sendable {
     let api: AdminAPI
     /// The registry the admin API counts its refusals in.
     var metrics: AggregatorMetrics { api.metrics }
-    /// The fleet CA's records and the CRL the admin API's revocations publish.
-    let identityStore: IdentityStore
+    /// The enrollment tokens the admin API issues.
+    let enrollmentTokens: EnrollmentTokensStore
+    /// The CRL the admin API's revocations publish.
     let crlFile: String
     /// Recordings are on, in this directory (segments as `{device}/{name}.mp4`).
     let recordingsDirectory: String
@@ -88,7 +89,7 @@ final class APITestEnvironment: Sendable {
                                              loginPerUserPerMinute: 1000, requestsPerMinute: 100_000)
 
     private init(postgres: PostgresServer, client: PostgresClient, http: HTTPClient, apiClient: AdminAPIClient,
-                 settings: APISettings, logger: Logger, api: AdminAPI, identityStore: IdentityStore, crlFile: String,
+                 settings: APISettings, logger: Logger, api: AdminAPI, enrollmentTokens: EnrollmentTokensStore, crlFile: String,
                  recordingsDirectory: String) {
         self.postgres = postgres
         self.client = client
@@ -97,7 +98,7 @@ final class APITestEnvironment: Sendable {
         self.settings = settings
         self.logger = logger
         self.api = api
-        self.identityStore = identityStore
+        self.enrollmentTokens = enrollmentTokens
         self.crlFile = crlFile
         self.recordingsDirectory = recordingsDirectory
     }
@@ -125,11 +126,12 @@ final class APITestEnvironment: Sendable {
         let fleetCA = try CertificateAuthority.initialize(directory: directory.path + "/fleet-ca")
         let crlFile = directory.path + "/crl.pem"
         let broker = try HangupIgnoringProcess(directory: directory.path)
-        let identityStore = IdentityStore(client: client, logger: logger)
+        let enrollmentTokens = EnrollmentTokensStore(client: client, logger: logger)
         let identityOperations = IdentityOperations(
-            tokens: EnrollmentTokenIssuer(store: identityStore, caFingerprint: fleetCA.fingerprint, enrollURL: "https://127.0.0.1:8443",
+            tokens: EnrollmentTokenIssuer(store: enrollmentTokens, caFingerprint: fleetCA.fingerprint, enrollURL: "https://127.0.0.1:8443",
                                           defaultLifetime: .seconds(3600), logger: logger),
-            revocation: Revocation(authority: fleetCA, store: identityStore, crlFile: crlFile, crlValidity: .seconds(86_400),
+            revocation: Revocation(authority: fleetCA, store: CertificatesStore(client: client, logger: logger), crlFile: crlFile,
+                                   crlValidity: .seconds(86_400),
                                    reloader: BrokerReloader(pidFile: broker.pidFile), broker: nil, logger: logger))
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -147,7 +149,7 @@ final class APITestEnvironment: Sendable {
                 let apiClient = try await AdminAPIClient.connect(http: http, baseURL: "https://127.0.0.1:\(port)")
                 let environment = APITestEnvironment(
                     postgres: postgres, client: client, http: http, apiClient: apiClient, settings: settings, logger: logger, api: api,
-                    identityStore: identityStore, crlFile: crlFile, recordingsDirectory: recordings.directory)
+                    enrollmentTokens: enrollmentTokens, crlFile: crlFile, recordingsDirectory: recordings.directory)
                 defer { group.cancelAll() }
                 try await body(environment)
             }

@@ -57,10 +57,10 @@ final class BrokerFixture: @unchecked Sendable {
         options.serverKeyGroup = getgrnam("nogroup")?.pointee.gr_gid ?? getgid()
         options.runAsUser = geteuid() == 0 ? "root" : (ProcessInfo.processInfo.environment["USER"] ?? "nobody")
         options.subscribeGuard = subscribeGuard
-        let revocation = Revocation(authority: identity.authority, store: identity.store, crlFile: directory + "/crl.pem",
+        let revocation = Revocation(authority: identity.authority, store: identity.certificates, crlFile: directory + "/crl.pem",
                                     crlValidity: .seconds(86_400), reloader: BrokerReloader(pidFile: directory + "/mosquitto.pid"),
                                     broker: nil, logger: identity.logs.logger("aggregator.revoke"))
-        let output = try await BrokerConfigGenerator(authority: identity.authority, store: identity.store, revocation: revocation,
+        let output = try await BrokerConfigGenerator(authority: identity.authority, store: identity.certificates, revocation: revocation,
                                                      serviceIdentity: identity.configuration.serviceIdentity)
             .write(to: directory, options: options)
         let process = try ServerProcess(name: "mosquitto", executable: try locateTool("mosquitto"), arguments: ["-c", output.configFile],
@@ -77,7 +77,7 @@ final class BrokerFixture: @unchecked Sendable {
     var revocation: Revocation { Self.revocation(identity) }
 
     static func revocation(_ identity: IdentityFixture) -> Revocation {
-        Revocation(configuration: identity.configuration, authority: identity.authority, store: identity.store,
+        Revocation(configuration: identity.configuration, authority: identity.authority, store: identity.certificates,
                    logger: identity.logs.logger("aggregator.revoke"))
     }
 

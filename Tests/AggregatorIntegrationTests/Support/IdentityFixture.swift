@@ -40,7 +40,8 @@ final class IdentityFixture: @unchecked Sendable {
     let postgres: PostgresServer
     let database: Database
     let authority: CertificateAuthority
-    let store: IdentityStore
+    let certificates: CertificatesStore
+    let enrollmentTokens: EnrollmentTokensStore
     let logs = LogCapture()
     /// The registry the config endpoint counts in.
     let metrics = AggregatorMetrics()
@@ -72,7 +73,8 @@ final class IdentityFixture: @unchecked Sendable {
                                        deviceBrokerPort: 8883, brokerDir: directory.file("broker"), brokerPidFile: directory.file("broker/mosquitto.pid")))
         let logger = logs.logger("aggregator")
         database = try Database(settings: configuration.postgres, logger: logger)
-        store = IdentityStore(client: database.client, logger: logger)
+        certificates = CertificatesStore(client: database.client, logger: logger)
+        enrollmentTokens = EnrollmentTokensStore(client: database.client, logger: logger)
         let database = database
         tasks.append(Task { await database.client.run() })
         try await MigrationRunner(client: database.client, directory: configuration.migrationsDir, logger: logger).migrate()
@@ -80,7 +82,8 @@ final class IdentityFixture: @unchecked Sendable {
 
     /// Starts the config endpoint.
     func startHTTP() async throws {
-        let service = EnrollmentService(configuration: configuration, authority: authority, store: store, logger: logs.logger("aggregator.enroll"))
+        let service = EnrollmentService(configuration: configuration, authority: authority, certificates: certificates,
+                                        enrollmentTokens: enrollmentTokens, logger: logs.logger("aggregator.enroll"))
         let routes = EnrollmentRoutes(service: service, metrics: metrics, requestsPerMinute: configuration.identity.configRequestsPerMinute,
                                       logger: logs.logger("aggregator.enroll"))
         let app = try HTTPServer.build(settings: configuration.http, providers: [routes], metrics: metrics,
@@ -95,8 +98,8 @@ final class IdentityFixture: @unchecked Sendable {
     func makeToken(device: String, ttl: TimeInterval = 600) async throws -> EnrollmentToken {
         let token = EnrollmentToken(device: DeviceID(device)!, secret: (0..<32).map { _ in UInt8.random(in: 0...255) },
                                     caFingerprint: authority.fingerprint)
-        try await store.createToken(hash: EnrollmentService.tokenHash(token), device: device, kind: "meter",
-                                    expiresAt: Date().addingTimeInterval(ttl))
+        try await enrollmentTokens.createToken(hash: EnrollmentService.tokenHash(token), device: device, kind: "meter",
+                                               expiresAt: Date().addingTimeInterval(ttl))
         return token
     }
 

@@ -16,7 +16,7 @@ public struct AdminAPI: RouteProvider {
     let settings: APISettings
     let logger: Logger
     let audit: AuditLog
-    let deadLetters: DeadLetterStore
+    let deadLetters: RejectedMessagesStore
     let users: UsersStore
     let apiKeys: APIKeysStore
     let keyring: SigningKeyring
@@ -25,7 +25,8 @@ public struct AdminAPI: RouteProvider {
     let readings: ReadingsStore
     let deviceEvents: DeviceEventsStore
     let commands: CommandsStore
-    let identityRecords: IdentityStore
+    let certificates: CertificatesStore
+    let enrollmentTokens: EnrollmentTokensStore
     /// Each device's broker and the operator's overrides (`/devices/{id}/broker`).
     let brokers: BrokerDirectory
     /// Token creation and certificate revocation; nil when the aggregator has no CA.
@@ -51,7 +52,7 @@ public struct AdminAPI: RouteProvider {
         self.metrics = metrics
         self.logger = logger
         audit = AuditLog(client: client, logger: logger)
-        deadLetters = DeadLetterStore(client: client, metrics: nil, logger: logger)
+        deadLetters = RejectedMessagesStore(client: client, metrics: nil, logger: logger)
         users = UsersStore(client: client, logger: logger, bcryptCost: UInt8(settings.bcryptCost))
         apiKeys = APIKeysStore(client: client, logger: logger)
         keyring = SigningKeyring(client: client, logger: logger)
@@ -62,7 +63,8 @@ public struct AdminAPI: RouteProvider {
         readings = ReadingsStore(primary: client, replica: readReplica, logger: logger)
         deviceEvents = DeviceEventsStore(client: client, logger: logger)
         commands = CommandsStore(client: client, logger: logger)
-        identityRecords = IdentityStore(client: client, logger: logger)
+        certificates = CertificatesStore(client: client, logger: logger)
+        enrollmentTokens = EnrollmentTokensStore(client: client, logger: logger)
         self.brokers = brokers ?? BrokerDirectory(
             assignment: BrokerAssignment(brokers: [AggregatorConfiguration.defaultBrokerName]), addresses: [:], client: client, logger: logger)
         self.identity = identity

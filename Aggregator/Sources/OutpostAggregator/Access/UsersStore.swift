@@ -111,8 +111,7 @@ public struct UsersStore: Sendable {
                             mustChangePassword: mustChange)
             }
             guard let user else { return nil }
-            try await connection.query(
-                "UPDATE api_refresh_tokens SET revoked_at = now() WHERE user_id = \(user.id)::uuid AND revoked_at IS NULL", logger: logger)
+            try await RefreshTokensStore.revokeAll(userID: user.id, on: connection, logger: logger)
             return user
         }
         guard let updated else { return nil }
@@ -189,9 +188,23 @@ public struct UsersStore: Sendable {
             try await connection.query(
                 "UPDATE api_users SET password_hash = \(hash), must_change_password = \(mustChange) WHERE id = \(userID)::uuid",
                 logger: logger)
-            try await connection.query(
-                "UPDATE api_refresh_tokens SET revoked_at = now() WHERE user_id = \(userID)::uuid AND revoked_at IS NULL", logger: logger)
+            try await RefreshTokensStore.revokeAll(userID: userID, on: connection, logger: logger)
         }
+    }
+
+    /// The enabled user `id` inside another store's transaction (a refresh token's rotation), or nil.
+    static func enabledUser(id userID: String, on connection: PostgresConnection, logger: Logger) async throws -> User? {
+        let rows = try await connection.query(
+            """
+            SELECT username, role, created_at, must_change_password FROM api_users
+            WHERE id = \(userID)::uuid AND disabled_at IS NULL
+            """, logger: logger)
+        var user: User?
+        for try await (username, role, createdAt, mustChange) in rows.decode((String, String, Date, Bool).self) {
+            user = User(id: userID, username: username, role: Role(rawValue: role) ?? .viewer, createdAt: createdAt,
+                        disabled: false, mustChangePassword: mustChange)
+        }
+        return user
     }
 
     /// The current role of an enabled user, or nil; refresh re-reads it, so a demotion

@@ -84,16 +84,18 @@ public func buildAggregator(
     var crlRefresh: [any Service] = []
     if FileManager.default.fileExists(atPath: (configuration.caDirectory as NSString).appendingPathComponent("ca.pem")) {
         let authority = try CertificateAuthority.load(directory: configuration.caDirectory)
+        let certificates = CertificatesStore(client: database.client, logger: component("identity"))
+        let enrollmentTokens = EnrollmentTokensStore(client: database.client, logger: component("identity"))
         let service = EnrollmentService(
             configuration: configuration, authority: authority,
-            store: IdentityStore(client: database.client, logger: component("identity")), logger: component("identity"))
+            certificates: certificates, enrollmentTokens: enrollmentTokens, logger: component("identity"))
         enrollment = [EnrollmentRoutes(service: service, metrics: metrics,
                                        requestsPerMinute: configuration.identity.configRequestsPerMinute, logger: component("identity"))]
         identityOperations = IdentityOperations(configuration: configuration, authority: authority,
-                                                store: IdentityStore(client: database.client, logger: component("identity")))
+                                                certificates: certificates, enrollmentTokens: enrollmentTokens)
         crlRefresh = [CRLRefreshService(
             revocation: Revocation(configuration: configuration, authority: authority,
-                                   store: IdentityStore(client: database.client, logger: component("identity")), logger: component("identity")),
+                                   store: certificates, logger: component("identity")),
             interval: .seconds(configuration.identity.crlCheckIntervalSeconds), readiness: readiness, logger: component("identity"))]
     } else {
         logger.warning("no CA in the state directory: the config endpoint (enroll, renew) is off",

@@ -150,7 +150,7 @@ public struct CommandService: Service {
         } catch {
             if case .data(let sqlstate) = WriteFailure.classify(error) {
                 metrics.rejected(kind: RejectionReason.kind(.cmdResult), reason: DeadLetter.databaseRefused)
-                await DeadLetterStore(client: store.client, metrics: metrics, logger: logger)
+                await RejectedMessagesStore(client: store.client, metrics: metrics, logger: logger)
                     .record([DeadLetter(device: device, kind: .cmdResult, sqlstate: sqlstate, message: result)])
                 return true
             }

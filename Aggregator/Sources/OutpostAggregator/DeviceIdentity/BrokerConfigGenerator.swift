@@ -72,11 +72,11 @@ public struct BrokerConfigGenerator: Sendable {
     }
 
     public let authority: CertificateAuthority
-    public let store: IdentityStore
+    public let store: CertificatesStore
     public let revocation: Revocation
     public let serviceIdentity: String
 
-    public init(authority: CertificateAuthority, store: IdentityStore, revocation: Revocation, serviceIdentity: String) {
+    public init(authority: CertificateAuthority, store: CertificatesStore, revocation: Revocation, serviceIdentity: String) {
         self.authority = authority
         self.store = store
         self.revocation = revocation

@@ -10,7 +10,8 @@ import X509
 /// failed request leaves no certificate behind, and a consumed token names the serial it bought.
 public struct EnrollmentService: Sendable {
     public let authority: CertificateAuthority
-    public let store: IdentityStore
+    public let certificates: CertificatesStore
+    public let enrollmentTokens: EnrollmentTokensStore
     public let certificateLifetime: Duration
     /// The broker given to every device when ``directory`` is nil.
     public let broker: CertificateResponse.Broker
@@ -19,22 +20,26 @@ public struct EnrollmentService: Sendable {
     public let initialConfig: CertificateResponse.InitialConfig
     public let logger: Logger
 
-    public init(authority: CertificateAuthority, store: IdentityStore, certificateLifetime: Duration, broker: CertificateResponse.Broker,
+    public init(authority: CertificateAuthority, certificates: CertificatesStore, enrollmentTokens: EnrollmentTokensStore,
+                certificateLifetime: Duration, broker: CertificateResponse.Broker,
                 initialConfig: CertificateResponse.InitialConfig, directory: BrokerDirectory? = nil, logger: Logger) {
         self.authority = authority
         self.directory = directory
-        self.store = store
+        self.certificates = certificates
+        self.enrollmentTokens = enrollmentTokens
         self.certificateLifetime = certificateLifetime
         self.broker = broker
         self.initialConfig = initialConfig
         self.logger = logger
     }
 
-    public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: IdentityStore, logger: Logger) {
-        self.init(authority: authority, store: store, certificateLifetime: .seconds(configuration.identity.certificateLifetimeSeconds),
+    public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, certificates: CertificatesStore,
+                enrollmentTokens: EnrollmentTokensStore, logger: Logger) {
+        self.init(authority: authority, certificates: certificates, enrollmentTokens: enrollmentTokens,
+                  certificateLifetime: .seconds(configuration.identity.certificateLifetimeSeconds),
                   broker: configuration.deviceBroker,
                   initialConfig: .init(keepalive: configuration.identity.deviceKeepalive, verifyHostname: true),
-                  directory: BrokerDirectory(configuration: configuration, client: store.client, logger: logger), logger: logger)
+                  directory: BrokerDirectory(configuration: configuration, client: certificates.client, logger: logger), logger: logger)
     }
 
     /// The hex SHA-256 under which a token's secret is stored.
@@ -49,7 +54,7 @@ public struct EnrollmentService: Sendable {
             throw IdentityError(.invalidToken, "the token was made for another CA")
         }
         let hash = Self.tokenHash(token)
-        guard let record = try await store.token(hash: hash), record.deviceID == token.device.rawValue else {
+        guard let record = try await enrollmentTokens.token(hash: hash), record.deviceID == token.device.rawValue else {
             throw IdentityError(.invalidToken, "no such token")
         }
         if record.usedAt != nil { throw IdentityError(.tokenUsed, "the token was used already") }
@@ -61,7 +66,7 @@ public struct EnrollmentService: Sendable {
         let address = try await brokerAddress(for: record.deviceID)
         let certificate = try authority.issue(commonName: record.deviceID, publicKey: csr.publicKey, usage: .client,
                                               lifetime: certificateLifetime, now: now)
-        try await store.consumeToken(hash: hash, certificate: Self.record(certificate, device: record.deviceID), notBefore: certificate.notValidBefore)
+        try await enrollmentTokens.consumeToken(hash: hash, certificate: Self.record(certificate, device: record.deviceID), notBefore: certificate.notValidBefore)
         logger.info("device enrolled", metadata: [
             "device": "\(record.deviceID)", "serial": "\(certificate.serialNumber.hex)", "not_after": "\(certificate.notValidAfter)",
         ])
@@ -74,7 +79,7 @@ public struct EnrollmentService: Sendable {
             throw IdentityError(.certificateRequired, "renewal needs the device's current certificate (mutual TLS)")
         }
         guard clientCertificate.issuer == authority.certificate.subject,
-              let record = try await store.certificate(serial: clientCertificate.serialNumber.hex),
+              let record = try await certificates.certificate(serial: clientCertificate.serialNumber.hex),
               record.purpose == "device", let device = record.deviceID
         else {
             throw IdentityError(.unknownCertificate, "the client certificate is not a device certificate of this CA")
@@ -90,7 +95,7 @@ public struct EnrollmentService: Sendable {
         let address = try await brokerAddress(for: device)
         let certificate = try authority.issue(commonName: device, publicKey: csr.publicKey, usage: .client,
                                               lifetime: certificateLifetime, now: now)
-        try await store.recordCertificate(Self.record(certificate, device: device), notBefore: certificate.notValidBefore)
+        try await certificates.recordCertificate(Self.record(certificate, device: device), notBefore: certificate.notValidBefore)
         logger.info("device certificate renewed", metadata: [
             "device": "\(device)", "serial": "\(certificate.serialNumber.hex)", "previous_serial": "\(record.serial)",
             "not_after": "\(certificate.notValidAfter)",
@@ -98,7 +103,7 @@ public struct EnrollmentService: Sendable {
         return try response(certificate, device: device, broker: address)
     }
 
-    static func record(_ certificate: Certificate, device: String?, purpose: String = "device") -> IdentityStore.CertificateRecord {
+    static func record(_ certificate: Certificate, device: String?, purpose: String = "device") -> CertificatesStore.CertificateRecord {
         let commonName = certificate.subject.flatMap { $0 }.first { $0.type == .RDNAttributeType.commonName }.flatMap { String($0.value) }
         return .init(serial: certificate.serialNumber.hex, subject: commonName ?? device ?? "", deviceID: device, purpose: purpose,
                      notAfter: certificate.notValidAfter)

@@ -19,13 +19,13 @@ public struct EnrollmentTokenIssuer: Sendable {
         public let enrollCommand: String
     }
 
-    let store: IdentityStore
+    let store: EnrollmentTokensStore
     let caFingerprint: CertificateFingerprint
     let enrollURL: String
     let defaultLifetime: Duration
     let logger: Logger
 
-    public init(store: IdentityStore, caFingerprint: CertificateFingerprint, enrollURL: String, defaultLifetime: Duration, logger: Logger) {
+    public init(store: EnrollmentTokensStore, caFingerprint: CertificateFingerprint, enrollURL: String, defaultLifetime: Duration, logger: Logger) {
         self.store = store
         self.caFingerprint = caFingerprint
         self.enrollURL = enrollURL
@@ -34,7 +34,7 @@ public struct EnrollmentTokenIssuer: Sendable {
     }
 
     /// The CA's fingerprint, `identity.enroll_url` and `identity.token_ttl_seconds`, as `token create` uses them.
-    public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: IdentityStore, logger: Logger) {
+    public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: EnrollmentTokensStore, logger: Logger) {
         self.init(store: store, caFingerprint: authority.fingerprint, enrollURL: configuration.enrollURL,
                   defaultLifetime: .seconds(configuration.identity.tokenTtlSeconds), logger: logger)
     }
@@ -83,7 +83,7 @@ extension Revocation {
     /// The revocation the configuration describes: for every broker (``AggregatorConfiguration/resolvedBrokers``),
     /// the CRL in its directory (`identity.broker_dir` for the one broker of `mqtt`), the broker reloaded
     /// as `identity.broker_reload` says, live sessions ended there. Shared by `cert revoke` and the admin API.
-    public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: IdentityStore, logger: Logger) {
+    public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: CertificatesStore, logger: Logger) {
         self.init(authority: authority, store: store, crlValidity: .seconds(configuration.identity.crlValiditySeconds),
                   targets: configuration.resolvedBrokers.map { broker in
                       Target(name: broker.name, crlFile: broker.crlFile,

@@ -14,9 +14,11 @@ public struct IdentityOperations: Sendable {
         self.revocation = revocation
     }
 
-    public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, store: IdentityStore) {
-        self.init(tokens: EnrollmentTokenIssuer(configuration: configuration, authority: authority, store: store, logger: store.logger),
-                  revocation: Revocation(configuration: configuration, authority: authority, store: store, logger: store.logger))
+    public init(configuration: AggregatorConfiguration, authority: CertificateAuthority, certificates: CertificatesStore,
+                enrollmentTokens: EnrollmentTokensStore) {
+        self.init(tokens: EnrollmentTokenIssuer(configuration: configuration, authority: authority, store: enrollmentTokens,
+                                                logger: enrollmentTokens.logger),
+                  revocation: Revocation(configuration: configuration, authority: authority, store: certificates, logger: certificates.logger))
     }
 
     /// Creates a one-time enrollment token; audited as `enrollment_token.create`.

@@ -37,7 +37,7 @@ public struct Revocation: Sendable {
     }
 
     public let authority: CertificateAuthority
-    public let store: IdentityStore
+    public let store: CertificatesStore
     public let crlValidity: Duration
     /// Every broker, the first one's CRL the one checked for freshness. With several brokers
     /// the same CRL is written for each, each is reloaded, and the session is ended on each.
@@ -51,7 +51,7 @@ public struct Revocation: Sendable {
     /// The first broker's address.
     public var broker: BrokerSettings? { targets[0].broker }
 
-    public init(authority: CertificateAuthority, store: IdentityStore, crlValidity: Duration, targets: [Target], logger: Logger) {
+    public init(authority: CertificateAuthority, store: CertificatesStore, crlValidity: Duration, targets: [Target], logger: Logger) {
         precondition(!targets.isEmpty, "a revocation needs at least one broker")
         self.authority = authority
         self.store = store
@@ -61,7 +61,7 @@ public struct Revocation: Sendable {
     }
 
     /// One broker.
-    public init(authority: CertificateAuthority, store: IdentityStore, crlFile: String, crlValidity: Duration, reloader: BrokerReloader,
+    public init(authority: CertificateAuthority, store: CertificatesStore, crlFile: String, crlValidity: Duration, reloader: BrokerReloader,
                 broker: BrokerSettings?, logger: Logger) {
         self.init(authority: authority, store: store, crlValidity: crlValidity,
                   targets: [Target(name: AggregatorConfiguration.defaultBrokerName, crlFile: crlFile, reloader: reloader, broker: broker)],

@@ -100,7 +100,7 @@ public struct PresenceService: Service {
     /// events found by splitting their batch (``BatchIsolation``), so it never holds up the others.
     private func flush(_ pending: inout Pending) async -> Bool {
         pending.merge(recorder.takeSeen())
-        let deadLetters = DeadLetterStore(client: store.client, metrics: metrics, logger: logger)
+        let deadLetters = RejectedMessagesStore(client: store.client, metrics: metrics, logger: logger)
         do {
             while let observation = pending.states.first {
                 do {

@@ -22,7 +22,7 @@ public final class IngestPipeline: Sendable {
     let acks: any AckPublisher
     let metrics: AggregatorMetrics
     let logger: Logger
-    let deadLetters: DeadLetterStore
+    let deadLetters: RejectedMessagesStore
     private let queue: BoundedQueue<ReceivedBatch>
     /// Rows each device has in `queue`, for ``DeviceShare``.
     private let queuedRows = Mutex([DeviceID: Int]())
@@ -37,7 +37,7 @@ public final class IngestPipeline: Sendable {
         self.acks = acks
         self.metrics = metrics
         self.logger = logger
-        deadLetters = DeadLetterStore(client: store.client, metrics: metrics, logger: logger)
+        deadLetters = RejectedMessagesStore(client: store.client, metrics: metrics, logger: logger)
         queue = BoundedQueue(limit: settings.queueMaxRows)
         share = DeviceShare(queueLimit: settings.queueMaxRows, deviceLimit: settings.deviceQueueMaxRows)
         batches = BoundedQueue(limit: settings.writers)

@@ -15,7 +15,7 @@ public struct LiveView: Sendable {
     /// Presence, for the teardown of sessions whose camera went offline.
     let devices: DevicesStore
     /// Who created each Janus session of the browser relay.
-    let relaySessions: LiveRelaySessions
+    let relaySessions: LiveRelaySessionsStore
     let commands: CommandsStore
     let audit: AuditLog
     let metrics: AggregatorMetrics
@@ -25,8 +25,6 @@ public struct LiveView: Sendable {
     let ingress: RecordingIngress?
     /// The relays of cameras recorded on any aggregator, which a live view joins the same way.
     let relays: MediaRelaysStore
-    /// `start_command` of a session fed by the recorder's relay rather than its own `start_stream`.
-    static let fromRecording = "recording"
     /// Serializes starts per device within this process; across aggregators the table's
     /// primary key decides and the loser undoes its mountpoint.
     let gate = DeviceGate()
@@ -43,7 +41,7 @@ public struct LiveView: Sendable {
         let secrets = try JanusConfigGenerator.readSecrets(from: settings.janusConfigDir)
         return LiveView(settings: settings, janus: JanusClient(baseURL: url, secrets: secrets), adminKey: secrets.adminKey,
                         store: LiveSessionsStore(client: client, logger: logger), devices: DevicesStore(client: client, logger: logger),
-                        relaySessions: LiveRelaySessions(client: client, logger: logger),
+                        relaySessions: LiveRelaySessionsStore(client: client, logger: logger),
                         commands: CommandsStore(client: client, logger: logger),
                         audit: AuditLog(client: client, logger: logger), metrics: metrics, logger: logger, ingress: ingress,
                         relays: MediaRelaysStore(client: client, logger: logger))
@@ -66,7 +64,7 @@ public struct LiveView: Sendable {
         if let command = ended.stopCommand {
             try await audit.record("command.send", target: "device:\(session.device)", detail: ["command": command, "name": "stop_stream"],
                                    origin: origin)
-        } else if ended.startCommand == Self.fromRecording {
+        } else if ended.startCommand == LiveSessionsStore.fromRecording {
             await ingress?.session(session.device)?.relay.remove(
                 RTPRelay.Destination(host: ended.mediaHost ?? settings.mediaAddress, rtpPort: ended.rtpPort, rtcpPort: ended.rtcpPort))
         }

@@ -23,6 +23,7 @@ struct CameraRecorder: Sendable {
     let library: RecordingLibrary
     let ingress: RecordingIngress
     let relays: MediaRelaysStore
+    let liveSessions: LiveSessionsStore
     let commands: CommandsStore
     let audit: AuditLog
     let metrics: AggregatorMetrics
@@ -57,19 +58,19 @@ struct CameraRecorder: Sendable {
                 let relay = try RTPRelay(address: settings.mediaAddress, port: port,
                                          engine: RTPRelay.Destination(host: "127.0.0.1", rtpPort: enginePort, rtcpPort: enginePort + 1))
                 defer { Task { await relay.stop() } }
-                let live = try await relays.directLive(device: device, defaultHost: settings.mediaAddress)
+                let live = try await liveSessions.directLive(device: device, defaultHost: settings.mediaAddress)
                 // One key for the recorder's whole run: a mountpoint made with it keeps working
                 // when the stream is asked for again.
                 let sessionKey = live?.srtpKey ?? key ?? SRTPKeyText.generate()
                 if streaming || live != nil { await stopStream(wait: true) }
                 streaming = false
-                relay.setViewers(try await relays.destinations(device: device, defaultHost: settings.mediaAddress))
-                if let live { relay.add(live.destination) }
+                relay.setViewers(try await relayFedDestinations())
+                if let live { relay.add(RTPRelay.Destination(live.destination)) }
                 let offer = try await startStream(port: port, key: sessionKey)
                 streaming = true
                 key = sessionKey
                 if let live {
-                    let taken = try await relays.takeOver(device: device, mountpoint: live.mountpoint)
+                    let taken = try await liveSessions.takeOver(device: device, mountpoint: live.mountpoint)
                     logger.info("live view's stream taken over by the recorder", metadata: [
                         "device": "\(device)", "mountpoint": "\(live.mountpoint)", "taken": "\(taken)"])
                 }
@@ -124,7 +125,7 @@ struct CameraRecorder: Sendable {
     /// Stops the agent's stream; when a live view is fed by the relay, points the stream at
     /// its mountpoint instead, with the same key, so its viewers carry on.
     private func finishStream(key: String?) async {
-        guard let key, let live = try? await relays.relayedLive(device: device, defaultHost: settings.mediaAddress) else {
+        guard let key, let live = try? await liveSessions.relayedLive(device: device, defaultHost: settings.mediaAddress) else {
             await stopStream()
             return
         }
@@ -132,7 +133,7 @@ struct CameraRecorder: Sendable {
         do {
             let (command, _) = try await startStream(host: live.destination.host, port: live.destination.rtpPort,
                                                      rtcpPort: live.destination.rtcpPort, key: key, within: .seconds(10))
-            if try await relays.handBack(device: device, mountpoint: live.mountpoint, command: command.id, srtpKey: key) {
+            if try await liveSessions.handBack(device: device, mountpoint: live.mountpoint, command: command.id, srtpKey: key) {
                 logger.info("live view's stream handed back to the agent", metadata: ["device": "\(device)", "mountpoint": "\(live.mountpoint)"])
             }
         } catch {
@@ -227,10 +228,15 @@ struct CameraRecorder: Sendable {
         return end ?? .cancelled
     }
 
+    /// The mountpoint of the camera's relay-fed live session, whichever aggregator made it.
+    private func relayFedDestinations() async throws -> Set<RTPRelay.Destination> {
+        Set(try await liveSessions.relayFedAddresses(device: device, defaultHost: settings.mediaAddress).map(RTPRelay.Destination.init))
+    }
+
     /// Feeds the mountpoint of the camera's relay-fed live session, whichever aggregator made it.
     private func syncViewers(_ relay: RTPRelay) async {
         do {
-            let wanted = try await relays.destinations(device: device, defaultHost: settings.mediaAddress)
+            let wanted = try await relayFedDestinations()
             if wanted != relay.currentViewers { relay.setViewers(wanted) }
         } catch {
             logger.warning("live destinations not read", metadata: ["device": "\(device)", "error": "\(error)"])

@@ -2,27 +2,19 @@ import Foundation
 import Logging
 import PostgresNIO
 
-/// The `media_relays` table and the live sessions a relay feeds: how one camera stream feeds
-/// its recorder and a live view on any aggregator (docs/recordings.md, "One stream").
+/// The `media_relays` table: how one camera stream feeds its recorder and a live view on any
+/// aggregator (docs/recordings.md, "One stream").
 ///
 /// The recorder publishes its relay (the stream's key and the agent's offer) while it runs; a
 /// live view on any aggregator joins by making a mountpoint with that key and recording it as a
 /// live session with `start_command` `recording`; the relay, wherever it runs, forwards to the
-/// mountpoints those rows name. A recorder that starts while a live view has the agent's stream
-/// takes that stream over with the live session's key.
+/// mountpoints those rows name (``LiveSessionsStore/relayFedAddresses(device:defaultHost:)``).
 struct MediaRelaysStore: Sendable {
     /// A published relay: whose it is, the stream's SRTP key and the agent's SDP offer.
     struct Relay: Sendable, Equatable {
         let owner: String
         let srtpKey: String
         let offer: String
-    }
-
-    /// A live view the agent streams to directly (not through a relay), with its stream's key.
-    struct DirectLive: Sendable, Equatable {
-        let mountpoint: Int
-        let destination: RTPRelay.Destination
-        let srtpKey: String
     }
 
     /// A published relay counts only while its owner's recording claim was renewed this recently.
@@ -83,75 +75,5 @@ struct MediaRelaysStore: Sendable {
             return Relay(owner: row.0, srtpKey: row.1, offer: row.2)
         }
         return nil
-    }
-
-    /// The mountpoint a relay of `device` should feed: its live session when that is fed by a
-    /// relay (at most one: a camera has one live session).
-    func destinations(device: String, defaultHost: String) async throws -> Set<RTPRelay.Destination> {
-        var result = Set<RTPRelay.Destination>()
-        for try await row in try await client.query(
-            """
-            SELECT media_host, rtp_port, rtcp_port FROM live_sessions WHERE device = \(device) AND start_command = 'recording'
-            """, logger: logger).decode((String?, Int32, Int32).self)
-        {
-            result.insert(RTPRelay.Destination(host: row.0 ?? defaultHost, rtpPort: Int(row.1), rtcpPort: Int(row.2)))
-        }
-        return result
-    }
-
-    /// The camera's live view when the agent streams to it directly and its key is known.
-    func directLive(device: String, defaultHost: String) async throws -> DirectLive? {
-        for try await row in try await client.query(
-            """
-            SELECT mountpoint, media_host, rtp_port, rtcp_port, srtp_key FROM live_sessions
-            WHERE device = \(device) AND start_command <> 'recording' AND srtp_key IS NOT NULL
-            """, logger: logger).decode((Int32, String?, Int32, Int32, String).self)
-        {
-            return DirectLive(mountpoint: Int(row.0),
-                              destination: RTPRelay.Destination(host: row.1 ?? defaultHost, rtpPort: Int(row.2), rtcpPort: Int(row.3)),
-                              srtpKey: row.4)
-        }
-        return nil
-    }
-
-    /// Marks the live session as fed by the relay now (its stop then leaves the agent's stream
-    /// alone); false when it ended meanwhile.
-    func takeOver(device: String, mountpoint: Int) async throws -> Bool {
-        var taken = false
-        for try await _ in try await client.query(
-            """
-            UPDATE live_sessions SET start_command = 'recording', srtp_key = NULL
-            WHERE device = \(device) AND mountpoint = \(Int32(mountpoint)) RETURNING 1
-            """, logger: logger).decode(Int32.self)
-        {
-            taken = true
-        }
-        return taken
-    }
-
-    /// The relay-fed live session of `device`, for handing the stream back to it when recording stops.
-    func relayedLive(device: String, defaultHost: String) async throws -> (mountpoint: Int, destination: RTPRelay.Destination)? {
-        for try await row in try await client.query(
-            """
-            SELECT mountpoint, media_host, rtp_port, rtcp_port FROM live_sessions WHERE device = \(device) AND start_command = 'recording'
-            """, logger: logger).decode((Int32, String?, Int32, Int32).self)
-        {
-            return (Int(row.0), RTPRelay.Destination(host: row.1 ?? defaultHost, rtpPort: Int(row.2), rtcpPort: Int(row.3)))
-        }
-        return nil
-    }
-
-    /// After recording stopped, the agent streams to the live view directly again under `command`, with `srtpKey`.
-    func handBack(device: String, mountpoint: Int, command: String, srtpKey: String) async throws -> Bool {
-        var done = false
-        for try await _ in try await client.query(
-            """
-            UPDATE live_sessions SET start_command = \(command), srtp_key = \(srtpKey)
-            WHERE device = \(device) AND mountpoint = \(Int32(mountpoint)) AND start_command = 'recording' RETURNING 1
-            """, logger: logger).decode(Int32.self)
-        {
-            done = true
-        }
-        return done
     }
 }

@@ -207,3 +207,10 @@ final class RTPRelay: Sendable {
         return fd
     }
 }
+
+extension RTPRelay.Destination {
+    /// A live session's mountpoint as the relay's destination.
+    init(_ address: LiveSessionsStore.MediaAddress) {
+        self.init(host: address.host, rtpPort: address.rtpPort, rtcpPort: address.rtcpPort)
+    }
+}

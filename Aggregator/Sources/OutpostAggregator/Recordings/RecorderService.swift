@@ -17,6 +17,7 @@ public struct RecorderService: Service {
     let library: RecordingLibrary
     let ingress: RecordingIngress
     let relays: MediaRelaysStore
+    let liveSessions: LiveSessionsStore
     let commands: CommandsStore
     let audit: AuditLog
     let metrics: AggregatorMetrics
@@ -34,6 +35,7 @@ public struct RecorderService: Service {
         store = RecordingsStore(client: client, logger: logger)
         library = RecordingLibrary(settings: settings, store: store, metrics: metrics, logger: logger)
         relays = MediaRelaysStore(client: client, logger: logger)
+        liveSessions = LiveSessionsStore(client: client, logger: logger)
         commands = CommandsStore(client: client, logger: logger)
         audit = AuditLog(client: client, logger: logger)
         self.metrics = metrics
@@ -43,7 +45,7 @@ public struct RecorderService: Service {
 
     func recorder(for device: String, inheritsStream: Bool = false) -> CameraRecorder {
         var recorder = CameraRecorder(device: device, owner: owner, settings: settings, library: library, ingress: ingress, relays: relays,
-                                      commands: commands, audit: audit, metrics: metrics, logger: logger)
+                                      liveSessions: liveSessions, commands: commands, audit: audit, metrics: metrics, logger: logger)
         recorder.inheritsStream = inheritsStream
         return recorder
     }

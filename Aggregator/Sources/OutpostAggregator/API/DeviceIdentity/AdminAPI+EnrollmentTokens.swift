@@ -65,7 +65,7 @@ extension AdminAPI {
             let id = context.parameters.get("id") ?? ""
             guard id.range(of: "^[0-9a-f]{64}$", options: .regularExpression) != nil else { throw APIError.notFound("enrollment token") }
             guard let identity else { throw APIError.caUnavailable }
-            switch try await identity.revocation.store.expireToken(hash: id) {
+            switch try await identity.tokens.store.expireToken(hash: id) {
             case .unknown: throw APIError.notFound("enrollment token")
             case .used: throw APIError(.conflict, .conflict, "the token was used already; revoke the device's certificates instead")
             case .expired(let device):

@@ -8,7 +8,7 @@ extension AdminAPI {
         on(.get, "/devices/{id}/certificates") { request, context in
             _ = try request.queryParameters(allowing: [])
             let device = try await existingDevice(context)
-            return try .json(ItemsResponse(items: try await identityRecords.certificates(device: device)))
+            return try .json(ItemsResponse(items: try await certificates.list(device: device)))
         }
         on(.get, "/enrollment-tokens") { request, _ in
             let query = try request.queryParameters(allowing: ["device", "state", "limit"])
@@ -17,7 +17,7 @@ extension AdminAPI {
             guard let state = query["state"] ?? "all" as String?, ["all", "pending"].contains(state) else {
                 throw APIError.invalidParameter("state", "must be all or pending")
             }
-            let tokens = try await identityRecords.enrollmentTokens(pending: state == "pending", device: query["device"], limit: limit)
+            let tokens = try await enrollmentTokens.list(pending: state == "pending", device: query["device"], limit: limit)
             return try .json(ItemsResponse(items: tokens))
         }
     }

@@ -140,7 +140,7 @@ extension AdminAPI {
 
     /// Refuses a Janus session the caller did not create through the relay (403 `live_request_refused`).
     private func requireOwner(_ live: LiveView, session: UInt64, context: AppRequestContext) async throws {
-        guard try await live.relaySessions.claim(session: session, owner: LiveRelaySessions.owner(context.principal!)) else {
+        guard try await live.relaySessions.claim(session: session, owner: LiveRelaySessionsStore.owner(context.principal!)) else {
             live.metrics.live("refused", reason: "not_owner")
             throw LiveError(.requestRefused, "Janus session \(session) was not created by this caller").apiError
         }
@@ -163,7 +163,7 @@ extension AdminAPI {
             if session == nil, verb == "create", answer["janus"]?.stringValue == "success",
                let created = answer["data"]?["id"]?.doubleValue, created > 0, created < 0x1p63
             {
-                try await live.relaySessions.bind(session: UInt64(created), owner: LiveRelaySessions.owner(context.principal!))
+                try await live.relaySessions.bind(session: UInt64(created), owner: LiveRelaySessionsStore.owner(context.principal!))
             }
             if let session, handle == nil, verb == "destroy" { try await live.relaySessions.release(session: session) }
             return try .json(answer)
@@ -255,7 +255,7 @@ extension AdminAPI {
         let destination = RTPRelay.Destination(host: address, rtpPort: ports.rtp, rtcpPort: ports.rtcp)
         relay?.add(destination)
         let session = LiveSessionsStore.Session(
-            device: device, mountpoint: mountpoint, rtpPort: ports.rtp, rtcpPort: ports.rtcp, startCommand: LiveView.fromRecording,
+            device: device, mountpoint: mountpoint, rtpPort: ports.rtp, rtcpPort: ports.rtcp, startCommand: LiveSessionsStore.fromRecording,
             startedBy: origin.actor, startedAt: Date(), lastViewerAt: Date(), mediaHost: address)
         guard try await live.store.insert(session) else {
             relay?.remove(destination)

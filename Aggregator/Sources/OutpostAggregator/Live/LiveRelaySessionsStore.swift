@@ -4,7 +4,7 @@ import PostgresNIO
 /// The `live_relay_sessions` table: which caller created each Janus session through the
 /// relay. Janus session ids are guessable in principle and Janus itself knows no users, so the
 /// relay passes a call on only for the session's owner.
-struct LiveRelaySessions: Sendable {
+struct LiveRelaySessionsStore: Sendable {
     /// Rows unused this long are swept: Janus ends a session after 60 s without a keep-alive.
     static let unusedSeconds = 600
 

@@ -18,6 +18,9 @@ public struct LiveSessionsStore: Sendable {
         public var mediaHost: String? = nil
     }
 
+    /// `start_command` of a session fed by the recorder's relay rather than its own `start_stream`.
+    public static let fromRecording = "recording"
+
     let client: PostgresClient
     let logger: Logger
 
@@ -118,7 +121,7 @@ public struct LiveSessionsStore: Sendable {
                        jsonb_build_object('host', coalesce(g.media_host, \(stop.fallbackHost)::text), 'rtpPort', g.rtp_port),
                        \(stop.actor), now() + make_interval(secs => \(stop.ttlSeconds))
                 FROM gone g JOIN devices d ON d.id = g.device AND d.decommissioned_at IS NULL
-                WHERE g.start_command <> \(LiveView.fromRecording)
+                WHERE g.start_command <> \(Self.fromRecording)
                 RETURNING id
             )
             SELECT start_command, media_host, rtp_port, rtcp_port, (SELECT id FROM stop) FROM gone

@@ -6,15 +6,16 @@ import OutpostSupport
 import OutpostWire
 
 /// Runs `body` with the configuration, a running PostgreSQL pool and the CA loaded.
-struct IdentityContext {
+struct DeviceIdentityContext {
     let configuration: AggregatorConfiguration
     let database: Database
     let authority: CertificateAuthority
-    let store: IdentityStore
+    let certificates: CertificatesStore
+    let enrollmentTokens: EnrollmentTokensStore
     let logger: Logger
 
     static func with<T: Sendable>(config path: String, label: String,
-                                  _ body: @Sendable (IdentityContext) async throws -> T) async throws -> T {
+                                  _ body: @Sendable (DeviceIdentityContext) async throws -> T) async throws -> T {
         let configuration = try ConfigLoader().load(AggregatorConfiguration.self, path: path)
         configuration.logging.bootstrap()
         let logger = Logger(label: label)
@@ -23,20 +24,23 @@ struct IdentityContext {
         return try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }
-            let context = IdentityContext(configuration: configuration, database: database, authority: authority,
-                                          store: IdentityStore(client: database.client, logger: logger), logger: logger)
+            let context = DeviceIdentityContext(configuration: configuration, database: database, authority: authority,
+                                                certificates: CertificatesStore(client: database.client, logger: logger),
+                                                enrollmentTokens: EnrollmentTokensStore(client: database.client, logger: logger),
+                                                logger: logger)
             return try await body(context)
         }
     }
 
     var revocation: Revocation {
-        Revocation(configuration: configuration, authority: authority, store: store, logger: logger)
+        Revocation(configuration: configuration, authority: authority, store: certificates, logger: logger)
     }
 
     /// The operations the admin API runs too, so both sides issue, revoke and audit alike.
     var operations: IdentityOperations {
-        IdentityOperations(tokens: EnrollmentTokenIssuer(configuration: configuration, authority: authority, store: store, logger: logger),
-                           revocation: revocation)
+        IdentityOperations(
+            tokens: EnrollmentTokenIssuer(configuration: configuration, authority: authority, store: enrollmentTokens, logger: logger),
+            revocation: revocation)
     }
 
     var audit: AuditLog { AuditLog(client: database.client, logger: logger) }
@@ -99,13 +103,13 @@ extension AggregatorCommand {
             func run() async throws {
                 try await reportingIdentityErrors {
                     guard let duration = DurationText.parse(lifetime) else { throw ValidationError("--lifetime: use e.g. 90s, 15m, 24h, 365d") }
-                    try await IdentityContext.with(config: config, label: "aggregator.ca") { context in
+                    try await DeviceIdentityContext.with(config: config, label: "aggregator.ca") { context in
                         let key = P256.Signing.PrivateKey()
                         let names = dnsNames.isEmpty && ipAddresses.isEmpty ? ["localhost"] : dnsNames
                         let certificate = try context.authority.issue(
                             commonName: names.first ?? ipAddresses[0], publicKey: .init(key.publicKey),
                             usage: .server(ipAddresses: ipAddresses, dnsNames: names), lifetime: duration)
-                        try await context.store.recordCertificate(
+                        try await context.certificates.recordCertificate(
                             EnrollmentService.record(certificate, device: nil, purpose: "server"), notBefore: certificate.notValidBefore)
                         try IdentityFiles.write(key.pemRepresentation, to: keyOut, mode: 0o600)
                         try IdentityFiles.write(try CertificateAuthority.pem(certificate), to: certOut, mode: 0o644)
@@ -135,11 +139,11 @@ extension AggregatorCommand {
 
         func run() async throws {
             try await reportingIdentityErrors {
-                try await IdentityContext.with(config: config, label: "aggregator.ca") { context in
+                try await DeviceIdentityContext.with(config: config, label: "aggregator.ca") { context in
                     let key = P256.Signing.PrivateKey()
                     let certificate = try context.authority.issue(commonName: name, publicKey: .init(key.publicKey), usage: .client,
                                                                   lifetime: DurationText.parse(lifetime)!)
-                    try await context.store.recordCertificate(
+                    try await context.certificates.recordCertificate(
                         EnrollmentService.record(certificate, device: nil, purpose: "service"), notBefore: certificate.notValidBefore)
                     try IdentityFiles.write(key.pemRepresentation, to: keyOut, mode: 0o600)
                     try IdentityFiles.write(try CertificateAuthority.pem(certificate), to: certOut, mode: 0o644)
@@ -212,14 +216,14 @@ extension AggregatorCommand {
 
             func run() async throws {
                 try await reportingIdentityErrors {
-                    try await IdentityContext.with(config: config, label: "aggregator.token") { context in
+                    try await DeviceIdentityContext.with(config: config, label: "aggregator.token") { context in
                         if let devicePrefix, let count, let out {
                             try await createBulk(context, devices: Self.bulkDevices(prefix: devicePrefix, count: count, start: start)!, out: out)
                             return
                         }
                         let issued = try await context.operations.createToken(
                             device: DeviceID(device!)!, kind: kind, lifetime: ttl.flatMap(DurationText.parse),
-                            origin: IdentityContext.origin, audit: context.audit)
+                            origin: DeviceIdentityContext.origin, audit: context.audit)
                         let token = issued.token, expiresAt = issued.expiresAt
                         print("token: \(token.printed)")
                         print("expires: \(ISO8601DateFormatter().string(from: expiresAt))")
@@ -231,9 +235,9 @@ extension AggregatorCommand {
 
             /// Stores the tokens, then writes the file. Should the write fail, the stored tokens
             /// are useless without their secrets and simply expire.
-            private func createBulk(_ context: IdentityContext, devices: [DeviceID], out: String) async throws {
+            private func createBulk(_ context: DeviceIdentityContext, devices: [DeviceID], out: String) async throws {
                 let issued = try await context.operations.createTokens(
-                    devices: devices, kind: kind, lifetime: ttl.flatMap(DurationText.parse), origin: IdentityContext.origin,
+                    devices: devices, kind: kind, lifetime: ttl.flatMap(DurationText.parse), origin: DeviceIdentityContext.origin,
                     audit: context.audit)
                 let text = issued.map { $0.token.printed + "\n" }.joined()
                 try IdentityFiles.write(text, to: out, mode: 0o600)
@@ -259,8 +263,8 @@ extension AggregatorCommand {
             func run() async throws {
                 try await reportingIdentityErrors {
                     guard let id = DeviceID(device) else { throw IdentityError(.unknownDevice, "\(device.prefix(64)) is not a device id") }
-                    try await IdentityContext.with(config: config, label: "aggregator.revoke") { context in
-                        let outcome = try await context.operations.revokeCertificates(device: id, origin: IdentityContext.origin,
+                    try await DeviceIdentityContext.with(config: config, label: "aggregator.revoke") { context in
+                        let outcome = try await context.operations.revokeCertificates(device: id, origin: DeviceIdentityContext.origin,
                                                                                       audit: context.audit)
                         print("revoked \(id): \(outcome.revokedSerials.count) certificate(s); CRL has \(outcome.crlEntries) entries; "
                               + (outcome.sessionEnded ? "any live session closed" : "live session NOT closed (no broker configured)"))
@@ -277,7 +281,7 @@ extension AggregatorCommand {
 
             func run() async throws {
                 try await reportingIdentityErrors {
-                    try await IdentityContext.with(config: config, label: "aggregator.crl") { context in
+                    try await DeviceIdentityContext.with(config: config, label: "aggregator.crl") { context in
                         let entries = try await context.revocation.publishCRL()
                         try context.revocation.reloadAll()
                         print("CRL with \(entries) entries written to \(context.revocation.targets.map(\.crlFile).joined(separator: ", "))")
@@ -317,7 +321,7 @@ extension AggregatorCommand {
 
         func run() async throws {
             try await reportingIdentityErrors {
-                try await IdentityContext.with(config: config, label: "aggregator.broker-config") { context in
+                try await DeviceIdentityContext.with(config: config, label: "aggregator.broker-config") { context in
                     let brokers = context.configuration.resolvedBrokers
                     guard let target = broker.map({ name in brokers.first { $0.name == name } }) ?? brokers.first else {
                         throw IdentityError(.fileWriteFailed,
@@ -344,7 +348,7 @@ extension AggregatorCommand {
                         options.serverKeyGroup = entry.pointee.gr_gid
                     }
                     let revocation = context.revocation
-                    let generator = BrokerConfigGenerator(authority: context.authority, store: context.store, revocation: Revocation(
+                    let generator = BrokerConfigGenerator(authority: context.authority, store: context.certificates, revocation: Revocation(
                         authority: revocation.authority, store: revocation.store,
                         crlFile: (out as NSString).appendingPathComponent("crl.pem"), crlValidity: revocation.crlValidity,
                         reloader: BrokerReloader(pidFile: target.pidFile, mode: context.configuration.identity.brokerReload),
