@@ -6,6 +6,7 @@ import OutpostWire
 import ServiceLifecycle
 import Synchronization
 import TestHarness
+import Testing
 @testable import OutpostAggregator
 
 /// A real broker, a real PostgreSQL, and aggregators (in-process through
@@ -51,7 +52,7 @@ final class AggregatorFixture: @unchecked Sendable {
         for device in devices { await device.stop() }
         for (group, task) in running {
             await group.triggerGracefulShutdown()
-            _ = await task.result
+            await Self.awaitStopped(task)
         }
         for process in processes { await process.crash() }
         await broker.stop()
@@ -97,9 +98,30 @@ final class AggregatorFixture: @unchecked Sendable {
     func stopInProcess() async {
         for (group, task) in running {
             await group.triggerGracefulShutdown()
-            _ = await task.result
+            await Self.awaitStopped(task)
         }
         running.removeAll()
+    }
+
+    /// Waits for an in-process aggregator's group to end after ``triggerGracefulShutdown``
+    /// (its graceful shutdown is bounded at 30 s). One still running after `limit` is cancelled
+    /// and recorded as a failure, so that it fails its test instead of holding the whole run.
+    static func awaitStopped(_ task: Task<Void, any Error>, limit: Duration = .seconds(90)) async {
+        let once = ResumeOnce()
+        let stopped = await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+            Task {
+                _ = await task.result
+                if once.claim() { continuation.resume(returning: true) }
+            }
+            Task {
+                try? await Task.sleep(for: limit)
+                if once.claim() { continuation.resume(returning: false) }
+            }
+        }
+        if !stopped {
+            task.cancel()
+            Issue.record("an in-process aggregator did not stop within \(limit) of its graceful shutdown; cancelled")
+        }
     }
 
     /// Writes `configuration` as the JSON file `serve --config` reads.
@@ -200,5 +222,14 @@ final class AggregatorFixture: @unchecked Sendable {
             "SELECT count(*), count(DISTINCT (buffer, seq)) FROM readings WHERE device = '\(device)'")
         let parts = line.split(separator: "|").compactMap { Int($0) }
         return (parts.first ?? -1, parts.last ?? -1)
+    }
+}
+
+/// Lets exactly one of several racing tasks resume a continuation.
+private final class ResumeOnce: Sendable {
+    private let claimed = Atomic<Bool>(false)
+
+    func claim() -> Bool {
+        !claimed.exchange(true, ordering: .sequentiallyConsistent)
     }
 }
