@@ -48,7 +48,7 @@ struct HostileDeviceTests {
         let cases = try Self.cases()
         #expect(cases.count >= 40)
         try await AggregatorFixture.withFixture { fixture in
-            let aggregator = try await fixture.startInProcess(try fixture.configuration {
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration {
                 $0.ingest.shareGroup = "c0ffee5ecret0a1b2c3d4e5f60718293"
                 $0.devices.flushIntervalMs = 200
             })

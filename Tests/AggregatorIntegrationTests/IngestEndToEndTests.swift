@@ -12,7 +12,7 @@ struct IngestEndToEndTests {
     @Test("readings from three devices are stored exactly once and acked; presence, /health and /metrics follow")
     func storedExactlyOnce() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let configuration = try fixture.configuration()
+            let configuration = try await fixture.configuration()
             let aggregator = try await fixture.startInProcess(configuration)
             let ids = ["meter-1", "meter-2", "meter-3"]
             try await fixture.addDevices(ids)
@@ -68,7 +68,7 @@ struct IngestEndToEndTests {
     @Test("a stored (buffer, seq) sent again with another ts: stored once with its first ts, acked, counted on /metrics; also after a restart")
     func repeatWithAnotherTs() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let configuration = try fixture.configuration()
+            let configuration = try await fixture.configuration()
             let aggregator = try await fixture.startInProcess(configuration)
             try await fixture.addDevices(["meter-k"])
             let device = try await fixture.device("meter-k")
@@ -121,7 +121,7 @@ struct IngestEndToEndTests {
     @Test("each bad message is refused and counted under its reason; the good readings sent alongside are all stored")
     func badMessages() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let aggregator = try await fixture.startInProcess(try fixture.configuration())
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration())
             try await fixture.addDevices(["good-1", "revoked-1"])
             try await fixture.psql("UPDATE devices SET revoked_at = now() WHERE id = 'revoked-1'")
             let good = try await fixture.device("good-1")
@@ -189,7 +189,7 @@ struct IngestEndToEndTests {
     @Test("PostgreSQL restarts mid-stream: ingest holds a bounded backlog, reconnects, and nothing is lost or duplicated")
     func postgresRestart() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let aggregator = try await fixture.startInProcess(try fixture.configuration { $0.ingest.queueMaxRows = 1_000 })
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration { $0.ingest.queueMaxRows = 1_000 })
             try await fixture.addDevices(["meter-r1", "meter-r2"])
             let devices = [try await fixture.device("meter-r1", resendAfter: .seconds(2)),
                            try await fixture.device("meter-r2", resendAfter: .seconds(2))]
@@ -204,7 +204,7 @@ struct IngestEndToEndTests {
             }
             await fixture.postgres.stop()
             // Readings keep arriving while the database is down; writes wait for the pool or fail and retry.
-            let health = try fixture.httpsStatus(aggregator.configuration, "/health")
+            let health = try await fixture.httpsStatus(aggregator.configuration, "/health")
             #expect(health.status == 503)
             // Write paths that already failed are listed too; which ones depends on timing.
             #expect(health.body.hasPrefix(#"{"status":"failing","database":"unreachable","broker":"ok","failingWrites":["#))

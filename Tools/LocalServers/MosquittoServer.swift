@@ -33,7 +33,7 @@ public final class MosquittoServer: @unchecked Sendable {
         self.ca = ca
         executable = try locateTool("mosquitto")
         port = try FreePort.next()
-        let server = try ca.issueServer()
+        let server = try await ca.issueServer()
         let aclFile = (directory as NSString).appendingPathComponent("acl")
         try BrokerACL(serviceIdentities: options.serviceIdentities).renderMosquitto()
             .write(toFile: aclFile, atomically: true, encoding: .utf8)

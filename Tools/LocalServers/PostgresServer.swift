@@ -102,8 +102,8 @@ public final class PostgresServer: @unchecked Sendable {
 
     /// Runs SQL through `psql` and returns the unaligned, tuples-only output.
     @discardableResult
-    public func psql(_ sql: String) throws -> String {
-        try runToolBlocking(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1",
+    public func psql(_ sql: String) async throws -> String {
+        try await runTool(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1",
                                         "-At", "-c", sql]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 

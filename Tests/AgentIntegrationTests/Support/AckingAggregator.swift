@@ -41,7 +41,7 @@ final class AckingAggregator: Sendable {
     private let nextWaiter = Atomic<UInt64>(0)
 
     init(broker: MosquittoServer, ca: TestCertificateAuthority) async throws {
-        let identity = try ca.issueClient(Self.identity)
+        let identity = try await ca.issueClient(Self.identity)
         var configuration = broker.settings(for: identity).clientConfiguration(clientID: "svc-aggregator-test", sessionExpiry: 3600)
         configuration.backoff = ReconnectBackoff(initial: 0.05, maximum: 0.5)
         configuration.keepAlive = 5

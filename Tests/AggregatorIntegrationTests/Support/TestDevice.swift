@@ -42,12 +42,12 @@ final class TestDevice: Sendable {
 
     init(_ id: String, fixture: AggregatorFixture, resendAfter: Duration = .seconds(3),
          onCommand: (@Sendable (Command) -> CommandResult?)? = nil, will: MQTTConfiguration.Will? = nil,
-         broker: MosquittoServer? = nil) throws {
+         broker: MosquittoServer? = nil) async throws {
         self.id = DeviceID(id)!
         self.commandHandler = onCommand
         self.buffer = BufferID.random()
         self.resendAfter = resendAfter
-        let identity = try fixture.ca.issueClient(id)
+        let identity = try await fixture.ca.issueClient(id)
         var configuration = (broker ?? fixture.broker).settings(for: identity).clientConfiguration(clientID: id, will: will, sessionExpiry: 600)
         configuration.backoff = ReconnectBackoff(initial: 0.05, maximum: 0.5)
         configuration.keepAlive = 5
