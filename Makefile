@@ -41,14 +41,16 @@ test-fast: deps
 ## test-swift: every Swift suite: the fast tier in parallel, then the integration tier (real
 ## servers and processes) in two runs: its suites side by side, at most INTEGRATION_WIDTH tests
 ## at once, then SERIAL_SUITES one test at a time (docs/testing.md).
-# Integration suites that need the machine to themselves: Patroni clusters (etcd, two PostgreSQL
-# nodes and HAProxy each, on eight consecutive ports found by probing; failover gaps measured),
-# real-time media on two cores (RTP receivers, bitrate adaptation, SRTP, Janus, recorded segment
-# lengths, network namespaces) and latency bounds (ingest fairness p99, alert rule windows).
+# Integration suites (or single tests, `Suite/function`) that need the machine to themselves:
+# Patroni clusters (etcd, two PostgreSQL nodes and HAProxy each, on eight consecutive ports found
+# by probing; failover gaps measured), real-time media on two cores (RTP receivers, bitrate
+# adaptation, SRTP, Janus, recorded segment lengths, network namespaces), latency bounds (ingest
+# fairness p99, alert rule windows) and the year-long export, which bounds the growth of the test
+# process's own resident memory.
 SERIAL_SUITES = PatroniFailoverTests ReadReplicaTests FairnessTests PrometheusAlertTests \
 	StreamReceiverTests LiveSourceTests SRTPTests StopStreamTargetTests StreamCommandTests \
 	LiveViewEndToEndTests RecordingEndToEndTests RecordingWithLiveViewTests OrphanedEngineTests \
-	KilledAggregatorEngineTests RecordingRecoveryTests
+	KilledAggregatorEngineTests RecordingRecoveryTests ReadingsAPITests/exportOfAYearStreams
 SERIAL_FILTER = \.($(subst $(eval) ,|,$(strip $(SERIAL_SUITES))))\b
 # How many integration tests run at once (Swift Testing's experimental width): each may start
 # its own PostgreSQL, mosquitto and aggregator, and the machine has two cores.

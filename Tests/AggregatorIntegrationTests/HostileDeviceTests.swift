@@ -103,7 +103,7 @@ struct HostileDeviceTests {
             try await hostile.waitAllAcked()
             let acks = hostile.acksReceivedCount
             #expect(try await hostile.replayFirstBatch(shiftingTs: 86_400_000) == 10)
-            try await waitUntil(timeout: .seconds(20), "the repeat acked") { hostile.acksReceivedCount > acks }
+            try await hostile.waitForAcks(timeout: .seconds(20), "the repeat acked") { $0 > acks }
             #expect(metricValue(aggregator.metrics.render(), "outpost_ingest_readings_conflicting_total") == 10)
 
             try await streaming.value

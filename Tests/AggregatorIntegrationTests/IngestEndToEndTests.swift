@@ -36,7 +36,7 @@ struct IngestEndToEndTests {
             // A re-delivery (an ack the agent never got) inserts nothing and is acked again.
             let acksBefore = devices[0].acksReceivedCount
             let replayed = try await devices[0].replayFirstBatch()
-            try await waitUntil(timeout: .seconds(20), "the replay acked") { devices[0].acksReceivedCount > acksBefore }
+            try await devices[0].waitForAcks(timeout: .seconds(20), "the replay acked") { $0 > acksBefore }
             let afterReplay = aggregator.metrics.render()
             #expect(metricValue(afterReplay, "outpost_ingest_readings_duplicate_total") == Double(replayed))
             // Below its buffer's high-water mark: looked up, not retried on a unique violation.
@@ -82,7 +82,7 @@ struct IngestEndToEndTests {
             // A day later: another partition.
             var acks = device.acksReceivedCount
             #expect(try await device.replayFirstBatch(shiftingTs: day) == 50)
-            try await waitUntil(timeout: .seconds(20), "the repeat acked") { device.acksReceivedCount > acks }
+            try await device.waitForAcks(timeout: .seconds(20), "the repeat acked") { [acks] in $0 > acks }
             #expect(try await fixture.count("SELECT count(*) FROM readings") == 150)
             #expect(try await fixture.psql(firstTs) == stored)
             let metrics = try await fixture.https(configuration, "/metrics")
@@ -97,7 +97,7 @@ struct IngestEndToEndTests {
             try await waitUntil(timeout: .seconds(20), "both repeats counted") {
                 metricValue(aggregator.metrics.render(), "outpost_ingest_readings_conflicting_total") == 150
             }
-            try await waitUntil(timeout: .seconds(20), "the repeats acked") { device.acksReceivedCount > acks }
+            try await device.waitForAcks(timeout: .seconds(20), "the repeats acked") { [acks] in $0 > acks }
             #expect(try await fixture.count("SELECT count(*) FROM readings") == 150)
             #expect(try await fixture.psql(firstTs) == stored)
 
