@@ -21,25 +21,25 @@ struct OperationsMetricsTests {
     /// Families that appear only once their event happened, which needs a fault this test does
     /// not inject; the named test moves each and asserts it (checked: the file names the metric).
     static let exercisedElsewhere: [String: String] = [
-        "outpost_ingest_rejected_total": "Tests/AggregatorTests/HostileDeviceTests.swift",
-        "outpost_ingest_rejected_readings_total": "Tests/AggregatorTests/IngestEndToEndTests.swift",
-        "outpost_ingest_dead_lettered_total": "Tests/AggregatorTests/WriteIsolationTests.swift",
-        "outpost_live_events_total": "Tests/AggregatorTests/Live/LiveViewEndToEndTests.swift",
-        "outpost_camera_bitrate_kbps": "Tests/AggregatorTests/PresenceTests.swift",
-        "outpost_camera_loss_ratio": "Tests/AggregatorTests/PresenceTests.swift",
-        "outpost_camera_stats_timestamp_seconds": "Tests/AggregatorTests/PresenceTests.swift",
+        "outpost_ingest_rejected_total": "Tests/AggregatorIntegrationTests/HostileDeviceTests.swift",
+        "outpost_ingest_rejected_readings_total": "Tests/AggregatorIntegrationTests/IngestEndToEndTests.swift",
+        "outpost_ingest_dead_lettered_total": "Tests/AggregatorIntegrationTests/WriteIsolationTests.swift",
+        "outpost_live_events_total": "Tests/AggregatorIntegrationTests/Live/LiveViewEndToEndTests.swift",
+        "outpost_camera_bitrate_kbps": "Tests/AggregatorIntegrationTests/PresenceTests.swift",
+        "outpost_camera_loss_ratio": "Tests/AggregatorIntegrationTests/PresenceTests.swift",
+        "outpost_camera_stats_timestamp_seconds": "Tests/AggregatorIntegrationTests/PresenceTests.swift",
         // Recording (off in this fleet) is measured by its own suites.
-        "outpost_recorder_restarts_total": "Tests/AggregatorTests/Recordings/RecordingEndToEndTests.swift",
-        "outpost_recorder_orphans_ended_total": "Tests/AggregatorTests/Recordings/OrphanedEngineTests.swift",
-        "outpost_recorders_running": "Tests/AggregatorTests/Recordings/RecordingEndToEndTests.swift",
-        "outpost_recordings_segments_total": "Tests/AggregatorTests/Recordings/RecordingEndToEndTests.swift",
-        "outpost_recordings_deleted_total": "Tests/AggregatorTests/Recordings/RetentionServiceTests.swift",
-        "outpost_recordings_deleted_bytes_total": "Tests/AggregatorTests/Recordings/RetentionServiceTests.swift",
-        "outpost_recordings_bytes": "Tests/AggregatorTests/Recordings/RetentionServiceTests.swift",
-        "outpost_recordings_free_bytes": "Tests/AggregatorTests/Recordings/RetentionServiceTests.swift",
-        "outpost_recordings_floor_bytes": "Tests/AggregatorTests/Recordings/RetentionServiceTests.swift",
-        "outpost_recordings_below_floor": "Tests/AggregatorTests/Recordings/RetentionServiceTests.swift",
-        "outpost_recordings_oldest_segment_timestamp_seconds": "Tests/AggregatorTests/Recordings/RetentionServiceTests.swift",
+        "outpost_recorder_restarts_total": "Tests/AggregatorIntegrationTests/Recordings/RecordingEndToEndTests.swift",
+        "outpost_recorder_orphans_ended_total": "Tests/AggregatorIntegrationTests/Recordings/OrphanedEngineTests.swift",
+        "outpost_recorders_running": "Tests/AggregatorIntegrationTests/Recordings/RecordingEndToEndTests.swift",
+        "outpost_recordings_segments_total": "Tests/AggregatorIntegrationTests/Recordings/RecordingEndToEndTests.swift",
+        "outpost_recordings_deleted_total": "Tests/AggregatorIntegrationTests/Recordings/RetentionServiceTests.swift",
+        "outpost_recordings_deleted_bytes_total": "Tests/AggregatorIntegrationTests/Recordings/RetentionServiceTests.swift",
+        "outpost_recordings_bytes": "Tests/AggregatorIntegrationTests/Recordings/RetentionServiceTests.swift",
+        "outpost_recordings_free_bytes": "Tests/AggregatorIntegrationTests/Recordings/RetentionServiceTests.swift",
+        "outpost_recordings_floor_bytes": "Tests/AggregatorIntegrationTests/Recordings/RetentionServiceTests.swift",
+        "outpost_recordings_below_floor": "Tests/AggregatorIntegrationTests/Recordings/RetentionServiceTests.swift",
+        "outpost_recordings_oldest_segment_timestamp_seconds": "Tests/AggregatorIntegrationTests/Recordings/RetentionServiceTests.swift",
     ]
 
     /// Families this test's actions move above zero (summed over their series).
