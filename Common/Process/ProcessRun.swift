@@ -45,14 +45,6 @@ public enum ProcessRun {
         return try result.get()
     }
 
-    /// ``run(_:timeout:maxOutputBytes:)`` on the calling thread, which it blocks until the child
-    /// ends: for synchronous callers only, never from a task on the cooperative pool.
-    public static func runBlocking(_ launch: ProcessLaunch, timeout: Duration? = nil, maxOutputBytes: Int? = nil)
-        throws(ProcessError) -> Outcome
-    {
-        try runBlocking(launch, timeout: timeout, maxOutputBytes: maxOutputBytes, cancelled: CancelFlag()).get()
-    }
-
     /// Set when the awaiting task is cancelled: the child is killed at once.
     private final class CancelFlag: Sendable {
         let value = Atomic<Bool>(false)

@@ -214,7 +214,7 @@ struct AgentProcessTests {
             let late = try #require(agent.residentBytes())
             #expect(late - early < 16 << 20, "RSS grew \(late - early) bytes while the backlog grew by 30,000 readings")
 
-            let status = try agent.runStatus()
+            let status = try await agent.runStatus()
             #expect(status.code == 0, "\(status.output)")
             #expect(status.output.contains("agent:        running"))
             #expect(status.output.contains("connection:   connected"))
@@ -249,7 +249,7 @@ struct AgentProcessTests {
             print("backlog test: RSS \(early >> 20) MiB at 10k readings, \(late >> 20) MiB at 40k; drained \(drained) in \(elapsed) (limit 5,000/s)")
             let stopped = await agent.stop()
             #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
-            let after = try agent.runStatus()
+            let after = try await agent.runStatus()
             #expect(after.code == 3)
             #expect(after.output.contains("agent:        not running"))
             #expect(after.output.contains("buffer:       ") && after.output.contains(", 0 readings"))

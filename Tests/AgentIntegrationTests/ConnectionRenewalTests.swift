@@ -28,7 +28,7 @@ struct ConnectionRenewalTests {
             let onlineBefore = aggregator.snapshot.states.filter { $0.status == .online }.count
 
             // A new key and certificate (same CN) at new paths; the old files disappear.
-            let renewed = try fixture.ca.issueClient("meter-renew")
+            let renewed = try await fixture.ca.issueClient("meter-renew")
             try FileManager.default.moveItem(atPath: renewed.certificateFile, toPath: fresh.certFile)
             try FileManager.default.moveItem(atPath: renewed.keyFile, toPath: fresh.keyFile)
             useRenewed.store(true, ordering: .sequentiallyConsistent)

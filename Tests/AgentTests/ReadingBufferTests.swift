@@ -118,22 +118,22 @@ struct ReadingBufferTests {
     }
 
     @Test("a new file is auto_vacuum=INCREMENTAL; deleting acked readings gives the pages back and the file shrinks")
-    func incrementalVacuum() throws {
-        try Self.withDirectory { directory in
-            let path = directory.file("buffer.db")
-            let store = try ReadingStore.open(path: path, capacity: BufferCapacity(maxRows: 1_000_000, maxBytes: 1 << 30)).store
-            #expect(try runToolBlocking("/usr/bin/sqlite3", [path, "PRAGMA auto_vacuum"]).trimmingCharacters(in: .whitespacesAndNewlines) == "2")
-            for start in stride(from: 0, to: 60_000, by: 10_000) { try store.append(Self.samples(10_000, from: start)) }
-            store.checkpoint()
-            let full = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
-            #expect(try store.delete([SeqRange(1, 59_000)]) == 59_000)
-            #expect(try store.freePageCount() <= ReadingStore.vacuumThresholdPages)
-            store.checkpoint()
-            let after = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
-            #expect(after < full / 4, "file \(full) bytes full, \(after) after deleting 59,000 of 60,000 readings")
-            #expect(try store.readings(after: 0, limit: 10).first?.seq == 59_001)
-            print("buffer vacuum: \(full) bytes with 60,000 readings, \(after) bytes after the ack of 59,000")
-        }
+    func incrementalVacuum() async throws {
+        let directory = try TemporaryDirectory(prefix: "outpost-buffer")
+        defer { directory.remove() }
+        let path = directory.file("buffer.db")
+        let store = try ReadingStore.open(path: path, capacity: BufferCapacity(maxRows: 1_000_000, maxBytes: 1 << 30)).store
+        #expect(try await runTool("/usr/bin/sqlite3", [path, "PRAGMA auto_vacuum"]).trimmingCharacters(in: .whitespacesAndNewlines) == "2")
+        for start in stride(from: 0, to: 60_000, by: 10_000) { try store.append(Self.samples(10_000, from: start)) }
+        store.checkpoint()
+        let full = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(try store.delete([SeqRange(1, 59_000)]) == 59_000)
+        #expect(try store.freePageCount() <= ReadingStore.vacuumThresholdPages)
+        store.checkpoint()
+        let after = try #require(try FileManager.default.attributesOfItem(atPath: path)[.size] as? Int)
+        #expect(after < full / 4, "file \(full) bytes full, \(after) after deleting 59,000 of 60,000 readings")
+        #expect(try store.readings(after: 0, limit: 10).first?.seq == 59_001)
+        print("buffer vacuum: \(full) bytes with 60,000 readings, \(after) bytes after the ack of 59,000")
     }
 
     @Test("damaged files moved aside are removed once older than the retention; recent ones and other files stay")

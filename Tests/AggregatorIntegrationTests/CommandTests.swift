@@ -11,7 +11,7 @@ struct CommandTests {
     @Test("a command reaches each end state: succeeded, failed, expired without an answer, expired by the agent")
     func endStates() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let configuration = try fixture.configuration { $0.commands.resultGraceSeconds = 0 }
+            let configuration = try await fixture.configuration { $0.commands.resultGraceSeconds = 0 }
             let aggregator = try await fixture.startInProcess(configuration)
             try await fixture.addDevices(["cam-1"])
             let device = try await fixture.device("cam-1") { command in
@@ -73,7 +73,7 @@ struct CommandTests {
     func commandLine() async throws {
         try await AggregatorFixture.withFixture { fixture in
             // Polling once a minute: only the insert trigger's notification can send the command within its 30 s TTL.
-            let configuration = try fixture.configuration { $0.commands.pollIntervalMs = 60_000 }
+            let configuration = try await fixture.configuration { $0.commands.pollIntervalMs = 60_000 }
             try await fixture.startInProcess(configuration)
             try await fixture.addDevices(["meter-c1"])
             _ = try await fixture.device("meter-c1") { .success(id: $0.id, output: ["seconds": $0.args["seconds"] ?? .null]) }

@@ -42,7 +42,7 @@ struct CrashTests {
     @Test("kill -9 the aggregator three times mid-stream and restart it: nothing is lost or duplicated")
     func killAndRestart() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let configuration = try fixture.configuration()
+            let configuration = try await fixture.configuration()
             let path = try fixture.writeConfiguration(configuration)
             #expect(try await fixture.runBinary(["migrate", "--config", path]).contains("applied"))
             #expect(try await fixture.runBinary(["migrate", "--config", path]).contains("up to date"))
@@ -74,8 +74,8 @@ struct CrashTests {
     @Test("two aggregators split the load; kill -9 one mid-stream: nothing is lost or duplicated")
     func twoAggregatorsOneKilled() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let first = try fixture.configuration("a1") { $0.ingest.sessionExpirySeconds = 5 }
-            let second = try fixture.configuration("a2") { $0.ingest.sessionExpirySeconds = 5 }
+            let first = try await fixture.configuration("a1") { $0.ingest.sessionExpirySeconds = 5 }
+            let second = try await fixture.configuration("a2") { $0.ingest.sessionExpirySeconds = 5 }
             let firstPath = try fixture.writeConfiguration(first), secondPath = try fixture.writeConfiguration(second)
             // Both start at once on an empty database: the migration lock lets one apply each migration.
             async let startFirst = fixture.startBinary(configPath: firstPath, configuration: first)

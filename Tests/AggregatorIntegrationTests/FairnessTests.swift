@@ -9,7 +9,7 @@ struct FairnessTests {
     @Test("with one device flooding, ten others' capture-to-ack p99 stays within 2 s; every reading of all is stored once")
     func floodingDevice() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let configuration = try fixture.configuration()
+            let configuration = try await fixture.configuration()
             _ = try await fixture.startInProcess(configuration)
             let others = (1...10).map { "fair-\($0)" }
             try await fixture.addDevices(["flood"] + others)

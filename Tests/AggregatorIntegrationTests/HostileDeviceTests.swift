@@ -48,7 +48,7 @@ struct HostileDeviceTests {
         let cases = try Self.cases()
         #expect(cases.count >= 40)
         try await AggregatorFixture.withFixture { fixture in
-            let aggregator = try await fixture.startInProcess(try fixture.configuration {
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration {
                 $0.ingest.shareGroup = "c0ffee5ecret0a1b2c3d4e5f60718293"
                 $0.devices.flushIntervalMs = 200
             })
@@ -103,7 +103,7 @@ struct HostileDeviceTests {
             try await hostile.waitAllAcked()
             let acks = hostile.acksReceivedCount
             #expect(try await hostile.replayFirstBatch(shiftingTs: 86_400_000) == 10)
-            try await waitUntil(timeout: .seconds(20), "the repeat acked") { hostile.acksReceivedCount > acks }
+            try await hostile.waitForAcks(timeout: .seconds(20), "the repeat acked") { $0 > acks }
             #expect(metricValue(aggregator.metrics.render(), "outpost_ingest_readings_conflicting_total") == 10)
 
             try await streaming.value

@@ -14,7 +14,7 @@ struct IngestBenchmark {
     @Test("rows per second through the ingest path")
     func throughput() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let configuration = try fixture.configuration { $0.ingest.batchMaxDelayMs = 50 }
+            let configuration = try await fixture.configuration { $0.ingest.batchMaxDelayMs = 50 }
             let aggregator = try await fixture.startInProcess(configuration)
             let ids = (1...4).map { "bench-\($0)" }
             try await fixture.addDevices(ids)

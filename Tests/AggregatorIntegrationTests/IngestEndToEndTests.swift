@@ -12,7 +12,7 @@ struct IngestEndToEndTests {
     @Test("readings from three devices are stored exactly once and acked; presence, /health and /metrics follow")
     func storedExactlyOnce() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let configuration = try fixture.configuration()
+            let configuration = try await fixture.configuration()
             let aggregator = try await fixture.startInProcess(configuration)
             let ids = ["meter-1", "meter-2", "meter-3"]
             try await fixture.addDevices(ids)
@@ -36,7 +36,7 @@ struct IngestEndToEndTests {
             // A re-delivery (an ack the agent never got) inserts nothing and is acked again.
             let acksBefore = devices[0].acksReceivedCount
             let replayed = try await devices[0].replayFirstBatch()
-            try await waitUntil(timeout: .seconds(20), "the replay acked") { devices[0].acksReceivedCount > acksBefore }
+            try await devices[0].waitForAcks(timeout: .seconds(20), "the replay acked") { $0 > acksBefore }
             let afterReplay = aggregator.metrics.render()
             #expect(metricValue(afterReplay, "outpost_ingest_readings_duplicate_total") == Double(replayed))
             // Below its buffer's high-water mark: looked up, not retried on a unique violation.
@@ -68,7 +68,7 @@ struct IngestEndToEndTests {
     @Test("a stored (buffer, seq) sent again with another ts: stored once with its first ts, acked, counted on /metrics; also after a restart")
     func repeatWithAnotherTs() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let configuration = try fixture.configuration()
+            let configuration = try await fixture.configuration()
             let aggregator = try await fixture.startInProcess(configuration)
             try await fixture.addDevices(["meter-k"])
             let device = try await fixture.device("meter-k")
@@ -82,7 +82,7 @@ struct IngestEndToEndTests {
             // A day later: another partition.
             var acks = device.acksReceivedCount
             #expect(try await device.replayFirstBatch(shiftingTs: day) == 50)
-            try await waitUntil(timeout: .seconds(20), "the repeat acked") { device.acksReceivedCount > acks }
+            try await device.waitForAcks(timeout: .seconds(20), "the repeat acked") { [acks] in $0 > acks }
             #expect(try await fixture.count("SELECT count(*) FROM readings") == 150)
             #expect(try await fixture.psql(firstTs) == stored)
             let metrics = try await fixture.https(configuration, "/metrics")
@@ -97,7 +97,7 @@ struct IngestEndToEndTests {
             try await waitUntil(timeout: .seconds(20), "both repeats counted") {
                 metricValue(aggregator.metrics.render(), "outpost_ingest_readings_conflicting_total") == 150
             }
-            try await waitUntil(timeout: .seconds(20), "the repeats acked") { device.acksReceivedCount > acks }
+            try await device.waitForAcks(timeout: .seconds(20), "the repeats acked") { [acks] in $0 > acks }
             #expect(try await fixture.count("SELECT count(*) FROM readings") == 150)
             #expect(try await fixture.psql(firstTs) == stored)
 
@@ -121,7 +121,7 @@ struct IngestEndToEndTests {
     @Test("each bad message is refused and counted under its reason; the good readings sent alongside are all stored")
     func badMessages() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let aggregator = try await fixture.startInProcess(try fixture.configuration())
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration())
             try await fixture.addDevices(["good-1", "revoked-1"])
             try await fixture.psql("UPDATE devices SET revoked_at = now() WHERE id = 'revoked-1'")
             let good = try await fixture.device("good-1")
@@ -189,7 +189,7 @@ struct IngestEndToEndTests {
     @Test("PostgreSQL restarts mid-stream: ingest holds a bounded backlog, reconnects, and nothing is lost or duplicated")
     func postgresRestart() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let aggregator = try await fixture.startInProcess(try fixture.configuration { $0.ingest.queueMaxRows = 1_000 })
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration { $0.ingest.queueMaxRows = 1_000 })
             try await fixture.addDevices(["meter-r1", "meter-r2"])
             let devices = [try await fixture.device("meter-r1", resendAfter: .seconds(2)),
                            try await fixture.device("meter-r2", resendAfter: .seconds(2))]
@@ -204,7 +204,7 @@ struct IngestEndToEndTests {
             }
             await fixture.postgres.stop()
             // Readings keep arriving while the database is down; writes wait for the pool or fail and retry.
-            let health = try fixture.httpsStatus(aggregator.configuration, "/health")
+            let health = try await fixture.httpsStatus(aggregator.configuration, "/health")
             #expect(health.status == 503)
             // Write paths that already failed are listed too; which ones depends on timing.
             #expect(health.body.hasPrefix(#"{"status":"failing","database":"unreachable","broker":"ok","failingWrites":["#))

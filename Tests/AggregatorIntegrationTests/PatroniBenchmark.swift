@@ -52,8 +52,8 @@ struct PatroniBenchmark {
             configuration.postgres.readReplica = ReadReplicaSettings(port: cluster.replicaPort, maxStalenessMs: 5_000)
             let aggregator = try await fixture.startInProcess(configuration)
             let replica = try #require(aggregator.services.compactMap { $0 as? ReadReplica }.first)
-            _ = try await fixture.blocking { try cluster.psql("INSERT INTO devices (id) VALUES ('bench-h'), ('bench-d')") }
-            let leader = try await fixture.blocking { try cluster.leader() }
+            _ = try await cluster.psql("INSERT INTO devices (id) VALUES ('bench-h'), ('bench-d')")
+            let leader = try await cluster.leader()
             var direct = configuration.postgres
             direct.port = try #require(cluster.nodePorts[leader])
             let directDatabase = try Database(settings: direct, logger: Logger(label: "bench.direct"))
@@ -67,9 +67,7 @@ struct PatroniBenchmark {
             let samples = Samples()
             let sampler = Task {
                 while samples.running.load(ordering: .relaxed) {
-                    if let lag = try? await fixture.blocking({
-                        try cluster.psql("SELECT coalesce(extract(epoch FROM max(replay_lag)), 0) FROM pg_stat_replication")
-                    }), let value = Double(lag) {
+                    if let lag = try? await cluster.psql("SELECT coalesce(extract(epoch FROM max(replay_lag)), 0) FROM pg_stat_replication"), let value = Double(lag) {
                         samples.lags.withLock { $0.append(value) }
                     }
                     try? await Task.sleep(for: .milliseconds(200))

@@ -18,15 +18,10 @@ struct PatroniFailoverTests {
         _ body: (AggregatorFixture, PatroniCluster, AggregatorConfiguration) async throws -> Void
     ) async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-ha")
-        // Bootstrapping takes 15-25 s of blocking tool runs: off the cooperative pool.
-        let cluster = try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async {
-                continuation.resume(with: Result { try PatroniCluster(directory: directory.file("cluster"), script: Self.script) })
-            }
-        }
+        let cluster = try await PatroniCluster(directory: directory.file("cluster"), script: Self.script)
         do {
             try await AggregatorFixture.withFixture { fixture in
-                let configuration = try fixture.configuration { configuration in
+                let configuration = try await fixture.configuration { configuration in
                     configuration.postgres = PostgresSettings(
                         host: "127.0.0.1", port: cluster.primaryPort, username: "outpost", password: cluster.outpostPassword,
                         database: "outpost", tls: PostgresTLSSettings(mode: .verifyFull, caFile: cluster.caFile))
@@ -35,11 +30,11 @@ struct PatroniFailoverTests {
                 try await body(fixture, cluster, configuration)
             }
         } catch {
-            cluster.stop()
+            await cluster.stop()
             directory.remove()
             throw error
         }
-        cluster.stop()
+        await cluster.stop()
         directory.remove()
     }
 
@@ -55,18 +50,18 @@ struct PatroniFailoverTests {
             print("patroni: foreign CA refused after \(ContinuousClock.now - started)")
             let aggregator = try await fixture.startInProcess(configuration)
             let ids = ["meter-p1", "meter-p2"]
-            _ = try await fixture.blocking { try cluster.psql("INSERT INTO devices (id) VALUES \(ids.map { "('\($0)')" }.joined(separator: ", "))") }
+            _ = try await cluster.psql("INSERT INTO devices (id) VALUES \(ids.map { "('\($0)')" }.joined(separator: ", "))")
             var devices: [TestDevice] = []
             for id in ids { devices.append(try await fixture.device(id, resendAfter: .seconds(2))) }
             let stored = { @Sendable () async -> Int in
-                (try? await fixture.blocking { try cluster.psql("SELECT count(*) FROM readings") }).flatMap { Int($0) } ?? -1
+                (try? await cluster.psql("SELECT count(*) FROM readings")).flatMap { Int($0) } ?? -1
             }
             var gap = Duration.zero
             var killed = ""
             try await CrashTests.stream(devices) {
                 try await waitUntil(timeout: .seconds(60), "readings stored before the kill") { await stored() > 2_000 }
                 let before = await stored()
-                killed = try await fixture.blocking { try cluster.killLeader() }
+                killed = try await cluster.killLeader()
                 let killedAt = ContinuousClock.now
                 try await waitUntil(timeout: .seconds(90), every: .milliseconds(200), "readings stored on the new primary") {
                     await stored() > before
@@ -75,15 +70,13 @@ struct PatroniFailoverTests {
                 let after = await stored()
                 try await waitUntil(timeout: .seconds(60), "ingest flowing on the new primary") { await stored() >= after + 2_000 }
             }
-            let leader = try await fixture.blocking { try cluster.leader() }
+            let leader = try await cluster.leader()
             #expect(leader != killed)
             print("patroni failover: killed \(killed), \(leader) leads; first reading stored \(gap) after the kill")
             #expect(gap < .seconds(90))
 
             for device in devices {
-                let line = try await fixture.blocking {
-                    try cluster.psql("SELECT count(*), count(DISTINCT (buffer, seq)) FROM readings WHERE device = '\(device.id.rawValue)'")
-                }
+                let line = try await cluster.psql("SELECT count(*), count(DISTINCT (buffer, seq)) FROM readings WHERE device = '\(device.id.rawValue)'")
                 let counts = line.split(separator: "|").compactMap { Int($0) }
                 #expect(counts == [device.captured, device.captured], "\(device.id): stored \(line) of \(device.captured)")
             }
@@ -96,9 +89,7 @@ struct PatroniFailoverTests {
             try await SchemaService(database: aggregator.database, migrationsDirectory: configuration.migrationsDir,
                                     settings: configuration.readings, readiness: SchemaReadiness(), logger: logger).maintain(today: ahead)
             let day = ISO8601DateFormatter.string(from: ahead, timeZone: TimeZone(identifier: "UTC")!, formatOptions: [.withFullDate])
-            #expect(try await fixture.blocking {
-                try cluster.psql("SELECT count(*) FROM pg_class WHERE relname = 'readings_p\(day.replacing("-", with: ""))'")
-            } == "1")
+            #expect(try await cluster.psql("SELECT count(*) FROM pg_class WHERE relname = 'readings_p\(day.replacing("-", with: ""))'") == "1")
 
             // The live-event listener re-listens on the new primary: a NOTIFY sent there arrives.
             let feed = try #require(aggregator.services.compactMap { $0 as? EventFeed }.first)
@@ -113,7 +104,7 @@ struct PatroniFailoverTests {
             // NOTIFYs sent before the listener's reconnect are lost (listeners re-sync), so send until one arrives.
             try await waitUntil(timeout: .seconds(60), every: .milliseconds(500), "a live event after the failover") {
                 if arrived.load(ordering: .relaxed) { return true }
-                _ = try? await fixture.blocking { try cluster.psql("SELECT pg_notify('outpost_events', '{\"failover\":1}')") }
+                _ = try? await cluster.psql("SELECT pg_notify('outpost_events', '{\"failover\":1}')")
                 return false
             }
             listener.cancel()
@@ -157,11 +148,11 @@ struct PatroniFailoverTests {
         }) { fixture, cluster, configuration in
             let aggregator = try await fixture.startInProcess(configuration)
             let ids = ["meter-s1", "meter-s2"]
-            _ = try await fixture.blocking { try cluster.psql("INSERT INTO devices (id) VALUES \(ids.map { "('\($0)')" }.joined(separator: ", "))") }
+            _ = try await cluster.psql("INSERT INTO devices (id) VALUES \(ids.map { "('\($0)')" }.joined(separator: ", "))")
             var devices: [TestDevice] = []
             for id in ids { devices.append(try await fixture.device(id, resendAfter: .seconds(2))) }
             let stored = { @Sendable () async -> Int in
-                (try? await fixture.blocking { try cluster.psql("SELECT count(*) FROM readings") }).flatMap { Int($0) } ?? -1
+                (try? await cluster.psql("SELECT count(*) FROM readings")).flatMap { Int($0) } ?? -1
             }
             var gaps: [Duration] = []
             for round in 1...2 {
@@ -172,7 +163,7 @@ struct PatroniFailoverTests {
                         await stored() > start + 1_000
                     }
                     let deadlinesBefore = metricValue(aggregator.metrics.render(), "outpost_ingest_write_deadlines_total") ?? 0
-                    try await fixture.blocking { try cluster.freezeReplica() }
+                    try await cluster.freezeReplica()
                     // Commits now wait for the stalled replica: once the writes in flight have settled,
                     // no further reading is acked (or visible) while it stays stalled.
                     try await Task.sleep(for: .seconds(2))
@@ -185,9 +176,9 @@ struct PatroniFailoverTests {
                     }
                     #expect(devices.map(\.ackedCount) == acked, "round \(round): acks advanced while the synchronous replica was stalled")
                     #expect(await stored() == visible)
-                    killed = try await fixture.blocking { try cluster.killLeader() }
+                    killed = try await cluster.killLeader()
                     let killedAt = ContinuousClock.now
-                    try await fixture.blocking { try cluster.thawReplica() }
+                    try await cluster.thawReplica()
                     try await waitUntil(timeout: .seconds(120), every: .milliseconds(200), "round \(round): readings stored on the new primary") {
                         await stored() > visible
                     }
@@ -195,20 +186,15 @@ struct PatroniFailoverTests {
                     let after = await stored()
                     try await waitUntil(timeout: .seconds(60), "round \(round): ingest flowing on the new primary") { await stored() >= after + 1_000 }
                 }
-                let leader = try await fixture.blocking { try cluster.leader() }
+                let leader = try await cluster.leader()
                 #expect(leader != killed)
                 try await waitUntil(timeout: .seconds(30), "round \(round): the stall clears") { !aggregator.metrics.ingestStalled }
-                let rejoining = killed
-                try await fixture.blocking {
-                    try cluster.startNode(rejoining)
-                    try cluster.waitStreaming()
-                }
+                try await cluster.startNode(killed)
+                try await cluster.waitStreaming()
             }
             print("patroni stalled-replica failover ×2: first reading stored \(gaps) after the kill")
             for device in devices {
-                let line = try await fixture.blocking {
-                    try cluster.psql("SELECT count(*), count(DISTINCT (buffer, seq)) FROM readings WHERE device = '\(device.id.rawValue)'")
-                }
+                let line = try await cluster.psql("SELECT count(*), count(DISTINCT (buffer, seq)) FROM readings WHERE device = '\(device.id.rawValue)'")
                 let counts = line.split(separator: "|").compactMap { Int($0) }
                 #expect(counts == [device.captured, device.captured], "\(device.id): stored \(line) of \(device.captured)")
             }

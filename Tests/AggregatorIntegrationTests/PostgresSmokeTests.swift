@@ -26,7 +26,7 @@ struct PostgresSmokeTests {
                 #expect(names == ["two", "three"])
                 group.cancelAll()
             }
-            #expect(try server.psql("SELECT count(*) FROM smoke") == "3")
+            #expect(try await server.psql("SELECT count(*) FROM smoke") == "3")
         } catch {
             await server.stop()
             directory.remove()

@@ -20,7 +20,7 @@ struct PostgresTLSTests {
             try await Database(settings: settings(server, trusted), logger: logger).probe()
             #expect(try await encrypted(settings(server, trusted)))
 
-            let foreign = try TestCertificateAuthority(directory: directory.file("foreign"), name: "Foreign CA")
+            let foreign = try await TestCertificateAuthority(directory: directory.file("foreign"), name: "Foreign CA")
             for mode in [PostgresTLSSettings.Mode.verifyFull, .verifyCA] {
                 let untrusted = PostgresTLSSettings(mode: mode, caFile: foreign.certificateFile, serverName: "db1.example")
                 await #expect(throws: StoreError(.tlsUntrusted, "")) {
@@ -44,8 +44,8 @@ struct PostgresTLSTests {
     @Test("a client certificate logs in a certificate-only role; without one the server refuses it")
     func clientCertificate() async throws {
         try await withTLSServer(certificateUsers: ["outpost_cert"]) { server, ca, directory in
-            try server.psql("CREATE ROLE outpost_cert LOGIN")
-            let client = try ca.issueClient("outpost_cert")
+            try await server.psql("CREATE ROLE outpost_cert LOGIN")
+            let client = try await ca.issueClient("outpost_cert")
             var withCertificate = settings(server, PostgresTLSSettings(
                 mode: .verifyFull, caFile: ca.certificateFile, certFile: client.certificateFile, keyFile: client.keyFile))
             withCertificate.username = "outpost_cert"
@@ -89,11 +89,11 @@ struct PostgresTLSTests {
     }
 
     @Test("unusable TLS files stop the start with their codes: a missing CA, a key others can read")
-    func unusableFiles() throws {
+    func unusableFiles() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let ca = try TestCertificateAuthority(directory: directory.path)
-        let client = try ca.issueClient("outpost")
+        let ca = try await TestCertificateAuthority(directory: directory.path)
+        let client = try await ca.issueClient("outpost")
         #expect(throws: StoreError(.tlsFileUnreadable, "")) {
             try Database(settings: PostgresSettings(tls: PostgresTLSSettings(mode: .verifyFull, caFile: directory.file("absent.pem"))),
                          logger: logger)
@@ -163,8 +163,8 @@ struct PostgresTLSTests {
         defer { directory.remove() }
         try FileManager.default.createDirectory(atPath: directory.file("ca"), withIntermediateDirectories: true)
         try FileManager.default.createDirectory(atPath: directory.file("foreign"), withIntermediateDirectories: true)
-        let ca = try TestCertificateAuthority(directory: directory.file("ca"))
-        let certificate = try ca.issueServer(names: names)
+        let ca = try await TestCertificateAuthority(directory: directory.file("ca"))
+        let certificate = try await ca.issueServer(names: names)
         let server = try await PostgresServer(directory: directory.path, tls: PostgresServer.TLS(
             certificateFile: certificate.certificateFile, keyFile: certificate.keyFile, clientCAFile: ca.certificateFile,
             certificateUsers: certificateUsers))

@@ -23,7 +23,7 @@ struct PresenceTests {
     @Test("online from the state topic, offline from the last will at the moment it arrived, history kept")
     func stateAndWill() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            try await fixture.startInProcess(try fixture.configuration())
+            try await fixture.startInProcess(try await fixture.configuration())
             try await fixture.addDevices(["cam-w"])
             let id = DeviceID("cam-w")!
             let will = MQTTConfiguration.Will(
@@ -47,7 +47,7 @@ struct PresenceTests {
     @Test("a camera's stored stream_stats events set outpost_camera_bitrate_kbps, _loss_ratio and _stats_timestamp_seconds")
     func cameraStreamMetrics() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let aggregator = try await fixture.startInProcess(try fixture.configuration())
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration())
             try await fixture.addDevices(["cam-s"])
             let id = DeviceID("cam-s")!
             let device = try await fixture.device("cam-s")
@@ -69,7 +69,7 @@ struct PresenceTests {
     @Test("activity brings a device online; silence past the limit takes it offline, dated at its last contact; activity again brings it back")
     func activityAndSilence() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let aggregator = try await fixture.startInProcess(try fixture.configuration { $0.devices.offlineAfterSeconds = 2 })
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration { $0.devices.offlineAfterSeconds = 2 })
             try await fixture.addDevices(["meter-s"])
             let device = try await fixture.device("meter-s")
             try await device.send(batches: 1, readings: 10)

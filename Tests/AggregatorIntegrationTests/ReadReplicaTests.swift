@@ -161,10 +161,8 @@ struct ReadReplicaTests {
             configuration.postgres.readReplica = ReadReplicaSettings(port: cluster.replicaPort, maxStalenessMs: 2_000)
             let aggregator = try await fixture.startInProcess(configuration)
             let replica = try #require(aggregator.services.compactMap { $0 as? ReadReplica }.first)
-            _ = try await fixture.blocking { try cluster.psql("INSERT INTO devices (id) VALUES ('rr-1')") }
-            _ = try await fixture.blocking {
-                try cluster.psql("INSERT INTO readings (device, buffer, seq, ts, metric, value) VALUES ('rr-1', 1, 1, now(), 'power_w', 1)")
-            }
+            _ = try await cluster.psql("INSERT INTO devices (id) VALUES ('rr-1')")
+            _ = try await cluster.psql("INSERT INTO readings (device, buffer, seq, ts, metric, value) VALUES ('rr-1', 1, 1, now(), 'power_w', 1)")
             let store = ReadingsStore(primary: aggregator.database.client, replica: replica, logger: Logger(label: "test"))
             let reads = { (target: String) in metricValue(aggregator.metrics.render(), "outpost_api_reads_total", ["target": target]) ?? -1 }
 
@@ -176,21 +174,19 @@ struct ReadReplicaTests {
             #expect(reads("replica") == before + 1)
 
             // The replica stops replaying; a commit that needs no standby moves the primary on.
-            try await fixture.blocking { try cluster.freezeReplica() }
-            _ = try await fixture.blocking {
-                try cluster.psql("""
+            try await cluster.freezeReplica()
+            _ = try await cluster.psql("""
                     SET synchronous_commit = local;
                     INSERT INTO readings (device, buffer, seq, ts, metric, value) VALUES ('rr-1', 1, 2, now() + interval '1 second', 'power_w', 2)
                     """)
-            }
             try await waitUntil(timeout: .seconds(30), "reads sent to the primary") { replica.reader === aggregator.database.client }
             let primaryBefore = reads("primary")
             #expect(try await store.latest(device: "rr-1").map(\.value) == [2], "the primary has the newest reading")
             #expect(reads("primary") == primaryBefore + 1)
-            #expect(try await fixture.blocking { try cluster.psql("SELECT max(value) FROM readings", port: cluster.replicaPort) } == "1",
+            #expect(try await cluster.psql("SELECT max(value) FROM readings", port: cluster.replicaPort) == "1",
                     "the replica does not have it yet")
 
-            try await fixture.blocking { try cluster.thawReplica() }
+            try await cluster.thawReplica()
             try await waitUntil(timeout: .seconds(30), "back on the replica") { replica.reader === replica.client }
             #expect(try await store.latest(device: "rr-1").map(\.value) == [2])
         }
@@ -222,7 +218,7 @@ struct ReadReplicaIdentityTests {
     @Test("the primary's own address is fresh; another cluster not in recovery is not, and reads go to the primary")
     func identity() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let settings = try fixture.configuration().postgres
+            let settings = try await fixture.configuration().postgres
             let same = try await Self.usesReplica(settings, port: fixture.postgres.port)
             #expect(same.fresh, "the same server is as fresh as the primary")
             #expect(same.bound.map { $0 < .seconds(5) } == true)

@@ -25,7 +25,7 @@ struct ReadingKeyTests {
         try await SchemaTests.withDatabase { server, database in
             let runner = MigrationRunner(client: database.client, directory: SchemaTests.migrations, logger: Logger(label: "test.migrate"))
             try await runner.migrate()
-            _ = try server.psql("""
+            _ = try await server.psql("""
                 INSERT INTO devices (id) VALUES ('meter-1');
                 SELECT outpost_ensure_readings_partition('2026-01-10'), outpost_ensure_readings_partition('2026-01-11')
                 """)
@@ -35,8 +35,8 @@ struct ReadingKeyTests {
         }
     }
 
-    static func count(_ server: PostgresServer, _ condition: String = "true") throws -> Int {
-        Int(try server.psql("SELECT count(*) FROM readings WHERE \(condition)")) ?? -1
+    static func count(_ server: PostgresServer, _ condition: String = "true") async throws -> Int {
+        Int(try await server.psql("SELECT count(*) FROM readings WHERE \(condition)")) ?? -1
     }
 
     @Test("a later batch repeating (buffer, seq) with another ts stores nothing: the first ts is kept, the repeat counted, across partitions")
@@ -57,18 +57,18 @@ struct ReadingKeyTests {
             outcome = try await store.write(IngestBatch([Self.message(1...10)]))
             #expect(outcome.inserted == 0 && outcome.conflicting == 0)
 
-            #expect(try Self.count(server) == 150)
-            #expect(try server.psql("SELECT count(DISTINCT (device, buffer, seq)) FROM readings") == "150")
-            #expect(try Self.count(server, "seq <= 100 AND ts = to_timestamp(\(Self.noon / 1_000)) AND value = 1") == 100)
-            #expect(try server.psql("SELECT count(*) FROM ONLY readings_default") == "0")
-            #expect(try server.psql("SELECT high_seq FROM reading_marks WHERE device = 'meter-1' AND buffer = 7") == "150")
+            #expect(try await Self.count(server) == 150)
+            #expect(try await server.psql("SELECT count(DISTINCT (device, buffer, seq)) FROM readings") == "150")
+            #expect(try await Self.count(server, "seq <= 100 AND ts = to_timestamp(\(Self.noon / 1_000)) AND value = 1") == 100)
+            #expect(try await server.psql("SELECT count(*) FROM ONLY readings_default") == "0")
+            #expect(try await server.psql("SELECT high_seq FROM reading_marks WHERE device = 'meter-1' AND buffer = 7") == "150")
 
             // Below the mark but never stored (a batch that lost a race): looked up and stored.
             outcome = try await store.write(IngestBatch([Self.message(200...210)]))
             #expect(outcome.inserted == 11)
             outcome = try await store.write(IngestBatch([Self.message(160...170, ts: Self.noon + Self.day)]))
             #expect(outcome.inserted == 11 && outcome.conflicting == 0)
-            #expect(try Self.count(server) == 172)
+            #expect(try await Self.count(server) == 172)
         }
     }
 
@@ -81,9 +81,9 @@ struct ReadingKeyTests {
             let outcome = try await store.write(batch)
             #expect(outcome.inserted == 23)
             #expect(outcome.conflicting == 6)
-            #expect(try Self.count(server) == 23)
-            #expect(try Self.count(server, "buffer = 7 AND seq <= 10 AND ts = to_timestamp(\(Self.noon / 1_000))") == 10)
-            #expect(try server.psql("SELECT string_agg(buffer || ':' || high_seq, ',' ORDER BY buffer) FROM reading_marks") == "7:20,8:3")
+            #expect(try await Self.count(server) == 23)
+            #expect(try await Self.count(server, "buffer = 7 AND seq <= 10 AND ts = to_timestamp(\(Self.noon / 1_000))") == 10)
+            #expect(try await server.psql("SELECT string_agg(buffer || ':' || high_seq, ',' ORDER BY buffer) FROM reading_marks") == "7:20,8:3")
         }
     }
 
@@ -91,15 +91,15 @@ struct ReadingKeyTests {
     func storedAboveTheMark() async throws {
         try await Self.withStore { server, _, store, metrics in
             _ = try await store.write(IngestBatch([Self.message(1...10)]))
-            _ = try server.psql("""
+            _ = try await server.psql("""
                 INSERT INTO readings (device, buffer, seq, ts, metric, value)
                 VALUES ('meter-1', 7, 12, to_timestamp(\(Self.noon / 1_000)), 'power_w', 1)
                 """)
             let outcome = try await store.write(IngestBatch([Self.message(11...13)]))
             #expect(outcome.inserted == 2 && outcome.conflicting == 0)
             #expect(metricValue(metrics.render(), "outpost_ingest_conflict_retries_total") == 1)
-            #expect(try Self.count(server) == 13)
-            #expect(try server.psql("SELECT high_seq FROM reading_marks") == "13")
+            #expect(try await Self.count(server) == 13)
+            #expect(try await server.psql("SELECT high_seq FROM reading_marks") == "13")
         }
     }
 
@@ -108,7 +108,7 @@ struct ReadingKeyTests {
         try await Self.withStore { server, database, store, _ in
             // Round 1: no mark yet (both insert it); round 2: a mark (both update it).
             for (first, second) in [(1...100, 51...150), (151...250, 200...300)] as [(ClosedRange<Int64>, ClosedRange<Int64>)] {
-                let stored = try Self.count(server)
+                let stored = try await Self.count(server)
                 try await database.client.withConnection { connection in
                     try await connection.query("BEGIN", logger: Logger(label: "test"))
                     let plan = IngestBatch([Self.message(first)]).writePlan
@@ -120,22 +120,22 @@ struct ReadingKeyTests {
                     // The other aggregator's batch: the same device and buffer, overlapping seqs, another ts.
                     let other = Task { try await store.write(IngestBatch([Self.message(second, ts: Self.noon + Self.day)])) }
                     try await waitUntil(timeout: .seconds(30), "the second writer waits on a lock") {
-                        try server.psql("""
+                        try await server.psql("""
                             SELECT count(*) FROM pg_stat_activity
                             WHERE wait_event_type = 'Lock' AND query LIKE '%outpost_store_readings%'
                             """) == "1"
                     }
-                    #expect(try Self.count(server) == stored)
+                    #expect(try await Self.count(server) == stored)
                     try await connection.query("COMMIT", logger: Logger(label: "test"))
                     let outcome = try await other.value
                     let overlap = Int(first.upperBound - second.lowerBound + 1)
                     #expect(outcome.inserted == second.count - overlap)
                     #expect(outcome.conflicting == overlap)
                 }
-                #expect(try Self.count(server) == stored + Int(second.upperBound - first.lowerBound + 1))
-                #expect(try server.psql("SELECT count(*) - count(DISTINCT seq) FROM readings") == "0")
+                #expect(try await Self.count(server) == stored + Int(second.upperBound - first.lowerBound + 1))
+                #expect(try await server.psql("SELECT count(*) - count(DISTINCT seq) FROM readings") == "0")
             }
-            #expect(try server.psql("SELECT high_seq FROM reading_marks") == "300")
+            #expect(try await server.psql("SELECT high_seq FROM reading_marks") == "300")
         }
     }
 
@@ -150,7 +150,7 @@ struct ReadingKeyTests {
             }
             let runner = MigrationRunner(client: database.client, directory: directory.path, logger: Logger(label: "test.migrate"))
             try await runner.migrate()
-            _ = try server.psql("""
+            _ = try await server.psql("""
                 INSERT INTO devices (id) VALUES ('meter-1');
                 INSERT INTO readings (device, buffer, seq, ts, metric, value)
                 SELECT 'meter-1', b, s, to_timestamp(\(Self.noon / 1_000)), 'power_w', 1 FROM generate_series(1, 2) b, generate_series(1, 40 * b) s
@@ -159,11 +159,11 @@ struct ReadingKeyTests {
                 try FileManager.default.copyItem(atPath: SchemaTests.migrations + "/" + name, toPath: directory.file(name))
             }
             #expect(try await runner.migrate().contains(120))
-            #expect(try server.psql("SELECT string_agg(buffer || ':' || high_seq, ',' ORDER BY buffer) FROM reading_marks") == "1:40,2:80")
+            #expect(try await server.psql("SELECT string_agg(buffer || ':' || high_seq, ',' ORDER BY buffer) FROM reading_marks") == "1:40,2:80")
             let store = ReadingsStore(primary: database.client, logger: Logger(label: "test.store"))
             let outcome = try await store.write(IngestBatch([Self.message(79...81, buffer: BufferID(2), ts: Self.noon + Self.day)]))
             #expect(outcome.inserted == 1 && outcome.conflicting == 2)
-            #expect(try Self.count(server) == 121)
+            #expect(try await Self.count(server) == 121)
         }
     }
 }

@@ -45,7 +45,7 @@ struct TwoBrokerTests {
         var configurations: [AggregatorConfiguration] = []
         var aggregators: [OutpostAggregator.Aggregator] = []
         for instance in AggregatorFixture.instances {
-            let configuration = try fixture.configuration(instance) {
+            let configuration = try await fixture.configuration(instance) {
                 $0.brokers = endpoints
                 $0.devices.offlineAfterSeconds = 6
             }

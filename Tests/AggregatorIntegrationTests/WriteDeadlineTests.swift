@@ -122,7 +122,7 @@ struct WriteDeadlineTests {
     @Test("a write that waits past its deadline fails with postgres_write_deadline; the batch is retried, acked once the wait ends, stored once")
     func deadlineRetries() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let configuration = try fixture.configuration()
+            let configuration = try await fixture.configuration()
             let aggregator = try await fixture.startInProcess(configuration)
             try await fixture.addDevices(["dl-1"])
 
@@ -172,7 +172,7 @@ struct WriteDeadlineTests {
     @Test("a re-delivery that inserts nothing still writes (it rewrites its marks), so its commit waits for a synchronous standby")
     func conflictPathWritesWAL() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let aggregator = try await fixture.startInProcess(try fixture.configuration())
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration())
             try await fixture.addDevices(["dl-2"])
             let metrics = AggregatorMetrics()
             let store = ReadingsStore(primary: aggregator.database.client, logger: Logger(label: "test"), metrics: metrics)
@@ -239,7 +239,7 @@ struct IngestSessionTests {
     @Test("a held mark lock fails the write with 55P03 within lock_timeout_ms, before the deadline; the pipeline retries it, dead-letters nothing, acks once the lock is gone")
     func lockTimeout() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            var configuration = try fixture.configuration()
+            var configuration = try await fixture.configuration()
             configuration.ingest.lockTimeoutMs = 1_000
             let aggregator = try await fixture.startInProcess(configuration)
             try await fixture.addDevices(["lk-1"])
@@ -284,7 +284,7 @@ struct IngestSessionTests {
     @Test("a backend whose connection the write deadline closed ends within seconds (client_connection_check_interval), though the lock it waits for is still held")
     func abandonedBackendEnds() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let configuration = try fixture.configuration()
+            let configuration = try await fixture.configuration()
             _ = try await fixture.startInProcess(configuration)  // the schema
             try await fixture.addDevices(["lk-2"])
 

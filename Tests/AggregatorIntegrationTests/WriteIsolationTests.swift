@@ -107,7 +107,7 @@ struct WriteIsolationTests {
     @Test("a reading PostgreSQL refuses is dead-lettered and acked; the rest of its batch is stored and acked")
     func readings() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let aggregator = try await fixture.startInProcess(try fixture.configuration())
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration())
             try await fixture.addDevices(["iso-r1", "iso-r2"])
             let metrics = AggregatorMetrics()
             let acks = RecordingAcks()
@@ -144,7 +144,7 @@ struct WriteIsolationTests {
     @Test("an event or state PostgreSQL refuses is dead-lettered; every other event and state is stored")
     func presence() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let aggregator = try await fixture.startInProcess(try fixture.configuration())
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration())
             try await fixture.addDevices(["iso-p1", "iso-p2"])
             let metrics = AggregatorMetrics()
             let recorder = PresenceRecorder(maxPendingDevices: 100)
@@ -194,7 +194,7 @@ struct WriteIsolationTests {
     @Test("a command result PostgreSQL refuses is a data failure, not a retry")
     func commandResult() async throws {
         try await AggregatorFixture.withFixture { fixture in
-            let aggregator = try await fixture.startInProcess(try fixture.configuration())
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration())
             try await fixture.addDevices(["iso-c1"])
             let device = DeviceID("iso-c1")!
             let command = try await aggregator.commands.enqueue(device: device, name: "noop", ttlSeconds: 60, actor: "test")

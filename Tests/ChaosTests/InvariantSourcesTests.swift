@@ -38,7 +38,7 @@ struct InvariantSourcesTests {
         defer { directory.remove() }
         let postgres = try await PostgresServer(directory: directory.path)
         do {
-            try checkStoredCounts(postgres)
+            try await checkStoredCounts(postgres)
         } catch {
             await postgres.stop()
             throw error
@@ -46,13 +46,13 @@ struct InvariantSourcesTests {
         await postgres.stop()
     }
 
-    private func checkStoredCounts(_ postgres: PostgresServer) throws {
+    private func checkStoredCounts(_ postgres: PostgresServer) async throws {
         let migration = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Aggregator/Migrations/0010_readings.sql")
-        try postgres.psql(try String(contentsOf: migration, encoding: .utf8))
+        try await postgres.psql(try String(contentsOf: migration, encoding: .utf8))
         // meter-1, buffer 7: seqs 1...5 once, seq 3 again at another ts, and seq 9 beyond its last seq (8).
         // meter-1, buffer 8: two rows of an old buffer. meter-2, buffer -1: seqs 1...4, complete.
-        try postgres.psql("""
+        try await postgres.psql("""
             INSERT INTO readings (device, buffer, seq, ts, metric, value)
             SELECT 'meter-1', 7, s, to_timestamp(1700000000 + s), 'power_w', s FROM generate_series(1, 5) s;
             INSERT INTO readings (device, buffer, seq, ts, metric, value) VALUES
@@ -65,7 +65,7 @@ struct InvariantSourcesTests {
             """)
         let facts = [BufferFacts(device: "meter-1", buffer: 7, lastSeq: 8, pending: 0, dropped: 0),
                      BufferFacts(device: "meter-2", buffer: -1, lastSeq: 4, pending: 0, dropped: 0)]
-        let counts = try StoredCountsQuery.parse(try postgres.psql(try StoredCountsQuery(facts: facts).sql()))
+        let counts = try StoredCountsQuery.parse(try await postgres.psql(try StoredCountsQuery(facts: facts).sql()))
         #expect(counts == [
             StoredCounts(device: "meter-1", buffer: 7, rows: 7, distinctSeqs: 6, minSeq: 1, maxSeq: 9, distinctInCapturedRange: 5),
             StoredCounts(device: "meter-1", buffer: 8, rows: 2, distinctSeqs: 2, minSeq: 1, maxSeq: 2, distinctInCapturedRange: 0),
@@ -78,6 +78,6 @@ struct InvariantSourcesTests {
         #expect(throws: ChaosError(.invalidDevice, "")) {
             try StoredCountsQuery(facts: [BufferFacts(device: "x'; DROP TABLE readings; --", buffer: 1, lastSeq: 1, pending: 0, dropped: 0)]).sql()
         }
-        #expect(try StoredCountsQuery.parse(try postgres.psql(try StoredCountsQuery(facts: []).sql())).count == 3)
+        #expect(try StoredCountsQuery.parse(try await postgres.psql(try StoredCountsQuery(facts: []).sql())).count == 3)
     }
 }

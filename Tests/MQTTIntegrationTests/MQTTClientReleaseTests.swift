@@ -13,15 +13,15 @@ struct MQTTClientReleaseTests {
     func releaseWithUnconsumedMessages() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
-        let ca = try TestCertificateAuthority(directory: directory.path)
+        let ca = try await TestCertificateAuthority(directory: directory.path)
         let service = "svc.release.test"
         let broker = try await MosquittoServer(directory: directory.path, ca: ca, options: .init(serviceIdentities: [service]))
         defer { Task { await broker.stop() } }
-        var subscriberConfiguration = broker.settings(for: try ca.issueClient(service)).clientConfiguration(clientID: "svc-release", sessionExpiry: 0)
+        var subscriberConfiguration = broker.settings(for: try await ca.issueClient(service)).clientConfiguration(clientID: "svc-release", sessionExpiry: 0)
         subscriberConfiguration.incomingBufferLimit = 8
         var subscriber: MQTTClient? = try MQTTClient(configuration: subscriberConfiguration, logger: Logger(label: "test.release"))
         let publisher = try MQTTClient(
-            configuration: broker.settings(for: try ca.issueClient("dev-r")).clientConfiguration(clientID: "dev-r", sessionExpiry: 0),
+            configuration: broker.settings(for: try await ca.issueClient("dev-r")).clientConfiguration(clientID: "dev-r", sessionExpiry: 0),
             logger: Logger(label: "test.release"))
         // A witness subscribed after the subscriber: once it has every message, the broker
         // has sent them to the subscriber too.

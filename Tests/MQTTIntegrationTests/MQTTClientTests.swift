@@ -19,12 +19,12 @@ struct MQTTClientTests {
 
         init() async throws {
             directory = try TemporaryDirectory()
-            ca = try TestCertificateAuthority(directory: directory.path)
+            ca = try await TestCertificateAuthority(directory: directory.path)
             broker = try await MosquittoServer(directory: directory.path, ca: ca, options: .init(serviceIdentities: [MQTTClientTests.service]))
         }
 
-        func client(_ identity: String, will: MQTTConfiguration.Will? = nil, clientID: String? = nil) throws -> MQTTClient {
-            let issued = try ca.issueClient(identity)
+        func client(_ identity: String, will: MQTTConfiguration.Will? = nil, clientID: String? = nil) async throws -> MQTTClient {
+            let issued = try await ca.issueClient(identity)
             var configuration = broker.settings(for: issued).clientConfiguration(clientID: clientID ?? identity, will: will, sessionExpiry: 0)
             configuration.backoff = ReconnectBackoff(initial: 0.05, maximum: 0.5)
             configuration.keepAlive = 5
@@ -58,8 +58,8 @@ struct MQTTClientTests {
     @Test("a client certificate from the CA connects; QoS 1 publish reaches a subscriber")
     func qos1PublishSubscribe() async throws {
         try await Self.withFixture { fixture in
-            let device = try fixture.client("dev-a")
-            let centre = try fixture.client(Self.service)
+            let device = try await fixture.client("dev-a")
+            let centre = try await fixture.client(Self.service)
             var centreEvents = centre.events.makeAsyncIterator()
             var deviceEvents = device.events.makeAsyncIterator()
             centre.start()
@@ -83,10 +83,10 @@ struct MQTTClientTests {
     @Test("no client certificate, a foreign CA's certificate, or plain TCP are refused")
     func refusedWithoutTrustedCertificate() async throws {
         try await Self.withFixture { fixture in
-            let foreign = try TestCertificateAuthority(directory: fixture.directory.path, name: "Foreign CA")
-            let foreignIdentity = try foreign.issueClient("dev-a")
+            let foreign = try await TestCertificateAuthority(directory: fixture.directory.path, name: "Foreign CA")
+            let foreignIdentity = try await foreign.issueClient("dev-a")
             var configurations: [MQTTConfiguration] = []
-            var noCertificate = fixture.broker.settings(for: try fixture.ca.issueClient("dev-n")).clientConfiguration(clientID: "dev-n")
+            var noCertificate = fixture.broker.settings(for: try await fixture.ca.issueClient("dev-n")).clientConfiguration(clientID: "dev-n")
             noCertificate.tls?.certificateFile = nil
             noCertificate.tls?.keyFile = nil
             configurations.append(noCertificate)
@@ -132,8 +132,8 @@ struct MQTTClientTests {
             let device = DeviceID("dev-w")!
             let offline = try WireCodec().encode(DeviceState(device: device, status: .offline, ts: WireClock.nowMs()))
             let will = MQTTConfiguration.Will(topic: Topic(device, .state).name, payload: offline)
-            let agent = try fixture.client("dev-w", will: will)
-            let centre = try fixture.client(Self.service)
+            let agent = try await fixture.client("dev-w", will: will)
+            let centre = try await fixture.client(Self.service)
             var centreEvents = centre.events.makeAsyncIterator()
             var agentEvents = agent.events.makeAsyncIterator()
             centre.start()
@@ -170,8 +170,8 @@ struct MQTTClientTests {
         try await Self.withFixture { fixture in
             let device = DeviceID("dev-c")!
             let will = MQTTConfiguration.Will(topic: Topic(device, .state).name, payload: Array("gone".utf8), retain: false)
-            let agent = try fixture.client("dev-c", will: will)
-            let centre = try fixture.client(Self.service)
+            let agent = try await fixture.client("dev-c", will: will)
+            let centre = try await fixture.client(Self.service)
             var centreEvents = centre.events.makeAsyncIterator()
             var agentEvents = agent.events.makeAsyncIterator()
             centre.start()
@@ -181,7 +181,7 @@ struct MQTTClientTests {
             try await centre.subscribe(Topic.allDevices(.state))
             await agent.shutdown()
             // A marker published after the shutdown must be the first thing the centre sees.
-            let other = try fixture.client("dev-d")
+            let other = try await fixture.client("dev-d")
             var otherEvents = other.events.makeAsyncIterator()
             other.start()
             _ = await otherEvents.next()
@@ -197,9 +197,9 @@ struct MQTTClientTests {
     @Test("two clients on one shared subscription split the messages, each delivered once")
     func sharedSubscriptionSplits() async throws {
         try await Self.withFixture { fixture in
-            let first = try fixture.client(Self.service, clientID: "svc-1")
-            let second = try fixture.client(Self.service, clientID: "svc-2")
-            let device = try fixture.client("dev-s")
+            let first = try await fixture.client(Self.service, clientID: "svc-1")
+            let second = try await fixture.client(Self.service, clientID: "svc-2")
+            let device = try await fixture.client("dev-s")
             let counts = ReceivedCounter()
             for client in [first, second] {
                 var events = client.events.makeAsyncIterator()
@@ -232,8 +232,8 @@ struct MQTTClientTests {
     @Test("the broker enforces the ACL: a device cannot publish as another or read another's commands")
     func aclEnforced() async throws {
         try await Self.withFixture { fixture in
-            let intruder = try fixture.client("dev-a")
-            let centre = try fixture.client(Self.service)
+            let intruder = try await fixture.client("dev-a")
+            let centre = try await fixture.client(Self.service)
             var centreEvents = centre.events.makeAsyncIterator()
             var intruderEvents = intruder.events.makeAsyncIterator()
             centre.start()

@@ -32,11 +32,12 @@ public final class MosquittoServer: @unchecked Sendable {
         self.directory = directory
         self.ca = ca
         executable = try locateTool("mosquitto")
-        port = try FreePort.next()
-        let server = try ca.issueServer()
+        let server = try await ca.issueServer()
         let aclFile = (directory as NSString).appendingPathComponent("acl")
         try BrokerACL(serviceIdentities: options.serviceIdentities).renderMosquitto()
             .write(toFile: aclFile, atomically: true, encoding: .utf8)
+        // Chosen last: until the broker binds it, a client's outgoing connection may take the port.
+        port = try FreePort.next()
         var lines = [
             "per_listener_settings false",
             "allow_anonymous false",

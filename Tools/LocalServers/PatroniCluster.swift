@@ -19,16 +19,16 @@ public final class PatroniCluster: Sendable {
 
     /// Bootstraps the cluster in `directory` (which must not hold one yet) on eight
     /// consecutive free ports; returns once a replica streams and both endpoints answer.
-    public init(directory: String, script: String) throws {
+    public init(directory: String, script: String) async throws {
         self.directory = directory
         self.script = script
         let base = try Self.freeRange(8)
         // As root the cluster runs as `postgres`, which must reach the directory.
         if geteuid() == 0 { chmod((directory as NSString).deletingLastPathComponent, 0o755) }
         do {
-            _ = try runToolBlocking(script, ["start", directory, "\(base)"])
+            _ = try await runTool(script, ["start", directory, "\(base)"])
         } catch {
-            _ = try? runToolBlocking(script, ["stop", directory])
+            _ = try? await runTool(script, ["stop", directory])
             throw error
         }
         let environment = try String(contentsOfFile: (directory as NSString).appendingPathComponent("env"), encoding: .utf8)
@@ -49,11 +49,11 @@ public final class PatroniCluster: Sendable {
     }
 
     /// The leader's name (`node1` or `node2`).
-    public func leader() throws -> String { try run("leader") }
+    public func leader() async throws -> String { try await run("leader") }
 
     /// `kill -9` of the leader's Patroni and postmaster, as when its host dies; returns its name.
     @discardableResult
-    public func killLeader() throws -> String { try run("kill-leader") }
+    public func killLeader() async throws -> String { try await run("kill-leader") }
 
     /// The PID of `node`'s postmaster, from its `postmaster.pid`.
     public func postmasterPID(of node: String) -> Int32? {
@@ -62,34 +62,34 @@ public final class PatroniCluster: Sendable {
     }
 
     /// SIGSTOPs the replica's WAL receiver: synchronous commits wait for it from then on.
-    public func freezeReplica() throws { _ = try run("freeze-replica") }
+    public func freezeReplica() async throws { _ = try await run("freeze-replica") }
 
     /// SIGCONTs the frozen WAL receiver.
-    public func thawReplica() throws { _ = try run("thaw-replica") }
+    public func thawReplica() async throws { _ = try await run("thaw-replica") }
 
     /// Starts a killed node again (it rejoins as a replica).
-    public func startNode(_ name: String) throws { _ = try run("start-node", name) }
+    public func startNode(_ name: String) async throws { _ = try await run("start-node", name) }
 
     /// Waits until a replica streams from the leader.
-    public func waitStreaming() throws { _ = try run("wait-streaming") }
+    public func waitStreaming() async throws { _ = try await run("wait-streaming") }
 
     /// Runs SQL as the superuser in `outpost` through `port` (the primary endpoint by default)
     /// over verified TLS; returns the unaligned, tuples-only output.
     @discardableResult
-    public func psql(_ sql: String, port: Int? = nil) throws -> String {
-        try runToolBlocking(try locateTool("psql"), [
+    public func psql(_ sql: String, port: Int? = nil) async throws -> String {
+        try await runTool(try locateTool("psql"), [
             "host=127.0.0.1 port=\(port ?? primaryPort) user=postgres dbname=outpost sslmode=verify-full sslrootcert=\(caFile)",
             "-v", "ON_ERROR_STOP=1", "-At", "-c", sql,
         ], environment: ["PGPASSWORD": superuserPassword, "PATH": "/usr/bin:/bin"]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// Ends every process of the cluster, by PID.
-    public func stop() {
-        _ = try? runToolBlocking(script, ["stop", directory])
+    public func stop() async {
+        _ = try? await runTool(script, ["stop", directory])
     }
 
-    private func run(_ arguments: String...) throws -> String {
-        try runToolBlocking(script, [arguments[0], directory] + arguments.dropFirst()).trimmingCharacters(in: .whitespacesAndNewlines)
+    private func run(_ arguments: String...) async throws -> String {
+        try await runTool(script, [arguments[0], directory] + arguments.dropFirst()).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     private static func freeRange(_ count: Int) throws -> Int {

@@ -43,7 +43,6 @@ public final class PostgresServer: @unchecked Sendable {
     ///     the ``TLS/certificateUsers``.
     public init(directory: String, durable: Bool = false, tls: TLS? = nil) async throws {
         binDirectory = try Self.findBinDirectory()
-        port = try FreePort.next()
         self.durable = durable
         dataDirectory = (directory as NSString).appendingPathComponent("pgdata")
         try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
@@ -58,8 +57,11 @@ public final class PostgresServer: @unchecked Sendable {
         } else {
             runAs = nil
         }
-        let initdb = try unprivileged(command("initdb"), ["-D", dataDirectory, "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"])
+        let initdb = try Self.unprivileged((binDirectory as NSString).appendingPathComponent("initdb"),
+                                           ["-D", dataDirectory, "-U", user, "--auth=trust", "-E", "UTF8", "--no-sync"], as: runAs)
         try await runTool(initdb.executable, initdb.arguments)
+        // Chosen after initdb: until the server binds it, a client's outgoing connection may take it.
+        port = try FreePort.next()
         if let tls { try configure(tls) }
         try await start()
         try await runTool(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", "postgres", "-v", "ON_ERROR_STOP=1",
@@ -72,7 +74,7 @@ public final class PostgresServer: @unchecked Sendable {
             "-D", dataDirectory, "-p", "\(port)", "-k", dataDirectory, "-c", "listen_addresses=127.0.0.1",
             "-c", "fsync=\(durable ? "on" : "off")", "-c", "max_connections=200", "-c", "shared_buffers=128MB",
         ] + tlsOptions
-        let server = try unprivileged(command("postgres"), options)
+        let server = try Self.unprivileged((binDirectory as NSString).appendingPathComponent("postgres"), options, as: runAs)
         process = try ServerProcess(
             name: "postgres", executable: server.executable, arguments: server.arguments,
             logPath: (dataDirectory as NSString).deletingLastPathComponent + "/postgres.log")
@@ -102,8 +104,8 @@ public final class PostgresServer: @unchecked Sendable {
 
     /// Runs SQL through `psql` and returns the unaligned, tuples-only output.
     @discardableResult
-    public func psql(_ sql: String) throws -> String {
-        try runToolBlocking(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1",
+    public func psql(_ sql: String) async throws -> String {
+        try await runTool(locateTool("psql"), ["-h", "127.0.0.1", "-p", "\(port)", "-U", user, "-d", database, "-v", "ON_ERROR_STOP=1",
                                         "-At", "-c", sql]).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -130,11 +132,11 @@ public final class PostgresServer: @unchecked Sendable {
         try (rules.joined(separator: "\n") + "\n" + String(contentsOfFile: hba, encoding: .utf8)).write(toFile: hba, atomically: false, encoding: .utf8)
     }
 
-    private func command(_ name: String) -> String { (binDirectory as NSString).appendingPathComponent(name) }
-
     /// The command line that runs `executable` as the cluster's owner. `setpriv` execs in
     /// place, so the PID of the started process is the PID of `executable` itself.
-    private func unprivileged(_ executable: String, _ arguments: [String]) throws -> (executable: String, arguments: [String]) {
+    private static func unprivileged(_ executable: String, _ arguments: [String], as runAs: (uid: uid_t, gid: gid_t)?) throws
+        -> (executable: String, arguments: [String])
+    {
         guard let runAs else { return (executable, arguments) }
         return (try locateTool("setpriv"),
                 ["--reuid=\(runAs.uid)", "--regid=\(runAs.gid)", "--clear-groups", "--", executable] + arguments)

@@ -83,18 +83,6 @@ public func runTool(_ executable: String, _ arguments: [String], environment: [S
     return try toolOutput(executable, arguments, outcome)
 }
 
-/// ``runTool(_:_:environment:)`` for synchronous callers: it blocks the calling thread until the tool exits.
-@discardableResult
-public func runToolBlocking(_ executable: String, _ arguments: [String], environment: [String: String]? = nil) throws -> String {
-    let outcome: ProcessRun.Outcome
-    do {
-        outcome = try ProcessRun.runBlocking(toolLaunch(executable, arguments, environment))
-    } catch {
-        throw HarnessError("\(executable) \(arguments.joined(separator: " ")) could not start: \(error)")
-    }
-    return try toolOutput(executable, arguments, outcome)
-}
-
 private func toolLaunch(_ executable: String, _ arguments: [String], _ environment: [String: String]?) -> ProcessLaunch {
     ProcessLaunch(argv: [executable] + arguments, environment: environment.map(ProcessLaunch.entries), errorOutput: .sameAsOutput)
 }

@@ -16,48 +16,48 @@ public struct TestCertificateAuthority: Sendable {
     private let openssl: String
 
     /// Creates the CA's key and self-signed certificate in `directory`.
-    public init(directory: String, name: String = "Outpost Test CA") throws {
+    public init(directory: String, name: String = "Outpost Test CA") async throws {
         self.directory = directory
         self.openssl = try locateTool("openssl")
         certificateFile = (directory as NSString).appendingPathComponent("\(Self.slug(name))-ca.pem")
         keyFile = (directory as NSString).appendingPathComponent("\(Self.slug(name))-ca.key")
-        try generateKey(keyFile)
-        try runToolBlocking(openssl, [
+        try await generateKey(keyFile)
+        try await runTool(openssl, [
             "req", "-new", "-x509", "-key", keyFile, "-out", certificateFile, "-days", "2", "-subj", "/CN=\(name)",
             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign",
         ])
     }
 
     /// A server certificate, by default valid for 127.0.0.1, ::1 and localhost.
-    public func issueServer(commonName: String = "localhost", names: String = "IP:127.0.0.1,IP:::1,DNS:localhost") throws -> Identity {
-        try issue(commonName: commonName, extensions: [
+    public func issueServer(commonName: String = "localhost", names: String = "IP:127.0.0.1,IP:::1,DNS:localhost") async throws -> Identity {
+        try await issue(commonName: commonName, extensions: [
             "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature",
             "extendedKeyUsage=serverAuth", "subjectAltName=\(names)",
         ])
     }
 
     /// A client certificate whose CN is the MQTT identity (`use_identity_as_username`).
-    public func issueClient(_ commonName: String) throws -> Identity {
-        try issue(commonName: commonName, extensions: [
+    public func issueClient(_ commonName: String) async throws -> Identity {
+        try await issue(commonName: commonName, extensions: [
             "basicConstraints=critical,CA:FALSE", "keyUsage=critical,digitalSignature", "extendedKeyUsage=clientAuth",
         ])
     }
 
-    private func issue(commonName: String, extensions: [String]) throws -> Identity {
+    private func issue(commonName: String, extensions: [String]) async throws -> Identity {
         let base = (directory as NSString).appendingPathComponent(Self.slug(commonName))
         let key = base + ".key", csr = base + ".csr", certificate = base + ".pem", extensionFile = base + ".ext"
-        try generateKey(key)
-        try runToolBlocking(openssl, ["req", "-new", "-key", key, "-out", csr, "-subj", "/CN=\(commonName)"])
+        try await generateKey(key)
+        try await runTool(openssl, ["req", "-new", "-key", key, "-out", csr, "-subj", "/CN=\(commonName)"])
         try extensions.joined(separator: "\n").write(toFile: extensionFile, atomically: true, encoding: .utf8)
-        try runToolBlocking(openssl, [
+        try await runTool(openssl, [
             "x509", "-req", "-in", csr, "-CA", certificateFile, "-CAkey", keyFile, "-set_serial",
             "\(UInt64.random(in: 1...UInt64(Int64.max)))", "-days", "1", "-out", certificate, "-extfile", extensionFile,
         ])
         return Identity(commonName: commonName, certificateFile: certificate, keyFile: key)
     }
 
-    private func generateKey(_ path: String) throws {
-        try runToolBlocking(openssl, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", path])
+    private func generateKey(_ path: String) async throws {
+        try await runTool(openssl, ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", path])
         chmod(path, 0o600)
     }
 

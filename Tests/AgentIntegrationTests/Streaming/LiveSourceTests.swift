@@ -47,7 +47,7 @@ struct LiveSourceTests {
     func fifoSource() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-fifo")
         defer { directory.remove() }
-        let file = try StreamFixtures.smallStream(in: directory)
+        let file = try await StreamFixtures.smallStream(in: directory)
         let fifo = directory.file("camera.fifo")
         #expect(mkfifo(fifo, 0o600) == 0)
         let receiver = try UDPSocket(binding: SocketAddress(host: "127.0.0.1", port: 0, family: .ipv4))
@@ -82,7 +82,7 @@ struct LiveSourceTests {
     func watchdogStops() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-rtp")
         defer { directory.remove() }
-        let file = try StreamFixtures.smallStream(in: directory)
+        let file = try await StreamFixtures.smallStream(in: directory)
         let receiver = try UDPSocket(binding: SocketAddress(host: "127.0.0.1", port: 0, family: .ipv4))
         var request = StreamRequest(source: .file(path: file, framesPerSecond: 30, loop: true), destinationHost: "127.0.0.1",
                                     rtpPort: receiver.localAddress.port)

@@ -79,8 +79,8 @@ struct SRTPTests {
     func ffmpegDecodesSRTP() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-srtp")
         defer { directory.remove() }
-        let file = try StreamFixtures.smallStream(in: directory)
-        let expected = try StreamFixtures.sourceFrameHashes(file, in: directory)
+        let file = try await StreamFixtures.smallStream(in: directory)
+        let expected = try await StreamFixtures.sourceFrameHashes(file, in: directory)
         let port = try StreamFixtures.freeUDPPortPair()
         let controller = StreamController(logger: StreamFixtures.logger)
         var request = StreamRequest(source: .file(path: file, framesPerSecond: 30, loop: false), destinationHost: "127.0.0.1", rtpPort: port)
@@ -111,7 +111,7 @@ struct SRTPTests {
     func captureIsEncrypted() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-srtp")
         defer { directory.remove() }
-        let file = try StreamFixtures.smallStream(in: directory)
+        let file = try await StreamFixtures.smallStream(in: directory)
         let receiver = try UDPSocket(binding: SocketAddress(host: "127.0.0.1", port: 0, family: .ipv4))
         var request = StreamRequest(source: .file(path: file, framesPerSecond: 30, loop: false), destinationHost: "127.0.0.1",
                                     rtpPort: receiver.localAddress.port, rtcpPort: receiver.localAddress.port)

@@ -29,7 +29,7 @@ struct StopStreamTargetTests {
     func staleStopLeavesTheNewStream() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-stop")
         defer { directory.remove() }
-        let file = try StreamFixtures.smallStream(in: directory)
+        let file = try await StreamFixtures.smallStream(in: directory)
         let janus = try UDPSocket(binding: SocketAddress(host: "127.0.0.1", port: 0, family: .ipv4))
         let relay = try UDPSocket(binding: SocketAddress(host: "127.0.0.1", port: 0, family: .ipv4))
         let controller = StreamController(logger: StreamFixtures.logger)
@@ -73,7 +73,7 @@ struct StopStreamTargetTests {
     func hostComparedAsWritten() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-stop")
         defer { directory.remove() }
-        let file = try StreamFixtures.smallStream(in: directory)
+        let file = try await StreamFixtures.smallStream(in: directory)
         let receiver = try UDPSocket(binding: SocketAddress(host: "127.0.0.1", port: 0, family: .ipv4))
         let port = receiver.localAddress.port
         let controller = StreamController(logger: StreamFixtures.logger)

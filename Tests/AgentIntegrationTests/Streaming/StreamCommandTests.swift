@@ -13,15 +13,15 @@ struct StreamCommandTests {
     }
 
     @Test("streaming to a non-loopback destination, the SDP holds the host's address on that network and a receiver there decodes the stream",
-          .enabled(if: NamespacePair.available, "needs root and `ip netns` to create a network namespace pair"))
+          .enabled("needs root and `ip netns` to create a network namespace pair") { await NamespacePair.available })
     func sdpCarriesTheRoutedAddress() async throws {
         #expect(FileManager.default.isExecutableFile(atPath: Self.agentExecutable), "build first: swift build --build-tests")
         let directory = try TemporaryDirectory(prefix: "outpost-netns")
         defer { directory.remove() }
         chmod(directory.path, 0o755)
-        let file = try StreamFixtures.smallStream(in: directory)
-        let namespaces = try NamespacePair()
-        defer { namespaces.remove() }
+        let file = try await StreamFixtures.smallStream(in: directory)
+        let namespaces = try await NamespacePair()
+        defer { Task { await namespaces.remove() } }
         let ip = try locateTool("ip")
         let sdpFile = directory.file("offer.sdp")
         let agent = try ServerProcess(

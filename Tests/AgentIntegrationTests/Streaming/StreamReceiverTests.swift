@@ -12,8 +12,8 @@ struct StreamReceiverTests {
     func ffmpegFrameForFrame(kind: String) async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-rtp")
         defer { directory.remove() }
-        let file = kind == "large" ? try StreamFixtures.largeStream(in: directory) : try StreamFixtures.smallStream(in: directory)
-        let expected = try StreamFixtures.sourceFrameHashes(file, in: directory)
+        let file = kind == "large" ? try await StreamFixtures.largeStream(in: directory) : try await StreamFixtures.smallStream(in: directory)
+        let expected = try await StreamFixtures.sourceFrameHashes(file, in: directory)
         let counts = try StreamFixtures.packetCounts(file)
         if kind == "large" { #expect(Double(counts.fuA) / Double(counts.packets) > 0.9, "FU-A must dominate: \(counts)") }
 
@@ -48,7 +48,7 @@ struct StreamReceiverTests {
     func gstreamerFeedback() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-rtp")
         defer { directory.remove() }
-        let file = try StreamFixtures.smallStream(in: directory)
+        let file = try await StreamFixtures.smallStream(in: directory)
         let port = try StreamFixtures.freeUDPPortPair()
         // The relay drops the 46th packet: after the receiver has settled, early enough to keep the test short.
         let relay = try LossyRelay(to: SocketAddress(host: "127.0.0.1", port: port, family: .ipv4), dropIndices: [45])
@@ -76,7 +76,9 @@ struct StreamReceiverTests {
         defer { Task { await gstreamer.stop() } }
         try await waitUntil(timeout: .seconds(30), "GStreamer listening on UDP \(port)") {
             guard gstreamer.isRunning else { throw HarnessError("gst-launch exited: \(gstreamer.log)") }
-            return StreamFixtures.isUDPPortBound(port) && StreamFixtures.isUDPPortBound(port + 1)
+            let rtp = await StreamFixtures.isUDPPortBound(port)
+            let rtcp = await StreamFixtures.isUDPPortBound(port + 1)
+            return rtp && rtcp
         }
         try await controller.play()
         try await waitUntil(timeout: .seconds(60), every: .milliseconds(200), "an RR reporting the loss, and a keyframe request answered") {
@@ -110,7 +112,7 @@ struct StreamReceiverTests {
     func injectedFeedback() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-rtp")
         defer { directory.remove() }
-        let file = try StreamFixtures.smallStream(in: directory)
+        let file = try await StreamFixtures.smallStream(in: directory)
         let receiver = try UDPSocket(binding: SocketAddress(host: "127.0.0.1", port: 0, family: .ipv4))
         var request = StreamRequest(source: .file(path: file, framesPerSecond: 30, loop: true), destinationHost: "127.0.0.1",
                                     rtpPort: receiver.localAddress.port, rtcpPort: receiver.localAddress.port)
@@ -181,7 +183,7 @@ struct StreamReceiverTests {
     func firstSenderReport() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-rtp")
         defer { directory.remove() }
-        let file = try StreamFixtures.smallStream(in: directory)
+        let file = try await StreamFixtures.smallStream(in: directory)
         let receiver = try UDPSocket(binding: SocketAddress(host: "127.0.0.1", port: 0, family: .ipv4))
         // The default 5 s minimum: the first SR is due 2.5 s after the first packet.
         let request = StreamRequest(source: .file(path: file, framesPerSecond: 30, loop: true), destinationHost: "127.0.0.1",
@@ -213,7 +215,7 @@ struct StreamReceiverTests {
     func rtcpMux() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-rtp")
         defer { directory.remove() }
-        let file = try StreamFixtures.smallStream(in: directory)
+        let file = try await StreamFixtures.smallStream(in: directory)
         let receiver = try UDPSocket(binding: SocketAddress(host: "127.0.0.1", port: 0, family: .ipv4))
         var request = StreamRequest(source: .file(path: file, framesPerSecond: 30, loop: true), destinationHost: "127.0.0.1",
                                     rtpPort: receiver.localAddress.port)
@@ -236,7 +238,7 @@ struct StreamReceiverTests {
     func ipv6Loopback() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-rtp")
         defer { directory.remove() }
-        let file = try StreamFixtures.smallStream(in: directory)
+        let file = try await StreamFixtures.smallStream(in: directory)
         guard let receiver = try? UDPSocket(binding: SocketAddress(host: "::1", port: 0, family: .ipv6)) else {
             Issue.record("no IPv6 loopback on this host")
             return
@@ -271,7 +273,7 @@ struct StreamReceiverTests {
             try await controller.prepare(StreamRequest(source: .file(path: directory.file("missing"), framesPerSecond: 30, loop: false),
                                                        destinationHost: "127.0.0.1", rtpPort: 9))
         }
-        let file = try StreamFixtures.smallStream(in: directory)
+        let file = try await StreamFixtures.smallStream(in: directory)
         let request = StreamRequest(source: .file(path: file, framesPerSecond: 30, loop: true), destinationHost: "127.0.0.1", rtpPort: 9)
         _ = try await controller.start(request)
         await #expect(throws: StreamError(.alreadyStreaming, "")) { try await controller.start(request) }

@@ -7,20 +7,20 @@ import TestHarness
 /// H.264 test streams made by ffmpeg at test time, and helpers around real receivers.
 enum StreamFixtures {
     /// 2 s of 320×240 at 30 fps, an IDR every second, no B-frames (as a camera encoder sends).
-    static func smallStream(in directory: TemporaryDirectory) throws -> String {
-        try encode(directory.file("small.h264"), ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "2", "-c:v", "libx264",
+    static func smallStream(in directory: TemporaryDirectory) async throws -> String {
+        try await encode(directory.file("small.h264"), ["-f", "lavfi", "-i", "testsrc=size=320x240:rate=30", "-t", "2", "-c:v", "libx264",
                                                  "-bf", "0", "-g", "30", "-pix_fmt", "yuv420p"])
     }
 
     /// 2 s of 640×480 intra-only at a near-lossless quantizer: about 30 KB per picture, so
     /// FU-A fragments dominate.
-    static func largeStream(in directory: TemporaryDirectory) throws -> String {
-        try encode(directory.file("large.h264"), ["-f", "lavfi", "-i", "testsrc2=size=640x480:rate=30", "-t", "2", "-c:v", "libx264",
+    static func largeStream(in directory: TemporaryDirectory) async throws -> String {
+        try await encode(directory.file("large.h264"), ["-f", "lavfi", "-i", "testsrc2=size=640x480:rate=30", "-t", "2", "-c:v", "libx264",
                                                  "-g", "1", "-qp", "2", "-pix_fmt", "yuv420p"])
     }
 
-    private static func encode(_ path: String, _ arguments: [String]) throws -> String {
-        try runToolBlocking(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-y"] + arguments
+    private static func encode(_ path: String, _ arguments: [String]) async throws -> String {
+        try await runTool(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-y"] + arguments
             + ["-threads", "1", "-bsf:v", "h264_mp4toannexb", "-f", "h264", path])
         return path
     }
@@ -32,9 +32,9 @@ enum StreamFixtures {
             .compactMap { $0.split(separator: ",").last?.trimmingCharacters(in: .whitespaces) }
     }
 
-    static func sourceFrameHashes(_ file: String, in directory: TemporaryDirectory) throws -> [String] {
+    static func sourceFrameHashes(_ file: String, in directory: TemporaryDirectory) async throws -> [String] {
         let output = directory.file("\((file as NSString).lastPathComponent).md5")
-        try runToolBlocking(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-y", "-i", file, "-fps_mode", "passthrough",
+        try await runTool(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-y", "-i", file, "-fps_mode", "passthrough",
                                           "-f", "framemd5", output])
         return try frameHashes(ofFramemd5: output)
     }
@@ -73,7 +73,7 @@ enum StreamFixtures {
         do {
             try await waitUntil(timeout: .seconds(30), "ffmpeg listening on UDP \(port)") {
                 guard ffmpeg.isRunning else { throw HarnessError("ffmpeg exited: \(ffmpeg.log)") }
-                return isUDPPortBound(port)
+                return await isUDPPortBound(port)
             }
         } catch {
             await ffmpeg.stop()
@@ -95,11 +95,11 @@ enum StreamFixtures {
     }
 
     /// True when something has bound UDP `port` (any address), per /proc/net/udp of `namespace`.
-    static func isUDPPortBound(_ port: Int, namespace: String? = nil) -> Bool {
+    static func isUDPPortBound(_ port: Int, namespace: String? = nil) async -> Bool {
         let needle = String(format: ":%04X ", port)
         let tables: [String]
         if let namespace {
-            tables = [(try? runToolBlocking(locateTool("ip"), ["netns", "exec", namespace, "cat", "/proc/net/udp", "/proc/net/udp6"])) ?? ""]
+            tables = [(try? await runTool(locateTool("ip"), ["netns", "exec", namespace, "cat", "/proc/net/udp", "/proc/net/udp6"])) ?? ""]
         } else {
             tables = ["/proc/net/udp", "/proc/net/udp6"].map { (try? String(contentsOfFile: $0, encoding: .utf8)) ?? "" }
         }

@@ -24,24 +24,16 @@ final class AckingAggregator: Sendable {
         var storedCount: Int { stored.values.reduce(0) { $0 + $1.count } }
     }
 
-    /// A test waiting in ``wait(timeout:_:until:)`` for the record to satisfy its condition.
-    private struct Waiter {
-        let condition: @Sendable (Record) -> Bool
-        let continuation: CheckedContinuation<Bool, Never>
-    }
-
     static let identity = "svc.aggregator.test"
 
     let client: MQTTClient
-    private let record = Mutex(Record())
+    private let record = WaitableState(Record())
     private let acking = Atomic<Bool>(true)
     private let codec = WireCodec()
     private let consumer: Mutex<Task<Void, Never>?> = Mutex(nil)
-    private let waiters = Mutex<[UInt64: Waiter]>([:])
-    private let nextWaiter = Atomic<UInt64>(0)
 
     init(broker: MosquittoServer, ca: TestCertificateAuthority) async throws {
-        let identity = try ca.issueClient(Self.identity)
+        let identity = try await ca.issueClient(Self.identity)
         var configuration = broker.settings(for: identity).clientConfiguration(clientID: "svc-aggregator-test", sessionExpiry: 3600)
         configuration.backoff = ReconnectBackoff(initial: 0.05, maximum: 0.5)
         configuration.keepAlive = 5
@@ -63,7 +55,7 @@ final class AckingAggregator: Sendable {
         await consumer.withLock { $0 }?.value
     }
 
-    var snapshot: Record { record.withLock { $0 } }
+    var snapshot: Record { record.value }
 
     /// Distinct readings stored for any buffer.
     var storedCount: Int { snapshot.storedCount }
@@ -71,41 +63,7 @@ final class AckingAggregator: Sendable {
     /// Waits until the record satisfies `condition`, woken by each message that changes it
     /// rather than by polling; throws after `timeout`.
     func wait(timeout: Duration, _ what: String, until condition: @escaping @Sendable (Record) -> Bool) async throws {
-        let id = nextWaiter.add(1, ordering: .relaxed).newValue
-        let met = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let metAlready = self.record.withLock { record -> Bool in
-                        if condition(record) { return true }
-                        self.waiters.withLock { $0[id] = Waiter(condition: condition, continuation: continuation) }
-                        return false
-                    }
-                    if metAlready { continuation.resume(returning: true) }
-                }
-            }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                self.waiters.withLock { $0.removeValue(forKey: id) }?.continuation.resume(returning: false)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
-        }
-        guard met else { throw HarnessError("timed out after \(timeout) waiting for \(what)") }
-    }
-
-    /// Changes the record, then wakes every waiter whose condition now holds.
-    private func update(_ change: (inout Record) -> Void) {
-        let woken: [Waiter] = record.withLock { record in
-            change(&record)
-            return waiters.withLock { waiters in
-                let ready = waiters.filter { $0.value.condition(record) }
-                for key in ready.keys { waiters.removeValue(forKey: key) }
-                return Array(ready.values)
-            }
-        }
-        for waiter in woken { waiter.continuation.resume(returning: true) }
+        try await record.wait(timeout: timeout, what, until: condition)
     }
 
     func send(_ command: Command, to device: DeviceID) throws {
@@ -129,7 +87,7 @@ final class AckingAggregator: Sendable {
             switch topic.kind {
             case .telemetry:
                 guard let batch = try? codec.decode(TelemetryBatch.self, from: message.payload, topicDevice: topic.device) else { continue }
-                update { record in
+                record.update { record in
                     record.batches += 1
                     var firstNew: Int64?
                     for reading in batch.readings {
@@ -148,15 +106,15 @@ final class AckingAggregator: Sendable {
                 }
             case .state:
                 if let state = try? codec.decode(DeviceState.self, from: message.payload, topicDevice: topic.device) {
-                    update { $0.states.append(state) }
+                    record.update { $0.states.append(state) }
                 }
             case .cmdResult:
                 if let result = try? codec.decode(CommandResult.self, from: message.payload) {
-                    update { $0.results[result.id] = result }
+                    record.update { $0.results[result.id] = result }
                 }
             case .events:
                 if let event = try? codec.decode(DeviceEvent.self, from: message.payload, topicDevice: topic.device) {
-                    update { $0.events.append(event) }
+                    record.update { $0.events.append(event) }
                 }
             case .ack, .cmd:
                 break

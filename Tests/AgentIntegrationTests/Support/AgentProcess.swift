@@ -76,17 +76,26 @@ final class AgentProcess: @unchecked Sendable {
     }
 
     /// Runs `outpost-agent status` with this configuration; returns its exit code and output.
-    func runStatus(json: Bool = false) throws -> (code: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try Self.binary())
-        process.arguments = ["status", "--config", configFile] + (json ? ["--json"] : [])
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
-        return (process.terminationStatus, output)
+    /// The run is waited for on a Dispatch thread, holding no thread of the cooperative pool.
+    func runStatus(json: Bool = false) async throws -> (code: Int32, output: String) {
+        let executable = try Self.binary()
+        let arguments = ["status", "--config", configFile] + (json ? ["--json"] : [])
+        return try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async {
+                continuation.resume(with: Result {
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: executable)
+                    process.arguments = arguments
+                    let pipe = Pipe()
+                    process.standardOutput = pipe
+                    process.standardError = pipe
+                    try process.run()
+                    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+                    process.waitUntilExit()
+                    return (process.terminationStatus, output)
+                })
+            }
+        }
     }
 
     var log: String { (try? String(contentsOfFile: logPath, encoding: .utf8)) ?? "" }
@@ -112,12 +121,12 @@ final class AgentFixture: @unchecked Sendable {
 
     init(device: String = "meter-test", persistence: Bool = false) async throws {
         directory = try TemporaryDirectory(prefix: "outpost-agent")
-        ca = try TestCertificateAuthority(directory: directory.path)
+        ca = try await TestCertificateAuthority(directory: directory.path)
         broker = try await MosquittoServer(
             directory: directory.path, ca: ca, options: .init(serviceIdentities: [AckingAggregator.identity], persistence: persistence))
         aggregator = try await AckingAggregator(broker: broker, ca: ca)
         self.device = DeviceID(device)!
-        identity = try ca.issueClient(device)
+        identity = try await ca.issueClient(device)
     }
 
     /// A configuration for the real binary: fast commits, short ack timeout, quick state.

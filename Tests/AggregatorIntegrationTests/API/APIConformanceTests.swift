@@ -9,7 +9,7 @@ struct APIConformanceTests {
     @Test("text PostgreSQL cannot hold is 422 naming the field, never a 500, in bodies and query strings")
     func unstorableText() async throws {
         try await APITestEnvironment.with { env in
-            try env.psql("INSERT INTO devices (id) VALUES ('meter-1')")
+            try await env.psql("INSERT INTO devices (id) VALUES ('meter-1')")
             let operatorKey = try await env.createAPIKey(role: .operator)
             let command = try await env.send(.POST, "/api/v1/devices/meter-1/commands", token: operatorKey,
                                              json: ["name": "ping", "args": ["note": "a\u{0}b"]])
@@ -26,7 +26,7 @@ struct APIConformanceTests {
             let query = try await env.send(.GET, "/api/v1/devices?q=a%00b", token: operatorKey)
             #expect(query.status == 400)
             #expect(query.errorCode == "invalid_parameter")
-            #expect(try env.psql("SELECT count(*) FROM commands") == "0")
+            #expect(try await env.psql("SELECT count(*) FROM commands") == "0")
             #expect(metricValue(env.metrics.render(), "outpost_api_errors_total", ["code": "validation_failed"]) == 3)
         }
     }

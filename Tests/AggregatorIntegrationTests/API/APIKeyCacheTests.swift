@@ -51,11 +51,11 @@ struct APIKeyCacheTests {
                                                  origin: .cli(account: "test"), audit: audit)
             let verifiedAt = ContinuousClock.now
             #expect(try await store.authenticate(created.secret).role == .operator)
-            #expect(try env.psql("SELECT last_used_at IS NOT NULL FROM api_keys WHERE id = '\(created.key.id)'") == "t")
+            #expect(try await env.psql("SELECT last_used_at IS NOT NULL FROM api_keys WHERE id = '\(created.key.id)'") == "t")
 
             // Another aggregator revokes it (here: SQL). Until the bound this one still answers from memory,
             // which proves the hot path reads nothing; then it asks PostgreSQL and refuses.
-            try env.psql("UPDATE api_keys SET revoked_at = now() WHERE id = '\(created.key.id)'")
+            try await env.psql("UPDATE api_keys SET revoked_at = now() WHERE id = '\(created.key.id)'")
             #expect(try await store.authenticate(created.secret).id == created.key.id)
             try await waitUntil(timeout: .seconds(40), "the revoked key refused") {
                 do {

@@ -45,7 +45,7 @@ struct AuthorizationMatrixTests {
             credentials["expired-token"] = try await expiredAdminToken(env)
             credentials["tampered-token"] = try tampered(credentials["user:viewer"]!)
             // Password changes put the callers' passwords back afterwards, so the next caller's current password is right.
-            try env.psql("CREATE TABLE matrix_passwords AS SELECT id, password_hash FROM api_users")
+            try await env.psql("CREATE TABLE matrix_passwords AS SELECT id, password_hash FROM api_users")
 
             var fixture = 0
             var checked = 0
@@ -85,7 +85,7 @@ struct AuthorizationMatrixTests {
                         }
                     }
                     if rule.path == "/me/password" {
-                        try env.psql("UPDATE api_users u SET password_hash = m.password_hash FROM matrix_passwords m WHERE m.id = u.id")
+                        try await env.psql("UPDATE api_users u SET password_hash = m.password_hash FROM matrix_passwords m WHERE m.id = u.id")
                     }
                     #expect(expected.contains(reply.status), "\(rule) as \(caller): \(reply.status) \(reply.text)")
                     if case .expiredToken = caller { #expect(reply.errorCode == "token_expired", "\(rule)") }
@@ -101,7 +101,7 @@ struct AuthorizationMatrixTests {
 
     /// An admin token past its expiry, signed with the server's real key.
     private func expiredAdminToken(_ env: APITestEnvironment) async throws -> String {
-        let row = try env.psql("SELECT kid || ' ' || encode(private_key, 'hex') FROM api_signing_keys LIMIT 1").split(separator: " ")
+        let row = try await env.psql("SELECT kid || ' ' || encode(private_key, 'hex') FROM api_signing_keys LIMIT 1").split(separator: " ")
         let raw = stride(from: 0, to: row[1].count, by: 2).map { offset -> UInt8 in
             let start = row[1].index(row[1].startIndex, offsetBy: offset)
             return UInt8(row[1][start..<row[1].index(start, offsetBy: 2)], radix: 16)!
@@ -153,7 +153,7 @@ struct AuthorizationMatrixTests {
              (.get, "/devices/{id}/readings/latest"), (.get, "/devices/{id}/readings/export"), (.get, "/devices/{id}/commands"),
              (.post, "/devices/{id}/commands"), (.get, "/devices/{id}/certificates"), (.get, "/devices/{id}/events"),
              (.get, "/devices/{id}/broker"), (.put, "/devices/{id}/broker"):
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO devices (id) VALUES ('\(device)');
                 INSERT INTO readings (device, buffer, seq, ts, metric, value) VALUES ('\(device)', 1, 1, now() - interval '1 minute', 'power_w', 5)
                 """)
@@ -166,10 +166,10 @@ struct AuthorizationMatrixTests {
             default: return (path, rule.method == .patch ? ["name": .string("Meter \(fixture)")] : nil)
             }
         case (.post, "/devices/{id}/streams/start"), (.post, "/devices/{id}/streams/stop"):
-            try env.psql("INSERT INTO devices (id, kind, status) VALUES ('\(device)', 'camera', 'online')")
+            try await env.psql("INSERT INTO devices (id, kind, status) VALUES ('\(device)', 'camera', 'online')")
             return ("/api/v1" + rule.path.replacingOccurrences(of: "{id}", with: device) + "?wait=1", .object([:]))
         case (.post, "/devices/{id}/live"), (.get, "/devices/{id}/live"), (.delete, "/devices/{id}/live"):
-            try env.psql("INSERT INTO devices (id, kind) VALUES ('\(device)', 'camera')")
+            try await env.psql("INSERT INTO devices (id, kind) VALUES ('\(device)', 'camera')")
             return ("/api/v1/devices/\(device)/live", rule.method == .post ? .object([:]) : nil)
         case (.post, "/live/janus"), (.post, "/live/janus/{session}"), (.post, "/live/janus/{session}/{handle}"), (.get, "/live/janus/{session}"):
             let path = "/api/v1" + rule.path.replacingOccurrences(of: "{session}", with: "1").replacingOccurrences(of: "{handle}", with: "2")
@@ -177,7 +177,7 @@ struct AuthorizationMatrixTests {
         case (.get, "/devices/{id}/recordings"), (.delete, "/devices/{id}/recordings"), (.get, "/devices/{id}/recording"),
              (.put, "/devices/{id}/recording"), (.get, "/recording-storage"), (.delete, "/recordings/{id}"), (.get, "/recordings/{id}/video"),
              (.get, "/recordings/{id}/thumbnail"):
-            let id = try RecordingFixtures.insertSegment(device: device, env: env)
+            let id = try await RecordingFixtures.insertSegment(device: device, env: env)
             let path = "/api/v1" + rule.path.replacingOccurrences(of: "{id}", with: rule.path.hasPrefix("/recordings/") ? "\(id)" : device)
             switch (rule.method, rule.path) {
             case (.delete, "/devices/{id}/recordings"): return (path + "?from=2020-01-01T00:00:00Z&to=2100-01-01T00:00:00Z", nil)
@@ -191,10 +191,10 @@ struct AuthorizationMatrixTests {
             try await env.enrollmentTokens.createToken(hash: hash, device: device, kind: "meter", expiresAt: Date().addingTimeInterval(600))
             return ("/api/v1/enrollment-tokens/\(hash)", nil)
         case (.post, "/devices/{id}/certificates/revoke"):
-            try env.psql("INSERT INTO devices (id) VALUES ('\(device)')")
+            try await env.psql("INSERT INTO devices (id) VALUES ('\(device)')")
             return ("/api/v1/devices/\(device)/certificates/revoke", nil)
         case (.get, "/commands/{id}"):
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO devices (id) VALUES ('\(device)');
                 INSERT INTO commands (id, device, name, created_by, expires_at) VALUES ('c\(fixture)', '\(device)', 'ping', 'test', now())
                 """)

@@ -11,7 +11,7 @@ struct BrokerOverrideAPITests {
         try await APITestEnvironment.with(brokers: ["a", "b"]) { env in
             let assignment = BrokerAssignment(brokers: ["a", "b"])
             let device = try #require((0..<100).map { "meter-\($0)" }.first { assignment.broker(for: $0) == "a" })
-            try env.psql("INSERT INTO devices (id) VALUES ('\(device)')")
+            try await env.psql("INSERT INTO devices (id) VALUES ('\(device)')")
             let admin = try await env.createAPIKey(role: .admin)
             let operatorKey = try await env.createAPIKey(role: .operator)
             let path = "/api/v1/devices/\(device)/broker"
@@ -25,7 +25,7 @@ struct BrokerOverrideAPITests {
             #expect(moved.status == 200, "\(moved.text)")
             #expect(moved.json == ["device": .string(device), "broker": "b", "hashed": "a", "override": "b"])
             #expect(try await env.send(.GET, path, token: operatorKey).json["broker"] == "b")
-            #expect(try env.psql("SELECT broker_override FROM devices WHERE id = '\(device)'") == "b")
+            #expect(try await env.psql("SELECT broker_override FROM devices WHERE id = '\(device)'") == "b")
 
             let unknown = try await env.send(.PUT, path, token: admin, json: ["broker": "c"])
             #expect(unknown.status == 422 && unknown.errorCode == "validation_failed", "\(unknown.text)")
@@ -39,7 +39,7 @@ struct BrokerOverrideAPITests {
 
             let cleared = try await env.send(.PUT, path, token: admin, json: ["broker": .null])
             #expect(cleared.json == ["device": .string(device), "broker": "a", "hashed": "a", "override": .null])
-            #expect(try env.psql("""
+            #expect(try await env.psql("""
                 SELECT string_agg(target || ' ' || (details->>'override') || ' ' || (details->>'previousBroker') || ' ' || (details->>'broker'), ';' ORDER BY id)
                 FROM audit_log WHERE action = 'device.broker_override'
                 """) == "device:\(device) b a b;device:\(device) none b a")

@@ -94,7 +94,7 @@ struct DeviceEventsAPITests {
     @Test("a device's stored events page newest first by time range and kind; each new one arrives live as device.event")
     func storedEventsAndLiveAppends() async throws {
         try await APITestEnvironment.with { env in
-            try env.psql("INSERT INTO devices (id, kind, status) VALUES ('cam-1', 'camera', 'online'), ('cam-2', 'camera', 'online')")
+            try await env.psql("INSERT INTO devices (id, kind, status) VALUES ('cam-1', 'camera', 'online'), ('cam-2', 'camera', 'online')")
             let viewer = try await env.createAPIKey(role: .viewer)
             let stream = try await env.open("/api/v1/events?device=cam-1", token: viewer)
             let live = EventStreamReader(stream.stream, path: "/api/v1/events?device=cam-1", validator: env.validator)
@@ -159,14 +159,14 @@ struct DeviceEventsAPITests {
     @Test("while a camera is live its stream_stats carry the viewers Janus counted; the end of a live view is a stream_state event with its reason; relay sessions answer only their creator")
     func liveViewersAndEndReason() async throws {
         try await APITestEnvironment.with { env in
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO devices (id, kind, status) VALUES ('cam-1', 'camera', 'online'), ('cam-2', 'camera', 'online');
                 INSERT INTO live_sessions (device, mountpoint, rtp_port, rtcp_port, start_command, started_by)
                 VALUES ('cam-1', 77, 47000, 47001, 'c1', 'alice')
                 """)
             let sessions = LiveSessionsStore(client: env.client, logger: env.logger)
             try await sessions.recordViewers(device: "cam-1", count: 2)
-            #expect(try env.psql("SELECT viewers, last_viewer_at > started_at FROM live_sessions") == "2|t")
+            #expect(try await env.psql("SELECT viewers, last_viewer_at > started_at FROM live_sessions") == "2|t")
             let store = DeviceEventsStore(client: env.client, logger: env.logger)
             let now = WireClock.nowMs()
             _ = try await store.insert([
@@ -174,7 +174,7 @@ struct DeviceEventsAPITests {
                 DeviceEvent(device: DeviceID("cam-2")!, ts: now, kind: "stream_stats", data: ["bitrateKbps": 500]),
                 DeviceEvent(device: DeviceID("cam-1")!, ts: now, kind: "warning", data: ["message": "x"]),
             ])
-            let stored = try env.psql(
+            let stored = try await env.psql(
                 "SELECT string_agg(device || ':' || kind || ':' || coalesce(data->>'viewers', '-'), ',' ORDER BY device, kind) FROM device_events")
             #expect(stored == "cam-1:stream_stats:2,cam-1:warning:-,cam-2:stream_stats:-")
 
@@ -198,18 +198,18 @@ struct DeviceEventsAPITests {
             #expect(try await relay.claim(session: 4_503_599_627_370_495, owner: key) == false)
             #expect(try await relay.claim(session: 13, owner: alice) == false)
             #expect(try await relay.sweep() == 0)
-            try env.psql("UPDATE live_relay_sessions SET last_used_at = now() - interval '11 minutes' WHERE janus_session = 12")
+            try await env.psql("UPDATE live_relay_sessions SET last_used_at = now() - interval '11 minutes' WHERE janus_session = 12")
             #expect(try await relay.sweep() == 1)
             #expect(try await relay.claim(session: 12, owner: key) == false)
             try await relay.release(session: 4_503_599_627_370_495)
-            #expect(try env.psql("SELECT count(*) FROM live_relay_sessions") == "0")
+            #expect(try await env.psql("SELECT count(*) FROM live_relay_sessions") == "0")
         }
     }
 
     @Test("readings of a dotted metric (host.cpu_pct), as readings/latest lists it, are served by /readings and the export")
     func dottedMetricReadings() async throws {
         try await APITestEnvironment.with { env in
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO devices (id) VALUES ('host-1');
                 INSERT INTO readings (device, buffer, seq, ts, metric, value)
                 SELECT 'host-1', 1, n, '2026-01-01T00:00:00Z'::timestamptz + n * interval '1 second', 'host.cpu_pct', n * 1.5
@@ -235,7 +235,7 @@ struct DeviceEventsAPITests {
     @Test("the audit log is filtered by actor and time on the server, page by page")
     func auditByActorAndTime() async throws {
         try await APITestEnvironment.with { env in
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO audit_log (actor, action, target, details, at)
                 SELECT CASE WHEN n % 2 = 0 THEN 'alice' ELSE 'bob' END, 'device.patch', 'device:m-' || n, '{}'::jsonb,
                        '2026-01-01T00:00:00Z'::timestamptz + n * interval '1 hour'

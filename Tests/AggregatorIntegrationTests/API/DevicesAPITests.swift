@@ -9,7 +9,7 @@ struct DevicesAPITests {
     @Test("list filters and cursor pagination, get, patch, mass assignment refused, decommission, audit")
     func devices() async throws {
         try await APITestEnvironment.with { env in
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO devices (id, kind, name, tags, status, buffer_depth) VALUES
                   ('cam-1', 'camera', 'Gate camera', '{site:north}', 'online', 0),
                   ('cam-2', 'camera', 'Dock camera', '{site:south}', 'offline', 12),
@@ -59,7 +59,7 @@ struct DevicesAPITests {
                 #expect(attempt.status == 422, "\(field)")
                 #expect(attempt.errorCode == "read_only_field", "\(field)")
             }
-            #expect(try env.psql("SELECT name || '|' || status || '|' || coalesce(revoked_at::text, '-') FROM devices WHERE id = 'cam-1'")
+            #expect(try await env.psql("SELECT name || '|' || status || '|' || coalesce(revoked_at::text, '-') FROM devices WHERE id = 'cam-1'")
                     == "Gate camera|online|-")
 
             let patched = try await env.send(.PATCH, "/api/v1/devices/cam-1", token: operatorKey, json: [
@@ -73,7 +73,7 @@ struct DevicesAPITests {
             #expect(cleared.json["name"] == .null)
             #expect(cleared.json["tags"] == ["gate", "site:north"], "fields not sent stay as they were")
 
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO certificates (serial, subject, device_id, purpose, not_before, not_after, issued_at, revoked_at) VALUES
                   ('0a', 'cam-2', 'cam-2', 'device', '2026-01-01Z', '2036-02-01Z', '2026-01-01Z', NULL),
                   ('0b', 'cam-2', 'cam-2', 'device', '2026-01-20Z', '2036-03-01Z', '2026-01-20Z', '2026-01-25Z'),
@@ -98,15 +98,15 @@ struct DevicesAPITests {
 
             let cameraGone = try await env.send(.POST, "/api/v1/devices/cam-2/decommission", token: admin)
             #expect(cameraGone.json["certificateExpiresAt"] == .null)
-            #expect(try env.psql("SELECT string_agg(serial, ',' ORDER BY serial) FROM certificates WHERE revoked_at IS NOT NULL") == "0a,0b,0c")
-            #expect(try env.psql("SELECT revoked_at FROM certificates WHERE serial = '0b'").hasPrefix("2026-01-25"), "an earlier revocation keeps its time")
+            #expect(try await env.psql("SELECT string_agg(serial, ',' ORDER BY serial) FROM certificates WHERE revoked_at IS NOT NULL") == "0a,0b,0c")
+            #expect(try await env.psql("SELECT revoked_at FROM certificates WHERE serial = '0b'").hasPrefix("2026-01-25"), "an earlier revocation keeps its time")
             let crl = try await runTool("/usr/bin/openssl", ["crl", "-in", env.crlFile, "-noout", "-text"])
             #expect(["0A", "0B", "0C"].allSatisfy { crl.contains("Serial Number: \($0)") }, "decommission publishes the CRL: \(crl)")
 
             let gone = try await env.send(.POST, "/api/v1/devices/meter-3/decommission", token: admin)
             #expect(gone.status == 200)
             #expect(gone.json["status"] == "decommissioned")
-            #expect(try env.psql("SELECT revoked_at IS NOT NULL AND decommissioned_at IS NOT NULL FROM devices WHERE id = 'meter-3'") == "t")
+            #expect(try await env.psql("SELECT revoked_at IS NOT NULL AND decommissioned_at IS NOT NULL FROM devices WHERE id = 'meter-3'") == "t")
             #expect(try await ids("?status=decommissioned") == ["cam-2", "meter-3"])
             #expect(try await ids("?status=offline") == [])
 
@@ -200,14 +200,14 @@ struct DevicesAPITests {
     @Test("a table of bad inputs gets the right 4xx code, never a 5xx")
     func badInput() async throws {
         try await APITestEnvironment.with { env in
-            try env.psql("INSERT INTO devices (id, name) VALUES ('cam-1', 'Gate')")
+            try await env.psql("INSERT INTO devices (id, name) VALUES ('cam-1', 'Gate')")
             let admin = try await env.createAPIKey(role: .admin)
             for input in Self.badInputs {
                 let reply = try await env.send(input.method, input.path, token: admin, rawBody: input.body, contentType: input.contentType)
                 #expect(reply.status == input.status, "\(input): \(reply.status) \(reply.text.prefix(200))")
                 #expect(reply.errorCode == input.code, "\(input): \(reply.text.prefix(200))")
             }
-            #expect(try env.psql("SELECT count(*) || name FROM devices GROUP BY name") == "1Gate")
+            #expect(try await env.psql("SELECT count(*) || name FROM devices GROUP BY name") == "1Gate")
             #expect(Self.badInputs.count > 100)
         }
     }

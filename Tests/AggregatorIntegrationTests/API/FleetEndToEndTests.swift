@@ -65,7 +65,7 @@ struct FleetEndToEndTests {
             defer { events.cancel() }
             _ = try await fleet.startAgent("meter-gone")
             _ = try await events.first(timeout: .seconds(60), "meter-gone online") { $0.data["device"] == "meter-gone" && $0.data["status"] == "online" }
-            let serial = try fleet.broker.identity.postgres.psql(
+            let serial = try await fleet.broker.identity.postgres.psql(
                 "SELECT serial FROM certificates WHERE device_id = 'meter-gone' AND purpose = 'device' AND revoked_at IS NULL")
             #expect(!serial.isEmpty && !serial.contains("\n"), "one live device certificate: \(serial)")
             // The agent reports the certificate it connected with in its state message; the API shows it.

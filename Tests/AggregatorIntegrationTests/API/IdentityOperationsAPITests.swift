@@ -26,7 +26,7 @@ struct IdentityOperationsAPITests {
             #expect(created.json["enrollCommand"]?.stringValue?.hasSuffix("--token \(printed)") == true)
             let record = try #require(try await env.enrollmentTokens.token(hash: id))
             #expect(record.deviceID == "meter-7" && record.kind == "camera" && record.usedAt == nil)
-            #expect(try env.psql("SELECT count(*) FROM enrollment_tokens WHERE token_hash = '\(printed)'").contains("0"))
+            #expect(try await env.psql("SELECT count(*) FROM enrollment_tokens WHERE token_hash = '\(printed)'").contains("0"))
 
             let bad = try await env.send(.POST, "/api/v1/enrollment-tokens", token: operatorToken, json: ["device": "Bad_ID", "ttlSeconds": 5])
             #expect(bad.status == 422 && bad.errorCode == "validation_failed")
@@ -38,14 +38,14 @@ struct IdentityOperationsAPITests {
             #expect(unknown.status == 404)
 
             let serial = "1a2b3c4d5e6f"
-            _ = try env.psql("""
+            _ = try await env.psql("""
                 INSERT INTO certificates (serial, subject, device_id, purpose, not_before, not_after)
                 VALUES ('\(serial)', 'meter-7', 'meter-7', 'device', now() - interval '1 hour', now() + interval '30 days')
                 """)
             let revoked = try await env.send(.POST, "/api/v1/devices/meter-7/certificates/revoke", token: admin)
             #expect(revoked.status == 200, "\(revoked.text)")
             #expect(revoked.json["revokedSerials"] == .array([.string(serial)]))
-            #expect(try env.psql("SELECT count(*) FROM certificates WHERE serial = '\(serial)' AND revoked_at IS NOT NULL").contains("1"))
+            #expect(try await env.psql("SELECT count(*) FROM certificates WHERE serial = '\(serial)' AND revoked_at IS NOT NULL").contains("1"))
             let crl = try await runTool("/usr/bin/openssl", ["crl", "-in", env.crlFile, "-noout", "-text"])
             #expect(crl.uppercased().contains(serial.uppercased()))
             #expect(try await env.send(.POST, "/api/v1/devices/nobody/certificates/revoke", token: admin).status == 404)
@@ -60,7 +60,7 @@ struct IdentityOperationsAPITests {
             try await env.createUser("eye", role: .viewer)
             let admin = try await env.login("boss").access
             let viewer = try await env.login("eye").access
-            _ = try env.psql("""
+            _ = try await env.psql("""
                 INSERT INTO rejected_messages (device, topic, code, sqlstate, excerpt) VALUES
                     ('meter-1', 'outpost/v1/meter-1/telemetry', 'database_refused', '22021', '{"a":1}'),
                     ('meter-2', 'outpost/v1/meter-2/events', 'database_refused', '22P05', '{"b":2}'),

@@ -9,7 +9,7 @@ struct LiveEventsTests {
     @Test("device status and command state changes arrive as server-sent events within seconds; the device filter holds")
     func statusEvents() async throws {
         try await APITestEnvironment.with { env in
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO devices (id, status) VALUES ('cam-7', 'online'), ('cam-8', 'online');
                 INSERT INTO commands (id, device, name, created_by, expires_at) VALUES ('c1', 'cam-7', 'ping', 'test', now() + interval '1 hour')
                 """)
@@ -27,9 +27,9 @@ struct LiveEventsTests {
             try await waitUntil(timeout: .seconds(30), "both subscriptions registered") { await env.api.events.subscriberCount >= 2 }
 
             let changed = ContinuousClock.now
-            try env.psql("UPDATE devices SET status = 'offline', status_changed_at = now() WHERE id = 'cam-7'")
-            try env.psql("UPDATE commands SET status = 'succeeded', finished_at = now() WHERE id = 'c1'")
-            try env.psql("UPDATE devices SET status = 'offline', status_changed_at = now() WHERE id = 'cam-8'")
+            try await env.psql("UPDATE devices SET status = 'offline', status_changed_at = now() WHERE id = 'cam-7'")
+            try await env.psql("UPDATE commands SET status = 'succeeded', finished_at = now() WHERE id = 'c1'")
+            try await env.psql("UPDATE devices SET status = 'offline', status_changed_at = now() WHERE id = 'cam-8'")
 
             let events = try await allEvents.wait(for: 3, timeout: .seconds(20))
             let latency = events[2].receivedAt - changed
@@ -50,7 +50,7 @@ struct LiveEventsTests {
     @Test("stream start waits for the agent's SDP offer; failures are 502, silence is 202 with the command's Location, offline is 409 at once")
     func streams() async throws {
         try await APITestEnvironment.with { env in
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO devices (id, kind, status) VALUES ('cam-1', 'camera', 'online'), ('meter-1', 'meter', 'online'),
                   ('cam-2', 'camera', 'offline')
                 """)
@@ -60,9 +60,9 @@ struct LiveEventsTests {
             async let started = env.send(.POST, "/api/v1/devices/cam-1/streams/start?wait=20", token: operatorKey,
                                          json: ["args": ["host": "192.0.2.99", "port": 5004]])
             try await waitUntil(timeout: .seconds(20), "start_stream queued") {
-                try env.psql("SELECT count(*) FROM commands WHERE name = 'start_stream'") == "1"
+                try await env.psql("SELECT count(*) FROM commands WHERE name = 'start_stream'") == "1"
             }
-            try env.psql("""
+            try await env.psql("""
                 UPDATE commands SET status = 'succeeded', finished_at = now(), output = jsonb_build_object('sdp', '\(offer)')
                 WHERE name = 'start_stream'
                 """)
@@ -73,9 +73,9 @@ struct LiveEventsTests {
 
             async let stopped = env.send(.POST, "/api/v1/devices/cam-1/streams/stop", token: operatorKey, json: [:])
             try await waitUntil(timeout: .seconds(20), "stop_stream queued") {
-                try env.psql("SELECT count(*) FROM commands WHERE name = 'stop_stream'") == "1"
+                try await env.psql("SELECT count(*) FROM commands WHERE name = 'stop_stream'") == "1"
             }
-            try env.psql("UPDATE commands SET status = 'failed', error_code = 'no_stream', error_message = 'nothing streaming' WHERE name = 'stop_stream'")
+            try await env.psql("UPDATE commands SET status = 'failed', error_code = 'no_stream', error_message = 'nothing streaming' WHERE name = 'stop_stream'")
             let failed = try await stopped
             #expect(failed.status == 502)
             #expect(failed.errorCode == "command_failed")
@@ -90,7 +90,7 @@ struct LiveEventsTests {
             #expect(offline.status == 409)
             #expect(offline.errorCode == "device_offline")
             #expect(ContinuousClock.now - asked < .seconds(10), "an offline camera is refused without waiting for it")
-            #expect(try env.psql("SELECT count(*) FROM commands WHERE device = 'cam-2'") == "0")
+            #expect(try await env.psql("SELECT count(*) FROM commands WHERE device = 'cam-2'") == "0")
             #expect(try await env.send(.POST, "/api/v1/devices/cam-1/streams/start?wait=99", token: operatorKey, json: [:]).errorCode
                     == "invalid_parameter")
         }

@@ -33,7 +33,7 @@ struct PasswordTests {
                                            json: ["currentPassword": "correct horse battery", "newPassword": "a fresh password"])
             #expect(byKey.status == 403)
             #expect(byKey.errorCode == "forbidden")
-            #expect(try env.psql("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE action LIKE 'user.password%'")
+            #expect(try await env.psql("SELECT string_agg(action, ',' ORDER BY id) FROM audit_log WHERE action LIKE 'user.password%'")
                     == "user.password_change_failed,user.password_change")
         }
     }
@@ -79,7 +79,7 @@ struct PasswordTests {
             #expect(again.json["mustChangePassword"] == false)
             let devices = try await env.send(.GET, "/api/v1/devices", token: try #require(again.json["accessToken"]?.stringValue))
             #expect(devices.status == 200)
-            #expect(try env.psql("SELECT string_agg(action || ' ' || target, ',' ORDER BY id) FROM audit_log WHERE action LIKE 'user.password%'")
+            #expect(try await env.psql("SELECT string_agg(action || ' ' || target, ',' ORDER BY id) FROM audit_log WHERE action LIKE 'user.password%'")
                     == "user.password_reset user:bob,user.password_change user:bob")
             #expect(metricValue(env.metrics.render(), "outpost_api_errors_total", ["code": "password_change_required"]) == 1)
         }

@@ -15,7 +15,7 @@ struct ReadingsAPITests {
     func hourlyAggregatesAtScale() async throws {
         try await APITestEnvironment.with { env in
             let loadStarted = ContinuousClock.now
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO devices (id) SELECT 'meter-' || lpad(d::text, 3, '0') FROM generate_series(1, \(Self.devices)) d;
                 INSERT INTO readings (device, buffer, seq, ts, metric, value)
                 SELECT 'meter-' || lpad(d::text, 3, '0'), 7, m, '2026-01-01T00:00:00Z'::timestamptz + m * interval '1 minute', 'power_w',
@@ -24,7 +24,7 @@ struct ReadingsAPITests {
                 ANALYZE readings
                 """)
             let loadTime = ContinuousClock.now - loadStarted
-            #expect(try env.psql("SELECT count(*) FROM readings") == "\(Self.devices * Self.minutes)")
+            #expect(try await env.psql("SELECT count(*) FROM readings") == "\(Self.devices * Self.minutes)")
 
             var expected: [String: [(Double, Double, Double, Double, Int64)]] = [:]
             let rows = try await env.client.query(
@@ -92,7 +92,7 @@ struct ReadingsAPITests {
     @Test("a year of one device's per-minute data (525,600 rows) exports as a stream: memory stays flat")
     func exportOfAYearStreams() async throws {
         try await APITestEnvironment.with { env in
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO devices (id) VALUES ('meter-year');
                 INSERT INTO readings (device, buffer, seq, ts, metric, value)
                 SELECT 'meter-year', 11, m + 1, '2025-01-01T00:00:00Z'::timestamptz + m * interval '1 minute', 'power_w', m / 8.0
@@ -133,7 +133,7 @@ struct ReadingsAPITests {
     @Test("raw pages, 1m and 1d buckets, latest, refusals; commands send, list and get")
     func rawLatestAndCommands() async throws {
         try await APITestEnvironment.with { env in
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO devices (id) VALUES ('m1'), ('m2');
                 INSERT INTO readings (device, buffer, seq, ts, metric, value)
                 SELECT 'm1', 1, s, '2026-03-01T00:00:00Z'::timestamptz + s * interval '20 seconds', 'voltage_v', s FROM generate_series(1, 25) s;
@@ -237,8 +237,8 @@ struct ReadingsAPITests {
                 pages += 1
             } while cursor != nil && pages < 5
             #expect(listed == sent.reversed())
-            #expect(try env.psql("SELECT count(*) FROM audit_log WHERE action = 'command.send' AND target = 'device:m2'") == "3")
-            try env.psql("UPDATE devices SET decommissioned_at = now() WHERE id = 'm2'")
+            #expect(try await env.psql("SELECT count(*) FROM audit_log WHERE action = 'command.send' AND target = 'device:m2'") == "3")
+            try await env.psql("UPDATE devices SET decommissioned_at = now() WHERE id = 'm2'")
             #expect(try await env.send(.POST, "/api/v1/devices/m2/commands", token: operatorKey, json: ["name": "ping"]).status == 409)
         }
     }

@@ -27,7 +27,7 @@ struct SessionTests {
             let afterRevocation = try await env.send(.POST, "/api/v1/auth/refresh", json: ["refreshToken": .string(live)])
             #expect(afterRevocation.status == 401)
             #expect(afterRevocation.errorCode == "invalid_token", "the family, including the newest token, is revoked")
-            #expect(try env.psql("SELECT count(*) FROM api_refresh_tokens WHERE revoked_at IS NULL") == "0")
+            #expect(try await env.psql("SELECT count(*) FROM api_refresh_tokens WHERE revoked_at IS NULL") == "0")
 
             let other = try await env.login("ann")
             #expect(try await env.send(.POST, "/api/v1/auth/logout", json: ["refreshToken": .string(other.refresh)]).status == 204)
@@ -55,7 +55,7 @@ struct SessionTests {
             #expect(try await env.send(.PATCH, "/api/v1/users/nobody", token: admin, json: ["disabled": true]).status == 404)
             #expect(try await env.send(.PATCH, "/api/v1/users/ann", token: admin, json: ["password": "x"]).errorCode == "read_only_field")
 
-            let actions = try env.psql("SELECT string_agg(DISTINCT action, ',' ORDER BY action) FROM audit_log")
+            let actions = try await env.psql("SELECT string_agg(DISTINCT action, ',' ORDER BY action) FROM audit_log")
             #expect(actions == "api_key.create,auth.login,auth.login_failed,auth.logout,auth.refresh_reuse,user.create,user.update")
 
             let made = try await env.send(.POST, "/api/v1/api-keys", token: admin, json: [
@@ -72,7 +72,7 @@ struct SessionTests {
             #expect(itself.status == 409, "a key does not revoke itself")
             #expect(try await env.send(.DELETE, "/api/v1/api-keys/\(id)", token: admin).status == 204)
             #expect(try await env.send(.GET, "/api/v1/me", token: secret).errorCode == "invalid_token")
-            try env.psql("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = '\(admin.split(separator: "_")[1])'")
+            try await env.psql("UPDATE api_keys SET expires_at = now() - interval '1 second' WHERE id = '\(admin.split(separator: "_")[1])'")
             // Expired behind the API's back (SQL): refused within the key cache's revocation bound (5 s).
             try await waitUntil(timeout: .seconds(20), "the expired key refused") {
                 try await env.send(.GET, "/api/v1/me", token: admin).errorCode == "token_expired"

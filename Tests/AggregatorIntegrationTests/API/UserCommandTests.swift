@@ -28,14 +28,14 @@ struct UserCommandTests {
             #expect(password.count >= 24)
             let tokens = try await env.login("root-admin", password: password)
             #expect(try await env.send(.GET, "/api/v1/me", token: tokens.access).json["role"] == "admin")
-            #expect(try env.psql("SELECT actor || ' ' || action || ' ' || target FROM audit_log WHERE action = 'user.create'")
+            #expect(try await env.psql("SELECT actor || ' ' || action || ' ' || target FROM audit_log WHERE action = 'user.create'")
                     == "cli:ops user.create user:root-admin")
-            #expect(try env.psql("SELECT password_hash LIKE '$2b$04$%' FROM api_users WHERE username = 'root-admin'") == "t")
-            #expect(throws: (any Error).self) {
-                try runToolBlocking(Self.binary, ["user", "create", "--config", config, "--username", "root-admin", "--role", "viewer"])
+            #expect(try await env.psql("SELECT password_hash LIKE '$2b$04$%' FROM api_users WHERE username = 'root-admin'") == "t")
+            await #expect(throws: (any Error).self) {
+                try await runTool(Self.binary, ["user", "create", "--config", config, "--username", "root-admin", "--role", "viewer"])
             }
-            #expect(throws: (any Error).self) {
-                try runToolBlocking(Self.binary, ["user", "create", "--config", config, "--username", "x", "--role", "superuser"])
+            await #expect(throws: (any Error).self) {
+                try await runTool(Self.binary, ["user", "create", "--config", config, "--username", "x", "--role", "superuser"])
             }
         }
     }

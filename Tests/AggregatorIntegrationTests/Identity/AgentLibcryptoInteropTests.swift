@@ -15,7 +15,7 @@ struct AgentLibcryptoInteropTests {
     let device = DeviceID("meter-0007")!
 
     @Test("the agent's CSR passes the CA's validator and `openssl req -verify`, names only the device, and holds no private key")
-    func csrAcceptedByCA() throws {
+    func csrAcceptedByCA() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let key = try DeviceCredentials.makeKey()
@@ -28,7 +28,7 @@ struct AgentLibcryptoInteropTests {
 
         let file = directory.file("device.csr")
         try csr.write(toFile: file, atomically: true, encoding: .utf8)
-        let verified = try runToolBlocking(locateTool("openssl"), ["req", "-in", file, "-verify", "-noout", "-subject", "-nameopt", "multiline"])
+        let verified = try await runTool(locateTool("openssl"), ["req", "-in", file, "-verify", "-noout", "-subject", "-nameopt", "multiline"])
         #expect(verified.contains("verify OK") || verified.contains("Certificate request self-signature verify OK"))
         #expect(verified.contains("commonName") && verified.contains("= meter-0007"))
 
@@ -69,7 +69,7 @@ struct AgentLibcryptoInteropTests {
     }
 
     @Test("install refuses a certificate signed by another CA than the one sent with it: bad_response, nothing written")
-    func installChecksIssuer() throws {
+    func installChecksIssuer() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let authority = try CertificateAuthority.initialize(directory: directory.file("ca"))
@@ -93,7 +93,7 @@ struct AgentLibcryptoInteropTests {
         let installed = try credentials.install(honest, key: key, device: device)
         #expect(installed.serialNumber.hex == issued.serialNumber.hex)
         #expect(try fileMode(credentials.keyFile) == 0o600)
-        let text = try runToolBlocking(locateTool("openssl"), ["pkey", "-in", credentials.keyFile, "-noout", "-text"])
+        let text = try await runTool(locateTool("openssl"), ["pkey", "-in", credentials.keyFile, "-noout", "-text"])
         #expect(text.contains("prime256v1") || text.contains("P-256"))
     }
 

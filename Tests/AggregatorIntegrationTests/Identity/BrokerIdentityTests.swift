@@ -48,15 +48,15 @@ struct BrokerIdentityTests {
             #expect(!deviceA.received("cmd-for-b"))
 
             // A was online at the centre (as presence would have recorded it).
-            _ = try fixture.identity.postgres.psql("UPDATE devices SET status = 'online', status_cause = 'activity' WHERE id = 'meter-a'")
+            _ = try await fixture.identity.postgres.psql("UPDATE devices SET status = 'online', status_cause = 'activity' WHERE id = 'meter-a'")
 
             // Revoke A: its live session ends, reconnecting fails, B is untouched.
-            let revoke = try CommandRun.run(try CommandRun.executable("outpost-aggregator"),
+            let revoke = try await CommandRun.run(try CommandRun.executable("outpost-aggregator"),
                                             ["cert", "revoke", "--config", try fixture.identity.writeConfigurationFile(), "--device", "meter-a"])
             #expect(revoke.status == 0, "\(revoke.stderr)")
             #expect(revoke.stdout.hasPrefix("revoked meter-a: 1 certificate(s); CRL has 3 entries; any live session closed"))
             #expect(!revoke.stderr.contains("PRIVATE KEY") && !revoke.stderr.contains("-----BEGIN"))
-            #expect(try fixture.identity.postgres.psql(
+            #expect(try await fixture.identity.postgres.psql(
                 "SELECT actor || ' ' || target || ' ' || (details->>'session_ended') FROM audit_log WHERE action = 'device.certificates_revoke'")
                 == "cli:root device:meter-a true")
             try await waitUntil(timeout: .seconds(20), "A disconnected") {
@@ -82,11 +82,11 @@ struct BrokerIdentityTests {
             #expect(deviceB.client.isConnected)
             try await deviceB.client.publish(Topic(DeviceID("meter-b")!, .telemetry).name, payload: Array("b-after-revoke".utf8))
             try await waitUntil(timeout: .seconds(20), "B still delivers") { service.received("b-after-revoke") }
-            #expect(try fixture.identity.postgres.psql("SELECT revoked_at IS NOT NULL FROM devices WHERE id = 'meter-a'") == "t")
+            #expect(try await fixture.identity.postgres.psql("SELECT revoked_at IS NOT NULL FROM devices WHERE id = 'meter-a'") == "t")
             // The centre shows A revoked and offline at once, not online until a silence sweep that skips revoked devices.
-            #expect(try fixture.identity.postgres.psql("SELECT status || ' ' || status_cause FROM devices WHERE id = 'meter-a'")
+            #expect(try await fixture.identity.postgres.psql("SELECT status || ' ' || status_cause FROM devices WHERE id = 'meter-a'")
                 == "offline revoked")
-            #expect(try fixture.identity.postgres.psql(
+            #expect(try await fixture.identity.postgres.psql(
                 "SELECT status || ' ' || cause FROM device_status_changes WHERE device = 'meter-a'") == "offline revoked")
             let catalog = DevicesStore(client: fixture.identity.database.client, logger: logs.logger("api"))
             #expect(try await catalog.get("meter-a")?.status == "revoked")

@@ -41,13 +41,13 @@ struct BrokerReloaderTests {
     }
 
     /// The signal that ended `pid` within 10 s, 0 if it exited, nil if it still runs (then it is killed).
-    static func endingSignal(_ pid: pid_t) -> Int32? {
+    static func endingSignal(_ pid: pid_t) async -> Int32? {
         var status: Int32 = 0
         for _ in 0..<100 {
             if waitpid(pid, &status, WNOHANG) == pid {
                 return (status & 0x7f) != 0 ? status & 0x7f : 0
             }
-            usleep(100_000)
+            try? await Task.sleep(for: .milliseconds(100))
         }
         kill(pid, SIGKILL)
         waitpid(pid, &status, 0)
@@ -65,14 +65,14 @@ struct BrokerReloaderTests {
     }
 
     @Test("signal sends SIGHUP to the pid in the pid file, and fails with broker_unreachable when it cannot")
-    func signals() throws {
+    func signals() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reloader-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let pidFile = directory + "/broker.pid"
         let pid = try Self.sleeper(pidFile: pidFile)
         try BrokerReloader(pidFile: pidFile, mode: .signal).reload()
-        #expect(Self.endingSignal(pid) == SIGHUP)
+        #expect(await Self.endingSignal(pid) == SIGHUP)
 
         let missing = #expect(throws: IdentityError.self) { try BrokerReloader(pidFile: directory + "/none.pid").reload() }
         #expect(missing?.code == .brokerUnreachable)
@@ -82,7 +82,7 @@ struct BrokerReloaderTests {
     }
 
     @Test("crl_watch signals nothing: the revocation writes the CRL and leaves the reload to the path unit")
-    func crlWatchLeavesTheBrokerAlone() throws {
+    func crlWatchLeavesTheBrokerAlone() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("reloader-\(UUID())").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -92,7 +92,7 @@ struct BrokerReloaderTests {
         try BrokerReloader(pidFile: configuration.identity.brokerPidFile, mode: configuration.identity.brokerReload).reload()
         // Not even a missing pid file is an error: nothing is signalled.
         try BrokerReloader(pidFile: directory + "/none.pid", mode: .crlWatch).reload()
-        usleep(200_000)
+        try await Task.sleep(for: .milliseconds(200))
         var status: Int32 = 0
         #expect(waitpid(pid, &status, WNOHANG) == 0, "the pid in the pid file was not signalled")
         kill(pid, SIGKILL)

@@ -46,7 +46,7 @@ struct CRLRefreshTests {
             #expect(first.nextUpdate.timeIntervalSince(first.thisUpdate) == 6, "the configured validity")
 
             // Watch 10 s: the CRL is never past its nextUpdate, and it is re-issued every ~3-4 s, not twice as often.
-            let startNumber = Int(try fixture.postgres.psql("SELECT last_value FROM crl_number")) ?? -1
+            let startNumber = Int(try await fixture.postgres.psql("SELECT last_value FROM crl_number")) ?? -1
             var issued: Set<Date> = [first.thisUpdate]
             var lapsed = 0
             let end = ContinuousClock.now + .seconds(10)
@@ -57,7 +57,7 @@ struct CRLRefreshTests {
                 }
                 try await Task.sleep(for: .milliseconds(100))
             }
-            let publications = (Int(try fixture.postgres.psql("SELECT last_value FROM crl_number")) ?? -1) - startNumber
+            let publications = (Int(try await fixture.postgres.psql("SELECT last_value FROM crl_number")) ?? -1) - startNumber
             #expect(lapsed == 0)
             #expect(issued.count >= 3, "re-issued at least twice in 10 s: \(issued.sorted())")
             #expect((2...5).contains(publications), "two services, one re-issue per half validity: \(publications)")
@@ -87,11 +87,11 @@ struct CRLRefreshTests {
             let (stale, _) = Self.revocation(fixture, broker: broker, validity: 60)
             for round in 1...5 {
                 try await stale.publishCRL()
-                let before = Int(try fixture.postgres.psql("SELECT last_value FROM crl_number")) ?? -1
+                let before = Int(try await fixture.postgres.psql("SELECT last_value FROM crl_number")) ?? -1
                 async let a = first.refreshCRLIfDue()
                 async let b = second.refreshCRLIfDue()
                 let results = try await [a, b]
-                let after = Int(try fixture.postgres.psql("SELECT last_value FROM crl_number")) ?? -1
+                let after = Int(try await fixture.postgres.psql("SELECT last_value FROM crl_number")) ?? -1
                 #expect(results.filter { $0 }.count == 1, "round \(round): \(results)")
                 #expect(after - before == 1, "round \(round)")
                 #expect(try await first.refreshCRLIfDue() == false, "fresh now")

@@ -30,17 +30,17 @@ struct CertificateAuthorityTests {
     }
 
     @Test("the fingerprint is openssl's SHA-256 fingerprint of ca.pem")
-    func fingerprintMatchesOpenSSL() throws {
+    func fingerprintMatchesOpenSSL() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let authority = try CertificateAuthority.initialize(directory: directory.path)
-        let output = try runToolBlocking(locateTool("openssl"), ["x509", "-in", directory.file("ca.pem"), "-noout", "-fingerprint", "-sha256"])
+        let output = try await runTool(locateTool("openssl"), ["x509", "-in", directory.file("ca.pem"), "-noout", "-fingerprint", "-sha256"])
         let printed = try #require(output.split(separator: "=").last).trimmingCharacters(in: .whitespacesAndNewlines)
         #expect(CertificateFingerprint(printed) == authority.fingerprint)
     }
 
     @Test("an issued device certificate passes openssl verify, with the configured subject, EKU and lifetime")
-    func issuedCertificateVerifies() throws {
+    func issuedCertificateVerifies() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let authority = try CertificateAuthority.initialize(directory: directory.path)
@@ -51,9 +51,9 @@ struct CertificateAuthorityTests {
         let file = directory.file("device.pem")
         try certificate.serializeAsPEM().pemString.write(toFile: file, atomically: true, encoding: .utf8)
         let openssl = try locateTool("openssl")
-        let verified = try runToolBlocking(openssl, ["verify", "-purpose", "sslclient", "-CAfile", directory.file("ca.pem"), file])
+        let verified = try await runTool(openssl, ["verify", "-purpose", "sslclient", "-CAfile", directory.file("ca.pem"), file])
         #expect(verified.contains(": OK"))
-        let text = try runToolBlocking(openssl, ["x509", "-in", file, "-noout", "-subject", "-ext", "extendedKeyUsage,keyUsage,basicConstraints"])
+        let text = try await runTool(openssl, ["x509", "-in", file, "-noout", "-subject", "-ext", "extendedKeyUsage,keyUsage,basicConstraints"])
         #expect(text.contains("subject=CN = meter-0001") || text.contains("subject=CN=meter-0001"))
         #expect(text.contains("TLS Web Client Authentication"))
         #expect(!text.contains("Server Authentication"))
@@ -64,7 +64,7 @@ struct CertificateAuthorityTests {
     }
 
     @Test("the CRL verifies with openssl and makes a revoked certificate fail verification")
-    func revocationListWorksWithOpenSSL() throws {
+    func revocationListWorksWithOpenSSL() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
         let authority = try CertificateAuthority.initialize(directory: directory.path)
@@ -77,13 +77,13 @@ struct CertificateAuthorityTests {
         try revoked.serializeAsPEM().pemString.write(toFile: directory.file("a.pem"), atomically: true, encoding: .utf8)
         try kept.serializeAsPEM().pemString.write(toFile: directory.file("b.pem"), atomically: true, encoding: .utf8)
         let openssl = try locateTool("openssl")
-        let crlText = try runToolBlocking(openssl, ["crl", "-in", directory.file("crl.pem"), "-noout", "-text", "-CAfile", directory.file("ca.pem")])
+        let crlText = try await runTool(openssl, ["crl", "-in", directory.file("crl.pem"), "-noout", "-text", "-CAfile", directory.file("ca.pem")])
         #expect(crlText.contains("verify OK"))
         #expect(crlText.uppercased().contains(revoked.serialNumber.hex.uppercased()))
         #expect(crlText.contains("X509v3 CRL Number"))
         let arguments = ["verify", "-crl_check", "-CAfile", directory.file("ca.pem"), "-CRLfile", directory.file("crl.pem")]
-        #expect(try runToolBlocking(openssl, arguments + [directory.file("b.pem")]).contains(": OK"))
-        let refusal = #expect(throws: HarnessError.self) { try runToolBlocking(openssl, arguments + [directory.file("a.pem")]) }
+        #expect(try await runTool(openssl, arguments + [directory.file("b.pem")]).contains(": OK"))
+        let refusal = await #expect(throws: HarnessError.self) { try await runTool(openssl, arguments + [directory.file("a.pem")]) }
         #expect(refusal?.description.contains("certificate revoked") == true)
     }
 

@@ -27,12 +27,12 @@ struct CommandLineTests {
             let agent = try CommandRun.executable("outpost-agent")
 
             let caBefore = try String(contentsOfFile: fixture.caFile, encoding: .utf8)
-            let again = try CommandRun.run(aggregator, ["ca", "init", "--config", config])
+            let again = try await CommandRun.run(aggregator, ["ca", "init", "--config", config])
             #expect(again.status != 0)
             #expect(again.stderr.hasPrefix("error: ca_exists:"))
             #expect(try String(contentsOfFile: fixture.caFile, encoding: .utf8) == caBefore)
 
-            let created = try CommandRun.run(aggregator, ["token", "create", "--config", config, "--device", "meter-cli", "--ttl", "10m"])
+            let created = try await CommandRun.run(aggregator, ["token", "create", "--config", config, "--device", "meter-cli", "--ttl", "10m"])
             #expect(created.status == 0, "\(created.stderr)")
             let tokenLine = try #require(created.stdout.split(separator: "\n").first { $0.hasPrefix("token: ") })
             let token = String(tokenLine.dropFirst("token: ".count))
@@ -41,35 +41,35 @@ struct CommandLineTests {
             let enrollLine = "outpost-agent enroll --server \(fixture.serverURL) --token \(token)"
             #expect(created.stdout.contains(enrollLine))
             #expect(!created.stderr.contains(token))
-            #expect(try fixture.postgres.psql("SELECT kind FROM devices WHERE id = 'meter-cli'") == "meter")
-            #expect(try fixture.postgres.psql("SELECT actor || ' ' || target FROM audit_log WHERE action = 'enrollment_token.create'")
+            #expect(try await fixture.postgres.psql("SELECT kind FROM devices WHERE id = 'meter-cli'") == "meter")
+            #expect(try await fixture.postgres.psql("SELECT actor || ' ' || target FROM audit_log WHERE action = 'enrollment_token.create'")
                     == "cli:root device:meter-cli", "the CLI audits as the API does (run without USER here)")
-            #expect(try fixture.postgres.psql("SELECT count(*) FROM enrollment_tokens WHERE token_hash = '\(EnrollmentService.tokenHash(EnrollmentToken(token)!))'") == "1")
-            #expect(try fixture.postgres.psql("SELECT count(*) FROM enrollment_tokens WHERE token_hash LIKE '%\(token.split(separator: ".")[2])%'") == "0")
+            #expect(try await fixture.postgres.psql("SELECT count(*) FROM enrollment_tokens WHERE token_hash = '\(EnrollmentService.tokenHash(EnrollmentToken(token)!))'") == "1")
+            #expect(try await fixture.postgres.psql("SELECT count(*) FROM enrollment_tokens WHERE token_hash LIKE '%\(token.split(separator: ".")[2])%'") == "0")
 
             let configDirectory = fixture.directory.file("cli-device")
-            let badFingerprint = try CommandRun.run(agent, ["enroll", "--server", fixture.serverURL, "--token", token,
+            let badFingerprint = try await CommandRun.run(agent, ["enroll", "--server", fixture.serverURL, "--token", token,
                                                             "--ca-fingerprint", String(repeating: "0", count: 64), "--config-dir", configDirectory])
             #expect(badFingerprint.status == 4)
             #expect(badFingerprint.stderr.hasPrefix("enroll failed: fingerprint_mismatch:"))
-            let unreachable = try CommandRun.run(agent, ["enroll", "--server", "https://127.0.0.1:\(try FreePort.next())", "--token", token,
+            let unreachable = try await CommandRun.run(agent, ["enroll", "--server", "https://127.0.0.1:\(try FreePort.next())", "--token", token,
                                                          "--config-dir", configDirectory])
             #expect(unreachable.status == 3)
             #expect(unreachable.stderr.hasPrefix("enroll failed: unreachable:"))
-            let garbage = try CommandRun.run(agent, ["enroll", "--server", fixture.serverURL, "--token", "hello", "--config-dir", configDirectory])
+            let garbage = try await CommandRun.run(agent, ["enroll", "--server", fixture.serverURL, "--token", "hello", "--config-dir", configDirectory])
             #expect(garbage.status == 2)
             #expect(garbage.stderr.hasPrefix("enroll failed: invalid_token:"))
             #expect(!FileManager.default.fileExists(atPath: configDirectory + "/device.key"))
 
-            let enrolled = try CommandRun.run(agent, ["enroll", "--server", fixture.serverURL, "--token", token,
+            let enrolled = try await CommandRun.run(agent, ["enroll", "--server", fixture.serverURL, "--token", token,
                                                       "--ca-fingerprint", fixture.authority.fingerprint.hex, "--config-dir", configDirectory])
             #expect(enrolled.status == 0, "\(enrolled.stderr)")
             #expect(enrolled.stdout.hasPrefix("enrolled meter-cli: certificate "))
             #expect(try fileMode(configDirectory + "/device.key") == 0o600)
-            let check = try CommandRun.run(agent, ["check-config", "--config", configDirectory + "/agent.json"])
+            let check = try await CommandRun.run(agent, ["check-config", "--config", configDirectory + "/agent.json"])
             #expect(check.status == 0, "\(check.stdout)")
 
-            let used = try CommandRun.run(agent, ["enroll", "--server", fixture.serverURL, "--token", token, "--config-dir", configDirectory])
+            let used = try await CommandRun.run(agent, ["enroll", "--server", fixture.serverURL, "--token", token, "--config-dir", configDirectory])
             #expect(used.status == 5)
             #expect(used.stderr.hasPrefix("enroll failed: token_used:"))
             for run in [badFingerprint, unreachable, garbage, used] {

@@ -41,7 +41,7 @@ struct ConfigEndpointLimitTests {
                 _ = try await ConfigEndpointClient(server: fixture.serverURL).enroll(EnrollRequest(token: token.printed, csr: csr), trusting: caPEM)
             }
             #expect(refused?.serverCode == "rate_limited")
-            #expect(try fixture.certificateCount(device: "meter-flood") == 0)
+            #expect(try await fixture.certificateCount(device: "meter-flood") == 0)
 
             let wrongMethod = try await get("/api/v1/enroll")
             #expect(wrongMethod.status == .methodNotAllowed)

@@ -33,8 +33,8 @@ struct EnrollmentEndpointTests {
             let issued = try Certificate(pemEncoded: String(contentsOfFile: configDirectory + "/device.pem", encoding: .utf8))
             #expect(abs(issued.notValidAfter.timeIntervalSinceNow - 30 * 86_400) < 60)
             #expect(try issued.extensions.extendedKeyUsage == ExtendedKeyUsage([.clientAuth]))
-            #expect(try fixture.postgres.psql("SELECT serial FROM certificates WHERE device_id = 'meter-0001'") == response.serial)
-            #expect(try fixture.postgres.psql("SELECT used_serial FROM enrollment_tokens") == response.serial)
+            #expect(try await fixture.postgres.psql("SELECT serial FROM certificates WHERE device_id = 'meter-0001'") == response.serial)
+            #expect(try await fixture.postgres.psql("SELECT used_serial FROM enrollment_tokens") == response.serial)
 
             // Running it again with the used token fails cleanly and leaves the enrollment intact.
             let keyBefore = try String(contentsOfFile: configDirectory + "/device.key", encoding: .utf8)
@@ -74,7 +74,7 @@ struct EnrollmentEndpointTests {
                 let failures = results.compactMap { if case .failure(let error) = $0 { error } else { nil } }
                 #expect(successes.count == 1)
                 #expect(failures.map { $0.serverCode } == ["token_used"])
-                #expect(try fixture.certificateCount(device: device) == 1)
+                #expect(try await fixture.certificateCount(device: device) == 1)
             }
         } catch {
             await fixture.stop()
@@ -110,7 +110,7 @@ struct EnrollmentEndpointTests {
                     return await group.reduce(into: []) { $0.append($1) }.sorted()
                 }
                 #expect(outcomes == ["ok", "token_used"])
-                #expect(try fixture.certificateCount(device: device) == 1)
+                #expect(try await fixture.certificateCount(device: device) == 1)
             }
         } catch {
             await fixture.stop()
@@ -142,7 +142,7 @@ struct EnrollmentEndpointTests {
             let used = try await fixture.makeToken(device: "meter-used")
             #expect(try await enroll(used, csrFor: "meter-used") == nil)
             #expect(try await enroll(used, csrFor: "meter-used") == "token_used")
-            #expect(try fixture.certificateCount(device: "meter-used") == 1)
+            #expect(try await fixture.certificateCount(device: "meter-used") == 1)
 
             let mismatch = try await fixture.makeToken(device: "meter-mine")
             #expect(try await enroll(mismatch, csrFor: "meter-other") == "subject_mismatch")
@@ -150,10 +150,10 @@ struct EnrollmentEndpointTests {
             let forged = EnrollmentToken(device: DeviceID("meter-mine")!, secret: Array(repeating: 7, count: 32),
                                          caFingerprint: fixture.authority.fingerprint)
             #expect(try await enroll(forged, csrFor: "meter-mine") == "invalid_token")
-            #expect(try fixture.certificateCount(device: "meter-exp") == 0)
-            #expect(try fixture.certificateCount(device: "meter-mine") == 0)
-            #expect(try fixture.certificateCount(device: "meter-other") == 0)
-            #expect(try fixture.postgres.psql("SELECT used_at IS NULL FROM enrollment_tokens t WHERE device_id = 'meter-mine'") == "t")
+            #expect(try await fixture.certificateCount(device: "meter-exp") == 0)
+            #expect(try await fixture.certificateCount(device: "meter-mine") == 0)
+            #expect(try await fixture.certificateCount(device: "meter-other") == 0)
+            #expect(try await fixture.postgres.psql("SELECT used_at IS NULL FROM enrollment_tokens t WHERE device_id = 'meter-mine'") == "t")
             // The refused token still works for the right CSR.
             #expect(try await enroll(mismatch, csrFor: "meter-mine") == nil)
 
@@ -195,7 +195,7 @@ struct EnrollmentEndpointTests {
             #expect(try credentials.currentCertificate().serialNumber.hex == renewed.serial)
             #expect(try fileMode(credentials.keyFile) == 0o640)
             #expect(DeviceCredentials.readingGroup(of: credentials.keyFile) == group)
-            #expect(try fixture.certificateCount(device: "meter-renew") == 2)
+            #expect(try await fixture.certificateCount(device: "meter-renew") == 2)
 
             let client = ConfigEndpointClient(server: fixture.serverURL)
             let caPEM = Array(FileManager.default.contents(atPath: credentials.caFile)!)
@@ -214,7 +214,7 @@ struct EnrollmentEndpointTests {
             _ = try await fixture.certificates.revokeDevice("meter-renew")
             let revoked = await #expect(throws: EnrollmentError.self) { _ = try await renewer.renewOnce() }
             #expect(revoked?.serverCode == "revoked")
-            #expect(try fixture.certificateCount(device: "meter-renew") == 2)
+            #expect(try await fixture.certificateCount(device: "meter-renew") == 2)
         } catch {
             await fixture.stop()
             throw error
@@ -243,9 +243,9 @@ struct IdentitySchemaTests {
                                    notAfter: Date().addingTimeInterval(3600)),
                 notBefore: Date())
             #expect(try await fixture.certificates.revokedCertificates().isEmpty)
-            try fixture.postgres.psql("DELETE FROM devices WHERE id = 'meter-gone'")
+            try await fixture.postgres.psql("DELETE FROM devices WHERE id = 'meter-gone'")
             #expect(try await fixture.certificates.revokedCertificates().map(\.serial) == ["0a0b0c"])
-            #expect(try fixture.postgres.psql("SELECT count(*) FROM enrollment_tokens") == "0")
+            #expect(try await fixture.postgres.psql("SELECT count(*) FROM enrollment_tokens") == "0")
         } catch {
             await fixture.stop()
             throw error

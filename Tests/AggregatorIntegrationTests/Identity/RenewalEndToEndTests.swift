@@ -81,7 +81,7 @@ struct RenewalEndToEndTests {
             #expect(Set(certificates.map(\.serial)).count == certificates.count)
             #expect(reconnects >= 2)
             #expect(Set(service.payloads.compactMap(Int.init)) == Set(1...seq))
-            #expect(try fixture.identity.certificateCount(device: "meter-r") >= 3)
+            #expect(try await fixture.identity.certificateCount(device: "meter-r") >= 3)
             #expect(try fileMode(configuration.mqtt.keyFile) == 0o600)
             #expect(logs.leaks([try String(contentsOfFile: configuration.mqtt.keyFile, encoding: .utf8)]).isEmpty)
         } catch {

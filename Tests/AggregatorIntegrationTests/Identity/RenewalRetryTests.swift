@@ -31,7 +31,7 @@ struct RenewalRetryTests {
             let issued = try await renewer.client.renew(RenewRequest(csr: csr), trusting: caPEM, certificateFile: credentials.certificateFile,
                                                         keyFile: credentials.keyFile)
             try credentials.keepPending(issued)
-            #expect(try fixture.certificateCount(device: "meter-retry") == 2)
+            #expect(try await fixture.certificateCount(device: "meter-retry") == 2)
             #expect(try credentials.currentCertificate().serialNumber.hex == enrolled.serial)
 
             // The retry installs that certificate and asks for nothing.
@@ -39,13 +39,13 @@ struct RenewalRetryTests {
             #expect(retried.serial == issued.serial)
             #expect(try credentials.currentCertificate().serialNumber.hex == issued.serial)
             #expect(try credentials.currentCertificate().publicKey == key.publicKey)
-            #expect(try fixture.certificateCount(device: "meter-retry") == 2)
+            #expect(try await fixture.certificateCount(device: "meter-retry") == 2)
             #expect(access(credentials.pendingKeyFile, F_OK) != 0 && access(credentials.pendingCertificateFile, F_OK) != 0)
 
             // A later renewal makes a new key and a third certificate.
             let next = try await renewer.renewOnce()
             #expect(next.serial != issued.serial)
-            #expect(try fixture.certificateCount(device: "meter-retry") == 3)
+            #expect(try await fixture.certificateCount(device: "meter-retry") == 3)
         } catch {
             await fixture.stop()
             throw error
@@ -66,14 +66,14 @@ struct RenewalRetryTests {
             let running = Task { try await renewer.run() }
             var installed = renewer.installed.makeAsyncIterator()
             try await Task.sleep(for: .milliseconds(300))
-            #expect(try fixture.certificateCount(device: "meter-now") == 1)
+            #expect(try await fixture.certificateCount(device: "meter-now") == 1)
             renewer.renewNow()
             let first = await installed.next()
             running.cancel()
             let renewed = try #require(first)
             #expect(renewed.serial != enrolled.serial)
             #expect(try renewer.credentials.currentCertificate().serialNumber.hex == renewed.serial)
-            #expect(try fixture.certificateCount(device: "meter-now") == 2)
+            #expect(try await fixture.certificateCount(device: "meter-now") == 2)
         } catch {
             await fixture.stop()
             throw error

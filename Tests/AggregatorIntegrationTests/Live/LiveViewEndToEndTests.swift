@@ -16,9 +16,9 @@ struct LiveViewEndToEndTests {
     static let device = "cam-live"
 
     /// A 10 s H.264 baseline clip of ffmpeg's testsrc2, 30 fps, a keyframe every second.
-    static func clip(in directory: String) throws -> String {
+    static func clip(in directory: String) async throws -> String {
         let path = (directory as NSString).appendingPathComponent("testsrc2.h264")
-        try runToolBlocking(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
+        try await runTool(locateTool("ffmpeg"), ["-hide_banner", "-loglevel", "error", "-f", "lavfi", "-i", "testsrc2=size=320x240:rate=30",
                                           "-t", "10", "-c:v", "libx264", "-profile:v", "baseline", "-pix_fmt", "yuv420p", "-g", "30",
                                           "-bf", "0", "-f", "h264", path])
         return path
@@ -29,7 +29,7 @@ struct LiveViewEndToEndTests {
                            _ body: (FleetFixture, JanusFixture, ServerProcess, LiveKeys) async throws -> Void) async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-live")
         defer { directory.remove() }
-        let clip = try clip(in: directory.path)
+        let clip = try await clip(in: directory.path)
         let janus = try await JanusFixture(directory: directory.path, settings: LiveSettings(
             mediaAddress: "127.0.0.1", rtpPortRange: "47000-47999", idleTimeoutSeconds: idleTimeout, checkIntervalSeconds: 1))
         do {
@@ -37,11 +37,11 @@ struct LiveViewEndToEndTests {
                 let postgres = fleet.broker.identity.postgres
                 let agent = try await fleet.startAgent(device, streams: ["camera": .file(path: clip, framesPerSecond: 30, loop: true)],
                                                        logLevel: .debug)
-                _ = try postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(device)'")
+                _ = try await postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(device)'")
                 try await waitUntil(timeout: .seconds(60), "\(device) online") {
-                    try postgres.psql("SELECT status FROM devices WHERE id = '\(device)'") == "online"
+                    try await postgres.psql("SELECT status FROM devices WHERE id = '\(device)'") == "online"
                 }
-                try await body(fleet, janus, agent, try LiveKeys(postgres: postgres))
+                try await body(fleet, janus, agent, try await LiveKeys(postgres: postgres))
             }
         } catch {
             print("--- janus log (tail) ---\n\(janus.process.log.suffix(4_000))")
@@ -65,9 +65,9 @@ struct LiveViewEndToEndTests {
                 let mountpoint = try #require(started.json["mountpoint"]?.intValue)
                 #expect(started.json["reused"]?.boolValue == false)
                 #expect(started.json["janusPath"]?.stringValue == "/api/v1/live/janus")
-                let key = try #require(try keys.all().first)
+                let key = try #require(try await keys.all().first)
                 keyToFind = key
-                #expect(try keys.all().count == 1)
+                #expect(try await keys.all().count == 1)
                 #expect(!started.text.contains(key))
 
                 let gateway = JanusClient(baseURL: janus.settings.janusUrl!, secrets: janus.secrets)
@@ -112,13 +112,13 @@ struct LiveViewEndToEndTests {
                 #expect(again.status == 200)
                 #expect(again.json["mountpoint"]?.intValue == mountpoint)
                 #expect(again.json["reused"]?.boolValue == true)
-                #expect(try fleet.broker.identity.postgres.psql("SELECT count(*) FROM commands WHERE name = 'start_stream'") == "1")
+                #expect(try await fleet.broker.identity.postgres.psql("SELECT count(*) FROM commands WHERE name = 'start_stream'") == "1")
 
                 // The key is redacted wherever commands are kept or shown.
                 let postgres = fleet.broker.identity.postgres
-                #expect(try postgres.psql("SELECT args->>'srtpKey' FROM commands WHERE name = 'start_stream'") == SRTPKeyText.redactedKey)
-                #expect(try postgres.psql("SELECT count(*) FROM commands WHERE args::text LIKE '%' || '\(key)' || '%'") == "0")
-                #expect(try postgres.psql("SELECT count(*) FROM audit_log WHERE details::text LIKE '%' || '\(key)' || '%'") == "0")
+                #expect(try await postgres.psql("SELECT args->>'srtpKey' FROM commands WHERE name = 'start_stream'") == SRTPKeyText.redactedKey)
+                #expect(try await postgres.psql("SELECT count(*) FROM commands WHERE args::text LIKE '%' || '\(key)' || '%'") == "0")
+                #expect(try await postgres.psql("SELECT count(*) FROM audit_log WHERE details::text LIKE '%' || '\(key)' || '%'") == "0")
                 let listed = try await fleet.api.send(.GET, "/api/v1/devices/\(Self.device)/commands", token: viewer)
                 #expect(listed.status == 200)
                 #expect(!listed.text.contains(key))
@@ -150,7 +150,7 @@ struct LiveViewEndToEndTests {
                 let metricsText = metrics.body.map { String(buffer: $0) } ?? ""
                 #expect(metricsText.contains("outpost_live_events_total{event=\"refused\",reason=\"\"} 5"), "\(metricsText.suffix(2_000))")
                 // The session belongs to the caller that created it: another caller's token, even an admin's, cannot use it.
-                #expect(try postgres.psql("SELECT count(*) FROM live_relay_sessions WHERE janus_session = \(sessionID)") == "1")
+                #expect(try await postgres.psql("SELECT count(*) FROM live_relay_sessions WHERE janus_session = \(sessionID)") == "1")
                 for (path, json) in [("/api/v1/live/janus/\(sessionID)", ["janus": "keepalive", "transaction": "t6"] as JSONValue),
                                      ("/api/v1/live/janus/\(sessionID)/\(handleID)",
                                       ["janus": "message", "transaction": "t7", "body": ["request": "watch", "id": .number(Double(mountpoint))]]),
@@ -164,7 +164,7 @@ struct LiveViewEndToEndTests {
                 #expect(try await fleet.api.send(.POST, "/api/v1/live/janus/\(sessionID)", token: viewer,
                                                  json: ["janus": "keepalive", "transaction": "t9"]).json["janus"] == "ack")
                 _ = try await fleet.api.send(.POST, "/api/v1/live/janus/\(sessionID)", token: viewer, json: ["janus": "destroy", "transaction": "t5"])
-                #expect(try postgres.psql("SELECT count(*) FROM live_relay_sessions") == "0")
+                #expect(try await postgres.psql("SELECT count(*) FROM live_relay_sessions") == "0")
 
                 // Stop: an operator's call; the mountpoint goes, the agent's stream ends.
                 let refused = try await fleet.api.send(.DELETE, "/api/v1/devices/\(Self.device)/live", token: viewer)
@@ -174,7 +174,7 @@ struct LiveViewEndToEndTests {
                 #expect(try await gateway.mountpointInfo(id: mountpoint) == nil)
                 #expect(try await fleet.api.send(.GET, "/api/v1/devices/\(Self.device)/live", token: viewer).status == 404)
                 try await waitUntil(timeout: .seconds(30), "the agent's stream stopped") {
-                    try postgres.psql("SELECT status FROM commands WHERE name = 'stop_stream'") == "succeeded"
+                    try await postgres.psql("SELECT status FROM commands WHERE name = 'stop_stream'") == "succeeded"
                 }
                 #expect(!agent.log.contains(key), "the agent's log holds the key")
                 #expect(agent.log.contains("start_stream"), "the agent's debug log was read")
@@ -203,8 +203,8 @@ struct LiveViewEndToEndTests {
                 try await gateway.mountpointInfo(id: mountpoint) == nil
             }
             let postgres = fleet.broker.identity.postgres
-            #expect(try postgres.psql("SELECT count(*) FROM live_sessions") == "0")
-            let reason = try postgres.psql("SELECT details->>'reason' FROM audit_log WHERE action = 'live.stop'")
+            #expect(try await postgres.psql("SELECT count(*) FROM live_sessions") == "0")
+            let reason = try await postgres.psql("SELECT details->>'reason' FROM audit_log WHERE action = 'live.stop'")
             #expect(["device_offline", "no_media", "no_viewers"].contains(reason), "\(reason)")
         }
     }
@@ -215,9 +215,9 @@ struct LiveViewEndToEndTests {
 struct LiveKeys {
     let postgres: PostgresServer
 
-    init(postgres: PostgresServer) throws {
+    init(postgres: PostgresServer) async throws {
         self.postgres = postgres
-        _ = try postgres.psql("""
+        _ = try await postgres.psql("""
             CREATE TABLE test_srtp_keys (key text NOT NULL);
             CREATE FUNCTION test_keep_srtp_key() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
@@ -228,7 +228,7 @@ struct LiveKeys {
             """)
     }
 
-    func all() throws -> [String] {
-        try postgres.psql("SELECT key FROM test_srtp_keys").split(separator: "\n").map(String.init)
+    func all() async throws -> [String] {
+        try await postgres.psql("SELECT key FROM test_srtp_keys").split(separator: "\n").map(String.init)
     }
 }

@@ -31,14 +31,14 @@ struct BackupTests {
     static func roundTrip(fixture: IdentityFixture, target: TemporaryDirectory, fresh: PostgresServer) async throws {
         // A fleet's state: a device with a certificate that is revoked, an API key, audit rows.
         _ = try await fixture.makeToken(device: "meter-keep")
-        try fixture.postgres.psql("""
+        try await fixture.postgres.psql("""
             INSERT INTO devices (id) VALUES ('meter-gone') ON CONFLICT DO NOTHING;
             UPDATE devices SET revoked_at = now() WHERE id = 'meter-gone';
             INSERT INTO audit_log (actor, action, target) VALUES ('cli:root', 'device.revoke', 'device:meter-gone')
             """)
         // A running stream's SRTP key, in a recorder's relay and a live session: never in a backup.
         let srtpKey = "c3J0cC1rZXktbmV2ZXItaW4tYS1iYWNrdXAtMDEyMzQ1"
-        try fixture.postgres.psql("""
+        try await fixture.postgres.psql("""
             INSERT INTO devices (id, kind) VALUES ('cam-live', 'camera');
             INSERT INTO media_relays (device, owner, srtp_key, offer) VALUES ('cam-live', 'a1', '\(srtpKey)', 'v=0');
             INSERT INTO live_sessions (device, mountpoint, rtp_port, rtcp_port, start_command, started_by, srtp_key, media_host)
@@ -98,12 +98,12 @@ struct BackupTests {
         for query in ["SELECT string_agg(id || ':' || (revoked_at IS NOT NULL)::text, ',' ORDER BY id) FROM devices",
                       "SELECT count(*) FROM enrollment_tokens", "SELECT count(*) FROM schema_migrations",
                       "SELECT string_agg(action || '@' || target, ',' ORDER BY id) FROM audit_log"] {
-            #expect(try fresh.psql(query) == fixture.postgres.psql(query), "\(query)")
+            #expect(try await fresh.psql(query) == fixture.postgres.psql(query), "\(query)")
         }
-        #expect(try fresh.psql("SELECT revoked_at IS NOT NULL FROM devices WHERE id = 'meter-gone'") == "t")
+        #expect(try await fresh.psql("SELECT revoked_at IS NOT NULL FROM devices WHERE id = 'meter-gone'") == "t")
         // The key tables came back empty (their definitions restored), the source's rows untouched.
-        #expect(try fresh.psql("SELECT (SELECT count(*) FROM media_relays) || ',' || (SELECT count(*) FROM live_sessions)") == "0,0")
-        #expect(try fixture.postgres.psql("SELECT count(*) FROM media_relays WHERE srtp_key = '\(srtpKey)'") == "1")
+        #expect(try await fresh.psql("SELECT (SELECT count(*) FROM media_relays) || ',' || (SELECT count(*) FROM live_sessions)") == "0,0")
+        #expect(try await fixture.postgres.psql("SELECT count(*) FROM media_relays WHERE srtp_key = '\(srtpKey)'") == "1")
 
         // A second restore over it is refused unless asked to overwrite.
         #expect(throws: BackupError(.wouldOverwrite, "")) {
@@ -122,11 +122,11 @@ struct BackupTests {
             #expect(decommission.status == 200, "\(decommission.text)")
             let old = fleet.broker.identity.postgres
             try await waitUntil(timeout: .seconds(60), "readings of both agents stored") {
-                try old.psql("SELECT count(DISTINCT device) FROM readings WHERE device IN ('meter-a', 'meter-b')") == "2"
+                try await old.psql("SELECT count(DISTINCT device) FROM readings WHERE device IN ('meter-a', 'meter-b')") == "2"
             }
             // Cold backup: the aggregator stops (agents keep capturing and buffering), then backup.
             await fleet.stopAggregator()
-            let storedBefore = Int(try old.psql("SELECT count(*) FROM readings")) ?? 0
+            let storedBefore = Int(try await old.psql("SELECT count(*) FROM readings")) ?? 0
             let configPath = fleet.broker.identity.directory.file("aggregator.json")
             try Self.writeConfig(fleet.configuration, to: configPath)
             let archive = fleet.broker.identity.directory.file("outpost.backup")
@@ -144,10 +144,10 @@ struct BackupTests {
                 try Self.writeConfig(configuration, to: configPath)
                 let restored = try BackupArchive.restore(archive: archive, configPath: configPath, passphrase: nil, overwrite: true)
                 #expect(restored.contains("ca") && restored.contains("database.dump"))
-                #expect(try fresh.psql("SELECT count(*) FROM readings") == "\(storedBefore)")
+                #expect(try await fresh.psql("SELECT count(*) FROM readings") == "\(storedBefore)")
 
                 // Restored rows keep their received_at: new readings are those received after this.
-                let restartedAt = try fresh.psql("SELECT now()")
+                let restartedAt = try await fresh.psql("SELECT now()")
                 let loaded = try ConfigLoader(environment: [:]).load(AggregatorConfiguration.self, path: configPath)
                 var logger = Logger(label: "aggregator.restored")
                 logger.logLevel = .notice
@@ -167,20 +167,20 @@ struct BackupTests {
                                                   logPath: directory.file("device-meter-a/agent-again.log"))
                     restarted.append(again)
                     try await waitUntil(timeout: .seconds(90), "readings after the restore from both agents") {
-                        try fresh.psql("""
+                        try await fresh.psql("""
                             SELECT count(DISTINCT device) FROM readings WHERE device IN ('meter-a', 'meter-b')
                               AND received_at > '\(restartedAt)'::timestamptz
                             """) == "2"
                     }
                     // Exactly once: per buffer, seq 1...max all there (no gap, so nothing lost), each once (the key).
                     try await waitUntil(timeout: .seconds(60), "no gaps in any buffer's seq") {
-                        try fresh.psql("""
+                        try await fresh.psql("""
                             SELECT count(*) FROM (SELECT device, buffer FROM readings WHERE device IN ('meter-a', 'meter-b')
                               GROUP BY device, buffer HAVING count(*) <> max(seq) OR count(*) <> count(DISTINCT seq)) gaps
                             """) == "0"
                     }
-                    #expect(Int(try fresh.psql("SELECT count(*) FROM readings")) ?? 0 > storedBefore)
-                    #expect(try fresh.psql("SELECT revoked_at IS NOT NULL FROM devices WHERE id = 'meter-x'") == "t")
+                    #expect(Int(try await fresh.psql("SELECT count(*) FROM readings")) ?? 0 > storedBefore)
+                    #expect(try await fresh.psql("SELECT revoked_at IS NOT NULL FROM devices WHERE id = 'meter-x'") == "t")
                     let devices = try await fleet.api.send(.GET, "/api/v1/devices?limit=10", token: admin)
                     #expect(devices.status == 200, "the API key from before the backup works: \(devices.text)")
                     #expect(devices.text.contains("meter-a") && devices.text.contains("meter-b"))

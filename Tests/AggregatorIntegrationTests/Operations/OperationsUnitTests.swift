@@ -70,9 +70,9 @@ struct OperationsUnitTests {
     }
 
     @Test("certificate expiry: the first certificate of a PEM file, as openssl wrote it")
-    func certificateExpiry() throws {
+    func certificateExpiry() async throws {
         let directory = try TemporaryDirectory()
-        _ = try runToolBlocking("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3",
+        _ = try await runTool("/usr/bin/openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "3",
                                             "-subj", "/CN=expiry", "-keyout", directory.file("k.pem"), "-out", directory.file("c.pem")])
         let pem = try String(contentsOfFile: directory.file("c.pem"), encoding: .utf8)
         let notAfter = try #require(ExpiryWatch.notAfter(pem: "junk before\n" + pem + pem))

@@ -10,7 +10,7 @@ struct MediaRelaySweepTests {
     func sweepsLapsedRelays() async throws {
         try await APITestEnvironment.with { env in
             let relays = MediaRelaysStore(client: env.client, logger: Logger(label: "test.relays"))
-            _ = try env.psql("""
+            _ = try await env.psql("""
                 INSERT INTO devices (id, kind) VALUES ('cam-live', 'camera'), ('cam-late', 'camera'), ('cam-dead', 'camera'),
                     ('cam-gone', 'camera'), ('cam-moved', 'camera');
                 INSERT INTO recording_claims (device, owner, heartbeat_at) VALUES
@@ -21,10 +21,10 @@ struct MediaRelaySweepTests {
                 try await relays.publish(device: device, owner: "a1", srtpKey: "key-\(device)", offer: "v=0")
             }
             #expect(try await relays.sweepLapsed() == 3)
-            #expect(try env.psql("SELECT string_agg(device, ',' ORDER BY device) FROM media_relays") == "cam-late,cam-live")
+            #expect(try await env.psql("SELECT string_agg(device, ',' ORDER BY device) FROM media_relays") == "cam-late,cam-live")
             #expect(try await relays.sweepLapsed() == 0)
             // The hourly maintenance sweeps too (every aggregator, recording on or not).
-            _ = try env.psql("UPDATE recording_claims SET heartbeat_at = now() - interval '1 hour' WHERE device = 'cam-late'")
+            _ = try await env.psql("UPDATE recording_claims SET heartbeat_at = now() - interval '1 hour' WHERE device = 'cam-late'")
             let database = try Database(settings: PostgresSettings(port: env.postgres.port, username: env.postgres.user,
                                                                    database: env.postgres.database),
                                         logger: Logger(label: "test.schema"))
@@ -33,7 +33,7 @@ struct MediaRelaySweepTests {
             let schema = SchemaService(database: database, migrationsDirectory: APITestEnvironment.migrationsDirectory,
                                        settings: ReadingsSettings(), readiness: SchemaReadiness(), logger: Logger(label: "test.schema"))
             try await schema.maintain()
-            #expect(try env.psql("SELECT string_agg(device, ',' ORDER BY device) FROM media_relays") == "cam-live")
+            #expect(try await env.psql("SELECT string_agg(device, ',' ORDER BY device) FROM media_relays") == "cam-live")
         }
     }
 }

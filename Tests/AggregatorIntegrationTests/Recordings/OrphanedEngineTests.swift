@@ -116,7 +116,7 @@ struct OrphanedEngineTests {
             let engines = (env.recordingsDirectory as NSString).appendingPathComponent(".engine")
             try FileManager.default.createDirectory(atPath: deviceDirectory, withIntermediateDirectories: true)
             try FileManager.default.createDirectory(atPath: engines, withIntermediateDirectories: true)
-            try env.psql("INSERT INTO devices (id, kind) VALUES ('\(Self.device)', 'camera')")
+            try await env.psql("INSERT INTO devices (id, kind) VALUES ('\(Self.device)', 'camera')")
             let record = (engines as NSString).appendingPathComponent("\(Self.device).pid")
             let engine = try EngineProcess(
                 executable: settings.ffmpegPath,
@@ -128,7 +128,7 @@ struct OrphanedEngineTests {
                 record: (path: record, device: Self.device, runPrefix: "1700000000000-"))
             defer { kill(engine.pid, SIGKILL); _ = engine.isRunning }
             // The killed aggregator had opened the first segment's row.
-            try env.psql("""
+            try await env.psql("""
                 INSERT INTO recordings (device, started_at, ended_at, duration_ms, bytes, path, state)
                 VALUES ('\(Self.device)', now(), now(), 0, 0, '\(Self.device)/1700000000000-000000.mp4', 'recording')
                 """)
@@ -145,7 +145,7 @@ struct OrphanedEngineTests {
             #expect(engine.exitStatus & 0x7f == 0, "ffmpeg exited by itself after SIGTERM (status \(engine.exitStatus))")
             #expect(!FileManager.default.fileExists(atPath: record))
 
-            let rows = try env.psql("SELECT path || ' ' || state || ' ' || duration_ms || ' ' || coalesce(thumbnail_path, '-') FROM recordings ORDER BY path")
+            let rows = try await env.psql("SELECT path || ' ' || state || ' ' || duration_ms || ' ' || coalesce(thumbnail_path, '-') FROM recordings ORDER BY path")
                 .split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
             let files = try FileManager.default.contentsOfDirectory(atPath: deviceDirectory).filter { $0.hasSuffix(".mp4") }.sorted()
             #expect(files.count >= 3, "\(files)")
@@ -183,14 +183,14 @@ struct KilledAggregatorEngineTests {
     func nextStartEndsTheOrphan() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-killed")
         defer { directory.remove() }
-        let clip = try RecordingEndToEndTests.clip(in: directory.path)
+        let clip = try await RecordingEndToEndTests.clip(in: directory.path)
         let recordings = directory.file("recordings")
         try await FleetFixture.with { fleet in
             let postgres = fleet.broker.identity.postgres
             _ = try await fleet.startAgent(Self.device, streams: ["camera": .file(path: clip, framesPerSecond: 30, loop: true)])
-            _ = try postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(Self.device)'")
+            _ = try await postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(Self.device)'")
             try await waitUntil(timeout: .seconds(60), "\(Self.device) online") {
-                try postgres.psql("SELECT status FROM devices WHERE id = '\(Self.device)'") == "online"
+                try await postgres.psql("SELECT status FROM devices WHERE id = '\(Self.device)'") == "online"
             }
             // The in-process aggregator does not record; `a2`, a process, does.
             var configuration = fleet.configuration
@@ -207,17 +207,17 @@ struct KilledAggregatorEngineTests {
                 try ServerProcess(name: "outpost-aggregator a2", executable: try AggregatorFixture.binary, arguments: ["serve", "--config", configPath],
                                   logPath: directory.file("aggregator-a2-\(run).log"))
             }
-            _ = try postgres.psql("INSERT INTO recording_settings (device, mode, updated_by) VALUES ('\(Self.device)', 'continuous', 'test')")
+            _ = try await postgres.psql("INSERT INTO recording_settings (device, mode, updated_by) VALUES ('\(Self.device)', 'continuous', 'test')")
             var aggregator = try start(1)
             do {
-                func complete() throws -> [String] {
-                    try postgres.psql("SELECT path FROM recordings WHERE state = 'complete' ORDER BY path").split(separator: "\n").map(String.init)
+                func complete() async throws -> [String] {
+                    try await postgres.psql("SELECT path FROM recordings WHERE state = 'complete' ORDER BY path").split(separator: "\n").map(String.init)
                 }
-                try await waitUntil(timeout: .seconds(90), "two segments recorded by a2") { try complete().count >= 2 }
+                try await waitUntil(timeout: .seconds(90), "two segments recorded by a2") { try await complete().count >= 2 }
                 let engines = RecordingEndToEndTests.enginePIDs(directory: recordings)
                 #expect(engines.count == 1)
                 let orphan = try #require(engines.first)
-                let oldRun = try #require(try complete().first.map { String($0.split(separator: "/")[1].prefix { $0 != "-" }) })
+                let oldRun = try #require(try await complete().first.map { String($0.split(separator: "/")[1].prefix { $0 != "-" }) })
 
                 await aggregator.crash()
                 try await Task.sleep(for: .seconds(1))
@@ -228,11 +228,11 @@ struct KilledAggregatorEngineTests {
                     !Self.alive(orphan)
                 }
                 try await waitUntil(timeout: .seconds(90), "a new run's segments") {
-                    try complete().filter { !$0.hasPrefix("\(Self.device)/\(oldRun)-") }.count >= 2
+                    try await complete().filter { !$0.hasPrefix("\(Self.device)/\(oldRun)-") }.count >= 2
                 }
                 #expect(aggregator.log.contains("orphaned media engine ended"), "\(aggregator.log.suffix(3_000))")
                 // Every row of the old run is finished: complete with its file, or removed as partial.
-                let old = try postgres.psql("SELECT path || ' ' || state FROM recordings WHERE path LIKE '\(Self.device)/\(oldRun)-%' ORDER BY path")
+                let old = try await postgres.psql("SELECT path || ' ' || state FROM recordings WHERE path LIKE '\(Self.device)/\(oldRun)-%' ORDER BY path")
                     .split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
                 #expect(old.count >= 2)
                 for row in old {

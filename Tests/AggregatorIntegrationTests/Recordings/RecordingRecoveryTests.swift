@@ -45,34 +45,34 @@ struct RecordingRecoveryTests {
             settings.ffprobePath = try locateTool("ffprobe")
             let library = RecordingLibrary(settings: settings, store: RecordingsStore(client: env.client, logger: Logger(label: "test")),
                                            metrics: env.metrics, logger: Logger(label: "test.recovery"))
-            try env.psql("INSERT INTO devices (id, kind) VALUES ('\(Self.device)', 'camera')")
+            try await env.psql("INSERT INTO devices (id, kind) VALUES ('\(Self.device)', 'camera')")
             for name in names + ["1700000000000-000009.mp4"] {
-                try env.psql("""
+                try await env.psql("""
                     INSERT INTO recordings (device, started_at, ended_at, duration_ms, bytes, path, state)
                     VALUES ('\(Self.device)', now() - interval '10 minutes', now() - interval '10 minutes', 0, 0, '\(Self.device)/\(name)', 'recording')
                     """)
             }
-            func states() throws -> [String] {
-                try env.psql("SELECT state || ':' || coalesce(deleted_reason, '-') FROM recordings ORDER BY path").split(separator: "\n").map(String.init)
+            func states() async throws -> [String] {
+                try await env.psql("SELECT state || ':' || coalesce(deleted_reason, '-') FROM recordings ORDER BY path").split(separator: "\n").map(String.init)
             }
 
             // The files were written just now: an engine may still be writing them.
             #expect(try await library.finishAbandoned(owner: "a1", except: [], staleAfter: 15) == 1, "only the row without a file")
-            #expect(try states() == ["recording:-", "recording:-", "recording:-", "missing:-"])
+            #expect(try await states() == ["recording:-", "recording:-", "recording:-", "missing:-"])
 
             let old = Date().addingTimeInterval(-600)
             for name in names {
                 try FileManager.default.setAttributes([.modificationDate: old], ofItemAtPath: (directory as NSString).appendingPathComponent(name))
             }
             // Another aggregator records the camera (fresh claim), or this one does (`except`): left alone.
-            try env.psql("INSERT INTO recording_claims (device, owner) VALUES ('\(Self.device)', 'a2')")
+            try await env.psql("INSERT INTO recording_claims (device, owner) VALUES ('\(Self.device)', 'a2')")
             #expect(try await library.finishAbandoned(owner: "a1", except: [], staleAfter: 15) == 0)
-            try env.psql("UPDATE recording_claims SET heartbeat_at = now() - interval '1 minute'")
+            try await env.psql("UPDATE recording_claims SET heartbeat_at = now() - interval '1 minute'")
             #expect(try await library.finishAbandoned(owner: "a1", except: [Self.device], staleAfter: 15) == 0)
 
             #expect(try await library.finishAbandoned(owner: "a1", except: [], staleAfter: 15) == 3)
-            #expect(try states() == ["complete:-", "complete:-", "deleted:partial", "missing:-"])
-            let complete = try env.psql("SELECT path || ' ' || thumbnail_path || ' ' || duration_ms || ' ' || bytes FROM recordings WHERE state = 'complete' ORDER BY path")
+            #expect(try await states() == ["complete:-", "complete:-", "deleted:partial", "missing:-"])
+            let complete = try await env.psql("SELECT path || ' ' || thumbnail_path || ' ' || duration_ms || ' ' || bytes FROM recordings WHERE state = 'complete' ORDER BY path")
                 .split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
             for row in complete {
                 let file = (env.recordingsDirectory as NSString).appendingPathComponent(row[0])

@@ -18,7 +18,7 @@ struct RecordingWithLiveViewTests {
     func oneStreamFeedsBoth() async throws {
         let directory = try TemporaryDirectory(prefix: "outpost-rec-live")
         defer { directory.remove() }
-        let clip = try RecordingEndToEndTests.clip(in: directory.path)
+        let clip = try await RecordingEndToEndTests.clip(in: directory.path)
         let recordings = directory.file("recordings")
         let janus = try await JanusFixture(directory: directory.path, settings: LiveSettings(
             mediaAddress: "127.0.0.1", rtpPortRange: "47000-47999", idleTimeoutSeconds: 60, checkIntervalSeconds: 1))
@@ -31,15 +31,15 @@ struct RecordingWithLiveViewTests {
             }) { fleet in
                 let postgres = fleet.broker.identity.postgres
                 _ = try await fleet.startAgent(Self.device, streams: ["camera": .file(path: clip, framesPerSecond: 30, loop: true)])
-                _ = try postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(Self.device)'")
+                _ = try await postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(Self.device)'")
                 try await waitUntil(timeout: .seconds(60), "\(Self.device) online") {
-                    try postgres.psql("SELECT status FROM devices WHERE id = '\(Self.device)'") == "online"
+                    try await postgres.psql("SELECT status FROM devices WHERE id = '\(Self.device)'") == "online"
                 }
                 let operatorKey = try await fleet.apiKey(.operator), viewer = try await fleet.apiKey(.viewer)
                 #expect(try await fleet.api.send(.PUT, "/api/v1/devices/\(Self.device)/recording", token: operatorKey,
                                                  json: ["mode": "continuous"]).status == 200)
-                func segments() throws -> Int { Int(try postgres.psql("SELECT count(*) FROM recordings WHERE state = 'complete'")) ?? 0 }
-                try await waitUntil(timeout: .seconds(60), "the first segment") { try segments() >= 1 }
+                func segments() async throws -> Int { Int(try await postgres.psql("SELECT count(*) FROM recordings WHERE state = 'complete'")) ?? 0 }
+                try await waitUntil(timeout: .seconds(60), "the first segment") { try await segments() >= 1 }
 
                 let started = try await fleet.api.send(.POST, "/api/v1/devices/\(Self.device)/live", token: viewer, json: [:])
                 #expect(started.status == 201, "\(started.text)")
@@ -51,25 +51,25 @@ struct RecordingWithLiveViewTests {
                 let info = try #require(try await gateway.mountpointInfo(id: mountpoint))
                 #expect(info.srtp)
                 #expect(info.fmtp?.contains("sprop-parameter-sets=") == true)
-                #expect(try postgres.psql("SELECT count(*) FROM commands WHERE name = 'start_stream'") == "1", "one stream from the camera")
+                #expect(try await postgres.psql("SELECT count(*) FROM commands WHERE name = 'start_stream'") == "1", "one stream from the camera")
                 // The relay reports what it receives to the agent (the engine and Janus send no receiver reports).
                 var stats = ""
                 try await waitUntil(timeout: .seconds(30), "the relay's receiver reports at the agent") {
-                    stats = try postgres.psql("""
+                    stats = try await postgres.psql("""
                         SELECT data FROM device_events WHERE device = '\(Self.device)' AND kind = 'stream_stats' ORDER BY ts DESC LIMIT 1
                         """)
                     guard let data = try? JSONDecoder().decode(JSONValue.self, from: Data(stats.utf8)) else { return false }
                     return (data["receiverReports"]?.intValue ?? 0) > 0 && data["lsrMatched"]?.boolValue == true
                 }
                 print("agent's stream_stats with the relay's reports: \(stats)")
-                let during = try segments()
-                try await waitUntil(timeout: .seconds(30), "recording goes on while watched") { try segments() >= during + 2 }
+                let during = try await segments()
+                try await waitUntil(timeout: .seconds(30), "recording goes on while watched") { try await segments() >= during + 2 }
 
                 #expect(try await fleet.api.send(.DELETE, "/api/v1/devices/\(Self.device)/live", token: operatorKey).status == 204)
                 #expect(try await gateway.mountpointInfo(id: mountpoint) == nil)
-                #expect(try postgres.psql("SELECT count(*) FROM commands WHERE name = 'stop_stream'") == "0", "the recorder's stream stays")
-                let after = try segments()
-                try await waitUntil(timeout: .seconds(30), "recording goes on after live view") { try segments() >= after + 1 }
+                #expect(try await postgres.psql("SELECT count(*) FROM commands WHERE name = 'stop_stream'") == "0", "the recorder's stream stays")
+                let after = try await segments()
+                try await waitUntil(timeout: .seconds(30), "recording goes on after live view") { try await segments() >= after + 1 }
                 #expect(try await fleet.api.send(.PUT, "/api/v1/devices/\(Self.device)/recording", token: operatorKey,
                                                  json: ["mode": "off"]).status == 200)
                 try await RecordingEndToEndTests.waitStopped(fleet, recordings)
@@ -106,7 +106,7 @@ struct RecordingWithLiveViewTests {
         let device = "cam-live-first"
         let directory = try TemporaryDirectory(prefix: "outpost-live-rec")
         defer { directory.remove() }
-        let clip = try RecordingEndToEndTests.clip(in: directory.path)
+        let clip = try await RecordingEndToEndTests.clip(in: directory.path)
         let recordings = directory.file("recordings")
         let janus = try await JanusFixture(directory: directory.path, settings: LiveSettings(
             mediaAddress: "127.0.0.1", rtpPortRange: "47000-47999", idleTimeoutSeconds: 60, checkIntervalSeconds: 1))
@@ -119,9 +119,9 @@ struct RecordingWithLiveViewTests {
             }) { fleet in
                 let postgres = fleet.broker.identity.postgres
                 _ = try await fleet.startAgent(device, streams: ["camera": .file(path: clip, framesPerSecond: 30, loop: true)])
-                _ = try postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(device)'")
+                _ = try await postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(device)'")
                 try await waitUntil(timeout: .seconds(60), "\(device) online") {
-                    try postgres.psql("SELECT status FROM devices WHERE id = '\(device)'") == "online"
+                    try await postgres.psql("SELECT status FROM devices WHERE id = '\(device)'") == "online"
                 }
                 let operatorKey = try await fleet.apiKey(.operator), viewer = try await fleet.apiKey(.viewer)
                 let started = try await fleet.api.send(.POST, "/api/v1/devices/\(device)/live", token: viewer, json: [:])
@@ -130,31 +130,31 @@ struct RecordingWithLiveViewTests {
                 let gateway = JanusClient(baseURL: janus.settings.janusUrl!, secrets: janus.secrets)
                 func receiving() async throws -> Bool { (try await gateway.mountpointInfo(id: mountpoint)?.mediaAgeMs ?? .max) < 1_000 }
                 try await waitUntil(timeout: .seconds(20), "media at Janus from the agent") { try await receiving() }
-                func segments() throws -> Int {
-                    Int(try postgres.psql("SELECT count(*) FROM recordings WHERE device = '\(device)' AND state = 'complete'")) ?? 0
+                func segments() async throws -> Int {
+                    Int(try await postgres.psql("SELECT count(*) FROM recordings WHERE device = '\(device)' AND state = 'complete'")) ?? 0
                 }
-                func liveCommand() throws -> String { try postgres.psql("SELECT start_command FROM live_sessions WHERE device = '\(device)'") }
+                func liveCommand() async throws -> String { try await postgres.psql("SELECT start_command FROM live_sessions WHERE device = '\(device)'") }
 
                 let takeover = try await Self.longestGap(gateway, mountpoint: mountpoint) {
                     #expect(try await fleet.api.send(.PUT, "/api/v1/devices/\(device)/recording", token: operatorKey,
                                                      json: ["mode": "continuous"]).status == 200)
-                    try await waitUntil(timeout: .seconds(60), "the recorder took the live view's stream") { try liveCommand() == "recording" }
+                    try await waitUntil(timeout: .seconds(60), "the recorder took the live view's stream") { try await liveCommand() == "recording" }
                     try await waitUntil(timeout: .seconds(20), "media at Janus through the relay") { try await receiving() }
                 }
                 print("live view's media gap while the recorder took the stream over: \(takeover) ms")
                 #expect(takeover < 15_000, "gap \(takeover) ms")
-                try await waitUntil(timeout: .seconds(60), "segments recorded from the taken-over stream") { try segments() >= 2 }
-                #expect(try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'start_stream'") == "2")
-                #expect(try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'stop_stream' AND status = 'succeeded'") == "1")
-                #expect(try postgres.psql("SELECT srtp_key IS NULL FROM live_sessions WHERE device = '\(device)'") == "t")
-                #expect(try postgres.psql("SELECT count(*) FROM media_relays WHERE device = '\(device)'") == "1")
+                try await waitUntil(timeout: .seconds(60), "segments recorded from the taken-over stream") { try await segments() >= 2 }
+                #expect(try await postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'start_stream'") == "2")
+                #expect(try await postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'stop_stream' AND status = 'succeeded'") == "1")
+                #expect(try await postgres.psql("SELECT srtp_key IS NULL FROM live_sessions WHERE device = '\(device)'") == "t")
+                #expect(try await postgres.psql("SELECT count(*) FROM media_relays WHERE device = '\(device)'") == "1")
 
                 // The race, made deterministic: the stop of a live view stopped at the moment of the
                 // takeover (addressed to its mountpoint) arrives after it. The agent refuses it, and
                 // the recorder's stream, and so recording, carries on.
                 let client = fleet.broker.identity.database.client, logger = Logger(label: "test.race")
                 let records = CommandsStore(client: client, logger: logger)
-                let janusPort = try #require(Int(try postgres.psql("SELECT rtp_port FROM live_sessions WHERE device = '\(device)'")))
+                let janusPort = try #require(Int(try await postgres.psql("SELECT rtp_port FROM live_sessions WHERE device = '\(device)'")))
                 let stale = try await records.send(device: device, name: "stop_stream",
                                                    args: LivePlan.stopArguments(host: "127.0.0.1", rtpPort: janusPort), ttl: 30,
                                                    origin: LiveView.systemOrigin, audit: AuditLog(client: client, logger: logger))
@@ -164,9 +164,9 @@ struct RecordingWithLiveViewTests {
                     return answered?.status == "failed" || answered?.status == "succeeded"
                 }
                 #expect(answered?.status == "failed" && answered?.errorCode == "stream_other_destination", "\(String(describing: answered))")
-                let beforeStale = try segments()
-                try await waitUntil(timeout: .seconds(30), "segments after the refused stop") { try segments() >= beforeStale + 2 }
-                #expect(try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'start_stream'") == "2",
+                let beforeStale = try await segments()
+                try await waitUntil(timeout: .seconds(30), "segments after the refused stop") { try await segments() >= beforeStale + 2 }
+                #expect(try await postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'start_stream'") == "2",
                         "the recorder never had to ask for the stream again")
 
                 let mine = try await fleet.api.send(.GET, "/api/v1/devices/\(device)/live", token: viewer)
@@ -178,16 +178,16 @@ struct RecordingWithLiveViewTests {
                     #expect(try await fleet.api.send(.PUT, "/api/v1/devices/\(device)/recording", token: operatorKey,
                                                      json: ["mode": "off"]).status == 200)
                     try await RecordingEndToEndTests.waitStopped(fleet, recordings)
-                    try await waitUntil(timeout: .seconds(30), "the live view's stream handed back") { try liveCommand() != "recording" }
+                    try await waitUntil(timeout: .seconds(30), "the live view's stream handed back") { try await liveCommand() != "recording" }
                     try await waitUntil(timeout: .seconds(20), "media at Janus from the agent again") { try await receiving() }
                 }
                 print("live view's media gap while the stream was handed back: \(handBack) ms")
-                #expect(try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'start_stream'") == "3")
-                #expect(try postgres.psql("SELECT count(*) FROM media_relays WHERE device = '\(device)'") == "0")
-                #expect(try postgres.psql("SELECT srtp_key IS NOT NULL FROM live_sessions WHERE device = '\(device)'") == "t")
+                #expect(try await postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'start_stream'") == "3")
+                #expect(try await postgres.psql("SELECT count(*) FROM media_relays WHERE device = '\(device)'") == "0")
+                #expect(try await postgres.psql("SELECT srtp_key IS NOT NULL FROM live_sessions WHERE device = '\(device)'") == "t")
                 #expect(try await fleet.api.send(.DELETE, "/api/v1/devices/\(device)/live", token: operatorKey).status == 204)
                 try await waitUntil(timeout: .seconds(20), "the agent's stream stopped with the live view") {
-                    try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'stop_stream' AND status = 'succeeded'") == "3"
+                    try await postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = 'stop_stream' AND status = 'succeeded'") == "3"
                 }
             }
         } catch {
@@ -204,7 +204,7 @@ struct RecordingWithLiveViewTests {
         let device = "cam-two-centres"
         let directory = try TemporaryDirectory(prefix: "outpost-two-centres")
         defer { directory.remove() }
-        let clip = try RecordingEndToEndTests.clip(in: directory.path)
+        let clip = try await RecordingEndToEndTests.clip(in: directory.path)
         let recordings = directory.file("recordings")
         let janus = try await JanusFixture(directory: directory.path, settings: LiveSettings(
             mediaAddress: "127.0.0.1", rtpPortRange: "47000-47999", idleTimeoutSeconds: 60, checkIntervalSeconds: 1))
@@ -217,17 +217,17 @@ struct RecordingWithLiveViewTests {
             }) { fleet in
                 let postgres = fleet.broker.identity.postgres
                 _ = try await fleet.startAgent(device, streams: ["camera": .file(path: clip, framesPerSecond: 30, loop: true)])
-                _ = try postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(device)'")
+                _ = try await postgres.psql("UPDATE devices SET kind = 'camera' WHERE id = '\(device)'")
                 try await waitUntil(timeout: .seconds(60), "\(device) online") {
-                    try postgres.psql("SELECT status FROM devices WHERE id = '\(device)'") == "online"
+                    try await postgres.psql("SELECT status FROM devices WHERE id = '\(device)'") == "online"
                 }
                 let operatorKey = try await fleet.apiKey(.operator), viewer = try await fleet.apiKey(.viewer)
                 let gateway = JanusClient(baseURL: janus.settings.janusUrl!, secrets: janus.secrets)
                 func receiving(_ mountpoint: Int) async throws -> Bool {
                     (try await gateway.mountpointInfo(id: mountpoint)?.mediaAgeMs ?? .max) < 1_000
                 }
-                func count(_ name: String) throws -> String {
-                    try postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = '\(name)'")
+                func count(_ name: String) async throws -> String {
+                    try await postgres.psql("SELECT count(*) FROM commands WHERE device = '\(device)' AND name = '\(name)'")
                 }
                 try await fleet.withSecondAggregator(configure: { $0.recordings.enabled = false }) { other in
                     let first = try await other.send(.POST, "/api/v1/devices/\(device)/live", token: viewer, json: [:])
@@ -237,22 +237,22 @@ struct RecordingWithLiveViewTests {
                     #expect(try await fleet.api.send(.PUT, "/api/v1/devices/\(device)/recording", token: operatorKey,
                                                      json: ["mode": "continuous"]).status == 200)
                     try await waitUntil(timeout: .seconds(60), "the recorder on a1 took over a2's live view") {
-                        try postgres.psql("SELECT start_command FROM live_sessions WHERE device = '\(device)'") == "recording"
+                        try await postgres.psql("SELECT start_command FROM live_sessions WHERE device = '\(device)'") == "recording"
                     }
                     try await waitUntil(timeout: .seconds(20), "media at Janus through a1's relay") { try await receiving(watched) }
                     #expect(try await other.send(.DELETE, "/api/v1/devices/\(device)/live", token: operatorKey).status == 204)
-                    #expect(try count("stop_stream") == "1", "only the takeover stopped a stream: the recorder's goes on")
+                    #expect(try await count("stop_stream") == "1", "only the takeover stopped a stream: the recorder's goes on")
 
-                    let recordingStreams = try count("start_stream")
+                    let recordingStreams = try await count("start_stream")
                     let second = try await other.send(.POST, "/api/v1/devices/\(device)/live", token: viewer, json: [:])
                     #expect(second.status == 201, "\(second.text)")
                     let joined = try #require(second.json["mountpoint"]?.intValue)
                     try await waitUntil(timeout: .seconds(20), "a1's relay feeds a2's new mountpoint") { try await receiving(joined) }
-                    #expect(try count("start_stream") == recordingStreams, "the live view on a2 joined the recording: no second stream")
+                    #expect(try await count("start_stream") == recordingStreams, "the live view on a2 joined the recording: no second stream")
                     #expect(!janus.process.log.contains("unprotect error"), "Janus decrypts the relayed stream with the recorder's key")
-                    let segments = try postgres.psql("SELECT count(*) FROM recordings WHERE device = '\(device)' AND state = 'complete'")
+                    let segments = try await postgres.psql("SELECT count(*) FROM recordings WHERE device = '\(device)' AND state = 'complete'")
                     try await waitUntil(timeout: .seconds(30), "recording goes on while a2 watches") {
-                        Int(try postgres.psql("SELECT count(*) FROM recordings WHERE device = '\(device)' AND state = 'complete'"))! > Int(segments)!
+                        Int(try await postgres.psql("SELECT count(*) FROM recordings WHERE device = '\(device)' AND state = 'complete'"))! > Int(segments)!
                     }
                     #expect(try await other.send(.DELETE, "/api/v1/devices/\(device)/live", token: operatorKey).status == 204)
                 }

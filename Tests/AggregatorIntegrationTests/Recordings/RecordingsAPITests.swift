@@ -11,7 +11,7 @@ struct RecordingsAPITests {
             let viewer = try await env.createAPIKey(role: .viewer), operatorKey = try await env.createAPIKey(role: .operator)
             var ids: [Int64] = []
             for minutesAgo in [50, 40, 30, 20, 10] {
-                ids.append(try RecordingFixtures.insertSegment(device: "cam-api", env: env, startedAt: "now() - interval '\(minutesAgo) minutes'"))
+                ids.append(try await RecordingFixtures.insertSegment(device: "cam-api", env: env, startedAt: "now() - interval '\(minutesAgo) minutes'"))
             }
 
             // Pages of two, oldest first; a time range narrows it.
@@ -33,7 +33,7 @@ struct RecordingsAPITests {
             #expect(try await env.send(.GET, "/api/v1/devices/cam-api/recordings?cursor=nonsense", token: viewer).errorCode == "invalid_cursor")
 
             // Range: the bytes asked for, and only them.
-            let whole = RecordingFixtures.sampleSegment
+            let whole = await RecordingFixtures.sampleSegment
             #expect(whole.count > 10_000)
             let video = "/api/v1/recordings/\(ids[0])/video"
             let full = try await env.send(.GET, video, token: viewer)
@@ -61,12 +61,12 @@ struct RecordingsAPITests {
             let refused = try await env.send(.DELETE, "/api/v1/recordings/\(ids[0])", token: viewer)
             #expect(refused.status == 403)
             #expect(refused.errorCode == "forbidden")
-            let path = try env.psql("SELECT path FROM recordings WHERE id = \(ids[0])")
+            let path = try await env.psql("SELECT path FROM recordings WHERE id = \(ids[0])")
             #expect(FileManager.default.fileExists(atPath: env.recordingsDirectory + "/" + path))
             #expect(try await env.send(.DELETE, "/api/v1/recordings/\(ids[0])", token: operatorKey).status == 204)
             #expect(!FileManager.default.fileExists(atPath: env.recordingsDirectory + "/" + path))
-            #expect(try env.psql("SELECT state || ' ' || deleted_reason FROM recordings WHERE id = \(ids[0])") == "deleted manual")
-            #expect(try env.psql("SELECT count(*) FROM audit_log WHERE action = 'recording.delete' AND details->>'recording' = '\(ids[0])'") == "1")
+            #expect(try await env.psql("SELECT state || ' ' || deleted_reason FROM recordings WHERE id = \(ids[0])") == "deleted manual")
+            #expect(try await env.psql("SELECT count(*) FROM audit_log WHERE action = 'recording.delete' AND details->>'recording' = '\(ids[0])'") == "1")
             #expect(try await env.send(.GET, video, token: viewer).status == 404)
             #expect(try await env.send(.DELETE, "/api/v1/recordings/\(ids[0])", token: operatorKey).status == 404)
 
@@ -78,7 +78,7 @@ struct RecordingsAPITests {
             let empty = try await env.send(.DELETE, "/api/v1/devices/cam-api/recordings?from=\(cut)&to=2020-01-01T00:00:00Z", token: operatorKey)
             #expect(empty.status == 200, "an empty range deletes nothing")
             #expect(empty.json["deleted"]?.intValue == 0)
-            #expect(try env.psql("SELECT count(*) FROM recordings WHERE state = 'complete'") == "2")
+            #expect(try await env.psql("SELECT count(*) FROM recordings WHERE state = 'complete'") == "2")
             #expect(env.metrics.render().contains("outpost_recordings_deleted_total{reason=\"manual\"} 3"))
 
             let storage = try await env.send(.GET, "/api/v1/recording-storage", token: viewer)
@@ -93,7 +93,7 @@ struct RecordingsAPITests {
     func settings() async throws {
         try await APITestEnvironment.with { env in
             let viewer = try await env.createAPIKey(role: .viewer), operatorKey = try await env.createAPIKey(role: .operator)
-            try env.psql("INSERT INTO devices (id, kind) VALUES ('cam-set', 'camera'), ('meter-set', 'meter')")
+            try await env.psql("INSERT INTO devices (id, kind) VALUES ('cam-set', 'camera'), ('meter-set', 'meter')")
             let path = "/api/v1/devices/cam-set/recording"
             let initial = try await env.send(.GET, path, token: viewer)
             #expect(initial.json["mode"]?.stringValue == "off")
@@ -118,7 +118,7 @@ struct RecordingsAPITests {
             #expect(demand.json["until"]?.stringValue != nil)
             let meter = try await env.send(.PUT, "/api/v1/devices/meter-set/recording", token: operatorKey, json: ["mode": "continuous"])
             #expect(meter.status == 409)
-            #expect(try env.psql("SELECT count(*) FROM audit_log WHERE action = 'recording.settings'") == "4")
+            #expect(try await env.psql("SELECT count(*) FROM audit_log WHERE action = 'recording.settings'") == "4")
         }
     }
 

@@ -18,20 +18,20 @@ struct RetentionServiceTests {
                                 logger: Logger(label: "test.retention"))
     }
 
-    static func states(_ env: APITestEnvironment) throws -> [String] {
-        try env.psql("SELECT state || ':' || coalesce(deleted_reason, '-') FROM recordings ORDER BY started_at").split(separator: "\n").map(String.init)
+    static func states(_ env: APITestEnvironment) async throws -> [String] {
+        try await env.psql("SELECT state || ':' || coalesce(deleted_reason, '-') FROM recordings ORDER BY started_at").split(separator: "\n").map(String.init)
     }
 
     @Test("a quota smaller than the recorded bytes deletes exactly the oldest until under it (reason quota); an age limit deletes by age (reason age); files go with rows")
     func quotaAndAge() async throws {
         try await APITestEnvironment.with { env in
             for minutesAgo in [60, 50, 40, 30, 20] {
-                _ = try RecordingFixtures.insertSegment(device: "cam-q", env: env, startedAt: "now() - interval '\(minutesAgo) minutes'")
+                _ = try await RecordingFixtures.insertSegment(device: "cam-q", env: env, startedAt: "now() - interval '\(minutesAgo) minutes'")
             }
-            let size = Int64(RecordingFixtures.sampleSegment.count)
+            let size = Int64(await RecordingFixtures.sampleSegment.count)
             let plan = try #require(try await Self.service(env, quota: size * 3 + size / 2).enforce())
             #expect(plan.deletions.count == 2)
-            #expect(try Self.states(env) == ["deleted:quota", "deleted:quota", "complete:-", "complete:-", "complete:-"])
+            #expect(try await Self.states(env) == ["deleted:quota", "deleted:quota", "complete:-", "complete:-", "complete:-"])
             let files = try FileManager.default.contentsOfDirectory(atPath: env.recordingsDirectory + "/cam-q").filter { $0.hasSuffix(".mp4") }
             #expect(files.count == 3)
             #expect(env.metrics.render().contains("outpost_recordings_deleted_total{reason=\"quota\"} 2"))
@@ -44,11 +44,11 @@ struct RetentionServiceTests {
             let oldest = try #require(metricValue(storage, "outpost_recordings_oldest_segment_timestamp_seconds"))
             #expect(abs(Date().timeIntervalSince1970 - 40 * 60 - oldest) < 120, "oldest: \(oldest)")
 
-            _ = try RecordingFixtures.insertSegment(device: "cam-q", env: env, startedAt: "now() - interval '3 days'")
+            _ = try await RecordingFixtures.insertSegment(device: "cam-q", env: env, startedAt: "now() - interval '3 days'")
             try await Self.service(env, quota: nil, maxAgeDays: 2).enforce()
-            #expect(try Self.states(env).first == "deleted:age")
+            #expect(try await Self.states(env).first == "deleted:age")
             #expect(env.metrics.render().contains("outpost_recordings_deleted_total{reason=\"age\"} 1"))
-            try env.psql("INSERT INTO recording_settings (device, mode, quota_bytes, updated_by) VALUES ('cam-q', 'off', \(size * 2), 'test')")
+            try await env.psql("INSERT INTO recording_settings (device, mode, quota_bytes, updated_by) VALUES ('cam-q', 'off', \(size * 2), 'test')")
             try await Self.service(env).enforce()
             #expect(env.metrics.render().contains("outpost_recordings_deleted_total{reason=\"device_quota\"} 1"))
         }
@@ -58,15 +58,15 @@ struct RetentionServiceTests {
     func batches() async throws {
         try await APITestEnvironment.with { env in
             for minutesAgo in [60, 50, 40, 30, 20] {
-                _ = try RecordingFixtures.insertSegment(device: "cam-b", env: env, startedAt: "now() - interval '\(minutesAgo) minutes'")
+                _ = try await RecordingFixtures.insertSegment(device: "cam-b", env: env, startedAt: "now() - interval '\(minutesAgo) minutes'")
             }
-            let size = Int64(RecordingFixtures.sampleSegment.count)
+            let size = Int64(await RecordingFixtures.sampleSegment.count)
             var service = Self.service(env, quota: size * 2)
             service.batch = 2
             #expect(try await service.enforce()?.deletions.count == 2)
-            #expect(try Self.states(env) == ["deleted:quota", "deleted:quota", "complete:-", "complete:-", "complete:-"])
+            #expect(try await Self.states(env) == ["deleted:quota", "deleted:quota", "complete:-", "complete:-", "complete:-"])
             #expect(try await service.enforce()?.deletions.count == 1)
-            #expect(try Self.states(env) == ["deleted:quota", "deleted:quota", "deleted:quota", "complete:-", "complete:-"])
+            #expect(try await Self.states(env) == ["deleted:quota", "deleted:quota", "deleted:quota", "complete:-", "complete:-"])
             #expect(try await service.enforce()?.deletions.count == 0)
         }
     }
@@ -74,29 +74,29 @@ struct RetentionServiceTests {
     @Test("orphans: a stray playable file is adopted (or removed when so set), junk is removed, a row whose file went becomes missing")
     func orphans() async throws {
         try await APITestEnvironment.with { env in
-            let kept = try RecordingFixtures.insertSegment(device: "cam-o", env: env)
-            let lost = try RecordingFixtures.insertSegment(device: "cam-o", env: env)
-            let lostPath = try env.psql("SELECT path FROM recordings WHERE id = \(lost)")
+            let kept = try await RecordingFixtures.insertSegment(device: "cam-o", env: env)
+            let lost = try await RecordingFixtures.insertSegment(device: "cam-o", env: env)
+            let lostPath = try await env.psql("SELECT path FROM recordings WHERE id = \(lost)")
             try FileManager.default.removeItem(atPath: env.recordingsDirectory + "/" + lostPath)
             let directory = env.recordingsDirectory + "/cam-o"
             let old = Date().addingTimeInterval(-3_600)
-            for (name, data) in [("stray.mp4", RecordingFixtures.sampleSegment), ("junk.mp4", Data("not a video".utf8)), ("other.txt", Data("x".utf8))] {
+            for (name, data) in [("stray.mp4", await RecordingFixtures.sampleSegment), ("junk.mp4", Data("not a video".utf8)), ("other.txt", Data("x".utf8))] {
                 #expect(FileManager.default.createFile(atPath: "\(directory)/\(name)", contents: data, attributes: [.modificationDate: old]))
             }
             let library = Self.service(env).library
             let result = try await library.scanOrphans()
             #expect(result == RecordingLibrary.ScanResult(adopted: 1, removed: 2, missing: 1))
-            #expect(try env.psql("SELECT state FROM recordings WHERE id = \(lost)") == "missing")
-            #expect(try env.psql("SELECT state FROM recordings WHERE id = \(kept)") == "complete")
-            #expect(try env.psql("SELECT state || ' ' || codec || ' ' || width FROM recordings WHERE path = 'cam-o/stray.mp4'") == "complete h264 320")
+            #expect(try await env.psql("SELECT state FROM recordings WHERE id = \(lost)") == "missing")
+            #expect(try await env.psql("SELECT state FROM recordings WHERE id = \(kept)") == "complete")
+            #expect(try await env.psql("SELECT state || ' ' || codec || ' ' || width FROM recordings WHERE path = 'cam-o/stray.mp4'") == "complete h264 320")
             #expect(FileManager.default.fileExists(atPath: "\(directory)/stray.jpg"), "the adopted segment got its thumbnail")
             #expect(!FileManager.default.fileExists(atPath: "\(directory)/junk.mp4"))
             #expect(!FileManager.default.fileExists(atPath: "\(directory)/other.txt"))
 
             // Set to remove: a new stray goes; a fresh file (an engine may be writing it) stays.
-            #expect(FileManager.default.createFile(atPath: "\(directory)/stray2.mp4", contents: RecordingFixtures.sampleSegment,
+            #expect(FileManager.default.createFile(atPath: "\(directory)/stray2.mp4", contents: await RecordingFixtures.sampleSegment,
                                                    attributes: [.modificationDate: old]))
-            #expect(FileManager.default.createFile(atPath: "\(directory)/writing.mp4", contents: RecordingFixtures.sampleSegment))
+            #expect(FileManager.default.createFile(atPath: "\(directory)/writing.mp4", contents: await RecordingFixtures.sampleSegment))
             let removing = Self.service(env, orphans: "remove").library
             #expect(try await removing.scanOrphans() == RecordingLibrary.ScanResult(adopted: 0, removed: 1, missing: 0))
             #expect(!FileManager.default.fileExists(atPath: "\(directory)/stray2.mp4"))
@@ -114,16 +114,16 @@ struct RetentionServiceTests {
             let mount = env.recordingsDirectory + "-tmpfs"
             try FileManager.default.createDirectory(atPath: mount, withIntermediateDirectories: true)
             try await runTool(locateTool("mount"), ["-t", "tmpfs", "-o", "size=8m,mode=0750", "tmpfs", mount])
-            defer { _ = try? runToolBlocking(locateTool("umount"), [mount]) }
+            defer { umount(mount) }
             let service = Self.service(env, floorBytes: 3 << 20, directory: mount)
-            let segment = RecordingFixtures.sampleSegment
+            let segment = await RecordingFixtures.sampleSegment
             var inserted = 0
             try FileManager.default.createDirectory(atPath: mount + "/cam-f", withIntermediateDirectories: true)
             // Fill it with catalogued segments until less than the floor is free.
             while inserted < 200, let disk = RetentionService.disk(mount), disk.freeBytes >= 3 << 20 {
                 let name = "seg-\(String(format: "%04d", inserted))"
                 guard FileManager.default.createFile(atPath: "\(mount)/cam-f/\(name).mp4", contents: segment) else { break }
-                try env.psql("""
+                try await env.psql("""
                     INSERT INTO devices (id, kind) VALUES ('cam-f', 'camera') ON CONFLICT (id) DO NOTHING;
                     INSERT INTO recordings (device, started_at, ended_at, duration_ms, bytes, path, codec, state)
                     VALUES ('cam-f', now() - interval '1 hour' + \(inserted) * interval '2 seconds',
@@ -140,7 +140,7 @@ struct RetentionServiceTests {
             #expect(!plan.deletions.isEmpty)
             let after = try #require(RetentionService.disk(mount))
             #expect(after.freeBytes >= 3 << 20, "free after the purge: \(after.freeBytes)")
-            #expect(try env.psql("SELECT min(path) FROM recordings WHERE state = 'complete'") > "cam-f/seg-0000.mp4", "the oldest went first")
+            #expect(try await env.psql("SELECT min(path) FROM recordings WHERE state = 'complete'") > "cam-f/seg-0000.mp4", "the oldest went first")
             let metrics = env.metrics.render()
             #expect(metrics.contains("outpost_recordings_below_floor 1"))
             #expect(metrics.contains("outpost_recordings_deleted_total{reason=\"floor\"} \(plan.deletions.count)"))

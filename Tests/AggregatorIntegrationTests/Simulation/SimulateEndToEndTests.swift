@@ -45,12 +45,12 @@ struct SimulateEndToEndTests {
 
             // Bad arguments: a clear error, a nonzero exit, no file.
             let aggregator = try CommandRun.executable("outpost-aggregator")
-            let noOut = try await fixture.run(aggregator, ["token", "create", "--config", fixture.configPath, "--device-prefix", "x-", "--count", "3"])
+            let noOut = try await CommandRun.run(aggregator, ["token", "create", "--config", fixture.configPath, "--device-prefix", "x-", "--count", "3"])
             #expect(noOut.status != 0 && noOut.stderr.contains("--out FILE is required"), "\(noOut.stderr)")
-            let both = try await fixture.run(aggregator, ["token", "create", "--config", fixture.configPath, "--device", "d1", "--device-prefix", "x-",
+            let both = try await CommandRun.run(aggregator, ["token", "create", "--config", fixture.configPath, "--device", "d1", "--device-prefix", "x-",
                                                           "--count", "1", "--out", fixture.directory.file("both.txt")])
             #expect(both.status != 0 && !FileManager.default.fileExists(atPath: fixture.directory.file("both.txt")))
-            let badPrefix = try await fixture.run(aggregator, ["token", "create", "--config", fixture.configPath, "--device-prefix", "Bad_",
+            let badPrefix = try await CommandRun.run(aggregator, ["token", "create", "--config", fixture.configPath, "--device-prefix", "Bad_",
                                                                "--count", "1", "--out", fixture.directory.file("bad.txt")])
             #expect(badPrefix.status != 0 && badPrefix.stderr.contains("--device-prefix"), "\(badPrefix.stderr)")
         }
@@ -146,7 +146,8 @@ struct SimulateEndToEndTests {
                 return try await fixture.psql("SELECT count(DISTINCT device) FROM readings WHERE device LIKE 'crash-%'") == "8"
             }
             await first.crash()
-            let before = try (1...8).map { try BufferFile.read(stateDir + String(format: "/crash-%05d/buffer.db", $0)) }
+            var before: [BufferFile] = []
+            for device in 1...8 { before.append(try await BufferFile.read(stateDir + String(format: "/crash-%05d/buffer.db", device))) }
             #expect(before.allSatisfy { $0.lastSeq > 0 })
 
             let report = fixture.directory.file("crash-report.json")

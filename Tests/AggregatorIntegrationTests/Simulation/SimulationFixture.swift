@@ -70,17 +70,10 @@ final class SimulationFixture: @unchecked Sendable {
         return try CommandRun.executable("outpost-simulator")
     }
 
-    /// Runs a tool to completion on a dispatch thread, keeping the cooperative pool free for the aggregator.
-    func run(_ executable: String, _ arguments: [String]) async throws -> CommandRun {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try CommandRun.run(executable, arguments) }) }
-        }
-    }
-
     /// `outpost-aggregator token create --device-prefix PREFIX --count N --out FILE`.
     func createTokens(prefix: String, count: Int) async throws -> (file: String, run: CommandRun) {
         let file = directory.file("\(prefix)tokens.txt")
-        let run = try await run(try CommandRun.executable("outpost-aggregator"), [
+        let run = try await CommandRun.run(try CommandRun.executable("outpost-aggregator"), [
             "token", "create", "--config", configPath, "--device-prefix", prefix, "--count", "\(count)", "--ttl", "1h", "--out", file,
         ])
         return (file, run)
@@ -100,16 +93,13 @@ final class SimulationFixture: @unchecked Sendable {
     }
 
     func psql(_ sql: String) async throws -> String {
-        let postgres = broker.identity.postgres
-        return try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try postgres.psql(sql) }) }
-        }
+        try await broker.identity.postgres.psql(sql)
     }
 
     /// The contract's exactly-once check for one device, read from its buffer file and PostgreSQL:
     /// pending 0, dropped 0, and PostgreSQL holding exactly seqs 1…last_seq for (device, buffer).
     func checkExactlyOnce(stateDir: String, device: String) async throws -> BufferFile {
-        let file = try BufferFile.read(stateDir + "/" + device + "/buffer.db")
+        let file = try await BufferFile.read(stateDir + "/" + device + "/buffer.db")
         let stored = try await psql(
             "SELECT count(*), count(DISTINCT seq), coalesce(min(seq), 0), coalesce(max(seq), 0) FROM readings "
                 + "WHERE device = '\(device)' AND buffer = \(file.buffer)")
@@ -130,12 +120,12 @@ struct BufferFile: Equatable {
     var lastSeq: Int64
     var pending: Int64
 
-    static func read(_ path: String) throws -> BufferFile {
+    static func read(_ path: String) async throws -> BufferFile {
         let sql = """
             SELECT (SELECT value FROM meta WHERE key = 'buffer_id'), coalesce((SELECT value FROM meta WHERE key = 'dropped'), 0),
                    coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'readings'), 0), (SELECT count(*) FROM readings);
             """
-        let output = try runToolBlocking(try locateTool("sqlite3"), ["-readonly", "-separator", "|", path, sql])
+        let output = try await runTool(try locateTool("sqlite3"), ["-readonly", "-separator", "|", path, sql])
         let fields = output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "|").map { Int64($0) }
         guard fields.count == 4, let buffer = fields[0], let dropped = fields[1], let lastSeq = fields[2], let pending = fields[3] else {
             throw HarnessError("unexpected buffer figures from \(path): \(output)")

@@ -116,8 +116,8 @@ final class APITestEnvironment: Sendable {
             configuration: .init(host: "127.0.0.1", port: postgres.port, username: postgres.user, password: nil,
                                  database: postgres.database, tls: .disable),
             backgroundLogger: logger)
-        let authority = try TestCertificateAuthority(directory: directory.path)
-        let identity = try authority.issueServer()
+        let authority = try await TestCertificateAuthority(directory: directory.path)
+        let identity = try await authority.issueServer()
         let port = try FreePort.next()
         let httpSettings = HTTPSettings(host: "127.0.0.1", port: port, certFile: identity.certificateFile, keyFile: identity.keyFile)
         var tls = TLSConfiguration.makeClientConfiguration()
@@ -203,5 +203,5 @@ final class APITestEnvironment: Sendable {
     }
 
     @discardableResult
-    func psql(_ sql: String) throws -> String { try postgres.psql(sql) }
+    func psql(_ sql: String) async throws -> String { try await postgres.psql(sql) }
 }

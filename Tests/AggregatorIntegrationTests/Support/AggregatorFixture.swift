@@ -29,12 +29,12 @@ final class AggregatorFixture: @unchecked Sendable {
 
     init() async throws {
         directory = try TemporaryDirectory(prefix: "outpost-agg")
-        ca = try TestCertificateAuthority(directory: directory.path)
+        ca = try await TestCertificateAuthority(directory: directory.path)
         broker = try await MosquittoServer(
             directory: directory.path, ca: ca,
             options: .init(serviceIdentities: Self.instances.map { "svc.aggregator.\($0)" }))
         postgres = try await PostgresServer(directory: directory.path)
-        https = try ca.issueServer()
+        https = try await ca.issueServer()
     }
 
     static func withFixture(_ body: (AggregatorFixture) async throws -> Void) async throws {
@@ -61,10 +61,10 @@ final class AggregatorFixture: @unchecked Sendable {
     }
 
     /// A configuration for instance `instance` against this fixture's servers, tuned for quick tests.
-    func configuration(_ instance: String = "a1", tweak: (inout AggregatorConfiguration) -> Void = { _ in }) throws
+    func configuration(_ instance: String = "a1", tweak: (inout AggregatorConfiguration) -> Void = { _ in }) async throws
         -> AggregatorConfiguration
     {
-        let identity = try ca.issueClient("svc.aggregator.\(instance)")
+        let identity = try await ca.issueClient("svc.aggregator.\(instance)")
         var configuration = AggregatorConfiguration(
             instanceID: instance, stateDir: directory.file("state-\(instance)"),
             migrationsDir: Self.packageRoot.appendingPathComponent("Aggregator/Migrations").path,
@@ -144,25 +144,17 @@ final class AggregatorFixture: @unchecked Sendable {
         }
     }
 
-    /// Runs blocking work (a tool run to completion) on a dispatch thread, so the few
-    /// threads of Swift's cooperative pool stay free for the servers under test.
-    func blocking<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { continuation in
-            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
-        }
-    }
-
     /// Runs `outpost-aggregator` with `arguments` to completion.
     func runBinary(_ arguments: [String]) async throws -> String {
         let binary = try Self.binary
-        return try await blocking { try runToolBlocking(binary, arguments) }
+        return try await runTool(binary, arguments)
     }
 
     /// Runs SQL through psql.
     @discardableResult
     func psql(_ sql: String) async throws -> String {
         let postgres = postgres
-        return try await blocking { try postgres.psql(sql) }
+        return try await postgres.psql(sql)
     }
 
     /// Starts `outpost-aggregator serve --config PATH`, waiting until it answers `/health`.
@@ -181,15 +173,15 @@ final class AggregatorFixture: @unchecked Sendable {
     /// GET over HTTPS with curl, trusting the fixture's CA. Returns the body; throws on a non-2xx status.
     func https(_ configuration: AggregatorConfiguration, _ path: String) async throws -> String {
         let curl = try locateTool("curl"), caFile = ca.certificateFile
-        return try await blocking { try runToolBlocking(curl, [
+        return try await runTool(curl, [
             "-sS", "--fail-with-body", "--max-time", "10", "--cacert", caFile,
             "https://127.0.0.1:\(configuration.http.port)\(path)",
-        ]) }
+        ])
     }
 
     /// GET over HTTPS with curl whatever the status; returns the status code and the body.
-    func httpsStatus(_ configuration: AggregatorConfiguration, _ path: String) throws -> (status: Int, body: String) {
-        let output = try runToolBlocking(try locateTool("curl"), [
+    func httpsStatus(_ configuration: AggregatorConfiguration, _ path: String) async throws -> (status: Int, body: String) {
+        let output = try await runTool(try locateTool("curl"), [
             "-sS", "--max-time", "10", "--cacert", ca.certificateFile, "-w", "\n%{http_code}",
             "https://127.0.0.1:\(configuration.http.port)\(path)",
         ])
@@ -206,9 +198,7 @@ final class AggregatorFixture: @unchecked Sendable {
     func device(_ id: String, resendAfter: Duration = .seconds(3), onCommand: (@Sendable (Command) -> CommandResult?)? = nil,
                 will: MQTTConfiguration.Will? = nil, broker: MosquittoServer? = nil) async throws -> TestDevice
     {
-        let device = try await blocking {
-            try TestDevice(id, fixture: self, resendAfter: resendAfter, onCommand: onCommand, will: will, broker: broker)
-        }
+        let device = try await TestDevice(id, fixture: self, resendAfter: resendAfter, onCommand: onCommand, will: will, broker: broker)
         devices.append(device)
         try await device.start()
         return device

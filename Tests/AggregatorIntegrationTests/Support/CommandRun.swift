@@ -7,7 +7,15 @@ struct CommandRun {
     var stdout: String
     var stderr: String
 
-    static func run(_ executable: String, _ arguments: [String]) throws -> CommandRun {
+    /// Runs `executable` to completion on a Dispatch thread, so awaiting it holds no thread of
+    /// the cooperative pool.
+    static func run(_ executable: String, _ arguments: [String]) async throws -> CommandRun {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try runBlocking(executable, arguments) }) }
+        }
+    }
+
+    private static func runBlocking(_ executable: String, _ arguments: [String]) throws -> CommandRun {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments

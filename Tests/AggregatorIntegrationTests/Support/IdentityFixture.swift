@@ -103,8 +103,8 @@ final class IdentityFixture: @unchecked Sendable {
         return token
     }
 
-    func certificateCount(device: String) throws -> Int {
-        Int(try postgres.psql("SELECT count(*) FROM certificates WHERE device_id = '\(device)'")) ?? -1
+    func certificateCount(device: String) async throws -> Int {
+        Int(try await postgres.psql("SELECT count(*) FROM certificates WHERE device_id = '\(device)'")) ?? -1
     }
 
     func stop() async {

@@ -27,7 +27,6 @@ final class TestDevice: Sendable {
         /// Unacked batches by their first seq.
         var outstanding: [Int64: Outstanding] = [:]
         var acked = Set<Int64>()
-        var acksReceived = 0
         var resends = 0
         var firstBatch: TelemetryBatch?
         /// Capture-to-ack latency of every fully acked batch.
@@ -35,6 +34,8 @@ final class TestDevice: Sendable {
     }
 
     private let state = Mutex(State())
+    /// Acks received for this device's buffer.
+    private let acksReceived = WaitableState(0)
     private let listener = Mutex<Task<Void, Never>?>(nil)
     /// Answers commands; nil from it means "no answer" (the command then expires).
     private let commandHandler: (@Sendable (Command) -> CommandResult?)?
@@ -42,12 +43,12 @@ final class TestDevice: Sendable {
 
     init(_ id: String, fixture: AggregatorFixture, resendAfter: Duration = .seconds(3),
          onCommand: (@Sendable (Command) -> CommandResult?)? = nil, will: MQTTConfiguration.Will? = nil,
-         broker: MosquittoServer? = nil) throws {
+         broker: MosquittoServer? = nil) async throws {
         self.id = DeviceID(id)!
         self.commandHandler = onCommand
         self.buffer = BufferID.random()
         self.resendAfter = resendAfter
-        let identity = try fixture.ca.issueClient(id)
+        let identity = try await fixture.ca.issueClient(id)
         var configuration = (broker ?? fixture.broker).settings(for: identity).clientConfiguration(clientID: id, will: will, sessionExpiry: 600)
         configuration.backoff = ReconnectBackoff(initial: 0.05, maximum: 0.5)
         configuration.keepAlive = 5
@@ -87,7 +88,6 @@ final class TestDevice: Sendable {
         }
         guard let ack = try? codec.decode(Ack.self, from: message.payload, topicDevice: id), ack.buffer == buffer else { return }
         state.withLock { state in
-            state.acksReceived += 1
             for range in ack.ranges {
                 for seq in range.first...range.last { state.acked.insert(seq) }
             }
@@ -98,6 +98,7 @@ final class TestDevice: Sendable {
                 state.outstanding[first] = nil
             }
         }
+        acksReceived.update { $0 += 1 }
     }
 
     /// Captures and publishes `count` batches of `readings` readings each.
@@ -141,7 +142,12 @@ final class TestDevice: Sendable {
         return batch.readings.count
     }
 
-    var acksReceivedCount: Int { state.withLock { $0.acksReceived } }
+    var acksReceivedCount: Int { acksReceived.value }
+
+    /// Waits until the count of acks received satisfies `condition`, woken by each ack.
+    func waitForAcks(timeout: Duration, _ what: String, until condition: @escaping @Sendable (Int) -> Bool) async throws {
+        try await acksReceived.wait(timeout: timeout, what, until: condition)
+    }
 
     /// Capture-to-ack latencies of the batches acked so far.
     var ackLatencies: [Duration] { state.withLock { $0.ackLatencies } }

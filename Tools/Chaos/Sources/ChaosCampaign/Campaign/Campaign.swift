@@ -71,7 +71,7 @@ public final class Campaign {
             reporter.line("catch-up failed: \(error)")
         }
 
-        let passed = check(fleet)
+        let passed = await check(fleet)
         await fleet.stopAll()
         if passed && !settings.keep && settings.workDirectory == nil {
             try? FileManager.default.removeItem(atPath: work)
@@ -135,11 +135,11 @@ public final class Campaign {
     // MARK: The check
 
     /// Checks every device and the processes; prints the table, the counts and the closing line.
-    private func check(_ fleet: Fleet) -> Bool {
+    private func check(_ fleet: Fleet) async -> Bool {
         let observations = fleet.observations()
         let verdicts: [DeviceVerdict]
         do {
-            verdicts = InvariantChecker().verdicts(observations: observations, stored: try fleet.storedCounts(for: observations))
+            verdicts = InvariantChecker().verdicts(observations: observations, stored: try await fleet.storedCounts(for: observations))
         } catch {
             reporter.line("cannot read PostgreSQL's counts: \(error)")
             reporter.plain("0 passed, \(observations.count + 1) failed")

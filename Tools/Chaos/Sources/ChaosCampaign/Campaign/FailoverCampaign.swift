@@ -39,14 +39,14 @@ public final class FailoverCampaign {
         reporter.line("work directory \(work) (logs in \(work)/logs, cluster in \(work)/ha)")
         let cluster: PatroniCluster
         do {
-            cluster = try PatroniCluster(directory: "\(work)/ha", script: "\(settings.sourceRoot)/ha/cluster.sh")
+            cluster = try await PatroniCluster(directory: "\(work)/ha", script: "\(settings.sourceRoot)/ha/cluster.sh")
         } catch {
             reporter.line("set-up failed: Patroni cluster: \(error)")
             reporter.plain("0 passed, 1 failed")
             return 1
         }
         let database = PatroniDatabase(cluster: cluster)
-        reporter.line("Patroni cluster up: leader \((try? cluster.leader()) ?? "?"), writes through HAProxy on 127.0.0.1:\(cluster.primaryPort)")
+        reporter.line("Patroni cluster up: leader \((try? await cluster.leader()) ?? "?"), writes through HAProxy on 127.0.0.1:\(cluster.primaryPort)")
         let fleet: Fleet
         do {
             fleet = try await Fleet.create(
@@ -58,7 +58,7 @@ public final class FailoverCampaign {
             reporter.line("every device has readings stored; failovers begin")
         } catch {
             reporter.line("set-up failed: \(error)")
-            cluster.stop()
+            await cluster.stop()
             reporter.line("kept \(work) for inspection")
             reporter.plain("0 passed, 1 failed")
             return 1
@@ -81,7 +81,7 @@ public final class FailoverCampaign {
         } catch {
             reporter.line("catch-up failed: \(error)")
         }
-        let passed = check(fleet)
+        let passed = await check(fleet)
         await fleet.stopAll()
         if passed && !settings.keep && settings.workDirectory == nil {
             try? FileManager.default.removeItem(atPath: work)
@@ -97,27 +97,27 @@ public final class FailoverCampaign {
         try await Task.sleep(for: .seconds(3))
         record(try await fleet.reviveUnexpectedExits())
         if lagging {
-            try cluster.freezeReplica()
+            try await cluster.freezeReplica()
             reporter.line("failover \(number): replica's WAL receiver stopped; commits wait for it")
             try await Task.sleep(for: .seconds(3))
         }
         // What every device had captured at the kill: the drain ends once all of it is stored.
         let reader = BufferFileReader()
         let marks = try fleet.allDevices.map { device in (device.id, try reader.facts(device: device.id, path: device.bufferPath).lastSeq) }
-        let leader = try cluster.leader()
+        let leader = try await cluster.leader()
         let postmaster = cluster.postmasterPID(of: leader)
         let killedAt = ContinuousClock.now
-        let killed = try cluster.killLeader()
+        let killed = try await cluster.killLeader()
         var fault = FaultRecord(number: number, kind: .database, target: "patroni \(killed)\(lagging ? " (replica lagging)" : "")",
                                 killedPID: postmaster, killedAt: reporter.elapsed)
         reporter.line("failover \(number): kill -9 of \(killed)'s Patroni and postmaster (pid \(postmaster.map(String.init) ?? "?"))")
-        if lagging { try cluster.thawReplica() }
+        if lagging { try await cluster.thawReplica() }
 
         // The first commit on the new primary: its count of readings once it answers as a
         // primary (-1 from a node still in recovery), then a larger one.
         var firstCount: Int?
         try await waitUntil(timeout: .seconds(120), every: .milliseconds(200), "failover \(number): a commit on the new primary") {
-            guard let count = try? Self.count(cluster, "SELECT CASE WHEN pg_is_in_recovery() THEN -1 ELSE (SELECT count(*) FROM readings) END"),
+            guard let count = try? await Self.count(cluster, "SELECT CASE WHEN pg_is_in_recovery() THEN -1 ELSE (SELECT count(*) FROM readings) END"),
                   count >= 0
             else { return false }
             guard let first = firstCount else {
@@ -127,11 +127,11 @@ public final class FailoverCampaign {
             return count > first
         }
         let gap = Reporter.seconds(.now - killedAt)
-        let newLeader = (try? cluster.leader()) ?? "?"
+        let newLeader = (try? await cluster.leader()) ?? "?"
         let drainQuery = marks.filter { $0.1 > 0 }.map { "('\($0.0)', \($0.1)::bigint)" }.joined(separator: ", ")
         try await waitUntil(timeout: .seconds(180), every: .milliseconds(250), "failover \(number): readings captured before the kill stored") {
             guard !drainQuery.isEmpty else { return true }
-            let short = try? Self.count(cluster, """
+            let short = try? await Self.count(cluster, """
                 SELECT count(*) FROM (VALUES \(drainQuery)) AS m(device, mark)
                 WHERE (SELECT count(DISTINCT seq) FROM readings r WHERE r.device = m.device AND r.seq <= m.mark) < m.mark
                 """)
@@ -141,16 +141,16 @@ public final class FailoverCampaign {
         reporter.line("failover \(number): \(newLeader) leads; ingest gap \(Reporter.format(gap)) s (kill to the first commit on the new primary), "
                       + "drain \(Reporter.format(drain)) s (kill to every reading captured before it stored)")
         let began = ContinuousClock.now
-        try cluster.startNode(killed)
-        try cluster.waitStreaming()
+        try await cluster.startNode(killed)
+        try await cluster.waitStreaming()
         fault.restartedPID = cluster.postmasterPID(of: killed)
         fault.restartedAt = reporter.elapsed
         faults.append(fault)
         reporter.line("  \(killed) rejoined as a streaming replica after \(Reporter.format(Reporter.seconds(.now - began))) s")
     }
 
-    private static func count(_ cluster: PatroniCluster, _ sql: String) throws -> Int {
-        let output = try cluster.psql(sql)
+    private static func count(_ cluster: PatroniCluster, _ sql: String) async throws -> Int {
+        let output = try await cluster.psql(sql)
         guard let value = Int(output) else { throw ChaosError(.unexpectedOutput, "\(sql.prefix(60)): \(output.prefix(100))") }
         return value
     }
@@ -162,11 +162,11 @@ public final class FailoverCampaign {
         }
     }
 
-    private func check(_ fleet: Fleet) -> Bool {
+    private func check(_ fleet: Fleet) async -> Bool {
         let observations = fleet.observations()
         let verdicts: [DeviceVerdict]
         do {
-            verdicts = InvariantChecker().verdicts(observations: observations, stored: try fleet.storedCounts(for: observations))
+            verdicts = InvariantChecker().verdicts(observations: observations, stored: try await fleet.storedCounts(for: observations))
         } catch {
             reporter.line("cannot read PostgreSQL's counts: \(error)")
             reporter.plain("0 passed, \(observations.count + 1) failed")

@@ -6,7 +6,7 @@ extension Fleet {
     func waitUntilStreaming(timeout: Duration) async throws {
         let expected = allDevices.count
         try await waitUntil(timeout: timeout, every: .milliseconds(500), "readings from all \(expected) devices") { [postgres] in
-            let stored = Int((try? postgres.psql("SELECT count(DISTINCT device) FROM readings")) ?? "") ?? 0
+            let stored = Int((try? await postgres.psql("SELECT count(DISTINCT device) FROM readings")) ?? "") ?? 0
             return stored >= expected
         }
     }
@@ -63,9 +63,9 @@ extension Fleet {
     }
 
     /// What PostgreSQL holds per `(device, buffer)`.
-    func storedCounts(for observations: [BufferObservation]) throws -> [StoredCounts] {
+    func storedCounts(for observations: [BufferObservation]) async throws -> [StoredCounts] {
         let facts = observations.compactMap { if case .read(let facts) = $0 { facts } else { nil } }
-        return try StoredCountsQuery.parse(try postgres.psql(try StoredCountsQuery(facts: facts).sql()))
+        return try StoredCountsQuery.parse(try await postgres.psql(try StoredCountsQuery(facts: facts).sql()))
     }
 
     /// Ends everything: devices and aggregators with SIGTERM (they flush), then the

@@ -32,7 +32,7 @@ extension Fleet {
         case .aggregator: victim = aggregators[target.index].process
         case .broker: victim = target.index == 0 ? broker : extraBrokers[target.index - 1].process
         case .database:
-            guard let pid = postgres.pid, postgres.isRunning else { return nil }
+            guard let pid = await postgres.pid, await postgres.isRunning else { return nil }
             await postgres.crash()
             ProcessRegistry.shared.forget(name)
             return Victim(name: name, pid: pid)
@@ -63,7 +63,7 @@ extension Fleet {
             return extraBrokers[target.index - 1].process!.pid
         case .database:
             try await restartPostgres()
-            return postgres.pid ?? 0
+            return await postgres.pid ?? 0
         }
     }
 
@@ -77,7 +77,7 @@ extension Fleet {
             attempts += 1
             do {
                 try await postgres.start()
-                if let pid = postgres.pid { ProcessRegistry.shared.record("postgres", pid) }
+                if let pid = await postgres.pid { ProcessRegistry.shared.record("postgres", pid) }
                 return
             } catch {
                 guard ContinuousClock.now < deadline else {
@@ -93,7 +93,7 @@ extension Fleet {
     /// which is expected.
     func reviveUnexpectedExits() async throws -> [UnexpectedExit] {
         var exits: [UnexpectedExit] = []
-        if !postgres.isRunning {
+        if await !postgres.isRunning {
             exits.append(UnexpectedExit(name: "postgres", status: "exited"))
             try await restartPostgres()
         }

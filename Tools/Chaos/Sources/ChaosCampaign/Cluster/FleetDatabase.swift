@@ -8,10 +8,10 @@ protocol FleetDatabase: AnyObject, Sendable {
     /// The aggregators' `postgres` configuration section.
     var settings: [String: Any] { get }
     /// The process a `.database` fault kills.
-    var pid: pid_t? { get }
-    var isRunning: Bool { get }
+    var pid: pid_t? { get async }
+    var isRunning: Bool { get async }
     /// Runs SQL on the database the aggregators write to; `psql -At` output.
-    func psql(_ sql: String) throws -> String
+    func psql(_ sql: String) async throws -> String
     func crash() async
     func start() async throws
     func stop() async
@@ -40,25 +40,29 @@ final class PatroniDatabase: FleetDatabase {
 
     /// The leader's postmaster.
     var pid: pid_t? {
-        guard let leader = try? cluster.leader() else { return nil }
-        return cluster.postmasterPID(of: leader)
+        get async {
+            guard let leader = try? await cluster.leader() else { return nil }
+            return cluster.postmasterPID(of: leader)
+        }
     }
 
-    var isRunning: Bool { (try? cluster.leader()) != nil }
+    var isRunning: Bool {
+        get async { (try? await cluster.leader()) != nil }
+    }
 
-    func psql(_ sql: String) throws -> String { try cluster.psql(sql) }
+    func psql(_ sql: String) async throws -> String { try await cluster.psql(sql) }
 
     func crash() async {
-        let node = try? cluster.killLeader()
+        let node = try? await cluster.killLeader()
         killed.withLock { $0 = node }
     }
 
     func start() async throws {
         guard let node = killed.withLock({ $0 }) else { return }
-        try cluster.startNode(node)
-        try cluster.waitStreaming()
+        try await cluster.startNode(node)
+        try await cluster.waitStreaming()
         killed.withLock { $0 = nil }
     }
 
-    func stop() async { cluster.stop() }
+    func stop() async { await cluster.stop() }
 }
