@@ -1,4 +1,5 @@
 import Foundation
+import OutpostProcess
 
 /// What identifies a running media engine and the aggregator that spawned it, written at
 /// spawn to `{recordings}/.engine/{device}.pid` (mode 0600) and removed once the engine is
@@ -137,13 +138,13 @@ struct OrphanedEngines: Sendable {
     private func terminate(_ record: EngineRecord, timeout: Duration) async {
         // Once each: ffmpeg exits at once, its segment unfinished, on a fourth signal.
         guard isSame(record) else { return }
-        kill(record.pid, SIGTERM)
+        ProcessSignal.send(SIGTERM, to: record.pid)
         let deadline = ContinuousClock.now + timeout
         var killed = false
         // Bounded even if the PID cannot be signalled (another user's process).
         while isSame(record), ContinuousClock.now < deadline + .seconds(5) {
             if !killed, ContinuousClock.now > deadline {
-                kill(record.pid, SIGKILL)
+                ProcessSignal.send(SIGKILL, to: record.pid)
                 killed = true
             }
             try? await Task.sleep(for: .milliseconds(100))
