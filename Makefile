@@ -2,7 +2,7 @@
 SWIFT ?= swift
 PIDS_DIR := $(CURDIR)/.build/test-pids
 
-.PHONY: all deps build test test-fast test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm test-vm-centre deb demo demo-stop demo-ha demo-ha-stop chaos chaos-failover bench clean
+.PHONY: all deps build test test-fast test-swift test-prometheus test-api-schema test-console test-live test-chaos test-fuzz test-deb test-vm test-vm-centre deb demo demo-stop demo-ha demo-ha-stop chaos chaos-build chaos-failover bench clean
 
 all: build
 
@@ -78,6 +78,8 @@ test-prometheus: deps
 ## test-api-schema: Schemathesis (pinned, from PyPI into a venv under .build/) against a live
 ## aggregator with every check and phase, as an admin and as a viewer API key; each run is bounded
 ## by API_SCHEMA_SECONDS (default 150). Configuration: packaging/dev/schemathesis/.
+# The two runs go side by side, each on a stack of its own (API_SCHEMA_SIDE_BY_SIDE=0: one after
+# the other): 219 s instead of 362 s for the stage at load 19 (docs/testing.md, "Where CI time goes").
 test-api-schema: deps
 	@packaging/dev/api-schema-test.sh
 
@@ -93,26 +95,28 @@ test-console: deps
 test-live: deps
 	@packaging/dev/live-test.sh
 
+## chaos-build: the debug executables the campaigns run. Once per `make` run: test-chaos's three
+## campaigns reuse it (`-o chaos-build`) instead of four SwiftPM up-to-date checks each.
+chaos-build: deps
+	@$(SWIFT) build -q --product outpost-agent && $(SWIFT) build -q --product outpost-simulator \
+		&& $(SWIFT) build -q --product outpost-aggregator && $(SWIFT) build -q --product outpost-chaos
+
 ## chaos: the fault campaign (docs/chaos.md): 10 minutes of kill -9 of agents, simulators,
 ## aggregators, mosquitto and PostgreSQL while devices stream, then the exactly-once check.
 ## QUICK=1: about 2 minutes. SEED=n replays the faults of an earlier run. BROKERS=2: two
 ## mosquitto brokers. Then chaos-failover, unless FAILOVER=0.
 CHAOS_FLAGS = $(if $(filter-out 0 no false,$(QUICK)),--quick) $(if $(SEED),--seed $(SEED)) $(if $(BROKERS),--brokers $(BROKERS))
-chaos: deps
-	@$(SWIFT) build -q --product outpost-agent && $(SWIFT) build -q --product outpost-simulator \
-		&& $(SWIFT) build -q --product outpost-aggregator && $(SWIFT) build -q --product outpost-chaos
+chaos: chaos-build
 	@mkdir -p $(PIDS_DIR)
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) "$$($(SWIFT) build --show-bin-path)/outpost-chaos" --source-root $(CURDIR) \
 		$(CHAOS_FLAGS) || status=$$?; packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
-	@$(if $(filter 0 no false,$(FAILOVER)),true,$(MAKE) --no-print-directory chaos-failover)
+	@$(if $(filter 0 no false,$(FAILOVER)),true,$(MAKE) --no-print-directory chaos-failover -o chaos-build)
 
 ## chaos-failover: the PostgreSQL failover campaign (part of `chaos` and `test-chaos`, ~3 min): the
 ## fleet on a Patroni cluster (ha/cluster.sh), kill -9 of the leader with the replica streaming,
 ## then lagging; ingest gap and drain per failover, then the exactly-once check. Unprivileged (as
 ## root the cluster runs as `postgres`).
-chaos-failover: deps
-	@$(SWIFT) build -q --product outpost-agent && $(SWIFT) build -q --product outpost-simulator \
-		&& $(SWIFT) build -q --product outpost-aggregator && $(SWIFT) build -q --product outpost-chaos
+chaos-failover: chaos-build
 	@mkdir -p $(PIDS_DIR)
 	@status=0; TEST_HARNESS_PIDS_DIR=$(PIDS_DIR) "$$($(SWIFT) build --show-bin-path)/outpost-chaos" --source-root $(CURDIR) \
 		--failover $(if $(SEED),--seed $(SEED)) || status=$$?; packaging/dev/reap-test-processes.sh $(PIDS_DIR); exit $$status
@@ -123,9 +127,9 @@ test-fuzz: deps
 
 ## test-chaos: the quick campaign, as a test (part of `make test`), with one broker and then with
 ## two (BROKERS=2: two mosquitto, devices spread over them, kill -9 of either).
-test-chaos:
-	@$(MAKE) --no-print-directory chaos QUICK=1
-	@$(MAKE) --no-print-directory chaos QUICK=1 BROKERS=2 FAILOVER=0
+test-chaos: chaos-build
+	@$(MAKE) --no-print-directory chaos QUICK=1 -o chaos-build
+	@$(MAKE) --no-print-directory chaos QUICK=1 BROKERS=2 FAILOVER=0 -o chaos-build
 
 ## demo: PostgreSQL, mosquitto (TLS), an aggregator and three enrolled agents, under .state/demo.
 demo: deps
