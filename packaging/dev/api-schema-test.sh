@@ -25,11 +25,14 @@ state="$root/.build/api-schema"
 . "$root/packaging/dev/stack.sh"
 STACK_ROOT="$root"
 
+# The venv installs (mostly waiting on PyPI) while SwiftPM checks the build and ffmpeg makes the
+# fixture; the stacks start once both are done.
 pinned="$(sed -n 's/^schemathesis==//p' "$requirements")"
+venv_install=""
 if [ "$("$venv/bin/st" --version 2>/dev/null | awk '{print $NF}')" != "$pinned" ]; then
     echo "installing schemathesis $pinned into $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"
+    { python3 -m venv "$venv" && "$venv/bin/pip" install -q --disable-pip-version-check -r "$requirements"; } &
+    venv_install=$!
 fi
 
 cd "$root"
@@ -100,6 +103,7 @@ mkdir -p "$state/reports"
 ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=30 -t 2 -c:v libx264 -pix_fmt yuv420p \
     -movflags +faststart "$state/schema-000000.mp4"
 ffmpeg -hide_banner -loglevel error -y -i "$state/schema-000000.mp4" -frames:v 1 "$state/schema-000000.jpg"
+[ -z "$venv_install" ] || wait "$venv_install" || { echo "installing schemathesis $pinned failed" >&2; exit 1; }
 # Each role's aggregator has recordings on, in its own directory.
 status=0
 pids=()
