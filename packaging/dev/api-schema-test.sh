@@ -104,6 +104,8 @@ ffmpeg -hide_banner -loglevel error -y -f lavfi -i testsrc2=size=320x240:rate=30
     -movflags +faststart "$state/schema-000000.mp4"
 ffmpeg -hide_banner -loglevel error -y -i "$state/schema-000000.mp4" -frames:v 1 "$state/schema-000000.jpg"
 [ -z "$venv_install" ] || wait "$venv_install" || { echo "installing schemathesis $pinned failed" >&2; exit 1; }
+# Each role's subshell stops its own stack; this catches a stack whose subshell outlived an interrupted run.
+trap 'for role in "${roles[@]}"; do stack_stop "$state/$role" >/dev/null 2>&1 || true; done' EXIT
 # Each role's aggregator has recordings on, in its own directory.
 status=0
 pids=()
