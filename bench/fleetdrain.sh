@@ -34,7 +34,7 @@ phase_fleetdrain() {
     rm -rf "$dir" && mkdir -p "$dir"
     for set in drain live; do
         "$STACK_AGG" token create --config "$STACK_CONFIG" --device-prefix "fd$set-" --count "$devices" --ttl 1h \
-            --out "$dir/$set.tokens" >/dev/null
+            --out "$dir/$set.tokens" >/dev/null 2>>"$BENCH_WORK/logs/fleetdrain-cli.log"
     done
     log "fleetdrain: enrolling 2 × $devices simulated devices"
     for set in drain live; do
@@ -47,7 +47,7 @@ phase_fleetdrain() {
     # The backlog, through the agent's own path: capture with the broker unreachable (a closed port).
     local closed capture_rate=2000 capture_seconds
     closed="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
-    capture_seconds="$("$PY" -c "import math; print(math.ceil($backlog / $capture_rate) + 1)")"
+    capture_seconds="$("$PY" -c "print(round($backlog / $capture_rate + 0.3, 1))")"  # 0.3 s over: the last collection
     fleetdrain_set_port "$dir/drain" "$closed"
     log "fleetdrain: $devices devices capture ${capture_seconds}s at $capture_rate readings/s with the broker unreachable"
     fleetdrain_sim backlog drain --rate "$capture_rate" --duration "${capture_seconds}s" --drain-timeout 1s
