@@ -8,7 +8,9 @@
 # default 30), BENCH_WARMUP (s, 15), BENCH_DEVICES (50), BENCH_RATE (readings/s per device, 4000: 200,000/s offered),
 # BENCH_FOOTPRINT_DURATION (60), BENCH_BACKLOG (100000), BENCH_API_DEVICES (10000),
 # BENCH_API_READINGS (per device, 1000), BENCH_API_DURATION (20), BENCH_API_CONNECTIONS (16),
-# BENCH_RTP_DURATION (30), BENCH_SKIP (comma-separated phases: ingest,baseline,decode,footprint,buffer,api,rtp,live),
+# BENCH_RTP_DURATION (30), BENCH_SKIP (comma-separated phases: ingest,baseline,decode,footprint,fleetdrain,buffer,api,rtp,live,patroni),
+# BENCH_FLEETDRAIN_DEVICES (50 draining + 50 live), BENCH_FLEETDRAIN_BACKLOG (20000), BENCH_FLEETDRAIN_LIVE_RATE (10),
+# BENCH_FLEETDRAIN_TIMEOUT (150),
 # BENCH_PG_PORT / BENCH_MQTT_PORT / BENCH_HTTPS_PORT, BENCH_NO_BUILD=1 (use the release binaries as built).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -534,12 +536,16 @@ PYEND
     log "profile: $BENCH_WORK/profile-inclusive.txt and profile-self.txt"
 }
 
+# Issue 20's fleet drain: 50 devices' backlogs beside 50 live devices (bench/fleetdrain.sh).
+# shellcheck source=bench/fleetdrain.sh
+. "$root/bench/fleetdrain.sh"
+
 # ---------------------------------------------------------------------------------------------
 
 if [ "${1:-}" = phase ]; then
     # A phase in its own process, under `timeout` from the main run; its own processes are ended
     # by PID on the way out (the main run's stack_stop catches anything left).
-    trap 'for n in simulator naive agent stream receiver; do stack_stop_one "$n" >/dev/null 2>&1 || true; done' EXIT
+    trap 'for n in simulator naive agent stream receiver fd-enroll-drain fd-enroll-live fd-backlog fd-drain fd-live; do stack_stop_one "$n" >/dev/null 2>&1 || true; done' EXIT
     "phase_$2"
     exit 0
 fi
@@ -606,6 +612,12 @@ else
 fi
 run_phase decode 600
 run_phase footprint $((BENCH_FOOTPRINT_DURATION + 360))
+if [ -x "$BENCH_SIMULATOR" ]; then
+    run_phase fleetdrain $((${BENCH_FLEETDRAIN_TIMEOUT:-150} + 420))
+elif ! skipped fleetdrain; then
+    log "fleetdrain: no outpost-simulator in $bin"
+    failed+=(fleetdrain)
+fi
 run_phase buffer 300
 run_phase api $((BENCH_API_DURATION * 2 + 900))
 run_phase rtp $((BENCH_RTP_DURATION + 660))

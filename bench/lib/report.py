@@ -76,6 +76,14 @@ def table(r):
             rows.append(("3 agent smaps_rollup at the end", f"RSS {sm['Rss']} MiB, PSS {sm['Pss']} MiB, private dirty {sm['Private_Dirty']} MiB, anonymous {sm['Anonymous']} MiB", ""))
         rows.append(("3 agent draining backlog", f"{fp['backlog']:,} readings in {fp['drain_seconds']:.1f} s ({fmt(fp['drain_rows_per_second'])}/s); RSS peak {drain['rss_mib_peak']} MiB; CPU mean {drain['cpu_pct_mean']}%, peak {drain['cpu_pct_peak']}%",
                      f"adaptive drain (AIMD on ack latency, from 5,000/s up to drain_rate 100,000/s); machine {fp['drain']['machine_cpu_pct']:.0f}%"))
+    fd = r.get("fleetdrain")
+    if fd:
+        lat, backlog = fd["live_capture_to_store_ms"], fd["backlog"]
+        rows.append((f"3 fleet drain, {fd['devices_draining']} backlogs beside {fd['devices_live']} live devices",
+                     f"{fd['stored']:,} of {backlog['total']:,} backlog readings stored in {fmt(fd['drain_seconds'], ' s', 1)}"
+                     f"{'' if fd['pending_after_drain'] == 0 else ' (drain timeout)'}, duplicates {fd['stored'] - fd['stored_distinct_device_seq']}, all stored once: {fd['stored_exactly_once']}; "
+                     f"live capture-to-store p50 {fmt(lat['p50'], ' ms')}, p99 {fmt(lat['p99'], ' ms')} (before the drain {fmt(lat['p99_before_drain'], ' ms')})",
+                     busiest(fd["cpu"])))
     buf = r.get("buffer")
     if buf:
         for mode in ("full", "normal"):

@@ -13,7 +13,12 @@
 /// (re)connect, one more per on-time ack up to `maximumWindow`, halved with the rate. A fleet
 /// reconnecting at once after an outage then sends one batch per device before any ack can
 /// report the centre's queue, instead of whole windows that queue ahead of live devices'
-/// readings. Pure value type: the caller passes monotonic milliseconds.
+/// readings. With `batchRange`, the readings of each new batch follow the signal too: the
+/// smallest batch after each (re)connect, doubled per on-time ack up to the largest before the
+/// window grows, halved by a slow ack once the window is down to one batch. The readings in
+/// flight then go below one full batch per device, so a slow centre's queue (and with it the
+/// live devices' latency) is not held at a whole fleet's batches. Pure value type: the caller
+/// passes monotonic milliseconds.
 public struct DrainController: Sendable, Equatable {
     public let initial: Double
     public let minimum: Double
@@ -24,11 +29,17 @@ public struct DrainController: Sendable, Equatable {
     public private(set) var readingsPerSecond: Double
     /// Batches the publisher may have unacknowledged now, `1...maximumWindow`.
     public private(set) var windowBatches = 1
+    /// The smallest and largest new batch, in readings; nil: the caller's batch size alone.
+    public let batchRange: ClosedRange<Int>?
+    /// Readings the next new batch may hold (`Int.max` without a `batchRange`).
+    public private(set) var batchReadings: Int
     /// No second decrease before this instant (the congestion of one round trip halves once).
     private var holdDecreaseUntilMs = Int64.min
 
-    public init(initial: Double, minimum: Double, maximum: Double, targetLatencyMs: Int64, increaseStep: Double, maximumWindow: Int = 8) {
+    public init(initial: Double, minimum: Double, maximum: Double, targetLatencyMs: Int64, increaseStep: Double, maximumWindow: Int = 8,
+                batchRange: ClosedRange<Int>? = nil) {
         precondition(minimum > 0 && minimum <= maximum && targetLatencyMs > 0 && increaseStep > 0 && maximumWindow > 0)
+        precondition((batchRange?.lowerBound ?? 1) > 0)
         self.minimum = minimum
         self.maximum = maximum
         self.targetLatencyMs = targetLatencyMs
@@ -36,12 +47,15 @@ public struct DrainController: Sendable, Equatable {
         self.maximumWindow = maximumWindow
         self.initial = min(maximum, max(minimum, initial))
         self.readingsPerSecond = self.initial
+        self.batchRange = batchRange
+        self.batchReadings = batchRange?.lowerBound ?? .max
     }
 
     /// A new connection: what was learnt about the centre before the outage no longer holds.
     public mutating func reconnected() {
         readingsPerSecond = initial
         windowBatches = 1
+        batchReadings = batchRange?.lowerBound ?? .max
         holdDecreaseUntilMs = Int64.min
     }
 
@@ -53,12 +67,20 @@ public struct DrainController: Sendable, Equatable {
         if latencyMs > targetLatencyMs {
             if nowMs >= holdDecreaseUntilMs {
                 readingsPerSecond = max(minimum, readingsPerSecond / 2)
-                windowBatches = max(1, windowBatches / 2)
+                if windowBatches > 1 {
+                    windowBatches /= 2
+                } else if let batchRange {
+                    batchReadings = max(batchRange.lowerBound, batchReadings / 2)
+                }
                 holdDecreaseUntilMs = nowMs + latencyMs
             }
             return readingsPerSecond
         }
-        windowBatches = min(maximumWindow, windowBatches + 1)
+        if let batchRange, batchReadings < batchRange.upperBound {
+            batchReadings = min(batchRange.upperBound, batchReadings * 2)
+        } else {
+            windowBatches = min(maximumWindow, windowBatches + 1)
+        }
         if rateLimited {
             let perRoundTrip = readingsPerSecond * Double(max(latencyMs, 1)) / 1_000
             readingsPerSecond = min(maximum, readingsPerSecond + increaseStep * min(1, Double(readings) / perRoundTrip))

@@ -37,9 +37,10 @@ extension Publisher {
     /// Returns false when there is nothing to do now.
     func sendNext(_ client: MQTTClient) async throws -> Bool {
         let now = monotonicMs
-        let (resend, cursor, hasRoom, allowance) = state.withLock { state in
+        let (resend, cursor, hasRoom, newBatch, allowance) = state.withLock { state in
             (state.window.dueForResend(nowMs: now).first, state.window.cursor,
              state.window.hasRoom && state.window.entries.count < state.controller.windowBatches,
+             min(settings.batchSize, state.controller.batchReadings),
              state.rate.allowance(nowMs: now, limit: settings.batchSize))
         }
         let readings: [Reading]
@@ -52,7 +53,7 @@ extension Publisher {
             }
             isResend = true
         } else if hasRoom {
-            readings = try await buffer.readings(after: cursor, limit: settings.batchSize)
+            readings = try await buffer.readings(after: cursor, limit: newBatch)
             guard !readings.isEmpty else { return false }
             isResend = false
         } else {

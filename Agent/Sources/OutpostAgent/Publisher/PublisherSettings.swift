@@ -31,10 +31,12 @@ public struct PublisherSettings: Codable, Sendable, Equatable {
 
     /// The drain rate's controller: starts at 5,000 readings/s (or `drain_rate` if lower), never
     /// below one batch per second, and adds four batches per second per round trip within the target;
-    /// its window of batches in flight starts at one and grows to `window`.
+    /// its window of batches in flight starts at one batch of a tenth of `batch_size` and grows to
+    /// `window` full batches.
     public var drainController: DrainController {
         DrainController(initial: min(5_000, drainRate), minimum: min(Double(batchSize), drainRate), maximum: drainRate,
-                        targetLatencyMs: Int64(drainLatencyTargetMs), increaseStep: Double(4 * batchSize), maximumWindow: window)
+                        targetLatencyMs: Int64(drainLatencyTargetMs), increaseStep: Double(4 * batchSize), maximumWindow: window,
+                        batchRange: max(1, batchSize / 10)...batchSize)
     }
 
     /// The token bucket the controller moves: its starting rate, and a burst of one batch, so
