@@ -1,0 +1,167 @@
+"""The console's figures for `make bench` (bench/console/console.sh): the fleet page's first page
+and the live-event feed's cost, in a real headless Chromium (Selenium, as Tests/Console does).
+
+1. First page: the fleet page opened LOADS times by a full page load (navigation start to the
+   fleet table's rows present: the end of the page's `fleet-first-page` measure, whose clock
+   starts at navigation) and LOADS times by in-app navigation from the audit page (the measure's
+   own duration, what `make test-console` asserts), each as the median.
+2. Live events: status_driver.py makes RATE status changes a second for SECONDS through MQTT,
+   twice: first with the browser on the account page (no live-event subscriber), then with the
+   fleet page open. The aggregator's and PostgreSQL's CPU is sampled over each window; the page
+   counts the status changes it applied to its rows (a MutationObserver on the status cells).
+   After each window the script waits (at most SETTLE seconds) until the stored changes stop
+   growing, then counts them (`device_status_changes` of the driven devices).
+
+Prints one JSON object.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+parser = argparse.ArgumentParser()
+parser.add_argument("--url", required=True)
+parser.add_argument("--username", required=True)
+parser.add_argument("--password-file", required=True)
+parser.add_argument("--loads", type=int, default=7)
+parser.add_argument("--devices-dir", required=True)
+parser.add_argument("--device-prefix", required=True)
+parser.add_argument("--rate", type=float, default=1000)
+parser.add_argument("--seconds", type=float, default=20)
+parser.add_argument("--settle", type=float, default=30)
+parser.add_argument("--pg-port", required=True)
+parser.add_argument("--aggregator-pid", required=True)
+parser.add_argument("--postgres-pid", required=True)
+parser.add_argument("--work", required=True)
+args = parser.parse_args()
+
+here = os.path.dirname(os.path.abspath(__file__))
+SYSTEM_PYTHON = "/usr/bin/python3"  # Debian's, with python3-paho-mqtt
+
+
+def psql(sql):
+    return subprocess.run(["psql", "-X", "-q", "-A", "-t", "-h", "127.0.0.1", "-p", args.pg_port, "-U", "outpost", "-d", "outpost",
+                           "-v", "ON_ERROR_STOP=1", "-c", sql], check=True, capture_output=True, text=True, timeout=60).stdout.strip()
+
+
+def stored_changes():
+    return int(psql(f"SELECT count(*) FROM device_status_changes WHERE device LIKE '{args.device_prefix}%'"))
+
+
+options = webdriver.ChromeOptions()
+options.binary_location = "/usr/bin/chromium"
+for argument in ("--headless=new", "--window-size=1280,800", "--disable-gpu", "--disable-dev-shm-usage"):
+    options.add_argument(argument)
+if os.geteuid() == 0:
+    options.add_argument("--no-sandbox")
+options.accept_insecure_certs = True  # the stack's CA is made fresh for each run
+driver = webdriver.Chrome(options=options, service=Service("/usr/bin/chromedriver"))
+
+
+def wait(condition, seconds=30, message=""):
+    return WebDriverWait(driver, seconds, poll_frequency=0.05).until(lambda _: condition(), message)
+
+
+def present(css):
+    return len(driver.find_elements(By.CSS_SELECTOR, css)) > 0
+
+
+FLEET_LOADED = 'section[data-page="fleet"][data-loaded="true"]'
+
+
+def fleet_rows():
+    return len(driver.find_elements(By.CSS_SELECTOR, "#fleet-table tbody tr"))
+
+
+def window(name, page_open):
+    """One driven window: the driver and the sampler side by side, then the stored changes settle."""
+    before = stored_changes()
+    cpu_file = os.path.join(args.work, f"console-{name}.cpu.json")
+    sampler = subprocess.Popen([SYSTEM_PYTHON, os.path.join(here, "..", "lib", "procsample.py"), "--out", cpu_file,
+                                "--interval", "0.5", "--duration", str(args.seconds),
+                                f"aggregator={args.aggregator_pid}", f"postgres={args.postgres_pid}"])
+    driven = subprocess.run([SYSTEM_PYTHON, os.path.join(here, "status_driver.py"), "--devices-dir", args.devices_dir,
+                             "--rate", str(args.rate), "--seconds", str(args.seconds)],
+                            capture_output=True, text=True, timeout=args.seconds + 90)
+    sampler.wait(timeout=60)
+    if driven.returncode != 0:
+        sys.exit(f"status_driver.py failed: {driven.stderr.strip()[-2000:]}")
+    settle_started = time.monotonic()
+    last, stable_since = stored_changes(), time.monotonic()
+    while time.monotonic() - settle_started < args.settle and time.monotonic() - stable_since < 3:
+        time.sleep(0.5)
+        now = stored_changes()
+        if now != last:
+            last, stable_since = now, time.monotonic()
+    result = {"driver": json.loads(driven.stdout.strip().splitlines()[-1]), "cpu": json.load(open(cpu_file)),
+              "stored_status_changes": last - before, "settle_seconds": round(time.monotonic() - settle_started, 1),
+              "load_average_at_end": list(os.getloadavg())}
+    if page_open:
+        time.sleep(1)
+        result["page_status_updates"] = driver.execute_script("return window.benchStatusUpdates;")
+        result["page_rows_of_driven_devices"] = driver.execute_script(
+            "return [...document.querySelectorAll('#fleet-table tbody tr')].filter((row) => row.dataset.device.startsWith(arguments[0])).length;",
+            args.device_prefix)
+    return result
+
+
+try:
+    password = open(args.password_file).read().strip()
+    driver.get(args.url + "/console/#/login")
+    wait(lambda: present("#login-form"))
+    form = driver.find_element(By.CSS_SELECTOR, "#login-form")
+    form.find_element(By.NAME, "username").send_keys(args.username)
+    form.find_element(By.NAME, "password").send_keys(password)
+    form.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    wait(lambda: present(FLEET_LOADED))
+
+    # Full page loads: the console starts from nothing but its refresh token (sessionStorage).
+    full = []
+    for _ in range(args.loads):
+        driver.get("about:blank")
+        driver.get(args.url + "/console/#/fleet")
+        wait(lambda: present(FLEET_LOADED))
+        full.append(driver.execute_script(
+            "const m = performance.getEntriesByName('fleet-first-page').at(-1); return m.startTime + m.duration;"))
+    rows = fleet_rows()
+    # In-app navigation, as `make test-console` measures it.
+    navigated = []
+    for _ in range(args.loads):
+        driver.execute_script("location.hash = '#/audit';")
+        wait(lambda: present("#audit-list"))
+        driver.execute_script("location.hash = '#/fleet';")
+        wait(lambda: present(FLEET_LOADED))
+        navigated.append(driver.execute_script("return performance.getEntriesByName('fleet-first-page').at(-1).duration;"))
+
+    driver.execute_script("location.hash = '#/account';")
+    wait(lambda: present("#password-form"))
+    time.sleep(2)
+    closed = window("closed", page_open=False)
+
+    driver.execute_script("location.hash = '#/fleet';")
+    wait(lambda: present(FLEET_LOADED))
+    # Each status change the page applies replaces the row's status cell's content.
+    driver.execute_script("""
+        window.benchStatusUpdates = 0;
+        new MutationObserver((records) => {
+          for (const record of records) {
+            if (record.target.classList && record.target.classList.contains('status-cell') && record.addedNodes.length) window.benchStatusUpdates += 1;
+          }
+        }).observe(document.querySelector('#fleet-list'), { childList: true, subtree: true });""")
+    time.sleep(2)  # the page's live-event stream connects after the first page
+    opened = window("open", page_open=True)
+
+    print(json.dumps({
+        "first_page": {"rows": rows, "full_load_ms": [round(x, 1) for x in full], "full_load_ms_median": round(statistics.median(full), 1),
+                       "navigation_ms": [round(x, 1) for x in navigated], "navigation_ms_median": round(statistics.median(navigated), 1)},
+        "live_events": {"rate": args.rate, "seconds": args.seconds, "page_closed": closed, "page_open": opened}}))
+finally:
+    driver.quit()
