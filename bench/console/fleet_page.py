@@ -6,10 +6,13 @@ and the live-event feed's cost, in a real headless Chromium (Selenium, as Tests/
    starts at navigation) and LOADS times by in-app navigation from the audit page (the measure's
    own duration, what `make test-console` asserts), each as the median.
 2. Live events: status_driver.py makes RATE status changes a second for SECONDS through MQTT,
-   twice: first with the browser on the account page (no live-event subscriber), then with the
-   fleet page open. The aggregator's and PostgreSQL's CPU is sampled over each window; the page
-   counts the status changes it applied to its rows (a MutationObserver on the status cells).
-   After each window the script waits (at most SETTLE seconds) until the stored changes stop
+   three times: with the browser on the account page and no live-event subscriber; with one
+   plain SSE client on `GET /events` (this script, counting the `device.status` events it
+   reads: the feed's own cost); and with the fleet page open (the feed plus what the page asks
+   for itself: it recounts the fleet by status at most every 5 s). The aggregator's and
+   PostgreSQL's CPU is sampled over each window; the page counts the status changes it applied
+   to its rows (a MutationObserver on the status cells).
+   After each window the script waits (at most SETTLE seconds, 60) until the stored changes stop
    growing, then counts them (`device_status_changes` of the driven devices).
 
 Prints one JSON object.
@@ -17,10 +20,13 @@ Prints one JSON object.
 import argparse
 import json
 import os
+import ssl
 import statistics
 import subprocess
 import sys
+import threading
 import time
+import urllib.request
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
@@ -29,6 +35,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--url", required=True)
+parser.add_argument("--ca", required=True)
 parser.add_argument("--username", required=True)
 parser.add_argument("--password-file", required=True)
 parser.add_argument("--loads", type=int, default=7)
@@ -36,7 +43,7 @@ parser.add_argument("--devices-dir", required=True)
 parser.add_argument("--device-prefix", required=True)
 parser.add_argument("--rate", type=float, default=1000)
 parser.add_argument("--seconds", type=float, default=20)
-parser.add_argument("--settle", type=float, default=30)
+parser.add_argument("--settle", type=float, default=60)
 parser.add_argument("--pg-port", required=True)
 parser.add_argument("--aggregator-pid", required=True)
 parser.add_argument("--postgres-pid", required=True)
@@ -81,7 +88,32 @@ def fleet_rows():
     return len(driver.find_elements(By.CSS_SELECTOR, "#fleet-table tbody tr"))
 
 
-def window(name, page_open):
+class FeedClient(threading.Thread):
+    """Reads `GET /events` with an access token and counts its `device.status` events."""
+
+    def __init__(self, token):
+        super().__init__(daemon=True)
+        request = urllib.request.Request(args.url + "/api/v1/events", headers={"authorization": "Bearer " + token})
+        self.response = urllib.request.urlopen(request, context=ssl.create_default_context(cafile=args.ca), timeout=600)
+        self.status_events = 0
+
+    def run(self):
+        try:
+            for line in self.response:
+                if line.startswith(b"event: device.status"):
+                    self.status_events += 1
+        except (OSError, ValueError):
+            pass
+
+
+def access_token(password):
+    body = json.dumps({"username": args.username, "password": password}).encode()
+    request = urllib.request.Request(args.url + "/api/v1/auth/login", data=body, headers={"content-type": "application/json"})
+    with urllib.request.urlopen(request, context=ssl.create_default_context(cafile=args.ca), timeout=60) as response:
+        return json.loads(response.read())["accessToken"]
+
+
+def window(name, page_open, feed=None):
     """One driven window: the driver and the sampler side by side, then the stored changes settle."""
     before = stored_changes()
     cpu_file = os.path.join(args.work, f"console-{name}.cpu.json")
@@ -96,7 +128,7 @@ def window(name, page_open):
         sys.exit(f"status_driver.py failed: {driven.stderr.strip()[-2000:]}")
     settle_started = time.monotonic()
     last, stable_since = stored_changes(), time.monotonic()
-    while time.monotonic() - settle_started < args.settle and time.monotonic() - stable_since < 3:
+    while time.monotonic() - settle_started < args.settle and time.monotonic() - stable_since < 2:
         time.sleep(0.5)
         now = stored_changes()
         if now != last:
@@ -104,6 +136,9 @@ def window(name, page_open):
     result = {"driver": json.loads(driven.stdout.strip().splitlines()[-1]), "cpu": json.load(open(cpu_file)),
               "stored_status_changes": last - before, "settle_seconds": round(time.monotonic() - settle_started, 1),
               "load_average_at_end": list(os.getloadavg())}
+    if feed:
+        time.sleep(1)
+        result["feed_status_events"] = feed.status_events
     if page_open:
         time.sleep(1)
         result["page_status_updates"] = driver.execute_script("return window.benchStatusUpdates;")
@@ -145,6 +180,11 @@ try:
     wait(lambda: present("#password-form"))
     time.sleep(2)
     closed = window("closed", page_open=False)
+    feed = FeedClient(access_token(password))
+    feed.start()
+    time.sleep(2)
+    feed_only = window("feed", page_open=False, feed=feed)
+    feed.response.close()
 
     driver.execute_script("location.hash = '#/fleet';")
     wait(lambda: present(FLEET_LOADED))
@@ -162,6 +202,6 @@ try:
     print(json.dumps({
         "first_page": {"rows": rows, "full_load_ms": [round(x, 1) for x in full], "full_load_ms_median": round(statistics.median(full), 1),
                        "navigation_ms": [round(x, 1) for x in navigated], "navigation_ms_median": round(statistics.median(navigated), 1)},
-        "live_events": {"rate": args.rate, "seconds": args.seconds, "page_closed": closed, "page_open": opened}}))
+        "live_events": {"rate": args.rate, "seconds": args.seconds, "page_closed": closed, "feed_only": feed_only, "page_open": opened}}))
 finally:
     driver.quit()

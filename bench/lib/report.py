@@ -111,10 +111,11 @@ def table(r):
         rows.append((f"9 console fleet page, {console.get('devices_listed', 0):,} devices", f"first page (100 rows) median {first['full_load_ms_median']:.0f} ms from navigation start (full load), "
                      f"{first['navigation_ms_median']:.0f} ms in-app; {len(first['full_load_ms'])} loads each", "headless Chromium"))
         events = console["live_events"]
-        for key, label in (("page_closed", "no page open"), ("page_open", "fleet page open")):
+        for key, label in (("page_closed", "no subscriber"), ("feed_only", "one SSE client"), ("page_open", "fleet page open")):
             w = events[key]
             aggregator = w["cpu"]["processes"]["aggregator"]["cpu_pct_mean"]
             shown = f", page applied {w['page_status_updates']:,}" if "page_status_updates" in w else ""
+            shown += f", client read {w['feed_status_events']:,}" if "feed_status_events" in w else ""
             rows.append((f"9 {events['rate']:,.0f} status changes/s for {events['seconds']:.0f} s, {label}",
                          f"aggregator {aggregator:.1f}% of a core; published {w['driver']['published']:,}, stored {w['stored_status_changes']:,}{shown}",
                          busiest(w["cpu"])))
