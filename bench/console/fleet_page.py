@@ -102,7 +102,7 @@ class FeedClient(threading.Thread):
             for line in self.response:
                 if line.startswith(b"event: device.status"):
                     self.status_events += 1
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):  # closed under the reader at the window's end
             pass
 
 
