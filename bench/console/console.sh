@@ -1,7 +1,8 @@
 # Sourced by bench/run.sh: phase 9, the operator console with BENCH_CONSOLE_DEVICES devices
 # (issue 20): the fleet page's first page in headless Chromium, and the aggregator's CPU while
-# BENCH_CONSOLE_RATE device status changes a second flow through MQTT, PostgreSQL's NOTIFY and
-# the live-event feed to the open page (bench/console/fleet_page.py). Selenium comes pinned from
+# BENCH_CONSOLE_RATE device status changes a second flow through PostgreSQL's NOTIFY and the
+# live-event feed to the open page, written as UPDATEs and through MQTT and the aggregator's
+# presence writes (bench/console/fleet_page.py). Selenium comes pinned from
 # PyPI (Tests/Console/requirements.txt) into the venv `make test-console` uses.
 
 # The devices that change status sort before every other device id, so all of them are rows
@@ -44,8 +45,8 @@ PYEND
         "$STACK_AGG" user create --config "$STACK_CONFIG" --username bench-admin --role admin --password-stdin <"$password" \
             >>"$BENCH_WORK/logs/console-user.log" 2>&1
     }
-    log "console: $listed devices; fleet page × $BENCH_CONSOLE_LOADS, then $BENCH_CONSOLE_RATE status changes/s for ${BENCH_CONSOLE_DURATION}s: no subscriber, an SSE client, the page open"
-    timeout $((BENCH_CONSOLE_DURATION * 3 + 420)) "$venv/bin/python" "$root/bench/console/fleet_page.py" --url "$STACK_URL" --ca "$STACK_CA" \
+    log "console: $listed devices; fleet page × $BENCH_CONSOLE_LOADS, then $BENCH_CONSOLE_RATE status changes/s for ${BENCH_CONSOLE_DURATION}s: UPDATEs with no subscriber, an SSE client, the page open; MQTT with the page open"
+    timeout $((BENCH_CONSOLE_DURATION * 4 + 420)) "$venv/bin/python" "$root/bench/console/fleet_page.py" --url "$STACK_URL" --ca "$STACK_CA" \
         --username bench-admin --password-file "$password" --loads "$BENCH_CONSOLE_LOADS" --devices-dir "$devices" \
         --device-prefix "$console_prefix" --rate "$BENCH_CONSOLE_RATE" --seconds "$BENCH_CONSOLE_DURATION" \
         --pg-port "$STACK_PG_PORT" --aggregator-pid "$(stack_pid aggregator)" --postgres-pid "$(stack_pid postgres)" \

@@ -5,15 +5,18 @@ and the live-event feed's cost, in a real headless Chromium (Selenium, as Tests/
    fleet table's rows present: the end of the page's `fleet-first-page` measure, whose clock
    starts at navigation) and LOADS times by in-app navigation from the audit page (the measure's
    own duration, what `make test-console` asserts), each as the median.
-2. Live events: status_driver.py makes RATE status changes a second for SECONDS through MQTT,
-   three times: with the browser on the account page and no live-event subscriber; with one
-   plain SSE client on `GET /events` (this script, counting the `device.status` events it
-   reads: the feed's own cost); and with the fleet page open (the feed plus what the page asks
-   for itself: it recounts the fleet by status at most every 5 s). The aggregator's and
+2. Live events, RATE status changes a second for SECONDS. The feed is fed by PostgreSQL (the
+   `devices` trigger announces each change), so first by status_sql.py (UPDATEs of `devices`,
+   the feed at the full rate) three times: with the browser on the account page and no
+   live-event subscriber; with one plain SSE client on `GET /events` (this script, counting the
+   `device.status` events it reads: the feed's own cost); and with the fleet page open (the
+   feed plus what the page asks for itself: it recounts the fleet by status at most every 5 s).
+   Then once through the whole real path with the page open: status_driver.py publishes state
+   messages over MQTT, the aggregator's presence writes store them. The aggregator's and
    PostgreSQL's CPU is sampled over each window; the page counts the status changes it applied
-   to its rows (a MutationObserver on the status cells).
-   After each window the script waits (at most SETTLE seconds, 60) until the stored changes stop
-   growing, then counts them (`device_status_changes` of the driven devices).
+   to its rows (a MutationObserver on the status cells). After the MQTT window the script waits
+   (at most SETTLE seconds, 60) until the stored changes stop growing, then counts them
+   (`device_status_changes` of the driven devices).
 
 Prints one JSON object.
 """
@@ -113,27 +116,31 @@ def access_token(password):
         return json.loads(response.read())["accessToken"]
 
 
-def window(name, page_open, feed=None):
-    """One driven window: the driver and the sampler side by side, then the stored changes settle."""
+def window(name, via, page_open, feed=None):
+    """One driven window: the driver and the sampler side by side, then (MQTT) the stored changes settle."""
     before = stored_changes()
     cpu_file = os.path.join(args.work, f"console-{name}.cpu.json")
     sampler = subprocess.Popen([SYSTEM_PYTHON, os.path.join(here, "..", "lib", "procsample.py"), "--out", cpu_file,
                                 "--interval", "0.5", "--duration", str(args.seconds),
                                 f"aggregator={args.aggregator_pid}", f"postgres={args.postgres_pid}"])
-    driven = subprocess.run([SYSTEM_PYTHON, os.path.join(here, "status_driver.py"), "--devices-dir", args.devices_dir,
-                             "--rate", str(args.rate), "--seconds", str(args.seconds)],
+    if via == "mqtt":
+        command = [SYSTEM_PYTHON, os.path.join(here, "status_driver.py"), "--devices-dir", args.devices_dir]
+    else:
+        command = [SYSTEM_PYTHON, os.path.join(here, "status_sql.py"), "--prefix", args.device_prefix,
+                   "--dsn", f"host=127.0.0.1 port={args.pg_port} user=outpost dbname=outpost"]
+    driven = subprocess.run(command + ["--rate", str(args.rate), "--seconds", str(args.seconds)],
                             capture_output=True, text=True, timeout=args.seconds + 90)
     sampler.wait(timeout=60)
     if driven.returncode != 0:
-        sys.exit(f"status_driver.py failed: {driven.stderr.strip()[-2000:]}")
+        sys.exit(f"{command[1]} failed: {driven.stderr.strip()[-2000:]}")
     settle_started = time.monotonic()
     last, stable_since = stored_changes(), time.monotonic()
-    while time.monotonic() - settle_started < args.settle and time.monotonic() - stable_since < 2:
+    while via == "mqtt" and time.monotonic() - settle_started < args.settle and time.monotonic() - stable_since < 2:
         time.sleep(0.5)
         now = stored_changes()
         if now != last:
             last, stable_since = now, time.monotonic()
-    result = {"driver": json.loads(driven.stdout.strip().splitlines()[-1]), "cpu": json.load(open(cpu_file)),
+    result = {"via": via, "driver": json.loads(driven.stdout.strip().splitlines()[-1]), "cpu": json.load(open(cpu_file)),
               "stored_status_changes": last - before, "settle_seconds": round(time.monotonic() - settle_started, 1),
               "load_average_at_end": list(os.getloadavg())}
     if feed:
@@ -179,11 +186,11 @@ try:
     driver.execute_script("location.hash = '#/account';")
     wait(lambda: present("#password-form"))
     time.sleep(2)
-    closed = window("closed", page_open=False)
+    closed = window("closed", "sql", page_open=False)
     feed = FeedClient(access_token(password))
     feed.start()
     time.sleep(2)
-    feed_only = window("feed", page_open=False, feed=feed)
+    feed_only = window("feed", "sql", page_open=False, feed=feed)
     feed.response.close()
 
     driver.execute_script("location.hash = '#/fleet';")
@@ -197,11 +204,13 @@ try:
           }
         }).observe(document.querySelector('#fleet-list'), { childList: true, subtree: true });""")
     time.sleep(2)  # the page's live-event stream connects after the first page
-    opened = window("open", page_open=True)
+    opened = window("open", "sql", page_open=True)
+    driver.execute_script("window.benchStatusUpdates = 0;")
+    mqtt = window("mqtt", "mqtt", page_open=True)
 
     print(json.dumps({
         "first_page": {"rows": rows, "full_load_ms": [round(x, 1) for x in full], "full_load_ms_median": round(statistics.median(full), 1),
                        "navigation_ms": [round(x, 1) for x in navigated], "navigation_ms_median": round(statistics.median(navigated), 1)},
-        "live_events": {"rate": args.rate, "seconds": args.seconds, "page_closed": closed, "feed_only": feed_only, "page_open": opened}}))
+        "live_events": {"rate": args.rate, "seconds": args.seconds, "page_closed": closed, "feed_only": feed_only, "page_open": opened, "mqtt_page_open": mqtt}}))
 finally:
     driver.quit()

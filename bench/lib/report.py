@@ -111,14 +111,21 @@ def table(r):
         rows.append((f"9 console fleet page, {console.get('devices_listed', 0):,} devices", f"first page (100 rows) median {first['full_load_ms_median']:.0f} ms from navigation start (full load), "
                      f"{first['navigation_ms_median']:.0f} ms in-app; {len(first['full_load_ms'])} loads each", "headless Chromium"))
         events = console["live_events"]
-        for key, label in (("page_closed", "no subscriber"), ("feed_only", "one SSE client"), ("page_open", "fleet page open")):
-            w = events[key]
+        for key, label in (("page_closed", "UPDATEs, no subscriber"), ("feed_only", "UPDATEs, one SSE client"),
+                           ("page_open", "UPDATEs, fleet page open"), ("mqtt_page_open", "MQTT state messages, fleet page open")):
+            w = events.get(key)
+            if not w:
+                continue
             aggregator = w["cpu"]["processes"]["aggregator"]["cpu_pct_mean"]
-            shown = f", page applied {w['page_status_updates']:,}" if "page_status_updates" in w else ""
-            shown += f", client read {w['feed_status_events']:,}" if "feed_status_events" in w else ""
-            rows.append((f"9 {events['rate']:,.0f} status changes/s for {events['seconds']:.0f} s, {label}",
-                         f"aggregator {aggregator:.1f}% of a core; published {w['driver']['published']:,}, stored {w['stored_status_changes']:,}{shown}",
-                         busiest(w["cpu"])))
+            made = w["driver"].get("published", w["driver"].get("changed"))
+            value = f"aggregator {aggregator:.1f}% of a core; made {made:,}"
+            if w.get("via") == "mqtt":
+                value += f", stored {w['stored_status_changes']:,} (settled {w['settle_seconds']:.0f} s later)"
+            if "feed_status_events" in w:
+                value += f", client read {w['feed_status_events']:,}"
+            if "page_status_updates" in w:
+                value += f", page applied {w['page_status_updates']:,}"
+            rows.append((f"9 {events['rate']:,.0f} status changes/s for {events['seconds']:.0f} s, {label}", value, busiest(w["cpu"])))
     live = r.get("live")
     if live and "latencyMs" in live:
         rows.append(("7 live view, agent → Chromium via Janus",
