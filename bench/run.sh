@@ -614,7 +614,7 @@ run_phase footprint $((BENCH_FOOTPRINT_DURATION + 360))
 run_phase buffer 300
 run_phase api $((BENCH_API_DURATION * 2 + 900))
 run_phase rtp $((BENCH_RTP_DURATION + 660))
-run_phase console $((BENCH_CONSOLE_DURATION * 4 + 780))
+run_phase console $((BENCH_CONSOLE_DURATION * 5 + 780))
 run_phase live 900
 run_phase patroni 900
 

@@ -46,7 +46,7 @@ PYEND
             >>"$BENCH_WORK/logs/console-user.log" 2>&1
     }
     log "console: $listed devices; fleet page × $BENCH_CONSOLE_LOADS, then $BENCH_CONSOLE_RATE status changes/s for ${BENCH_CONSOLE_DURATION}s: UPDATEs with no subscriber, an SSE client, the page open; MQTT with the page open"
-    timeout $((BENCH_CONSOLE_DURATION * 4 + 420)) "$venv/bin/python" "$root/bench/console/fleet_page.py" --url "$STACK_URL" --ca "$STACK_CA" \
+    timeout $((BENCH_CONSOLE_DURATION * 5 + 420)) "$venv/bin/python" "$root/bench/console/fleet_page.py" --url "$STACK_URL" --ca "$STACK_CA" \
         --username bench-admin --password-file "$password" --loads "$BENCH_CONSOLE_LOADS" --devices-dir "$devices" \
         --device-prefix "$console_prefix" --rate "$BENCH_CONSOLE_RATE" --seconds "$BENCH_CONSOLE_DURATION" \
         --pg-port "$STACK_PG_PORT" --aggregator-pid "$(stack_pid aggregator)" --postgres-pid "$(stack_pid postgres)" \

@@ -13,7 +13,8 @@ and the live-event feed's cost, in a real headless Chromium (Selenium, as Tests/
    feed plus what the page asks for itself: it recounts the fleet by status at most every 5 s).
    Then once through the whole real path with the page open: status_driver.py publishes state
    messages over MQTT, the aggregator's presence writes store them. The aggregator's and
-   PostgreSQL's CPU is sampled over each window; the page counts the status changes it applied
+   PostgreSQL's CPU is sampled over each window, and over one window first with nothing
+   changing (the aggregator's idle baseline); the page counts the status changes it applied
    to its rows (a MutationObserver on the status cells). After the MQTT window the script waits
    (at most SETTLE seconds, 60) until the stored changes stop growing, then counts them
    (`device_status_changes` of the driven devices).
@@ -123,7 +124,9 @@ def window(name, via, page_open, feed=None):
     sampler = subprocess.Popen([SYSTEM_PYTHON, os.path.join(here, "..", "lib", "procsample.py"), "--out", cpu_file,
                                 "--interval", "0.5", "--duration", str(args.seconds),
                                 f"aggregator={args.aggregator_pid}", f"postgres={args.postgres_pid}"])
-    if via == "mqtt":
+    if via is None:  # idle: the aggregator's own CPU with nothing changing
+        command = [SYSTEM_PYTHON, "-c", "import json, sys, time; time.sleep(float(sys.argv[-1])); print(json.dumps({'changed': 0}))"]
+    elif via == "mqtt":
         command = [SYSTEM_PYTHON, os.path.join(here, "status_driver.py"), "--devices-dir", args.devices_dir]
     else:
         command = [SYSTEM_PYTHON, os.path.join(here, "status_sql.py"), "--prefix", args.device_prefix,
@@ -186,6 +189,7 @@ try:
     driver.execute_script("location.hash = '#/account';")
     wait(lambda: present("#password-form"))
     time.sleep(2)
+    idle = window("idle", None, page_open=False)
     closed = window("closed", "sql", page_open=False)
     feed = FeedClient(access_token(password))
     feed.start()
@@ -211,6 +215,6 @@ try:
     print(json.dumps({
         "first_page": {"rows": rows, "full_load_ms": [round(x, 1) for x in full], "full_load_ms_median": round(statistics.median(full), 1),
                        "navigation_ms": [round(x, 1) for x in navigated], "navigation_ms_median": round(statistics.median(navigated), 1)},
-        "live_events": {"rate": args.rate, "seconds": args.seconds, "page_closed": closed, "feed_only": feed_only, "page_open": opened, "mqtt_page_open": mqtt}}))
+        "live_events": {"rate": args.rate, "seconds": args.seconds, "idle": idle, "page_closed": closed, "feed_only": feed_only, "page_open": opened, "mqtt_page_open": mqtt}}))
 finally:
     driver.quit()
