@@ -8,9 +8,12 @@
 # default 30), BENCH_WARMUP (s, 15), BENCH_DEVICES (50), BENCH_RATE (readings/s per device, 4000: 200,000/s offered),
 # BENCH_FOOTPRINT_DURATION (60), BENCH_BACKLOG (100000), BENCH_API_DEVICES (10000),
 # BENCH_API_READINGS (per device, 1000), BENCH_API_DURATION (20), BENCH_API_CONNECTIONS (16),
-# BENCH_RTP_DURATION (30), BENCH_SKIP (comma-separated phases: ingest,baseline,decode,footprint,fleetdrain,buffer,api,rtp,live,patroni),
+# BENCH_RTP_DURATION (30), BENCH_INGEST_RUNS (saturated ingest runs, each with its \copy; the ratio is their median; 3),
+# BENCH_CONSOLE_DEVICES (10000), BENCH_CONSOLE_LOADS (fleet page loads, 7), BENCH_CONSOLE_RATE (status changes/s, 1000),
+# BENCH_CONSOLE_DURATION (s, 20), BENCH_CONSOLE_STATUS_DEVICES (devices taking turns, 50),
 # BENCH_FLEETDRAIN_DEVICES (50 draining + 50 live), BENCH_FLEETDRAIN_BACKLOG (20000), BENCH_FLEETDRAIN_LIVE_RATE (10),
 # BENCH_FLEETDRAIN_TIMEOUT (150),
+# BENCH_SKIP (comma-separated phases: ingest,baseline,decode,footprint,fleetdrain,buffer,api,rtp,console,live,patroni),
 # BENCH_PG_PORT / BENCH_MQTT_PORT / BENCH_HTTPS_PORT, BENCH_NO_BUILD=1 (use the release binaries as built).
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
@@ -25,6 +28,10 @@ export BENCH_FOOTPRINT_DURATION="${BENCH_FOOTPRINT_DURATION:-60}" BENCH_BACKLOG=
 export BENCH_API_DEVICES="${BENCH_API_DEVICES:-10000}" BENCH_API_READINGS="${BENCH_API_READINGS:-1000}"
 export BENCH_API_DURATION="${BENCH_API_DURATION:-20}" BENCH_API_CONNECTIONS="${BENCH_API_CONNECTIONS:-64}"
 export BENCH_RTP_DURATION="${BENCH_RTP_DURATION:-30}" BENCH_SKIP="${BENCH_SKIP:-}"
+export BENCH_INGEST_RUNS="${BENCH_INGEST_RUNS:-3}"
+export BENCH_CONSOLE_DEVICES="${BENCH_CONSOLE_DEVICES:-10000}" BENCH_CONSOLE_LOADS="${BENCH_CONSOLE_LOADS:-7}"
+export BENCH_CONSOLE_RATE="${BENCH_CONSOLE_RATE:-1000}" BENCH_CONSOLE_DURATION="${BENCH_CONSOLE_DURATION:-20}"
+export BENCH_CONSOLE_STATUS_DEVICES="${BENCH_CONSOLE_STATUS_DEVICES:-50}"
 PY=/usr/bin/python3  # Debian's, which has python3-paho-mqtt and python3-psycopg2
 export PY
 sample="$root/bench/lib/procsample.py"
@@ -32,6 +39,8 @@ sample="$root/bench/lib/procsample.py"
 # shellcheck source=packaging/dev/stack.sh
 . "$root/packaging/dev/stack.sh"
 export STACK_ROOT="$root"
+# shellcheck source=bench/console/console.sh
+. "$root/bench/console/console.sh"
 
 log() { printf '[bench %s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 skipped() { [[ ",$BENCH_SKIP," == *",$1,"* ]]; }
@@ -113,38 +122,35 @@ json.dump({"stored": stored, "seconds": seconds, "rows_per_second": stored / sec
 PYEND
 }
 
-phase_ingest() {
-    enroll_simulator
+# ingest_run N: one saturated run (the simulator at BENCH_DEVICES × BENCH_RATE into a truncated
+# table), then the same rows loaded by psql \copy into the same (truncated) table; ingest-N.json.
+ingest_run() {
+    local n="$1"
     sql "TRUNCATE readings" >/dev/null
-    log "ingest: $BENCH_DEVICES devices × $BENCH_RATE readings/s, warm-up ${BENCH_WARMUP}s, window ${BENCH_DURATION}s"
+    log "ingest run $n/$BENCH_INGEST_RUNS: $BENCH_DEVICES devices × $BENCH_RATE readings/s, warm-up ${BENCH_WARMUP}s, window ${BENCH_DURATION}s"
     # shellcheck disable=SC2046
-    steady_window ingest $(agg_pids)
-    log "ingest: $(cat "$BENCH_WORK/ingest.window.json")"
-
-    # The same rows, loaded by psql \copy into the same (truncated) table.
+    steady_window "ingest-$n" $(agg_pids)
+    log "ingest run $n: $(cat "$BENCH_WORK/ingest-$n.window.json")"
     local rows copy_file="$BENCH_WORK/copy.tsv"
     stack_psql -c "\\copy (SELECT device, buffer, seq, ts, metric, value FROM readings ORDER BY received_at LIMIT 2000000) TO '$copy_file'"
     rows="$(wc -l < "$copy_file")"
     sql "TRUNCATE readings" >/dev/null
     sql "CHECKPOINT" >/dev/null
-    sampler_start "$BENCH_WORK/copy.cpu.json" postgres="$(stack_pid postgres)"
+    sampler_start "$BENCH_WORK/copy-$n.cpu.json" postgres="$(stack_pid postgres)"
     local start end
     start="$(date +%s.%N)"
     stack_psql -c "\\copy readings (device, buffer, seq, ts, metric, value) FROM '$copy_file'"
     end="$(date +%s.%N)"
     sampler_stop
     rm -f "$copy_file"
-    part ingest "$("$PY" - "$BENCH_WORK" "$rows" "$start" "$end" <<'PYEND'
-import json, sys
-work, rows, start, end = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
-window = json.load(open(f"{work}/ingest.window.json"))
-copy_rate = rows / (end - start)
-print(json.dumps({"end_to_end": window, "end_to_end_cpu": json.load(open(f"{work}/ingest.cpu.json")),
-                  "copy": {"rows": rows, "seconds": end - start, "rows_per_second": copy_rate,
-                           "cpu": json.load(open(f"{work}/copy.cpu.json"))},
-                  "ratio_end_to_end_over_copy": window["rows_per_second"] / copy_rate}))
-PYEND
-)"
+    "$PY" "$root/bench/lib/ingest.py" run "$BENCH_WORK" "$n" "$rows" "$start" "$end" "$(cat /proc/loadavg)" >"$BENCH_WORK/ingest-$n.json"
+}
+
+phase_ingest() {
+    enroll_simulator
+    local n
+    for n in $(seq 1 "$BENCH_INGEST_RUNS"); do ingest_run "$n"; done
+    part ingest "$("$PY" "$root/bench/lib/ingest.py" median "$BENCH_WORK" "$BENCH_INGEST_RUNS")"
 }
 
 phase_baseline() {
@@ -604,7 +610,7 @@ if [ "${1:-}" = --profile ]; then
     exit 0
 fi
 if [ -x "$BENCH_SIMULATOR" ]; then
-    run_phase ingest $((BENCH_WARMUP + BENCH_DURATION + 420))
+    run_phase ingest $((BENCH_INGEST_RUNS * (BENCH_WARMUP + BENCH_DURATION + 180) + 240))
     run_phase baseline $((BENCH_WARMUP + BENCH_DURATION + 120))
 else
     log "ingest, baseline: no outpost-simulator in $bin"
@@ -621,6 +627,7 @@ fi
 run_phase buffer 300
 run_phase api $((BENCH_API_DURATION * 2 + 900))
 run_phase rtp $((BENCH_RTP_DURATION + 660))
+run_phase console $((BENCH_CONSOLE_DURATION * 5 + 780))
 run_phase live 900
 run_phase patroni 900
 

@@ -50,11 +50,19 @@ def table(r):
     rows = []
     ing = r.get("ingest")
     if ing:
-        e2e = ing["end_to_end"]
-        rows.append(("1 ingest end to end", f"{fmt(e2e['rows_per_second'])} readings/s stored (offered {fmt(e2e.get('offered_rows_per_second'))}/s, dropped {e2e.get('dropped')})",
-                     busiest(ing["end_to_end_cpu"])))
-        rows.append(("1 psql \\copy, same rows", f"{fmt(ing['copy']['rows_per_second'])} rows/s ({ing['copy']['rows']:,} rows)", busiest(ing["copy"]["cpu"])))
-        rows.append(("1 ratio end to end / copy", f"{ing['ratio_end_to_end_over_copy']:.2f}", ""))
+        for run in ing.get("runs", [ing]):
+            label = f" (run {run['run']})" if "run" in run else ""
+            e2e = run["end_to_end"]
+            rows.append((f"1 ingest end to end{label}", f"{fmt(e2e['rows_per_second'])} readings/s stored (offered {fmt(e2e.get('offered_rows_per_second'))}/s, dropped {e2e.get('dropped')})",
+                         busiest(run["end_to_end_cpu"])))
+            rows.append((f"1 psql \\copy, same rows{label}", f"{fmt(run['copy']['rows_per_second'])} rows/s ({run['copy']['rows']:,} rows)", busiest(run["copy"]["cpu"])))
+            per = run.get("cpu_seconds_per_million_readings")
+            rows.append((f"1 ratio end to end / copy{label}", f"{run['ratio_end_to_end_over_copy']:.2f}",
+                         f"CPU s per million stored: aggregator {fmt(per['aggregator'], digits=2)}, postgres {fmt(per['postgres'], digits=2)} (\\copy: postgres {fmt(per['postgres_copy'], digits=2)})" if per else ""))
+        if "ratio_median" in ing:
+            per = ing["cpu_seconds_per_million_readings_median"]
+            rows.append((f"1 ratio end to end / copy, median of {len(ing['runs'])}", f"{ing['ratio_median']:.2f}",
+                         f"median CPU s per million stored: aggregator {fmt(per['aggregator'], digits=2)}, postgres {fmt(per['postgres'], digits=2)}"))
     base = r.get("baseline")
     if base:
         naive = base["naive"]
@@ -105,6 +113,28 @@ def table(r):
     if rtp:
         rows.append(("6 RTP 1080p30 stream", f"{rtp['cpu_seconds_per_stream_second']:.3f} CPU s per stream s ({rtp['cpu_pct_of_one_core']:.1f}% of a core), {rtp['bitrate_mbit']:.1f} Mbit/s, RSS {rtp['agent_rss_mib_peak']} MiB",
                      busiest(rtp["cpu"])))
+    console = r.get("console")
+    if console:
+        first = console["first_page"]
+        rows.append((f"9 console fleet page, {console.get('devices_listed', 0):,} devices", f"first page (100 rows) median {first['full_load_ms_median']:.0f} ms from navigation start (full load), "
+                     f"{first['navigation_ms_median']:.0f} ms in-app; {len(first['full_load_ms'])} loads each", "headless Chromium"))
+        events = console["live_events"]
+        for key, label in (("idle", "none made (idle baseline)"), ("page_closed", "UPDATEs, no subscriber"), ("feed_only", "UPDATEs, one SSE client"),
+                           ("page_open", "UPDATEs, fleet page open"), ("mqtt_page_open", "MQTT state messages, fleet page open")):
+            w = events.get(key)
+            if not w:
+                continue
+            aggregator = w["cpu"]["processes"]["aggregator"]["cpu_pct_mean"]
+            made = w["driver"].get("published", w["driver"].get("changed"))
+            value = f"aggregator {aggregator:.1f}% of a core; made {made:,}"
+            if w.get("via") == "mqtt":
+                value += f", stored {w['stored_status_changes']:,} (settled {w['settle_seconds']:.0f} s later)"
+            if "feed_status_events" in w:
+                value += f", client read {w['feed_status_events']:,}"
+            if "page_status_updates" in w:
+                value += f", page applied {w['page_status_updates']:,}"
+            rate = 0 if key == "idle" else events["rate"]
+            rows.append((f"9 {rate:,.0f} status changes/s for {events['seconds']:.0f} s, {label}", value, busiest(w["cpu"])))
     live = r.get("live")
     if live and "latencyMs" in live:
         rows.append(("7 live view, agent → Chromium via Janus",
