@@ -85,6 +85,13 @@ extension Response {
         let data = try APIJSON.encoder.encode(value)
         return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
+
+    /// The same bytes as for any `Encodable`, written by the value itself (``JSONBodyEncodable``).
+    static func json(_ value: some JSONBodyEncodable, status: HTTPResponse.Status = .ok) throws -> Response {
+        var body = JSONBody(capacity: 4096)
+        try value.write(to: &body)
+        return Response(status: status, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: body.bytes)))
+    }
 }
 
 enum APIJSON {
@@ -124,6 +131,22 @@ struct Page<Item: Encodable & Sendable>: Encodable, Sendable {
         var container = encoder.container(keyedBy: AnyKey.self)
         try container.encode(items, forKey: AnyKey(stringValue: "items"))
         try container.encode(nextCursor, forKey: AnyKey(stringValue: "nextCursor"))
+    }
+}
+
+extension Page: JSONBodyEncodable where Item: JSONBodyEncodable {
+    func write(to body: inout JSONBody) throws {
+        body.open("{")
+        body.key("items")
+        body.open("[")
+        for item in items {
+            body.element()
+            try item.write(to: &body)
+        }
+        body.close("]")
+        body.key("nextCursor")
+        body.string(nextCursor)
+        body.close("}")
     }
 }
 

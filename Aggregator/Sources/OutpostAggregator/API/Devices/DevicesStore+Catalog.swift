@@ -106,6 +106,14 @@ extension DevicesStore {
         return try await Self.devices(rows).first
     }
 
+    /// Whether the device exists (decommissioned or not), without reading its columns.
+    public func exists(_ id: String) async throws -> Bool {
+        guard DeviceID.isValid(id) else { return false }
+        let rows = try await client.query("SELECT EXISTS (SELECT 1 FROM devices WHERE id = \(id))", logger: logger)
+        for try await exists in rows.decode(Bool.self) { return exists }
+        return false
+    }
+
     /// Applies a patch; nil when the device does not exist.
     public func apply(_ patch: Patch, to id: String, origin: AuditLog.Origin, audit: AuditLog) async throws -> Device? {
         guard DeviceID.isValid(id) else { return nil }
@@ -156,7 +164,8 @@ extension DevicesStore {
             let extra = row.makeRandomAccess()
             let inUse = try extra[15].decode(String?.self, context: .default)
             let inUseExpiry = try extra[16].decode(Date?.self, context: .default)
-            let metadataValue = (try? JSONDecoder().decode(JSONValue.self, from: Data(metadata.utf8))) ?? .object([:])
+            // `{}` (the column's default, most devices) without a decoder per row.
+            let metadataValue = metadata == "{}" ? .object([:]) : (try? JSONDecoder().decode(JSONValue.self, from: Data(metadata.utf8))) ?? .object([:])
             devices.append(Device(
                 id: id, kind: kind, name: name, tags: tags, metadata: metadataValue,
                 status: decommissioned != nil ? "decommissioned" : revoked != nil ? "revoked" : status, statusChangedAt: changed,

@@ -25,14 +25,19 @@ extension AdminAPI {
         on(.get, "/devices/{id}/readings") { request, context in
             let query = try ReadingsQuery(try request.queryParameters(allowing: ReadingsQuery.parameters))
             let device = try await existingDevice(context)
-            guard try await readings.hasMetric(device: device, metric: query.metric) else {
-                throw APIError(.notFound, .unknownMetric, "device \(device) has no readings of metric '\(query.metric)'")
+            // A page with items proves the metric exists: the lookup runs only for an empty one.
+            func knownMetric() async throws {
+                guard try await readings.hasMetric(device: device, metric: query.metric) else {
+                    throw APIError(.notFound, .unknownMetric, "device \(device) has no readings of metric '\(query.metric)'")
+                }
             }
             if query.bucket == .raw {
                 let (items, next) = try await readings.raw(device: device, query)
+                if items.isEmpty { try await knownMetric() }
                 return try .json(ReadingsPage(device: device, metric: query.metric, bucket: "raw", items: items, nextCursor: next))
             }
             let (items, next) = try await readings.buckets(device: device, query)
+            if items.isEmpty { try await knownMetric() }
             return try .json(ReadingsPage(device: device, metric: query.metric, bucket: query.bucket.rawValue, items: items, nextCursor: next))
         }
         on(.get, "/devices/{id}/readings/latest") { request, context in
@@ -67,7 +72,7 @@ extension AdminAPI {
     /// The `{id}` of the path, when such a device exists; 404 otherwise.
     func existingDevice(_ context: AppRequestContext) async throws -> String {
         let id = context.parameters.get("id") ?? ""
-        guard DeviceID.isValid(id), try await devices.get(id) != nil else { throw APIError.notFound("device") }
+        guard DeviceID.isValid(id), try await devices.exists(id) else { throw APIError.notFound("device") }
         return id
     }
 }
