@@ -21,9 +21,10 @@ public struct PostgresPool: Sendable {
     public let client: PostgresClient
     let logger: Logger
 
-    /// How long a single ``query(_:logger:file:line:)`` may wait for its first answer. Long work
-    /// (migrations, exports) runs in ``withConnection(_:)``, which has no limit.
-    static let answerLimit: Duration = .seconds(60)
+    /// How long a single ``query(_:logger:file:line:)`` may wait for its first answer: as long as
+    /// an ingest write by default (`ingest.write_deadline_ms`), and the service group's graceful
+    /// shutdown. Long work (migrations, exports) runs in ``withConnection(_:)``, which has no limit.
+    static let answerLimit: Duration = .seconds(30)
     /// How often a connection in use is checked for having closed.
     static let closePoll: Duration = .seconds(1)
     /// How long a closed connection's own error is given to reach the caller before the wait ends.
@@ -62,7 +63,15 @@ public struct PostgresPool: Sendable {
     {
         let logger = logger
         return try await client.withConnection { connection in
-            try await LeavableWait.run(closing: connection, logger: logger) { try await body(connection) }
+            do {
+                return try await LeavableWait.run(closing: connection, logger: logger) { try await body(connection) }
+            } catch is CancellationError {
+                // Left while its work may still run: the lease goes back only once the connection
+                // is closed, so the pool never hands it out again (a statement written to it then
+                // would be lost as above).
+                try? await connection.close()
+                throw CancellationError()
+            }
         }
     }
 
