@@ -32,6 +32,15 @@ struct LeavableWaitTests {
         #expect(ContinuousClock.now - started < .seconds(30))
     }
 
+    @Test("the limit holds only while its condition does (a lease, not the work on the leased connection)")
+    func limitWhile() async throws {
+        let value = try await LeavableWait.run(limit: .milliseconds(100), while: { false }, logger: Self.logger) { () async throws -> Int in
+            try await Task.sleep(for: .milliseconds(400))
+            return 5
+        }
+        #expect(value == 5)
+    }
+
     @Test("a cancelled caller leaves work that ignores cancellation, at once")
     func cancelled() async throws {
         let release = AsyncStream<Void>.makeStream()

@@ -56,21 +56,28 @@ public struct PostgresPool: Sendable {
 
     /// Runs `body` with a pooled connection of its own.
     ///
-    /// - Throws: ``StoreError`` ``StoreError/Code/connectionLost`` when the connection closed
+    /// - Throws: ``StoreError`` ``StoreError/Code/noAnswer`` when no connection was leased within
+    ///   ``answerLimit``; ``StoreError/Code/connectionLost`` when the connection closed
     ///   under `body` and no error of its own came; `CancellationError`; otherwise what `body` throws.
     public func withConnection<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result)
         async throws -> Result
     {
-        let logger = logger
-        return try await client.withConnection { connection in
-            do {
-                return try await LeavableWait.run(closing: connection, logger: logger) { try await body(connection) }
-            } catch is CancellationError {
-                // Left while its work may still run: the lease goes back only once the connection
-                // is closed, so the pool never hands it out again (a statement written to it then
-                // would be lost as above).
-                try? await connection.close()
-                throw CancellationError()
+        let (client, logger) = (client, logger)
+        let leased = Flag()
+        // The lease itself is bounded too: postgres-nio 1.33.2's pool can leave a lease request
+        // waiting after its last connection failed (postgres-nio issue #657).
+        return try await LeavableWait.run(limit: Self.answerLimit, while: { !leased.isSet }, logger: logger) {
+            try await client.withConnection { connection in
+                leased.set()
+                do {
+                    return try await LeavableWait.run(closing: connection, logger: logger) { try await body(connection) }
+                } catch is CancellationError {
+                    // Left while its work may still run: the lease goes back only once the connection
+                    // is closed, so the pool never hands it out again (a statement written to it then
+                    // would be lost as above).
+                    try? await connection.close()
+                    throw CancellationError()
+                }
             }
         }
     }
@@ -85,6 +92,13 @@ public struct PostgresPool: Sendable {
             try await connection.withTransaction(logger: logger, file: file, line: line) { connection in try await body(connection) }
         }
     }
+}
+
+/// A flag set once, read from other tasks.
+private final class Flag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
 }
 
 /// Awaits work in a task of its own that the caller can leave (``PostgresPool``).
@@ -128,7 +142,8 @@ enum LeavableWait {
     }
 
     static func run<Value: Sendable>(
-        closing connection: PostgresConnection? = nil, limit: Duration? = nil, logger: Logger,
+        closing connection: PostgresConnection? = nil, limit: Duration? = nil, while limitApplies: @escaping @Sendable () -> Bool = { true },
+        logger: Logger,
         _ work: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
         let race = Race<Value>()
@@ -140,7 +155,7 @@ enum LeavableWait {
                 })
                 if let limit {
                     race.keep(Task {
-                        guard (try? await Task.sleep(for: limit)) != nil else { return }
+                        guard (try? await Task.sleep(for: limit)) != nil, limitApplies() else { return }
                         if race.finish(.failure(StoreError(.noAnswer, "no answer from PostgreSQL within \(limit)"))) {
                             logger.warning("a statement had no answer in time; left", metadata: ["limit": "\(limit)"])
                         }
