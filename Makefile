@@ -54,8 +54,8 @@ SERIAL_SUITES = PatroniFailoverTests ReadReplicaTests FairnessTests PrometheusAl
 SERIAL_FILTER = \.($(subst $(eval) ,|,$(strip $(SERIAL_SUITES))))\b
 # How many integration tests run at once (Swift Testing's experimental width; 1 is one at a
 # time): each may start its own PostgreSQL, mosquitto and aggregator, and the machine has two
-# cores. 3 ran green side by side (docs/testing.md); 1 until a whole run of the split is green.
-INTEGRATION_WIDTH ?= 1
+# cores (docs/testing.md).
+INTEGRATION_WIDTH ?= 3
 test-swift: deps
 	@mkdir -p $(PIDS_DIR)
 	@packaging/dev/folder-deps.py --quiet $(MODULE_DIRS)

@@ -25,7 +25,7 @@ struct PatroniBenchmark {
     }
 
     /// Writes `batches` batches of `batchRows` readings through `client`; returns rows per second.
-    static func ingest(_ client: PostgresClient, device: DeviceID) async throws -> Double {
+    static func ingest(_ client: PostgresPool, device: DeviceID) async throws -> Double {
         let store = ReadingsStore(primary: client, logger: Logger(label: "bench"))
         let buffer = BufferID.random(), now = WireClock.nowMs()
         let started = ContinuousClock.now

@@ -147,7 +147,7 @@ struct PostgresTLSTests {
         return rows == [true]
     }
 
-    private func withPool<T: Sendable>(_ database: Database, _ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+    private func withPool<T: Sendable>(_ database: Database, _ body: @Sendable (PostgresPool) async throws -> T) async throws -> T {
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { await database.client.run() }
             defer { group.cancelAll() }

@@ -114,13 +114,13 @@ struct ReplicaStalenessTests {
 
     @Test("a primary sample is timed when its question is sent: a slow answer makes the bound larger, never smaller")
     func sampleTimedAtQuestion() async throws {
-        let primary = PostgresClient(configuration: try PostgresSettings().clientConfiguration(), backgroundLogger: Logger(label: "test"))
+        let primary = PostgresPool(configuration: try PostgresSettings().clientConfiguration(), backgroundLogger: Logger(label: "test"))
         let replica = try ReadReplica(settings: ReadReplicaSettings(port: 1), primarySettings: PostgresSettings(), primary: primary,
                                       metrics: nil, logger: Logger(label: "test"))
         let server = Self.server
         // The primary answers after 1.5 s; the replica at once, having replayed exactly what the primary reported.
         await replica.measure { client in
-            if client === primary {
+            if client.client === primary.client {
                 try await Task.sleep(for: .milliseconds(1_500))
                 return .primary(server, lsn: 4_000)
             }
@@ -166,7 +166,7 @@ struct ReadReplicaTests {
             let store = ReadingsStore(primary: aggregator.database.client, replica: replica, logger: Logger(label: "test"))
             let reads = { (target: String) in metricValue(aggregator.metrics.render(), "outpost_api_reads_total", ["target": target]) ?? -1 }
 
-            try await waitUntil(timeout: .seconds(30), "the replica measured within its bound") { replica.reader === replica.client }
+            try await waitUntil(timeout: .seconds(30), "the replica measured within its bound") { replica.reader.client === replica.client.client }
             let staleness = try #require(metricValue(aggregator.metrics.render(), "outpost_postgres_replica_staleness_seconds"))
             #expect(staleness >= 0 && staleness <= 2)
             let before = reads("replica")
@@ -179,7 +179,7 @@ struct ReadReplicaTests {
                     SET synchronous_commit = local;
                     INSERT INTO readings (device, buffer, seq, ts, metric, value) VALUES ('rr-1', 1, 2, now() + interval '1 second', 'power_w', 2)
                     """)
-            try await waitUntil(timeout: .seconds(30), "reads sent to the primary") { replica.reader === aggregator.database.client }
+            try await waitUntil(timeout: .seconds(30), "reads sent to the primary") { replica.reader.client === aggregator.database.client.client }
             let primaryBefore = reads("primary")
             #expect(try await store.latest(device: "rr-1").map(\.value) == [2], "the primary has the newest reading")
             #expect(reads("primary") == primaryBefore + 1)
@@ -187,7 +187,7 @@ struct ReadReplicaTests {
                     "the replica does not have it yet")
 
             try await cluster.thawReplica()
-            try await waitUntil(timeout: .seconds(30), "back on the replica") { replica.reader === replica.client }
+            try await waitUntil(timeout: .seconds(30), "back on the replica") { replica.reader.client === replica.client.client }
             #expect(try await store.latest(device: "rr-1").map(\.value) == [2])
         }
     }
@@ -200,7 +200,7 @@ struct ReadReplicaIdentityTests {
     /// Whether reads go to a replica at `port` after two measurements.
     static func usesReplica(_ settings: PostgresSettings, port: Int) async throws -> (fresh: Bool, bound: Duration?) {
         let logger = Logger(label: "test.replica-identity")
-        let primary = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+        let primary = PostgresPool(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
         let replica = try ReadReplica(settings: ReadReplicaSettings(port: port), primarySettings: settings, primary: primary,
                                       metrics: nil, logger: logger)
         let pools = Task {
@@ -212,7 +212,7 @@ struct ReadReplicaIdentityTests {
         defer { pools.cancel() }
         await replica.measure()
         await replica.measure()
-        return (replica.reader === replica.client, replica.bound)
+        return (replica.reader.client === replica.client.client, replica.bound)
     }
 
     @Test("the primary's own address is fresh; another cluster not in recovery is not, and reads go to the primary")

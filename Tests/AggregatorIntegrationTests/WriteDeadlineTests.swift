@@ -292,7 +292,7 @@ struct IngestSessionTests {
             // an application_name of its own, to tell its backends from the aggregator's.
             var options = try configuration.postgres.ingestClientConfiguration(lockTimeoutMs: 600_000, connections: 1)
             options.options.additionalStartupParameters[0] = ("application_name", "outpost-ingest-test")
-            let pool = PostgresClient(configuration: options, backgroundLogger: Self.logger)
+            let pool = PostgresPool(configuration: options, backgroundLogger: Self.logger)
             let poolRunning = Task { await pool.run() }
             defer { poolRunning.cancel() }
             let store = ReadingsStore(primary: pool, logger: Self.logger, deadline: .seconds(3))

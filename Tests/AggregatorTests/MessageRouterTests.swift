@@ -21,7 +21,7 @@ struct MessageRouterTests {
                                 assignment: BrokerAssignment(brokers: ["a", "b"]))
         let metrics = AggregatorMetrics()
         let logger = Logger(label: "test.router")
-        let postgres = PostgresClient(configuration: .init(host: "127.0.0.1", port: 1, username: "none", password: nil, database: nil, tls: .disable),
+        let postgres = PostgresPool(configuration: .init(host: "127.0.0.1", port: 1, username: "none", password: nil, database: nil, tls: .disable),
                                       backgroundLogger: logger)
         let pipeline = IngestPipeline(settings: IngestSettings(), store: ReadingsStore(primary: postgres, logger: logger),
                                       acks: MQTTAckPublisher(brokers: brokers), metrics: metrics, logger: logger)

@@ -16,7 +16,7 @@ final class APITestEnvironment: Sendable {
     typealias Reply = AdminAPIClient.Reply
 
     let postgres: PostgresServer
-    let client: PostgresClient
+    let client: PostgresPool
     let http: HTTPClient
     /// The HTTPS client that checks every response against the served OpenAPI document.
     let apiClient: AdminAPIClient
@@ -88,7 +88,7 @@ final class APITestEnvironment: Sendable {
     static let defaultSettings = APISettings(bcryptCost: 4, maxBodyBytes: 16_384, loginPerIpPerMinute: 1000,
                                              loginPerUserPerMinute: 1000, requestsPerMinute: 100_000)
 
-    private init(postgres: PostgresServer, client: PostgresClient, http: HTTPClient, apiClient: AdminAPIClient,
+    private init(postgres: PostgresServer, client: PostgresPool, http: HTTPClient, apiClient: AdminAPIClient,
                  settings: APISettings, logger: Logger, api: AdminAPI, enrollmentTokens: EnrollmentTokensStore, crlFile: String,
                  recordingsDirectory: String) {
         self.postgres = postgres
@@ -112,7 +112,7 @@ final class APITestEnvironment: Sendable {
         let postgres = try await PostgresServer(directory: directory.path)
         var logger = Logger(label: "test.api")
         logger.logLevel = .warning
-        let client = PostgresClient(
+        let client = PostgresPool(
             configuration: .init(host: "127.0.0.1", port: postgres.port, username: postgres.user, password: nil,
                                  database: postgres.database, tls: .disable),
             backgroundLogger: logger)

@@ -33,7 +33,7 @@ struct RouterTestEnvironment: Sendable {
     static func with(settings: APISettings = defaultSettings, _ body: @Sendable (RouterTestEnvironment) async throws -> Void) async throws {
         var logger = Logger(label: "test.router")
         logger.logLevel = .warning
-        let unused = PostgresClient(
+        let unused = PostgresPool(
             configuration: .init(host: "127.0.0.1", port: 1, username: "none", password: nil, database: nil, tls: .disable),
             backgroundLogger: logger)
         let metrics = AggregatorMetrics()

@@ -43,7 +43,7 @@ public struct AdminAPI: RouteProvider {
     /// Where refusals are counted: the registry `/metrics` exports.
     public let metrics: AggregatorMetrics
 
-    public init(client: PostgresClient, settings: APISettings, identity: IdentityOperations? = nil, metrics: AggregatorMetrics,
+    public init(client: PostgresPool, settings: APISettings, identity: IdentityOperations? = nil, metrics: AggregatorMetrics,
                 live: LiveView? = nil, recordings: RecordingSettings? = nil, brokers: BrokerDirectory? = nil,
                 readReplica: ReadReplica? = nil, logger: Logger) {
         var logger = logger

@@ -57,13 +57,13 @@ public struct APIKeysStore: Sendable {
         }
     }
 
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
     let verified: VerifiedKeys
 
     /// - Parameter revocationBoundMs: how long a verified key is trusted without a query; a key revoked
     ///   elsewhere (another aggregator, the CLI, SQL) is refused at the latest this much later. Defaults to 5 s.
-    public init(client: PostgresClient, logger: Logger, revocationBoundMs: Int64 = 5_000) {
+    public init(client: PostgresPool, logger: Logger, revocationBoundMs: Int64 = 5_000) {
         self.client = client
         self.logger = logger
         self.verified = VerifiedKeys(APIKeyCache(lifetimeMs: revocationBoundMs))

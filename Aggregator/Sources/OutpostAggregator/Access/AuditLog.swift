@@ -57,10 +57,10 @@ public struct AuditLog: Sendable {
         }
     }
 
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresPool, logger: Logger) {
         self.client = client
         self.logger = logger
     }

@@ -13,7 +13,7 @@ struct RefreshTokensStore: Sendable {
         case invalid
     }
 
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
     /// Starts a new family for `userID` with the token hashed as `hash`.

@@ -28,7 +28,7 @@ public struct SessionService: Sendable {
     let accessTokenLifetime: Duration
     let refreshTokenLifetime: Duration
 
-    init(client: PostgresClient, keyring: SigningKeyring, users: UsersStore, logger: Logger,
+    init(client: PostgresPool, keyring: SigningKeyring, users: UsersStore, logger: Logger,
          accessTokenLifetime: Duration, refreshTokenLifetime: Duration) {
         refreshTokens = RefreshTokensStore(client: client, logger: logger)
         self.keyring = keyring

@@ -9,14 +9,14 @@ import PostgresNIO
 /// Tokens are signed with the newest key. A token naming an unknown `kid` triggers at
 /// most one reload every `reloadInterval`, so forged kids cannot hammer the database.
 public actor SigningKeyring {
-    private let client: PostgresClient
+    private let client: PostgresPool
     private let logger: Logger
     private var keys: [String: P256.Signing.PrivateKey] = [:]
     private var current: (kid: String, key: P256.Signing.PrivateKey)?
     private var lastReload: ContinuousClock.Instant?
     private let reloadInterval: Duration
 
-    public init(client: PostgresClient, logger: Logger, reloadInterval: Duration = .seconds(5)) {
+    public init(client: PostgresPool, logger: Logger, reloadInterval: Duration = .seconds(5)) {
         self.client = client
         self.logger = logger
         self.reloadInterval = reloadInterval

@@ -18,14 +18,14 @@ public struct UsersStore: Sendable {
         public var mustChangePassword: Bool = false
     }
 
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
     /// bcrypt cost; 12 in production (about a quarter second per check on one core).
     let bcryptCost: UInt8
     /// A hash of a random string at the same cost, checked when the username is unknown.
     private let decoyHash: String
 
-    public init(client: PostgresClient, logger: Logger, bcryptCost: UInt8 = 12) {
+    public init(client: PostgresPool, logger: Logger, bcryptCost: UInt8 = 12) {
         self.client = client
         self.logger = logger
         self.bcryptCost = bcryptCost

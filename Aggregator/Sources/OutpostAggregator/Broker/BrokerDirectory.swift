@@ -33,13 +33,13 @@ public struct BrokerDirectory: Sendable {
     /// Where the overrides are stored.
     let devices: DevicesStore
 
-    public init(assignment: BrokerAssignment, addresses: [String: CertificateResponse.Broker], client: PostgresClient, logger: Logger) {
+    public init(assignment: BrokerAssignment, addresses: [String: CertificateResponse.Broker], client: PostgresPool, logger: Logger) {
         self.assignment = assignment
         self.addresses = addresses
         self.devices = DevicesStore(client: client, logger: logger)
     }
 
-    public init(configuration: AggregatorConfiguration, client: PostgresClient, logger: Logger) {
+    public init(configuration: AggregatorConfiguration, client: PostgresPool, logger: Logger) {
         let brokers = configuration.resolvedBrokers
         self.init(assignment: BrokerAssignment(brokers: brokers.map(\.name)),
                   addresses: Dictionary(uniqueKeysWithValues: brokers.map { ($0.name, $0.deviceAddress) }), client: client, logger: logger)

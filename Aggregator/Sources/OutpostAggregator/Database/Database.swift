@@ -9,17 +9,17 @@ import ServiceLifecycle
 /// itself when the server restarts. The aggregator keeps no state of its own beyond it.
 /// Ingest batch writes use ``ingest``, a pool of their own with bounded lock waits.
 public struct Database: Service {
-    public let client: PostgresClient
+    public let client: PostgresPool
     /// The ingest writers' sessions (`ingest.writers` of them), with `lock_timeout` and
     /// `client_connection_check_interval` (``PostgresSettings/ingestClientConfiguration(lockTimeoutMs:connections:)``).
-    public let ingest: PostgresClient
+    public let ingest: PostgresPool
     public let logger: Logger
     let settings: PostgresSettings
 
     /// - Throws: ``StoreError`` when a `postgres.tls` file cannot be used.
     public init(settings: PostgresSettings, ingest: IngestSettings = IngestSettings(), logger: Logger) throws(StoreError) {
-        self.client = PostgresClient(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
-        self.ingest = PostgresClient(
+        self.client = PostgresPool(configuration: try settings.clientConfiguration(), backgroundLogger: logger)
+        self.ingest = PostgresPool(
             configuration: try settings.ingestClientConfiguration(lockTimeoutMs: ingest.lockTimeoutMs, connections: ingest.writers),
             backgroundLogger: logger)
         self.settings = settings

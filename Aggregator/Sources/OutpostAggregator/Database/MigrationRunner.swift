@@ -18,11 +18,11 @@ public struct MigrationRunner: Sendable {
     /// Lock key for `pg_advisory_lock`: "outpost-migrations" hashed by hand, stable forever.
     static let advisoryLockKey: Int64 = 0x6f75_7470_6f73_7401
 
-    public let client: PostgresClient
+    public let client: PostgresPool
     public let directory: String
     public let logger: Logger
 
-    public init(client: PostgresClient, directory: String, logger: Logger) {
+    public init(client: PostgresPool, directory: String, logger: Logger) {
         self.client = client
         self.directory = directory
         self.logger = logger

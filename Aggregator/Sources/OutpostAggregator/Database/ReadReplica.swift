@@ -12,17 +12,17 @@ import Synchronization
 /// only when it is the primary itself (``ReplicaStaleness``): after a failover it may be the
 /// old, diverged primary. Only queries that need not read their own writes use it.
 public final class ReadReplica: Service, Sendable {
-    public let client: PostgresClient
-    let primary: PostgresClient
+    public let client: PostgresPool
+    let primary: PostgresPool
     let limit: Duration
     let metrics: AggregatorMetrics?
     let logger: Logger
     private let staleness = Mutex(ReplicaStaleness())
 
     /// - Throws: ``StoreError`` when a `postgres.tls` file cannot be used.
-    public init(settings: ReadReplicaSettings, primarySettings: PostgresSettings, primary: PostgresClient, metrics: AggregatorMetrics?,
+    public init(settings: ReadReplicaSettings, primarySettings: PostgresSettings, primary: PostgresPool, metrics: AggregatorMetrics?,
                 logger: Logger) throws(StoreError) {
-        client = PostgresClient(configuration: try settings.connection(from: primarySettings).clientConfiguration(), backgroundLogger: logger)
+        client = PostgresPool(configuration: try settings.connection(from: primarySettings).clientConfiguration(), backgroundLogger: logger)
         self.primary = primary
         limit = .milliseconds(settings.maxStalenessMs)
         self.metrics = metrics
@@ -30,7 +30,7 @@ public final class ReadReplica: Service, Sendable {
     }
 
     /// The pool a read-only query should use now.
-    public var reader: PostgresClient {
+    public var reader: PostgresPool {
         let fresh = staleness.withLock { $0.allowsReplica(at: .now, limit: limit) }
         metrics?.read(onReplica: fresh)
         return fresh ? client : primary
@@ -64,7 +64,7 @@ public final class ReadReplica: Service, Sendable {
     }
 
     /// ``measure()`` with `observe` asking a pool's server (``observe(_:_:)``).
-    func measure(_ observe: (PostgresClient) async throws -> ReplicaObservation?) async {
+    func measure(_ observe: (PostgresPool) async throws -> ReplicaObservation?) async {
         let asked = ContinuousClock.now
         if case .primary(let server, let lsn)? = try? await observe(primary) {
             staleness.withLock { $0.primary(lsn: lsn, server: server, at: asked) }
@@ -87,7 +87,7 @@ public final class ReadReplica: Service, Sendable {
         """
 
     /// What `client`'s server says about itself (``observation``).
-    static func observe(_ client: PostgresClient, _ logger: Logger) async throws -> ReplicaObservation? {
+    static func observe(_ client: PostgresPool, _ logger: Logger) async throws -> ReplicaObservation? {
         try await WriteDeadline(.seconds(2)).run(client) { connection in
             for try await (recovering, system, lsn, timeline) in try await connection.query(observation, logger: logger)
                 .decode((Bool, Int64, Int64?, Int64?).self)

@@ -33,7 +33,7 @@ public struct WriteDeadline: Sendable {
     ///
     /// - Throws: ``StoreError`` ``StoreError/Code/writeDeadline`` past the deadline; otherwise what `body` throws.
     public func run<Result: Sendable>(
-        _ client: PostgresClient, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+        _ client: PostgresPool, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         let lease = Lease()
         let limit = limit

@@ -33,11 +33,11 @@ public struct RejectedMessagesStore: Sendable {
         }
     }
 
-    let client: PostgresClient
+    let client: PostgresPool
     let metrics: AggregatorMetrics?
     let logger: Logger
 
-    public init(client: PostgresClient, metrics: AggregatorMetrics?, logger: Logger) {
+    public init(client: PostgresPool, metrics: AggregatorMetrics?, logger: Logger) {
         self.client = client
         self.metrics = metrics
         self.logger = logger

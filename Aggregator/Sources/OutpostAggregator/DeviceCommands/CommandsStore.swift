@@ -7,11 +7,11 @@ import PostgresNIO
 /// The `commands` table: queueing (with an audit entry), claiming for dispatch,
 /// results, expiry. Shared by `outpost-aggregator cmd`, the dispatcher and the Admin API.
 public struct CommandsStore: Sendable {
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
     let limits: WireLimits
 
-    public init(client: PostgresClient, logger: Logger, limits: WireLimits = .standard) {
+    public init(client: PostgresPool, logger: Logger, limits: WireLimits = .standard) {
         self.client = client
         self.logger = logger
         self.limits = limits
@@ -93,7 +93,7 @@ public struct CommandsStore: Sendable {
     /// Claims up to `limit` queued, unexpired commands of non-revoked devices (skipping
     /// rows another aggregator holds), hands them to `publish`, and marks those it
     /// published as `sent`, all in one transaction. A command whose publish failed stays queued.
-    public func dispatchQueued(limit: Int = 100, publish: @Sendable (CommandRecord) async -> Bool) async throws -> Int {
+    public func dispatchQueued(limit: Int = 100, publish: @escaping @Sendable (CommandRecord) async -> Bool) async throws -> Int {
         let logger = logger
         return try await client.withTransaction(logger: logger) { connection in
             var claimed: [CommandRecord] = []

@@ -27,10 +27,10 @@ public struct CertificatesStore: Sendable {
         }
     }
 
-    public let client: PostgresClient
+    public let client: PostgresPool
     public let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresPool, logger: Logger) {
         self.client = client
         self.logger = logger
     }
@@ -108,7 +108,7 @@ public struct CertificatesStore: Sendable {
     /// Runs `body` while holding a PostgreSQL advisory lock, so CRL publications from several
     /// aggregators happen one after another: each reads every revocation committed before it
     /// and writes after the previous one, so the file on disk is never older than the database.
-    public func withCRLPublicationLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    public func withCRLPublicationLock<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) async throws -> T {
         try await client.withConnection { connection in
             try await connection.query("SELECT pg_advisory_lock(\(Self.crlLockKey))", logger: logger)
             do {

@@ -13,10 +13,10 @@ public struct EnrollmentTokensStore: Sendable {
         public var usedAt: Date?
     }
 
-    public let client: PostgresClient
+    public let client: PostgresPool
     public let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresPool, logger: Logger) {
         self.client = client
         self.logger = logger
     }

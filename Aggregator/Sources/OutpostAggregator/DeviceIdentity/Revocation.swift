@@ -106,7 +106,7 @@ public struct Revocation: Sendable {
     ///
     /// The check runs again under the publication lock (a PostgreSQL advisory lock), so when
     /// several aggregators share the file, one re-issues and the others find it fresh.
-    public func refreshCRLIfDue(now: @Sendable () -> Date = { Date() }) async throws -> Bool {
+    public func refreshCRLIfDue(now: @escaping @Sendable () -> Date = { Date() }) async throws -> Bool {
         guard isCRLDue(at: now()) else { return false }
         let published = try await store.withCRLPublicationLock { () async throws -> Bool in
             guard isCRLDue(at: now()) else { return false }

@@ -5,10 +5,10 @@ import PostgresNIO
 /// The `device_events` table: presence stores what devices send; the console's timeline
 /// reads it (`API/DeviceEvents/DeviceEventsStore+Page.swift`).
 public struct DeviceEventsStore: Sendable {
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresPool, logger: Logger) {
         self.client = client
         self.logger = logger
     }

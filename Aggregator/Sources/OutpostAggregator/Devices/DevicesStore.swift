@@ -7,10 +7,10 @@ import PostgresNIO
 /// Every presence write touches only devices that exist and are not revoked; what it reports
 /// back tells the caller which messages to count as refused.
 public struct DevicesStore: Sendable {
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresPool, logger: Logger) {
         self.client = client
         self.logger = logger
     }

@@ -15,11 +15,11 @@ public final class EventFeed: Service, Sendable {
     /// Events buffered per subscriber before the oldest are dropped.
     static let subscriberBuffer = 1000
 
-    private let client: PostgresClient
+    private let client: PostgresPool
     private let logger: Logger
     private let hub = Hub()
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresPool, logger: Logger) {
         self.client = client
         self.logger = logger
     }

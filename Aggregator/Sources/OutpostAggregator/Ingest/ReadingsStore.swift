@@ -28,7 +28,7 @@ public struct ReadingsStore: Sendable {
     }
 
     /// The pool writes go to, and reads when there is no fresh replica.
-    let primary: PostgresClient
+    let primary: PostgresPool
     let replica: ReadReplica?
     let logger: Logger
     let conflictFallbacks: Counter?
@@ -36,7 +36,7 @@ public struct ReadingsStore: Sendable {
     /// Bounds each write, lease included (``WriteDeadline``).
     let deadline: WriteDeadline
 
-    public init(primary: PostgresClient, replica: ReadReplica? = nil, logger: Logger, metrics: AggregatorMetrics? = nil,
+    public init(primary: PostgresPool, replica: ReadReplica? = nil, logger: Logger, metrics: AggregatorMetrics? = nil,
                 deadline: Duration = .seconds(30)) {
         self.primary = primary
         self.replica = replica

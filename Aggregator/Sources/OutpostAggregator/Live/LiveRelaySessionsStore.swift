@@ -8,7 +8,7 @@ struct LiveRelaySessionsStore: Sendable {
     /// Rows unused this long are swept: Janus ends a session after 60 s without a keep-alive.
     static let unusedSeconds = 600
 
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
     /// The owner key of a caller: `user:{id}` or `api_key:{id}`.

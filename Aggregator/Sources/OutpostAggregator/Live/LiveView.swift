@@ -34,7 +34,7 @@ public struct LiveView: Sendable {
                                               sourceIP: "local", requestID: nil)
 
     /// Nil when live view is off (no `live.janus_url`).
-    public static func make(settings: LiveSettings, client: PostgresClient, metrics: AggregatorMetrics, ingress: RecordingIngress? = nil,
+    public static func make(settings: LiveSettings, client: PostgresPool, metrics: AggregatorMetrics, ingress: RecordingIngress? = nil,
                             logger: Logger) throws -> LiveView?
     {
         guard let url = settings.janusUrl else { return nil }

@@ -21,10 +21,10 @@ public struct LiveSessionsStore: Sendable {
     /// `start_command` of a session fed by the recorder's relay rather than its own `start_stream`.
     public static let fromRecording = "recording"
 
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresPool, logger: Logger) {
         self.client = client
         self.logger = logger
     }

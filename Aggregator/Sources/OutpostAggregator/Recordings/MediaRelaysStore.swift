@@ -26,7 +26,7 @@ struct MediaRelaysStore: Sendable {
     /// (at least 15 s), so a recorder that is merely late is never swept.
     static let lapsedSeconds = 300
 
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
     /// Deletes every relay whose owner no longer holds a claim renewed within ``lapsedSeconds``;

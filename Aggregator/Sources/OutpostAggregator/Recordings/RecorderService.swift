@@ -27,7 +27,7 @@ public struct RecorderService: Service {
     /// Three missed check intervals, at least 15 s.
     var staleClaimSeconds: Int { max(15, settings.checkIntervalSeconds * 3) }
 
-    public init(settings: RecordingSettings, owner: String, client: PostgresClient, ingress: RecordingIngress, metrics: AggregatorMetrics,
+    public init(settings: RecordingSettings, owner: String, client: PostgresPool, ingress: RecordingIngress, metrics: AggregatorMetrics,
                 readiness: SchemaReadiness, logger: Logger) {
         self.ingress = ingress
         self.settings = settings

@@ -30,10 +30,10 @@ public struct RecordingsStore: Sendable {
         public var updatedBy: String
     }
 
-    let client: PostgresClient
+    let client: PostgresPool
     let logger: Logger
 
-    public init(client: PostgresClient, logger: Logger) {
+    public init(client: PostgresPool, logger: Logger) {
         self.client = client
         self.logger = logger
     }

@@ -20,7 +20,7 @@ public struct RetentionService: Service {
     /// How many of the oldest segments a pass reads, overall and per camera with its own limits.
     var batch = 500
 
-    public init(settings: RecordingSettings, client: PostgresClient, metrics: AggregatorMetrics, readiness: SchemaReadiness, logger: Logger) {
+    public init(settings: RecordingSettings, client: PostgresPool, metrics: AggregatorMetrics, readiness: SchemaReadiness, logger: Logger) {
         self.settings = settings
         store = RecordingsStore(client: client, logger: logger)
         library = RecordingLibrary(settings: settings, store: store, metrics: metrics, logger: logger)

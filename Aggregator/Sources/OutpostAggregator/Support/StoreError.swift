@@ -24,4 +24,8 @@ public enum StoreErrorCode: String, ErrorCode {
     case tlsHandshakeFailed = "postgres_tls_handshake_failed"
     /// A write (its connection lease and its statement) passed its deadline; its connection was closed.
     case writeDeadline = "postgres_write_deadline"
+    /// A single statement had no answer within its limit and was left (``PostgresPool``).
+    case noAnswer = "postgres_no_answer"
+    /// A statement's connection closed before it was answered, and postgres-nio never said so (``PostgresPool``).
+    case connectionLost = "postgres_connection_lost"
 }

@@ -29,7 +29,7 @@ extension ReadingsStore {
     }
 
     /// The pool for the next query: the replica's when configured and fresh, else the primary's.
-    var client: PostgresClient { replica?.reader ?? primary }
+    var client: PostgresPool { replica?.reader ?? primary }
 
     func hasMetric(device: String, metric: String) async throws -> Bool {
         let rows = try await client.query(

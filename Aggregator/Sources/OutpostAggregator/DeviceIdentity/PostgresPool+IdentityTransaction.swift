@@ -1,10 +1,10 @@
 import Logging
 import PostgresNIO
 
-extension PostgresClient {
+extension PostgresPool {
     /// `withTransaction`, with an ``IdentityError`` thrown inside surfacing as itself
     /// (postgres-nio wraps closure errors in `PostgresTransactionError`).
-    func identityTransaction<T: Sendable>(logger: Logger, _ body: nonisolated(nonsending) (PostgresConnection) async throws -> sending T)
+    func identityTransaction<T: Sendable>(logger: Logger, _ body: @escaping @Sendable (PostgresConnection) async throws -> T)
         async throws -> T
     {
         do {

@@ -1,0 +1,184 @@
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// A `PostgresClient` whose statements never keep their caller waiting forever.
+///
+/// postgres-nio 1.33 writes a statement to its connection's channel without a write promise.
+/// When the pool hands out a connection whose channel is closing (the server ended it, as in a
+/// failover, and the pool has not yet heard), the statement never reaches the connection's
+/// handler and its answer never comes: the caller waits forever, and cancellation does not end
+/// the wait. A service waiting like that never finishes its loop again and holds the whole
+/// aggregator's shutdown (seen after Patroni failovers: command dispatch stopped for good).
+///
+/// So every wait here runs in a task of its own that the caller can leave: on
+/// `withConnection` and `withTransaction` when their connection closes (the statement's own
+/// error gets ``closeGrace`` to arrive first, so the usual errors keep their shape) or the caller
+/// is cancelled (the connection is then closed, so no abandoned statement shares a session with
+/// the next lease); on a single ``query(_:logger:file:line:)``, whose connection the client keeps
+/// to itself, when no answer came within ``answerLimit`` or the caller is cancelled.
+public struct PostgresPool: Sendable {
+    public let client: PostgresClient
+    let logger: Logger
+
+    /// How long a single ``query(_:logger:file:line:)`` may wait for its first answer: as long as
+    /// an ingest write by default (`ingest.write_deadline_ms`), and the service group's graceful
+    /// shutdown. Long work (migrations, exports) runs in ``withConnection(_:)``, which has no limit.
+    static let answerLimit: Duration = .seconds(30)
+    /// How often a connection in use is checked for having closed.
+    static let closePoll: Duration = .seconds(1)
+    /// How long a closed connection's own error is given to reach the caller before the wait ends.
+    static let closeGrace: Duration = .milliseconds(500)
+
+    public init(configuration: PostgresClient.Configuration, backgroundLogger logger: Logger) {
+        self.client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        self.logger = logger
+    }
+
+    /// Runs the pool until the task is cancelled or the service group shuts down.
+    public func run() async {
+        await client.run()
+    }
+
+    /// Runs `query` on a pooled connection; the rows are read from the returned sequence.
+    ///
+    /// - Throws: ``StoreError`` ``StoreError/Code/noAnswer`` after ``answerLimit`` without an
+    ///   answer; `CancellationError` when the caller is cancelled; otherwise what postgres-nio throws.
+    @discardableResult
+    public func query(_ query: PostgresQuery, logger: Logger? = nil, file: String = #fileID, line: Int = #line)
+        async throws -> PostgresRowSequence
+    {
+        let client = client
+        return try await LeavableWait.run(limit: Self.answerLimit, logger: self.logger) {
+            try await client.query(query, logger: logger, file: file, line: line)
+        }
+    }
+
+    /// Runs `body` with a pooled connection of its own.
+    ///
+    /// - Throws: ``StoreError`` ``StoreError/Code/noAnswer`` when no connection was leased within
+    ///   ``answerLimit``; ``StoreError/Code/connectionLost`` when the connection closed
+    ///   under `body` and no error of its own came; `CancellationError`; otherwise what `body` throws.
+    public func withConnection<Result: Sendable>(_ body: @escaping @Sendable (PostgresConnection) async throws -> Result)
+        async throws -> Result
+    {
+        let (client, logger) = (client, logger)
+        let leased = Flag()
+        // The lease itself is bounded too: postgres-nio 1.33.2's pool can leave a lease request
+        // waiting after its last connection failed (postgres-nio issue #657).
+        return try await LeavableWait.run(limit: Self.answerLimit, while: { !leased.isSet }, logger: logger) {
+            try await client.withConnection { connection in
+                leased.set()
+                do {
+                    return try await LeavableWait.run(closing: connection, logger: logger) { try await body(connection) }
+                } catch is CancellationError {
+                    // Left while its work may still run: the lease goes back only once the connection
+                    // is closed, so the pool never hands it out again (a statement written to it then
+                    // would be lost as above).
+                    try? await connection.close()
+                    throw CancellationError()
+                }
+            }
+        }
+    }
+
+    /// Runs `body` in a transaction on a pooled connection (postgres-nio's `withTransaction`, so its
+    /// errors are `PostgresTransactionError` as before), left like ``withConnection(_:)``.
+    public func withTransaction<Result: Sendable>(
+        logger: Logger, file: String = #file, line: Int = #line,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await withConnection { connection in
+            try await connection.withTransaction(logger: logger, file: file, line: line) { connection in try await body(connection) }
+        }
+    }
+}
+
+/// A flag set once, read from other tasks.
+private final class Flag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
+}
+
+/// Awaits work in a task of its own that the caller can leave (``PostgresPool``).
+enum LeavableWait {
+    /// The first of: the work's result, its connection closed, `limit` passed, the caller cancelled.
+    private final class Race<Value: Sendable>: Sendable {
+        private let state = Mutex<(continuation: CheckedContinuation<Value, any Error>?, done: Bool, tasks: [Task<Void, Never>])>(
+            (nil, false, []))
+
+        func start(_ continuation: CheckedContinuation<Value, any Error>) {
+            let finished = state.withLock { state -> Bool in
+                if state.done { return true }
+                state.continuation = continuation
+                return false
+            }
+            // Cancelled before the continuation existed.
+            if finished { continuation.resume(throwing: CancellationError()) }
+        }
+
+        func keep(_ task: Task<Void, Never>) {
+            let finished = state.withLock { state -> Bool in
+                if !state.done { state.tasks.append(task) }
+                return state.done
+            }
+            if finished { task.cancel() }
+        }
+
+        /// Resumes the caller once; true when this call was the one that did.
+        @discardableResult
+        func finish(_ result: Result<Value, any Error>) -> Bool {
+            let (continuation, tasks, won) = state.withLock { state in
+                if state.done { return (nil as CheckedContinuation<Value, any Error>?, [Task<Void, Never>](), false) }
+                state.done = true
+                defer { state.continuation = nil; state.tasks = [] }
+                return (state.continuation, state.tasks, true)
+            }
+            tasks.forEach { $0.cancel() }
+            continuation?.resume(with: result)
+            return won
+        }
+    }
+
+    static func run<Value: Sendable>(
+        closing connection: PostgresConnection? = nil, limit: Duration? = nil, while limitApplies: @escaping @Sendable () -> Bool = { true },
+        logger: Logger,
+        _ work: @escaping @Sendable () async throws -> Value
+    ) async throws -> Value {
+        let race = Race<Value>()
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                race.start(continuation)
+                race.keep(Task {
+                    do { race.finish(.success(try await work())) } catch { race.finish(.failure(error)) }
+                })
+                if let limit {
+                    race.keep(Task {
+                        guard (try? await Task.sleep(for: limit)) != nil, limitApplies() else { return }
+                        if race.finish(.failure(StoreError(.noAnswer, "no answer from PostgreSQL within \(limit)"))) {
+                            logger.warning("a statement had no answer in time; left", metadata: ["limit": "\(limit)"])
+                        }
+                    })
+                }
+                if let connection {
+                    // Polled, not a `closeFuture` callback: a pooled connection lives for many
+                    // leases, and each callback would stay registered until it closes.
+                    race.keep(Task {
+                        while (try? await Task.sleep(for: PostgresPool.closePoll)) != nil {
+                            guard connection.isClosed else { continue }
+                            guard (try? await Task.sleep(for: PostgresPool.closeGrace)) != nil else { return }
+                            if race.finish(.failure(StoreError(.connectionLost, "the connection closed before its statement was answered"))) {
+                                logger.warning("a statement's connection closed without an answer; left")
+                            }
+                            return
+                        }
+                    })
+                }
+            }
+        } onCancel: {
+            // A connection whose work is left is closed, so the next lease never shares its session.
+            if race.finish(.failure(CancellationError())) { connection?.close().whenComplete { _ in } }
+        }
+    }
+}
