@@ -45,12 +45,13 @@ test-fast: deps
 # Patroni clusters (etcd, two PostgreSQL nodes and HAProxy each, on eight consecutive ports found
 # by probing; failover gaps measured), real-time media on two cores (RTP receivers, bitrate
 # adaptation, SRTP, Janus, recorded segment lengths, network namespaces), latency bounds (ingest
-# fairness p99, alert rule windows) and the year-long export, which bounds the growth of the test
-# process's own resident memory.
+# fairness p99, alert rule windows, the agent process's 8 s graceful stop after a large backlog,
+# which once took longer with three tests and a build sharing the cores) and the year-long export,
+# which bounds the growth of the test process's own resident memory.
 SERIAL_SUITES = PatroniFailoverTests ReadReplicaTests FairnessTests PrometheusAlertTests \
 	StreamReceiverTests LiveSourceTests SRTPTests StopStreamTargetTests StreamCommandTests \
 	LiveViewEndToEndTests RecordingEndToEndTests RecordingWithLiveViewTests OrphanedEngineTests \
-	KilledAggregatorEngineTests RecordingRecoveryTests ReadingsAPITests/exportOfAYearStreams
+	KilledAggregatorEngineTests RecordingRecoveryTests ReadingsAPITests/exportOfAYearStreams AgentProcessTests
 SERIAL_FILTER = \.($(subst $(eval) ,|,$(strip $(SERIAL_SUITES))))\b
 # How many integration tests run at once (Swift Testing's experimental width; 1 is one at a
 # time): each may start its own PostgreSQL, mosquitto and aggregator, and the machine has two
