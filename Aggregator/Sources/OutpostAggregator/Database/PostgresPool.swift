@@ -15,16 +15,16 @@ import Synchronization
 /// `withConnection` and `withTransaction` when their connection closes (the statement's own
 /// error gets ``closeGrace`` to arrive first, so the usual errors keep their shape) or the caller
 /// is cancelled (the connection is then closed, so no abandoned statement shares a session with
-/// the next lease); on a single ``query(_:logger:file:line:)``, whose connection the client keeps
+/// the next lease); on a single ``query(_:logger:within:file:line:)``, whose connection the client keeps
 /// to itself, when no answer came within ``answerLimit`` or the caller is cancelled.
 public struct PostgresPool: Sendable {
     public let client: PostgresClient
     let logger: Logger
 
-    /// How long a single ``query(_:logger:file:line:)`` may wait for its first answer: as long as
+    /// How long a single ``query(_:logger:within:file:line:)`` may wait for its answer by default: as long as
     /// an ingest write by default (`ingest.write_deadline_ms`), and the service group's graceful
     /// shutdown. Long work (migrations, exports) runs in ``withConnection(_:)``, which has no limit.
-    static let answerLimit: Duration = .seconds(30)
+    public static let answerLimit: Duration = .seconds(30)
     /// How often a connection in use is checked for having closed.
     static let closePoll: Duration = .seconds(1)
     /// How long a closed connection's own error is given to reach the caller before the wait ends.
@@ -40,16 +40,27 @@ public struct PostgresPool: Sendable {
         await client.run()
     }
 
+    /// True for the failures this type reports in place of an answer that never came; they are
+    /// transient like a lost connection (the caller retries).
+    public static func isTransient(_ error: StoreError) -> Bool {
+        error.code == .noAnswer || error.code == .connectionLost
+    }
+
     /// Runs `query` on a pooled connection; the rows are read from the returned sequence.
     ///
-    /// - Throws: ``StoreError`` ``StoreError/Code/noAnswer`` after ``answerLimit`` without an
-    ///   answer; `CancellationError` when the caller is cancelled; otherwise what postgres-nio throws.
+    /// PostgreSQL answers a small result only once the statement has run, so `limit` bounds the
+    /// whole statement: maintenance that may wait for locks or delete much (partitions, retention)
+    /// passes nil and is left only when its caller is cancelled.
+    ///
+    /// - Throws: ``StoreError`` ``StoreError/Code/noAnswer`` after `limit` without an answer;
+    ///   `CancellationError` when the caller is cancelled; otherwise what postgres-nio throws.
     @discardableResult
-    public func query(_ query: PostgresQuery, logger: Logger? = nil, file: String = #fileID, line: Int = #line)
-        async throws -> PostgresRowSequence
-    {
+    public func query(
+        _ query: PostgresQuery, logger: Logger? = nil, within limit: Duration? = PostgresPool.answerLimit,
+        file: String = #fileID, line: Int = #line
+    ) async throws -> PostgresRowSequence {
         let client = client
-        return try await LeavableWait.run(limit: Self.answerLimit, logger: self.logger) {
+        return try await LeavableWait.run(limit: limit, logger: self.logger) {
             try await client.query(query, logger: logger, file: file, line: line)
         }
     }
@@ -108,14 +119,15 @@ enum LeavableWait {
         private let state = Mutex<(continuation: CheckedContinuation<Value, any Error>?, done: Bool, tasks: [Task<Void, Never>])>(
             (nil, false, []))
 
-        func start(_ continuation: CheckedContinuation<Value, any Error>) {
+        /// False when the caller was cancelled before the continuation existed: then nothing may start.
+        func start(_ continuation: CheckedContinuation<Value, any Error>) -> Bool {
             let finished = state.withLock { state -> Bool in
                 if state.done { return true }
                 state.continuation = continuation
                 return false
             }
-            // Cancelled before the continuation existed.
             if finished { continuation.resume(throwing: CancellationError()) }
+            return !finished
         }
 
         func keep(_ task: Task<Void, Never>) {
@@ -149,7 +161,7 @@ enum LeavableWait {
         let race = Race<Value>()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
-                race.start(continuation)
+                guard race.start(continuation) else { return }
                 race.keep(Task {
                     do { race.finish(.success(try await work())) } catch { race.finish(.failure(error)) }
                 })

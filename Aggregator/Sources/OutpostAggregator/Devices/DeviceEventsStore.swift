@@ -41,6 +41,6 @@ public struct DeviceEventsStore: Sendable {
 
     /// Retention: deletes the events before `day` (`YYYY-MM-DD`, UTC), with the readings partitions it drops.
     func deleteBefore(day: String) async throws {
-        try await client.query("DELETE FROM device_events WHERE ts < \(day)::date::timestamp AT TIME ZONE 'UTC'", logger: logger)
+        try await client.query("DELETE FROM device_events WHERE ts < \(day)::date::timestamp AT TIME ZONE 'UTC'", logger: logger, within: nil)
     }
 }

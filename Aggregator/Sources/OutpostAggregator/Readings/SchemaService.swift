@@ -42,7 +42,7 @@ public struct SchemaService: Service {
                 try await runner.migrate()
                 try await maintain()
                 break
-            } catch let error as StoreError {
+            } catch let error as StoreError where !PostgresPool.isTransient(error) {
                 logger.critical("cannot prepare the schema", metadata: ["error": "\(error)"])
                 throw error
             } catch {
@@ -96,7 +96,7 @@ public struct SchemaService: Service {
         var total = 0
         while true {
             var deleted = 0
-            for try await count in try await database.client.query(query(cutoff), logger: logger).decode(Int64.self) {
+            for try await count in try await database.client.query(query(cutoff), logger: logger, within: nil).decode(Int64.self) {
                 deleted = Int(count)
             }
             total += deleted
@@ -110,14 +110,14 @@ public struct SchemaService: Service {
         var created: [String] = []
         for day in plan.days {
             let rows = try await database.client.query(
-                "SELECT outpost_ensure_readings_partition(\(day)::date)", logger: logger).decode(Bool.self)
+                "SELECT outpost_ensure_readings_partition(\(day)::date)", logger: logger, within: nil).decode(Bool.self)
             for try await made in rows where made { created.append(day) }
         }
         if !created.isEmpty { logger.info("created readings partitions", metadata: ["days": "\(created)"]) }
         guard let horizon = plan.retentionHorizon else { return }
         var dropped: [String] = []
         for try await name in try await database.client.query(
-            "SELECT outpost_drop_readings_before(\(horizon)::date)", logger: logger).decode(String.self)
+            "SELECT outpost_drop_readings_before(\(horizon)::date)", logger: logger, within: nil).decode(String.self)
         {
             dropped.append(name)
         }

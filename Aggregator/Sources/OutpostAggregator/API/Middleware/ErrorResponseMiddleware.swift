@@ -43,7 +43,7 @@ struct ErrorResponseMiddleware: RouterMiddleware {
             default:
                 return APIError(error.status, error.status.code >= 500 ? .internalError : .badRequest, error.status.reasonPhrase)
             }
-        case is StoreError where (error as! StoreError).code == .unavailable:
+        case let error as StoreError where error.code == .unavailable || PostgresPool.isTransient(error):
             return APIError(.serviceUnavailable, .unavailable, "the database is unavailable; retry shortly")
         default:
             if String(reflecting: error).contains("PSQLError"), String(reflecting: error).contains("connection") {
