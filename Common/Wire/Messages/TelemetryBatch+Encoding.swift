@@ -10,9 +10,9 @@ extension TelemetryBatch {
         out.append(contentsOf: #"{"v":"#.utf8)
         out.append(contentsOf: String(v).utf8)
         out.append(contentsOf: #","device":"#.utf8)
-        Self.appendString(device.rawValue, to: &out)
+        JSONString.append(device.rawValue, to: &out)
         out.append(contentsOf: #","buffer":"#.utf8)
-        Self.appendString(buffer.hex, to: &out)
+        JSONString.append(buffer.hex, to: &out)
         out.append(contentsOf: #","readings":["#.utf8)
         for (position, reading) in readings.enumerated() {
             guard reading.value.isFinite else {
@@ -23,7 +23,7 @@ extension TelemetryBatch {
             out.append(contentsOf: #","ts":"#.utf8)
             out.append(contentsOf: String(reading.ts).utf8)
             out.append(contentsOf: #","metric":"#.utf8)
-            Self.appendString(reading.metric, to: &out)
+            JSONString.append(reading.metric, to: &out)
             out.append(contentsOf: #","value":"#.utf8)
             let number = reading.value.description.utf8
             if number.count > 2, number.last == UInt8(ascii: "0"), number[number.index(number.endIndex, offsetBy: -2)] == UInt8(ascii: ".") {
@@ -35,28 +35,5 @@ extension TelemetryBatch {
         }
         out.append(contentsOf: "]}".utf8)
         return out
-    }
-
-    private static let hexDigits = Array("0123456789abcdef".utf8)
-
-    private static func appendString(_ text: String, to out: inout [UInt8]) {
-        out.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): out.append(contentsOf: #"\\"#.utf8)
-            case 0x08: out.append(contentsOf: #"\b"#.utf8)
-            case 0x0C: out.append(contentsOf: #"\f"#.utf8)
-            case 0x0A: out.append(contentsOf: #"\n"#.utf8)
-            case 0x0D: out.append(contentsOf: #"\r"#.utf8)
-            case 0x09: out.append(contentsOf: #"\t"#.utf8)
-            case 0x00..<0x20:
-                out.append(contentsOf: #"\u00"#.utf8)
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0x0F)])
-            default: out.append(byte)
-            }
-        }
-        out.append(UInt8(ascii: "\""))
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import OutpostSupport
+import OutpostWire
 
 /// A response body written as JSON directly, byte for byte as ``APIJSON/encoder`` writes it
 /// (sorted keys, slashes unescaped, RFC 3339 dates with milliseconds), without
@@ -54,25 +55,18 @@ struct JSONBody {
     }
 
     mutating func string(_ text: String) {
-        bytes.append(UInt8(ascii: "\""))
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "\""): bytes.append(contentsOf: #"\""#.utf8)
-            case UInt8(ascii: "\\"): bytes.append(contentsOf: #"\\"#.utf8)
-            case 0x08: bytes.append(contentsOf: #"\b"#.utf8)
-            case 0x0C: bytes.append(contentsOf: #"\f"#.utf8)
-            case 0x0A: bytes.append(contentsOf: #"\n"#.utf8)
-            case 0x0D: bytes.append(contentsOf: #"\r"#.utf8)
-            case 0x09: bytes.append(contentsOf: #"\t"#.utf8)
-            case 0x00..<0x20:
-                bytes.append(contentsOf: #"\u00"#.utf8)
-                bytes.append(Self.hexDigits[Int(byte >> 4)])
-                bytes.append(Self.hexDigits[Int(byte & 0x0F)])
-            default: bytes.append(byte)
-            }
-        }
-        bytes.append(UInt8(ascii: "\""))
+        JSONString.append(text, to: &bytes)
         empty = false
+    }
+
+    /// An array of `items`, each writing itself.
+    mutating func array<Item: JSONBodyEncodable>(_ items: [Item]) throws {
+        open("[")
+        for item in items {
+            element()
+            try item.write(to: &self)
+        }
+        close("]")
     }
 
     mutating func string(_ text: String?) {
@@ -152,5 +146,4 @@ struct JSONBody {
         }
     }
 
-    private static let hexDigits = Array("0123456789abcdef".utf8)
 }

@@ -138,12 +138,7 @@ extension Page: JSONBodyEncodable where Item: JSONBodyEncodable {
     func write(to body: inout JSONBody) throws {
         body.open("{")
         body.key("items")
-        body.open("[")
-        for item in items {
-            body.element()
-            try item.write(to: &body)
-        }
-        body.close("]")
+        try body.array(items)
         body.key("nextCursor")
         body.string(nextCursor)
         body.close("}")

@@ -6,12 +6,7 @@ extension ReadingsPage: JSONBodyEncodable where Item: JSONBodyEncodable {
         body.key("device")
         body.string(device)
         body.key("items")
-        body.open("[")
-        for item in items {
-            body.element()
-            try item.write(to: &body)
-        }
-        body.close("]")
+        try body.array(items)
         body.key("metric")
         body.string(metric)
         body.key("nextCursor")
