@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import PostgresNIO
 import Synchronization
 
@@ -116,7 +117,7 @@ private final class Flag: Sendable {
 enum LeavableWait {
     /// The first of: the work's result, its connection closed, `limit` passed, the caller cancelled.
     private final class Race<Value: Sendable>: Sendable {
-        private let state = Mutex<(continuation: CheckedContinuation<Value, any Error>?, done: Bool, tasks: [Task<Void, Never>])>(
+        private let state = Mutex<(continuation: CheckedContinuation<Value, any Error>?, done: Bool, cancels: [@Sendable () -> Void])>(
             (nil, false, []))
 
         /// False when the caller was cancelled before the continuation existed: then nothing may start.
@@ -130,24 +131,25 @@ enum LeavableWait {
             return !finished
         }
 
-        func keep(_ task: Task<Void, Never>) {
+        /// Keeps what to cancel (the work, its timers) once the race is over.
+        func keep(_ cancel: @escaping @Sendable () -> Void) {
             let finished = state.withLock { state -> Bool in
-                if !state.done { state.tasks.append(task) }
+                if !state.done { state.cancels.append(cancel) }
                 return state.done
             }
-            if finished { task.cancel() }
+            if finished { cancel() }
         }
 
         /// Resumes the caller once; true when this call was the one that did.
         @discardableResult
         func finish(_ result: Result<Value, any Error>) -> Bool {
-            let (continuation, tasks, won) = state.withLock { state in
-                if state.done { return (nil as CheckedContinuation<Value, any Error>?, [Task<Void, Never>](), false) }
+            let (continuation, cancels, won) = state.withLock { state in
+                if state.done { return (nil as CheckedContinuation<Value, any Error>?, [@Sendable () -> Void](), false) }
                 state.done = true
-                defer { state.continuation = nil; state.tasks = [] }
-                return (state.continuation, state.tasks, true)
+                defer { state.continuation = nil; state.cancels = [] }
+                return (state.continuation, state.cancels, true)
             }
-            tasks.forEach { $0.cancel() }
+            cancels.forEach { $0() }
             continuation?.resume(with: result)
             return won
         }
@@ -159,33 +161,41 @@ enum LeavableWait {
         _ work: @escaping @Sendable () async throws -> Value
     ) async throws -> Value {
         let race = Race<Value>()
+        // Timers on an event loop, not `Task.sleep`: a cancelled sleep's timer stays queued until
+        // its deadline, and every statement arms one.
+        let loop = connection?.closeFuture.eventLoop ?? PostgresClient.defaultEventLoopGroup.any()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 guard race.start(continuation) else { return }
-                race.keep(Task {
+                let task = Task {
                     do { race.finish(.success(try await work())) } catch { race.finish(.failure(error)) }
-                })
+                }
+                race.keep { task.cancel() }
                 if let limit {
-                    race.keep(Task {
-                        guard (try? await Task.sleep(for: limit)) != nil, limitApplies() else { return }
+                    let timer = loop.scheduleTask(in: TimeAmount(limit)) {
+                        guard limitApplies() else { return }
                         if race.finish(.failure(StoreError(.noAnswer, "no answer from PostgreSQL within \(limit)"))) {
                             logger.warning("a statement had no answer in time; left", metadata: ["limit": "\(limit)"])
                         }
-                    })
+                    }
+                    race.keep { timer.cancel() }
                 }
                 if let connection {
                     // Polled, not a `closeFuture` callback: a pooled connection lives for many
                     // leases, and each callback would stay registered until it closes.
-                    race.keep(Task {
-                        while (try? await Task.sleep(for: PostgresPool.closePoll)) != nil {
-                            guard connection.isClosed else { continue }
-                            guard (try? await Task.sleep(for: PostgresPool.closeGrace)) != nil else { return }
+                    let poll = loop.scheduleRepeatedTask(
+                        initialDelay: TimeAmount(PostgresPool.closePoll), delay: TimeAmount(PostgresPool.closePoll)
+                    ) { poll in
+                        guard connection.isClosed else { return }
+                        poll.cancel()
+                        let grace = loop.scheduleTask(in: TimeAmount(PostgresPool.closeGrace)) {
                             if race.finish(.failure(StoreError(.connectionLost, "the connection closed before its statement was answered"))) {
                                 logger.warning("a statement's connection closed without an answer; left")
                             }
-                            return
                         }
-                    })
+                        race.keep { grace.cancel() }
+                    }
+                    race.keep { poll.cancel() }
                 }
             }
         } onCancel: {
