@@ -17,6 +17,7 @@ import urllib.parse
 import urllib.request
 
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -117,7 +118,10 @@ class ConsoleTest(unittest.TestCase):
         self.assertEqual(problems, [], "browser console errors or CSP violations")
 
     def wait(self, condition, seconds=10, message=""):
-        return WebDriverWait(self.driver, seconds, poll_frequency=0.2).until(lambda _: condition(), message)
+        # The pages re-render rows as live events arrive: an element found in one poll may be
+        # replaced before it is read, which is a reason to poll again, not a failure.
+        return WebDriverWait(self.driver, seconds, poll_frequency=0.2,
+                             ignored_exceptions=(StaleElementReferenceException,)).until(lambda _: condition(), message)
 
     def find(self, css):
         return self.driver.find_element(By.CSS_SELECTOR, css)
