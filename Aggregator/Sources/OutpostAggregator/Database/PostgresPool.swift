@@ -199,8 +199,8 @@ enum LeavableWait {
                 }
             }
         } onCancel: {
-            // A connection whose work is left is closed, so the next lease never shares its session.
-            if race.finish(.failure(CancellationError())) { connection?.close().whenComplete { _ in } }
+            // The caller (``PostgresPool/withConnection(_:)``) closes a connection whose work is left.
+            race.finish(.failure(CancellationError()))
         }
     }
 }
