@@ -1,5 +1,4 @@
 import ArgumentParser
-import Crypto
 import Foundation
 import Logging
 import OutpostSupport
@@ -104,15 +103,11 @@ extension AggregatorCommand {
                 try await reportingIdentityErrors {
                     guard let duration = DurationText.parse(lifetime) else { throw ValidationError("--lifetime: use e.g. 90s, 15m, 24h, 365d") }
                     try await DeviceIdentityContext.with(config: config, label: "aggregator.ca") { context in
-                        let key = P256.Signing.PrivateKey()
                         let names = dnsNames.isEmpty && ipAddresses.isEmpty ? ["localhost"] : dnsNames
-                        let certificate = try context.authority.issue(
-                            commonName: names.first ?? ipAddresses[0], publicKey: .init(key.publicKey),
-                            usage: .server(ipAddresses: ipAddresses, dnsNames: names), lifetime: duration)
-                        try await context.certificates.recordCertificate(
-                            EnrollmentService.record(certificate, device: nil, purpose: "server"), notBefore: certificate.notValidBefore)
-                        try IdentityFiles.write(key.pemRepresentation, to: keyOut, mode: 0o600)
-                        try IdentityFiles.write(try CertificateAuthority.pem(certificate), to: certOut, mode: 0o644)
+                        let certificate = try await IssuedFiles.issue(
+                            context.authority, store: context.certificates, commonName: names.first ?? ipAddresses[0],
+                            usage: .server(ipAddresses: ipAddresses, dnsNames: names), lifetime: duration, purpose: "server",
+                            certificate: certOut, key: keyOut)
                         print("issued \(certificate.serialNumber.hex) to \(certOut)")
                     }
                 }
@@ -140,13 +135,9 @@ extension AggregatorCommand {
         func run() async throws {
             try await reportingIdentityErrors {
                 try await DeviceIdentityContext.with(config: config, label: "aggregator.ca") { context in
-                    let key = P256.Signing.PrivateKey()
-                    let certificate = try context.authority.issue(commonName: name, publicKey: .init(key.publicKey), usage: .client,
-                                                                  lifetime: DurationText.parse(lifetime)!)
-                    try await context.certificates.recordCertificate(
-                        EnrollmentService.record(certificate, device: nil, purpose: "service"), notBefore: certificate.notValidBefore)
-                    try IdentityFiles.write(key.pemRepresentation, to: keyOut, mode: 0o600)
-                    try IdentityFiles.write(try CertificateAuthority.pem(certificate), to: certOut, mode: 0o644)
+                    let certificate = try await IssuedFiles.issue(
+                        context.authority, store: context.certificates, commonName: name, usage: .client,
+                        lifetime: DurationText.parse(lifetime)!, purpose: "service", certificate: certOut, key: keyOut)
                     print("issued \(certificate.serialNumber.hex) (\(name)) to \(certOut)")
                 }
             }

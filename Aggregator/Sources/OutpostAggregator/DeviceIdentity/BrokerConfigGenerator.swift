@@ -1,7 +1,5 @@
-import Crypto
 import Foundation
 import OutpostWire
-import X509
 
 /// `broker-config`: everything mosquitto needs, in one directory.
 ///
@@ -110,14 +108,8 @@ public struct BrokerConfigGenerator: Sendable {
 
     private func issue(commonName: String, purpose: String, usage: CertificateAuthority.Usage, lifetime: Duration, certificate: String,
                        key: String, keyMode: mode_t, keyGroup: gid_t? = nil) async throws -> String {
-        let privateKey = P256.Signing.PrivateKey()
-        let issued = try authority.issue(commonName: commonName, publicKey: .init(privateKey.publicKey), usage: usage, lifetime: lifetime)
-        try await store.recordCertificate(
-            .init(serial: issued.serialNumber.hex, subject: commonName, deviceID: nil, purpose: purpose, notAfter: issued.notValidAfter),
-            notBefore: issued.notValidBefore)
-        try IdentityFiles.write(privateKey.pemRepresentation, to: key, mode: keyMode, group: keyGroup)
-        try IdentityFiles.write(try CertificateAuthority.pem(issued), to: certificate, mode: 0o644)
-        return issued.serialNumber.hex
+        try await IssuedFiles.issue(authority, store: store, commonName: commonName, usage: usage, lifetime: lifetime, purpose: purpose,
+                                    certificate: certificate, key: key, keyMode: keyMode, keyGroup: keyGroup).serialNumber.hex
     }
 
     static func render(directory: String, crlFile: String, pidFile: String, options: Options) -> String {
