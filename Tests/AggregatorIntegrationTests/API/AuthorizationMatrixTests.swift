@@ -126,7 +126,7 @@ struct AuthorizationMatrixTests {
     private func request(for rule: AccessPolicy.Rule, fixture: Int, env: APITestEnvironment) async throws -> (String, JSONValue?) {
         let device = "matrix-device-\(fixture)"
         switch (rule.method, rule.path) {
-        case (.get, "/openapi.json"), (.get, "/me"), (.get, "/users"), (.get, "/api-keys"), (.get, "/devices"), (.get, "/audit"),
+        case (.get, "/openapi.json"), (.get, "/me"), (.get, "/users"), (.get, "/api-keys"), (.get, "/devices"), (.get, "/device-counts"), (.get, "/audit"),
              (.get, "/events"), (.get, "/enrollment-tokens"), (.get, "/rejected-messages"):
             return ("/api/v1\(rule.path)", nil)
         case (.post, "/auth/login"):

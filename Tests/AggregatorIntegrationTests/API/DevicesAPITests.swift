@@ -109,6 +109,15 @@ struct DevicesAPITests {
             #expect(try await env.psql("SELECT revoked_at IS NOT NULL AND decommissioned_at IS NOT NULL FROM devices WHERE id = 'meter-3'") == "t")
             #expect(try await ids("?status=decommissioned") == ["cam-2", "meter-3"])
             #expect(try await ids("?status=offline") == [])
+            try await env.psql("UPDATE devices SET revoked_at = now() WHERE id = 'meter-1'")
+            let counts = try await env.send(.GET, "/api/v1/device-counts", token: operatorKey)
+            #expect(counts.status == 200, "\(counts.text)")
+            #expect(counts.json == ["total": 5, "online": 1, "offline": 0, "unknown": 1, "revoked": 1, "decommissioned": 2],
+                    "each device once, where ?status= lists it")
+            for status in ["online", "unknown", "revoked", "decommissioned"] {
+                #expect(try await ids("?status=\(status)").count == counts.json[status]?.intValue, "\(status)")
+            }
+            #expect(try await env.send(.GET, "/api/v1/device-counts?status=online", token: admin).status == 400)
 
             let audit = try await env.send(.GET, "/api/v1/audit?action=device.patch", token: admin)
             guard case .array(let entries)? = audit.json["items"] else { Issue.record("no audit items"); return }

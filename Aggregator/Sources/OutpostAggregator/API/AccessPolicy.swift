@@ -45,6 +45,7 @@ public enum AccessPolicy {
         Rule(method: .delete, path: "/api-keys/{id}", minimumRole: .admin),
 
         Rule(method: .get, path: "/devices", minimumRole: .viewer),
+        Rule(method: .get, path: "/device-counts", minimumRole: .viewer),
         Rule(method: .get, path: "/devices/{id}", minimumRole: .viewer),
         Rule(method: .patch, path: "/devices/{id}", minimumRole: .operator),
         Rule(method: .post, path: "/devices/{id}/decommission", minimumRole: .admin),

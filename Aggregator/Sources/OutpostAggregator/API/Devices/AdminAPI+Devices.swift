@@ -51,6 +51,10 @@ extension AdminAPI {
             let next = devices.count == filter.limit ? page.last.map(\.id) : nil
             return try .json(Page(items: page, nextCursor: next))
         }
+        on(.get, "/device-counts") { request, _ in
+            _ = try request.queryParameters(allowing: [])
+            return try .json(try await devices.statusCounts())
+        }
         on(.get, "/devices/{id}") { request, context in
             _ = try request.queryParameters(allowing: [])
             guard let device = try await devices.get(context.parameters.get("id") ?? "") else { throw APIError.notFound("device") }

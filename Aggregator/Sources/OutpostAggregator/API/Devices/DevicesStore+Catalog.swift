@@ -100,6 +100,40 @@ extension DevicesStore {
         return try await Self.devices(rows)
     }
 
+    /// `GET /device-counts`: the fleet by status, counted as the list's `status` filter selects.
+    public struct StatusCounts: Encodable, Sendable, Equatable {
+        public var total = 0
+        public var online = 0
+        public var offline = 0
+        public var unknown = 0
+        public var revoked = 0
+        public var decommissioned = 0
+    }
+
+    /// One aggregate over `devices`, so that counting a fleet costs one query, not a walk
+    /// through its pages. A decommissioned device counts as `decommissioned`, a revoked one as
+    /// `revoked`, any other by its last reported status.
+    public func statusCounts() async throws -> StatusCounts {
+        let rows = try await client.query(
+            """
+            SELECT CASE WHEN decommissioned_at IS NOT NULL THEN 'decommissioned'
+                        WHEN revoked_at IS NOT NULL THEN 'revoked' ELSE status END, count(*)
+            FROM devices GROUP BY 1
+            """, logger: logger)
+        var counts = StatusCounts()
+        for try await (status, count) in rows.decode((String, Int).self) {
+            counts.total += count
+            switch status {
+            case "online": counts.online += count
+            case "offline": counts.offline += count
+            case "revoked": counts.revoked += count
+            case "decommissioned": counts.decommissioned += count
+            default: counts.unknown += count
+            }
+        }
+        return counts
+    }
+
     public func get(_ id: String) async throws -> Device? {
         guard DeviceID.isValid(id) else { return nil }
         let rows = try await client.query("SELECT \(unescaped: Self.columns) FROM devices WHERE id = \(id)", logger: logger)
