@@ -614,6 +614,40 @@ class ConsoleTest(unittest.TestCase):
         self.assertFalse(os.path.exists(segment))
         self.assertEqual(psql("SELECT count(*) FROM audit_log WHERE action = 'recording.delete'"), "1")
         self.logout()
+    def test_13_many_live_streams_do_not_starve_requests(self):
+        # Every console tab holds its live-event stream open. Over HTTP/1.1 a browser opens at
+        # most six connections to one host, so a seventh stream or any request after six tabs
+        # waited for one to close; over HTTP/2 they share one connection.
+        self.login("admin", ADMIN_PASSWORD)
+        self.wait(lambda: self.present("#fleet-table"), 20)
+        refresh = self.driver.execute_script("return sessionStorage.getItem('outpost.refreshToken');")
+        status, tokens = api("/auth/refresh", method="POST", body={"refreshToken": refresh})
+        self.assertEqual(status, 200, tokens)
+        self.driver.execute_script("sessionStorage.setItem('outpost.refreshToken', arguments[0]);", tokens["refreshToken"])
+        self.driver.set_script_timeout(40)
+        answer, took_ms, protocol = self.driver.execute_async_script("""
+            const [token, done] = arguments;
+            const headers = { authorization: "Bearer " + token };
+            const streams = [];
+            for (let i = 0; i < 8; i += 1) {
+              const controller = new AbortController();
+              streams.push(controller);
+              fetch("/api/v1/events", { headers, signal: controller.signal, cache: "no-store" }).catch(() => {});
+            }
+            setTimeout(async () => {
+              const started = performance.now();
+              const answered = fetch("/api/v1/me", { headers, cache: "no-store" }).then((r) => r.status, () => "failed");
+              const answer = await Promise.race([answered, new Promise((r) => setTimeout(() => r("still waiting"), 10000))]);
+              const took = performance.now() - started;
+              streams.forEach((controller) => controller.abort());
+              const entry = performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/api/v1/me")).at(-1);
+              done([answer, took, entry ? entry.nextHopProtocol : null]);
+            }, 2000);
+            """, tokens["accessToken"])
+        print(f"a request beside 9 open live-event streams: {answer} in {took_ms:.0f} ms over {protocol}")
+        self.assertEqual(answer, 200, f"a request beside 9 open streams: {answer} after {took_ms:.0f} ms")
+        self.assertEqual(protocol, "h2")
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2, failfast=False)

@@ -1,10 +1,15 @@
 import Hummingbird
-import HummingbirdTLS
+import HummingbirdHTTP2
 import Logging
 import NIOSSL
 
 /// Builds the aggregator's HTTPS server: TLS always, bound to the configured address
 /// (loopback by default), with the routes of every ``RouteProvider``.
+///
+/// HTTP/2 where the client offers it (ALPN), HTTP/1.1 otherwise. A browser opens at most six
+/// HTTP/1.1 connections to one host, and every console tab holds one for its live events, so
+/// over HTTP/1.1 alone a sixth tab left the others' requests waiting; HTTP/2 carries them all
+/// on one connection.
 public enum HTTPServer {
     /// The TLS settings: the server certificate, and optionally client certificates from
     /// `clientCaFile` (requested but not required, so enrollment works without one and
@@ -21,13 +26,13 @@ public enum HTTPServer {
         return tls
     }
 
-    /// The HTTPS application: ``router(providers:metrics:)`` served over TLS only.
+    /// The HTTPS application: ``router(providers:metrics:)`` served over TLS only, HTTP/2 or HTTP/1.1.
     public static func build(
         settings: HTTPSettings, providers: [any RouteProvider], metrics: AggregatorMetrics, logger: Logger
     ) throws -> some ApplicationProtocol {
         Application(
             router: router(providers: providers, metrics: metrics),
-            server: try .tls(.http1(), tlsConfiguration: tlsConfiguration(settings)),
+            server: try .http2Upgrade(tlsConfiguration: tlsConfiguration(settings)),
             configuration: .init(address: .hostname(settings.host, port: settings.port), serverName: "outpost-aggregator"),
             logger: logger)
     }

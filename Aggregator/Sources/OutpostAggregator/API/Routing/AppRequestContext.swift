@@ -5,7 +5,8 @@ import NIOSSL
 /// The request context of every route on the aggregator's HTTPS server.
 public struct AppRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage
-    /// The connection the request came on; for the TLS peer's certificate.
+    /// The TLS connection the request came on, for the peer's certificate (over HTTP/2 the
+    /// request's own channel is a stream of it).
     public let channel: any Channel
     /// The peer's IP address, for rate limits and the audit log.
     public let remoteAddress: String?
@@ -16,8 +17,8 @@ public struct AppRequestContext: RequestContext {
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
-        channel = source.channel
-        remoteAddress = source.channel.remoteAddress?.ipAddress
+        channel = source.channel.parent ?? source.channel
+        remoteAddress = channel.remoteAddress?.ipAddress
     }
 
     /// The client certificate the TLS handshake verified against `http.client_ca_file`, or nil
