@@ -181,4 +181,42 @@ struct PresenceTests {
             _ = try? await running.value
         }
     }
+
+    @Test("a state batch that fails transiently is held and retried with backoff: nothing lost, order kept, the write path recovers")
+    func stateRetry() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let configuration = try await fixture.configuration()
+            let aggregator = try await fixture.startInProcess(configuration)
+            try await fixture.addDevices(["ret-a"])
+            let migration = try String(contentsOfFile: configuration.migrationsDir + "/0160_apply_states.sql", encoding: .utf8)
+            // Without the function every call fails with 42883, which is not about the data: transient.
+            try await fixture.psql("DROP FUNCTION outpost_apply_states")
+            let metrics = AggregatorMetrics()
+            let recorder = PresenceRecorder(maxPendingDevices: 100)
+            let service = PresenceService(
+                recorder: recorder, store: DevicesStore(client: aggregator.database.client, logger: Logger(label: "test")),
+                settings: DeviceSettings(flushIntervalMs: 100), readiness: aggregator.readiness, metrics: metrics,
+                logger: Logger(label: "test"))
+            let running = Task { try await service.run() }
+            let t = WireClock.nowMs()
+            recorder.record(Self.observed("ret-a", .online, at: t))
+            recorder.record(Self.observed("ret-a", .offline, at: t + 1))
+            try await waitUntil(timeout: .seconds(10), "the failure counted twice and the presence path failing") {
+                (metricValue(metrics.render(), "outpost_devices_flush_failures_total") ?? 0) >= 2
+                    && metrics.failingWritePaths == ["presence"]
+            }
+            #expect(try await Self.status(fixture, "ret-a") == "unknown/")
+            recorder.record(Self.observed("ret-a", .online, at: t + 2))
+            try await fixture.psql(migration)
+            try await waitUntil(timeout: .seconds(20), "all three stored once the function is back") {
+                try await fixture.count("SELECT count(*) FROM device_status_changes WHERE device = 'ret-a'") == 3
+            }
+            #expect(try await fixture.psql(
+                "SELECT string_agg(status, ',' ORDER BY changed_at) FROM device_status_changes WHERE device = 'ret-a'") == "online,offline,online")
+            #expect(try await Self.status(fixture, "ret-a") == "online/state")
+            try await waitUntil(timeout: .seconds(10), "the presence path recovered") { metrics.failingWritePaths.isEmpty }
+            running.cancel()
+            _ = try? await running.value
+        }
+    }
 }
