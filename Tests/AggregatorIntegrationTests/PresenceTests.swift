@@ -1,4 +1,6 @@
 import Foundation
+import Logging
+import Synchronization
 import OutpostMQTT
 import OutpostWire
 import Testing
@@ -87,6 +89,134 @@ struct PresenceTests {
             #expect(try await fixture.psql(
                 "SELECT string_agg(status || ':' || cause, ',' ORDER BY changed_at) FROM device_status_changes WHERE device = 'meter-s'")
                 == "online:activity,offline:silence,online:activity")
+        }
+    }
+
+    static func observed(_ device: String, _ status: DeviceState.Status, at ms: Int64, retained: Bool = false, version: String? = nil,
+                         bufferDepth: Int64? = nil) -> StateObservation {
+        StateObservation(state: DeviceState(device: DeviceID(device)!, status: status, ts: ms, version: version, bufferDepth: bufferDepth),
+                         retained: retained, receivedAtMs: ms)
+    }
+
+    @Test("one statement applies a batch of states in order: the newest wins, each change a history row and a live event in order, unknown and revoked refused")
+    func stateBatch() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration())
+            try await fixture.addDevices(["bat-a", "bat-b", "bat-r"])
+            try await fixture.psql("UPDATE devices SET revoked_at = now() WHERE id = 'bat-r'")
+            let feed = try #require(aggregator.services.compactMap { $0 as? EventFeed }.first)
+            let events = await feed.subscribe()
+            let received = Mutex<[String]>([])
+            let listener = Task { for await payload in events { received.withLock { $0.append(payload) } } }
+            defer { listener.cancel() }
+            try await waitUntil(timeout: .seconds(30), every: .milliseconds(200), "the live-event feed listens") {
+                if received.withLock({ $0.contains { $0.contains("probe") } }) { return true }
+                _ = try? await fixture.psql("SELECT pg_notify('outpost_events', '{\"probe\":1}')")
+                return false
+            }
+            let t = WireClock.nowMs()
+            let batch = [
+                Self.observed("bat-a", .online, at: t, version: "1.0", bufferDepth: 3),
+                Self.observed("bat-x", .online, at: t + 1),
+                Self.observed("bat-a", .offline, at: t + 2),
+                Self.observed("bat-r", .online, at: t + 3),
+                Self.observed("bat-b", .online, at: t + 4, retained: true),
+                Self.observed("bat-a", .online, at: t + 5, bufferDepth: 4),
+                Self.observed("bat-a", .online, at: t + 6),
+            ]
+            let store = DevicesStore(client: aggregator.database.client, logger: Logger(label: "test"))
+            #expect(try await store.apply(batch) == [1, 3])
+            #expect(try await fixture.psql(
+                "SELECT status || '/' || status_cause || '/' || version || '/' || buffer_depth FROM devices WHERE id = 'bat-a'") == "online/state/1.0/4")
+            #expect(try await Self.changedAtMs(fixture, "bat-a") == t + 5, "the last change, not the repeat after it")
+            #expect(try await fixture.psql("SELECT (extract(epoch FROM last_seen) * 1000)::int8 FROM devices WHERE id = 'bat-a'") == "\(t + 6)")
+            #expect(try await fixture.psql(
+                "SELECT string_agg(device || ':' || status, ',' ORDER BY changed_at) FROM device_status_changes WHERE device LIKE 'bat-%'")
+                == "bat-a:online,bat-a:offline,bat-b:online,bat-a:online")
+            #expect(try await fixture.psql("SELECT status || ',' || (last_seen IS NULL) FROM devices WHERE id = 'bat-b'") == "online,true",
+                    "a retained state is not contact")
+            #expect(try await Self.status(fixture, "bat-r") == "unknown/")
+            #expect(try await fixture.count("SELECT count(*) FROM devices WHERE id = 'bat-x'") == 0)
+            try await waitUntil(timeout: .seconds(10), "four live status events") {
+                received.withLock { $0.filter { $0.contains("device.status") && $0.contains("bat-") }.count } >= 4
+            }
+            let statuses = received.withLock { $0.filter { $0.contains("device.status") && $0.contains("bat-a") } }
+                .map { $0.contains(#""status" : "online""#) || $0.contains(#""status":"online""#) ? "online" : "offline" }
+            #expect(statuses == ["online", "offline", "online"])
+        }
+    }
+
+    @Test("the presence service writes states in batches: every change stored, unknown devices counted, the batch sizes recorded")
+    func stateService() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration())
+            let devices = (0..<20).map { "svc-\($0)" }
+            try await fixture.addDevices(devices)
+            let metrics = AggregatorMetrics()
+            let recorder = PresenceRecorder(maxPendingDevices: 100, stateBatchMax: 50)
+            let service = PresenceService(
+                recorder: recorder, store: DevicesStore(client: aggregator.database.client, logger: Logger(label: "test")),
+                settings: DeviceSettings(flushIntervalMs: 1_000), readiness: aggregator.readiness, metrics: metrics,
+                logger: Logger(label: "test"))
+            let running = Task { try await service.run() }
+            let t = WireClock.nowMs()
+            for round in 0..<10 {
+                for device in devices {
+                    #expect(recorder.record(Self.observed(device, round % 2 == 0 ? .online : .offline, at: t + Int64(round))) == .queued)
+                }
+            }
+            recorder.record(Self.observed("svc-unknown", .online, at: t))
+            try await waitUntil(timeout: .seconds(20), "every change stored") {
+                try await fixture.count("SELECT count(*) FROM device_status_changes WHERE device LIKE 'svc-%'") == 200
+            }
+            try await waitUntil(timeout: .seconds(10), "the unknown device counted") {
+                metricValue(metrics.render(), "outpost_ingest_rejected_total", ["kind": "state", "reason": "unknown_device"]) == 1
+            }
+            #expect(try await fixture.count("SELECT count(*) FROM devices WHERE id LIKE 'svc-%' AND status = 'offline'") == 20)
+            let text = metrics.render()
+            #expect(metricValue(text, "outpost_devices_state_batch_messages_count") ?? 0 >= 5, "201 states in batches of at most 50")
+            #expect(metricValue(text, "outpost_devices_state_batch_messages_sum") == 201)
+            #expect(metricValue(text, "outpost_devices_flush_failures_total") == 0)
+            running.cancel()
+            _ = try? await running.value
+        }
+    }
+
+    @Test("a state batch that fails transiently is held and retried with backoff: nothing lost, order kept, the write path recovers")
+    func stateRetry() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let configuration = try await fixture.configuration()
+            let aggregator = try await fixture.startInProcess(configuration)
+            try await fixture.addDevices(["ret-a"])
+            let migration = try String(contentsOfFile: configuration.migrationsDir + "/0160_apply_states.sql", encoding: .utf8)
+            // Without the function every call fails with 42883, which is not about the data: transient.
+            try await fixture.psql("DROP FUNCTION outpost_apply_states")
+            let metrics = AggregatorMetrics()
+            let recorder = PresenceRecorder(maxPendingDevices: 100)
+            let service = PresenceService(
+                recorder: recorder, store: DevicesStore(client: aggregator.database.client, logger: Logger(label: "test")),
+                settings: DeviceSettings(flushIntervalMs: 100), readiness: aggregator.readiness, metrics: metrics,
+                logger: Logger(label: "test"))
+            let running = Task { try await service.run() }
+            let t = WireClock.nowMs()
+            recorder.record(Self.observed("ret-a", .online, at: t))
+            recorder.record(Self.observed("ret-a", .offline, at: t + 1))
+            try await waitUntil(timeout: .seconds(10), "the failure counted twice and the presence path failing") {
+                (metricValue(metrics.render(), "outpost_devices_flush_failures_total") ?? 0) >= 2
+                    && metrics.failingWritePaths == ["presence"]
+            }
+            #expect(try await Self.status(fixture, "ret-a") == "unknown/")
+            recorder.record(Self.observed("ret-a", .online, at: t + 2))
+            try await fixture.psql(migration)
+            try await waitUntil(timeout: .seconds(20), "all three stored once the function is back") {
+                try await fixture.count("SELECT count(*) FROM device_status_changes WHERE device = 'ret-a'") == 3
+            }
+            #expect(try await fixture.psql(
+                "SELECT string_agg(status, ',' ORDER BY changed_at) FROM device_status_changes WHERE device = 'ret-a'") == "online,offline,online")
+            #expect(try await Self.status(fixture, "ret-a") == "online/state")
+            try await waitUntil(timeout: .seconds(10), "the presence path recovered") { metrics.failingWritePaths.isEmpty }
+            running.cancel()
+            _ = try? await running.value
         }
     }
 }

@@ -156,16 +156,16 @@ struct WriteIsolationTests {
             let p1 = DeviceID("iso-p1")!, p2 = DeviceID("iso-p2")!
             let now = WireClock.nowMs()
             for index in 0..<5 {
-                await recorder.record(.event(DeviceEvent(device: p1, ts: now, kind: "warning", data: ["n": .number(Double(index))])))
+                await recorder.record(DeviceEvent(device: p1, ts: now, kind: "warning", data: ["n": .number(Double(index))]))
             }
-            await recorder.record(.event(DeviceEvent(device: p2, ts: now, kind: "warning", data: ["m": "a\u{0}b"])))
+            await recorder.record(DeviceEvent(device: p2, ts: now, kind: "warning", data: ["m": "a\u{0}b"]))
             for index in 0..<5 {
-                await recorder.record(.event(DeviceEvent(device: p2, ts: now, kind: "warning", data: ["n": .number(Double(index))])))
+                await recorder.record(DeviceEvent(device: p2, ts: now, kind: "warning", data: ["n": .number(Double(index))]))
             }
-            await recorder.record(.state(StateObservation(
-                state: DeviceState(device: p1, status: .online, ts: now, version: "1.0\u{0}x"), retained: false, receivedAtMs: now)))
-            await recorder.record(.state(StateObservation(
-                state: DeviceState(device: p2, status: .online, ts: now, version: "2.0"), retained: false, receivedAtMs: now)))
+            recorder.record(StateObservation(
+                state: DeviceState(device: p1, status: .online, ts: now, version: "1.0\u{0}x"), retained: false, receivedAtMs: now))
+            recorder.record(StateObservation(
+                state: DeviceState(device: p2, status: .online, ts: now, version: "2.0"), retained: false, receivedAtMs: now))
             try await waitUntil(timeout: .seconds(30), "good events and state stored") {
                 let events = try await fixture.count("SELECT count(*) FROM device_events")
                 let version = try await fixture.psql("SELECT coalesce(version, '') FROM devices WHERE id = 'iso-p2'")

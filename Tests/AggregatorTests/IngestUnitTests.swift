@@ -201,6 +201,21 @@ struct BoundedQueueTests {
         #expect(queue.tryPop() == nil)
     }
 
+    @Test("tryPush adds what fits at once, refuses when full or finished, and hands an element to a waiting consumer")
+    func tryPush() async {
+        let queue = BoundedQueue<Int>(limit: 2)
+        #expect(queue.tryPush(1, weight: 2))
+        #expect(!queue.tryPush(2, weight: 1))
+        #expect(queue.tryPop() == 1)
+        let waiting = Task { await queue.pop() }
+        try? await Task.sleep(for: .milliseconds(50))
+        #expect(queue.tryPush(3, weight: 1))
+        #expect(await waiting.value == 3)
+        #expect(queue.weight == 0)
+        queue.finish()
+        #expect(!queue.tryPush(4, weight: 1))
+    }
+
     @Test("an element heavier than the limit passes when the queue is empty")
     func oversizedElement() async {
         let queue = BoundedQueue<Int>(limit: 2)

@@ -51,7 +51,7 @@ struct FleetEndToEndTests {
             print("""
                 live events after kill -9: offline event \(delay) after the kill \
                 (last will received by the aggregator \(Int(willReceived * 1_000)) ms after the kill; \
-                presence flush every \(fleet.configuration.devices.flushIntervalMs) ms, then NOTIFY)
+                state messages written within \(PresenceService.stateLinger), then NOTIFY)
                 """)
         }
     }

@@ -5,8 +5,8 @@ public struct DeviceSettings: Codable, Sendable, Equatable {
     /// A device that sent nothing for this long is marked offline, even without a last
     /// will (a broker that died with it, a cut cable). Defaults to 300 s.
     public var offlineAfterSeconds: Int
-    /// How often last-seen times, state changes and events are written, in one
-    /// statement each. Defaults to 1,000 ms.
+    /// How often last-seen times and events are written, in one statement each (state
+    /// messages go within a few ms, ``PresenceService``). Defaults to 1,000 ms.
     public var flushIntervalMs: Int
     /// Most devices whose last-seen time waits in memory for the next flush; reaching
     /// it flushes early. Defaults to 100,000.

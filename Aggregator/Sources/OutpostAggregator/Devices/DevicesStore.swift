@@ -15,43 +15,28 @@ public struct DevicesStore: Sendable {
         self.logger = logger
     }
 
-    /// Applies one state message in order; returns false when the device is unknown or revoked.
-    public func apply(_ observation: StateObservation) async throws -> Bool {
-        let state = observation.state
-        let device = state.device.rawValue
-        let status = state.status.rawValue
-        let live = !observation.retained
+    /// Applies state messages in their order, in one statement (`outpost_apply_states`,
+    /// migration 0160); returns the positions in `observations` of those refused because their
+    /// device is unknown or revoked.
+    public func apply(_ observations: [StateObservation]) async throws -> [Int] {
+        guard !observations.isEmpty else { return [] }
+        let states = observations.map(\.state)
+        let ids = states.map(\.device.rawValue), statuses = states.map(\.status.rawValue)
+        let transition = observations.map { $0.transitionTimeMs ?? -1 }, received = observations.map(\.receivedAtMs)
+        let live = observations.map { !$0.retained }
+        let hasVersion = states.map { $0.version != nil }, versions = states.map { $0.version ?? "" }
+        let depths = states.map { $0.bufferDepth ?? -1 }, dropped = states.map { $0.dropped ?? -1 }
+        let serials = states.map { $0.certSerial ?? "" }, notAfter = states.map { $0.certNotAfter ?? -1 }
         let query: PostgresQuery = """
-            WITH prev AS (
-                SELECT id, status, last_seen FROM devices WHERE id = \(device) AND revoked_at IS NULL FOR UPDATE
-            ), changed AS (
-                UPDATE devices d SET
-                    status = \(status),
-                    status_changed_at = CASE WHEN prev.status = \(status) THEN d.status_changed_at
-                        ELSE coalesce(timestamptz 'epoch' + \(observation.transitionTimeMs)::int8 * interval '1 millisecond',
-                                      prev.last_seen,
-                                      timestamptz 'epoch' + \(observation.receivedAtMs)::int8 * interval '1 millisecond') END,
-                    status_cause = CASE WHEN prev.status = \(status) THEN d.status_cause ELSE 'state' END,
-                    version = coalesce(\(state.version)::text, d.version),
-                    buffer_depth = coalesce(\(state.bufferDepth)::int8, d.buffer_depth),
-                    dropped = coalesce(\(state.dropped)::int8, d.dropped),
-                    cert_serial = coalesce(\(state.certSerial)::text, d.cert_serial),
-                    cert_not_after = coalesce(timestamptz 'epoch' + \(state.certNotAfter)::int8 * interval '1 millisecond',
-                                              d.cert_not_after),
-                    last_seen = CASE WHEN \(live)::bool
-                        THEN greatest(d.last_seen, timestamptz 'epoch' + \(observation.receivedAtMs)::int8 * interval '1 millisecond')
-                        ELSE d.last_seen END
-                FROM prev WHERE d.id = prev.id
-                RETURNING d.id, d.status_changed_at, prev.status IS DISTINCT FROM \(status) AS transitioned
-            ), history AS (
-                INSERT INTO device_status_changes (device, status, changed_at, cause)
-                SELECT id, \(status), status_changed_at, 'state' FROM changed WHERE transitioned
-            )
-            SELECT count(*) FROM prev
+            SELECT outpost_apply_states(\(ids)::text[], \(statuses)::text[], \(transition)::int8[], \(received)::int8[],
+                \(live)::bool[], \(hasVersion)::bool[], \(versions)::text[], \(depths)::int8[], \(dropped)::int8[],
+                \(serials)::text[], \(notAfter)::int8[])
             """
-        var known = false
-        for try await count in try await client.query(query, logger: logger).decode(Int64.self) { known = count > 0 }
-        return known
+        var refused: [Int] = []
+        for try await ordinals in try await client.query(query, logger: logger).decode([Int32].self) {
+            refused = ordinals.map { Int($0) - 1 }
+        }
+        return refused
     }
 
     /// Writes last-seen times in one statement. A device marked offline by silence, or

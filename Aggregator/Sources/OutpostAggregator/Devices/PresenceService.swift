@@ -4,12 +4,16 @@ import ServiceLifecycle
 
 /// Writes presence in batches and marks silent devices offline.
 ///
-/// Every `flush_interval_ms`: state messages in arrival order, then all last-seen
-/// times in one statement, then all events in one statement. Every sweep: devices
-/// silent past `offline_after_seconds` go offline, and `outpost_devices_online` is
-/// refreshed. A transiently failed flush keeps its data and is retried at the next tick;
-/// a message PostgreSQL refuses for its data is dead-lettered (`rejected_messages`). At
-/// graceful shutdown whatever is pending is flushed once more.
+/// State messages: a batch of up to `stateBatchMax` (500) from the ``StateBacklog`` in one
+/// statement and one commit, as soon as a batch is full or ``stateLinger`` after the first of
+/// them arrived; while a write runs, the next batch gathers. A transiently failed batch is held
+/// and retried with backoff (100 ms doubling to 5 s) while the rest of presence goes on.
+/// Every `flush_interval_ms`: all last-seen times in one statement, then all events in one
+/// statement. Every sweep: devices silent past `offline_after_seconds` go offline, and
+/// `outpost_devices_online` is refreshed. A transiently failed flush keeps its data and is
+/// retried at the next tick; a message PostgreSQL refuses for its data is dead-lettered
+/// (`rejected_messages`). At graceful shutdown whatever is pending is written once more;
+/// what a failed write leaves is abandoned (a device's retained state is replayed at the next start).
 public struct PresenceService: Service {
     let recorder: PresenceRecorder
     let store: DevicesStore
@@ -31,29 +35,40 @@ public struct PresenceService: Service {
     /// How often the silence sweep runs: a tenth of the silence, between 1 s and 10 s.
     var sweepInterval: Duration { .seconds(min(10, max(1, settings.offlineAfterSeconds / 10))) }
 
+    /// How long the first pending state message waits for others to share its statement: short
+    /// against the console's live feed, long enough that a burst goes in one commit.
+    public static let stateLinger = Duration.milliseconds(5)
+
     public func run() async throws {
         do { try await readiness.wait() } catch { return }
         var pending = Pending()
+        var retry: StateRetry? = nil
         let flushInterval = Duration.milliseconds(settings.flushIntervalMs)
         var nextFlush = ContinuousClock.now + flushInterval
         var nextSweep = ContinuousClock.now
         var flushSucceeded = true
         await withGracefulShutdownHandler {
             while true {
+                let wake = min(nextFlush, nextSweep, statesDue(retry) ?? nextFlush)
                 if pending.count < Self.maxPending {
-                    if let input = await recorder.inputs.pop(until: min(nextFlush, nextSweep)) {
-                        pending.add(input)
-                        if pending.count < Self.maxPending { continue }
+                    if let input = await recorder.inputs.pop(until: wake) {
+                        if case .event(let event) = input { pending.events.append(event) }
+                        if pending.count < Self.maxPending && ContinuousClock.now < wake { continue }
                     }
-                } else if ContinuousClock.now < nextFlush && !recorder.inputs.isFinished {
-                    // The last flush failed with a full buffer: leave new input with the
+                } else if ContinuousClock.now < min(nextFlush, statesDue(retry) ?? nextFlush) && !recorder.inputs.isFinished {
+                    // The last flush failed with a full buffer: leave new events with the
                     // queue (and so the broker consumer waits) until the next try.
-                    try? await Task.sleep(until: nextFlush)
+                    try? await Task.sleep(until: min(nextFlush, statesDue(retry) ?? nextFlush))
                 }
                 let now = ContinuousClock.now
                 let stopping = recorder.inputs.isFinished || Task.isCancelled
+                if stopping {
+                    await writeRemainingStates(&retry)
+                } else if let due = statesDue(retry), now >= due {
+                    await writeStates(&retry)
+                }
                 if now >= nextFlush || stopping || (pending.count >= Self.maxPending && flushSucceeded) {
-                    flushSucceeded = await flush(&pending)
+                    flushSucceeded = await flush(&pending, statesFailing: retry != nil)
                     nextFlush = now + flushInterval
                 }
                 if stopping { break }
@@ -67,21 +82,13 @@ public struct PresenceService: Service {
         }
     }
 
-    /// State messages and events held between flushes.
+    /// Events held between flushes.
     static let maxPending = 1_000
 
     struct Pending {
-        var states: [StateObservation] = []
         var events: [DeviceEvent] = []
         var seen: [DeviceID: SeenWindow] = [:]
-        var count: Int { states.count + events.count }
-
-        mutating func add(_ input: PresenceRecorder.Input) {
-            switch input {
-            case .state(let observation): states.append(observation)
-            case .event(let event): events.append(event)
-            }
-        }
+        var count: Int { events.count }
 
         mutating func merge(_ more: [DeviceID: SeenWindow]) {
             for (device, window) in more {
@@ -95,27 +102,76 @@ public struct PresenceService: Service {
         }
     }
 
-    /// Writes what is pending; false when PostgreSQL failed transiently (the rest stays
-    /// pending). A state message or event refused for its data is dead-lettered and dropped,
+    /// State messages taken from the backlog whose write failed transiently, and when to try again.
+    struct StateRetry {
+        var batch: [StateObservation]
+        var at: ContinuousClock.Instant
+        var delay: Duration
+    }
+
+    /// When state messages are next to be written: the held batch's retry, else the backlog's due time.
+    private func statesDue(_ retry: StateRetry?) -> ContinuousClock.Instant? {
+        retry?.at ?? recorder.statesDue(linger: Self.stateLinger)
+    }
+
+    /// Writes the held batch, or the next one from the backlog; false when PostgreSQL failed
+    /// transiently (what is left is held in `retry`). A state refused for its data is
+    /// dead-lettered, found by splitting its batch (``BatchIsolation``).
+    @discardableResult
+    private func writeStates(_ retry: inout StateRetry?) async -> Bool {
+        let batch = retry?.batch ?? recorder.takeStates()
+        guard !batch.isEmpty else { return true }
+        let store = store
+        let outcome = await BatchIsolation<StateObservation, ([StateObservation], [Int])>().write(batch) { part in
+            (part, try await store.apply(part))
+        }
+        for (part, refused) in outcome.outputs {
+            metrics.stateBatchMessages.record(Double(part.count))
+            for index in refused {
+                metrics.rejected(kind: RejectionReason.kind(.state), reason: RejectionReason.unknownDevice)
+                logger.warning("state of an unknown or revoked device", metadata: ["device": "\(part[index].state.device)"])
+            }
+        }
+        if !outcome.offenders.isEmpty {
+            for _ in outcome.offenders {
+                metrics.rejected(kind: RejectionReason.kind(.state), reason: DeadLetter.databaseRefused)
+            }
+            await RejectedMessagesStore(client: store.client, metrics: metrics, logger: logger).record(outcome.offenders.map {
+                DeadLetter(device: $0.item.state.device, kind: .state, sqlstate: $0.sqlstate, message: $0.item.state)
+            })
+        }
+        guard let error = outcome.transientError else {
+            retry = nil
+            metrics.writePath("presence", failing: false)
+            return true
+        }
+        let delay = retry.map { min($0.delay * 2, .seconds(5)) } ?? .milliseconds(100)
+        retry = StateRetry(batch: outcome.remaining, at: .now + delay, delay: delay)
+        metrics.stateFlushFailures.increment()
+        metrics.writePath("presence", failing: true)
+        logger.warning("state write failed; retrying", metadata: [
+            "states": "\(outcome.remaining.count)", "retry_in": "\(delay)", "error": "\(String(reflecting: error))",
+        ])
+        return false
+    }
+
+    /// At shutdown: writes every pending state message; after a failed write the rest is abandoned.
+    private func writeRemainingStates(_ retry: inout StateRetry?) async {
+        while await writeStates(&retry) {
+            if retry == nil && recorder.statesDue(linger: .zero) == nil { return }
+        }
+        let abandoned = (retry?.batch.count ?? 0) + recorder.takeAllStates().count
+        logger.warning("state messages abandoned at shutdown; retained states are replayed at the next start",
+                       metadata: ["states": "\(abandoned)"])
+    }
+
+    /// Writes last-seen times and events; false when PostgreSQL failed transiently (the rest
+    /// stays pending). The presence write path stays failing while `statesFailing`. An event refused for its data is dead-lettered and dropped,
     /// events found by splitting their batch (``BatchIsolation``), so it never holds up the others.
-    private func flush(_ pending: inout Pending) async -> Bool {
+    private func flush(_ pending: inout Pending, statesFailing: Bool) async -> Bool {
         pending.merge(recorder.takeSeen())
         let deadLetters = RejectedMessagesStore(client: store.client, metrics: metrics, logger: logger)
         do {
-            while let observation = pending.states.first {
-                do {
-                    if try await !store.apply(observation) {
-                        metrics.rejected(kind: RejectionReason.kind(.state), reason: RejectionReason.unknownDevice)
-                        logger.warning("state of an unknown or revoked device", metadata: ["device": "\(observation.state.device)"])
-                    }
-                } catch {
-                    guard case .data(let sqlstate) = WriteFailure.classify(error) else { throw error }
-                    metrics.rejected(kind: RejectionReason.kind(.state), reason: DeadLetter.databaseRefused)
-                    await deadLetters.record([DeadLetter(device: observation.state.device, kind: .state, sqlstate: sqlstate,
-                                                         message: observation.state)])
-                }
-                pending.states.removeFirst()
-            }
             try await store.recordSeen(pending.seen)
             pending.seen = [:]
             if !pending.events.isEmpty {
@@ -141,7 +197,7 @@ public struct PresenceService: Service {
                 if let error = outcome.transientError { throw error }
             }
             metrics.fleet(try await store.fleet())
-            metrics.writePath("presence", failing: false)
+            metrics.writePath("presence", failing: statesFailing)
             return true
         } catch {
             metrics.stateFlushFailures.increment()

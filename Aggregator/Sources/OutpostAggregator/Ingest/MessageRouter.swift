@@ -8,7 +8,8 @@ import OutpostWire
 /// `outpost_ingest_rejected_total{kind, reason}` and logged without its payload.
 ///
 /// Handing on waits when the next stage is full, so a slow database slows this loop,
-/// which leaves the backlog with the broker (see ``MQTTEvents``). A telemetry message of a
+/// which leaves the backlog with the broker (see ``MQTTEvents``); a state message never waits:
+/// an older pending state of its device is coalesced instead (``StateBacklog``). A telemetry message of a
 /// device that already holds its whole share of the ingest queue (``DeviceShare``) is shed
 /// after parsing only its topic, so a flood is taken off the broker at topic-parse speed
 /// and the other devices' messages queued behind it are reached at once. While this loop is
@@ -72,12 +73,13 @@ public struct MessageRouter: Sendable {
                 await pipeline.submit(ReceivedBatch(batch: batch, receivedAt: .now))
             case .state:
                 let state = try codec.decode(DeviceState.self, from: message.payload, topicDevice: topic.device, nowMs: receivedAtMs)
-                await presence.record(.state(StateObservation(state: state, retained: message.retain, receivedAtMs: receivedAtMs)))
+                let observation = StateObservation(state: state, retained: message.retain, receivedAtMs: receivedAtMs)
+                if presence.record(observation) == .coalesced { metrics.statesCoalesced.increment() }
             case .events:
                 let event = try codec.decode(DeviceEvent.self, from: message.payload, topicDevice: topic.device, nowMs: receivedAtMs)
                 heard(topic, message, on: broker)
                 presence.saw(topic.device, atMs: receivedAtMs)
-                await presence.record(.event(event))
+                await presence.record(event)
             case .cmdResult:
                 let result = try codec.decode(CommandResult.self, from: message.payload, topicDevice: topic.device, nowMs: receivedAtMs)
                 heard(topic, message, on: broker)

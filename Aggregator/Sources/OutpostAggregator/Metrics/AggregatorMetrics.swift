@@ -28,6 +28,8 @@ public final class AggregatorMetrics: Sendable {
     let devicesOnline: Gauge
     let devicesWentOffline: Counter
     let stateFlushFailures: Counter
+    let statesCoalesced: Counter
+    let stateBatchMessages: ValueHistogram
     let shedMessages: Counter
     let shedReadings: Counter
     /// Writes past their deadline (``WriteDeadline``), and the ingest stall `/health` reports.
@@ -76,6 +78,12 @@ public final class AggregatorMetrics: Sendable {
             descriptor: .outpost("outpost_devices_silence_offline_total", "Devices marked offline because they fell silent."))
         stateFlushFailures = registry.makeCounter(
             descriptor: .outpost("outpost_devices_flush_failures_total", "Presence and event flushes that failed and were retried."))
+        statesCoalesced = registry.makeCounter(descriptor: .outpost(
+            "outpost_devices_states_coalesced_total",
+            "State messages dropped unwritten because a newer state of their device was waiting (its status change is not recorded)."))
+        stateBatchMessages = registry.makeValueHistogram(
+            descriptor: .outpost("outpost_devices_state_batch_messages", "State messages written per statement."),
+            buckets: [1, 5, 10, 25, 50, 100, 250, 500])
         shedMessages = registry.makeCounter(descriptor: .outpost(
             "outpost_ingest_shed_total",
             "Telemetry messages shed (not queued, not acked; re-sent by the device) because their device held its share of the ingest queue."))

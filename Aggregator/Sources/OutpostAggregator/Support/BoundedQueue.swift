@@ -52,18 +52,7 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
     @discardableResult
     public func push(_ element: Element, weight: Int) async -> Bool {
         while true {
-            let step: PushStep = state.withLock { state in
-                if state.finished { return .finished }
-                guard state.weight == 0 || state.weight + weight <= limit else { return .wait }
-                let entry = Entry(element: element, weight: weight)
-                if !state.consumers.isEmpty {
-                    return .added(state.consumers.removeFirst(), entry)
-                }
-                state.entries.append(entry)
-                state.weight += weight
-                return .added(nil, nil)
-            }
-            switch step {
+            switch add(element, weight: weight) {
             case .finished:
                 return false
             case .added(let consumer, let entry):
@@ -95,6 +84,13 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
                 if !proceed { return false }
             }
         }
+    }
+
+    /// Adds `element` if it fits now, never waiting. False when full or finished.
+    public func tryPush(_ element: Element, weight: Int) -> Bool {
+        guard case .added(let consumer, let entry) = add(element, weight: weight) else { return false }
+        if let consumer, let entry { consumer.continuation.resume(returning: entry.element) }
+        return true
     }
 
     /// Takes the oldest element without waiting.
@@ -150,6 +146,21 @@ public final class BoundedQueue<Element: Sendable>: Sendable {
         }
         producers.forEach { $0.continuation.resume(returning: false) }
         consumers.forEach { $0.continuation.resume(returning: nil) }
+    }
+
+    /// Adds `element` when it fits: handed straight to a waiting consumer (returned with it) or queued.
+    private func add(_ element: Element, weight: Int) -> PushStep {
+        state.withLock { state in
+            if state.finished { return .finished }
+            guard state.weight == 0 || state.weight + weight <= limit else { return .wait }
+            let entry = Entry(element: element, weight: weight)
+            if !state.consumers.isEmpty {
+                return .added(state.consumers.removeFirst(), entry)
+            }
+            state.entries.append(entry)
+            state.weight += weight
+            return .added(nil, nil)
+        }
     }
 
     private func resumeConsumer(id: UInt64) {
