@@ -158,8 +158,11 @@ class ConsoleTest(unittest.TestCase):
         self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
     def status_of(self, device):
-        cells = self.driver.find_elements(By.CSS_SELECTOR, f'tr[data-device="{device}"] .status-cell [data-status]')
-        return cells[0].get_attribute("data-status") if cells else None
+        # Found and read in one script: a row re-rendered by a live event between a find and a
+        # read would raise StaleElementReferenceException (test_02's loop reads outside wait()).
+        return self.driver.execute_script(
+            "const cell = document.querySelector(arguments[0]); return cell ? cell.dataset.status : null;",
+            f'tr[data-device="{device}"] .status-cell [data-status]')
 
     def admin_token(self):
         status, tokens = api("/auth/login", method="POST", body={"username": "admin", "password": ADMIN_PASSWORD})
