@@ -79,6 +79,11 @@ struct CommandTests {
             try await fixture.addDevices(["meter-c1"])
             _ = try await fixture.device("meter-c1") { .success(id: $0.id, output: ["seconds": $0.args["seconds"] ?? .null]) }
             let path = try fixture.writeConfiguration(configuration)
+            // The service ticks once at start, then listens: a command queued before its LISTEN is
+            // in place would wait for the next poll, a minute away.
+            try await waitUntil(timeout: .seconds(30), "the command service listening") {
+                try await fixture.psql("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN \"outpost_commands\";'") != "0"
+            }
             let output = try await fixture.runBinary([
                 "cmd", "send", "--config", path, "--device", "meter-c1", "--name", "set_interval", "--args", #"{"seconds":5}"#,
                 "--ttl", "30", "--wait",
