@@ -338,9 +338,13 @@ class ConsoleTest(unittest.TestCase):
             time.sleep(1)
         # The chart's range ends when the page asked; a reading the running agent captured just
         # before that can be stored only after it, and the API then counts one more. The page is
-        # loaded again (three loads at most) until a load and the API agree on its range.
-        for _ in range(3):
-            self.go(f"device/{device}", 'figure.chart[data-metric="host.mem_used_bytes"][data-state="ready"]')
+        # reloaded (three loads at most) until a load and the API agree on its range.
+        ready = 'figure.chart[data-metric="host.mem_used_bytes"][data-state="ready"]'
+        self.go(f"device/{device}", ready)
+        for attempt in range(3):
+            if attempt:
+                self.driver.refresh()
+                self.wait(lambda: self.present(ready), 20, "the reloaded chart never became ready")
             figure = self.find('figure.chart[data-metric="host.mem_used_bytes"]')
             query = urllib.parse.urlencode({"metric": "host.mem_used_bytes", "bucket": "raw", "limit": 10000,
                                             "from": figure.get_attribute("data-from"), "to": figure.get_attribute("data-to")})
