@@ -176,11 +176,18 @@ struct AgentProcessTests {
             ]
             let agent = try fixture.agent(fixture.configuration(sources: sources))
             try agent.start()
+            // The source_error events come through the broker, after the status file has counted the
+            // failures: each bad source's event is awaited with them, not read once afterwards.
+            func failingSources() -> Set<String> {
+                Set(fixture.aggregator.snapshot.events.filter { $0.kind == DeviceEvent.Kind.sourceError }
+                    .compactMap { $0.data["source"]?.stringValue })
+            }
             try await waitUntil(timeout: .seconds(40), "several failures of each bad source while the others flow") {
                 guard let counters = agent.status()?.sources else { return false }
                 return (counters["garbage"]?.failures ?? 0) >= 3 && (counters["hangs"]?.failures ?? 0) >= 3
                     && (counters["floods"]?.failures ?? 0) >= 3 && (counters["good"]?.samples ?? 0) >= 5
                     && (fixture.aggregator.snapshot.byMetric["power_w"] ?? 0) >= 20
+                    && failingSources().isSuperset(of: ["garbage", "hangs", "floods"])
             }
             #expect(agent.isRunning)
             let counters = try #require(agent.status()?.sources)
@@ -191,8 +198,7 @@ struct AgentProcessTests {
             let record = fixture.aggregator.snapshot
             #expect((record.byMetric["good_metric"] ?? 0) >= 5)
             #expect(record.byMetric["flood_metric"] == nil)
-            let failing = Set(record.events.filter { $0.kind == DeviceEvent.Kind.sourceError }.compactMap { $0.data["source"]?.stringValue })
-            #expect(failing == ["garbage", "hangs", "floods"])
+            #expect(failingSources() == ["garbage", "hangs", "floods"])
             let stopped = await agent.stop()
             #expect(stopped.exitCode == 0 && !stopped.signalled, "\(agent.log.suffix(4_000))")
             #expect(stopped.elapsed < .seconds(10), "SIGTERM exits within 10 s even with a command hanging")

@@ -43,7 +43,8 @@ struct CommandTests {
             #expect(restart.status == .failed)
             #expect(restart.errorCode == "failed" && restart.errorMessage == "not allowed here")
 
-            let silent = try await finish("collect_now", ttl: 1)
+            // Only a command still unexpired is sent: 5 s leaves room for the dispatch on a loaded machine.
+            let silent = try await finish("collect_now", ttl: 5)
             #expect(silent.status == .expired)
             #expect(silent.sentAt != nil)
             #expect(device.commands.contains { $0.id == silent.id })
@@ -78,6 +79,11 @@ struct CommandTests {
             try await fixture.addDevices(["meter-c1"])
             _ = try await fixture.device("meter-c1") { .success(id: $0.id, output: ["seconds": $0.args["seconds"] ?? .null]) }
             let path = try fixture.writeConfiguration(configuration)
+            // The service ticks once at start, then listens: a command queued before its LISTEN is
+            // in place would wait for the next poll, a minute away.
+            try await waitUntil(timeout: .seconds(30), "the command service listening") {
+                try await fixture.psql("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN \"outpost_commands\";'") != "0"
+            }
             let output = try await fixture.runBinary([
                 "cmd", "send", "--config", path, "--device", "meter-c1", "--name", "set_interval", "--args", #"{"seconds":5}"#,
                 "--ttl", "30", "--wait",

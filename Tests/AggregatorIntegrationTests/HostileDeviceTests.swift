@@ -123,7 +123,8 @@ struct HostileDeviceTests {
             #expect(try await fixture.count("SELECT count(*) FROM rejected_messages") == 0)
             #expect(try await fixture.psql("SELECT coalesce(version, '-') FROM devices WHERE id = 'meter-0042'") == "-")
 
-            // The others' events, presence and commands still flow within 2 s.
+            // The others' events, presence and commands still flow within 2 s: the bound is the
+            // hostile-device target (issue 14), not a guess at the machine's speed (0.88 s in CI).
             let started = ContinuousClock.now
             let event = DeviceEvent(device: DeviceID("honest-3")!, ts: WireClock.nowMs(), kind: "warning", data: ["after": "flood"])
             try await honest[3].client.publish(Topic(DeviceID("honest-3")!, .events).name, payload: try WireCodec().encode(event))

@@ -58,10 +58,13 @@ struct PresenceTests {
                 let event = DeviceEvent(device: id, ts: ts, kind: DeviceEvent.Kind.streamStats,
                                         data: ["bitrateKbps": .number(bitrate), "lossFraction": .number(loss), "packets": 10])
                 try await device.client.publish(Topic(id, .events).name, payload: try WireCodec().encode(event))
-                try await waitUntil(timeout: .seconds(20), "bitrate \(bitrate) exported") {
-                    metricValue(aggregator.metrics.render(), "outpost_camera_bitrate_kbps", ["device": "cam-s"]) == bitrate
+                // One event sets the gauges one after the other: a scrape between two sees the new
+                // bitrate beside the old loss, so the pair is awaited, not read after the bitrate.
+                try await waitUntil(timeout: .seconds(20), "bitrate \(bitrate) and loss \(loss) exported") {
+                    let text = aggregator.metrics.render()
+                    return metricValue(text, "outpost_camera_bitrate_kbps", ["device": "cam-s"]) == bitrate
+                        && metricValue(text, "outpost_camera_loss_ratio", ["device": "cam-s"]) == loss
                 }
-                #expect(metricValue(aggregator.metrics.render(), "outpost_camera_loss_ratio", ["device": "cam-s"]) == loss)
             }
             #expect(metricValue(aggregator.metrics.render(), "outpost_camera_stats_timestamp_seconds", ["device": "cam-s"]) == Double(ts) / 1_000)
             #expect(try await fixture.psql("SELECT count(*) FROM device_events WHERE device = 'cam-s' AND kind = 'stream_stats'") == "2")

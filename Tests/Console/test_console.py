@@ -158,8 +158,11 @@ class ConsoleTest(unittest.TestCase):
         self.driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
 
     def status_of(self, device):
-        cells = self.driver.find_elements(By.CSS_SELECTOR, f'tr[data-device="{device}"] .status-cell [data-status]')
-        return cells[0].get_attribute("data-status") if cells else None
+        # Found and read in one script: a row re-rendered by a live event between a find and a
+        # read would raise StaleElementReferenceException (test_02's loop reads outside wait()).
+        return self.driver.execute_script(
+            "const cell = document.querySelector(arguments[0]); return cell ? cell.dataset.status : null;",
+            f'tr[data-device="{device}"] .status-cell [data-status]')
 
     def admin_token(self):
         status, tokens = api("/auth/login", method="POST", body={"username": "admin", "password": ADMIN_PASSWORD})
@@ -333,12 +336,22 @@ class ConsoleTest(unittest.TestCase):
             if any(item["metric"] == "host.mem_used_bytes" for item in latest["items"]):
                 break
             time.sleep(1)
-        self.go(f"device/{device}", 'figure.chart[data-metric="host.mem_used_bytes"][data-state="ready"]')
-        figure = self.find('figure.chart[data-metric="host.mem_used_bytes"]')
-        query = urllib.parse.urlencode({"metric": "host.mem_used_bytes", "bucket": "raw", "limit": 10000,
-                                        "from": figure.get_attribute("data-from"), "to": figure.get_attribute("data-to")})
-        status, page = api(f"/devices/{device}/readings?{query}", token=token)
-        self.assertEqual(status, 200)
+        # The chart's range ends when the page asked; a reading the running agent captured just
+        # before that can be stored only after it, and the API then counts one more. The page is
+        # reloaded (three loads at most) until a load and the API agree on its range.
+        ready = 'figure.chart[data-metric="host.mem_used_bytes"][data-state="ready"]'
+        self.go(f"device/{device}", ready)
+        for attempt in range(3):
+            if attempt:
+                self.driver.refresh()
+                self.wait(lambda: self.present(ready), 20, "the reloaded chart never became ready")
+            figure = self.find('figure.chart[data-metric="host.mem_used_bytes"]')
+            query = urllib.parse.urlencode({"metric": "host.mem_used_bytes", "bucket": "raw", "limit": 10000,
+                                            "from": figure.get_attribute("data-from"), "to": figure.get_attribute("data-to")})
+            status, page = api(f"/devices/{device}/readings?{query}", token=token)
+            self.assertEqual(status, 200)
+            if int(figure.get_attribute("data-points")) == len(page["items"]):
+                break
         self.assertGreater(len(page["items"]), 0)
         self.assertEqual(int(figure.get_attribute("data-points")), len(page["items"]))
         metrics = self.driver.execute_script(

@@ -1,9 +1,25 @@
 import Foundation
+import Synchronization
 
 /// Loopback ports and readiness probes.
 public enum FreePort {
-    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released).
+    /// Ports this process has handed out. A server binds its port some time after choosing it
+    /// and binds it again on a restart; the kernel may offer a released port to the next
+    /// bind to port 0, so without this two servers of tests running side by side could be
+    /// given the same port.
+    private static let handedOut = Mutex(Set<Int>())
+
+    /// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0, then released),
+    /// never one this process handed out before.
     public static func next() throws -> Int {
+        for _ in 0..<64 {
+            let port = try unboundPort()
+            if handedOut.withLock({ $0.insert(port).inserted }) { return port }
+        }
+        throw HarnessError("no port that was not handed out before in 64 tries")
+    }
+
+    private static func unboundPort() throws -> Int {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HarnessError("socket() failed") }
         defer { close(fd) }

@@ -100,6 +100,7 @@ struct DeviceEventsAPITests {
             let live = EventStreamReader(stream.stream, path: "/api/v1/events?device=cam-1", validator: env.validator)
             defer { live.cancel() }
             try await waitUntil(timeout: .seconds(30), "subscribed") { await env.api.events.subscriberCount >= 1 }
+            try await env.waitForEventFeed()
 
             // Stored through ingest's own writer, one second apart, oldest first.
             let base: Int64 = 1_767_225_600_000

@@ -25,6 +25,7 @@ struct LiveEventsTests {
                 filteredEvents.cancel()
             }
             try await waitUntil(timeout: .seconds(30), "both subscriptions registered") { await env.api.events.subscriberCount >= 2 }
+            try await env.waitForEventFeed()
 
             let changed = ContinuousClock.now
             try await env.psql("UPDATE devices SET status = 'offline', status_changed_at = now() WHERE id = 'cam-7'")

@@ -204,4 +204,13 @@ final class APITestEnvironment: Sendable {
 
     @discardableResult
     func psql(_ sql: String) async throws -> String { try await postgres.psql(sql) }
+
+    /// Waits until the event feed's LISTEN is in place. A subscriber counts as soon as it is
+    /// registered, which can be before the feed's connection listens; a notification sent
+    /// before then is relayed to no one.
+    func waitForEventFeed() async throws {
+        try await waitUntil(timeout: .seconds(30), "the event feed listening") {
+            try await psql("SELECT count(*) FROM pg_stat_activity WHERE query = 'LISTEN \"\(EventFeed.channel)\";'") != "0"
+        }
+    }
 }
