@@ -36,6 +36,26 @@ struct DrainControllerTests {
         #expect(drain.acked(readings: 500, latencyMs: 20, nowMs: 30_001, rateLimited: true) == 1_500, "on-time acks raise it again")
     }
 
+    @Test("an ack's pressure at or above the threshold halves like a slow ack and stops growth; below it or absent, latency alone decides")
+    func pressureSignal() {
+        var drain = DrainController(initial: 5_000, minimum: 500, maximum: 100_000, targetLatencyMs: 500, increaseStep: 1_000, maximumWindow: 4)
+        drain.acked(readings: 500, latencyMs: 40, nowMs: 0, rateLimited: true, pressure: 0.49)
+        #expect(drain.readingsPerSecond == 6_000 && drain.windowBatches == 2, "below the threshold: an on-time ack")
+        drain.acked(readings: 500, latencyMs: 40, nowMs: 10, rateLimited: true, pressure: 0.5)
+        #expect(drain.readingsPerSecond == 3_000 && drain.windowBatches == 1, "at the threshold: halved, though the ack was quick")
+        drain.acked(readings: 500, latencyMs: 40, nowMs: 30, rateLimited: true, pressure: 0.9)
+        #expect(drain.readingsPerSecond == 3_000 && drain.windowBatches == 1, "once per observed latency (40 ms), and no growth while high")
+        drain.acked(readings: 500, latencyMs: 40, nowMs: 50, rateLimited: true, pressure: 1)
+        #expect(drain.readingsPerSecond == 1_500 && drain.windowBatches == 1)
+        drain.acked(readings: 500, latencyMs: 40, nowMs: 60, rateLimited: true, pressure: nil)
+        #expect(drain.readingsPerSecond == 2_500 && drain.windowBatches == 2, "no signal (an older centre): the latency alone, on time")
+        drain.acked(readings: 500, latencyMs: 40, nowMs: 70, rateLimited: true, pressure: 0)
+        #expect(drain.readingsPerSecond == 3_500 && drain.windowBatches == 3)
+        drain.acked(readings: 500, latencyMs: 600, nowMs: 100, rateLimited: true, pressure: 0)
+        #expect(drain.readingsPerSecond == 1_750, "a slow ack halves whatever the pressure says")
+        #expect(PublisherSettings().drainController.pressureThreshold == 0.5)
+    }
+
     @Test("the window of batches in flight starts at one, grows per on-time ack, halves with the rate, and restarts on reconnect")
     func slowStartWindow() {
         var drain = DrainController(initial: 5_000, minimum: 500, maximum: 100_000, targetLatencyMs: 500, increaseStep: 1_000, maximumWindow: 4)
@@ -204,8 +224,6 @@ struct DrainControllerTests {
         #expect(result.seconds < ideal * 1.5, "drained in \(result.seconds) s; the centre alone needs \(ideal) s")
         #expect(result.liveP99 <= 2_000, "live devices' capture-to-ack p99 during the drain: \(result.liveP99) ms")
         print("fleet model: drained in \(result.seconds) s (centre alone \(ideal) s), live p99 \(result.liveP99) ms, peak queue \(result.peakQueued)")
-        let older = fleet(capacity: 100_000, backlog: 20_000, signal: false)
-        print("fleet model, no pressure: drained in \(older.seconds) s, live p99 \(older.liveP99) ms, peak queue \(older.peakQueued)")
     }
 
     /// A centre storing 8,000 readings/s, about what `make bench`'s fleetdrain phase got from a debug
@@ -218,8 +236,28 @@ struct DrainControllerTests {
         #expect(result.seconds < 50.0 * 4_000 / 8_000 * 1.5, "drained in \(result.seconds) s")
         #expect(result.liveP99 <= 2_000, "live devices' capture-to-ack p99 during the drain: \(result.liveP99) ms")
         print("slow-centre fleet model: drained in \(result.seconds) s (centre alone 25 s), live p99 \(result.liveP99) ms, peak queue \(result.peakQueued)")
-        let older = fleet(capacity: 8_000, backlog: 4_000, signal: false)
-        print("slow-centre fleet model, no pressure: drained in \(older.seconds) s, live p99 \(older.liveP99) ms, peak queue \(older.peakQueued)")
+    }
+
+    /// At 100,000/s the 500 ms latency target lets 50,000 readings queue before an ack is late;
+    /// the pressure reports half of `ingest.queue_max_rows` (10,000) a round trip after it
+    /// forms. Against the slow centre (8,000/s) the latency fires first (4,000 readings are
+    /// 500 ms there) and the two runs are the same.
+    @Test("model: the centre's pressure keeps its queue near queue_max_rows (a sixth of the queue without it) and cuts the live devices' p99 by two thirds, at no cost in drain time")
+    func pressureModel() {
+        let signalled = fleet(capacity: 100_000, backlog: 20_000)
+        let older = fleet(capacity: 100_000, backlog: 20_000, signal: false)
+        print("fleet model: pressure \(signalled), latency alone \(older)")
+        #expect(signalled.stored == 50 * 20_000 && older.stored == 50 * 20_000)
+        #expect(older.peakQueued > 100_000 && older.liveP99 > 1_200, "latency alone (an older centre): \(older)")
+        #expect(signalled.peakQueued <= 25_000, "peak queue \(signalled.peakQueued) readings")
+        #expect(signalled.liveP99 <= 600 && signalled.liveP99 * 3 <= older.liveP99, "live p99 \(signalled.liveP99) ms against \(older.liveP99) ms")
+        #expect(signalled.seconds <= older.seconds, "drained in \(signalled.seconds) s against \(older.seconds) s")
+        let slow = fleet(capacity: 8_000, backlog: 4_000)
+        let slowOlder = fleet(capacity: 8_000, backlog: 4_000, signal: false)
+        #expect(slow.liveP99 == slowOlder.liveP99 && slow.seconds == slowOlder.seconds, "a slow centre: the latency target fires first")
+        let single = simulate(capacity: 200_000, backlog: 100_000, settings: PublisherSettings())
+        let singleOlder = simulate(capacity: 200_000, backlog: 100_000, settings: PublisherSettings(), signal: false)
+        #expect(single.seconds < 5 && single.seconds <= singleOlder.seconds + 0.5, "one device: \(single.seconds) s against \(singleOlder.seconds) s")
     }
 
     @Test("batches start at the smallest size on (re)connect, double per on-time ack before the window grows, and halve once the window is one")
