@@ -274,6 +274,7 @@ struct DecodeShareTests {
         for index in 0..<200 where share.admit(flooder, at: start + .milliseconds(2_000 + index)) { admitted += 1 }
         #expect(share.allowance == 100)
         #expect(admitted == 100)
+        #expect(share.closedWindows == 2 && share.busyShare == 0.95, "window 2: 950 ms busy of 1 s")
         let quietAdmitted = share.admit(quiet, at: start + .milliseconds(2_300))
         #expect(quietAdmitted, "the quiet device is still admitted")
     }

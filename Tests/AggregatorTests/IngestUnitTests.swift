@@ -72,6 +72,13 @@ struct IngestUnitTests {
         #expect(load.pressure(queuedRows: 45_000, writeFailing: false) == 1, "one message heavier than the queue")
         #expect(load.pressure(queuedRows: 0, writeFailing: true) == 1, "nothing commits while writes fail")
         #expect(IngestPressure(queueLimit: 3).pressure(queuedRows: 1, writeFailing: false) == 0.34)
+        // The router's term: 0 up to 80% busy, 1 when always busy; the larger fill wins.
+        #expect(load.pressure(queuedRows: 0, writeFailing: false, routerBusy: 0.8) == 0)
+        #expect(load.pressure(queuedRows: 0, writeFailing: false, routerBusy: 0.9) == 0.5)
+        #expect(load.pressure(queuedRows: 0, writeFailing: false, routerBusy: 1) == 1)
+        #expect(load.pressure(queuedRows: 0, writeFailing: false, routerBusy: 1.7) == 1)
+        #expect(load.pressure(queuedRows: 7_400, writeFailing: false, routerBusy: 0.85) == 0.37)
+        #expect(load.pressure(queuedRows: 2_000, writeFailing: false, routerBusy: 0.95) == 0.75)
         // What the wire carries: short, and inside the range the agent's decoder accepts.
         let codec = WireCodec()
         for rows in stride(from: 0, through: 20_000, by: 37) {

@@ -34,6 +34,8 @@ public final class IngestPipeline: Sendable {
     private let load: IngestPressure
     /// The readings write path is retrying a transient failure.
     private let writeFailing = Atomic<Bool>(false)
+    /// Each broker's router: its busy share of its last second, and when that second ended.
+    private let routerLoad = Mutex([Int: (share: Double, at: ContinuousClock.Instant)]())
 
     public init(settings: IngestSettings, store: ReadingsStore, acks: any AckPublisher, metrics: AggregatorMetrics, logger: Logger) {
         self.settings = settings
@@ -48,9 +50,16 @@ public final class IngestPipeline: Sendable {
         load = IngestPressure(queueLimit: settings.queueMaxRows)
     }
 
-    /// The load now, also set on `outpost_ingest_pressure`.
+    /// A router's busy share of the second that ended at `now` (``DecodeShare``).
+    func routerBusy(_ share: Double, broker: Int, at now: ContinuousClock.Instant) {
+        routerLoad.withLock { $0[broker] = (share, now) }
+    }
+
+    /// The load now, also set on `outpost_ingest_pressure`. A router silent for 2 s is idle.
     func pressure() -> Double {
-        let pressure = load.pressure(queuedRows: queue.weight, writeFailing: writeFailing.load(ordering: .relaxed))
+        let now = ContinuousClock.now
+        let busiest = routerLoad.withLock { load in load.values.filter { now - $0.at < .seconds(2) }.map(\.share).max() ?? 0 }
+        let pressure = load.pressure(queuedRows: queue.weight, writeFailing: writeFailing.load(ordering: .relaxed), routerBusy: busiest)
         metrics.ingestPressure.set(pressure)
         return pressure
     }
