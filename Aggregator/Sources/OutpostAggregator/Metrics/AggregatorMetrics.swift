@@ -74,7 +74,7 @@ public final class AggregatorMetrics: Sendable {
             "Batches that held an already stored reading above its buffer's high-water mark and were written again looking up every reading."))
         queueRows = registry.makeGauge(descriptor: .outpost("outpost_ingest_queue_rows", "Decoded readings waiting for a batch."))
         ingestPressure = registry.makeGauge(descriptor: .outpost(
-            "outpost_ingest_pressure", "Ingest load sent in every ack, 0 to 1: the ingest queue's fill, 1 while writes are retried."))
+            "outpost_ingest_pressure", "Ingest load sent in every ack, 0 to 1: the ingest queue's or the router's fill, 1 while writes are retried."))
         devicesOnline = registry.makeGauge(descriptor: .outpost("outpost_devices_online", "Devices whose status is online."))
         devicesWentOffline = registry.makeCounter(
             descriptor: .outpost("outpost_devices_silence_offline_total", "Devices marked offline because they fell silent."))
