@@ -2,8 +2,8 @@
 /// the centre's pressure.
 ///
 /// The centre's signals are the time from sending a batch to its ack, and the ack's
-/// `pressure` (the fill of its ingest queue, 0...1; absent from older centres, which the
-/// latency alone then serves). While acks of first sends come back within `targetLatencyMs`
+/// `pressure` (how full its ingest queue or router is, 0...1; absent from older centres, which
+/// the latency alone then serves). While acks of first sends come back within `targetLatencyMs`
 /// with the pressure below `pressureThreshold`, and the rate is what holds the publisher back,
 /// the rate grows by `increaseStep` readings/s per round trip (each ack adds its share: its
 /// readings over those sent in one latency), so it ramps fast when acks are quick and slowly
