@@ -36,6 +36,26 @@ struct DrainControllerTests {
         #expect(drain.acked(readings: 500, latencyMs: 20, nowMs: 30_001, rateLimited: true) == 1_500, "on-time acks raise it again")
     }
 
+    @Test("an ack's pressure at or above the threshold halves like a slow ack and stops growth; below it or absent, latency alone decides")
+    func pressureSignal() {
+        var drain = DrainController(initial: 5_000, minimum: 500, maximum: 100_000, targetLatencyMs: 500, increaseStep: 1_000, maximumWindow: 4)
+        drain.acked(readings: 500, latencyMs: 40, nowMs: 0, rateLimited: true, pressure: 0.49)
+        #expect(drain.readingsPerSecond == 6_000 && drain.windowBatches == 2, "below the threshold: an on-time ack")
+        drain.acked(readings: 500, latencyMs: 40, nowMs: 10, rateLimited: true, pressure: 0.5)
+        #expect(drain.readingsPerSecond == 3_000 && drain.windowBatches == 1, "at the threshold: halved, though the ack was quick")
+        drain.acked(readings: 500, latencyMs: 40, nowMs: 30, rateLimited: true, pressure: 0.9)
+        #expect(drain.readingsPerSecond == 3_000 && drain.windowBatches == 1, "once per observed latency (40 ms), and no growth while high")
+        drain.acked(readings: 500, latencyMs: 40, nowMs: 50, rateLimited: true, pressure: 1)
+        #expect(drain.readingsPerSecond == 1_500 && drain.windowBatches == 1)
+        drain.acked(readings: 500, latencyMs: 40, nowMs: 60, rateLimited: true, pressure: nil)
+        #expect(drain.readingsPerSecond == 2_500 && drain.windowBatches == 2, "no signal (an older centre): the latency alone, on time")
+        drain.acked(readings: 500, latencyMs: 40, nowMs: 70, rateLimited: true, pressure: 0)
+        #expect(drain.readingsPerSecond == 3_500 && drain.windowBatches == 3)
+        drain.acked(readings: 500, latencyMs: 600, nowMs: 100, rateLimited: true, pressure: 0)
+        #expect(drain.readingsPerSecond == 1_750, "a slow ack halves whatever the pressure says")
+        #expect(PublisherSettings().drainController.pressureThreshold == 0.5)
+    }
+
     @Test("the window of batches in flight starts at one, grows per on-time ack, halves with the rate, and restarts on reconnect")
     func slowStartWindow() {
         var drain = DrainController(initial: 5_000, minimum: 500, maximum: 100_000, targetLatencyMs: 500, increaseStep: 1_000, maximumWindow: 4)
@@ -68,11 +88,19 @@ struct DrainControllerTests {
         #expect(bucket.allowance(nowMs: 20, limit: 10_000) == 110, "tokens accrued before the change are kept")
     }
 
+    /// The pressure a modelled centre puts in its acks: its queue (readings waiting, from the
+    /// time it needs to store them) over the default `ingest.queue_max_rows`, in hundredths
+    /// rounded up, as the aggregator's `IngestPressure` computes it.
+    static func pressure(centreFreeAtMs: Double, nowMs: Int64, capacity: Double, queueLimit: Int = 20_000) -> Double {
+        let queued = Int((max(0, centreFreeAtMs - Double(nowMs)) * capacity / 1_000).rounded(.up))
+        return Double((min(queued, queueLimit) * 100 + queueLimit - 1) / queueLimit) / 100
+    }
+
     /// A centre that stores `capacity` readings/s in arrival order, acking each batch when it is
-    /// stored (plus a 20 ms round trip); the agent sends batches of the controller's size (up to
-    /// 500), at most its window in flight, within its rate. Returns (seconds to drain `backlog`,
-    /// ack latencies in ms).
-    func simulate(capacity: Double, backlog: Int, settings: PublisherSettings) -> (seconds: Double, latencies: [Int64]) {
+    /// stored (plus a 20 ms round trip) with its pressure (`signal`; none: an older centre); the
+    /// agent sends batches of the controller's size (up to 500), at most its window in flight,
+    /// within its rate. Returns (seconds to drain `backlog`, ack latencies in ms).
+    func simulate(capacity: Double, backlog: Int, settings: PublisherSettings, signal: Bool = true) -> (seconds: Double, latencies: [Int64]) {
         var drain = settings.drainController
         var bucket = settings.drainBucket
         var inflight: [(sentAt: Int64, doneAt: Int64, count: Int)] = []
@@ -85,7 +113,9 @@ struct DrainControllerTests {
                 inflight.removeFirst()
                 acked += first.count
                 latencies.append(first.doneAt - first.sentAt)
-                bucket.setRate(drain.acked(readings: first.count, latencyMs: first.doneAt - first.sentAt, nowMs: now, rateLimited: limited), nowMs: now)
+                let pressure = signal ? Self.pressure(centreFreeAtMs: centreFreeAtMs, nowMs: now, capacity: capacity) : nil
+                bucket.setRate(drain.acked(readings: first.count, latencyMs: first.doneAt - first.sentAt, nowMs: now, rateLimited: limited,
+                                           pressure: pressure), nowMs: now)
                 limited = false
             }
             while sent < backlog && inflight.count < drain.windowBatches {
@@ -113,9 +143,11 @@ struct DrainControllerTests {
     }
 
     /// 50 devices × `backlog` reconnecting at once beside 50 live devices at 10 readings/s, a
-    /// centre storing `capacity` readings/s in arrival order (20 ms network). Returns (seconds until
-    /// the backlog is stored, readings stored, live devices' capture-to-ack p99 in ms).
-    func fleet(capacity: Double, backlog: Int, settings: PublisherSettings = PublisherSettings()) -> (seconds: Double, stored: Int, liveP99: Int64) {
+    /// centre storing `capacity` readings/s in arrival order (20 ms network), its acks carrying
+    /// its pressure (`signal`; none: an older centre). Returns (seconds until the backlog is
+    /// stored, readings stored, live devices' capture-to-ack p99 in ms, most readings queued at the centre).
+    func fleet(capacity: Double, backlog: Int, settings: PublisherSettings = PublisherSettings(), signal: Bool = true)
+        -> (seconds: Double, stored: Int, liveP99: Int64, peakQueued: Int) {
         struct Device {
             var drain: DrainController
             var bucket: DrainRate
@@ -133,6 +165,7 @@ struct DrainControllerTests {
         var centreFreeAtMs = 0.0
         var liveLatencies: [Int64] = []
         var stored = 0
+        var peakQueued = 0
         var now: Int64 = 0
         func enqueue(_ count: Int, at now: Int64) -> Int64 {
             centreFreeAtMs = max(centreFreeAtMs, Double(now)) + Double(count) * 1_000 / capacity
@@ -144,7 +177,9 @@ struct DrainControllerTests {
                 while let first = device.inflight.first, first.doneAt <= now {
                     device.inflight.removeFirst()
                     stored += first.count
-                    let rate = device.drain.acked(readings: first.count, latencyMs: first.doneAt - first.sentAt, nowMs: now, rateLimited: device.limited)
+                    let pressure = signal ? Self.pressure(centreFreeAtMs: centreFreeAtMs, nowMs: now, capacity: capacity) : nil
+                    let rate = device.drain.acked(readings: first.count, latencyMs: first.doneAt - first.sentAt, nowMs: now, rateLimited: device.limited,
+                                                  pressure: pressure)
                     device.bucket.setRate(rate, nowMs: now)
                     device.limited = false
                 }
@@ -170,10 +205,11 @@ struct DrainControllerTests {
                     live[index].inflight.append((now, enqueue(2, at: now), 2, now - 200))
                 }
             }
+            peakQueued = max(peakQueued, Int(max(0, centreFreeAtMs - Double(now)) * capacity / 1_000))
             now += 1
         }
         let sorted = liveLatencies.sorted()
-        return (Double(now) / 1_000, stored, sorted[sorted.count * 99 / 100])
+        return (Double(now) / 1_000, stored, sorted[sorted.count * 99 / 100], peakQueued)
     }
 
     /// Before issue 20's window (all 8 batches at once after a reconnect) and with a 1,000 ms
@@ -187,7 +223,7 @@ struct DrainControllerTests {
         #expect(result.stored == 50 * 20_000, "the whole backlog stored")
         #expect(result.seconds < ideal * 1.5, "drained in \(result.seconds) s; the centre alone needs \(ideal) s")
         #expect(result.liveP99 <= 2_000, "live devices' capture-to-ack p99 during the drain: \(result.liveP99) ms")
-        print("fleet model: drained in \(result.seconds) s (centre alone \(ideal) s), live p99 \(result.liveP99) ms")
+        print("fleet model: drained in \(result.seconds) s (centre alone \(ideal) s), live p99 \(result.liveP99) ms, peak queue \(result.peakQueued)")
     }
 
     /// A centre storing 8,000 readings/s, about what `make bench`'s fleetdrain phase got from a debug
@@ -199,7 +235,29 @@ struct DrainControllerTests {
         #expect(result.stored == 50 * 4_000, "the whole backlog stored")
         #expect(result.seconds < 50.0 * 4_000 / 8_000 * 1.5, "drained in \(result.seconds) s")
         #expect(result.liveP99 <= 2_000, "live devices' capture-to-ack p99 during the drain: \(result.liveP99) ms")
-        print("slow-centre fleet model: drained in \(result.seconds) s (centre alone 25 s), live p99 \(result.liveP99) ms")
+        print("slow-centre fleet model: drained in \(result.seconds) s (centre alone 25 s), live p99 \(result.liveP99) ms, peak queue \(result.peakQueued)")
+    }
+
+    /// At 100,000/s the 500 ms latency target lets 50,000 readings queue before an ack is late;
+    /// the pressure reports half of `ingest.queue_max_rows` (10,000) a round trip after it
+    /// forms. Against the slow centre (8,000/s) the latency fires first (4,000 readings are
+    /// 500 ms there) and the two runs are the same.
+    @Test("model: the centre's pressure keeps its queue near queue_max_rows (a sixth of the queue without it) and cuts the live devices' p99 by two thirds, at no cost in drain time")
+    func pressureModel() {
+        let signalled = fleet(capacity: 100_000, backlog: 20_000)
+        let older = fleet(capacity: 100_000, backlog: 20_000, signal: false)
+        print("fleet model: pressure \(signalled), latency alone \(older)")
+        #expect(signalled.stored == 50 * 20_000 && older.stored == 50 * 20_000)
+        #expect(older.peakQueued > 100_000 && older.liveP99 > 1_200, "latency alone (an older centre): \(older)")
+        #expect(signalled.peakQueued <= 25_000, "peak queue \(signalled.peakQueued) readings")
+        #expect(signalled.liveP99 <= 600 && signalled.liveP99 * 3 <= older.liveP99, "live p99 \(signalled.liveP99) ms against \(older.liveP99) ms")
+        #expect(signalled.seconds <= older.seconds, "drained in \(signalled.seconds) s against \(older.seconds) s")
+        let slow = fleet(capacity: 8_000, backlog: 4_000)
+        let slowOlder = fleet(capacity: 8_000, backlog: 4_000, signal: false)
+        #expect(slow.liveP99 == slowOlder.liveP99 && slow.seconds == slowOlder.seconds, "a slow centre: the latency target fires first")
+        let single = simulate(capacity: 200_000, backlog: 100_000, settings: PublisherSettings())
+        let singleOlder = simulate(capacity: 200_000, backlog: 100_000, settings: PublisherSettings(), signal: false)
+        #expect(single.seconds < 5 && single.seconds <= singleOlder.seconds + 0.5, "one device: \(single.seconds) s against \(singleOlder.seconds) s")
     }
 
     @Test("batches start at the smallest size on (re)connect, double per on-time ack before the window grows, and halve once the window is one")

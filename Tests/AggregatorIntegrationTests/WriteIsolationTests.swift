@@ -133,7 +133,10 @@ struct WriteIsolationTests {
             #expect(try await fixture.psql("SELECT device || ' ' || topic || ' ' || code || ' ' || sqlstate FROM rejected_messages")
                     == "iso-r2 outpost/v1/iso-r2/telemetry database_refused 22021")
             #expect(acks.acks.withLock { $0 }.count == 4, "every message acked, the dead-lettered one too")
+            // 40 readings against a 20,000-reading queue: each ack says the centre is all but idle.
+            #expect(acks.acks.withLock { $0 }.map(\.pressure).allSatisfy { $0 != nil && $0! <= 0.01 })
             let text = metrics.render()
+            #expect(metricValue(text, "outpost_ingest_pressure").map { (0...0.01).contains($0) } == true)
             #expect(metricValue(text, "outpost_ingest_dead_lettered_total", ["kind": "telemetry", "sqlstate": "22021"]) == 1)
             #expect(metricValue(text, "outpost_ingest_rejected_total", ["kind": "telemetry", "reason": "database_refused"]) == 1)
             #expect(metricValue(text, "outpost_ingest_readings_stored_total") == 30)
@@ -271,6 +274,7 @@ struct DecodeShareTests {
         for index in 0..<200 where share.admit(flooder, at: start + .milliseconds(2_000 + index)) { admitted += 1 }
         #expect(share.allowance == 100)
         #expect(admitted == 100)
+        #expect(share.closedWindows == 2 && share.busyShare == 0.95, "window 2: 950 ms busy of 1 s")
         let quietAdmitted = share.admit(quiet, at: start + .milliseconds(2_300))
         #expect(quietAdmitted, "the quiet device is still admitted")
     }

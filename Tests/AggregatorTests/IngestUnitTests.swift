@@ -53,9 +53,41 @@ struct IngestUnitTests {
             Ack(device: Self.device, buffer: buffer2, ranges: [SeqRange(1, 1)]),
             Ack(device: Self.other, buffer: BufferID(7), ranges: [SeqRange(1, 1)]),
         ])
-        let split = AckPlanner.acks(for: [Self.message(seqs: [1, 3, 5, 7, 9])], maxRanges: 2)
+        let split = AckPlanner.acks(for: [Self.message(seqs: [1, 3, 5, 7, 9])], pressure: 0.42, maxRanges: 2)
         #expect(split.map(\.ranges.count) == [2, 2, 1])
         #expect(split.flatMap(\.ranges).map(\.first) == [1, 3, 5, 7, 9])
+        #expect(split.map(\.pressure) == [0.42, 0.42, 0.42], "every ack of the commit carries the pressure")
+        #expect(acks.allSatisfy { $0.pressure == nil })
+    }
+
+    @Test("pressure: the ingest queue's fill rounded up to hundredths, capped at 1, and 1 while writes are retried")
+    func ingestPressure() throws {
+        let load = IngestPressure(queueLimit: 20_000)
+        #expect(load.pressure(queuedRows: 0, writeFailing: false) == 0)
+        #expect(load.pressure(queuedRows: 1, writeFailing: false) == 0.01, "a queue holding anything is not idle")
+        #expect(load.pressure(queuedRows: 7_400, writeFailing: false) == 0.37)
+        #expect(load.pressure(queuedRows: 7_401, writeFailing: false) == 0.38)
+        #expect(load.pressure(queuedRows: 10_000, writeFailing: false) == 0.5)
+        #expect(load.pressure(queuedRows: 20_000, writeFailing: false) == 1)
+        #expect(load.pressure(queuedRows: 45_000, writeFailing: false) == 1, "one message heavier than the queue")
+        #expect(load.pressure(queuedRows: 0, writeFailing: true) == 1, "nothing commits while writes fail")
+        #expect(IngestPressure(queueLimit: 3).pressure(queuedRows: 1, writeFailing: false) == 0.34)
+        // The router's term: 0 up to 80% busy, 1 when always busy; the larger fill wins.
+        #expect(load.pressure(queuedRows: 0, writeFailing: false, routerBusy: 0.8) == 0)
+        #expect(load.pressure(queuedRows: 0, writeFailing: false, routerBusy: 0.9) == 0.5)
+        #expect(load.pressure(queuedRows: 0, writeFailing: false, routerBusy: 1) == 1)
+        #expect(load.pressure(queuedRows: 0, writeFailing: false, routerBusy: 1.7) == 1)
+        #expect(load.pressure(queuedRows: 7_400, writeFailing: false, routerBusy: 0.85) == 0.37)
+        #expect(load.pressure(queuedRows: 2_000, writeFailing: false, routerBusy: 0.95) == 0.75)
+        // What the wire carries: short, and inside the range the agent's decoder accepts.
+        let codec = WireCodec()
+        for rows in stride(from: 0, through: 20_000, by: 37) {
+            let pressure = load.pressure(queuedRows: rows, writeFailing: false)
+            let ack = Ack(device: Self.device, buffer: BufferID(7), ranges: [SeqRange(1, 1)], pressure: pressure)
+            let bytes = try codec.encode(ack)
+            #expect(try codec.decode(Ack.self, from: bytes, topicDevice: Self.device).pressure == pressure)
+            #expect(bytes.count <= 16 + (try codec.encode(Ack(device: Self.device, buffer: BufferID(7), ranges: [SeqRange(1, 1)]))).count)
+        }
     }
 
     @Test("ack ranges built per message equal the ranges of all seqs, with overlaps, repeats and disorder")

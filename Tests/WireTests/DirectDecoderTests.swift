@@ -46,7 +46,7 @@ struct DirectDecoderTests {
 
     static func vectorInputs() throws -> [[UInt8]] {
         var inputs: [[UInt8]] = []
-        for name in ["telemetry", "ack", "command", "command-result-ok", "command-result-error", "event", "state-online", "state-offline"] {
+        for name in ["telemetry", "ack", "ack-pressure", "command", "command-result-ok", "command-result-error", "event", "state-online", "state-offline"] {
             inputs.append(Array(try WireCodecTests.vector("valid/\(name).json")))
         }
         inputs += WireCodecTests.badCases.map(\.bytes)

@@ -170,7 +170,8 @@ struct JSONScannerTests {
         let device = DeviceID("meter-0042")!
         let camera = DeviceID("cam-0007")!
         let seeds: [(String, Topic.Kind, DeviceID?)] = [
-            ("valid/telemetry.json", .telemetry, device), ("valid/ack.json", .ack, device), ("valid/command.json", .cmd, nil),
+            ("valid/telemetry.json", .telemetry, device), ("valid/ack.json", .ack, device), ("valid/ack-pressure.json", .ack, device),
+            ("valid/command.json", .cmd, nil),
             ("valid/command-result-ok.json", .cmdResult, nil), ("valid/command-result-error.json", .cmdResult, nil),
             ("valid/state-online.json", .state, device), ("valid/event.json", .events, camera),
         ]

@@ -20,6 +20,7 @@ struct WireCodecTests {
         let camera = DeviceID("cam-0007")!
         try roundTrip(TelemetryBatch.self, "valid/telemetry.json", device)
         try roundTrip(Ack.self, "valid/ack.json", device)
+        try roundTrip(Ack.self, "valid/ack-pressure.json", device)
         try roundTrip(Command.self, "valid/command.json", nil)
         try roundTrip(CommandResult.self, "valid/command-result-ok.json", nil)
         try roundTrip(CommandResult.self, "valid/command-result-error.json", nil)
@@ -70,6 +71,29 @@ struct WireCodecTests {
         #expect(decodedOlder.certSerial == nil && decodedOlder.certNotAfter == nil)
         let event = DeviceEvent(device: device, ts: fixedNowMs, kind: DeviceEvent.Kind.bufferDropped, data: ["count": 12])
         #expect(try codec.decode(DeviceEvent.self, from: codec.encode(event), topicDevice: device, nowMs: fixedNowMs) == event)
+    }
+
+    @Test("an ack's pressure: optional, omitted when nil, 0...1 read as sent, null read as no signal")
+    func ackPressure() throws {
+        let device = DeviceID("meter-0042")!
+        let signalled = try codec.decode(Ack.self, from: Array(try Self.vector("valid/ack-pressure.json")), topicDevice: device, nowMs: fixedNowMs)
+        #expect(signalled.pressure == 0.37 && signalled.ranges == [SeqRange(1201, 1203), SeqRange(1210, 1210)])
+        let older = try codec.decode(Ack.self, from: Array(try Self.vector("valid/ack.json")), topicDevice: device, nowMs: fixedNowMs)
+        #expect(older.pressure == nil, "an older centre's ack carries no signal")
+        let plain = Ack(device: device, buffer: BufferID(1), ranges: [SeqRange(1, 5)])
+        #expect(!String(decoding: try codec.encode(plain), as: UTF8.self).contains("pressure"), "no field without a signal: older centres' bytes")
+        for pressure in [0.0, 0.01, 0.5, 1.0] {
+            let ack = Ack(device: device, buffer: BufferID(1), ranges: [SeqRange(1, 5)], pressure: pressure)
+            #expect(try codec.decode(Ack.self, from: codec.encode(ack), topicDevice: device, nowMs: fixedNowMs) == ack)
+        }
+        let null = Array(#"{"v":1,"device":"meter-0042","buffer":"9f3c2a7b11d04e58","ranges":[[1,2]],"pressure":null}"#.utf8)
+        #expect(try codec.decode(Ack.self, from: null, topicDevice: device, nowMs: fixedNowMs).pressure == nil)
+        let negativeZero = Array(#"{"v":1,"device":"meter-0042","buffer":"9f3c2a7b11d04e58","ranges":[[1,2]],"pressure":-0}"#.utf8)
+        #expect(try codec.decode(Ack.self, from: negativeZero, topicDevice: device, nowMs: fixedNowMs).pressure == 0)
+        let forged = Ack(device: device, buffer: BufferID(1), ranges: [SeqRange(1, 5)], pressure: 2)
+        #expect(throws: WireError(.invalidPressure, "")) {
+            try codec.decode(Ack.self, from: try codec.encode(forged), topicDevice: device, nowMs: fixedNowMs)
+        }
     }
 
     struct BadCase: Decodable, CustomTestStringConvertible, Sendable {

@@ -8,12 +8,17 @@ public struct Ack: WireMessage {
     public var device: DeviceID
     public var buffer: BufferID
     public var ranges: [SeqRange]
+    /// How loaded the centre's ingest was when it published this ack, 0 (idle) to 1 (its queue
+    /// full or its writes failing); nil: no signal (a centre from before the field). Optional
+    /// and omitted when nil, so an ack without it is byte for byte what older centres send.
+    public var pressure: Double?
 
-    public init(device: DeviceID, buffer: BufferID, ranges: [SeqRange]) {
+    public init(device: DeviceID, buffer: BufferID, ranges: [SeqRange], pressure: Double? = nil) {
         self.v = Self.schemaVersion
         self.device = device
         self.buffer = buffer
         self.ranges = ranges
+        self.pressure = pressure
     }
 
     public var deviceField: DeviceID? { device }
@@ -27,6 +32,9 @@ public struct Ack: WireMessage {
         }
         for range in ranges where range.first < 1 || range.last < range.first {
             throw WireError(.invalidRange, "range [\(range.first), \(range.last)] is empty or below 1")
+        }
+        if let pressure, !(0...1).contains(pressure) {
+            throw WireError(.invalidPressure, "pressure \(pressure) is outside 0...1")
         }
     }
 }

@@ -26,6 +26,8 @@ public enum WireErrorCode: String, ErrorCode {
     case nonFiniteValue = "non_finite_value"
     case invalidRange = "invalid_range"
     case tooManyRanges = "too_many_ranges"
+    /// An ack's `pressure` is a number outside 0...1.
+    case invalidPressure = "invalid_pressure"
     case invalidCommandID = "invalid_command_id"
     case invalidCommandName = "invalid_command_name"
     case invalidStatus = "invalid_status"

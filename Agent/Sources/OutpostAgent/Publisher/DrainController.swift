@@ -1,13 +1,17 @@
-/// Additive increase, multiplicative decrease of the drain rate, driven by ack latency.
+/// Additive increase, multiplicative decrease of the drain rate, driven by ack latency and
+/// the centre's pressure.
 ///
-/// The centre's signal is the time from sending a batch to its ack (no wire change: old
-/// centres work as they are). While acks of first sends come back within `targetLatencyMs`
-/// and the rate is what holds the publisher back, the rate grows by `increaseStep` readings/s
-/// per round trip (each ack adds its share: its readings over those sent in one latency), so
-/// it ramps fast when acks are quick and slowly when the centre is already queueing; an ack
-/// slower than the target halves the rate, at most once per observed latency, so the
-/// acks of batches already in flight at the old rate do not halve it again. The rate stays
-/// within `minimum...maximum`.
+/// The centre's signals are the time from sending a batch to its ack, and the ack's
+/// `pressure` (how full its ingest queue or router is, 0...1; absent from older centres, which
+/// the latency alone then serves). While acks of first sends come back within `targetLatencyMs`
+/// with the pressure below `pressureThreshold`, and the rate is what holds the publisher back,
+/// the rate grows by `increaseStep` readings/s per round trip (each ack adds its share: its
+/// readings over those sent in one latency), so it ramps fast when acks are quick and slowly
+/// when the centre is already queueing. An ack slower than the target, or at or above the
+/// pressure threshold, halves the rate, at most once per observed latency, so the acks of
+/// batches already in flight at the old rate do not halve it again; nothing grows while the
+/// pressure stays high. The pressure reports the queue a round trip before the latency of
+/// the readings waiting in it does. The rate stays within `minimum...maximum`.
 ///
 /// The batches in flight follow the same signal (slow start): one batch after each
 /// (re)connect, one more per on-time ack up to `maximumWindow`, halved with the rate. A fleet
@@ -26,6 +30,8 @@ public struct DrainController: Sendable, Equatable {
     public let targetLatencyMs: Int64
     public let increaseStep: Double
     public let maximumWindow: Int
+    /// An ack's `pressure` at or above this backs off like a slow ack.
+    public let pressureThreshold: Double
     public private(set) var readingsPerSecond: Double
     /// Batches the publisher may have unacknowledged now, `1...maximumWindow`.
     public private(set) var windowBatches = 1
@@ -37,14 +43,16 @@ public struct DrainController: Sendable, Equatable {
     private var holdDecreaseUntilMs = Int64.min
 
     public init(initial: Double, minimum: Double, maximum: Double, targetLatencyMs: Int64, increaseStep: Double, maximumWindow: Int = 8,
-                batchRange: ClosedRange<Int>? = nil) {
+                batchRange: ClosedRange<Int>? = nil, pressureThreshold: Double = 0.5) {
         precondition(minimum > 0 && minimum <= maximum && targetLatencyMs > 0 && increaseStep > 0 && maximumWindow > 0)
+        precondition(pressureThreshold > 0 && pressureThreshold <= 1)
         precondition((batchRange?.lowerBound ?? 1) > 0)
         self.minimum = minimum
         self.maximum = maximum
         self.targetLatencyMs = targetLatencyMs
         self.increaseStep = increaseStep
         self.maximumWindow = maximumWindow
+        self.pressureThreshold = pressureThreshold
         self.initial = min(maximum, max(minimum, initial))
         self.readingsPerSecond = self.initial
         self.batchRange = batchRange
@@ -61,10 +69,11 @@ public struct DrainController: Sendable, Equatable {
 
     /// One batch of `readings` fully acked `latencyMs` after it was first sent. `rateLimited`: the
     /// rate made the publisher wait since the previous ack (an idle or window-bound publisher does
-    /// not raise a rate it is not using). Returns the new rate.
+    /// not raise a rate it is not using). `pressure`: the ack's, nil when the centre sends none.
+    /// Returns the new rate.
     @discardableResult
-    public mutating func acked(readings: Int, latencyMs: Int64, nowMs: Int64, rateLimited: Bool) -> Double {
-        if latencyMs > targetLatencyMs {
+    public mutating func acked(readings: Int, latencyMs: Int64, nowMs: Int64, rateLimited: Bool, pressure: Double? = nil) -> Double {
+        if latencyMs > targetLatencyMs || (pressure ?? 0) >= pressureThreshold {
             if nowMs >= holdDecreaseUntilMs {
                 readingsPerSecond = max(minimum, readingsPerSecond / 2)
                 if windowBatches > 1 {

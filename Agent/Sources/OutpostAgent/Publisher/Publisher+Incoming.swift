@@ -71,7 +71,7 @@ extension Publisher {
                 for span in state.window.acknowledge(ack.ranges) {
                     guard let sentAt = firstSentAt[span] ?? nil else { continue }
                     let rate = state.controller.acked(readings: Int(span.count), latencyMs: monotonicNow - sentAt, nowMs: monotonicNow,
-                                                      rateLimited: state.rateLimited)
+                                                      rateLimited: state.rateLimited, pressure: ack.pressure)
                     state.rate.setRate(rate, nowMs: monotonicNow)
                     state.rateLimited = false
                 }

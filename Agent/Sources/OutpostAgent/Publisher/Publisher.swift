@@ -20,7 +20,8 @@ import Musl
 ///
 /// - Batches of up to `batch_size` readings, oldest first, with at most `window` batches
 ///   unacknowledged (``InflightWindow``) and at a rate (``DrainRate``) that ``DrainController``
-///   raises while acks come back fast and halves when they slow, up to `drain_rate` readings/s,
+///   raises while acks come back fast and halves when they slow or report the centre's
+///   `pressure` at 0.5 or more, up to `drain_rate` readings/s,
 ///   so a backlog after an outage drains as fast as the centre takes it.
 /// - An ack deletes exactly the seq ranges it names, if it names this buffer.
 /// - A batch without a full ack after `ack_timeout_s`, or sent before a reconnect, is

@@ -9,7 +9,7 @@ public struct PublisherSettings: Codable, Sendable, Equatable {
     /// A batch not acknowledged after this long is sent again. Defaults to 30 s.
     public var ackTimeoutS: Double
     /// Readings per second the backlog drains at, at most. Defaults to 100,000. The rate starts at
-    /// 5,000 (or this, if lower) and adapts to the centre's ack latency (``DrainController``).
+    /// 5,000 (or this, if lower) and adapts to the centre's ack latency and pressure (``DrainController``).
     public var drainRate: Double
     /// Ack latency above which the drain rate and window are halved. Defaults to 500 ms.
     public var drainLatencyTargetMs: Int

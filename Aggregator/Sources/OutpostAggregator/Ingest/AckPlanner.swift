@@ -2,8 +2,9 @@ import OutpostWire
 
 /// Turns the messages of a committed batch into the acks to publish: one per
 /// (device, buffer), naming coalesced seq ranges, split so no ack exceeds the wire cap.
+/// Each carries `pressure` (``IngestPressure``), the centre's load when it is published.
 public enum AckPlanner {
-    public static func acks(for messages: [ReceivedBatch], maxRanges: Int = WireLimits.standard.maxAckRanges) -> [Ack] {
+    public static func acks(for messages: [ReceivedBatch], pressure: Double? = nil, maxRanges: Int = WireLimits.standard.maxAckRanges) -> [Ack] {
         struct Key: Hashable, Comparable {
             var device: DeviceID
             var buffer: BufferID
@@ -24,7 +25,7 @@ public enum AckPlanner {
             var start = 0
             while start < ranges.count {
                 let end = min(start + maxRanges, ranges.count)
-                acks.append(Ack(device: key.device, buffer: key.buffer, ranges: Array(ranges[start..<end])))
+                acks.append(Ack(device: key.device, buffer: key.buffer, ranges: Array(ranges[start..<end]), pressure: pressure))
                 start = end
             }
         }

@@ -15,7 +15,8 @@ import Synchronization
 /// database stops it taking messages and the backlog stays with the broker. One device
 /// never fills the queue: past its share (``DeviceShare``) its messages are shed. A transiently failed
 /// write is retried (PostgreSQL restarting) with backoff, holding its batch; no ack goes
-/// out for it until it commits. A message refused for its data is dead-lettered instead. Stopping: ``finish()``, then ``run()`` drains what was submitted.
+/// out for it until it commits. A message refused for its data is dead-lettered instead. Every
+/// ack carries the pipeline's load (``IngestPressure``). Stopping: ``finish()``, then ``run()`` drains what was submitted.
 public final class IngestPipeline: Sendable {
     let settings: IngestSettings
     let store: ReadingsStore
@@ -30,6 +31,11 @@ public final class IngestPipeline: Sendable {
     private let batches: BoundedQueue<IngestBatch>
     /// Readings in the pipeline and the last commit, for `/health`'s `ingest_stalled`.
     private let progress = Mutex(IngestStall())
+    private let load: IngestPressure
+    /// The readings write path is retrying a transient failure.
+    private let writeFailing = Atomic<Bool>(false)
+    /// Each broker's router: its busy share of its last second, and when that second ended.
+    private let routerLoad = Mutex([Int: (share: Double, at: ContinuousClock.Instant)]())
 
     public init(settings: IngestSettings, store: ReadingsStore, acks: any AckPublisher, metrics: AggregatorMetrics, logger: Logger) {
         self.settings = settings
@@ -41,6 +47,21 @@ public final class IngestPipeline: Sendable {
         queue = BoundedQueue(limit: settings.queueMaxRows)
         share = DeviceShare(queueLimit: settings.queueMaxRows, deviceLimit: settings.deviceQueueMaxRows)
         batches = BoundedQueue(limit: settings.writers)
+        load = IngestPressure(queueLimit: settings.queueMaxRows)
+    }
+
+    /// A router's busy share of the second that ended at `now` (``DecodeShare``).
+    func routerBusy(_ share: Double, broker: Int, at now: ContinuousClock.Instant) {
+        routerLoad.withLock { $0[broker] = (share, now) }
+    }
+
+    /// The load now, also set on `outpost_ingest_pressure`. A router silent for 2 s is idle.
+    func pressure() -> Double {
+        let now = ContinuousClock.now
+        let busiest = routerLoad.withLock { load in load.values.filter { now - $0.at < .seconds(2) }.map(\.share).max() ?? 0 }
+        let pressure = load.pressure(queuedRows: queue.weight, writeFailing: writeFailing.load(ordering: .relaxed), routerBusy: busiest)
+        metrics.ingestPressure.set(pressure)
+        return pressure
     }
 
     /// True when `device` already holds its whole share of the queue, so its next telemetry
@@ -105,6 +126,7 @@ public final class IngestPipeline: Sendable {
                 while !Task.isCancelled {
                     try? await Task.sleep(for: .seconds(1))
                     self.metrics.updateRate(now: .now)
+                    _ = self.pressure()
                     self.publishStall(now: .now)
                 }
             }
@@ -174,11 +196,13 @@ public final class IngestPipeline: Sendable {
             }
             if !outcome.offenders.isEmpty { await deadLetter(outcome.offenders) }
             guard let error = outcome.transientError else {
+                writeFailing.store(false, ordering: .relaxed)
                 metrics.writePath("readings", failing: false)
                 return
             }
             remaining = outcome.remaining
             metrics.writeFailures.increment()
+            writeFailing.store(true, ordering: .relaxed)
             metrics.writePath("readings", failing: true)
             logger.warning("batch write failed; retrying", metadata: [
                 "writer": "\(writer)", "rows": "\(remaining.reduce(0) { $0 + $1.rows })", "retry_in": "\(delay)",
@@ -240,7 +264,8 @@ public final class IngestPipeline: Sendable {
     }
 
     private func publishAcks(for accepted: [ReceivedBatch]) {
-        for ack in AckPlanner.acks(for: accepted) {
+        guard !accepted.isEmpty else { return }
+        for ack in AckPlanner.acks(for: accepted, pressure: pressure()) {
             do {
                 try acks.publish(ack)
                 metrics.acksPublished.increment()

@@ -40,6 +40,7 @@ public struct MessageRouter: Sendable {
     /// Consumes `events` (of the broker at `broker` in ``brokers``) until they end or the task is cancelled.
     public func run(_ events: MQTTEvents, broker: Int = 0) async {
         var share = DecodeShare()
+        var windows = 0
         for await event in events {
             if Task.isCancelled { break }
             guard case .message(let message) = event else { continue }
@@ -51,6 +52,10 @@ public struct MessageRouter: Sendable {
                 await route(message, broker: broker)
             }
             share.busy(ContinuousClock.now - started, at: started)
+            if share.closedWindows != windows {
+                windows = share.closedWindows
+                pipeline.routerBusy(share.busyShare, broker: broker, at: started)
+            }
         }
     }
 
@@ -132,6 +137,11 @@ public struct DecodeShare: Sendable {
     private var busyTime: Duration = .zero
     /// Messages per device allowed in this window; nil when the loop is not saturated.
     private(set) var allowance: Int?
+    /// The share of the last closed window the loop was busy (0 after a window of 2 s or more:
+    /// a gap, not load), for ``IngestPressure``.
+    public private(set) var busyShare = 0.0
+    /// Windows closed so far: a new ``busyShare`` each.
+    public private(set) var closedWindows = 0
 
     public init() {}
 
@@ -163,6 +173,8 @@ public struct DecodeShare: Sendable {
         }
         guard now - start >= .seconds(1) else { return }
         let saturated = now - start < .seconds(2) && busyTime >= (now - start) * 0.8
+        busyShare = now - start < .seconds(2) ? min(1, busyTime / (now - start)) : 0
+        closedWindows += 1
         let total = counts.values.reduce(0, +)
         allowance = saturated && counts.count > 1 ? max(1, 2 * total / counts.count) : nil
         counts = [:]

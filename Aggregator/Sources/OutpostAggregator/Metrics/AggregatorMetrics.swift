@@ -25,6 +25,8 @@ public final class AggregatorMetrics: Sendable {
     let writeFailures: Counter
     let conflictFallbacks: Counter
     let queueRows: Gauge
+    /// ``IngestPressure``: the load every ack carries.
+    let ingestPressure: Gauge
     let devicesOnline: Gauge
     let devicesWentOffline: Counter
     let stateFlushFailures: Counter
@@ -73,6 +75,8 @@ public final class AggregatorMetrics: Sendable {
             "outpost_ingest_conflict_retries_total",
             "Batches that held an already stored reading above its buffer's high-water mark and were written again looking up every reading."))
         queueRows = registry.makeGauge(descriptor: .outpost("outpost_ingest_queue_rows", "Decoded readings waiting for a batch."))
+        ingestPressure = registry.makeGauge(descriptor: .outpost(
+            "outpost_ingest_pressure", "Ingest load sent in every ack, 0 to 1: the ingest queue's or the router's fill, 1 while writes are retried."))
         devicesOnline = registry.makeGauge(descriptor: .outpost("outpost_devices_online", "Devices whose status is online."))
         devicesWentOffline = registry.makeCounter(
             descriptor: .outpost("outpost_devices_silence_offline_total", "Devices marked offline because they fell silent."))
