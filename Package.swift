@@ -43,8 +43,8 @@ let package = Package(
                        providers: [.apt(["libmosquitto-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Common/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "CCurl", path: "Common/CCurl", pkgConfig: "libcurl",
-                       providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Headers only: the agent opens libcurl when it first makes a request (Common/CCurl/shim.h).
+        .systemLibrary(name: "CCurl", path: "Common/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         .systemLibrary(name: "CSRTP", path: "Common/CSRTP", pkgConfig: "libsrtp2",
                        providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "CLibcrypto", path: "Common/CLibcrypto", pkgConfig: "libcrypto",
