@@ -105,7 +105,13 @@ let package = Package(
         .executableTarget(
             name: "outpost-agent",
             dependencies: ["OutpostAgent"],
-            path: "Agent/Sources/outpost-agent"
+            path: "Agent/Sources/outpost-agent",
+            // Release only (docs/performance.md, "Issue 20, session 8"): lld packs the relative relocations
+            // (DT_RELR, glibc >= 2.36) so the loader no longer reads 1 MB of .rela.dyn at every start, and the
+            // binary exports no Swift symbols (the static stdlib's link arguments ask for --export-dynamic).
+            linkerSettings: [.unsafeFlags(
+                ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+                .when(configuration: .release))]
         ),
 
         // MARK: Aggregator (centre side)
