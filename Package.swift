@@ -45,8 +45,8 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         // Headers only: the agent opens libcurl when it first makes a request (Common/CCurl/shim.h).
         .systemLibrary(name: "CCurl", path: "Common/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
-        .systemLibrary(name: "CSRTP", path: "Common/CSRTP", pkgConfig: "libsrtp2",
-                       providers: [.apt(["libsrtp2-dev"])]),
+        // Headers only: OutpostSRTP opens libsrtp2 with the first stream (Common/CSRTP/shim.h).
+        .systemLibrary(name: "CSRTP", path: "Common/CSRTP", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "CLibcrypto", path: "Common/CLibcrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
 

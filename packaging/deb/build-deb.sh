@@ -155,7 +155,7 @@ Version: $debversion
 Architecture: $arch
 Maintainer: Outpost maintainers <maintainers@outpost.invalid>
 Installed-Size: $size
-Depends: adduser, $(depends_of "$stage/usr/bin/$name" $([ "$name" = outpost-agent ] && echo libcurl.so.4 || true))$([ "$name" = outpost-aggregator ] && echo ", libjs-dygraphs" || true)
+Depends: adduser, $(depends_of "$stage/usr/bin/$name" $([ "$name" = outpost-agent ] && echo libcurl.so.4 libsrtp2.so.1 || true))$([ "$name" = outpost-aggregator ] && echo ", libjs-dygraphs" || true)
 Recommends: $recommends
 Section: net
 Priority: optional
