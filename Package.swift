@@ -43,10 +43,10 @@ let package = Package(
                        providers: [.apt(["libmosquitto-dev"])]),
         .systemLibrary(name: "CSQLite", path: "Common/CSQLite", pkgConfig: "sqlite3",
                        providers: [.apt(["libsqlite3-dev"])]),
-        .systemLibrary(name: "CCurl", path: "Common/CCurl", pkgConfig: "libcurl",
-                       providers: [.apt(["libcurl4-openssl-dev"])]),
-        .systemLibrary(name: "CSRTP", path: "Common/CSRTP", pkgConfig: "libsrtp2",
-                       providers: [.apt(["libsrtp2-dev"])]),
+        // Headers only: the agent opens libcurl when it first makes a request (Common/CCurl/shim.h).
+        .systemLibrary(name: "CCurl", path: "Common/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
+        // Headers only: OutpostSRTP opens libsrtp2 with the first stream (Common/CSRTP/shim.h).
+        .systemLibrary(name: "CSRTP", path: "Common/CSRTP", providers: [.apt(["libsrtp2-dev"])]),
         .systemLibrary(name: "CLibcrypto", path: "Common/CLibcrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
 
@@ -105,7 +105,13 @@ let package = Package(
         .executableTarget(
             name: "outpost-agent",
             dependencies: ["OutpostAgent"],
-            path: "Agent/Sources/outpost-agent"
+            path: "Agent/Sources/outpost-agent",
+            // Release only (docs/performance.md, "Issue 20, session 8"): lld packs the relative relocations
+            // (DT_RELR, glibc >= 2.36) so the loader no longer reads 1 MB of .rela.dyn at every start, and the
+            // binary exports no Swift symbols (the static stdlib's link arguments ask for --export-dynamic).
+            linkerSettings: [.unsafeFlags(
+                ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+                .when(configuration: .release))]
         ),
 
         // MARK: Aggregator (centre side)

@@ -1,6 +1,10 @@
 import CSRTP
 import OutpostStreaming
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One libsrtp2 session (AES_CM_128_HMAC_SHA1_80), the only place the agent calls libsrtp.
 /// An outbound context protects RTP and RTCP; an inbound one checks and decrypts SRTCP.
 /// Not thread-safe: a stream engine owns its contexts on its own thread.
@@ -10,18 +14,26 @@ package final class SRTPContext {
     /// Bytes that protection may add to a packet (auth tag, SRTCP index).
     package static let maximumTrailer = Int(outpost_srtp_max_trailer_length())
 
-    private static let initialized: Result<Void, StreamError> = {
-        let status = srtp_init()
-        return status == srtp_err_status_ok ? .success(()) : .failure(StreamError(.srtpFailed, "srtp_init failed with status \(status.rawValue)"))
+    private static let library: Result<Libsrtp, StreamError> = {
+        guard let functions = outpost_srtp_open() else {
+            let reason = dlerror().map { String(cString: $0) } ?? "out of memory"
+            return .failure(StreamError(.srtpFailed, "libsrtp2 could not be opened: \(reason)"))
+        }
+        let status = outpost_srtp_init(functions)
+        return status == srtp_err_status_ok
+            ? .success(Libsrtp(functions: functions))
+            : .failure(StreamError(.srtpFailed, "srtp_init failed with status \(status.rawValue)"))
     }()
 
+    private let srtp: UnsafePointer<outpost_srtp>
     private var session: srtp_t?
 
     package init(key: SRTPKey, direction: Direction) throws(StreamError) {
-        try Self.initialized.get()
+        let srtp = try Self.library.get().functions
+        self.srtp = srtp
         var policy = srtp_policy_t()
-        srtp_crypto_policy_set_rtp_default(&policy.rtp)
-        srtp_crypto_policy_set_rtcp_default(&policy.rtcp)
+        outpost_srtp_crypto_policy_set_rtp_default(srtp, &policy.rtp)
+        outpost_srtp_crypto_policy_set_rtcp_default(srtp, &policy.rtcp)
         policy.ssrc.type = direction == .outbound ? ssrc_any_outbound : ssrc_any_inbound
         policy.window_size = 1024
         // NACK retransmissions repeat a sequence number with the same payload (RFC 3711 §3.3.2).
@@ -29,7 +41,7 @@ package final class SRTPContext {
         var keyBytes = key.bytes
         let status = keyBytes.withUnsafeMutableBufferPointer { buffer -> srtp_err_status_t in
             policy.key = buffer.baseAddress
-            return srtp_create(&session, &policy)
+            return outpost_srtp_create(srtp, &session, &policy)
         }
         guard status == srtp_err_status_ok else {
             throw StreamError(.srtpFailed, "srtp_create failed with status \(status.rawValue)")
@@ -37,27 +49,27 @@ package final class SRTPContext {
     }
 
     deinit {
-        if let session { srtp_dealloc(session) }
+        if let session { _ = outpost_srtp_dealloc(srtp, session) }
     }
 
     /// The SRTP form of an RTP packet.
     package func protectRTP(_ packet: [UInt8]) throws(StreamError) -> [UInt8] {
-        try transform(packet, grow: true) { srtp_protect($0, $1, $2) }
+        try transform(packet, grow: true) { outpost_srtp_protect(srtp, $0, $1, $2) }
     }
 
     /// The SRTCP form of a compound RTCP packet.
     package func protectRTCP(_ packet: [UInt8]) throws(StreamError) -> [UInt8] {
-        try transform(packet, grow: true) { srtp_protect_rtcp($0, $1, $2) }
+        try transform(packet, grow: true) { outpost_srtp_protect_rtcp(srtp, $0, $1, $2) }
     }
 
     /// The plain RTCP inside an SRTCP packet; throws when authentication or replay checks fail.
     package func unprotectRTCP(_ packet: [UInt8]) throws(StreamError) -> [UInt8] {
-        try transform(packet, grow: false) { srtp_unprotect_rtcp($0, $1, $2) }
+        try transform(packet, grow: false) { outpost_srtp_unprotect_rtcp(srtp, $0, $1, $2) }
     }
 
     /// The plain RTP inside an SRTP packet (for receivers and tests).
     package func unprotectRTP(_ packet: [UInt8]) throws(StreamError) -> [UInt8] {
-        try transform(packet, grow: false) { srtp_unprotect($0, $1, $2) }
+        try transform(packet, grow: false) { outpost_srtp_unprotect(srtp, $0, $1, $2) }
     }
 
     private func transform(_ packet: [UInt8], grow: Bool,
@@ -75,4 +87,10 @@ package final class SRTPContext {
         buffer.removeSubrange(Int(length)...)
         return buffer
     }
+}
+
+/// libsrtp2's functions, opened with the first context (`Common/CSRTP/shim.h` says why it is not linked).
+private struct Libsrtp: @unchecked Sendable {
+    /// Filled by `outpost_srtp_open` before `SRTPContext.library` publishes it and never written after.
+    let functions: UnsafePointer<outpost_srtp>
 }

@@ -32,10 +32,12 @@ for product in outpost-agent outpost-aggregator; do
 done
 bindir="$(swift build -c release --scratch-path "$scratch" --show-bin-path)"
 
-# The Debian packages that ship the shared libraries a binary links, with >= their installed version.
+# The Debian packages that ship the shared libraries a binary links, and the ones it opens at run
+# time (dlopen: the libraries after the binary), with >= their installed version.
 depends_of() {
     local binary="$1" lib path pkg ver deps=()
-    for lib in $(objdump -p "$binary" | awk '/NEEDED/ {print $2}'); do
+    shift
+    for lib in $(objdump -p "$binary" | awk '/NEEDED/ {print $2}') "$@"; do
         path="$(ldconfig -p | awk -v l="$lib" '$1 == l && /x86-64|aarch64|64bit/ {print $NF; exit}')"
         [ -n "$path" ] || path="$(ldconfig -p | awk -v l="$lib" '$1 == l {print $NF; exit}')"
         [ -n "$path" ] || { echo "cannot resolve $lib for $binary" >&2; exit 1; }
@@ -153,7 +155,7 @@ Version: $debversion
 Architecture: $arch
 Maintainer: Outpost maintainers <maintainers@outpost.invalid>
 Installed-Size: $size
-Depends: adduser, $(depends_of "$stage/usr/bin/$name")$([ "$name" = outpost-aggregator ] && echo ", libjs-dygraphs" || true)
+Depends: adduser, $(depends_of "$stage/usr/bin/$name" $([ "$name" = outpost-agent ] && echo libcurl.so.4 libsrtp2.so.1 || true))$([ "$name" = outpost-aggregator ] && echo ", libjs-dygraphs" || true)
 Recommends: $recommends
 Section: net
 Priority: optional

@@ -14,6 +14,9 @@
 #   5. no agent or common source imports swift-crypto, swift-certificates or swift-asn1, and the
 #      binary carries no BoringSSL (its `CCryptoBoringSSL_` symbols, in an unstripped build): the
 #      agent's key, CSR and certificate code uses the system's libcrypto (CLibcrypto).
+#   6. the binary does not link libcurl or libsrtp2 (no NEEDED entry): the agent opens them on its
+#      first HTTPS request and its first stream (Common/CCurl/shim.h, Common/CSRTP/shim.h), so
+#      processes that make none never map them and their libraries.
 #
 # Usage: check-agent-footprint.sh [--max-mb N] [BINARY]
 #   BINARY defaults to outpost-agent in `swift build --show-bin-path` (the debug build).
@@ -59,13 +62,15 @@ crypto_imports="$(grep -rnE '^[[:space:]]*(@[A-Za-z_]+[[:space:]]+)*import[[:spa
 [ -z "$crypto_imports" ] || fail "swift-crypto, swift-certificates or swift-asn1 imported by agent code (use CLibcrypto):
 $crypto_imports"
 
-# 2, 3 and 5. The binary.
+# 2, 3, 5 and 6. The binary.
 if [ ! -f "$binary" ]; then
     fail "$binary does not exist: build it first (swift build --product outpost-agent)"
 else
     needed="$(objdump -p "$binary" | awk '/NEEDED/ {print $2}')"
     bad="$(echo "$needed" | grep -E '^lib(Foundation|FoundationInternationalization|FoundationNetworking|FoundationXML|_FoundationICU|icu[a-z0-9]*)\.so' || true)"
     [ -z "$bad" ] || fail "$binary links $(echo "$bad" | paste -sd' ')"
+    linked="$(echo "$needed" | grep -E '^lib(curl|srtp2)\.so' || true)"
+    [ -z "$linked" ] || fail "$binary links $(echo "$linked" | paste -sd' '): the agent opens them on first use (Common/CCurl/shim.h, Common/CSRTP/shim.h)"
     if grep -a -q -E 'icudt[0-9]+[lb]' "$binary"; then
         fail "$binary contains ICU data (icudt…): full Foundation is linked statically"
     fi

@@ -1,6 +1,10 @@
 import CCurl
 import OutpostSupport
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// One HTTPS request with libcurl, for the config endpoint. Blocking; callers run it off
 /// the cooperative pool (``perform()``).
 struct HTTPSRequest: Sendable {
@@ -46,26 +50,27 @@ struct HTTPSRequest: Sendable {
     }
 
     func performBlocking() throws(EnrollmentError) -> Response {
-        guard let handle = curl_easy_init() else { throw EnrollmentError(.unreachable, "libcurl could not start") }
-        defer { curl_easy_cleanup(handle) }
+        let curl = try Libcurl.shared.get().functions
+        guard let handle = outpost_curl_easy_init(curl) else { throw EnrollmentError(.unreachable, "libcurl could not start") }
+        defer { outpost_curl_easy_cleanup(curl, handle) }
         let sink = Sink()
         let unmanaged = Unmanaged.passRetained(sink)
         defer { unmanaged.release() }
-        var headers: UnsafeMutablePointer<curl_slist>? = curl_slist_append(nil, "Content-Type: application/json")
-        headers = curl_slist_append(headers, "Accept: application/json")
-        defer { curl_slist_free_all(headers) }
+        var headers: UnsafeMutablePointer<curl_slist>? = outpost_curl_slist_append(curl, nil, "Content-Type: application/json")
+        headers = outpost_curl_slist_append(curl, headers, "Accept: application/json")
+        defer { outpost_curl_slist_free_all(curl, headers) }
 
         var codes: [CURLcode] = []
-        codes.append(outpost_curl_setopt_string(handle, CURLOPT_URL, url))
-        codes.append(outpost_curl_setopt_long(handle, CURLOPT_NOSIGNAL, 1))
-        codes.append(outpost_curl_setopt_long(handle, CURLOPT_TIMEOUT, timeoutSeconds))
-        codes.append(outpost_curl_setopt_long(handle, CURLOPT_CONNECTTIMEOUT, 10))
-        codes.append(outpost_curl_setopt_long(handle, CURLOPT_FOLLOWLOCATION, 0))
-        codes.append(outpost_curl_setopt_string(handle, CURLOPT_PROTOCOLS_STR, "https"))
-        codes.append(outpost_curl_setopt_slist(handle, CURLOPT_HTTPHEADER, headers))
-        codes.append(outpost_curl_setopt_string(handle, CURLOPT_CUSTOMREQUEST, method))
-        codes.append(outpost_curl_setopt_pointer(handle, CURLOPT_WRITEDATA, unmanaged.toOpaque()))
-        codes.append(outpost_curl_setopt_write_function(handle) { data, size, count, userdata in
+        codes.append(outpost_curl_setopt_string(curl, handle, CURLOPT_URL, url))
+        codes.append(outpost_curl_setopt_long(curl, handle, CURLOPT_NOSIGNAL, 1))
+        codes.append(outpost_curl_setopt_long(curl, handle, CURLOPT_TIMEOUT, timeoutSeconds))
+        codes.append(outpost_curl_setopt_long(curl, handle, CURLOPT_CONNECTTIMEOUT, 10))
+        codes.append(outpost_curl_setopt_long(curl, handle, CURLOPT_FOLLOWLOCATION, 0))
+        codes.append(outpost_curl_setopt_string(curl, handle, CURLOPT_PROTOCOLS_STR, "https"))
+        codes.append(outpost_curl_setopt_slist(curl, handle, CURLOPT_HTTPHEADER, headers))
+        codes.append(outpost_curl_setopt_string(curl, handle, CURLOPT_CUSTOMREQUEST, method))
+        codes.append(outpost_curl_setopt_pointer(curl, handle, CURLOPT_WRITEDATA, unmanaged.toOpaque()))
+        codes.append(outpost_curl_setopt_write_function(curl, handle) { data, size, count, userdata in
             let sink = Unmanaged<Sink>.fromOpaque(userdata!).takeUnretainedValue()
             let length = size * count
             guard sink.bytes.count + length <= HTTPSRequest.maxResponseBytes else {
@@ -77,29 +82,29 @@ struct HTTPSRequest: Sendable {
         })
         switch trust {
         case .certificateAuthority(let pem):
-            codes.append(pem.withUnsafeBytes { outpost_curl_setopt_blob(handle, CURLOPT_CAINFO_BLOB, $0.baseAddress, $0.count) })
-            codes.append(outpost_curl_setopt_string(handle, CURLOPT_CAPATH, nil))
-            codes.append(outpost_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 1))
-            codes.append(outpost_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 2))
+            codes.append(pem.withUnsafeBytes { outpost_curl_setopt_blob(curl, handle, CURLOPT_CAINFO_BLOB, $0.baseAddress, $0.count) })
+            codes.append(outpost_curl_setopt_string(curl, handle, CURLOPT_CAPATH, nil))
+            codes.append(outpost_curl_setopt_long(curl, handle, CURLOPT_SSL_VERIFYPEER, 1))
+            codes.append(outpost_curl_setopt_long(curl, handle, CURLOPT_SSL_VERIFYHOST, 2))
         case .fingerprintCheckedLater:
-            codes.append(outpost_curl_setopt_long(handle, CURLOPT_SSL_VERIFYPEER, 0))
-            codes.append(outpost_curl_setopt_long(handle, CURLOPT_SSL_VERIFYHOST, 0))
+            codes.append(outpost_curl_setopt_long(curl, handle, CURLOPT_SSL_VERIFYPEER, 0))
+            codes.append(outpost_curl_setopt_long(curl, handle, CURLOPT_SSL_VERIFYHOST, 0))
         }
         if let clientCertificate, !clientCertificate.certificate.isEmpty {
-            codes.append(outpost_curl_setopt_string(handle, CURLOPT_SSLCERT, clientCertificate.certificate))
-            codes.append(outpost_curl_setopt_string(handle, CURLOPT_SSLKEY, clientCertificate.key))
+            codes.append(outpost_curl_setopt_string(curl, handle, CURLOPT_SSLCERT, clientCertificate.certificate))
+            codes.append(outpost_curl_setopt_string(curl, handle, CURLOPT_SSLKEY, clientCertificate.key))
         }
         var payload = body ?? []
         let rc: CURLcode = payload.withUnsafeMutableBytes { buffer in
             if body != nil {
-                _ = outpost_curl_setopt_long(handle, CURLOPT_POSTFIELDSIZE, buffer.count)
-                _ = outpost_curl_setopt_pointer(handle, CURLOPT_POSTFIELDS, buffer.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1))
+                _ = outpost_curl_setopt_long(curl, handle, CURLOPT_POSTFIELDSIZE, buffer.count)
+                _ = outpost_curl_setopt_pointer(curl, handle, CURLOPT_POSTFIELDS, buffer.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 1))
             }
             if let failed = codes.first(where: { $0 != CURLE_OK }) { return failed }
-            return curl_easy_perform(handle)
+            return outpost_curl_easy_perform(curl, handle)
         }
         guard rc == CURLE_OK else {
-            let reason = String(cString: curl_easy_strerror(rc))
+            let reason = String(cString: outpost_curl_easy_strerror(curl, rc))
             switch rc {
             case CURLE_COULDNT_CONNECT, CURLE_COULDNT_RESOLVE_HOST, CURLE_OPERATION_TIMEDOUT, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
                  CURLE_GOT_NOTHING:
@@ -113,7 +118,21 @@ struct HTTPSRequest: Sendable {
             }
         }
         var status = 0
-        _ = outpost_curl_getinfo_long(handle, CURLINFO_RESPONSE_CODE, &status)
+        _ = outpost_curl_getinfo_long(curl, handle, CURLINFO_RESPONSE_CODE, &status)
         return Response(status: status, body: sink.bytes)
     }
+}
+
+/// libcurl's functions, opened on the first request (`Common/CCurl/shim.h` says why it is not linked).
+private struct Libcurl: @unchecked Sendable {
+    /// Filled by `outpost_curl_open` before `shared` publishes it and never written after.
+    let functions: UnsafePointer<outpost_curl>
+
+    static let shared: Result<Libcurl, EnrollmentError> = {
+        guard let functions = outpost_curl_open() else {
+            let reason = dlerror().map { String(cString: $0) } ?? "out of memory"
+            return .failure(EnrollmentError(.unreachable, "libcurl could not start: \(reason)"))
+        }
+        return .success(Libcurl(functions: functions))
+    }()
 }
