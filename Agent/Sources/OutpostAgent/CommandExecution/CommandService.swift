@@ -34,12 +34,16 @@ public struct CommandService: Service {
         self.logger = logger
     }
 
-    /// Ends when the publisher has ended its last session, not at the group's graceful
-    /// shutdown: the service is placed before the publisher in the group, so it stops after it.
+    /// Serves sessions until the publisher has ended its last one, then returns when told to
+    /// stop. The service is placed before the publisher in the group, so it is told after the
+    /// publisher has finished; returning before its turn (as soon as the sessions end, which can
+    /// be seen before the publisher's own return) makes the group fail with
+    /// `serviceFinishedUnexpectedly`, and the agent exit 1 on a clean SIGTERM.
     public func run() async {
         for await session in publisher.commandSessions {
             await serve(session)
         }
+        try? await gracefulShutdown()
     }
 
     func serve(_ session: CommandSession) async {
