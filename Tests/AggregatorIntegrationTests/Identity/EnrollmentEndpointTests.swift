@@ -197,6 +197,20 @@ struct EnrollmentEndpointTests {
             #expect(DeviceCredentials.readingGroup(of: credentials.keyFile) == group)
             #expect(try await fixture.certificateCount(device: "meter-renew") == 2)
 
+            // The client certificate is found over both HTTP versions: over HTTP/1.1 the TLS
+            // handler is on the request's own channel, over HTTP/2 on the stream's connection.
+            for (option, version) in [("--http1.1", "1.1"), ("--http2", "2")] {
+                let csr = try DeviceCredentials.signingRequest(device: DeviceID("meter-renew")!, key: DeviceCredentials.makeKey())
+                let body = String(decoding: try JSONEncoder().encode(RenewRequest(csr: csr)), as: UTF8.self)
+                let output = try await runTool(try locateTool("curl"), [
+                    "-sS", "--max-time", "10", option, "--cacert", credentials.caFile, "--cert", credentials.certificateFile,
+                    "--key", credentials.keyFile, "-H", "content-type: application/json", "--data-binary", body,
+                    "-w", "\n%{http_code} %{http_version}", fixture.serverURL + "/api/v1/renew",
+                ])
+                #expect(output.split(separator: "\n").last == "200 \(version)", "\(option): \(output.suffix(400))")
+            }
+            #expect(try await fixture.certificateCount(device: "meter-renew") == 4)
+
             let client = ConfigEndpointClient(server: fixture.serverURL)
             let caPEM = Array(FileManager.default.contents(atPath: credentials.caFile)!)
             let csr = try DeviceCredentials.signingRequest(device: DeviceID("meter-renew")!, key: DeviceCredentials.makeKey())
@@ -214,7 +228,7 @@ struct EnrollmentEndpointTests {
             _ = try await fixture.certificates.revokeDevice("meter-renew")
             let revoked = await #expect(throws: EnrollmentError.self) { _ = try await renewer.renewOnce() }
             #expect(revoked?.serverCode == "revoked")
-            #expect(try await fixture.certificateCount(device: "meter-renew") == 2)
+            #expect(try await fixture.certificateCount(device: "meter-renew") == 4)
         } catch {
             await fixture.stop()
             throw error
