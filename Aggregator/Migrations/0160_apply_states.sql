@@ -21,7 +21,7 @@ DECLARE
     new_changed_at timestamptz;
 BEGIN
     -- Rows locked in id order, as the last-seen statement locks them, so writers wait rather than deadlock.
-    PERFORM count(*) FROM (SELECT 1 FROM devices WHERE id = ANY(ids) AND revoked_at IS NULL ORDER BY id FOR UPDATE) AS locked;
+    PERFORM count(*) FROM (SELECT 1 FROM devices WHERE id = ANY(ids) AND revoked_at IS NULL ORDER BY id FOR NO KEY UPDATE) AS locked;
     FOR i IN 1 .. coalesce(array_length(ids, 1), 0) LOOP
         SELECT d.status, d.last_seen INTO prev_status, prev_last_seen
           FROM devices d WHERE d.id = ids[i] AND d.revoked_at IS NULL;

@@ -37,6 +37,12 @@ for deb in "$agent1" "$aggregator1"; do
     check "Depends lists only real shared-library packages: $(basename "$deb")" \
         sh -c "dpkg-deb -f '$deb' Depends | grep -v -i swift"
 done
+# The agent opens libcurl and libsrtp2 only when it needs them (dlopen): nothing in its ELF
+# header makes dpkg-shlibdeps list them, so the Depends line must still name both.
+for package in libcurl4 libsrtp2-1; do
+    check "the agent Depends on $package, which it loads at run time" \
+        sh -c "dpkg-deb -f '$agent1' Depends | tr ',' '\n' | grep -q '^ *$package\\b'"
+done
 
 dpkg --purge outpost-agent outpost-aggregator >/dev/null 2>&1 || true
 check "install both packages" apt-get install -y -qq "./$agent1" "./$aggregator1"

@@ -63,9 +63,9 @@ public struct PresenceService: Service {
                 let now = ContinuousClock.now
                 let stopping = recorder.inputs.isFinished || Task.isCancelled
                 if stopping {
-                    await writeRemainingStates(&retry)
+                    await writeRemainingStates(&retry, flushFailing: !flushSucceeded)
                 } else if let due = statesDue(retry), now >= due {
-                    await writeStates(&retry)
+                    await writeStates(&retry, flushFailing: !flushSucceeded)
                 }
                 if now >= nextFlush || stopping || (pending.count >= Self.maxPending && flushSucceeded) {
                     flushSucceeded = await flush(&pending, statesFailing: retry != nil)
@@ -118,7 +118,9 @@ public struct PresenceService: Service {
     /// transiently (what is left is held in `retry`). A state refused for its data is
     /// dead-lettered, found by splitting its batch (``BatchIsolation``).
     @discardableResult
-    private func writeStates(_ retry: inout StateRetry?) async -> Bool {
+    /// `flushFailing`: the last flush of last-seen times and events failed, so a state write's
+    /// success leaves the presence write path failing (both writers report as one path).
+    private func writeStates(_ retry: inout StateRetry?, flushFailing: Bool) async -> Bool {
         let batch = retry?.batch ?? recorder.takeStates()
         guard !batch.isEmpty else { return true }
         let store = store
@@ -142,7 +144,7 @@ public struct PresenceService: Service {
         }
         guard let error = outcome.transientError else {
             retry = nil
-            metrics.writePath("presence", failing: false)
+            metrics.writePath("presence", failing: flushFailing)
             return true
         }
         let delay = retry.map { min($0.delay * 2, .seconds(5)) } ?? .milliseconds(100)
@@ -156,8 +158,8 @@ public struct PresenceService: Service {
     }
 
     /// At shutdown: writes every pending state message; after a failed write the rest is abandoned.
-    private func writeRemainingStates(_ retry: inout StateRetry?) async {
-        while await writeStates(&retry) {
+    private func writeRemainingStates(_ retry: inout StateRetry?, flushFailing: Bool) async {
+        while await writeStates(&retry, flushFailing: flushFailing) {
             if retry == nil && recorder.statesDue(linger: .zero) == nil { return }
         }
         let abandoned = (retry?.batch.count ?? 0) + recorder.takeAllStates().count
