@@ -32,6 +32,8 @@ final class APITestEnvironment: Sendable {
     let crlFile: String
     /// Recordings are on, in this directory (segments as `{device}/{name}.mp4`).
     let recordingsDirectory: String
+    /// The CA that issued the server's certificate (PEM), for clients outside this process.
+    let caFile: String
 
     static let migrationsDirectory = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -90,7 +92,8 @@ final class APITestEnvironment: Sendable {
 
     private init(postgres: PostgresServer, client: PostgresPool, http: HTTPClient, apiClient: AdminAPIClient,
                  settings: APISettings, logger: Logger, api: AdminAPI, enrollmentTokens: EnrollmentTokensStore, crlFile: String,
-                 recordingsDirectory: String) {
+                 recordingsDirectory: String, caFile: String) {
+        self.caFile = caFile
         self.postgres = postgres
         self.client = client
         self.http = http
@@ -149,7 +152,8 @@ final class APITestEnvironment: Sendable {
                 let apiClient = try await AdminAPIClient.connect(http: http, baseURL: "https://127.0.0.1:\(port)")
                 let environment = APITestEnvironment(
                     postgres: postgres, client: client, http: http, apiClient: apiClient, settings: settings, logger: logger, api: api,
-                    enrollmentTokens: enrollmentTokens, crlFile: crlFile, recordingsDirectory: recordings.directory)
+                    enrollmentTokens: enrollmentTokens, crlFile: crlFile, recordingsDirectory: recordings.directory,
+                    caFile: authority.certificateFile)
                 defer { group.cancelAll() }
                 try await body(environment)
             }
