@@ -157,10 +157,7 @@ struct PresenceTests {
             try await fixture.addDevices(devices)
             let metrics = AggregatorMetrics()
             let recorder = PresenceRecorder(maxPendingDevices: 100, stateBatchMax: 50)
-            let service = PresenceService(
-                recorder: recorder, store: DevicesStore(client: aggregator.database.client, logger: Logger(label: "test")),
-                settings: DeviceSettings(flushIntervalMs: 1_000), readiness: aggregator.readiness, metrics: metrics,
-                logger: Logger(label: "test"))
+            let service = fixture.presenceService(aggregator, recorder: recorder, metrics: metrics, flushIntervalMs: 1_000)
             let running = Task { try await service.run() }
             let t = WireClock.nowMs()
             for round in 0..<10 {
@@ -196,10 +193,7 @@ struct PresenceTests {
             try await fixture.psql("DROP FUNCTION outpost_apply_states")
             let metrics = AggregatorMetrics()
             let recorder = PresenceRecorder(maxPendingDevices: 100)
-            let service = PresenceService(
-                recorder: recorder, store: DevicesStore(client: aggregator.database.client, logger: Logger(label: "test")),
-                settings: DeviceSettings(flushIntervalMs: 100), readiness: aggregator.readiness, metrics: metrics,
-                logger: Logger(label: "test"))
+            let service = fixture.presenceService(aggregator, recorder: recorder, metrics: metrics, flushIntervalMs: 100)
             let running = Task { try await service.run() }
             let t = WireClock.nowMs()
             recorder.record(Self.observed("ret-a", .online, at: t))

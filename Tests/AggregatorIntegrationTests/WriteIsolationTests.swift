@@ -151,10 +151,7 @@ struct WriteIsolationTests {
             try await fixture.addDevices(["iso-p1", "iso-p2"])
             let metrics = AggregatorMetrics()
             let recorder = PresenceRecorder(maxPendingDevices: 100)
-            let service = PresenceService(
-                recorder: recorder, store: DevicesStore(client: aggregator.database.client, logger: Logger(label: "test")),
-                settings: DeviceSettings(flushIntervalMs: 100), readiness: aggregator.readiness, metrics: metrics,
-                logger: Logger(label: "test"))
+            let service = fixture.presenceService(aggregator, recorder: recorder, metrics: metrics, flushIntervalMs: 100)
             let running = Task { try await service.run() }
             let p1 = DeviceID("iso-p1")!, p2 = DeviceID("iso-p2")!
             let now = WireClock.nowMs()

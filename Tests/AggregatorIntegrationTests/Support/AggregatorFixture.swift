@@ -189,6 +189,15 @@ final class AggregatorFixture: @unchecked Sendable {
         return (Int(lines.last ?? "") ?? 0, lines.dropLast().joined(separator: "\n"))
     }
 
+    /// A presence service on the running aggregator's database, with its own recorder and metrics.
+    func presenceService(_ aggregator: OutpostAggregator.Aggregator, recorder: PresenceRecorder, metrics: AggregatorMetrics,
+                         flushIntervalMs: Int) -> PresenceService {
+        PresenceService(
+            recorder: recorder, store: DevicesStore(client: aggregator.database.client, logger: Logger(label: "test")),
+            settings: DeviceSettings(flushIntervalMs: flushIntervalMs), readiness: aggregator.readiness, metrics: metrics,
+            logger: Logger(label: "test"))
+    }
+
     /// Enrolls devices the way identity does: a `devices` row each.
     func addDevices(_ ids: [String]) async throws {
         try await psql("INSERT INTO devices (id) VALUES \(ids.map { "('\($0)')" }.joined(separator: ", ")) ON CONFLICT DO NOTHING")

@@ -62,7 +62,7 @@ public final class PresenceRecorder: Sendable {
     /// `linger` after the first of them arrived; nil when none are pending.
     func statesDue(linger: Duration) -> ContinuousClock.Instant? {
         states.withLock { backlog in
-            guard let oldest = backlog.oldestAt, !backlog.isEmpty else { return nil }
+            guard let oldest = backlog.oldestAt else { return nil }
             return backlog.count >= stateBatchMax ? oldest : oldest + linger
         }
     }
