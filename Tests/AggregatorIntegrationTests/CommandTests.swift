@@ -100,4 +100,31 @@ struct CommandTests {
             }
         }
     }
+    @Test("a command queued while the service had no LISTEN in place is sent as soon as its LISTEN is back, not a poll later")
+    func queuedWhileNotListening() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            // Polling once a minute: only the poll right after LISTEN can send the command within the wait below.
+            let configuration = try await fixture.configuration { $0.commands.pollIntervalMs = 60_000 }
+            let aggregator = try await fixture.startInProcess(configuration)
+            try await fixture.addDevices(["meter-q1"])
+            let device = try await fixture.device("meter-q1") { .success(id: $0.id) }
+            let store = aggregator.commands
+            func finished(_ id: String) async throws {
+                try await waitUntil(timeout: .seconds(20), "\(id) finished") { try await store.find(id: id)?.status.isFinal == true }
+            }
+            // A notified command first: the start's ticks are over once it is done.
+            try await finished(try await store.enqueue(device: device.id, name: "ping", ttlSeconds: 60, actor: "test").id)
+            let listener = "FROM pg_stat_activity WHERE query = 'LISTEN \"outpost_commands\";'"
+            // Queued with triggers off, so nobody is notified; then the listener's connection ends.
+            try await fixture.psql("""
+                SET session_replication_role = replica;
+                INSERT INTO commands (id, device, name, created_by, expires_at)
+                VALUES ('cmd-unnoticed', 'meter-q1', 'ping', 'test', now() + interval '60 seconds')
+                """)
+            #expect(try await fixture.psql("SELECT count(pg_terminate_backend(pid)) \(listener)") == "1")
+            try await finished("cmd-unnoticed")
+            #expect(try await store.find(id: "cmd-unnoticed")?.status == .succeeded)
+            #expect(try await fixture.count("SELECT count(*) \(listener)") == 1, "listening again")
+        }
+    }
 }

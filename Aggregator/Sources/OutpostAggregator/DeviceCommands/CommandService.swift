@@ -83,12 +83,15 @@ public struct CommandService: Service {
     }
 
     /// Holds one pooled connection in `LISTEN outpost_commands`, re-listening after a
-    /// lost connection; each notification wakes the dispatcher.
+    /// lost connection; each notification wakes the dispatcher. So does each LISTEN once in
+    /// place: a command queued while none was (before the first, or while reconnecting)
+    /// notified nobody and would otherwise wait for the next poll.
     private func listenForQueued() async {
         while !Task.isCancelled {
             do {
                 try await store.client.withConnection { connection in
                     try await connection.listen(on: "outpost_commands") { notifications in
+                        await inbox.push(.queued, weight: 1)
                         for try await _ in notifications {
                             await inbox.push(.queued, weight: 1)
                         }
