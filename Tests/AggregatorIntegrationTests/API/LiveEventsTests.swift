@@ -48,6 +48,31 @@ struct LiveEventsTests {
         }
     }
 
+    @Test("online, offline and online again in one batch of states and one millisecond are three device.status events")
+    func statusFlapInOneBatch() async throws {
+        try await APITestEnvironment.with { env in
+            try await env.psql("INSERT INTO devices (id, status) VALUES ('meter-9', 'offline')")
+            let viewer = try await env.createAPIKey(role: .viewer)
+            let stream = try await env.open("/api/v1/events?device=meter-9", token: viewer)
+            let events = EventStreamReader(stream.stream, path: "/api/v1/events?device=meter-9", validator: env.validator)
+            defer { events.cancel() }
+            try await waitUntil(timeout: .seconds(30), "subscription registered") { await env.api.events.subscriberCount >= 1 }
+            try await env.waitForEventFeed()
+            // One statement, one transaction, every change dated the same millisecond (as PresenceService writes a batch).
+            try await env.psql("""
+                SELECT outpost_apply_states(ARRAY['meter-9', 'meter-9', 'meter-9'], ARRAY['online', 'offline', 'online'],
+                    ARRAY[1000, 1000, 1000]::int8[], ARRAY[1000, 1000, 1000]::int8[], ARRAY[true, true, true],
+                    ARRAY[false, false, false], ARRAY['', '', ''], ARRAY[-1, -1, -1]::int8[], ARRAY[-1, -1, -1]::int8[],
+                    ARRAY['', '', ''], ARRAY[-1, -1, -1]::int8[])
+                """)
+            let received = try await events.wait(for: 3, timeout: .seconds(20))
+            #expect(received.map { $0.data["status"] } == ["online", "offline", "online"])
+            let ids = received.compactMap { $0.data["id"] }
+            #expect(ids.count == 3 && ids[0] != ids[1] && ids[1] != ids[2] && ids[0] != ids[2])
+            #expect(events.nonconforming.isEmpty, "events off the OpenAPI document: \(events.nonconforming)")
+        }
+    }
+
     @Test("stream start waits for the agent's SDP offer; failures are 502, silence is 202 with the command's Location, offline is 409 at once")
     func streams() async throws {
         try await APITestEnvironment.with { env in
