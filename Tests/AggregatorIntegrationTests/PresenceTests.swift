@@ -149,6 +149,28 @@ struct PresenceTests {
         }
     }
 
+    @Test("a state received before the one a device shows is ignored: another aggregator's late batch cannot bring back an older status")
+    func olderStateIgnored() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration())
+            try await fixture.addDevices(["ord-a"])
+            let store = DevicesStore(client: aggregator.database.client, logger: Logger(label: "test"))
+            let t = WireClock.nowMs()
+            // Aggregator B writes the newer state first; aggregator A's batch, held for a retry, comes after it.
+            #expect(try await store.apply([Self.observed("ord-a", .offline, at: t + 10, version: "2.0")]) == [])
+            #expect(try await store.apply([Self.observed("ord-a", .online, at: t, version: "1.0", bufferDepth: 9)]) == [])
+            #expect(try await fixture.psql("SELECT status || '/' || version || '/' || coalesce(buffer_depth::text, '-') FROM devices WHERE id = 'ord-a'")
+                == "offline/2.0/-")
+            #expect(try await Self.changedAtMs(fixture, "ord-a") == t + 10)
+            #expect(try await fixture.psql(
+                "SELECT string_agg(status, ',' ORDER BY changed_at) FROM device_status_changes WHERE device = 'ord-a'") == "offline")
+            #expect(try await fixture.psql("SELECT (extract(epoch FROM last_seen) * 1000)::int8 FROM devices WHERE id = 'ord-a'") == "\(t + 10)")
+            // A state received at the same millisecond as the stored one still applies, as the later in arrival order.
+            #expect(try await store.apply([Self.observed("ord-a", .online, at: t + 10)]) == [])
+            #expect(try await Self.status(fixture, "ord-a") == "online/state")
+        }
+    }
+
     @Test("the presence service writes states in batches: every change stored, unknown devices counted, the batch sizes recorded")
     func stateService() async throws {
         try await AggregatorFixture.withFixture { fixture in
@@ -188,7 +210,7 @@ struct PresenceTests {
             let configuration = try await fixture.configuration()
             let aggregator = try await fixture.startInProcess(configuration)
             try await fixture.addDevices(["ret-a"])
-            let migration = try String(contentsOfFile: configuration.migrationsDir + "/0160_apply_states.sql", encoding: .utf8)
+            let definition = try await fixture.psql("SELECT pg_get_functiondef('outpost_apply_states'::regproc)")
             // Without the function every call fails with 42883, which is not about the data: transient.
             try await fixture.psql("DROP FUNCTION outpost_apply_states")
             let metrics = AggregatorMetrics()
@@ -204,7 +226,7 @@ struct PresenceTests {
             }
             #expect(try await Self.status(fixture, "ret-a") == "unknown/")
             recorder.record(Self.observed("ret-a", .online, at: t + 2))
-            try await fixture.psql(migration)
+            try await fixture.psql(definition)
             try await waitUntil(timeout: .seconds(20), "all three stored once the function is back") {
                 try await fixture.count("SELECT count(*) FROM device_status_changes WHERE device = 'ret-a'") == 3
             }

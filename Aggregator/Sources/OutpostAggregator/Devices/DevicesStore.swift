@@ -16,8 +16,9 @@ public struct DevicesStore: Sendable {
     }
 
     /// Applies state messages in their order, in one statement (`outpost_apply_states`,
-    /// migration 0160); returns the positions in `observations` of those refused because their
-    /// device is unknown or revoked.
+    /// migrations 0160 and 0162), skipping any received before the state its device shows;
+    /// returns the positions in `observations` of those refused because their device is
+    /// unknown or revoked.
     public func apply(_ observations: [StateObservation]) async throws -> [Int] {
         guard !observations.isEmpty else { return [] }
         let states = observations.map(\.state)
