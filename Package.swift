@@ -47,6 +47,8 @@ let package = Package(
         .systemLibrary(name: "CCurl", path: "Common/CCurl", providers: [.apt(["libcurl4-openssl-dev"])]),
         // Headers only: OutpostSRTP opens libsrtp2 with the first stream (Common/CSRTP/shim.h).
         .systemLibrary(name: "CSRTP", path: "Common/CSRTP", providers: [.apt(["libsrtp2-dev"])]),
+        // dlopen of a list of functions, all or none, naming what is missing: CCurl's and CSRTP's shims use it.
+        .target(name: "CDynamicLoad", path: "Common/CDynamicLoad"),
         .systemLibrary(name: "CLibcrypto", path: "Common/CLibcrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
 
@@ -79,7 +81,7 @@ let package = Package(
         ),
         .target(
             name: "OutpostSRTP",
-            dependencies: ["OutpostStreaming", "CSRTP"],
+            dependencies: ["OutpostStreaming", "OutpostSupport", "CSRTP", "CDynamicLoad"],
             path: "Common/SRTP"
         ),
         // `posix_spawn` set-up written once: the agent's commands, the aggregator's media
@@ -94,7 +96,7 @@ let package = Package(
             name: "OutpostAgent",
             dependencies: [
                 "OutpostSupport", "OutpostWire", "OutpostMQTT", "OutpostStreaming", "OutpostSRTP", "OutpostProcess",
-                "CSQLite", "CCurl", "CLibcrypto",
+                "CSQLite", "CCurl", "CDynamicLoad", "CLibcrypto",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -195,7 +197,7 @@ let package = Package(
         // Fast tier (`make test-fast`): pure logic and in-process router tests; no servers, no TLS.
         .testTarget(
             name: "SupportTests",
-            dependencies: ["OutpostSupport", "OutpostMQTT", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["OutpostSupport", "OutpostMQTT", "CDynamicLoad", .product(name: "Logging", package: "swift-log")],
             path: "Tests/SupportTests"
         ),
         .testTarget(

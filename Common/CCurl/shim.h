@@ -1,13 +1,12 @@
 #ifndef OUTPOST_CCURL_SHIM_H
 #define OUTPOST_CCURL_SHIM_H
 #include <curl/curl.h>
-#include <dlfcn.h>
-#include <stdlib.h>
+#include "../CDynamicLoad/include/outpost_dynamic_load.h"
 
 /* libcurl is opened on first use (dlopen), not linked: only enrollment and certificate renewal
    make HTTPS requests, and a linked libcurl maps itself and about two dozen libraries it needs
    (Kerberos, LDAP, GnuTLS for librtmp, …) into every agent process, `--version` included.
-   The functions are called through this table; it and the library live until the process ends. */
+   The functions are called through this table, one slot per name in `outpost_curl_open`. */
 typedef struct outpost_curl {
     void *easy_init;
     void *easy_cleanup;
@@ -19,26 +18,13 @@ typedef struct outpost_curl {
     void *slist_free_all;
 } outpost_curl;
 
-/* The table, or NULL when libcurl or one of its functions is missing (dlerror() says which). */
-static inline const outpost_curl *outpost_curl_open(void) {
-    void *library = dlopen("libcurl.so.4", RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) return NULL;
-    outpost_curl *curl = calloc(1, sizeof *curl);
-    if (curl == NULL) return NULL;
-    curl->easy_init = dlsym(library, "curl_easy_init");
-    curl->easy_cleanup = dlsym(library, "curl_easy_cleanup");
-    curl->easy_setopt = dlsym(library, "curl_easy_setopt");
-    curl->easy_getinfo = dlsym(library, "curl_easy_getinfo");
-    curl->easy_perform = dlsym(library, "curl_easy_perform");
-    curl->easy_strerror = dlsym(library, "curl_easy_strerror");
-    curl->slist_append = dlsym(library, "curl_slist_append");
-    curl->slist_free_all = dlsym(library, "curl_slist_free_all");
-    if (!curl->easy_init || !curl->easy_cleanup || !curl->easy_setopt || !curl->easy_getinfo || !curl->easy_perform
-        || !curl->easy_strerror || !curl->slist_append || !curl->slist_free_all) {
-        free(curl);
-        return NULL;
-    }
-    return curl;
+/* The table, or NULL with `*missing` naming the library or function that is missing
+   (`outpost_dynamic_load`). */
+static inline const outpost_curl *outpost_curl_open(const char **missing) {
+    static const char *const symbols[] = {"curl_easy_init", "curl_easy_cleanup", "curl_easy_setopt", "curl_easy_getinfo",
+        "curl_easy_perform", "curl_easy_strerror", "curl_slist_append", "curl_slist_free_all"};
+    _Static_assert(sizeof symbols / sizeof *symbols * sizeof(void *) == sizeof(outpost_curl), "one name per slot");
+    return outpost_dynamic_load("libcurl.so.4", symbols, sizeof symbols / sizeof *symbols, missing);
 }
 
 static inline CURL *outpost_curl_easy_init(const outpost_curl *curl) {

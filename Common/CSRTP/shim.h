@@ -1,8 +1,7 @@
 #ifndef OUTPOST_CSRTP_SHIM_H
 #define OUTPOST_CSRTP_SHIM_H
 #include <srtp2/srtp.h>
-#include <dlfcn.h>
-#include <stdlib.h>
+#include "../CDynamicLoad/include/outpost_dynamic_load.h"
 
 /* SRTP_MAX_TRAILER_LEN is a macro expression that Swift cannot import. SRTCP adds the
    4-byte E flag and index on top of it. */
@@ -12,7 +11,7 @@ static inline int outpost_srtp_max_trailer_length(void) {
 
 /* libsrtp2 is opened on the first stream (dlopen), not linked: Debian's is built with NSS, and
    a linked libsrtp2 maps it and NSPR into every agent process, most of which never stream.
-   The functions are called through this table; it and the library live until the process ends. */
+   The functions are called through this table, one slot per name in `outpost_srtp_open`. */
 typedef struct outpost_srtp {
     void *init;
     void *create;
@@ -25,27 +24,13 @@ typedef struct outpost_srtp {
     void *crypto_policy_set_rtcp_default;
 } outpost_srtp;
 
-/* The table, or NULL when libsrtp2 or one of its functions is missing (dlerror() says which). */
-static inline const outpost_srtp *outpost_srtp_open(void) {
-    void *library = dlopen("libsrtp2.so.1", RTLD_NOW | RTLD_LOCAL);
-    if (library == NULL) return NULL;
-    outpost_srtp *srtp = calloc(1, sizeof *srtp);
-    if (srtp == NULL) return NULL;
-    srtp->init = dlsym(library, "srtp_init");
-    srtp->create = dlsym(library, "srtp_create");
-    srtp->dealloc = dlsym(library, "srtp_dealloc");
-    srtp->protect = dlsym(library, "srtp_protect");
-    srtp->protect_rtcp = dlsym(library, "srtp_protect_rtcp");
-    srtp->unprotect = dlsym(library, "srtp_unprotect");
-    srtp->unprotect_rtcp = dlsym(library, "srtp_unprotect_rtcp");
-    srtp->crypto_policy_set_rtp_default = dlsym(library, "srtp_crypto_policy_set_rtp_default");
-    srtp->crypto_policy_set_rtcp_default = dlsym(library, "srtp_crypto_policy_set_rtcp_default");
-    if (!srtp->init || !srtp->create || !srtp->dealloc || !srtp->protect || !srtp->protect_rtcp || !srtp->unprotect
-        || !srtp->unprotect_rtcp || !srtp->crypto_policy_set_rtp_default || !srtp->crypto_policy_set_rtcp_default) {
-        free(srtp);
-        return NULL;
-    }
-    return srtp;
+/* The table, or NULL with `*missing` naming the library or function that is missing
+   (`outpost_dynamic_load`). */
+static inline const outpost_srtp *outpost_srtp_open(const char **missing) {
+    static const char *const symbols[] = {"srtp_init", "srtp_create", "srtp_dealloc", "srtp_protect", "srtp_protect_rtcp",
+        "srtp_unprotect", "srtp_unprotect_rtcp", "srtp_crypto_policy_set_rtp_default", "srtp_crypto_policy_set_rtcp_default"};
+    _Static_assert(sizeof symbols / sizeof *symbols * sizeof(void *) == sizeof(outpost_srtp), "one name per slot");
+    return outpost_dynamic_load("libsrtp2.so.1", symbols, sizeof symbols / sizeof *symbols, missing);
 }
 
 static inline srtp_err_status_t outpost_srtp_init(const outpost_srtp *srtp) {

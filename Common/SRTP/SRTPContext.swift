@@ -1,5 +1,6 @@
 import CSRTP
 import OutpostStreaming
+import OutpostSupport
 
 #if canImport(Glibc)
 import Glibc
@@ -14,16 +15,18 @@ package final class SRTPContext {
     /// Bytes that protection may add to a packet (auth tag, SRTCP index).
     package static let maximumTrailer = Int(outpost_srtp_max_trailer_length())
 
-    private static let library: Result<Libsrtp, StreamError> = {
-        guard let functions = outpost_srtp_open() else {
-            let reason = dlerror().map { String(cString: $0) } ?? "out of memory"
+    /// Opened with the first context; after a failure, again with the next one.
+    private static let library = RetryingLazy<Libsrtp, StreamError> {
+        var missing: UnsafePointer<CChar>?
+        guard let functions = outpost_srtp_open(&missing) else {
+            let reason = missing.map { "\(String(cString: $0)) is missing" } ?? "out of memory"
             return .failure(StreamError(.srtpFailed, "libsrtp2 could not be opened: \(reason)"))
         }
         let status = outpost_srtp_init(functions)
         return status == srtp_err_status_ok
             ? .success(Libsrtp(functions: functions))
             : .failure(StreamError(.srtpFailed, "srtp_init failed with status \(status.rawValue)"))
-    }()
+    }
 
     private let srtp: UnsafePointer<outpost_srtp>
     private var session: srtp_t?

@@ -128,11 +128,13 @@ private struct Libcurl: @unchecked Sendable {
     /// Filled by `outpost_curl_open` before `shared` publishes it and never written after.
     let functions: UnsafePointer<outpost_curl>
 
-    static let shared: Result<Libcurl, EnrollmentError> = {
-        guard let functions = outpost_curl_open() else {
-            let reason = dlerror().map { String(cString: $0) } ?? "out of memory"
+    /// Opened with the first request; after a failure, again with the next one.
+    static let shared = RetryingLazy<Libcurl, EnrollmentError> {
+        var missing: UnsafePointer<CChar>?
+        guard let functions = outpost_curl_open(&missing) else {
+            let reason = missing.map { "\(String(cString: $0)) is missing" } ?? "out of memory"
             return .failure(EnrollmentError(.unreachable, "libcurl could not start: \(reason)"))
         }
         return .success(Libcurl(functions: functions))
-    }()
+    }
 }

@@ -1,0 +1,16 @@
+#ifndef OUTPOST_DYNAMIC_LOAD_H
+#define OUTPOST_DYNAMIC_LOAD_H
+#include <stddef.h>
+
+/* Opens `library` (dlopen) and resolves `count` functions by name into a new table of
+   `count` pointers, in the order of `symbols`: all of them or none.
+
+   Returns the table, which lives with the library until the process ends. On failure returns
+   NULL, closes the library again, and sets `*missing` to what is missing: `library` itself
+   when it (or a library it needs) cannot be opened, else the first symbol it lacks; `*missing`
+   is NULL when the table could not be allocated. Unlike dlerror(), which a failure elsewhere
+   may have overwritten, `*missing` always names the cause. Nothing is cached: a later call,
+   e.g. after the package was installed, tries again. */
+void *outpost_dynamic_load(const char *library, const char *const *symbols, size_t count, const char **missing);
+
+#endif
