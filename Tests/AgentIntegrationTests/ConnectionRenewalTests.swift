@@ -24,17 +24,26 @@ struct ConnectionRenewalTests {
                 logger: Logger(label: "test.agent"))
             let running = Task { try await agent.run() }
             let aggregator = fixture.aggregator
+            // The broker logs each accepted connection: TLS with a client certificate the CA signed, then CONNECT.
+            let connections = { fixture.broker.log.components(separatedBy: " as meter-renew (").count - 1 }
             try await aggregator.wait(timeout: .seconds(20), "readings with the first certificate") { $0.storedCount >= 50 }
-            let onlineBefore = aggregator.snapshot.states.filter { $0.status == .online }.count
+            #expect(connections() == 1)
+            let originalSerial = try #require(CertificateExpiry.identity(pemFile: original.certFile)?.serial)
 
-            // A new key and certificate (same CN) at new paths; the old files disappear.
+            // A new key and certificate (same CN) at new paths: the CA writes them over the old files and
+            // the move takes them away, so only the new paths can make another connection.
             let renewed = try await fixture.ca.issueClient("meter-renew")
             try FileManager.default.moveItem(atPath: renewed.certificateFile, toPath: fresh.certFile)
             try FileManager.default.moveItem(atPath: renewed.keyFile, toPath: fresh.keyFile)
+            #expect(!FileManager.default.fileExists(atPath: original.certFile) && !FileManager.default.fileExists(atPath: original.keyFile))
+            let renewedSerial = try #require(CertificateExpiry.identity(pemFile: fresh.certFile)?.serial)
+            #expect(renewedSerial != originalSerial)
             useRenewed.store(true, ordering: .sequentiallyConsistent)
             agent.publisher.renewConnection()
-            try await aggregator.wait(timeout: .seconds(20), "a second birth after renewal") { record in
-                record.states.filter { $0.status == .online }.count > onlineBefore
+            // Not an online state alone: the agent repeats its state every 5 s on the old connection too.
+            try await waitUntil(timeout: .seconds(20), "a second connection, made with the renewed files") { connections() == 2 }
+            try await aggregator.wait(timeout: .seconds(20), "a birth reporting the renewed certificate") { record in
+                record.states.contains { $0.status == .online && $0.certSerial == renewedSerial }
             }
             let afterRenewal = aggregator.storedCount
             try await aggregator.wait(timeout: .seconds(20), "readings with the renewed certificate") { $0.storedCount >= afterRenewal + 50 }
@@ -46,6 +55,7 @@ struct ConnectionRenewalTests {
             let left = try await agent.buffer.readings(after: 0, limit: 100_000).map(\.seq)
             #expect(stored.union(left).count == Int(stats.lastSeq), "nothing lost across the renewal")
             try await aggregator.wait(timeout: .seconds(10), "offline state after shutdown") { $0.states.last?.status == .offline }
+            #expect(connections() == 2, "one reconnect, no retries with the removed files")
         }
     }
 }

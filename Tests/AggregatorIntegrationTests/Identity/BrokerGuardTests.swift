@@ -27,10 +27,15 @@ struct BrokerGuardTests {
             for client in clients { try await client.waitConnected() }
             for filter in BrokerConnection.filters(shareGroup: secret) { try await service.client.subscribe(filter) }
             // Everything a device might try: the public default group, a guess, and plain filters.
+            var granted: [String] = []
             for filter in [Topic.shared(.telemetry), Topic.shared(.events), Topic.shared(.telemetry, group: "aggregators"),
                            Topic.allDevices(.telemetry), "#"] {
-                try? await hostile.client.subscribe(filter)
+                if (try? await hostile.client.subscribe(filter)) != nil { granted.append(filter) }
             }
+            // Without the guard plugin the broker grants the shared ones: the hostile device really sits in those groups.
+            #expect(granted.contains(Topic.shared(.telemetry)) && granted.contains(Topic.shared(.telemetry, group: "aggregators")),
+                    "granted: \(granted)")
+            try await hostile.client.subscribe(Topic(DeviceID("meter-h")!, .ack).name)
             let device = DeviceID("meter-o")!
             for index in 0..<20 {
                 try await honest.client.publish(Topic(device, .telemetry).name, payload: Array("t-\(index)".utf8))
@@ -39,6 +44,7 @@ struct BrokerGuardTests {
             try await waitUntil(timeout: .seconds(20), "all 40 messages at the aggregator") {
                 (0..<20).allSatisfy { service.received("t-\($0)") && service.received("e-\($0)") }
             }
+            try await Self.deliveredAfter(hostile, device: "meter-h", from: service)
             #expect(service.payloads.count(where: { $0.hasPrefix("t-") || $0.hasPrefix("e-") }) == 40)
             #expect(!hostile.payloads.contains { $0.hasPrefix("t-") || $0.hasPrefix("e-") })
             for client in clients { await client.shutdown() }
@@ -91,13 +97,19 @@ struct BrokerGuardTests {
             try await waitUntil(timeout: .seconds(20), "all 60 messages at the aggregator") {
                 (0..<20).allSatisfy { service.received("t-\($0)") && service.received("e-\($0)") && service.received("r-\($0)") }
             }
+            // Its granted subscription delivers, and after all 60: nothing of theirs is still on its way to it.
+            try await Self.deliveredAfter(hostile, device: "meter-h", from: service)
             #expect(service.payloads.count(where: { $0.hasPrefix("t-") || $0.hasPrefix("e-") || $0.hasPrefix("r-") }) == 60)
             #expect(!hostile.payloads.contains { $0.hasPrefix("t-") || $0.hasPrefix("e-") || $0.hasPrefix("r-") })
             #expect(fixture.process.log.contains("outpost: subscription to '$share/outpost/outpost/v1/+/telemetry' refused for device meter-h"))
-            // Still in force after a reload (SIGHUP, as `cert revoke` sends).
+            // Still in force after a reload (SIGHUP, as `cert revoke` sends), once the broker has reloaded.
+            let reloadsBefore = fixture.process.log.components(separatedBy: "Reloading config.").count
             #expect(kill(fixture.process.pid, SIGHUP) == 0)
-            try await Task.sleep(for: .milliseconds(500))
+            try await waitUntil(timeout: .seconds(10), "the broker reloaded") {
+                fixture.process.log.components(separatedBy: "Reloading config.").count > reloadsBefore
+            }
             await #expect(throws: MQTTError.self, "refused after a reload") { try await hostile.client.subscribe(Topic.shared(.events)) }
+            try await hostile.client.subscribe(Topic(DeviceID("meter-h")!, .cmd).name)
             for client in clients { await client.shutdown() }
             await fixture.stop()
         } catch {
@@ -143,5 +155,12 @@ struct BrokerGuardTests {
             await fixture.stop()
             throw error
         }
+    }
+    /// Publishes a marker on `device`'s own `ack` topic (`client` must be subscribed) and waits for it: the
+    /// broker delivers to one client in order, so whatever was routed to it before the marker has arrived too.
+    static func deliveredAfter(_ client: WatchedClient, device: String, from service: WatchedClient) async throws {
+        let marker = "marker-\(UInt64.random(in: 0...UInt64.max))"
+        try await service.client.publish(Topic(DeviceID(device)!, .ack).name, payload: Array(marker.utf8))
+        try await waitUntil(timeout: .seconds(20), "\(marker) delivered to \(device)") { client.received(marker) }
     }
 }
