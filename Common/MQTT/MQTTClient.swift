@@ -31,6 +31,8 @@ public final class MQTTClient: Sendable {
     private let continuation: AsyncStream<MQTTEvent>.Continuation
     private let stopRequested = Atomic<Bool>(false)
     private let wakeUp = DispatchSemaphore(value: 0)
+    /// Ends the network thread's poll when a publish, subscribe or disconnect was queued.
+    private let networkWake = NetworkWake()
     private let threadExited = DispatchSemaphore(value: 0)
 
     /// libmosquitto's handle; every use is serialised by libmosquitto's own locks.
@@ -125,6 +127,7 @@ public final class MQTTClient: Sendable {
         let wasStarted = state.withLock { $0.started }
         if wasStarted {
             mosquitto_disconnect_v5(handle.pointer, 0, nil)
+            networkWake?.signal()
             wakeUp.signal()
             // Wake a network thread waiting for the consumer to take a message.
             events.credits.signal()
@@ -188,7 +191,7 @@ public final class MQTTClient: Sendable {
                     continue
                 }
             }
-            let rc = Self.step(mosq, timeoutMs: 200)
+            let rc = Self.step(mosq, wake: networkWake, timeoutMs: 200)
             if rc != MOSQ_ERR_SUCCESS.rawValue {
                 socketOpen = false
                 if stopRequested.load(ordering: .relaxed) { break }
@@ -201,15 +204,17 @@ public final class MQTTClient: Sendable {
     /// `mosquitto_loop` waits with select(2), which fails for a socket numbered 1024 or more,
     /// so a process holding many descriptors (a simulator with hundreds of devices, an
     /// aggregator with many HTTP clients) could never reconnect once its new socket got a
-    /// high number.
-    static func step(_ mosq: OpaquePointer, timeoutMs: Int32) -> Int32 {
+    /// high number. The wait also ends when another thread queued a packet (`wake`).
+    static func step(_ mosq: OpaquePointer, wake: NetworkWake?, timeoutMs: Int32) -> Int32 {
         let socket = mosquitto_socket(mosq)
         guard socket >= 0 else { return Int32(MOSQ_ERR_NO_CONN.rawValue) }
         var events = Int16(POLLIN)
         if mosquitto_want_write(mosq) { events |= Int16(POLLOUT) }
-        var descriptor = pollfd(fd: socket, events: events, revents: 0)
-        let ready = poll(&descriptor, 1, timeoutMs)
+        var descriptors = [pollfd(fd: socket, events: events, revents: 0), pollfd(fd: wake?.readEnd ?? -1, events: Int16(POLLIN), revents: 0)]
+        let ready = poll(&descriptors, nfds_t(descriptors.count), timeoutMs)
         if ready < 0 { return errno == EINTR ? Int32(MOSQ_ERR_SUCCESS.rawValue) : Int32(MOSQ_ERR_ERRNO.rawValue) }
+        if descriptors[1].revents != 0 { wake?.clear() }
+        let descriptor = descriptors[0]
         if descriptor.revents & Int16(POLLIN | POLLHUP | POLLERR) != 0 {
             let rc = mosquitto_loop_read(mosq, 1)
             if rc != MOSQ_ERR_SUCCESS.rawValue || mosquitto_socket(mosq) < 0 { return rc }
@@ -353,7 +358,9 @@ public final class MQTTClient: Sendable {
 
     private func send(_ topic: String, _ payload: [UInt8], _ qos: MQTTQoS, _ retain: Bool, _ messageID: inout Int32) -> Int32 {
         payload.withUnsafeBytes { bytes in
-            mosquitto_publish_v5(handle.pointer, &messageID, topic, Int32(bytes.count), bytes.baseAddress, qos.rawValue, retain, nil)
+            let rc = mosquitto_publish_v5(handle.pointer, &messageID, topic, Int32(bytes.count), bytes.baseAddress, qos.rawValue, retain, nil)
+            if rc == MOSQ_ERR_SUCCESS.rawValue { networkWake?.signal() }
+            return rc
         }
     }
 
@@ -383,6 +390,7 @@ public final class MQTTClient: Sendable {
                 var messageID: Int32 = 0
                 let rc = mosquitto_subscribe_v5(handle.pointer, &messageID, filter, qos.rawValue, 0, nil)
                 guard rc == MOSQ_ERR_SUCCESS.rawValue else { return .failure(Self.publishError(rc)) }
+                networkWake?.signal()
                 state.subscribeWaiters[messageID] = waiter
                 return nil
             }

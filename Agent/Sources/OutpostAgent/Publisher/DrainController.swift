@@ -1,5 +1,5 @@
 /// Additive increase, multiplicative decrease of the drain rate, driven by ack latency and
-/// the centre's pressure.
+/// the centre's pressure, after a slow start.
 ///
 /// The centre's signals are the time from sending a batch to its ack, and the ack's
 /// `pressure` (how full its ingest queue or router is, 0...1; absent from older centres, which
@@ -11,7 +11,10 @@
 /// pressure threshold, halves the rate, at most once per observed latency, so the acks of
 /// batches already in flight at the old rate do not halve it again; nothing grows while the
 /// pressure stays high. The pressure reports the queue a round trip before the latency of
-/// the readings waiting in it does. The rate stays within `minimum...maximum`.
+/// the readings waiting in it does. The rate stays within `minimum...maximum`. From each
+/// (re)connect until the first slow ack or pressure (slow start), an on-time ack adds its share
+/// of the rate itself instead of `increaseStep`, so the rate doubles per round trip: an idle
+/// centre is found in a few round trips, a busy one by its first slow ack.
 ///
 /// The batches in flight follow the same signal (slow start): one batch after each
 /// (re)connect, one more per on-time ack up to `maximumWindow`, halved with the rate. A fleet
@@ -41,6 +44,8 @@ public struct DrainController: Sendable, Equatable {
     public private(set) var batchReadings: Int
     /// No second decrease before this instant (the congestion of one round trip halves once).
     private var holdDecreaseUntilMs = Int64.min
+    /// No slow ack or pressure since the last (re)connect: the rate doubles per round trip.
+    public private(set) var slowStart = true
 
     public init(initial: Double, minimum: Double, maximum: Double, targetLatencyMs: Int64, increaseStep: Double, maximumWindow: Int = 8,
                 batchRange: ClosedRange<Int>? = nil, pressureThreshold: Double = 0.5) {
@@ -65,6 +70,7 @@ public struct DrainController: Sendable, Equatable {
         windowBatches = 1
         batchReadings = batchRange?.lowerBound ?? .max
         holdDecreaseUntilMs = Int64.min
+        slowStart = true
     }
 
     /// One batch of `readings` fully acked `latencyMs` after it was first sent. `rateLimited`: the
@@ -74,6 +80,7 @@ public struct DrainController: Sendable, Equatable {
     @discardableResult
     public mutating func acked(readings: Int, latencyMs: Int64, nowMs: Int64, rateLimited: Bool, pressure: Double? = nil) -> Double {
         if latencyMs > targetLatencyMs || (pressure ?? 0) >= pressureThreshold {
+            slowStart = false
             if nowMs >= holdDecreaseUntilMs {
                 readingsPerSecond = max(minimum, readingsPerSecond / 2)
                 if windowBatches > 1 {
@@ -92,7 +99,19 @@ public struct DrainController: Sendable, Equatable {
         }
         if rateLimited {
             let perRoundTrip = readingsPerSecond * Double(max(latencyMs, 1)) / 1_000
-            readingsPerSecond = min(maximum, readingsPerSecond + increaseStep * min(1, Double(readings) / perRoundTrip))
+            let step = slowStart ? max(increaseStep, readingsPerSecond) : increaseStep
+            readingsPerSecond = min(maximum, readingsPerSecond + step * min(1, Double(readings) / perRoundTrip))
+        }
+        return readingsPerSecond
+    }
+
+    /// One ack message that completes several batches (the centre acks a whole commit at once):
+    /// each counts as an ack of its own, all with the same `rateLimited`, since the publisher
+    /// waited for the rate before any of them. Returns the new rate.
+    @discardableResult
+    public mutating func acked(batches: [(readings: Int, latencyMs: Int64)], nowMs: Int64, rateLimited: Bool, pressure: Double? = nil) -> Double {
+        for batch in batches {
+            acked(readings: batch.readings, latencyMs: batch.latencyMs, nowMs: nowMs, rateLimited: rateLimited, pressure: pressure)
         }
         return readingsPerSecond
     }

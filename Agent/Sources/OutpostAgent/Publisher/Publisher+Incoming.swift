@@ -61,26 +61,33 @@ extension Publisher {
             return
         }
         do {
+            let received = monotonicMs
             let deleted = try await buffer.acknowledge(ack.ranges)
             let now = WireClock.nowMs()
             let monotonicNow = monotonicMs
-            state.withLock { state in
+            let (latencies, window, batch, rate) = state.withLock { state in
                 // Latency of the batches this ack completes, first sends only (a re-send's ack may answer the first send).
                 let firstSentAt = Dictionary(state.window.entries.map { ($0.span, $0.sends == 1 ? $0.sentAtMs : nil) },
                                              uniquingKeysWith: { first, _ in first })
-                for span in state.window.acknowledge(ack.ranges) {
-                    guard let sentAt = firstSentAt[span] ?? nil else { continue }
-                    let rate = state.controller.acked(readings: Int(span.count), latencyMs: monotonicNow - sentAt, nowMs: monotonicNow,
-                                                      rateLimited: state.rateLimited, pressure: ack.pressure)
+                let completed = state.window.acknowledge(ack.ranges).compactMap { span in
+                    (firstSentAt[span] ?? nil).map { (readings: Int(span.count), latencyMs: monotonicNow - $0) }
+                }
+                if !completed.isEmpty {
+                    let rate = state.controller.acked(batches: completed, nowMs: monotonicNow, rateLimited: state.rateLimited, pressure: ack.pressure)
                     state.rate.setRate(rate, nowMs: monotonicNow)
                     state.rateLimited = false
                 }
+                let latencies = completed.map { $0.latencyMs - (monotonicNow - received) }
                 state.figures.drainRate = state.controller.readingsPerSecond
                 state.figures.lastAckAt = now
                 state.figures.ackedReadings += Int64(deleted)
                 state.figures.inflightBatches = state.window.entries.count
+                return (latencies, state.controller.windowBatches, state.controller.batchReadings, state.controller.readingsPerSecond)
             }
-            logger.debug("ack", metadata: ["ranges": "\(ack.ranges.count)", "deleted": "\(deleted)"])
+            logger.debug("drain: ack", metadata: [
+                "ranges": "\(ack.ranges.count)", "deleted": "\(deleted)", "round_trip_ms": "\(latencies)", "delete_ms": "\(monotonicNow - received)",
+                "window": "\(window)", "batch": "\(batch)", "rate": "\(Int(rate))", "pressure": "\(ack.pressure.map { "\($0)" } ?? "none")",
+            ])
             pumpWakeup.signal()
         } catch {
             // The readings stay; a later ack of the re-sent batch deletes them.

@@ -45,6 +45,7 @@ extension Publisher {
         }
         let readings: [Reading]
         let isResend: Bool
+        let readStarted = monotonicMs
         if let resend {
             readings = try await buffer.readings(in: resend.span, limit: settings.batchSize)
             if readings.isEmpty {
@@ -64,6 +65,7 @@ extension Publisher {
                 state.rateLimited = true
                 return state.rate.delayMs(until: readings.count)
             }
+            logger.debug("drain: rate wait", metadata: ["count": "\(readings.count)", "wait_ms": "\(max(1, delay))"])
             try? await Task.sleep(for: .milliseconds(max(1, delay)))
             return !Task.isCancelled
         }
@@ -77,7 +79,7 @@ extension Publisher {
         let sent = batch.readings
         try client.publishDetached(topic(.telemetry), payload: payload)
         let sentAt = monotonicMs
-        state.withLock { state in
+        let (inflight, windowBatches) = state.withLock { state in
             state.rate.spend(sent.count, nowMs: sentAt)
             if isResend, let resend {
                 state.window.recordResent(resend.span, nowMs: sentAt)
@@ -87,7 +89,12 @@ extension Publisher {
                 state.figures.batchesSent += 1
             }
             state.figures.inflightBatches = state.window.entries.count
+            return (state.window.entries.count, state.controller.windowBatches)
         }
+        logger.debug("drain: batch sent", metadata: [
+            "first": "\(sent[0].seq)", "count": "\(sent.count)", "read_and_encode_ms": "\(sentAt - readStarted)",
+            "inflight": "\(inflight)", "window": "\(windowBatches)", "resend": "\(isResend)",
+        ])
         if isResend {
             logger.debug("batch re-sent", metadata: ["first": "\(sent[0].seq)", "count": "\(sent.count)"])
         }

@@ -30,7 +30,8 @@ public struct PublisherSettings: Codable, Sendable, Equatable {
     }
 
     /// The drain rate's controller: starts at 5,000 readings/s (or `drain_rate` if lower), never
-    /// below one batch per second, and adds four batches per second per round trip within the target;
+    /// below one batch per second, doubles per round trip until the first slow ack or pressure,
+    /// then adds four batches per second per round trip within the target;
     /// its window of batches in flight starts at one batch of a tenth of `batch_size` and grows to
     /// `window` full batches.
     public var drainController: DrainController {

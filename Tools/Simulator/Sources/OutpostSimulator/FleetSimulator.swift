@@ -31,22 +31,23 @@ public struct FleetSimulator: Sendable {
         self.logger = logger
     }
 
-    /// A device holds 6 descriptors: its buffer's database, WAL and shared memory, its socket
-    /// and libmosquitto's wake-up socket pair (measured: 150 devices, 909 descriptors). Raise
+    /// A device holds 8 descriptors: its buffer's database, WAL and shared memory, its socket,
+    /// libmosquitto's wake-up socket pair and the MQTT client's wake pipe (measured before the
+    /// pipe: 150 devices, 909 descriptors). Raise
     /// the soft `RLIMIT_NOFILE` towards the hard one when the fleet needs it, and refuse a fleet
     /// that cannot fit even then, instead of letting the last devices fail to open.
     static func ensureDescriptorRoom(devices: Int) throws(SimulationError) {
         let probe = open("/dev/null", O_RDONLY | O_CLOEXEC)
         guard probe >= 0 else { return }
         close(probe)
-        let needed = rlim_t(Int(probe) + devices * 6 + 64)
+        let needed = rlim_t(Int(probe) + devices * 8 + 64)
         var limit = rlimit()
         guard getrlimit(descriptorLimit, &limit) == 0, limit.rlim_cur < needed else { return }
         if needed <= limit.rlim_max {
             limit.rlim_cur = limit.rlim_max
             if setrlimit(descriptorLimit, &limit) == 0 { return }
         }
-        let fits = max(0, (Int(min(limit.rlim_max, rlim_t(Int.max))) - Int(probe) - 64) / 6)
+        let fits = max(0, (Int(min(limit.rlim_max, rlim_t(Int.max))) - Int(probe) - 64) / 8)
         throw SimulationError(.invalidArgument, "\(devices) devices need about \(needed) descriptors, but the limit is \(limit.rlim_max); "
             + "run at most \(fits) devices per process (`ulimit -n` raises it), or several simulators with their own token files and state directories")
     }
