@@ -103,7 +103,10 @@ struct JSONBody {
     }
 
     mutating func date(_ date: Date) {
-        string(APIJSON.timestamp(date))
+        bytes.append(UInt8(ascii: "\""))
+        RFC3339.append(date, to: &bytes)
+        bytes.append(UInt8(ascii: "\""))
+        empty = false
     }
 
     mutating func date(_ date: Date?) {

@@ -105,20 +105,12 @@ enum APIJSON {
         return encoder
     }
 
-    /// RFC 3339 in UTC with milliseconds (`2026-01-01T00:00:00.000Z`), formatted by hand:
-    /// a list of 10,000 readings would otherwise build 10,000 date formatters.
+    /// RFC 3339 in UTC with milliseconds (`2026-01-01T00:00:00.000Z`), see ``RFC3339``.
     static func timestamp(_ date: Date) -> String {
-        let milliseconds = Int64((date.timeIntervalSince1970 * 1000).rounded(.down))
-        var seconds = time_t(milliseconds >= 0 ? milliseconds / 1000 : (milliseconds - 999) / 1000)
-        let fraction = Int(milliseconds - Int64(seconds) * 1000)
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        func pad(_ value: Int32, _ width: Int) -> String {
-            let digits = String(value)
-            return String(repeating: "0", count: max(0, width - digits.count)) + digits
-        }
-        return "\(pad(parts.tm_year + 1900, 4))-\(pad(parts.tm_mon + 1, 2))-\(pad(parts.tm_mday, 2))T"
-            + "\(pad(parts.tm_hour, 2)):\(pad(parts.tm_min, 2)):\(pad(parts.tm_sec, 2)).\(pad(Int32(fraction), 3))Z"
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(24)
+        RFC3339.append(date, to: &bytes)
+        return String(decoding: bytes, as: UTF8.self)
     }
 }
 
