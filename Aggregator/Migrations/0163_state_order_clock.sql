@@ -39,7 +39,7 @@ BEGIN
             CONTINUE;
         END IF;
         received := timestamptz 'epoch' + received_ms[i] * interval '1 millisecond';
-        IF least(received, now()) < least(prev_received, now()) THEN
+        IF prev_received IS NOT NULL AND least(received, now()) < least(prev_received, now()) THEN
             IF live[i] THEN
                 UPDATE devices d SET last_seen = greatest(d.last_seen, received) WHERE d.id = ids[i];
             END IF;
