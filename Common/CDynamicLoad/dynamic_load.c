@@ -6,7 +6,7 @@ void *outpost_dynamic_load(const char *library, const char *const *symbols, size
     *missing = library;
     void *handle = dlopen(library, RTLD_NOW | RTLD_LOCAL);
     if (handle == NULL) return NULL;
-    void **table = calloc(count, sizeof *table);
+    void **table = calloc(count + 1, sizeof *table);
     if (table == NULL) {
         *missing = NULL;
         dlclose(handle);
@@ -21,6 +21,13 @@ void *outpost_dynamic_load(const char *library, const char *const *symbols, size
             return NULL;
         }
     }
+    table[count] = handle;
     *missing = NULL;
     return table;
+}
+
+void outpost_dynamic_unload(void *table, size_t count) {
+    void **slots = table;
+    dlclose(slots[count]);
+    free(slots);
 }

@@ -33,6 +33,11 @@ static inline const outpost_srtp *outpost_srtp_open(const char **missing) {
     return outpost_dynamic_load("libsrtp2.so.1", symbols, sizeof symbols / sizeof *symbols, missing);
 }
 
+/* Closes libsrtp2 and frees a table from `outpost_srtp_open`, for a library whose srtp_init failed. */
+static inline void outpost_srtp_close(const outpost_srtp *srtp) {
+    outpost_dynamic_unload((void *)srtp, sizeof(outpost_srtp) / sizeof(void *));
+}
+
 static inline srtp_err_status_t outpost_srtp_init(const outpost_srtp *srtp) {
     return ((srtp_err_status_t (*)(void))srtp->init)();
 }

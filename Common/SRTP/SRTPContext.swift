@@ -23,9 +23,12 @@ package final class SRTPContext {
             return .failure(StreamError(.srtpFailed, "libsrtp2 could not be opened: \(reason)"))
         }
         let status = outpost_srtp_init(functions)
-        return status == srtp_err_status_ok
-            ? .success(Libsrtp(functions: functions))
-            : .failure(StreamError(.srtpFailed, "srtp_init failed with status \(status.rawValue)"))
+        guard status == srtp_err_status_ok else {
+            // The next stream opens the library again; this table and its reference would leak.
+            outpost_srtp_close(functions)
+            return .failure(StreamError(.srtpFailed, "srtp_init failed with status \(status.rawValue)"))
+        }
+        return .success(Libsrtp(functions: functions))
     }
 
     private let srtp: UnsafePointer<outpost_srtp>

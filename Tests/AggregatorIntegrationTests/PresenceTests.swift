@@ -171,6 +171,47 @@ struct PresenceTests {
         }
     }
 
+    @Test("a receipt time ahead of the database's clock counts as now: an aggregator whose clock runs ahead cannot hold a device's status")
+    func futureReceiptClamped() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration())
+            try await fixture.addDevices(["clk-a"])
+            let store = DevicesStore(client: aggregator.database.client, logger: Logger(label: "test"))
+            // Aggregator B's clock runs an hour ahead: its state is stored as received now.
+            #expect(try await store.apply([Self.observed("clk-a", .offline, at: WireClock.nowMs() + 3_600_000)]) == [])
+            #expect(try await fixture.psql("SELECT state_received_at <= now() FROM devices WHERE id = 'clk-a'") == "t")
+            try await Task.sleep(for: .milliseconds(20))
+            // Aggregator A, correctly clocked, receives the next state.
+            #expect(try await store.apply([Self.observed("clk-a", .online, at: WireClock.nowMs())]) == [])
+            #expect(try await Self.status(fixture, "clk-a") == "online/state")
+            #expect(try await fixture.count("SELECT count(*) FROM device_status_changes WHERE device = 'clk-a' AND status = 'online'") == 1)
+        }
+    }
+
+    @Test("the silence sweep and revocation order states: a state received before them and written after is ignored")
+    func silenceAndRevocationOrderStates() async throws {
+        try await AggregatorFixture.withFixture { fixture in
+            let aggregator = try await fixture.startInProcess(try await fixture.configuration { $0.devices.offlineAfterSeconds = 3_600 })
+            try await fixture.addDevices(["sil-a", "rev-a"])
+            let store = DevicesStore(client: aggregator.database.client, logger: Logger(label: "test"))
+            let t = WireClock.nowMs() - 1_000
+            #expect(try await store.apply([Self.observed("sil-a", .online, at: t), Self.observed("rev-a", .online, at: t)]) == [])
+            #expect(try await store.markSilent(olderThanSeconds: 0) == 2)
+            // A batch held for a retry, received before the sweep, written after it.
+            #expect(try await store.apply([Self.observed("sil-a", .online, at: t + 500)]) == [])
+            #expect(try await Self.status(fixture, "sil-a") == "offline/silence")
+            #expect(try await fixture.count("SELECT count(*) FROM device_status_changes WHERE device = 'sil-a'") == 2, "online, offline; no third row")
+
+            try await fixture.psql("UPDATE devices SET status = 'online', status_cause = 'state' WHERE id = 'rev-a'")
+            let revoked = Int64(try await fixture.psql("SELECT (extract(epoch FROM now()) * 1000)::int8")) ?? -1
+            _ = try await CertificatesStore(client: aggregator.database.client, logger: Logger(label: "test")).revokeDevice("rev-a")
+            // A new certificate clears the revocation; a state received before the revocation still does not apply.
+            try await fixture.psql("UPDATE devices SET revoked_at = NULL WHERE id = 'rev-a'")
+            #expect(try await store.apply([Self.observed("rev-a", .online, at: revoked - 100)]) == [])
+            #expect(try await Self.status(fixture, "rev-a") == "offline/revoked")
+        }
+    }
+
     @Test("the presence service writes states in batches: every change stored, unknown devices counted, the batch sizes recorded")
     func stateService() async throws {
         try await AggregatorFixture.withFixture { fixture in

@@ -16,7 +16,7 @@ public struct DevicesStore: Sendable {
     }
 
     /// Applies state messages in their order, in one statement (`outpost_apply_states`,
-    /// migrations 0160 and 0162), skipping any received before the state its device shows;
+    /// migrations 0160 and 0163), skipping any received before the state its device shows;
     /// returns the positions in `observations` of those refused because their device is
     /// unknown or revoked.
     public func apply(_ observations: [StateObservation]) async throws -> [Int] {
@@ -71,12 +71,14 @@ public struct DevicesStore: Sendable {
     }
 
     /// Marks online devices silent for longer than `seconds` offline, dated at their
-    /// last contact; returns how many.
+    /// last contact; returns how many. A state received before the sweep and written after it
+    /// (a held batch) is then ignored (`state_received_at`, migration 0163).
     public func markSilent(olderThanSeconds seconds: Int) async throws -> Int {
         let query: PostgresQuery = """
             WITH gone AS (
                 UPDATE devices SET status = 'offline', status_cause = 'silence',
-                    status_changed_at = coalesce(last_seen, status_changed_at, now())
+                    status_changed_at = coalesce(last_seen, status_changed_at, now()),
+                    state_received_at = greatest(state_received_at, now())
                 WHERE status = 'online' AND revoked_at IS NULL
                   AND coalesce(last_seen, status_changed_at, created_at) < now() - \(seconds)::int8 * interval '1 second'
                 RETURNING id, status_changed_at
@@ -165,11 +167,16 @@ extension DevicesStore {
     }
 
     /// Marks the device revoked and, if online, offline at once: a revoked device cannot be
-    /// online, and the silence sweep skips it. False for an unknown device (nothing written).
+    /// online, and the silence sweep skips it. A state received before the revocation is
+    /// ignored even once it is cleared (`state_received_at`, migration 0163). False for an
+    /// unknown device (nothing written).
     static func revoke(_ device: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         var known = false
         for try await _ in try await connection.query(
-            "UPDATE devices SET revoked_at = coalesce(revoked_at, now()) WHERE id = \(device) RETURNING id", logger: logger)
+            """
+            UPDATE devices SET revoked_at = coalesce(revoked_at, now()), state_received_at = greatest(state_received_at, now())
+            WHERE id = \(device) RETURNING id
+            """, logger: logger)
         {
             known = true
         }
