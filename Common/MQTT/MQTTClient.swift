@@ -68,6 +68,9 @@ public final class MQTTClient: Sendable {
             throw MQTTError(.invalidConfiguration, "mosquitto_new failed for client id \(configuration.clientID)")
         }
         self.handle = Handle(pointer: pointer)
+        if networkWake == nil {
+            logger.warning("mqtt: no wake socket (out of file descriptors?): each publish may wait up to 200 ms for the network thread")
+        }
         // On failure, deinit destroys the handle.
         try configure()
     }

@@ -194,7 +194,7 @@ struct DrainControllerTests {
     /// The round trip measured with release aggregator binaries on the shared machine (load 12–13,
     /// docs/performance.md, "Issue 20, session 9"): the centre's commit lingers up to 50 ms
     /// (`ingest.batch_max_delay_ms`) and took 37–55 ms, and the broker's two hops and the agent
-    /// about 35 ms more; round trips 137–141 ms at the median. Before the MQTT client's wake pipe
+    /// about 35 ms more; round trips 137–141 ms at the median. Before the MQTT client's wake socket pair
     /// each publish (the agent's batch, the centre's ack) also waited for its network thread's
     /// next turn, up to 200 ms: about 130 ms more per round trip in the same runs.
     @Test("model: one device, 100,000 readings, the measured round trip (50 ms linger, 90 ms commit and hops): ≤ 5 s; with the MQTT waits, the window of 8 × 500 alone needs more")

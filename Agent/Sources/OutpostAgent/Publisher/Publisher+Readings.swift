@@ -95,9 +95,6 @@ extension Publisher {
             "first": "\(sent[0].seq)", "count": "\(sent.count)", "read_and_encode_ms": "\(sentAt - readStarted)",
             "inflight": "\(inflight)", "window": "\(windowBatches)", "resend": "\(isResend)",
         ])
-        if isResend {
-            logger.debug("batch re-sent", metadata: ["first": "\(sent[0].seq)", "count": "\(sent.count)"])
-        }
         return true
     }
 }

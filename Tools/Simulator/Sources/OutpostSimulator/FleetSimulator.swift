@@ -32,7 +32,7 @@ public struct FleetSimulator: Sendable {
     }
 
     /// A device holds 8 descriptors: its buffer's database, WAL and shared memory, its socket,
-    /// libmosquitto's wake-up socket pair and the MQTT client's wake pipe (measured before the
+    /// libmosquitto's wake-up socket pair and the MQTT client's wake socket pair (measured before the
     /// pipe: 150 devices, 909 descriptors). Raise
     /// the soft `RLIMIT_NOFILE` towards the hard one when the fleet needs it, and refuse a fleet
     /// that cannot fit even then, instead of letting the last devices fail to open.
