@@ -1,0 +1,239 @@
+import Foundation
+import Logging
+import OutpostWire
+import PostgresNIO
+import Testing
+import TestHarness
+@testable import OutpostAggregator
+
+/// The hourly rollup `reading_hours` (migration 0170) against a real PostgreSQL, no broker:
+/// it stays equal to a GROUP BY over `readings`, and the 1 h and 1 d buckets read from it
+/// equal those computed from every reading.
+///
+/// Every value is a multiple of 1/4 below 2^10 in magnitude, so every sum of them is exact
+/// in float8 whatever the order of the additions: rollup and readings must agree bit for bit,
+/// averages included.
+@Suite("Hourly rollup of readings", .serialized, .timeLimit(.minutes(5)))
+struct ReadingHoursTests {
+    static let noon = ReadingKeyTests.noon
+    static let hourMs: Int64 = 3_600_000
+
+    /// Both sides as text, one row per (device, metric, hour); float8 prints its shortest exact form.
+    static func rollup(_ server: PostgresServer) async throws -> String {
+        try await server.psql("""
+            SELECT coalesce(string_agg(concat_ws(' ', device, metric, hour, count, sum, min, max), ',' ORDER BY device, metric, hour), '')
+            FROM reading_hours
+            """)
+    }
+
+    static func direct(_ server: PostgresServer) async throws -> String {
+        try await server.psql("""
+            SELECT coalesce(string_agg(concat_ws(' ', device, metric, hour, count, sum, min, max), ',' ORDER BY device, metric, hour), '')
+            FROM (SELECT device, metric, date_bin(interval '1 hour', ts, timestamptz 'epoch') AS hour,
+                         count(*) AS count, sum(value) AS sum, min(value) AS min, max(value) AS max
+                  FROM readings GROUP BY 1, 2, 3) r
+            """)
+    }
+
+    /// Deterministic randomness (SplitMix64), so a failure can be replayed.
+    struct Dice: RandomNumberGenerator {
+        var state: UInt64
+        mutating func next() -> UInt64 {
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return z ^ (z >> 31)
+        }
+    }
+
+    /// One message of `device`'s `buffer`.
+    static func message(_ device: String, _ buffer: Int64, _ readings: [Reading]) -> ReceivedBatch {
+        ReceivedBatch(batch: TelemetryBatch(device: DeviceID(device)!, buffer: BufferID(UInt64(buffer)), readings: readings), receivedAt: .now)
+    }
+
+    /// Deliveries of 400 readings for each of three (device, buffer)s over two days, in chunks,
+    /// with exact re-deliveries, conflicting repeats (same seqs, another ts and value), a fifth of
+    /// the chunks held back and sent last (out-of-order backlogs, below the marks), and several
+    /// messages per write, dealt to two writers.
+    static func deliveries(_ dice: inout Dice) -> ([IngestBatch], [IngestBatch]) {
+        var messages: [ReceivedBatch] = []
+        var held: [ReceivedBatch] = []
+        for (device, buffer) in [("meter-1", 1), ("meter-1", 2), ("meter-2", 1)] as [(String, Int64)] {
+            var seq: Int64 = 1
+            while seq <= 400 {
+                let size = Int64.random(in: 1...40, using: &dice)
+                let readings = (seq..<min(seq + size, 401)).map { s in
+                    Reading(seq: s, ts: noon - 6 * hourMs + s * 307_000 + Int64.random(in: 0..<300_000, using: &dice),
+                            metric: Bool.random(using: &dice) ? "power_w" : "voltage_v",
+                            value: Double(Int.random(in: -4000...4000, using: &dice)) / 4)
+                }
+                seq += size
+                let original = message(device, buffer, readings)
+                if Int.random(in: 0..<5, using: &dice) == 0 { held.append(original) } else { messages.append(original) }
+                if Int.random(in: 0..<10, using: &dice) < 3, let earlier = messages.randomElement(using: &dice) { messages.append(earlier) }
+                if Int.random(in: 0..<10, using: &dice) < 2 {
+                    let repeats = readings.map { Reading(seq: $0.seq, ts: $0.ts + hourMs, metric: $0.metric, value: $0.value + 1) }
+                    messages.append(message(device, buffer, repeats))
+                }
+            }
+        }
+        var writers: ([IngestBatch], [IngestBatch]) = ([], [])
+        var queue = messages + held
+        while !queue.isEmpty {
+            let take = min(queue.count, Int.random(in: 1...3, using: &dice))
+            let batch = IngestBatch(Array(queue.prefix(take)))
+            queue.removeFirst(take)
+            if Bool.random(using: &dice) { writers.0.append(batch) } else { writers.1.append(batch) }
+        }
+        return writers
+    }
+
+    /// A migrated database with devices `meter-1` and `meter-2` and the partitions of 2026-01-09 to 2026-01-11.
+    static func withStore(_ body: (PostgresServer, Database, ReadingsStore) async throws -> Void) async throws {
+        try await SchemaTests.withDatabase { server, database in
+            try await MigrationRunner(client: database.client, directory: SchemaTests.migrations, logger: Logger(label: "test.migrate")).migrate()
+            _ = try await server.psql("""
+                INSERT INTO devices (id) VALUES ('meter-1'), ('meter-2');
+                SELECT outpost_ensure_readings_partition(d::date) FROM generate_series(date '2026-01-09', date '2026-01-11', interval '1 day') d
+                """)
+            try await body(server, database, ReadingsStore(primary: database.client, logger: Logger(label: "test.store")))
+        }
+    }
+
+    @Test("after random ingest by two writers at once (duplicates, conflicts, re-deliveries, backlogs) the rollup equals a GROUP BY over readings")
+    func randomIngest() async throws {
+        try await Self.withStore { server, _, store in
+            for seed in [1, 2, 3] as [UInt64] {
+                _ = try await server.psql("TRUNCATE readings, reading_marks")
+                #expect(try await Self.rollup(server) == "")
+                var dice = Dice(state: seed)
+                let (first, second) = Self.deliveries(&dice)
+                async let a: Int = first.asyncReduce(0) { $0 + (try await store.write($1)).inserted }
+                async let b: Int = second.asyncReduce(0) { $0 + (try await store.write($1)).inserted }
+                let inserted = try await a + b
+                #expect(inserted == 1200, "seed \(seed)")
+                #expect(try await server.psql("SELECT count(*) FROM readings") == "1200")
+                #expect(try await server.psql("SELECT sum(count) FROM reading_hours") == "1200")
+                let rollup = try await Self.rollup(server)
+                #expect(rollup.split(separator: ",").count > 40, "seed \(seed)")
+                #expect(rollup == (try await Self.direct(server)), "seed \(seed)")
+            }
+        }
+    }
+
+    @Test("1h and 1d buckets from the rollup, over ranges with partial hours at both ends and in pages, equal buckets of every reading")
+    func bucketsEqualRawBuckets() async throws {
+        try await Self.withStore { server, database, store in
+            var dice = Dice(state: 7)
+            let (first, second) = Self.deliveries(&dice)
+            for batch in first + second { _ = try await store.write(batch) }
+            let start = Double(Self.noon) / 1000 - 8 * 3600
+            var compared = 0
+            for _ in 0..<12 {
+                let from = Date(timeIntervalSince1970: start + Double(Int.random(in: 0..<30_000, using: &dice)) + 0.25)
+                let to = from.addingTimeInterval(Double(Int.random(in: 1_000...120_000, using: &dice)) + 0.5)
+                for (bucket, limit) in [("1h", 5), ("1h", 1000), ("1d", 1), ("1d", 10)] {
+                    var pages: [ReadingsStore.Aggregate] = []
+                    var cursor: String?
+                    repeat {
+                        var parameters = ["metric": "power_w", "bucket": bucket, "limit": "\(limit)", "from": APIJSON.timestamp(from),
+                                          "to": APIJSON.timestamp(to)]
+                        parameters["cursor"] = cursor
+                        let (items, next) = try await store.buckets(device: "meter-1", ReadingsQuery(parameters))
+                        pages += items
+                        cursor = next
+                    } while cursor != nil
+                    let width: Int64 = bucket == "1h" ? 3_600_000_000 : 86_400_000_000
+                    var expected: [ReadingsStore.Aggregate] = []
+                    let rows = try await database.client.query(ReadingsStore.rawBuckets(
+                        device: "meter-1", metric: "power_w", width: width,
+                        from: ReadingsQuery.microseconds(from), to: ReadingsQuery.microseconds(to)))
+                    for try await (start, avg, min, max, count) in rows.decode((Int64, Double, Double, Double, Int64).self) {
+                        expected.append(.init(start: Date(timeIntervalSince1970: Double(start) / 1_000_000), avg: avg, min: min, max: max, count: count))
+                    }
+                    #expect(pages == expected, "\(bucket) limit \(limit) from \(from) to \(to)")
+                    compared += expected.count
+                }
+            }
+            #expect(compared > 100)
+            // Whole hours alone come from the rollup: emptying it leaves only the partial hours' readings.
+            _ = try await server.psql("DELETE FROM reading_hours")
+            let whole = try ReadingsQuery(["metric": "power_w", "bucket": "1h", "from": "2026-01-10T06:00:00Z", "to": "2026-01-10T12:00:00Z"])
+            #expect(try await store.buckets(device: "meter-1", whole).0.isEmpty)
+            let partial = try ReadingsQuery(["metric": "power_w", "bucket": "1h", "from": "2026-01-10T06:30:00Z", "to": "2026-01-10T08:00:00Z"])
+            #expect(try await store.buckets(device: "meter-1", partial).0.map(\.start) == [Date(timeIntervalSince1970: Double(Self.noon) / 1000 - 6 * 3600)])
+        }
+    }
+
+    @Test("retention drops the rollup's hours before its horizon; DELETE and TRUNCATE on readings keep it exact")
+    func retentionAndDeletes() async throws {
+        try await Self.withStore { server, _, _ in
+            // Readings on 2026-01-09 to 2026-01-11 (partitions) and on 2026-01-05 and 2026-01-20 (the default partition).
+            _ = try await server.psql("""
+                INSERT INTO readings (device, buffer, seq, ts, metric, value)
+                SELECT 'meter-1', 1, s, timestamptz '2026-01-05T00:00:00Z' + s * interval '7 minutes', 'power_w', (s % 37) / 4.0
+                FROM generate_series(1, 1000) s;
+                INSERT INTO readings (device, buffer, seq, ts, metric, value)
+                SELECT 'meter-2', 1, s, timestamptz '2026-01-09T00:00:00Z' + s * interval '3 minutes', 'power_w', s / 2.0
+                FROM generate_series(1, 1400) s
+                """)
+            #expect(try await server.psql("SELECT count(*) FROM ONLY readings_default") != "0")
+            #expect(try await Self.rollup(server) == (try await Self.direct(server)))
+
+            let dropped = try await server.psql("SELECT string_agg(p, ',') FROM outpost_drop_readings_before('2026-01-10') p")
+            #expect(dropped == "readings_p20260109")
+            #expect(try await server.psql("SELECT count(*) FROM reading_hours WHERE hour < '2026-01-10T00:00:00Z'") == "0")
+            #expect(try await server.psql("SELECT count(*) FROM reading_hours") != "0")
+            #expect(try await Self.rollup(server) == (try await Self.direct(server)))
+
+            // A delete through `readings` recomputes the hours it touched, dropping the emptied ones.
+            _ = try await server.psql("DELETE FROM readings WHERE seq % 3 = 0 OR ts >= '2026-01-10T10:00:00Z' AND ts < '2026-01-10T12:00:00Z'")
+            #expect(try await server.psql("""
+                SELECT count(*) FROM reading_hours WHERE hour IN ('2026-01-10T10:00:00Z', '2026-01-10T11:00:00Z')
+                """) == "0")
+            #expect(try await Self.rollup(server) == (try await Self.direct(server)))
+            _ = try await server.psql("TRUNCATE readings")
+            #expect(try await Self.rollup(server) == "")
+        }
+    }
+
+    @Test("migration 0170 rolls up the readings already stored")
+    func migrationBackfills() async throws {
+        try await SchemaTests.withDatabase { server, database in
+            let directory = try TemporaryDirectory(prefix: "outpost-migrations")
+            defer { directory.remove() }
+            let all = try FileManager.default.contentsOfDirectory(atPath: SchemaTests.migrations).filter { $0.hasSuffix(".sql") }
+            for name in all where name < "0170" {
+                try FileManager.default.copyItem(atPath: SchemaTests.migrations + "/" + name, toPath: directory.file(name))
+            }
+            let runner = MigrationRunner(client: database.client, directory: directory.path, logger: Logger(label: "test.migrate"))
+            try await runner.migrate()
+            _ = try await server.psql("""
+                INSERT INTO devices (id) VALUES ('meter-1');
+                INSERT INTO readings (device, buffer, seq, ts, metric, value)
+                SELECT 'meter-1', 1, s, timestamptz '2026-01-10T00:00:00Z' + s * interval '1 minute', 'power_w', s / 4.0
+                FROM generate_series(1, 300) s
+                """)
+            for name in all where name >= "0170" {
+                try FileManager.default.copyItem(atPath: SchemaTests.migrations + "/" + name, toPath: directory.file(name))
+            }
+            #expect(try await runner.migrate().contains(170))
+            #expect(try await server.psql("SELECT count(*), sum(count) FROM reading_hours") == "6|300")
+            #expect(try await Self.rollup(server) == (try await Self.direct(server)))
+            let store = ReadingsStore(primary: database.client, logger: Logger(label: "test.store"))
+            let more = (301...310).map { Reading(seq: Int64($0), ts: 1_768_003_200_000 + Int64($0) * 60_000, metric: "power_w", value: 1) }
+            #expect(try await store.write(IngestBatch([Self.message("meter-1", 1, more)])).inserted == 10)
+            #expect(try await Self.rollup(server) == (try await Self.direct(server)))
+        }
+    }
+}
+
+extension Sequence {
+    /// Folds the elements in order, awaiting each step.
+    fileprivate func asyncReduce<Result>(_ initial: Result, _ next: (Result, Element) async throws -> Result) async rethrows -> Result {
+        var result = initial
+        for element in self { result = try await next(result, element) }
+        return result
+    }
+}
