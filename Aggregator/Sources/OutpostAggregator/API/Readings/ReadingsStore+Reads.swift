@@ -105,8 +105,7 @@ extension ReadingsStore {
                avg(value), min(value), max(value), count(*)
         FROM readings
         WHERE device = \(device) AND metric = \(metric)
-          AND ts >= 'epoch'::timestamptz + \(from)::bigint * interval '1 microsecond'
-          AND ts < 'epoch'::timestamptz + \(to)::bigint * interval '1 microsecond'
+          AND ts >= \(PostgresTimestamp(microseconds: from)) AND ts < \(PostgresTimestamp(microseconds: to))
         GROUP BY 1 ORDER BY 1
         """
     }
@@ -122,16 +121,13 @@ extension ReadingsStore {
                    count AS n, sum AS s, min AS lo, max AS hi
             FROM reading_hours
             WHERE device = \(device) AND metric = \(metric)
-              AND hour >= 'epoch'::timestamptz + \(hours.lowerBound)::bigint * interval '1 microsecond'
-              AND hour < 'epoch'::timestamptz + \(hours.upperBound)::bigint * interval '1 microsecond'
+              AND hour >= \(PostgresTimestamp(microseconds: hours.lowerBound)) AND hour < \(PostgresTimestamp(microseconds: hours.upperBound))
             UNION ALL
             SELECT date_bin(\(width)::bigint * interval '1 microsecond', ts, 'epoch'::timestamptz), 1, value, value, value
             FROM readings
             WHERE device = \(device) AND metric = \(metric)
-              AND (ts >= 'epoch'::timestamptz + \(from)::bigint * interval '1 microsecond'
-                   AND ts < 'epoch'::timestamptz + \(hours.lowerBound)::bigint * interval '1 microsecond'
-                   OR ts >= 'epoch'::timestamptz + \(hours.upperBound)::bigint * interval '1 microsecond'
-                   AND ts < 'epoch'::timestamptz + \(to)::bigint * interval '1 microsecond')
+              AND (ts >= \(PostgresTimestamp(microseconds: from)) AND ts < \(PostgresTimestamp(microseconds: hours.lowerBound))
+                   OR ts >= \(PostgresTimestamp(microseconds: hours.upperBound)) AND ts < \(PostgresTimestamp(microseconds: to)))
         ) parts
         GROUP BY start ORDER BY start
         """
