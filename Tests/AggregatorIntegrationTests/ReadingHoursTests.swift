@@ -109,10 +109,17 @@ struct ReadingHoursTests {
                 #expect(try await Self.rollup(server) == "")
                 var dice = Dice(state: seed)
                 let (first, second) = Self.deliveries(&dice)
-                async let a: Int = first.asyncReduce(0) { $0 + (try await store.write($1)).inserted }
-                async let b: Int = second.asyncReduce(0) { $0 + (try await store.write($1)).inserted }
-                let inserted = try await a + b
+                async let a = first.asyncReduce((0, 0)) { counts, batch in
+                    let outcome = try await store.write(batch)
+                    return (counts.0 + outcome.inserted, counts.1 + outcome.conflicting)
+                }
+                async let b = second.asyncReduce((0, 0)) { counts, batch in
+                    let outcome = try await store.write(batch)
+                    return (counts.0 + outcome.inserted, counts.1 + outcome.conflicting)
+                }
+                let (inserted, conflicting) = try await (a.0 + b.0, a.1 + b.1)
                 #expect(inserted == 1200, "seed \(seed)")
+                #expect(conflicting > 0, "seed \(seed)")
                 #expect(try await server.psql("SELECT count(*) FROM readings") == "1200")
                 #expect(try await server.psql("SELECT sum(count) FROM reading_hours") == "1200")
                 let rollup = try await Self.rollup(server)
