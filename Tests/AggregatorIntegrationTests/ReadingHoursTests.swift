@@ -173,7 +173,7 @@ struct ReadingHoursTests {
         }
     }
 
-    @Test("retention drops the rollup's hours before its horizon; DELETE and TRUNCATE on readings keep it exact")
+    @Test("retention's trim deletes the rollup's hours before its horizon, in batches, after the drop; DELETE and TRUNCATE on readings keep it exact")
     func retentionAndDeletes() async throws {
         try await Self.withStore { server, _, _ in
             // Readings on 2026-01-09 to 2026-01-11 (partitions) and on 2026-01-05 and 2026-01-20 (the default partition).
@@ -194,9 +194,23 @@ struct ReadingHoursTests {
             #expect(try await Self.rollup(server) == before)
             #expect(try await Self.direct(server) == before)
 
+            // Dropping partitions leaves the rollup alone; the trim (in batches of 3 here) deletes the hours before the horizon.
+            let hoursBefore = try await server.psql("SELECT count(*) FROM reading_hours WHERE hour < '2026-01-10T00:00:00Z'")
             let dropped = try await server.psql("SELECT string_agg(p, ',' ORDER BY p) FROM outpost_drop_readings_before('2026-01-10') p")
             #expect(dropped == "readings_p20260106,readings_p20260109")
-            #expect(try await server.psql("SELECT count(*) FROM reading_hours WHERE hour < '2026-01-10T00:00:00Z'") == "0")
+            #expect(try await server.psql("SELECT count(*) FROM reading_hours WHERE hour < '2026-01-10T00:00:00Z'") == hoursBefore)
+            #expect(Int(hoursBefore)! > 6)
+            // A re-delivery into the default partition before the trim: its hour is computed again, not lost.
+            _ = try await server.psql("""
+                INSERT INTO readings (device, buffer, seq, ts, metric, value) VALUES ('meter-1', 1, 1, '2026-01-05T00:07:00Z', 'power_w', 0.25)
+                """)
+            var batches: [String] = []
+            repeat {
+                batches.append(try await server.psql("SELECT outpost_trim_reading_hours('2026-01-10', 3)"))
+            } while batches.last == "3"
+            #expect(batches.count > 2)
+            #expect(try await server.psql("SELECT string_agg(concat_ws(' ', hour, count, sum), ',') FROM reading_hours WHERE hour < '2026-01-10T00:00:00Z'")
+                    == "2026-01-05 00:00:00+00 1 0.25")
             #expect(try await server.psql("SELECT count(*) FROM reading_hours") != "0")
             #expect(try await Self.rollup(server) == (try await Self.direct(server)))
 
@@ -211,8 +225,25 @@ struct ReadingHoursTests {
         }
     }
 
-    @Test("migration 0170 rolls up the readings already stored")
-    func migrationBackfills() async throws {
+    /// Buckets of `bucket` from the store equal buckets of every reading over `[from, to)`, of which there are `atLeast`.
+    static func expectExactBuckets(_ database: Database, _ store: ReadingsStore, bucket: String, from: String, to: String,
+                                   atLeast: Int = 10, sourceLocation: SourceLocation = #_sourceLocation) async throws {
+        let query = try ReadingsQuery(["metric": "power_w", "bucket": bucket, "limit": "1000", "from": from, "to": to])
+        let (items, next) = try await store.buckets(device: "meter-1", query)
+        #expect(next == nil, sourceLocation: sourceLocation)
+        var expected: [ReadingsStore.Aggregate] = []
+        let rows = try await database.client.query(ReadingsStore.rawBuckets(
+            device: "meter-1", metric: "power_w", width: query.bucket.seconds! * 1_000_000,
+            from: ReadingsQuery.microseconds(query.from), to: ReadingsQuery.microseconds(query.to)))
+        for try await (start, avg, min, max, count) in rows.decode((Int64, Double, Double, Double, Int64).self) {
+            expected.append(.init(start: Date(timeIntervalSince1970: Double(start) / 1_000_000), avg: avg, min: min, max: max, count: count))
+        }
+        #expect(expected.count >= atLeast, sourceLocation: sourceLocation)
+        #expect(items == expected, sourceLocation: sourceLocation)
+    }
+
+    @Test("migration 0170 lists the filled partitions without reading them; maintenance rolls them up one by one, today's last; buckets are exact throughout")
+    func migrationDefersBackfill() async throws {
         try await SchemaTests.withDatabase { server, database in
             let directory = try TemporaryDirectory(prefix: "outpost-migrations")
             defer { directory.remove() }
@@ -222,21 +253,102 @@ struct ReadingHoursTests {
             }
             let runner = MigrationRunner(client: database.client, directory: directory.path, logger: Logger(label: "test.migrate"))
             try await runner.migrate()
+            let today = try await server.psql("SELECT to_char(now() AT TIME ZONE 'UTC', 'YYYYMMDD')")
+            // Readings on 2026-01-09 and 2026-01-10 (partitions), 2026-01-05 (the default partition) and today (its
+            // partition); 2026-01-11's partition stays empty.
             _ = try await server.psql("""
                 INSERT INTO devices (id) VALUES ('meter-1');
+                SELECT outpost_ensure_readings_partition(d::date) FROM generate_series(date '2026-01-09', date '2026-01-11', interval '1 day') d;
+                SELECT outpost_ensure_readings_partition((now() AT TIME ZONE 'UTC')::date);
                 INSERT INTO readings (device, buffer, seq, ts, metric, value)
-                SELECT 'meter-1', 1, s, timestamptz '2026-01-10T00:00:00Z' + s * interval '1 minute', 'power_w', s / 4.0
-                FROM generate_series(1, 300) s
+                SELECT 'meter-1', 1, s, timestamptz '2026-01-09T00:00:00Z' + s * interval '3 minutes', 'power_w', (s % 41) / 4.0
+                FROM generate_series(1, 900) s;
+                INSERT INTO readings (device, buffer, seq, ts, metric, value)
+                SELECT 'meter-1', 2, s, timestamptz '2026-01-05T00:00:00Z' + s * interval '7 minutes', 'power_w', s / 4.0
+                FROM generate_series(1, 300) s;
+                INSERT INTO readings (device, buffer, seq, ts, metric, value)
+                SELECT 'meter-1', 3, s, date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC' + s * interval '1 minute', 'power_w', s
+                FROM generate_series(1, 10) s
                 """)
             for name in all where name >= "0170" {
                 try FileManager.default.copyItem(atPath: SchemaTests.migrations + "/" + name, toPath: directory.file(name))
             }
             #expect(try await runner.migrate().contains(170))
-            #expect(try await server.psql("SELECT count(*), sum(count) FROM reading_hours") == "6|300")
-            #expect(try await Self.rollup(server) == (try await Self.direct(server)))
+            #expect(try await server.psql("SELECT count(*) FROM reading_hours") == "0")
+            let pending = "SELECT string_agg(partition, ',' ORDER BY partition) FROM reading_hours_pending"
+            #expect(try await server.psql(pending) == "readings_default,readings_p20260109,readings_p20260110,readings_p\(today)")
             let store = ReadingsStore(primary: database.client, logger: Logger(label: "test.store"))
-            let more = (301...310).map { Reading(seq: Int64($0), ts: 1_768_003_200_000 + Int64($0) * 60_000, metric: "power_w", value: 1) }
-            #expect(try await store.write(IngestBatch([Self.message("meter-1", 1, more)])).inserted == 10)
+            try await Self.expectExactBuckets(database, store, bucket: "1h", from: "2026-01-04T00:00:00Z", to: "2026-01-12T00:00:00Z")
+
+            // Writes before the backfill: the triggers add to hours the rollup does not hold whole yet.
+            let more = (901...940).map { Reading(seq: Int64($0), ts: 1_767_916_800_000 + Int64($0) * 180_000 - 90_000, metric: "power_w", value: 2) }
+            #expect(try await store.write(IngestBatch([Self.message("meter-1", 1, more)])).inserted == 40)
+            _ = try await server.psql("DELETE FROM readings WHERE buffer = 1 AND seq % 5 = 0")
+            #expect(try await server.psql("SELECT count(*) FROM reading_hours") != "0")
+            #expect(try await Self.rollup(server) != (try await Self.direct(server)))
+            try await Self.expectExactBuckets(database, store, bucket: "1h", from: "2026-01-04T00:00:00Z", to: "2026-01-12T00:00:00Z")
+            try await Self.expectExactBuckets(database, store, bucket: "1d", from: "2025-12-01T00:00:00Z", to: "2026-01-12T00:00:00Z", atLeast: 4)
+
+            // A day moved out of the pending default partition is pending too.
+            _ = try await server.psql("SELECT outpost_ensure_readings_partition('2026-01-05')")
+            var done: [String] = []
+            while true {
+                let next = try await server.psql("SELECT outpost_backfill_reading_hours()")
+                if next.isEmpty { break }
+                done.append(next)
+                #expect(done.count <= 4)
+            }
+            #expect(done == ["readings_default", "readings_p20260105", "readings_p20260109", "readings_p20260110"])
+            #expect(try await server.psql(pending) == "readings_p\(today)")
+            let past = "WHERE hour < date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'"
+            #expect(try await server.psql("SELECT count(*) FROM reading_hours \(past)") == (try await server.psql("""
+                SELECT count(DISTINCT date_bin(interval '1 hour', ts, timestamptz 'epoch')) FROM readings
+                WHERE ts < date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC'
+                """)))
+            try await Self.expectExactBuckets(database, store, bucket: "1h", from: "2026-01-04T00:00:00Z", to: "2026-01-12T00:00:00Z")
+
+            // The maintenance pass leaves today's partition for tomorrow.
+            try await SchemaService(database: database, migrationsDirectory: directory.path,
+                                    settings: ReadingsSettings(retentionDays: 0, auditRetentionDays: 0, commandRetentionDays: 0),
+                                    readiness: SchemaReadiness(), logger: Logger(label: "test.schema")).maintain()
+            #expect(try await server.psql(pending) == "readings_p\(today)")
+            // As the first pass after midnight would.
+            _ = try await server.psql("""
+                SELECT outpost_rebuild_reading_hours(date_trunc('day', now() AT TIME ZONE 'UTC') AT TIME ZONE 'UTC', now() + interval '1 day');
+                DELETE FROM reading_hours_pending
+                """)
+            #expect(try await Self.rollup(server) == (try await Self.direct(server)))
+            try await Self.expectExactBuckets(database, store, bucket: "1h", from: "2026-01-04T00:00:00Z", to: "2026-01-12T00:00:00Z")
+            // Now whole hours come from the rollup.
+            _ = try await server.psql("DELETE FROM reading_hours WHERE hour >= '2026-01-09T00:00:00Z' AND hour < '2026-01-11T00:00:00Z'")
+            let whole = try ReadingsQuery(["metric": "power_w", "bucket": "1h", "from": "2026-01-09T00:00:00Z", "to": "2026-01-11T00:00:00Z"])
+            #expect(try await store.buckets(device: "meter-1", whole).0.isEmpty)
+        }
+    }
+
+    @Test("UPDATE through readings keeps the rollup exact; outpost_rebuild_reading_hours repairs writes made to a partition directly")
+    func updatesAndRebuild() async throws {
+        try await Self.withStore { server, _, _ in
+            _ = try await server.psql("""
+                INSERT INTO readings (device, buffer, seq, ts, metric, value)
+                SELECT 'meter-1', 1, s, timestamptz '2026-01-09T00:00:00Z' + s * interval '3 minutes', 'power_w', s / 2.0
+                FROM generate_series(1, 1400) s
+                """)
+            let before = try await Self.rollup(server)
+            _ = try await server.psql("UPDATE readings SET value = value + 1 WHERE seq % 4 = 0")
+            // Across hours, and across partitions for the readings near midnight.
+            _ = try await server.psql("UPDATE readings SET ts = ts + interval '90 minutes' WHERE seq % 7 = 0")
+            _ = try await server.psql("UPDATE readings SET value = -value WHERE seq = 13")
+            #expect(try await Self.rollup(server) != before)
+            #expect(try await Self.rollup(server) == (try await Self.direct(server)))
+
+            _ = try await server.psql("""
+                INSERT INTO readings_p20260110 (device, buffer, seq, ts, metric, value)
+                SELECT 'meter-2', 1, s, timestamptz '2026-01-10T05:00:00Z' + s * interval '1 minute', 'power_w', 1 FROM generate_series(1, 100) s;
+                DELETE FROM readings_p20260110 WHERE device = 'meter-1' AND seq % 2 = 1
+                """)
+            #expect(try await Self.rollup(server) != (try await Self.direct(server)))
+            _ = try await server.psql("SELECT outpost_rebuild_reading_hours('2026-01-10T00:00:00Z', '2026-01-11T00:00:00Z')")
             #expect(try await Self.rollup(server) == (try await Self.direct(server)))
         }
     }

@@ -113,6 +113,8 @@ extension ReadingsStore {
     /// Buckets of `width` µs (whole hours) over `[from, to)`: the rollup's rows for `hours`,
     /// the readings for the rest. The average is the sum over the count, as `avg` computes it,
     /// with the additions in another order (so it may differ from `rawBuckets` in the last bits).
+    /// While migration 0170's backfill is pending the rollup is incomplete, and `hours` too are
+    /// read from the readings (each arm's EXISTS is evaluated once, gating its scan).
     static func rolledUpBuckets(device: String, metric: String, width: Int64, from: Int64, to: Int64, hours: Range<Int64>) -> PostgresQuery {
         """
         SELECT (extract(epoch FROM start) * 1000000)::bigint, sum(s) / sum(n)::float8, min(lo), max(hi), sum(n)::bigint
@@ -122,12 +124,19 @@ extension ReadingsStore {
             FROM reading_hours
             WHERE device = \(device) AND metric = \(metric)
               AND hour >= \(PostgresTimestamp(microseconds: hours.lowerBound)) AND hour < \(PostgresTimestamp(microseconds: hours.upperBound))
+              AND NOT EXISTS (SELECT 1 FROM reading_hours_pending)
             UNION ALL
             SELECT date_bin(\(width)::bigint * interval '1 microsecond', ts, 'epoch'::timestamptz), 1, value, value, value
             FROM readings
             WHERE device = \(device) AND metric = \(metric)
               AND (ts >= \(PostgresTimestamp(microseconds: from)) AND ts < \(PostgresTimestamp(microseconds: hours.lowerBound))
                    OR ts >= \(PostgresTimestamp(microseconds: hours.upperBound)) AND ts < \(PostgresTimestamp(microseconds: to)))
+            UNION ALL
+            SELECT date_bin(\(width)::bigint * interval '1 microsecond', ts, 'epoch'::timestamptz), 1, value, value, value
+            FROM readings
+            WHERE device = \(device) AND metric = \(metric)
+              AND ts >= \(PostgresTimestamp(microseconds: hours.lowerBound)) AND ts < \(PostgresTimestamp(microseconds: hours.upperBound))
+              AND EXISTS (SELECT 1 FROM reading_hours_pending)
         ) parts
         GROUP BY start ORDER BY start
         """
