@@ -191,7 +191,7 @@ $$;
 -- Retention's trim of the rollup, one batch of at most `batch` hours before `horizon`;
 -- returns how many it deleted. Hours still holding readings (a re-delivery into the
 -- default partition after retention's delete) are computed again rather than deleted.
-CREATE FUNCTION outpost_trim_reading_hours(horizon date, batch integer) RETURNS bigint
+CREATE FUNCTION outpost_trim_reading_hours(horizon date, batch bigint) RETURNS bigint
 LANGUAGE plpgsql AS $$
 DECLARE
     cutoff  timestamptz := horizon::timestamp AT TIME ZONE 'UTC';
