@@ -133,8 +133,9 @@ END
 $$;
 
 -- Rolls up one pending partition and returns its name; NULL when none is due. A day's
--- partition is due once the day is over (UTC), so the partition taking live readings is
--- never locked; the default partition (readings outside every day's partition) goes first.
+-- partition is due unless its day is today (UTC), so the partition taking live readings is
+-- never locked (a later day's takes only readings of devices whose clocks run ahead); the default partition (readings outside every day's partition) and any
+-- partition not named by its day go first.
 -- The partition is locked IN SHARE MODE for the time of one GROUP BY over it: writes into
 -- it (late readings of that day; out-of-range readings for the default) wait, others do not.
 -- Its hours are replaced with the partition's totals, which already hold any row the
@@ -147,9 +148,10 @@ BEGIN
     -- Partitions are neither created, moved into nor dropped meanwhile.
     PERFORM pg_advisory_xact_lock(hashtext('outpost.readings.partitions'));
     SELECT p.partition INTO part FROM reading_hours_pending p
-    WHERE p.partition = 'readings_default'
-       OR to_date(substr(p.partition, 11), 'YYYYMMDD') < (now() AT TIME ZONE 'UTC')::date
-    ORDER BY p.partition = 'readings_default' DESC, p.partition
+    WHERE CASE WHEN p.partition ~ '^readings_p[0-9]{8}$'
+               THEN to_date(substr(p.partition, 11), 'YYYYMMDD') <> (now() AT TIME ZONE 'UTC')::date
+               ELSE true END
+    ORDER BY p.partition ~ '^readings_p[0-9]{8}$', p.partition
     LIMIT 1;
     IF part IS NULL THEN
         RETURN NULL;
@@ -221,14 +223,15 @@ BEGIN
 END
 $$;
 
--- As in 0010, and a day's partition made while the default partition is pending is pending
--- too: the rows moved into it from the default were never rolled up.
+-- As in 0010, and a day's partition that took rows from the default partition while that
+-- is pending is pending too: those rows were never rolled up.
 CREATE OR REPLACE FUNCTION outpost_ensure_readings_partition(day date) RETURNS boolean
 LANGUAGE plpgsql AS $$
 DECLARE
     part  text        := format('readings_p%s', to_char(day, 'YYYYMMDD'));
     lower timestamptz := day::timestamp AT TIME ZONE 'UTC';
     upper timestamptz := (day + 1)::timestamp AT TIME ZONE 'UTC';
+    moved bigint;
 BEGIN
     PERFORM pg_advisory_xact_lock(hashtext('outpost.readings.partitions'));
     IF to_regclass(part) IS NOT NULL THEN
@@ -241,9 +244,12 @@ BEGIN
     EXECUTE format(
         'WITH moved AS (DELETE FROM readings_default WHERE ts >= %L AND ts < %L RETURNING *) INSERT INTO %I SELECT * FROM moved',
         lower, upper, part);
+    GET DIAGNOSTICS moved = ROW_COUNT;
     EXECUTE format('ALTER TABLE readings ATTACH PARTITION %I FOR VALUES FROM (%L) TO (%L)', part, lower, upper);
-    INSERT INTO reading_hours_pending
-    SELECT part FROM reading_hours_pending WHERE partition = 'readings_default';
+    IF moved > 0 THEN
+        INSERT INTO reading_hours_pending
+        SELECT part FROM reading_hours_pending WHERE partition = 'readings_default';
+    END IF;
     RETURN true;
 END
 $$;
