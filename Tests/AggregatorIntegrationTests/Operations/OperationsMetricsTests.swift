@@ -16,7 +16,8 @@ struct OperationsMetricsTests {
 
     /// Names in `docs/` that match the metric pattern but are SQL functions, notification channels or the broker plugin.
     static let notMetrics: Set<String> = ["outpost_ensure_readings_partition", "outpost_drop_readings_before", "outpost_commands",
-                                            "outpost_subscribe_guard", "outpost_store_readings", "outpost_apply_states"]
+                                            "outpost_subscribe_guard", "outpost_store_readings", "outpost_apply_states",
+                                            "outpost_backfill_reading_hours", "outpost_rebuild_reading_hours", "outpost_trim_reading_hours"]
 
     /// Families that appear only once their event happened, which needs a fault this test does
     /// not inject; the named test moves each and asserts it (checked: the file names the metric).

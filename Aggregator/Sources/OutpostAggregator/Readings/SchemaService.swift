@@ -40,7 +40,7 @@ public struct SchemaService: Service {
             do {
                 try await database.probe()
                 try await runner.migrate()
-                try await maintain()
+                try await maintain(rollingUp: false)
                 break
             } catch let error as StoreError where !PostgresPool.isTransient(error) {
                 logger.critical("cannot prepare the schema", metadata: ["error": "\(error)"])
@@ -55,6 +55,11 @@ public struct SchemaService: Service {
         readiness.open()
         logger.info("schema ready")
         await cancelWhenGracefulShutdown {
+            do {
+                try await backfillReadingHours()
+            } catch {
+                logger.error("rolling up readings partitions failed", metadata: ["error": "\(String(reflecting: error))"])
+            }
             while !Task.isCancelled {
                 try? await Task.sleep(for: .seconds(settings.maintenanceIntervalSeconds))
                 if Task.isCancelled { return }
@@ -67,9 +72,12 @@ public struct SchemaService: Service {
         }
     }
 
-    /// Creates missing partitions and applies retention, once.
-    public func maintain(today: Date = Date()) async throws {
+    /// Creates missing partitions, applies retention and, when `rollingUp`, rolls up the
+    /// partitions pending since migration 0170, once. Start leaves the roll-up until the schema
+    /// is ready, so that ingest does not wait for it.
+    public func maintain(today: Date = Date(), rollingUp: Bool = true) async throws {
         try await partitions(today: today)
+        if rollingUp { try await backfillReadingHours() }
         let batch = Int64(Self.retentionBatch)
         let audit = try await deleteInBatches(days: settings.auditRetentionDays, today: today) { cutoff in
             AuditLog.retentionBatch(before: cutoff, limit: batch)
@@ -123,5 +131,36 @@ public struct SchemaService: Service {
         }
         try await DeviceEventsStore(client: database.client, logger: logger).deleteBefore(day: horizon)
         if !dropped.isEmpty { logger.info("dropped readings partitions past retention", metadata: ["partitions": "\(dropped)"]) }
+        try await trimReadingHours(before: horizon)
+    }
+
+    /// Deletes the hourly rollup's hours before the retention horizon, in batches, each its own
+    /// transaction and outside the one that dropped the partitions (which locks `readings`).
+    private func trimReadingHours(before horizon: String) async throws {
+        let batch = Self.retentionBatch
+        while true {
+            var deleted = 0
+            for try await count in try await database.client.query(
+                "SELECT outpost_trim_reading_hours(\(horizon)::date, \(batch))", logger: logger, within: nil).decode(Int64.self)
+            {
+                deleted = Int(count)
+            }
+            if deleted < batch { return }
+        }
+    }
+
+    /// Rolls up the partitions stored before migration 0170, one per transaction, until none
+    /// is due (`outpost_backfill_reading_hours`; today's partition waits for tomorrow).
+    private func backfillReadingHours() async throws {
+        while true {
+            var done: String?
+            for try await name in try await database.client.query(
+                "SELECT outpost_backfill_reading_hours()", logger: logger, within: nil).decode(String?.self)
+            {
+                done = name
+            }
+            guard let done else { return }
+            logger.info("rolled up a readings partition", metadata: ["partition": "\(done)"])
+        }
     }
 }

@@ -65,6 +65,8 @@ extension ReadingsStore {
 
     /// Buckets of `query.bucket` aligned to the epoch (UTC). One page covers at most
     /// `limit` bucket widths, so a page's work is bounded however long the range is.
+    /// 1 h and 1 d buckets read the whole hours of the page from `reading_hours`
+    /// (migration 0170) and only the partial hours at its ends from `readings`.
     func buckets(device: String, _ query: ReadingsQuery) async throws -> ([Aggregate], String?) {
         let width = query.bucket.seconds! * 1_000_000
         let rangeStart = ReadingsQuery.microseconds(query.from)
@@ -73,21 +75,71 @@ extension ReadingsStore {
         let pageStart = max(query.bucketFrom ?? alignedStart, alignedStart)
         let pageEnd = min(rangeEnd, pageStart + Int64(query.limit) * width)
         guard pageStart < rangeEnd else { return ([], nil) }
+        let lower = max(pageStart, rangeStart)
+        let hours = Self.wholeHours(from: lower, to: pageEnd)
         let rows = try await client.query(
-            """
-            SELECT (extract(epoch FROM date_bin(\(width)::bigint * interval '1 microsecond', ts, 'epoch'::timestamptz)) * 1000000)::bigint AS start,
-                   avg(value), min(value), max(value), count(*)
-            FROM readings
-            WHERE device = \(device) AND metric = \(query.metric)
-              AND ts >= 'epoch'::timestamptz + \(max(pageStart, rangeStart))::bigint * interval '1 microsecond'
-              AND ts < 'epoch'::timestamptz + \(pageEnd)::bigint * interval '1 microsecond'
-            GROUP BY 1 ORDER BY 1
-            """, logger: logger)
+            width % Self.hour == 0 && hours.lowerBound < hours.upperBound
+                ? Self.rolledUpBuckets(device: device, metric: query.metric, width: width, from: lower, to: pageEnd, hours: hours)
+                : Self.rawBuckets(device: device, metric: query.metric, width: width, from: lower, to: pageEnd),
+            logger: logger)
         var aggregates: [Aggregate] = []
         for try await (start, avg, min, max, count) in rows.decode((Int64, Double, Double, Double, Int64).self) {
             aggregates.append(Aggregate(start: Date(timeIntervalSince1970: Double(start) / 1_000_000), avg: avg, min: min, max: max, count: count))
         }
         return (aggregates, pageEnd < rangeEnd ? String(pageEnd) : nil)
+    }
+
+    /// An hour in microseconds.
+    static let hour: Int64 = 3_600_000_000
+
+    /// The whole UTC hours inside `[from, to)` (µs since the epoch); empty when there is none.
+    static func wholeHours(from: Int64, to: Int64) -> Range<Int64> {
+        let first = -floor(-from, to: hour)
+        return first..<max(first, floor(to, to: hour))
+    }
+
+    /// Buckets of `width` µs over `[from, to)`, every reading read.
+    static func rawBuckets(device: String, metric: String, width: Int64, from: Int64, to: Int64) -> PostgresQuery {
+        """
+        SELECT (extract(epoch FROM date_bin(\(width)::bigint * interval '1 microsecond', ts, 'epoch'::timestamptz)) * 1000000)::bigint AS start,
+               avg(value), min(value), max(value), count(*)
+        FROM readings
+        WHERE device = \(device) AND metric = \(metric)
+          AND ts >= \(PostgresTimestamp(microseconds: from)) AND ts < \(PostgresTimestamp(microseconds: to))
+        GROUP BY 1 ORDER BY 1
+        """
+    }
+
+    /// Buckets of `width` µs (whole hours) over `[from, to)`: the rollup's rows for `hours`,
+    /// the readings for the rest. The average is the sum over the count, as `avg` computes it,
+    /// with the additions in another order (so it may differ from `rawBuckets` in the last bits).
+    /// While migration 0170's backfill is pending the rollup is incomplete, and `hours` too are
+    /// read from the readings (each arm's EXISTS is evaluated once, gating its scan).
+    static func rolledUpBuckets(device: String, metric: String, width: Int64, from: Int64, to: Int64, hours: Range<Int64>) -> PostgresQuery {
+        """
+        SELECT (extract(epoch FROM start) * 1000000)::bigint, sum(s) / sum(n)::float8, min(lo), max(hi), sum(n)::bigint
+        FROM (
+            SELECT date_bin(\(width)::bigint * interval '1 microsecond', hour, 'epoch'::timestamptz) AS start,
+                   count AS n, sum AS s, min AS lo, max AS hi
+            FROM reading_hours
+            WHERE device = \(device) AND metric = \(metric)
+              AND hour >= \(PostgresTimestamp(microseconds: hours.lowerBound)) AND hour < \(PostgresTimestamp(microseconds: hours.upperBound))
+              AND NOT EXISTS (SELECT 1 FROM reading_hours_pending)
+            UNION ALL
+            SELECT date_bin(\(width)::bigint * interval '1 microsecond', ts, 'epoch'::timestamptz), 1, value, value, value
+            FROM readings
+            WHERE device = \(device) AND metric = \(metric)
+              AND (ts >= \(PostgresTimestamp(microseconds: from)) AND ts < \(PostgresTimestamp(microseconds: hours.lowerBound))
+                   OR ts >= \(PostgresTimestamp(microseconds: hours.upperBound)) AND ts < \(PostgresTimestamp(microseconds: to)))
+            UNION ALL
+            SELECT date_bin(\(width)::bigint * interval '1 microsecond', ts, 'epoch'::timestamptz), 1, value, value, value
+            FROM readings
+            WHERE device = \(device) AND metric = \(metric)
+              AND ts >= \(PostgresTimestamp(microseconds: hours.lowerBound)) AND ts < \(PostgresTimestamp(microseconds: hours.upperBound))
+              AND EXISTS (SELECT 1 FROM reading_hours_pending)
+        ) parts
+        GROUP BY start ORDER BY start
+        """
     }
 
     /// The newest reading of each metric of one device, found through the
