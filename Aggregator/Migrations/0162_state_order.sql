@@ -11,6 +11,20 @@
 -- clock difference between aggregators (NTP keeps it to milliseconds), and the reorder this
 -- closes spans a retry hold (hundreds of milliseconds and more). States that arrive closer
 -- together than that difference at two aggregators may still apply in either order.
+--
+-- A receipt time counts as at most the database's `now()` (the transaction's start), both the
+-- incoming one and the stored one it is compared with, and it is stored so clamped: an
+-- aggregator whose clock runs ahead cannot hold a device's status past the present (every
+-- correctly-clocked state, the will and the periodic state too, would be ignored for that
+-- long, and a connected device could show offline). A reorder window (ignore only what is a
+-- bounded time older) was not chosen: a batch held for a retry longer than the window would
+-- bring back an older status, while an aggregator running behind only delays its own states by
+-- its offset (and the silence sweep and activity still correct presence). Last-seen and
+-- status-change times keep the unclamped receipt time, as before.
+--
+-- The silence sweep and revocation (DevicesStore.markSilent, revoke) set `state_received_at` to
+-- the time they act, so a state received before them and written later (a held batch) is
+-- ignored rather than undoing them.
 ALTER TABLE devices ADD COLUMN state_received_at timestamptz;
 
 CREATE OR REPLACE FUNCTION outpost_apply_states(
@@ -37,7 +51,7 @@ BEGIN
             CONTINUE;
         END IF;
         received := timestamptz 'epoch' + received_ms[i] * interval '1 millisecond';
-        IF received < prev_received THEN
+        IF prev_received IS NOT NULL AND least(received, now()) < least(prev_received, now()) THEN
             IF live[i] THEN
                 UPDATE devices d SET last_seen = greatest(d.last_seen, received) WHERE d.id = ids[i];
             END IF;
@@ -56,7 +70,7 @@ BEGIN
             cert_not_after = coalesce(timestamptz 'epoch' + nullif(cert_not_after_ms[i], -1) * interval '1 millisecond',
                                       d.cert_not_after),
             last_seen = CASE WHEN live[i] THEN greatest(d.last_seen, received) ELSE d.last_seen END,
-            state_received_at = received
+            state_received_at = least(received, now())
         WHERE d.id = ids[i]
         RETURNING d.status_changed_at INTO new_changed_at;
         IF prev_status IS DISTINCT FROM statuses[i] THEN

@@ -16,7 +16,7 @@ public struct DevicesStore: Sendable {
     }
 
     /// Applies state messages in their order, in one statement (`outpost_apply_states`,
-    /// migrations 0160 and 0163), skipping any received before the state its device shows;
+    /// migrations 0160 and 0162), skipping any received before the state its device shows;
     /// returns the positions in `observations` of those refused because their device is
     /// unknown or revoked.
     public func apply(_ observations: [StateObservation]) async throws -> [Int] {
@@ -72,7 +72,7 @@ public struct DevicesStore: Sendable {
 
     /// Marks online devices silent for longer than `seconds` offline, dated at their
     /// last contact; returns how many. A state received before the sweep and written after it
-    /// (a held batch) is then ignored (`state_received_at`, migration 0163).
+    /// (a held batch) is then ignored (`state_received_at`, migration 0162).
     public func markSilent(olderThanSeconds seconds: Int) async throws -> Int {
         let query: PostgresQuery = """
             WITH gone AS (
@@ -168,7 +168,7 @@ extension DevicesStore {
 
     /// Marks the device revoked and, if online, offline at once: a revoked device cannot be
     /// online, and the silence sweep skips it. A state received before the revocation is
-    /// ignored even once it is cleared (`state_received_at`, migration 0163). False for an
+    /// ignored even once it is cleared (`state_received_at`, migration 0162). False for an
     /// unknown device (nothing written).
     static func revoke(_ device: String, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         var known = false
