@@ -216,14 +216,17 @@ struct DrainControllerTests {
 
     /// 50 devices × `backlog` reconnecting at once beside 50 live devices at 10 readings/s, a
     /// centre storing `capacity` readings/s in arrival order (20 ms network), its acks carrying
-    /// its pressure (`signal`; none: an older centre). Returns (seconds until the backlog is
+    /// its pressure (`signal`; none: an older centre). A commit takes what arrives within
+    /// `lingerMs` of its first message, from every device, and a device's batches in one commit
+    /// are acked in one message, as the centre does. Returns (seconds until the backlog is
     /// stored, readings stored, live devices' capture-to-ack p99 in ms, most readings queued at the centre).
-    func fleet(capacity: Double, backlog: Int, settings: PublisherSettings = PublisherSettings(), signal: Bool = true)
+    func fleet(capacity: Double, backlog: Int, settings: PublisherSettings = PublisherSettings(), signal: Bool = true,
+               lingerMs: Int64 = 0)
         -> (seconds: Double, stored: Int, liveP99: Int64, peakQueued: Int) {
         struct Device {
             var drain: DrainController
             var bucket: DrainRate
-            var inflight: [(sentAt: Int64, doneAt: Int64, count: Int, capturedAt: Int64)] = []
+            var inflight: [(sentAt: Int64, commit: Int, count: Int, capturedAt: Int64)] = []
             var backlog: Int
             var limited = false
         }
@@ -239,19 +242,30 @@ struct DrainControllerTests {
         var stored = 0
         var peakQueued = 0
         var now: Int64 = 0
-        func enqueue(_ count: Int, at now: Int64) -> Int64 {
-            centreFreeAtMs = max(centreFreeAtMs, Double(now)) + Double(count) * 1_000 / capacity
-            return Int64(centreFreeAtMs.rounded(.up)) + 20
+        // Each commit's ack time, which grows while the commit takes more messages.
+        var commitDoneAt: [Int64] = []
+        var commitClosesAt = Int64.min
+        func enqueue(_ count: Int, at now: Int64) -> Int {
+            if now >= commitClosesAt {
+                commitClosesAt = now + lingerMs
+                commitDoneAt.append(0)
+            }
+            centreFreeAtMs = max(centreFreeAtMs, Double(commitClosesAt)) + Double(count) * 1_000 / capacity
+            commitDoneAt[commitDoneAt.count - 1] = Int64(centreFreeAtMs.rounded(.up)) + 20
+            return commitDoneAt.count - 1
         }
         while stored < 50 * backlog && now < 300_000 {
             for index in draining.indices {
                 var device = draining[index]
-                while let first = device.inflight.first, first.doneAt <= now {
+                var done: [(readings: Int, latencyMs: Int64)] = []
+                while let first = device.inflight.first, commitDoneAt[first.commit] <= now {
                     device.inflight.removeFirst()
                     stored += first.count
+                    done.append((first.count, commitDoneAt[first.commit] - first.sentAt))
+                }
+                if !done.isEmpty {
                     let pressure = signal ? Self.pressure(centreFreeAtMs: centreFreeAtMs, nowMs: now, capacity: capacity) : nil
-                    let rate = device.drain.acked(readings: first.count, latencyMs: first.doneAt - first.sentAt, nowMs: now, rateLimited: device.limited,
-                                                  pressure: pressure)
+                    let rate = device.drain.acked(batches: done, nowMs: now, rateLimited: device.limited, pressure: pressure)
                     device.bucket.setRate(rate, nowMs: now)
                     device.limited = false
                 }
@@ -269,9 +283,9 @@ struct DrainControllerTests {
             }
             // Live devices: 10 readings/s each, committed every 200 ms, sent at once; latency from capture.
             for index in live.indices {
-                while let first = live[index].inflight.first, first.doneAt <= now {
+                while let first = live[index].inflight.first, commitDoneAt[first.commit] <= now {
                     live[index].inflight.removeFirst()
-                    liveLatencies.append(first.doneAt - first.capturedAt)
+                    liveLatencies.append(commitDoneAt[first.commit] - first.capturedAt)
                 }
                 if now % 200 == Int64(index) % 200 {
                     live[index].inflight.append((now, enqueue(2, at: now), 2, now - 200))
@@ -296,6 +310,22 @@ struct DrainControllerTests {
         #expect(result.seconds < ideal * 1.5, "drained in \(result.seconds) s; the centre alone needs \(ideal) s")
         #expect(result.liveP99 <= 2_000, "live devices' capture-to-ack p99 during the drain: \(result.liveP99) ms")
         print("fleet model: drained in \(result.seconds) s (centre alone \(ideal) s), live p99 \(result.liveP99) ms, peak queue \(result.peakQueued)")
+    }
+
+    /// The centre as it runs: a commit lingers up to 50 ms (`ingest.batch_max_delay_ms`) and acks
+    /// each device's batches in it in one message, so slow start and the grouped ack (every batch
+    /// of an ack counted) both drive the drained devices' growth here.
+    @Test("model: the same fleet with the centre's 50 ms commit linger and one ack per device per commit: live p99 ≤ 2 s, every reading stored")
+    func lingeringCentreFleetModel() {
+        let fast = fleet(capacity: 100_000, backlog: 20_000, lingerMs: 50)
+        #expect(fast.stored == 50 * 20_000, "the whole backlog stored")
+        #expect(fast.seconds < 10.0 * 1.5, "drained in \(fast.seconds) s")
+        #expect(fast.liveP99 <= 2_000, "live p99 \(fast.liveP99) ms")
+        let slow = fleet(capacity: 8_000, backlog: 4_000, lingerMs: 50)
+        #expect(slow.stored == 50 * 4_000, "the whole backlog stored")
+        #expect(slow.seconds < 25.0 * 1.5, "drained in \(slow.seconds) s")
+        #expect(slow.liveP99 <= 2_000, "live p99 \(slow.liveP99) ms")
+        print("lingering centre fleet model: \(fast); slow: \(slow)")
     }
 
     /// A centre storing 8,000 readings/s, about what `make bench`'s fleetdrain phase got from a debug
