@@ -35,6 +35,8 @@ public struct ReadingsStore: Sendable {
     let deadlines: Counter?
     /// Bounds each write, lease included (``WriteDeadline``).
     let deadline: WriteDeadline
+    /// Whether `reading_hours` holds every stored reading (``RollupCompletion``).
+    let rollup = RollupCompletion()
 
     public init(primary: PostgresPool, replica: ReadReplica? = nil, logger: Logger, metrics: AggregatorMetrics? = nil,
                 deadline: Duration = .seconds(30)) {

@@ -77,8 +77,11 @@ extension ReadingsStore {
         guard pageStart < rangeEnd else { return ([], nil) }
         let lower = max(pageStart, rangeStart)
         let hours = Self.wholeHours(from: lower, to: pageEnd)
+        let client = self.client
+        let hasWholeHours = width % Self.hour == 0 && hours.lowerBound < hours.upperBound
+        let rolledUp = hasWholeHours ? try await rollupComplete(on: client) : false
         let rows = try await client.query(
-            width % Self.hour == 0 && hours.lowerBound < hours.upperBound
+            rolledUp
                 ? Self.rolledUpBuckets(device: device, metric: query.metric, width: width, from: lower, to: pageEnd, hours: hours)
                 : Self.rawBuckets(device: device, metric: query.metric, width: width, from: lower, to: pageEnd),
             logger: logger)
@@ -87,6 +90,20 @@ extension ReadingsStore {
             aggregates.append(Aggregate(start: Date(timeIntervalSince1970: Double(start) / 1_000_000), avg: avg, min: min, max: max, count: count))
         }
         return (aggregates, pageEnd < rangeEnd ? String(pageEnd) : nil)
+    }
+
+    /// Whether migration 0170's backfill is done (`reading_hours_pending` empty): asked of the
+    /// database until it is, then known for good, since nothing adds to that list once it is
+    /// empty (only the migration and a new partition taking rows from a pending default
+    /// partition do).
+    func rollupComplete(on client: PostgresPool) async throws -> Bool {
+        if rollup.isComplete { return true }
+        let rows = try await client.query("SELECT NOT EXISTS (SELECT 1 FROM reading_hours_pending)", logger: logger)
+        for try await complete in rows.decode(Bool.self) where complete {
+            rollup.markComplete()
+            return true
+        }
+        return false
     }
 
     /// An hour in microseconds.
@@ -113,8 +130,8 @@ extension ReadingsStore {
     /// Buckets of `width` µs (whole hours) over `[from, to)`: the rollup's rows for `hours`,
     /// the readings for the rest. The average is the sum over the count, as `avg` computes it,
     /// with the additions in another order (so it may differ from `rawBuckets` in the last bits).
-    /// While migration 0170's backfill is pending the rollup is incomplete, and `hours` too are
-    /// read from the readings (each arm's EXISTS is evaluated once, gating its scan).
+    /// Only once the rollup is complete (``rollupComplete(on:)``): a gate inside the statement
+    /// (an EXISTS per arm) would still have every partition of the range planned.
     static func rolledUpBuckets(device: String, metric: String, width: Int64, from: Int64, to: Int64, hours: Range<Int64>) -> PostgresQuery {
         """
         SELECT (extract(epoch FROM start) * 1000000)::bigint, sum(s) / sum(n)::float8, min(lo), max(hi), sum(n)::bigint
@@ -124,19 +141,12 @@ extension ReadingsStore {
             FROM reading_hours
             WHERE device = \(device) AND metric = \(metric)
               AND hour >= \(PostgresTimestamp(microseconds: hours.lowerBound)) AND hour < \(PostgresTimestamp(microseconds: hours.upperBound))
-              AND NOT EXISTS (SELECT 1 FROM reading_hours_pending)
             UNION ALL
             SELECT date_bin(\(width)::bigint * interval '1 microsecond', ts, 'epoch'::timestamptz), 1, value, value, value
             FROM readings
             WHERE device = \(device) AND metric = \(metric)
               AND (ts >= \(PostgresTimestamp(microseconds: from)) AND ts < \(PostgresTimestamp(microseconds: hours.lowerBound))
                    OR ts >= \(PostgresTimestamp(microseconds: hours.upperBound)) AND ts < \(PostgresTimestamp(microseconds: to)))
-            UNION ALL
-            SELECT date_bin(\(width)::bigint * interval '1 microsecond', ts, 'epoch'::timestamptz), 1, value, value, value
-            FROM readings
-            WHERE device = \(device) AND metric = \(metric)
-              AND ts >= \(PostgresTimestamp(microseconds: hours.lowerBound)) AND ts < \(PostgresTimestamp(microseconds: hours.upperBound))
-              AND EXISTS (SELECT 1 FROM reading_hours_pending)
         ) parts
         GROUP BY start ORDER BY start
         """
