@@ -24,18 +24,10 @@ public struct PartitionPlan: Sendable, Equatable {
         Int((date.timeIntervalSince1970 / 86_400).rounded(.down))
     }
 
-    /// `YYYY-MM-DD` of a day index, by the civil-from-days algorithm (no calendar or locale involved).
+    /// `YYYY-MM-DD` of a day index (``RFC3339/civil(days:)``: no calendar or locale involved).
     static func format(_ dayIndex: Int) -> String {
-        let z = dayIndex + 719_468
-        let era = (z >= 0 ? z : z - 146_096) / 146_097
-        let doe = z - era * 146_097
-        let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365
-        let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-        let mp = (5 * doy + 2) / 153
-        let day = doy - (153 * mp + 2) / 5 + 1
-        let month = mp < 10 ? mp + 3 : mp - 9
-        let year = yoe + era * 400 + (month <= 2 ? 1 : 0)
-        func pad(_ value: Int, _ width: Int) -> String {
+        let (year, month, day) = RFC3339.civil(days: Int64(dayIndex))
+        func pad(_ value: Int64, _ width: Int) -> String {
             let digits = String(value)
             return String(repeating: "0", count: max(0, width - digits.count)) + digits
         }
