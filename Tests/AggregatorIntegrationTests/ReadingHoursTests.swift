@@ -1,3 +1,4 @@
+import AggregatorTestSupport
 import Foundation
 import Logging
 import OutpostWire
@@ -35,18 +36,6 @@ struct ReadingHoursTests {
             """)
     }
 
-    /// Deterministic randomness (SplitMix64), so a failure can be replayed.
-    struct Dice: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     /// One message of `device`'s `buffer`.
     static func message(_ device: String, _ buffer: Int64, _ readings: [Reading]) -> ReceivedBatch {
         ReceivedBatch(batch: TelemetryBatch(device: DeviceID(device)!, buffer: BufferID(UInt64(buffer)), readings: readings), receivedAt: .now)
@@ -56,7 +45,7 @@ struct ReadingHoursTests {
     /// with exact re-deliveries, conflicting repeats (same seqs, another ts and value), a fifth of
     /// the chunks held back and sent last (out-of-order backlogs, below the marks), and several
     /// messages per write, dealt to two writers.
-    static func deliveries(_ dice: inout Dice) -> ([IngestBatch], [IngestBatch]) {
+    static func deliveries(_ dice: inout SeededRandom) -> ([IngestBatch], [IngestBatch]) {
         var messages: [ReceivedBatch] = []
         var held: [ReceivedBatch] = []
         for (device, buffer) in [("meter-1", 1), ("meter-1", 2), ("meter-2", 1)] as [(String, Int64)] {
@@ -107,7 +96,7 @@ struct ReadingHoursTests {
             for seed in [1, 2, 3] as [UInt64] {
                 _ = try await server.psql("TRUNCATE readings, reading_marks")
                 #expect(try await Self.rollup(server) == "")
-                var dice = Dice(state: seed)
+                var dice = SeededRandom(state: seed)
                 let (first, second) = Self.deliveries(&dice)
                 async let a = first.asyncReduce((0, 0)) { counts, batch in
                     let outcome = try await store.write(batch)
@@ -132,7 +121,7 @@ struct ReadingHoursTests {
     @Test("1h and 1d buckets from the rollup, over ranges with partial hours at both ends and in pages, equal buckets of every reading")
     func bucketsEqualRawBuckets() async throws {
         try await Self.withStore { server, database, store in
-            var dice = Dice(state: 7)
+            var dice = SeededRandom(state: 7)
             let (first, second) = Self.deliveries(&dice)
             for batch in first + second { _ = try await store.write(batch) }
             let start = Double(Self.noon) / 1000 - 8 * 3600

@@ -1,3 +1,4 @@
+import AggregatorTestSupport
 import Foundation
 import OutpostSupport
 import Testing
@@ -7,24 +8,12 @@ import Testing
 /// for random and hostile values.
 @Suite("JSON bodies written directly: byte for byte APIJSON.encoder's")
 struct JSONBodyTests {
-    /// SplitMix64: a seeded generator, so a failing case can be replayed.
-    struct Seeded: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
-
     static let hostile: [String] = [
         "", "\u{0}", "\"", "\\", "/", "</script>", "\u{1}\u{1F}\u{7F}", "\u{8}\u{C}\n\r\t", "é", "e\u{301}", "\u{2028}\u{2029}",
         "😀", "\u{FEFF}", "ﬀ", "日本語", "a\"b\\c/d", "\\u0000", "10", "9", "a10", "a9", "B", "_", " ",
     ]
 
-    static func string(_ random: inout Seeded) -> String {
+    static func string(_ random: inout SeededRandom) -> String {
         if Bool.random(using: &random) { return hostile.randomElement(using: &random)! }
         let scalars = (0..<Int.random(in: 0...12, using: &random)).map { _ -> Character in
             switch Int.random(in: 0..<4, using: &random) {
@@ -37,7 +26,7 @@ struct JSONBodyTests {
         return String(scalars)
     }
 
-    static func number(_ random: inout Seeded) -> Double {
+    static func number(_ random: inout SeededRandom) -> Double {
         let special: [Double] = [0, -0.0, 1, -1, 0.1, 100, 1e20, 1e21, 1e-7, 1.5e-7, .leastNonzeroMagnitude, .greatestFiniteMagnitude,
                                  -.greatestFiniteMagnitude, Double(Int64(9_007_199_254_740_993)), Double(Int64(123_456_789_012_345_678)),
                                  Double(Int64.max)]
@@ -49,7 +38,7 @@ struct JSONBodyTests {
         }
     }
 
-    static func value(_ random: inout Seeded, depth: Int = 0) -> JSONValue {
+    static func value(_ random: inout SeededRandom, depth: Int = 0) -> JSONValue {
         switch Int.random(in: 0..<(depth < 3 ? 6 : 4), using: &random) {
         case 0: return .null
         case 1: return .bool(Bool.random(using: &random))
@@ -63,12 +52,12 @@ struct JSONBodyTests {
         }
     }
 
-    static func date(_ random: inout Seeded) -> Date {
+    static func date(_ random: inout SeededRandom) -> Date {
         Date(timeIntervalSince1970: Double(Int64.random(in: -2_000_000_000_000...4_000_000_000_000, using: &random)) / 1000)
     }
 
-    static func device(_ random: inout Seeded) -> DevicesStore.Device {
-        func maybe<T>(_ make: (inout Seeded) -> T) -> T? { Bool.random(using: &random) ? make(&random) : nil }
+    static func device(_ random: inout SeededRandom) -> DevicesStore.Device {
+        func maybe<T>(_ make: (inout SeededRandom) -> T) -> T? { Bool.random(using: &random) ? make(&random) : nil }
         return DevicesStore.Device(
             id: string(&random), kind: string(&random), name: maybe(string), tags: (0..<Int.random(in: 0...3, using: &random)).map { _ in string(&random) },
             metadata: Bool.random(using: &random) ? .object([:]) : .object(["k": value(&random), string(&random): value(&random)]),
@@ -90,7 +79,7 @@ struct JSONBodyTests {
 
     @Test("device pages: 300 random pages of hostile strings, metadata, huge numbers and dates", arguments: [1, 2, 3])
     func devicePages(seed: UInt64) throws {
-        var random = Seeded(state: seed)
+        var random = SeededRandom(state: seed)
         for _ in 0..<100 {
             let page = Page(items: (0..<Int.random(in: 0...5, using: &random)).map { _ in Self.device(&random) },
                             nextCursor: Bool.random(using: &random) ? Self.string(&random) : nil)
@@ -101,7 +90,7 @@ struct JSONBodyTests {
 
     @Test("readings pages: buckets and raw readings with extreme numbers")
     func readingsPages() throws {
-        var random = Seeded(state: 7)
+        var random = SeededRandom(state: 7)
         for _ in 0..<200 {
             let buckets = (0..<Int.random(in: 0...5, using: &random)).map { _ in
                 ReadingsStore.Aggregate(start: Self.date(&random), avg: Self.number(&random), min: Self.number(&random),

@@ -1,3 +1,4 @@
+import AggregatorTestSupport
 import Foundation
 import Testing
 @testable import OutpostAggregator
@@ -29,7 +30,7 @@ struct RFC3339Tests {
 
     @Test("random instants, milliseconds and sub-millisecond fractions, years -9999 to 300,000")
     func random() {
-        var random = JSONBodyTests.Seeded(state: 20)
+        var random = SeededRandom(state: 20)
         let spans: [ClosedRange<Int64>] = [
             -2_000_000_000_000...4_000_000_000_000,  // 1906 to 2096
             -62_135_596_800_000 ... -62_135_596_700_000,  // around 0001-01-01
