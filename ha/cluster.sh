@@ -12,7 +12,8 @@
 #   ha/cluster.sh start-node DIR NAME     start a stopped or killed node again (it rejoins as a replica)
 #   ha/cluster.sh freeze-replica DIR      SIGSTOP the replica's WAL receiver: it falls behind
 #   ha/cluster.sh thaw-replica DIR        SIGCONT it (also after a failover)
-#   ha/cluster.sh wait-streaming DIR      wait until a replica streams from the leader
+#   ha/cluster.sh wait-streaming DIR      wait until a replica streams from the leader and Patroni
+#                                         has made it the synchronous standby (it may be promoted)
 #
 # Ports from BASE_PORT (default 15400): etcd client +0 and peer +1; node1 PostgreSQL +2 and
 # REST +3; node2 +4 and +5; HAProxy primary (writes) +6 and replica (reads) +7.
@@ -116,6 +117,17 @@ superuser_psql() {
 }
 
 streaming() { [ "$(superuser_psql "$HA_PRIMARY_PORT" postgres "SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'")" -ge 1 ]; }
+# A member that Patroni has recorded as the synchronous standby (its /sync answers 200). With
+# synchronous_mode only that member may be promoted: streaming alone is not enough, since the
+# leader names a new standby only a loop or two after it starts streaming (after a rejoin, say).
+sync_standby() {
+    local node
+    for node in node1 node2; do
+        curl -fsS -o /dev/null --max-time 2 "http://127.0.0.1:$(rest_port $node)/sync" 2>/dev/null && return 0
+    done
+    return 1
+}
+streaming_sync() { streaming && sync_standby; }
 replica_endpoint() { [ "$(superuser_psql "$HA_REPLICA_PORT" postgres "SELECT pg_is_in_recovery()")" = t ]; }
 
 write_configuration() {
@@ -280,7 +292,7 @@ start() {
     wait_for "a leader" 90 leader
     start_node node2
     alive haproxy || launch haproxy haproxy -db -f "$dir/haproxy.cfg"
-    wait_for "a replica streaming through HAProxy" 120 streaming
+    wait_for "a replica streaming through HAProxy, Patroni's synchronous standby" 120 streaming_sync
     wait_for "HAProxy's replica endpoint" 30 replica_endpoint
     track_postmasters
     superuser_psql "$HA_PRIMARY_PORT" postgres "SELECT 1 FROM pg_roles WHERE rolname = 'outpost'" | grep -q 1 \
@@ -362,7 +374,7 @@ case $command in
         echo "$node"
         ;;
     start-node) load_env; start_node "${1:?node name}" ;;
-    wait-streaming) load_env; wait_for "a replica streaming" "${1:-120}" streaming; track_postmasters ;;
+    wait-streaming) load_env; wait_for "a replica streaming, Patroni's synchronous standby" "${1:-120}" streaming_sync; track_postmasters ;;
     freeze-replica)
         load_env
         node=$(leader) || die "no leader"

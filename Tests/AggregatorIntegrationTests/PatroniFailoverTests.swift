@@ -30,6 +30,7 @@ struct PatroniFailoverTests {
                 try await body(fixture, cluster, configuration)
             }
         } catch {
+            print(await cluster.diagnostics())
             await cluster.stop()
             directory.remove()
             throw error

@@ -70,7 +70,8 @@ public final class PatroniCluster: Sendable {
     /// Starts a killed node again (it rejoins as a replica).
     public func startNode(_ name: String) async throws { _ = try await run("start-node", name) }
 
-    /// Waits until a replica streams from the leader.
+    /// Waits until a replica streams from the leader and Patroni has made it the synchronous
+    /// standby, the only member synchronous mode lets it promote.
     public func waitStreaming() async throws { _ = try await run("wait-streaming") }
 
     /// Runs SQL as the superuser in `outpost` through `port` (the primary endpoint by default)
@@ -81,6 +82,18 @@ public final class PatroniCluster: Sendable {
             "host=127.0.0.1 port=\(port ?? primaryPort) user=postgres dbname=outpost sslmode=verify-full sslrootcert=\(caFile)",
             "-v", "ON_ERROR_STOP=1", "-At", "-c", sql,
         ], environment: ["PGPASSWORD": superuserPassword, "PATH": "/usr/bin:/bin"]).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    /// What to read when a test fails: each member's role as Patroni's REST API reports it, and
+    /// the last `lines` lines of each process's log (Patroni with its PostgreSQL, HAProxy, etcd).
+    public func diagnostics(lines: Int = 30) async -> String {
+        var report = "ha cluster \(directory): leader \((try? await leader()) ?? "none")"
+        for name in ["node1", "node2", "haproxy", "etcd"] {
+            let file = (directory as NSString).appendingPathComponent("\(name).log")
+            guard let text = try? String(contentsOfFile: file, encoding: .utf8) else { continue }
+            report += "\n--- \(name).log (last \(lines) lines)\n" + text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+        }
+        return report
     }
 
     /// Ends every process of the cluster, by PID.
