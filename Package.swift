@@ -108,11 +108,15 @@ let package = Package(
             name: "outpost-agent",
             dependencies: ["OutpostAgent"],
             path: "Agent/Sources/outpost-agent",
-            // Release only (docs/performance.md, "Issue 20, session 8"): lld packs the relative relocations
-            // (DT_RELR, glibc >= 2.36) so the loader no longer reads 1 MB of .rela.dyn at every start, and the
-            // binary exports no Swift symbols (the static stdlib's link arguments ask for --export-dynamic).
+            // Release only (docs/performance.md, "Issue 20, sessions 8 and 10"): lld packs the relative relocations
+            // (DT_RELR, glibc >= 2.36) so the loader no longer reads 1 MB of .rela.dyn at every start; the
+            // binary exports no Swift symbols (the static stdlib's link arguments ask for --export-dynamic); and
+            // the functions the agent runs are placed together, first in .text (Agent/symbol-order.txt, written by
+            // packaging/dev/agent-symbol-order.sh), so the pages the kernel maps around them are mostly ones it runs.
             linkerSettings: [.unsafeFlags(
-                ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic"],
+                ["-use-ld=lld", "-Xlinker", "-z", "-Xlinker", "pack-relative-relocs", "-Xlinker", "--no-export-dynamic",
+                 "-Xlinker", "--symbol-ordering-file=\(Context.packageDirectory)/Agent/symbol-order.txt",
+                 "-Xlinker", "--no-warn-symbol-ordering"],
                 .when(configuration: .release))]
         ),
 

@@ -66,8 +66,8 @@ check "the aggregator recommends ffmpeg (the recorder's engine; recording is off
 check "outpost-agent --version runs with no Swift toolchain" version_runs "$version"
 check "outpost-agent links no Swift library" no_swift_libs /usr/bin/outpost-agent
 check "outpost-aggregator links no Swift library" no_swift_libs /usr/bin/outpost-aggregator
-check "outpost-agent has no full Foundation, ICU data or BoringSSL, does not link libcurl or libsrtp2, and is under 19 MB" \
-    packaging/dev/check-agent-footprint.sh --max-mb 19 /usr/bin/outpost-agent
+check "outpost-agent has no full Foundation, ICU data or BoringSSL, does not link libcurl or libsrtp2, and is under 18 MB" \
+    packaging/dev/check-agent-footprint.sh --max-mb 18 /usr/bin/outpost-agent
 check "systemd-analyze verify the units" systemd-analyze verify /lib/systemd/system/outpost-agent.service \
     /lib/systemd/system/outpost-aggregator.service /lib/systemd/system/outpost-aggregator-broker-reload.path \
     /lib/systemd/system/outpost-aggregator-broker-reload.service

@@ -20,6 +20,7 @@ extension AgentCommand {
     /// renewal; then it enables and starts `outpost-agent.service` on a systemd host.
     struct Enroll: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "enroll",
             abstract: "Enroll this device: make its key, get its certificate, write its configuration, start the service.")
 
         static let packagedConfigDirectory = "/etc/outpost"

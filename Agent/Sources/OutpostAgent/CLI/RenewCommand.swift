@@ -16,6 +16,7 @@ extension AgentCommand {
     /// `outpost-agent renew`: renew the device certificate now instead of at two thirds of its lifetime.
     struct Renew: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
+            commandName: "renew",
             abstract: "Renew the device certificate now. A running agent renews it itself (SIGUSR1) and reconnects.")
 
         @Option(help: "Configuration file.")
