@@ -194,17 +194,8 @@ buffer_last_seq() {
 }
 
 phase_footprint() {
-    local dir="$BENCH_WORK/agent" token
-    mkdir -p "$dir"
-    token="$("$STACK_AGG" token create --config "$STACK_CONFIG" --device bench-agent --ttl 1h | awk '/^token:/ {print $2}')"
-    local sources="" i
-    for i in $(seq 1 10); do
-        sources+="${sources:+,}{\"type\": \"meter\", \"name\": \"meter$i\", \"interval_s\": 1, \"kind\": \"ac\", \"seed\": $i}"
-    done
-    cat > "$dir/agent.json" <<JSON
-{"state_dir": "$dir/state", "sources": [$sources], "logging": {"format": "json", "level": "info"}}
-JSON
-    "$BENCH_AGENT" enroll --server "$STACK_URL" --token "$token" --config-dir "$dir" >/dev/null
+    local dir="$BENCH_WORK/agent"
+    stack_enroll_meters "$BENCH_AGENT" bench-agent "$dir"
     local db="$dir/state/buffer.db"
 
     # The binary as packaged (stripped) and the smallest thing it does: peak RSS of `--version`.

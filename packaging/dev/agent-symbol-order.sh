@@ -42,16 +42,7 @@ stack_configure symbol-order 2>>"$work/logs/setup.log"
 stack_start_mosquitto
 stack_start_aggregator
 dir="$work/agent"
-mkdir -p "$dir"
-token="$("$STACK_AGG" token create --config "$STACK_CONFIG" --device symbol-order --ttl 1h 2>>"$work/logs/setup.log" | awk '/^token:/ {print $2}')"
-sources=""
-for i in $(seq 1 10); do
-    sources+="${sources:+,}{\"type\": \"meter\", \"name\": \"meter$i\", \"interval_s\": 1, \"kind\": \"ac\", \"seed\": $i}"
-done
-cat > "$dir/agent.json" <<JSON
-{"state_dir": "$dir/state", "sources": [$sources], "logging": {"format": "json", "level": "info"}}
-JSON
-"$agent" enroll --server "$STACK_URL" --token "$token" --config-dir "$dir" >/dev/null
+stack_enroll_meters "$agent" symbol-order "$dir" 2>>"$work/logs/setup.log"
 "${callgrind[@]}" --callgrind-out-file="$work/run.cg" "$profiled" run --config "$dir/agent.json" \
     >"$work/logs/agent.log" 2>&1 &
 stack_record agent $!

@@ -138,6 +138,22 @@ stack_start_aggregator() {
     return 1
 }
 
+# stack_enroll_meters AGENT_BIN DEVICE DIR: a token, `outpost-agent enroll` through the config
+# endpoint into DIR, and DIR/agent.json with ten simulated meters at 1 Hz (the footprint
+# workload: bench/run.sh's footprint phase, packaging/dev/agent-symbol-order.sh). Does not run it.
+stack_enroll_meters() {
+    local agent="$1" device="$2" dir="$3" token sources="" i
+    token="$("$STACK_AGG" token create --config "$STACK_CONFIG" --device "$device" --ttl 1h 2>>"$STACK_STATE/logs/cli.log" | awk '/^token:/ {print $2}')"
+    for i in $(seq 1 10); do
+        sources+="${sources:+,}{\"type\": \"meter\", \"name\": \"meter$i\", \"interval_s\": 1, \"kind\": \"ac\", \"seed\": $i}"
+    done
+    mkdir -p "$dir"
+    cat > "$dir/agent.json" <<JSON
+{"state_dir": "$dir/state", "sources": [$sources], "logging": {"format": "json", "level": "info"}}
+JSON
+    "$agent" enroll --server "$STACK_URL" --token "$token" --config-dir "$dir" >/dev/null
+}
+
 # stack_enroll_agent AGENT_BIN DEVICE INDEX: a token, `outpost-agent enroll` through the config
 # endpoint, then `outpost-agent run` with a simulated 1 Hz meter (seed INDEX) and system metrics,
 # recorded as agent-INDEX. Its files are under $STACK_STATE/agent-INDEX.
