@@ -1,7 +1,9 @@
+import Foundation
 import Logging
 import PostgresNIO
 import Testing
 import TestHarness
+@testable import OutpostAggregator
 
 @Suite("PostgreSQL through the harness", .timeLimit(.minutes(3)))
 struct PostgresSmokeTests {
@@ -34,5 +36,37 @@ struct PostgresSmokeTests {
         }
         await server.stop()
         directory.remove()
+    }
+
+    @Test("RowCells reads a row's columns in order, each as its type, and names a missing column by its code")
+    func rowCells() async throws {
+        let directory = try TemporaryDirectory()
+        let server = try await PostgresServer(directory: directory.path)
+        defer { directory.remove() }
+        do {
+            let configuration = PostgresClient.Configuration(
+                host: "127.0.0.1", port: server.port, username: server.user, password: nil, database: server.database, tls: .disable)
+            let client = PostgresClient(configuration: configuration, backgroundLogger: Logger(label: "test.postgres"))
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { await client.run() }
+                let rows = try await client.query(
+                    "SELECT 7::bigint, 2.5::float8, NULL::text, ARRAY['a','b'], 'epoch'::timestamptz + interval '1.5 seconds'")
+                var read: [String] = []
+                for try await row in rows {
+                    var cells = RowCells(row)
+                    read.append("\(try cells.next(Int64.self)) \(try cells.next(Double.self)) \(String(describing: try cells.next(String?.self)))")
+                    #expect(try cells.next([String].self) == ["a", "b"])
+                    #expect(try cells.next(Date.self) == Date(timeIntervalSince1970: 1.5))
+                    let error = #expect(throws: StoreError.self) { try cells.next(Int64.self) }
+                    #expect(error?.code == .unexpectedRow)
+                }
+                #expect(read == ["7 2.5 nil"])
+                group.cancelAll()
+            }
+        } catch {
+            await server.stop()
+            throw error
+        }
+        await server.stop()
     }
 }

@@ -108,7 +108,7 @@ struct RecordingsAPITests {
             #expect(ignored.status == 200)
             #expect(ignored.json["until"] == .null, "durationSeconds is for on_demand only")
             let byDefault = try await env.send(.PUT, path, token: operatorKey, json: ["mode": "on_demand"])
-            let until = try #require(byDefault.json["until"]?.stringValue.flatMap(ISO8601.parse))
+            let until = try #require(byDefault.json["until"]?.stringValue.flatMap(RFC3339.parse))
             #expect(abs(until.timeIntervalSinceNow - 3_600) < 60, "on_demand defaults to an hour")
             #expect(try await env.send(.PUT, path, token: operatorKey, json: ["mode": "sometimes"]).status == 422)
             #expect(try await env.send(.PUT, path, token: operatorKey, json: ["mode": "off", "quotaBytes": 5]).status == 422)

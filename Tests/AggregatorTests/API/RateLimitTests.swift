@@ -55,7 +55,7 @@ struct APITimestampTests {
         #expect(APIJSON.timestamp(Date(timeIntervalSince1970: 951_782_400.123)) == "2000-02-29T00:00:00.123Z")
         for seconds in stride(from: -1e9, through: 4e9, by: 7_777_777.321) {
             let date = Date(timeIntervalSince1970: seconds)
-            #expect(ISO8601.parse(APIJSON.timestamp(date)).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
+            #expect(RFC3339.parse(APIJSON.timestamp(date)).map { abs($0.timeIntervalSince(date)) < 0.001 } == true)
         }
     }
 }

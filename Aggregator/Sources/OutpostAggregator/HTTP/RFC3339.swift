@@ -2,7 +2,8 @@ import Foundation
 
 /// The API's timestamps: RFC 3339 in UTC with milliseconds (`2026-01-01T00:00:00.000Z`),
 /// written as bytes from the date's milliseconds by calendar arithmetic (no formatter, no
-/// `gmtime_r`, no intermediate strings): a device page writes about 600 of them.
+/// `gmtime_r`, no intermediate strings): a device page writes about 600 of them. Query
+/// parameters are read back the same way (``parse(_:)``).
 enum RFC3339 {
     /// Appends `date`, truncated to the millisecond, without quotes.
     static func append(_ date: Date, to bytes: inout [UInt8]) {
@@ -25,6 +26,87 @@ enum RFC3339 {
         bytes.append(UInt8(ascii: "."))
         digits(milliseconds - seconds * 1000, 3, to: &bytes)
         bytes.append(UInt8(ascii: "Z"))
+    }
+
+    /// An RFC 3339 `date-time` (section 5.6: `2026-01-01T00:00:00Z`, `…T00:00:00.5+05:30`,
+    /// `T` and `Z` in either case), its fraction truncated to the microsecond (PostgreSQL's
+    /// precision); nil for anything else, including an impossible date or time, a leap second
+    /// (a `Date` cannot name one) and the ISO 8601 spellings outside RFC 3339 (`+0100`, `+01`,
+    /// a space for `T`). Foundation's `ISO8601DateFormatter`, used before, built an ICU
+    /// formatter per call (a fifth of the aggregator's CPU for a bucketed readings request)
+    /// and accepted much more (`2026-02-30`, `12026-01-01`, surrounding spaces, `GMT`).
+    static func parse(_ text: String) -> Date? {
+        var text = text
+        return text.withUTF8 { parse(utf8: $0) }
+    }
+
+    private static func parse(utf8 text: UnsafeBufferPointer<UInt8>) -> Date? {
+        var at = 0
+        /// `count` ASCII digits as a number, or nil.
+        func number(_ count: Int) -> Int64? {
+            guard at + count <= text.count else { return nil }
+            var value: Int64 = 0
+            for byte in text[at..<at + count] {
+                guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return nil }
+                value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+            }
+            at += count
+            return value
+        }
+        func take(_ expected: UInt8...) -> Bool {
+            guard at < text.count, expected.contains(text[at]) else { return false }
+            at += 1
+            return true
+        }
+        guard let year = number(4), take(UInt8(ascii: "-")), let month = number(2), take(UInt8(ascii: "-")), let day = number(2),
+              take(UInt8(ascii: "T"), UInt8(ascii: "t")),
+              let hour = number(2), take(UInt8(ascii: ":")), let minute = number(2), take(UInt8(ascii: ":")), let second = number(2),
+              (1...12).contains(month), (1...daysIn(month: month, year: year)).contains(day),
+              hour < 24, minute < 60, second < 60
+        else { return nil }
+        var microseconds: Int64 = 0
+        if take(UInt8(ascii: ".")) {
+            var digits = 0
+            while at < text.count, text[at] >= UInt8(ascii: "0"), text[at] <= UInt8(ascii: "9") {
+                if digits < 6 { microseconds = microseconds * 10 + Int64(text[at] - UInt8(ascii: "0")) }
+                digits += 1
+                at += 1
+            }
+            guard digits > 0 else { return nil }
+            for _ in digits..<max(digits, 6) { microseconds *= 10 }
+        }
+        var offset: Int64 = 0
+        if !take(UInt8(ascii: "Z"), UInt8(ascii: "z")) {
+            guard at < text.count else { return nil }
+            let sign: Int64 = text[at] == UInt8(ascii: "+") ? 1 : text[at] == UInt8(ascii: "-") ? -1 : 0
+            at += 1
+            guard sign != 0, let offsetHour = number(2), take(UInt8(ascii: ":")), let offsetMinute = number(2),
+                  offsetHour < 24, offsetMinute < 60
+            else { return nil }
+            offset = sign * (offsetHour * 3600 + offsetMinute * 60)
+        }
+        guard at == text.count else { return nil }
+        let seconds = days(year: year, month: month, day: day) * 86_400 + hour * 3600 + minute * 60 + second - offset
+        return Date(timeIntervalSince1970: Double(seconds * 1_000_000 + microseconds) / 1_000_000)
+    }
+
+    private static func daysIn(month: Int64, year: Int64) -> Int64 {
+        switch month {
+        case 2: year % 4 == 0 && (year % 100 != 0 || year % 400 == 0) ? 29 : 28
+        case 4, 6, 9, 11: 30
+        default: 31
+        }
+    }
+
+    /// Days from 1970-01-01 to a proleptic Gregorian date (H. Hinnant's `days_from_civil`,
+    /// the inverse of ``civil(days:)``).
+    static func days(year: Int64, month: Int64, day: Int64) -> Int64 {
+        let shiftedYear = month <= 2 ? year - 1 : year
+        let era = floorDivide(shiftedYear, 400)
+        let yearOfEra = shiftedYear - era * 400
+        let dayOfYear = (153 * (month > 2 ? month - 3 : month + 9) + 2) / 5 + day - 1
+        let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
+        return era * 146_097 + dayOfEra - 719_468
     }
 
     /// The proleptic Gregorian date of a day counted from 1970-01-01 (H. Hinnant's

@@ -65,17 +65,8 @@ enum QueryValue {
 
     static func date(_ parameters: [String: String], _ name: String) throws(APIError) -> Date? {
         guard let raw = parameters[name] else { return nil }
-        guard let date = ISO8601.parse(raw) else { throw APIError.invalidParameter(name, "must be an RFC 3339 timestamp") }
+        guard let date = RFC3339.parse(raw) else { throw APIError.invalidParameter(name, "must be an RFC 3339 timestamp") }
         return date
-    }
-}
-
-enum ISO8601 {
-    static func parse(_ text: String) -> Date? {
-        let fractional = ISO8601DateFormatter()
-        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = fractional.date(from: text) { return date }
-        return ISO8601DateFormatter().date(from: text)
     }
 }
 

@@ -28,4 +28,6 @@ public enum StoreErrorCode: String, ErrorCode {
     case noAnswer = "postgres_no_answer"
     /// A statement's connection closed before it was answered, and postgres-nio never said so (``PostgresPool``).
     case connectionLost = "postgres_connection_lost"
+    /// A row has fewer columns than the code reading it expects (``RowCells``).
+    case unexpectedRow = "postgres_unexpected_row"
 }

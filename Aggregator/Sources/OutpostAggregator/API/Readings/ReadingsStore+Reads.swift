@@ -52,13 +52,14 @@ extension ReadingsStore {
         var readings: [RawReading] = []
         var last: ReadingsQuery.RawPosition?
         var more = false
-        for try await (ts, value, micros, buffer, seq) in rows.decode((Date, Double, Int64, Int64, Int64).self) {
+        for try await row in rows {
             if readings.count == query.limit {
                 more = true
                 break
             }
-            readings.append(RawReading(ts: ts, value: value))
-            last = .init(t: micros, b: buffer, s: seq)
+            var cells = RowCells(row)
+            readings.append(RawReading(ts: try cells.next(), value: try cells.next()))
+            last = .init(t: try cells.next(), b: try cells.next(), s: try cells.next())
         }
         return (readings, more ? last.map { Cursor.encode($0) } : nil)
     }
@@ -86,8 +87,11 @@ extension ReadingsStore {
                 : Self.rawBuckets(device: device, metric: query.metric, width: width, from: lower, to: pageEnd),
             logger: logger)
         var aggregates: [Aggregate] = []
-        for try await (start, avg, min, max, count) in rows.decode((Int64, Double, Double, Double, Int64).self) {
-            aggregates.append(Aggregate(start: Date(timeIntervalSince1970: Double(start) / 1_000_000), avg: avg, min: min, max: max, count: count))
+        for try await row in rows {
+            var cells = RowCells(row)
+            let start = try cells.next(Int64.self)
+            aggregates.append(Aggregate(start: Date(timeIntervalSince1970: Double(start) / 1_000_000), avg: try cells.next(), min: try cells.next(),
+                                        max: try cells.next(), count: try cells.next()))
         }
         return (aggregates, pageEnd < rangeEnd ? String(pageEnd) : nil)
     }
@@ -190,7 +194,10 @@ extension ReadingsStore {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(80 * 1024)
         if format == .csv { buffer.writeString("ts,device,metric,value,buffer,seq\n") }
-        for try await (ts, rowMetric, value, bufferID, seq) in rows.decode((Date, String, Double, Int64, Int64).self) {
+        for try await row in rows {
+            var cells = RowCells(row)
+            let ts = try cells.next(Date.self), rowMetric = try cells.next(String.self), value = try cells.next(Double.self)
+            let bufferID = try cells.next(Int64.self), seq = try cells.next(Int64.self)
             let time = APIJSON.timestamp(ts)
             switch format {
             case .csv:
