@@ -30,21 +30,45 @@ extension AdminAPI {
         }
     }
 
-    /// Writes each event as `event: {type}` + `data: {json}` until the subscription ends.
+    /// Writes each event as `event: {type}` + `data: {json}` until the subscription ends. The
+    /// events that arrive within ``LiveEventBatch/interval`` of one another go out in one write:
+    /// a write per event (a flush, an HTTP/2 frame, a TLS record and a syscall each) was a fifth
+    /// of the aggregator's CPU at 1,000 events a second.
     private func relay(_ stream: AsyncStream<String>, filter: String?, to writer: inout any ResponseBodyWriter, logger: Logger) async throws {
-        for await payload in stream {
-            if payload == EventFeed.heartbeat {
-                try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
-                continue
+        let batch = LiveEventBatch(capacity: EventFeed.subscriberBuffer)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await payload in stream { batch.add(payload) }
+                batch.finish()
             }
-            guard let event = try? JSONDecoder().decode(JSONValue.self, from: Data(payload.utf8)),
-                  let type = event["type"]?.stringValue
-            else {
-                logger.warning("unreadable live event dropped", metadata: ["payload": "\(payload.prefix(200))"])
-                continue
+            for await _ in batch.ready {
+                try? await Task.sleep(for: LiveEventBatch.interval)
+                var frames = ByteBuffer()
+                for payload in batch.take() {
+                    if let frame = Self.frame(payload, filter: filter, logger: logger) { frames.writeString(frame) }
+                }
+                if frames.readableBytes > 0 { try await writer.write(frames) }
             }
-            if let filter, event["device"]?.stringValue != filter { continue }
-            try await writer.write(ByteBuffer(string: "event: \(type)\ndata: \(payload)\n\n"))
+            try await group.waitForAll()
         }
+    }
+
+    /// Live events are PostgreSQL notifications of at most 8,000 bytes, objects a level or two deep.
+    private static let eventScanner = JSONScanner(maxBytes: 8000, maxDepth: 8)
+
+    /// One payload's SSE frame; nil when `filter` names another device or the payload is not an
+    /// event (logged: only PostgreSQL's triggers, or someone with access to the database, notify).
+    static func frame(_ payload: String, filter: String?, logger: Logger) -> String? {
+        if payload == EventFeed.heartbeat { return ": keep-alive\n\n" }
+        // A line break would end the `data:` line and let the rest pose as SSE fields.
+        guard !payload.utf8.contains(where: { $0 == 0x0A || $0 == 0x0D }),
+              let members = try? JSONMembers.strings(["type", "device"], in: payload.utf8, scanner: eventScanner),
+              let type = members[0], !type.isEmpty, !type.utf8.contains(where: { $0 < 0x20 })
+        else {
+            logger.warning("unreadable live event dropped", metadata: ["payload": "\(payload.prefix(200))"])
+            return nil
+        }
+        if let filter, members[1] != filter { return nil }
+        return "event: \(type)\ndata: \(payload)\n\n"
     }
 }
