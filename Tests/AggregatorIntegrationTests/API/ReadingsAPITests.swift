@@ -202,6 +202,8 @@ struct ReadingsAPITests {
                 ("metric=voltage_v&\(range)&bucket=5m", 400, "invalid_parameter"),
                 ("metric=voltage_v&\(range)&limit=10001", 400, "invalid_parameter"),
                 ("metric=voltage_v&from=yesterday", 400, "invalid_parameter"),
+                ("metric=voltage_v&from=2026-02-30T00:00:00Z", 400, "invalid_parameter"),
+                ("metric=voltage_v&from=2026-03-01T00:00:00%2B0100", 400, "invalid_parameter"),
                 ("metric=voltage_v&\(range)&cursor=bm90LWEtY3Vyc29y", 400, "invalid_cursor"),
                 ("metric=voltage_v&\(range)&bucket=1h&cursor=eyJrIjp7InQiOjF9fQ", 400, "invalid_cursor"),
                 ("metric=voltage_v&\(range)&cursor=1.00000000000000zz.1", 400, "invalid_cursor"),
@@ -210,6 +212,12 @@ struct ReadingsAPITests {
                 #expect(reply.status == status, "\(query): \(reply.text)")
                 #expect(reply.errorCode == code, "\(query)")
             }
+            // A 40-digit fraction is RFC 3339 (read to the microsecond). ICU's formatter, which
+            // parsed query timestamps before, died of a division by zero on it, and the aggregator with it.
+            let fraction = String(repeating: "9", count: 40)
+            let precise = try await env.send(.GET, "/api/v1/devices/m1/readings?metric=voltage_v&from=2026-03-01T00:00:00.\(fraction)Z&to=2026-03-02T00:00:00Z",
+                                             token: viewer)
+            #expect(precise.status == 200, "\(precise.text)")
             // An empty or inverted range is an empty page, and any span is allowed: each page's work is bounded by limit.
             for query in ["from=2026-03-02T00:00:00Z&to=2026-03-01T00:00:00Z", "from=2026-03-01T00:00:00Z&to=2026-03-01T00:00:00Z"] {
                 let empty = try await env.send(.GET, "/api/v1/devices/m1/readings?metric=voltage_v&\(query)", token: viewer)
