@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import PostgresNIO
 
@@ -14,6 +15,9 @@ struct PostgresTimestamp: PostgresNonThrowingEncodable {
     let microseconds: Int64
 
     init(microseconds: Int64) { self.microseconds = microseconds }
+
+    /// The microsecond nearest to `date` (an API query's bound holds whole microseconds).
+    init(_ date: Date) { microseconds = Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
 
     func encode<JSONEncoder: PostgresJSONEncoder>(into byteBuffer: inout ByteBuffer, context: PostgresEncodingContext<JSONEncoder>) {
         byteBuffer.writeInteger(microseconds - Self.postgresEpoch)

@@ -8,30 +8,34 @@ final class LiveEventBatch: Sendable {
     /// event's latency; at 1,000 events a second it makes one write of about 25.
     static let interval: Duration = .milliseconds(25)
 
-    /// Rings once, however many events arrive, until ``take()`` empties the batch.
+    /// Rings when events arrive; rings that come before the relay wakes are one.
     let ready: AsyncStream<Void>
     private let ring: AsyncStream<Void>.Continuation
     private let pending = Mutex<[String]>([])
     private let capacity: Int
 
     init(capacity: Int) {
+        precondition(capacity > 0, "a batch holds at least one event")
         self.capacity = capacity
         (ready, ring) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
     }
 
+    /// Drops the oldest past twice the capacity at once, so that a stalled stream's adds stay
+    /// O(1) amortized; ``take()`` returns at most `capacity`.
     func add(_ payload: String) {
         pending.withLock { events in
-            if events.count >= capacity { events.removeFirst(events.count - capacity + 1) }
             events.append(payload)
+            if events.count >= 2 * capacity { events.removeFirst(events.count - capacity) }
         }
         ring.yield()
     }
 
-    /// Everything added since the last take, oldest first.
+    /// The newest `capacity` events added since the last take, oldest first.
     func take() -> [String] {
         pending.withLock { events in
-            defer { events.removeAll(keepingCapacity: true) }
-            return events
+            let taken = events.count > capacity ? Array(events.suffix(capacity)) : events
+            events = []
+            return taken
         }
     }
 

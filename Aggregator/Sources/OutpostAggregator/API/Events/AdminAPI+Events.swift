@@ -53,8 +53,9 @@ extension AdminAPI {
         }
     }
 
-    /// Live events are PostgreSQL notifications of at most 8,000 bytes, objects a level or two deep.
-    private static let eventScanner = JSONScanner(maxBytes: 8000, maxDepth: 8)
+    /// Live events are PostgreSQL notifications of at most 8,000 bytes; a `device.event` carries
+    /// the device's `data`, which the wire lets nest ``WireLimits/maxNestingDepth`` deep, one level down.
+    private static let eventScanner = JSONScanner(maxBytes: 8000, maxDepth: WireLimits.standard.maxNestingDepth + 2)
 
     /// One payload's SSE frame; nil when `filter` names another device or the payload is not an
     /// event (logged: only PostgreSQL's triggers, or someone with access to the database, notify).

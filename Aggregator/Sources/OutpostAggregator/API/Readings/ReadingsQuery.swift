@@ -100,5 +100,5 @@ struct ReadingsQuery: Sendable, Equatable {
         }
     }
 
-    static func microseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1_000_000).rounded()) }
+    static func microseconds(_ date: Date) -> Int64 { PostgresTimestamp(date).microseconds }
 }

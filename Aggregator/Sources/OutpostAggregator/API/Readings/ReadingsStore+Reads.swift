@@ -44,7 +44,8 @@ extension ReadingsStore {
         let rows = try await client.query(
             """
             SELECT ts, value, (extract(epoch FROM ts) * 1000000)::bigint, buffer, seq FROM readings
-            WHERE device = \(device) AND metric = \(query.metric) AND ts >= \(query.from) AND ts < \(query.to)
+            WHERE device = \(device) AND metric = \(query.metric)
+              AND ts >= \(PostgresTimestamp(query.from)) AND ts < \(PostgresTimestamp(query.to))
               AND (\(after?.t)::bigint IS NULL
                    OR (ts, buffer, seq) > ('epoch'::timestamptz + \(after?.t)::bigint * interval '1 microsecond', \(after?.b)::bigint, \(after?.s)::bigint))
             ORDER BY ts, buffer, seq LIMIT \(query.limit + 1)
@@ -188,7 +189,8 @@ extension ReadingsStore {
         let rows = try await client.query(
             """
             SELECT ts, metric, value, buffer, seq FROM readings
-            WHERE device = \(device) AND (\(metric)::text IS NULL OR metric = \(metric)::text) AND ts >= \(from) AND ts < \(to)
+            WHERE device = \(device) AND (\(metric)::text IS NULL OR metric = \(metric)::text)
+              AND ts >= \(PostgresTimestamp(from)) AND ts < \(PostgresTimestamp(to))
             ORDER BY ts, metric, buffer, seq
             """, logger: logger)
         var buffer = ByteBuffer()
