@@ -93,37 +93,78 @@ def janus_info(mountpoint):
     return data.get("info")
 
 
+def picture_send_times(packets):
+    """({picture index: when its first packet crossed the link}, pictures counted) from captured
+    RTP. A picture is the run of packets with one RTP timestamp. Where the capture lost packets
+    (a gap in sequence numbers) across a picture boundary, the pictures skipped are counted from
+    the timestamps (3,000 ticks a picture at 30 fps), and the picture after the gap gets no send
+    time (its first packet may be the one lost)."""
+    sends = {}
+    index, last_stamp, last_sequence = -1, None, None
+    for when, _, _, payload in packets:
+        if len(payload) < 12:
+            continue
+        sequence, stamp = struct.unpack("!HI", payload[2:8])
+        continuous = last_sequence is None or (sequence - last_sequence) & 0xFFFF == 1
+        if stamp != last_stamp:
+            index += 1 if continuous else max(1, round(((stamp - last_stamp) & 0xFFFFFFFF) / 3000))
+            if continuous:
+                sends[index] = when
+        last_stamp, last_sequence = stamp, sequence
+    return sends, index + 1
+
+
 class WireCapture(threading.Thread):
     """Every UDP datagram on the link between the camera host and this one (CAPTURE_INTERFACE,
-    the centre's end of the veth pair), with the wall-clock time it was seen: RTP to Janus
-    coming in and RTCP both ways (each datagram passes the veth once, in or out)."""
+    the centre's end of the veth pair), with the wall-clock time the kernel saw it: RTP to Janus
+    coming in and RTCP both ways (each datagram passes the veth once, in or out). The kernel's
+    timestamp, not the time this thread reads the datagram, and a buffer large enough for a
+    minute of the stream: on a busy machine this thread can run late, and a late read or a
+    dropped picture would shift every send time the latency test matches."""
+
+    SO_TIMESTAMPNS = 35  # <asm-generic/socket.h>; Python's socket module does not name it
+    SO_RCVBUFFORCE = 33  # root only: beyond net.core.rmem_max
+    PACKET_STATISTICS = 6
+    SOL_PACKET = 263
 
     def __init__(self):
         super().__init__(daemon=True)
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
+        self.sock.setsockopt(socket.SOL_SOCKET, self.SO_RCVBUFFORCE, 64 << 20)
+        self.sock.setsockopt(socket.SOL_SOCKET, self.SO_TIMESTAMPNS, 1)
         self.sock.bind((CAPTURE_INTERFACE, 0))
         self.sock.settimeout(0.2)
         self.packets = []  # (time, src_port, dst_port, payload)
+        self.drops = 0
         self.lock = threading.Lock()
         self.running = True
 
     def run(self):
         while self.running:
             try:
-                frame, _ = self.sock.recvfrom(65535)
+                frame, ancillary, _, _ = self.sock.recvmsg(65535, socket.CMSG_SPACE(16))
             except socket.timeout:
                 continue
-            if len(frame) < 42 or frame[14] >> 4 != 4 or frame[23] != 17:
+            stamps = [data for level, kind, data in ancillary if level == socket.SOL_SOCKET and kind == self.SO_TIMESTAMPNS]
+            if not stamps or len(frame) < 42 or frame[14] >> 4 != 4 or frame[23] != 17:
                 continue
+            seconds, nanoseconds = struct.unpack("qq", stamps[0][:16])
             udp = 14 + (frame[14] & 0x0F) * 4
+            if len(frame) < udp + 8:
+                continue
             source, destination = struct.unpack("!HH", frame[udp:udp + 4])
             with self.lock:
-                self.packets.append((time.time(), source, destination, frame[udp + 8:]))
+                self.packets.append((seconds + nanoseconds / 1e9, source, destination, frame[udp + 8:]))
 
     def to_port(self, port, since=0.0, until=None):
         with self.lock:
             return [p for p in self.packets if p[2] == port and p[0] >= since and (until is None or p[0] < until)]
+
+    def dropped(self):
+        """Datagrams the kernel dropped for this socket since the last call (PACKET_STATISTICS)."""
+        _, drops = struct.unpack("II", self.sock.getsockopt(self.SOL_PACKET, self.PACKET_STATISTICS, 8))
+        self.drops += drops
+        return self.drops
 
     def stop(self):
         self.running = False
@@ -349,28 +390,22 @@ class LiveTest(unittest.TestCase):
               const row = g.getImageData(0, 20, 640, 1).data;
               let n = 0;
               for (let bit = 0; bit < 11; bit += 1) if (row[(bit * 40 + 20) * 4] > 128) n |= 1 << bit;
-              out.push([n, performance.timeOrigin + meta.expectedDisplayTime]);
+              out.push([n, Date.now() - performance.now() + meta.expectedDisplayTime]);
               if (now < until) v.requestVideoFrameCallback(frame); else done(out);
             }
             v.requestVideoFrameCallback(frame);""")
         self.assertGreater(len(samples), 100)
-        # The k-th picture the agent sent (the k-th distinct RTP timestamp on the wire) is
-        # clip frame k mod 1800; its send time is when its first packet crossed lo.
-        sends = []
-        last = None
-        for when, _, _, payload in self.capture.to_port(self.rtp_port):
-            if len(payload) < 12:
-                continue
-            stamp = struct.unpack("!I", payload[4:8])[0]
-            if stamp != last:
-                sends.append(when)
-                last = stamp
+        # The k-th picture the agent sent is clip frame k mod 1800.
+        sends, pictures = picture_send_times(self.capture.to_port(self.rtp_port))
         latencies = []
         for number, shown in samples:
-            candidates = [sends[k] for k in range(number, len(sends), CLIP_FRAMES) if sends[k] * 1000 <= shown]
+            candidates = [sends[k] for k in range(number, pictures, CLIP_FRAMES) if k in sends and sends[k] * 1000 <= shown]
             if candidates:
                 latencies.append(shown - candidates[-1] * 1000)
-        self.assertGreater(len(latencies), 100)
+        drops = self.capture.dropped()
+        self.results["captureDrops"] = drops
+        self.assertGreater(len(latencies), 100, f"{len(samples)} frames shown, {len(sends)} of {pictures} pictures' sends seen, "
+                           f"{drops} datagrams dropped by the capture; first shown {samples[:3]}")
         latencies.sort()
         median = statistics.median(latencies)
         p95 = latencies[int(len(latencies) * 0.95) - 1]
