@@ -8,17 +8,6 @@
 # capture-to-store latency (readings' `ts` to `received_at`) before and during the drain, and
 # the backlog counted by (device, seq) in PostgreSQL. Bounded by BENCH_FLEETDRAIN_TIMEOUT (s, 150).
 
-# fleetdrain_set_port DIR PORT: every device's agent.json under DIR points at broker port PORT.
-fleetdrain_set_port() {
-    "$PY" - "$1" "$2" <<'PYEND'
-import glob, json, sys
-for path in glob.glob(sys.argv[1] + "/*/agent.json"):
-    config = json.load(open(path))
-    config["mqtt"]["port"] = int(sys.argv[2])
-    json.dump(config, open(path, "w"), indent=1)
-PYEND
-}
-
 # fleetdrain_sim NAME SET ARGS…: the simulator on one device set, in the background, recorded as fd-NAME.
 fleetdrain_sim() {
     local name="$1" set="$2"; shift 2
@@ -46,14 +35,14 @@ phase_fleetdrain() {
 
     # The backlog, through the agent's own path: capture with the broker unreachable (a closed port).
     local closed capture_rate=2000 capture_seconds
-    closed="$("$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+    closed="$(closed_port)"
     capture_seconds="$("$PY" -c "print(round($backlog / $capture_rate + 0.3, 1))")"  # 0.3 s over: the last collection
-    fleetdrain_set_port "$dir/drain" "$closed"
+    set_broker_port "$dir/drain" "$closed"
     log "fleetdrain: $devices devices capture ${capture_seconds}s at $capture_rate readings/s with the broker unreachable"
     fleetdrain_sim backlog drain --rate "$capture_rate" --duration "${capture_seconds}s" --drain-timeout 1s
     wait "$(stack_pid fd-backlog)" || true  # exit status 3: nothing could drain
     stack_stop_one fd-backlog >/dev/null
-    fleetdrain_set_port "$dir/drain" "$STACK_MQTT_PORT"
+    set_broker_port "$dir/drain" "$STACK_MQTT_PORT"
     "$PY" - "$dir/drain" "$backlog" >"$dir/backlog.json" <<'PYEND'
 import glob, json, os, sqlite3, sys
 rows = {}
