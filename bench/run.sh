@@ -93,34 +93,70 @@ PYEND
 # closed_port: a loopback TCP port nothing listens on (a broker that refuses connections).
 closed_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
+# buffers_state DIR: JSON of the simulated devices' buffers under DIR: rows left (sum, fewest in one,
+# how many empty), readings captured (the last seq each buffer gave out) and dropped.
+buffers_state() {
+    "$PY" - "$1" <<'PYEND'
+import glob, json, sqlite3, sys
+left, captured, dropped = [], [], 0
+for path in glob.glob(sys.argv[1] + "/*/buffer.db"):
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    left.append(db.execute("SELECT count(*) FROM readings").fetchone()[0])
+    row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
+    captured.append(row[0] if row else 0)
+    row = db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()
+    dropped += row[0] if row else 0
+    db.close()
+print(json.dumps({"devices": len(left), "left": sum(left), "min_left_per_device": min(left, default=0),
+                  "devices_emptied": sum(1 for n in left if n == 0), "captured": sum(captured),
+                  "min_captured_per_device": min(captured, default=0), "dropped": dropped}))
+PYEND
+}
+
 # steady_window NAME BACKLOG CONSUMER_PIDS…: every device first captures BACKLOG readings into a
 # fresh buffer (new buffer ids, from seq 1) through the agent's own path with the broker
 # unreachable; then the simulator only publishes (no capture), so the window measures the
 # centre, not the devices' capture: in the same process, capturing what the centre could not
 # take cost the simulator about three quarters of its CPU. After the warm-up, BENCH_DURATION
-# seconds are sampled; NAME.window.json has t1, t2, the rows stored between them, and the
-# readings each buffer still held at the end (none empty: the consumer never waited for data).
+# seconds are sampled; NAME.window.json has the rows stored in the window and what the buffers
+# held at its end. A window in which a buffer ran empty is marked `"saturated": false`.
 steady_window() {
     local name="$1" backlog="$2"; shift 2
-    local sims="$BENCH_WORK/sim" seconds_to_capture
+    local sims="$BENCH_WORK/sim" seconds_to_capture status=0
     rm -f "$sims"/*/buffer.db*
     seconds_to_capture="$("$PY" -c "print(round($backlog / $BENCH_RATE + 0.3, 1))")"  # 0.3 s over: the last collection
     set_broker_port "$sims" "$(closed_port)"
     "$BENCH_SIMULATOR" --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$sims" \
         --devices "$BENCH_DEVICES" --rate "$BENCH_RATE" --duration "${seconds_to_capture}s" --drain-timeout 1s \
-        >"$BENCH_WORK/logs/sim-$name-backlog.out" 2>"$BENCH_WORK/logs/sim-$name-backlog.log" || true  # 3: nothing could drain
+        >"$BENCH_WORK/logs/sim-$name-backlog.out" 2>"$BENCH_WORK/logs/sim-$name-backlog.log" &
+    stack_record sim-backlog $!
+    wait "$(stack_pid sim-backlog)" || status=$?
+    stack_stop_one sim-backlog >/dev/null
     set_broker_port "$sims" "$STACK_MQTT_PORT"
+    # 3 is the simulator's "readings still pending at the drain timeout": nothing could drain.
+    if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then
+        log "$name: capturing the backlog failed (exit status $status; $BENCH_WORK/logs/sim-$name-backlog.log)"
+        return 1
+    fi
+    local before
+    before="$(buffers_state "$sims")"
+    if ! "$PY" -c 'import json,sys; b=json.loads(sys.argv[1]); sys.exit(0 if b["devices"] == int(sys.argv[2]) and b["min_left_per_device"] >= int(sys.argv[3]) else 1)' \
+        "$before" "$BENCH_DEVICES" "$backlog"; then
+        log "$name: a device captured less than its backlog of $backlog readings: $before"
+        return 1
+    fi
     "$BENCH_SIMULATOR" --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$sims" \
         --devices "$BENCH_DEVICES" --duration 0s --drain-timeout 1h \
         --report "$BENCH_WORK/$name.sim.json" >"$BENCH_WORK/logs/sim-$name.out" 2>"$BENCH_WORK/logs/sim-$name.log" &
     local sim=$!
     stack_record simulator "$sim"
     sleep "$BENCH_WARMUP"
-    local t1 t2
+    local t1 t2 after
     t1="$(sql "SELECT now()")"
     sampler_start "$BENCH_WORK/$name.cpu.json" "$@" simulator="$sim"
     sleep "$BENCH_DURATION"
     t2="$(sql "SELECT now()")"
+    after="$(buffers_state "$sims")"  # before the shutdown's last acks
     sampler_stop
     kill -TERM "$sim" 2>/dev/null || true
     for _ in $(seq 1 150); do kill -0 "$sim" 2>/dev/null || break; sleep 0.1; done
@@ -129,27 +165,14 @@ steady_window() {
     stored="$(sql "SELECT count(*) FROM readings WHERE received_at >= '$t1' AND received_at < '$t2'")"
     local seconds
     seconds="$(sql "SELECT extract(epoch FROM '$t2'::timestamptz - '$t1'::timestamptz)")"
-    "$PY" - "$BENCH_WORK/$name.sim.json" "$stored" "$seconds" "$BENCH_WORK/$name.window.json" "$sims" "$backlog" <<'PYEND'
-import glob, json, sqlite3, sys
-report_path, stored, seconds, out, simdir, backlog = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4], sys.argv[5], int(sys.argv[6])
-try:
-    report = json.load(open(report_path))
-except (OSError, ValueError):
-    report = {}
-# Drops and what is left are read from the buffers themselves (the exactly-once contract's source of truth).
-dropped, left, captured = 0, [], 0
-for path in glob.glob(simdir + "/*/buffer.db"):
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    row = db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()
-    dropped += row[0] if row else 0
-    count, last = db.execute("SELECT count(*), max(seq) FROM readings").fetchone()
-    left.append(count)
-    captured += last or 0
-    db.close()
+    "$PY" - "$stored" "$seconds" "$before" "$after" "$BENCH_WORK/$name.window.json" <<'PYEND'
+import json, sys
+stored, seconds, before, after, out = int(sys.argv[1]), float(sys.argv[2]), json.loads(sys.argv[3]), json.loads(sys.argv[4]), sys.argv[5]
 json.dump({"stored": stored, "seconds": seconds, "rows_per_second": stored / seconds if seconds else 0,
-           "backlog_per_device": backlog, "captured": captured, "acked": report.get("acked"),
-           "left_at_stop": sum(left), "min_left_per_device": min(left, default=0), "devices_emptied": sum(1 for n in left if n == 0),
-           "dropped": dropped}, open(out, "w"))
+           "backlog": before["captured"], "backlog_per_device_min": before["min_captured_per_device"],
+           "left_at_t2": after["left"], "min_left_per_device_at_t2": after["min_left_per_device"],
+           "devices_emptied_by_t2": after["devices_emptied"], "saturated": after["devices_emptied"] == 0,
+           "dropped": after["dropped"]}, open(out, "w"))
 PYEND
 }
 
@@ -573,7 +596,7 @@ PYEND
 if [ "${1:-}" = phase ]; then
     # A phase in its own process, under `timeout` from the main run; its own processes are ended
     # by PID on the way out (the main run's stack_stop catches anything left).
-    trap 'for n in simulator naive agent stream receiver fd-enroll-drain fd-enroll-live fd-backlog fd-drain fd-live; do stack_stop_one "$n" >/dev/null 2>&1 || true; done' EXIT
+    trap 'for n in simulator sim-backlog naive agent stream receiver fd-enroll-drain fd-enroll-live fd-backlog fd-drain fd-live; do stack_stop_one "$n" >/dev/null 2>&1 || true; done' EXIT
     "phase_$2"
     exit 0
 fi

@@ -98,7 +98,9 @@ def picture_send_times(packets):
     RTP. A picture is the run of packets with one RTP timestamp. Where the capture lost packets
     (a gap in sequence numbers) across a picture boundary, the pictures skipped are counted from
     the timestamps (3,000 ticks a picture at 30 fps), and the picture after the gap gets no send
-    time (its first packet may be the one lost)."""
+    time (its first packet may be the one lost). A gap of more than 5 pictures' ticks is
+    ambiguous (the agent restarts its pacing when it falls 5 frames behind, and its timestamps
+    then jump by the stall): counting stops there."""
     sends = {}
     index, last_stamp, last_sequence = -1, None, None
     for when, _, _, payload in packets:
@@ -107,9 +109,14 @@ def picture_send_times(packets):
         sequence, stamp = struct.unpack("!HI", payload[2:8])
         continuous = last_sequence is None or (sequence - last_sequence) & 0xFFFF == 1
         if stamp != last_stamp:
-            index += 1 if continuous else max(1, round(((stamp - last_stamp) & 0xFFFFFFFF) / 3000))
             if continuous:
+                index += 1
                 sends[index] = when
+            else:
+                skipped = round(((stamp - last_stamp) & 0xFFFFFFFF) / 3000)
+                if skipped > 5:
+                    break
+                index += max(1, skipped)
         last_stamp, last_sequence = stamp, sequence
     return sends, index + 1
 
@@ -130,12 +137,17 @@ class WireCapture(threading.Thread):
     def __init__(self):
         super().__init__(daemon=True)
         self.sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(3))
-        self.sock.setsockopt(socket.SOL_SOCKET, self.SO_RCVBUFFORCE, 64 << 20)
+        try:
+            self.sock.setsockopt(socket.SOL_SOCKET, self.SO_RCVBUFFORCE, 64 << 20)
+        except PermissionError:  # root in a user namespace: capped by net.core.rmem_max
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 64 << 20)
+        self.buffer_bytes = self.sock.getsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF)
         self.sock.setsockopt(socket.SOL_SOCKET, self.SO_TIMESTAMPNS, 1)
         self.sock.bind((CAPTURE_INTERFACE, 0))
         self.sock.settimeout(0.2)
         self.packets = []  # (time, src_port, dst_port, payload)
         self.drops = 0
+        self.unstamped = 0
         self.lock = threading.Lock()
         self.running = True
 
@@ -146,22 +158,27 @@ class WireCapture(threading.Thread):
             except socket.timeout:
                 continue
             stamps = [data for level, kind, data in ancillary if level == socket.SOL_SOCKET and kind == self.SO_TIMESTAMPNS]
-            if not stamps or len(frame) < 42 or frame[14] >> 4 != 4 or frame[23] != 17:
+            if len(frame) < 42 or frame[14] >> 4 != 4 or frame[23] != 17:
                 continue
-            seconds, nanoseconds = struct.unpack("qq", stamps[0][:16])
+            if stamps:
+                seconds, nanoseconds = struct.unpack("qq", stamps[0][:16])
+                seen = seconds + nanoseconds / 1e9
+            else:
+                seen = time.time()
+                self.unstamped += 1
             udp = 14 + (frame[14] & 0x0F) * 4
             if len(frame) < udp + 8:
                 continue
             source, destination = struct.unpack("!HH", frame[udp:udp + 4])
             with self.lock:
-                self.packets.append((seconds + nanoseconds / 1e9, source, destination, frame[udp + 8:]))
+                self.packets.append((seen, source, destination, frame[udp + 8:]))
 
     def to_port(self, port, since=0.0, until=None):
         with self.lock:
             return [p for p in self.packets if p[2] == port and p[0] >= since and (until is None or p[0] < until)]
 
     def dropped(self):
-        """Datagrams the kernel dropped for this socket since the last call (PACKET_STATISTICS)."""
+        """Datagrams the kernel dropped for this socket so far (PACKET_STATISTICS, which resets on each read)."""
         _, drops = struct.unpack("II", self.sock.getsockopt(self.SOL_PACKET, self.PACKET_STATISTICS, 8))
         self.drops += drops
         return self.drops
@@ -395,17 +412,19 @@ class LiveTest(unittest.TestCase):
             }
             v.requestVideoFrameCallback(frame);""")
         self.assertGreater(len(samples), 100)
-        # The k-th picture the agent sent is clip frame k mod 1800.
+        time.sleep(0.3)  # the capture thread reads what the kernel stamped before the last frame
+        # The k-th picture the agent sent is clip frame k mod 1800; a frame shown is the latest
+        # such picture sent before it, less than half a loop (30 s) earlier.
         sends, pictures = picture_send_times(self.capture.to_port(self.rtp_port))
         latencies = []
         for number, shown in samples:
-            candidates = [sends[k] for k in range(number, pictures, CLIP_FRAMES) if k in sends and sends[k] * 1000 <= shown]
-            if candidates:
-                latencies.append(shown - candidates[-1] * 1000)
+            sent = [k for k in range(number, pictures, CLIP_FRAMES) if k in sends and 0 <= shown - sends[k] * 1000 < CLIP_FRAMES / 60 * 1000]
+            if sent:
+                latencies.append(shown - sends[sent[-1]] * 1000)
         drops = self.capture.dropped()
-        self.results["captureDrops"] = drops
+        self.results["capture"] = {"drops": drops, "unstamped": self.capture.unstamped, "bufferBytes": self.capture.buffer_bytes}
         self.assertGreater(len(latencies), 100, f"{len(samples)} frames shown, {len(sends)} of {pictures} pictures' sends seen, "
-                           f"{drops} datagrams dropped by the capture; first shown {samples[:3]}")
+                           f"capture {self.results['capture']}; first shown {samples[:3]}")
         latencies.sort()
         median = statistics.median(latencies)
         p95 = latencies[int(len(latencies) * 0.95) - 1]

@@ -53,8 +53,9 @@ def table(r):
         for run in ing.get("runs", [ing]):
             label = f" (run {run['run']})" if "run" in run else ""
             e2e = run["end_to_end"]
-            rows.append((f"1 ingest end to end{label}", f"{fmt(e2e['rows_per_second'])} readings/s stored (backlogs of {fmt(e2e.get('backlog_per_device'))}; "
-                                                     f"fewest left in a buffer at the end {fmt(e2e.get('min_left_per_device'))}; dropped {e2e.get('dropped')})",
+            rows.append((f"1 ingest end to end{label}", f"{fmt(e2e['rows_per_second'])} readings/s stored (backlogs of at least {fmt(e2e.get('backlog_per_device_min'))}; "
+                                                     f"fewest left in a buffer at the end {fmt(e2e.get('min_left_per_device_at_t2'))}"
+                                                     f"{'' if e2e.get('saturated', True) else ', NOT SATURATED: a buffer ran empty'}; dropped {e2e.get('dropped')})",
                          busiest(run["end_to_end_cpu"])))
             rows.append((f"1 psql \\copy, same rows{label}", f"{fmt(run['copy']['rows_per_second'])} rows/s ({run['copy']['rows']:,} rows)", busiest(run["copy"]["cpu"])))
             per = run.get("cpu_seconds_per_million_readings")
