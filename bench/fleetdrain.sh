@@ -33,32 +33,11 @@ phase_fleetdrain() {
         [ "$(ls "$dir/$set" | wc -l)" -eq "$devices" ] || { log "fleetdrain: enrolling the $set set failed"; return 1; }
     done
 
-    # The backlog, through the agent's own path: capture with the broker unreachable (a closed port).
-    local closed capture_rate=2000 capture_seconds
-    closed="$(closed_port)"
-    capture_seconds="$("$PY" -c "print(round($backlog / $capture_rate + 0.3, 1))")"  # 0.3 s over: the last collection
-    set_broker_port "$dir/drain" "$closed"
-    log "fleetdrain: $devices devices capture ${capture_seconds}s at $capture_rate readings/s with the broker unreachable"
-    fleetdrain_sim backlog drain --rate "$capture_rate" --duration "${capture_seconds}s" --drain-timeout 1s
-    wait "$(stack_pid fd-backlog)" || true  # exit status 3: nothing could drain
-    stack_stop_one fd-backlog >/dev/null
-    set_broker_port "$dir/drain" "$STACK_MQTT_PORT"
-    "$PY" - "$dir/drain" "$backlog" >"$dir/backlog.json" <<'PYEND'
-import glob, json, os, sqlite3, sys
-rows = {}
-for path in glob.glob(sys.argv[1] + "/*/buffer.db"):
-    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    count, low, high = db.execute("SELECT count(*), min(seq), max(seq) FROM readings").fetchone()
-    rows[os.path.basename(os.path.dirname(path))] = {"rows": count, "first_seq": low, "last_seq": high}
-    db.close()
-counts = [r["rows"] for r in rows.values()]
-print(json.dumps({"devices": len(rows), "total": sum(counts), "min_per_device": min(counts, default=0),
-                  "max_per_device": max(counts, default=0), "wanted_per_device": int(sys.argv[2]),
-                  "contiguous": all(r["rows"] == r["last_seq"] - r["first_seq"] + 1 for r in rows.values() if r["rows"])}))
-PYEND
+    # The backlog, through the agent's own path: captured with the broker unreachable.
+    local capture_rate=2000
+    log "fleetdrain: $devices devices capture $backlog readings each at $capture_rate readings/s with the broker unreachable"
+    capture_backlog fleetdrain "$dir/drain" "$dir/drain.tokens" "$devices" "$backlog" "$capture_rate" >"$dir/backlog.json" || return 1
     log "fleetdrain: backlog $(cat "$dir/backlog.json")"
-    "$PY" -c 'import json,sys; b=json.load(open(sys.argv[1])); sys.exit(0 if b["min_per_device"] >= b["wanted_per_device"] else 1)' "$dir/backlog.json" \
-        || { log "fleetdrain: a device captured less than $backlog readings"; return 1; }
 
     # The live set streams first; then the backlog set reconnects, all at once.
     log "fleetdrain: $devices live devices at $live_rate readings/s; then $devices devices drain their backlog"
@@ -108,7 +87,7 @@ except (OSError, ValueError):
     report = {}
 print(json.dumps({"devices_draining": backlog["devices"], "devices_live": backlog["devices"], "backlog": backlog,
                   "stored": int(stored), "stored_distinct_device_seq": int(distinct),
-                  "stored_exactly_once": int(stored) == int(distinct) == backlog["total"],
+                  "stored_exactly_once": int(stored) == int(distinct) == backlog["left"],
                   "pending_after_drain": report.get("pending"), "simulator_drain_seconds": report.get("drain_seconds"),
                   "wall_seconds": end - start, "drain_seconds": number(drain_s),
                   "live_capture_to_store_ms": {"p50": number(p50), "p99": number(p99), "max": number(worst),

@@ -93,24 +93,60 @@ PYEND
 # closed_port: a loopback TCP port nothing listens on (a broker that refuses connections).
 closed_port() { "$PY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
-# buffers_state DIR: JSON of the simulated devices' buffers under DIR: rows left (sum, fewest in one,
-# how many empty), readings captured (the last seq each buffer gave out) and dropped.
+# buffers_state DIR: JSON of the simulated devices' buffers under DIR: rows left (sum, fewest and
+# most in one, how many empty, whether every buffer's seqs are without a gap), readings captured
+# (the last seq each buffer gave out) and dropped.
 buffers_state() {
     "$PY" - "$1" <<'PYEND'
 import glob, json, sqlite3, sys
-left, captured, dropped = [], [], 0
+left, captured, dropped, contiguous = [], [], 0, True
 for path in glob.glob(sys.argv[1] + "/*/buffer.db"):
     db = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    left.append(db.execute("SELECT count(*) FROM readings").fetchone()[0])
+    rows, low, high = db.execute("SELECT count(*), min(seq), max(seq) FROM readings").fetchone()
+    left.append(rows)
+    contiguous = contiguous and (rows == 0 or rows == high - low + 1)
     row = db.execute("SELECT seq FROM sqlite_sequence WHERE name = 'readings'").fetchone()
     captured.append(row[0] if row else 0)
     row = db.execute("SELECT value FROM meta WHERE key = 'dropped'").fetchone()
     dropped += row[0] if row else 0
     db.close()
 print(json.dumps({"devices": len(left), "left": sum(left), "min_left_per_device": min(left, default=0),
-                  "devices_emptied": sum(1 for n in left if n == 0), "captured": sum(captured),
+                  "max_left_per_device": max(left, default=0), "devices_emptied": sum(1 for n in left if n == 0),
+                  "contiguous": contiguous, "captured": sum(captured),
                   "min_captured_per_device": min(captured, default=0), "dropped": dropped}))
 PYEND
+}
+
+# capture_backlog NAME DIR TOKENS DEVICES BACKLOG RATE: the DEVICES simulated devices under DIR
+# (enrolled with TOKENS) each capture at least BACKLOG readings at RATE readings/s through the
+# agent's own path, with their broker unreachable (a closed port), then point at the bench broker
+# again. The simulator is recorded as `backlog`, its logs are logs/NAME-backlog.*. Prints the
+# buffers' state; fails when the capture exits other than 0 or 3, or a device holds fewer than
+# BACKLOG readings or a gap in its seqs.
+capture_backlog() {
+    local name="$1" dir="$2" tokens="$3" devices="$4" backlog="$5" rate="$6" seconds status=0 state
+    seconds="$("$PY" -c "print(round($backlog / $rate + 0.3, 1))")"  # 0.3 s over: the last collection
+    # Its callers run it on the left of `||`, where `set -e` does not reach: every step checks.
+    set_broker_port "$dir" "$(closed_port)" || return 1
+    "$BENCH_SIMULATOR" --server "$STACK_URL" --tokens "$tokens" --state-dir "$dir" --devices "$devices" \
+        --rate "$rate" --duration "${seconds}s" --drain-timeout 1s \
+        >"$BENCH_WORK/logs/$name-backlog.out" 2>"$BENCH_WORK/logs/$name-backlog.log" &
+    stack_record backlog $!
+    wait "$(stack_pid backlog)" || status=$?
+    stack_stop_one backlog >/dev/null
+    set_broker_port "$dir" "$STACK_MQTT_PORT" || return 1
+    # 3 is the simulator's "readings still pending at the drain timeout": nothing could drain.
+    if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then
+        log "$name: capturing the backlog failed (exit status $status; $BENCH_WORK/logs/$name-backlog.log)"
+        return 1
+    fi
+    state="$(buffers_state "$dir")"
+    if ! "$PY" -c 'import json,sys; b=json.loads(sys.argv[1]); sys.exit(0 if b["devices"] == int(sys.argv[2]) and b["min_left_per_device"] >= int(sys.argv[3]) and b["contiguous"] else 1)' \
+        "$state" "$devices" "$backlog"; then
+        log "$name: a device captured less than its backlog of $backlog readings, or with a gap: $state"
+        return 1
+    fi
+    echo "$state"
 }
 
 # steady_window NAME BACKLOG CONSUMER_PIDS…: every device first captures BACKLOG readings into a
@@ -122,32 +158,12 @@ PYEND
 # held at its end. A window in which a buffer ran empty is marked `"saturated": false`.
 steady_window() {
     local name="$1" backlog="$2"; shift 2
-    local sims="$BENCH_WORK/sim" seconds_to_capture status=0
+    local sims="$BENCH_WORK/sim" before
     rm -f "$sims"/*/buffer.db*
-    seconds_to_capture="$("$PY" -c "print(round($backlog / $BENCH_RATE + 0.3, 1))")"  # 0.3 s over: the last collection
-    set_broker_port "$sims" "$(closed_port)"
-    "$BENCH_SIMULATOR" --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$sims" \
-        --devices "$BENCH_DEVICES" --rate "$BENCH_RATE" --duration "${seconds_to_capture}s" --drain-timeout 1s \
-        >"$BENCH_WORK/logs/sim-$name-backlog.out" 2>"$BENCH_WORK/logs/sim-$name-backlog.log" &
-    stack_record sim-backlog $!
-    wait "$(stack_pid sim-backlog)" || status=$?
-    stack_stop_one sim-backlog >/dev/null
-    set_broker_port "$sims" "$STACK_MQTT_PORT"
-    # 3 is the simulator's "readings still pending at the drain timeout": nothing could drain.
-    if [ "$status" -ne 0 ] && [ "$status" -ne 3 ]; then
-        log "$name: capturing the backlog failed (exit status $status; $BENCH_WORK/logs/sim-$name-backlog.log)"
-        return 1
-    fi
-    local before
-    before="$(buffers_state "$sims")"
-    if ! "$PY" -c 'import json,sys; b=json.loads(sys.argv[1]); sys.exit(0 if b["devices"] == int(sys.argv[2]) and b["min_left_per_device"] >= int(sys.argv[3]) else 1)' \
-        "$before" "$BENCH_DEVICES" "$backlog"; then
-        log "$name: a device captured less than its backlog of $backlog readings: $before"
-        return 1
-    fi
+    before="$(capture_backlog "sim-$name" "$sims" "$BENCH_WORK/sim.tokens" "$BENCH_DEVICES" "$backlog" "$BENCH_RATE")" || return 1
     "$BENCH_SIMULATOR" --server "$STACK_URL" --tokens "$BENCH_WORK/sim.tokens" --state-dir "$sims" \
         --devices "$BENCH_DEVICES" --duration 0s --drain-timeout 1h \
-        --report "$BENCH_WORK/$name.sim.json" >"$BENCH_WORK/logs/sim-$name.out" 2>"$BENCH_WORK/logs/sim-$name.log" &
+        >"$BENCH_WORK/logs/sim-$name.out" 2>"$BENCH_WORK/logs/sim-$name.log" &
     local sim=$!
     stack_record simulator "$sim"
     sleep "$BENCH_WARMUP"
@@ -596,7 +612,7 @@ PYEND
 if [ "${1:-}" = phase ]; then
     # A phase in its own process, under `timeout` from the main run; its own processes are ended
     # by PID on the way out (the main run's stack_stop catches anything left).
-    trap 'for n in simulator sim-backlog naive agent stream receiver fd-enroll-drain fd-enroll-live fd-backlog fd-drain fd-live; do stack_stop_one "$n" >/dev/null 2>&1 || true; done' EXIT
+    trap 'for n in simulator backlog naive agent stream receiver fd-enroll-drain fd-enroll-live fd-drain fd-live; do stack_stop_one "$n" >/dev/null 2>&1 || true; done' EXIT
     "phase_$2"
     exit 0
 fi

@@ -11,10 +11,12 @@ import TestHarness
 struct PostgresPoolTests {
     static let logger = Logger(label: "test.pool")
 
-    static func withPool(_ body: (PostgresPool) async throws -> Void) async throws {
+    static func withPool(maximumConnections: Int? = nil, _ body: (PostgresPool) async throws -> Void) async throws {
         try await AggregatorFixture.withFixture { fixture in
             let configuration = try await fixture.configuration()
-            let pool = PostgresPool(configuration: try configuration.postgres.clientConfiguration(), backgroundLogger: Self.logger)
+            var client = try configuration.postgres.clientConfiguration()
+            if let maximumConnections { client.options.maximumConnections = maximumConnections }
+            let pool = PostgresPool(configuration: client, backgroundLogger: Self.logger)
             let running = Task { await pool.run() }
             defer { running.cancel() }
             try await body(pool)
@@ -25,6 +27,29 @@ struct PostgresPoolTests {
         var value = 0
         for try await number in try await pool.query("SELECT 7", logger: Self.logger).decode(Int.self) { value = number }
         return value
+    }
+
+    /// A statement prepared before its table exists.
+    struct LateTableStatement: PostgresPreparedStatement {
+        static let name = "test_late_table"
+        static let sql = "SELECT n FROM late_table ORDER BY n"
+        typealias Row = Int
+        func makeBindings() -> PostgresBindings { PostgresBindings() }
+        func decodeRow(_ row: PostgresRow) throws -> Int { try row.decode(Int.self) }
+    }
+
+    /// postgres-nio answers every execution of a statement whose preparation failed with that
+    /// failure, on the same connection; with one connection in the pool, only closing it lets
+    /// the statement run once its table exists.
+    @Test("a prepared statement whose preparation failed runs once its table exists: its connection was closed")
+    func failedPreparation() async throws {
+        try await Self.withPool(maximumConnections: 1) { pool in
+            await #expect(throws: PSQLError.self) { try await pool.execute(LateTableStatement(), logger: Self.logger) }
+            try await pool.query("CREATE TABLE late_table (n int)", logger: Self.logger)
+            try await pool.query("INSERT INTO late_table VALUES (2), (1)", logger: Self.logger)
+            let rows = try await pool.execute(LateTableStatement(), logger: Self.logger)
+            #expect(rows == [1, 2])
+        }
     }
 
     @Test("a connection closed under an unanswered statement: postgres_connection_lost within seconds; the next lease works")

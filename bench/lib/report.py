@@ -90,7 +90,7 @@ def table(r):
     if fd:
         lat, backlog = fd["live_capture_to_store_ms"], fd["backlog"]
         rows.append((f"3 fleet drain, {fd['devices_draining']} backlogs beside {fd['devices_live']} live devices",
-                     f"{fd['stored']:,} of {backlog['total']:,} backlog readings stored in {fmt(fd['drain_seconds'], ' s', 1)}"
+                     f"{fd['stored']:,} of {backlog['left']:,} backlog readings stored in {fmt(fd['drain_seconds'], ' s', 1)}"
                      f"{'' if fd['pending_after_drain'] == 0 else ' (drain timeout)'}, duplicates {fd['stored'] - fd['stored_distinct_device_seq']}, all stored once: {fd['stored_exactly_once']}; "
                      f"live capture-to-store p50 {fmt(lat['p50'], ' ms')}, p99 {fmt(lat['p99'], ' ms')} (before the drain {fmt(lat['p99_before_drain'], ' ms')})",
                      busiest(fd["cpu"])))

@@ -136,6 +136,53 @@ struct DevicesAPITests {
         }
     }
 
+    /// `GET /devices` runs ``DevicesStore/ListStatement`` prepared on each connection, so after
+    /// five executions PostgreSQL may run it with a generic plan, in which no NULL-able predicate
+    /// is folded away. Both plan modes must select the same rows, and a page after a cursor must
+    /// start at the cursor in the id index rather than scan from the first id.
+    @Test("the list's prepared statement: a generic plan starts a page at its cursor and selects what a custom plan selects")
+    func listStatementPlans() async throws {
+        try await APITestEnvironment.with { env in
+            try await env.psql("""
+                INSERT INTO devices (id, kind, name, tags, status)
+                SELECT 'dev-' || lpad(i::text, 5, '0'), CASE WHEN i % 3 = 0 THEN 'camera' ELSE 'meter' END, 'Device ' || i,
+                       CASE WHEN i % 2 = 0 THEN '{site:north}'::text[] ELSE '{}'::text[] END,
+                       CASE WHEN i % 5 = 0 THEN 'offline' ELSE 'online' END
+                FROM generate_series(1, 5000) i;
+                UPDATE devices SET revoked_at = now() WHERE id IN ('dev-00007', 'dev-00014');
+                UPDATE devices SET decommissioned_at = now(), revoked_at = now() WHERE id = 'dev-00021';
+                ANALYZE devices
+                """)
+            func execute(_ mode: String, _ arguments: String, explain: Bool = false) async throws -> [String] {
+                let output = try await env.psql("""
+                    SET plan_cache_mode = \(mode);
+                    PREPARE list(text, text, bool, bool, text, text, text, bigint) AS \(DevicesStore.ListStatement.sql);
+                    \(explain ? "EXPLAIN (COSTS OFF) " : "")EXECUTE list(\(arguments))
+                    """)
+                return output.split(separator: "\n").map(String.init).filter { $0 != "SET" && $0 != "PREPARE" }
+            }
+            let plan = try await execute("force_generic_plan", "NULL, NULL, false, false, NULL, NULL, 'dev-04000', 100", explain: true)
+            #expect(plan.contains { $0.contains("Index Cond: (id > COALESCE($7") }, "\(plan.joined(separator: "\n"))")
+
+            let cases: [(arguments: String, rows: Int, first: String)] = [
+                ("NULL, NULL, false, false, NULL, NULL, NULL, 100", 100, "dev-00001"),
+                ("'camera', NULL, false, false, NULL, NULL, 'dev-02000', 50", 50, "dev-02001"),
+                ("NULL, 'offline', false, false, 'site:north', NULL, NULL, 100", 100, "dev-00010"),
+                ("NULL, NULL, true, false, NULL, NULL, NULL, 100", 1, "dev-00021"),
+                ("NULL, NULL, false, true, NULL, NULL, NULL, 100", 2, "dev-00007"),
+                ("NULL, NULL, false, false, NULL, '%device 499%', 'dev-04990', 100", 9, "dev-04991"),
+                ("NULL, NULL, false, false, NULL, NULL, 'dev-04999', 100", 1, "dev-05000"),
+            ]
+            for (arguments, rows, first) in cases {
+                let generic = try await execute("force_generic_plan", arguments)
+                let custom = try await execute("force_custom_plan", arguments)
+                #expect(generic == custom, "\(arguments)")
+                #expect(generic.count == rows, "\(arguments)")
+                #expect(generic.first?.hasPrefix(first + "|") == true, "\(arguments): \(generic.first ?? "none")")
+            }
+        }
+    }
+
     struct BadInput: CustomStringConvertible {
         let method: HTTPMethod
         let path: String

@@ -66,6 +66,34 @@ public struct PostgresPool: Sendable {
         }
     }
 
+    /// Runs a prepared statement on a pooled connection (postgres-nio prepares it there, by its
+    /// name, the first time) and reads all its rows, bounded like ``query(_:logger:within:file:line:)``.
+    ///
+    /// On an error from PostgreSQL the connection is closed: postgres-nio keeps a failed
+    /// preparation's error for the statement's name and answers every later execution on that
+    /// connection with it, and a statement whose result type changed under it (a migration by
+    /// another instance) fails on its connection each time. A new connection prepares afresh.
+    ///
+    /// - Throws: as ``query(_:logger:within:file:line:)``, and what the statement's `decodeRow` throws.
+    public func execute<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, logger: Logger? = nil, within limit: Duration? = PostgresPool.answerLimit,
+        file: String = #fileID, line: Int = #line
+    ) async throws -> [Statement.Row] where Statement.Row: Sendable {
+        let (client, logger) = (client, logger ?? self.logger)
+        return try await LeavableWait.run(limit: limit, logger: self.logger) {
+            try await client.withConnection { connection in
+                do {
+                    var rows: [Statement.Row] = []
+                    for try await row in try await connection.execute(statement, logger: logger, file: file, line: line) { rows.append(row) }
+                    return rows
+                } catch let error as PSQLError {
+                    try? await connection.close()
+                    throw error
+                }
+            }
+        }
+    }
+
     /// Runs `body` with a pooled connection of its own.
     ///
     /// - Throws: ``StoreError`` ``StoreError/Code/noAnswer`` when no connection was leased within

@@ -80,24 +80,62 @@ extension DevicesStore {
         cert_serial, cert_not_after
         """
 
+    /// A page of devices. The unfiltered page (the fleet paged through by id) runs prepared on
+    /// each pooled connection: parsing and planning it on every request was more than half of
+    /// PostgreSQL's cost (`pgbench` on this SQL: 0.69 ms of its CPU a query unprepared, 0.30 ms
+    /// prepared). A filtered page runs the same SQL unprepared, so PostgreSQL plans it for its
+    /// values: a generic plan could not use the tag or status index for a rare tag or status.
     public func list(_ filter: Filter) async throws -> [Device] {
-        let pattern = filter.search.map { "%" + Self.escapeLike($0) + "%" }
-        let live = filter.status == "decommissioned" || filter.status == "revoked" ? nil : filter.status
-        let onlyDecommissioned = filter.status == "decommissioned"
-        let onlyRevoked = filter.status == "revoked"
-        let rows = try await client.query(
+        let statement = ListStatement(filter)
+        guard statement.isUnfiltered else {
+            let rows = try await client.query(PostgresQuery(unsafeSQL: ListStatement.sql, binds: statement.makeBindings()), logger: logger)
+            return try await Self.devices(rows)
+        }
+        return try await client.execute(statement, logger: logger)
+    }
+
+    /// `GET /devices`'s SQL. Each filter is a parameter that may be NULL, so one statement serves
+    /// every combination. Under a generic plan (PostgreSQL's choice for a prepared statement after
+    /// five executions) a predicate on a NULL-able parameter is no longer folded away, so the page
+    /// cursor is written as `id > coalesce($7, '')`: an index condition in any plan (no id is
+    /// empty), so a deep page starts at its cursor, not at the first id.
+    struct ListStatement: PostgresPreparedStatement {
+        static let name = "outpost_devices_list"
+        static let sql = """
+            SELECT \(DevicesStore.columns) FROM devices
+            WHERE ($1::text IS NULL OR kind = $1::text)
+              AND ($2::text IS NULL OR (status = $2::text AND decommissioned_at IS NULL AND revoked_at IS NULL))
+              AND (NOT $3::bool OR decommissioned_at IS NOT NULL)
+              AND (NOT $4::bool OR (revoked_at IS NOT NULL AND decommissioned_at IS NULL))
+              AND ($5::text IS NULL OR tags @> ARRAY[$5::text])
+              AND ($6::text IS NULL OR id ILIKE $6::text OR name ILIKE $6::text)
+              AND id > coalesce($7::text, '')
+            ORDER BY id LIMIT $8::bigint
             """
-            SELECT \(unescaped: Self.columns) FROM devices
-            WHERE (\(filter.kind)::text IS NULL OR kind = \(filter.kind)::text)
-              AND (\(live)::text IS NULL OR (status = \(live)::text AND decommissioned_at IS NULL AND revoked_at IS NULL))
-              AND (NOT \(onlyDecommissioned) OR decommissioned_at IS NOT NULL)
-              AND (NOT \(onlyRevoked) OR (revoked_at IS NOT NULL AND decommissioned_at IS NULL))
-              AND (\(filter.tag)::text IS NULL OR tags @> ARRAY[\(filter.tag)::text])
-              AND (\(pattern)::text IS NULL OR id ILIKE \(pattern)::text OR name ILIKE \(pattern)::text)
-              AND (\(filter.after)::text IS NULL OR id > \(filter.after)::text)
-            ORDER BY id LIMIT \(filter.limit)
-            """, logger: logger)
-        return try await Self.devices(rows)
+        typealias Row = Device
+
+        let filter: Filter
+
+        init(_ filter: Filter) { self.filter = filter }
+
+        /// Only a cursor and a limit: the page the prepared statement serves.
+        var isUnfiltered: Bool { filter.kind == nil && filter.status == nil && filter.tag == nil && filter.search == nil }
+
+        func makeBindings() -> PostgresBindings {
+            let live = filter.status == "decommissioned" || filter.status == "revoked" ? nil : filter.status
+            var bindings = PostgresBindings(capacity: 8)
+            bindings.append(filter.kind)
+            bindings.append(live)
+            bindings.append(filter.status == "decommissioned")
+            bindings.append(filter.status == "revoked")
+            bindings.append(filter.tag)
+            bindings.append(filter.search.map { "%" + DevicesStore.escapeLike($0) + "%" })
+            bindings.append(filter.after)
+            bindings.append(Int64(filter.limit))
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Device { try DevicesStore.device(row) }
     }
 
     /// `GET /device-counts`: the fleet by status, counted as the list's `status` filter selects.
@@ -195,7 +233,7 @@ extension DevicesStore {
     }
 
     /// One row of ``columns``, its cells read in order (``RowCells``).
-    private static func device(_ row: PostgresRow) throws -> Device {
+    fileprivate static func device(_ row: PostgresRow) throws -> Device {
         var cells = RowCells(row)
         let id = try cells.next(String.self), kind = try cells.next(String.self), name = try cells.next(String?.self)
         let tags = try cells.next([String].self), metadata = try cells.next(String.self), status = try cells.next(String.self)
