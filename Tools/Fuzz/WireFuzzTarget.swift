@@ -50,7 +50,16 @@ private func compareWithReference(_ payload: [UInt8], _ device: DeviceID?, _ now
             try WireCodec().decode(TelemetryBatch.self, from: payload, topicDevice: device, nowMs: nowMs, directly: directly)
         }
     }
-    let direct = outcome(directly: true), reference = outcome(directly: false)
+    let direct = outcome(directly: true)
+    var reference = outcome(directly: false)
+    if case .success = direct, case .failure(let error) = reference, error.code == .malformedJSON {
+        // JSONDecoder refuses a number whose integer part is 0 followed by an exponent (`0e9`,
+        // `-0E1`), which RFC 8259 allows and the direct decoder reads; compare with it spelled `0.0e9`.
+        let spelled = zeroExponentsWithFraction(payload)
+        reference = Result { () throws(WireError) in
+            try WireCodec().decode(TelemetryBatch.self, from: spelled, topicDevice: device, nowMs: nowMs, directly: false)
+        }
+    }
     switch (direct, reference) {
     case (.success(let a), .success(let b)) where a == b && a.readings.map(\.value.bitPattern) == b.readings.map(\.value.bitPattern):
         return
@@ -59,4 +68,25 @@ private func compareWithReference(_ payload: [UInt8], _ device: DeviceID?, _ now
     default:
         fatalError("direct decoder \(direct) but JSONDecoder \(reference) for \(String(decoding: payload, as: UTF8.self))")
     }
+}
+
+/// `payload` (already scanned as well-formed JSON) with `.0` after every `0` that is a number's
+/// whole integer part and is followed by an exponent; string contents are left alone.
+private func zeroExponentsWithFraction(_ payload: [UInt8]) -> [UInt8] {
+    var out: [UInt8] = []
+    out.reserveCapacity(payload.count + 8)
+    var inString = false, escaped = false
+    for (index, byte) in payload.enumerated() {
+        out.append(byte)
+        if inString {
+            if escaped { escaped = false } else if byte == UInt8(ascii: "\\") { escaped = true } else if byte == UInt8(ascii: "\"") { inString = false }
+            continue
+        }
+        if byte == UInt8(ascii: "\"") { inString = true; continue }
+        guard byte == UInt8(ascii: "0"), index + 1 < payload.count, payload[index + 1] | 0x20 == UInt8(ascii: "e") else { continue }
+        let previous = index > 0 ? payload[index - 1] : 0
+        if (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(previous) || previous == UInt8(ascii: ".") { continue }
+        out.append(contentsOf: Array(".0".utf8))
+    }
+    return out
 }
